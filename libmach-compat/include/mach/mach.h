@@ -1,0 +1,58 @@
+/*
+ * mach/mach.h - the Mach C API (umbrella header, as on macOS).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef _MACH_H_
+#define _MACH_H_
+
+#define __MACH30__
+#define MACH_IPC_FLAVOR UNTYPED
+
+#include <mach/_cdefs.h>
+#include <mach/std_types.h>
+#include <mach/mach_types.h>
+#include <mach/mach_interface.h>
+#include <mach/mach_init.h>
+#include <mach/mach_error.h>
+#include <mach/machine.h>
+#include <mach/port.h>
+#include <mach/message.h>
+#include <mach/mig_errors.h>
+#include <mach/notify.h>
+
+__BEGIN_DECLS
+
+extern void panic_init(mach_port_t);
+extern void panic(const char *, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+extern void safe_gets(char *, char *, int);
+
+extern void slot_name(cpu_type_t, cpu_subtype_t, char **, char **);
+
+/* Fill a reply header from a request header (MIG servers). */
+extern void mig_reply_setup(mach_msg_header_t *request, mach_msg_header_t *reply);
+
+/*
+ * Receive on rcv_name, hand each request to demux, send the reply.
+ * max_size bounds request and reply; options may add MACH_RCV_TRAILER_*.
+ * mach_msg_server loops forever (returns only on error).
+ */
+
+extern mach_msg_return_t mach_msg_server_once(
+    boolean_t (*demux)(mach_msg_header_t *, mach_msg_header_t *),
+    mach_msg_size_t max_size, mach_port_t rcv_name, mach_msg_options_t options);
+extern mach_msg_return_t mach_msg_server(
+    boolean_t (*demux)(mach_msg_header_t *, mach_msg_header_t *),
+    mach_msg_size_t max_size, mach_port_t rcv_name, mach_msg_options_t options);
+extern mach_msg_return_t mach_msg_server_importance(
+    boolean_t (*demux)(mach_msg_header_t *, mach_msg_header_t *),
+    mach_msg_size_t max_size, mach_port_t rcv_name, mach_msg_options_t options);
+
+extern kern_return_t clock_get_res(mach_port_t clock_serv, clock_res_t *res);
+extern kern_return_t clock_set_res(mach_port_t clock_serv, clock_res_t res);
+extern kern_return_t clock_sleep(mach_port_t clock_serv, int sleep_type,
+    mach_timespec_t sleep_time, mach_timespec_t *wake_time);
+
+__END_DECLS
+
+#endif /* _MACH_H_ */
