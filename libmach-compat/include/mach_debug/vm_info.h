@@ -65,7 +65,7 @@ typedef struct vm_info_object {
 	natural_t vio_shadow_offset;    /* offset into shadow object */
 	natural_t vio_paging_offset;    /* offset into memory object */
 	memory_object_copy_strategy_t vio_copy_strategy; /* how to handle data copy */
-	vm_offset_t vio_last_alloc;     /* offset of last allocation */
+	natural_t vio_last_alloc;       /* offset of last allocation */
 	/* many random attributes */
 	unsigned int vio_paging_in_progress;
 	boolean_t vio_pager_created;
