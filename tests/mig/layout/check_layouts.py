@@ -326,11 +326,16 @@ def check_subsystem(args, subsys, entries, rep):
         fail_all('cannot measure the layout (see above)')
         return
     static = ['#include <stddef.h>', '#include "%s"' % os.path.basename(hdr)]
+    missing = set()     # structs whose sizeof does not even compile
     for i, (struct, field, want) in enumerate(checks):
         if i in errors:
-            what = 'sizeof' if field is None else "field '%s'" % field
-            rep.fail(subsys, struct, '%s: does not compile: %s'
-                     % (what, errors[i]))
+            if field is None:
+                missing.add(struct)
+                rep.fail(subsys, struct, 'not declared by the generated '
+                         'header (%s)' % errors[i])
+            elif struct not in missing:
+                rep.fail(subsys, struct, "no field '%s' (%s)"
+                         % (field, errors[i]))
             continue
         got = values.get(i)
         if field is None:
