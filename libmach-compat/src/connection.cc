@@ -1,0 +1,370 @@
+// libmach-compat/src/connection.cc — see connection.h.
+#include "connection.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+
+#include "machd_socket_path.h"
+
+namespace machcompat {
+
+void republish();  // init.cc
+
+namespace {
+
+template <typename T>
+std::atomic_ref<T> atomic(T& v) { return std::atomic_ref<T>(v); }
+
+struct Connection {
+  int sock = -1;
+  int doorbell = -1;
+  uint8_t* region = nullptr;
+  machd_region_header* hdr = nullptr;
+  uint32_t task_self = 0;
+  uint32_t bootstrap = 0;
+  bool up = false;
+  bool broken = false;  // machd went away
+};
+
+Connection g_conn;
+std::mutex g_connect_mu;
+std::atomic<uint64_t> g_generation{1};
+std::atomic<uint64_t> g_used[MACHD_MAX_CHANNELS / 64];
+std::atomic<uint32_t> g_free_seq{0};  // futex word: bumped when a channel frees
+pthread_key_t g_key;
+pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+int g_spin_iters = -1;
+
+std::mutex g_inbox_mu;
+std::unordered_map<uint64_t, int> g_inbox;
+
+struct ThreadChannel {
+  uint64_t generation = 0;
+  int index = -1;
+};
+thread_local ThreadChannel t_channel;
+
+void futex_wait(uint32_t* word, uint32_t expected, const timespec* timeout, bool shared) {
+  syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
+}
+void futex_wake_all(uint32_t* word) {
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+machd_channel* channel_at(int i) {
+  return reinterpret_cast<machd_channel*>(g_conn.region + MACHD_REGION_HEADER_SIZE +
+                                          uint64_t(i) * MACHD_CHANNEL_SIZE);
+}
+
+void release_channel(int i) {
+  g_used[i / 64].fetch_and(~(uint64_t(1) << (i % 64)), std::memory_order_release);
+  g_free_seq.fetch_add(1, std::memory_order_release);
+  futex_wake_all(reinterpret_cast<uint32_t*>(&g_free_seq));
+}
+
+void thread_exit(void* p) {
+  auto* tc = static_cast<ThreadChannel*>(p);
+  if (tc->index >= 0 && tc->generation == g_generation.load()) release_channel(tc->index);
+  tc->index = -1;
+}
+
+void make_key() { pthread_key_create(&g_key, thread_exit); }
+
+int acquire_channel() {
+  for (;;) {
+    uint32_t seq = g_free_seq.load(std::memory_order_acquire);
+    for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w) {
+      uint64_t used = g_used[w].load(std::memory_order_relaxed);
+      while (~used != 0) {
+        int b = __builtin_ctzll(~used);
+        if (g_used[w].compare_exchange_weak(used, used | (uint64_t(1) << b), std::memory_order_acquire))
+          return int(w * 64 + uint32_t(b));
+      }
+    }
+    // Every channel is in use by a thread in a call: wait for one to free.
+    timespec ts{0, 10 * 1000 * 1000};
+    futex_wait(reinterpret_cast<uint32_t*>(&g_free_seq), seq, &ts, false);
+  }
+}
+
+int spin_iterations() {
+  if (g_spin_iters >= 0) return g_spin_iters;
+  int iters = 0;
+  if (const char* e = getenv("MACH_COMPAT_SPIN")) {
+    iters = atoi(e);
+  } else {
+    cpu_set_t set;
+    // Spinning only helps when machd can run on another CPU at the same time.
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1) iters = 4000;
+  }
+  g_spin_iters = iters < 0 ? 0 : iters;
+  return g_spin_iters;
+}
+
+bool handshake(int sock, Connection& c) {
+  machd_hello hello{MACHD_SOCK_HELLO, MACHD_ABI_MAGIC, MACHD_ABI_VERSION, 0};
+  if (send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != ssize_t(sizeof hello)) return false;
+  machd_welcome w{};
+  iovec iov{&w, sizeof w};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 2)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  int fds[2] = {-1, -1};
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof fds))
+      memcpy(fds, CMSG_DATA(cm), sizeof fds);
+  auto fail = [&] {
+    for (int fd : fds)
+      if (fd >= 0) close(fd);
+    return false;
+  };
+  if (n != ssize_t(sizeof w) || w.kind != MACHD_SOCK_WELCOME || w.version != MACHD_ABI_VERSION ||
+      w.region_size != MACHD_REGION_SIZE || w.nchannels != MACHD_MAX_CHANNELS ||
+      w.channel_size != MACHD_CHANNEL_SIZE || fds[0] < 0 || fds[1] < 0)
+    return fail();
+  void* p = mmap(nullptr, MACHD_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+  if (p == MAP_FAILED) return fail();
+  close(fds[0]);
+  c.region = static_cast<uint8_t*>(p);
+  c.hdr = reinterpret_cast<machd_region_header*>(p);
+  c.doorbell = fds[1];
+  c.task_self = w.task_self;
+  c.bootstrap = w.bootstrap_port;
+  return true;
+}
+
+void drop_connection() {
+  if (g_conn.region) munmap(g_conn.region, MACHD_REGION_SIZE);
+  if (g_conn.sock >= 0) close(g_conn.sock);
+  if (g_conn.doorbell >= 0) close(g_conn.doorbell);
+  g_conn = Connection{};
+  for (auto& w : g_used) w.store(0);
+  std::lock_guard<std::mutex> lk(g_inbox_mu);
+  for (auto& [tag, fd] : g_inbox) close(fd);
+  g_inbox.clear();
+}
+
+bool ensure_connected() {
+  if (g_conn.up) return !g_conn.broken;
+  connect_now();
+  if (g_conn.up) republish();  // mach_task_self_ and bootstrap_port
+  return g_conn.up && !g_conn.broken;
+}
+
+// machd is gone (or the wait noticed it): every later call fails fast.
+bool machd_alive() {
+  if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_SHUTDOWN) return false;
+  pollfd p{g_conn.sock, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR))) return false;
+  return true;
+}
+
+}  // namespace
+
+void connect_now() {
+  std::lock_guard<std::mutex> lk(g_connect_mu);
+  if (g_conn.up) return;
+  pthread_once(&g_key_once, make_key);
+  char path[sizeof(sockaddr_un{}.sun_path)];
+  if (machd_default_socket_path(path, sizeof path) != 0) return;
+  int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (sock < 0) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  timeval tv{5, 0};  // a machd that accepts but never answers must not hang us
+  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  Connection c;
+  if (connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || !handshake(sock, c)) {
+    close(sock);
+    return;
+  }
+  c.sock = sock;
+  c.up = true;
+  g_conn = c;
+}
+
+bool connected() { return g_conn.up && !g_conn.broken; }
+uint32_t task_self_name() { return g_conn.task_self; }
+uint32_t bootstrap_name() { return g_conn.bootstrap; }
+uint64_t generation() { return g_generation.load(std::memory_order_acquire); }
+
+CallBuilder::CallBuilder(uint32_t op) {
+  if (!ensure_connected()) return;
+  uint64_t gen = g_generation.load(std::memory_order_acquire);
+  if (t_channel.generation != gen || t_channel.index < 0) {
+    t_channel.index = acquire_channel();
+    t_channel.generation = gen;
+    pthread_setspecific(g_key, &t_channel);
+  }
+  index_ = uint32_t(t_channel.index);
+  ch_ = channel_at(t_channel.index);
+  ch_->op = op;
+  ch_->data_len = 0;
+}
+
+uint64_t* CallBuilder::args() { return ch_->args; }
+uint8_t* CallBuilder::data() { return reinterpret_cast<uint8_t*>(ch_ + 1); }
+void CallBuilder::set_data_len(uint32_t n) { ch_->data_len = n; }
+
+CallResult CallBuilder::submit(std::span<const int> fds) {
+  CallResult r;
+  if (ch_ == nullptr) {
+    r.machd_gone = true;
+    return r;
+  }
+  atomic(ch_->state).store(MACHD_CH_REQ, std::memory_order_release);
+  if (fds.empty()) {
+    atomic(g_conn.hdr->pending[index_ / 64]).fetch_or(uint64_t(1) << (index_ % 64), std::memory_order_acq_rel);
+    if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_NEED_WAKEUP) {
+      uint64_t one = 1;
+      (void)!write(g_conn.doorbell, &one, sizeof one);
+    }
+  } else {
+    machd_sock_request sr{MACHD_SOCK_REQUEST, index_, uint32_t(fds.size()), 0};
+    iovec iov{&sr, sizeof sr};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+    ssize_t n;
+    do n = sendmsg(g_conn.sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != ssize_t(sizeof sr)) {
+      atomic(ch_->state).store(MACHD_CH_IDLE, std::memory_order_relaxed);
+      g_conn.broken = true;
+      r.machd_gone = true;
+      return r;
+    }
+  }
+  // Wait for DONE: spin briefly when another CPU can run machd, then sleep.
+  uint32_t* state = &ch_->state;
+  for (int i = spin_iterations(); i > 0; --i) {
+    if (atomic(*state).load(std::memory_order_acquire) == MACHD_CH_DONE) break;
+    __builtin_ia32_pause();
+  }
+  for (;;) {
+    uint32_t s = atomic(*state).load(std::memory_order_acquire);
+    if (s == MACHD_CH_DONE) break;
+    if (s == MACHD_CH_REQ) {
+      if (!atomic(*state).compare_exchange_strong(s, MACHD_CH_SLEEP, std::memory_order_acq_rel)) continue;
+    }
+    timespec ts{1, 0};
+    futex_wait(state, MACHD_CH_SLEEP, &ts, true);
+    if (atomic(*state).load(std::memory_order_acquire) != MACHD_CH_DONE && !machd_alive()) {
+      g_conn.broken = true;
+      r.machd_gone = true;
+      return r;  // the channel stays unusable; the connection is broken anyway
+    }
+  }
+  r.result = ch_->result;
+  for (uint32_t i = 0; i < MACHD_CH_RETS; ++i) r.rets[i] = ch_->rets[i];
+  uint32_t len = ch_->data_len;
+  if (len > MACHD_CHANNEL_DATA_SIZE) len = MACHD_CHANNEL_DATA_SIZE;
+  r.data = std::span<const uint8_t>(data(), len);
+  atomic(*state).store(MACHD_CH_IDLE, std::memory_order_relaxed);
+  return r;
+}
+
+CallResult call(uint32_t op, std::initializer_list<uint64_t> args, std::span<const uint8_t> data) {
+  CallBuilder b(op);
+  if (!b.ok()) {
+    CallResult r;
+    r.machd_gone = true;
+    return r;
+  }
+  size_t i = 0;
+  for (uint64_t a : args) {
+    if (i < MACHD_CH_ARGS) b.args()[i++] = a;
+  }
+  for (; i < MACHD_CH_ARGS; ++i) b.args()[i] = 0;
+  if (!data.empty()) {
+    size_t n = data.size() < MACHD_CHANNEL_DATA_SIZE ? data.size() : MACHD_CHANNEL_DATA_SIZE;
+    memcpy(b.data(), data.data(), n);
+    b.set_data_len(uint32_t(n));
+  }
+  return b.submit();
+}
+
+int take_fd(uint64_t tag) {
+  std::lock_guard<std::mutex> lk(g_inbox_mu);
+  for (;;) {
+    auto it = g_inbox.find(tag);
+    if (it != g_inbox.end()) {
+      int fd = it->second;
+      g_inbox.erase(it);
+      return fd;
+    }
+    if (g_conn.sock < 0) return -1;
+    machd_sock_fds hdr{};
+    iovec iov{&hdr, sizeof hdr};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    ssize_t n;
+    do n = recvmsg(g_conn.sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return -1;
+    std::vector<int> fds;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const int* p = reinterpret_cast<const int*>(CMSG_DATA(cm));
+        fds.insert(fds.end(), p, p + k);
+      }
+    }
+    if (n != ssize_t(sizeof hdr) || hdr.kind != MACHD_SOCK_FDS) {
+      for (int fd : fds) close(fd);
+      continue;
+    }
+    for (size_t i = 0; i < fds.size(); ++i) g_inbox[hdr.first_tag + i] = fds[i];
+  }
+}
+
+// fork(): the child is a new task. It keeps no right of the parent's and
+// reconnects (its special ports are new names of the same kind).
+void after_fork_child() {
+  // Locks held by other threads of the parent at fork time stay held in the
+  // child: start from fresh ones (only this thread exists now).
+  new (&g_connect_mu) std::mutex;
+  new (&g_inbox_mu) std::mutex;
+  drop_connection();
+  g_generation.fetch_add(1, std::memory_order_acq_rel);
+  t_channel = ThreadChannel{};
+  connect_now();
+}
+
+}  // namespace machcompat

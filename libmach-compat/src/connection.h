@@ -1,0 +1,68 @@
+// libmach-compat/src/connection.h — this process's link to machd.
+//
+// One connection per process (= one Mach task): the control socket, the
+// shared task region and the doorbell. Each calling thread owns one channel
+// of the region while it is in a call. After fork() the child drops the
+// parent's connection and becomes a new task (as on macOS, it keeps only its
+// special ports); exec starts over from the library constructor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "machd_abi.h"
+
+namespace machcompat {
+
+// What a call returns: the result code, the rets and a view of the reply
+// data (valid until the thread's next call).
+struct CallResult {
+  int32_t result = 0;
+  uint64_t rets[MACHD_CH_RETS] = {};
+  std::span<const uint8_t> data;
+  bool machd_gone = false;  // no machd: the result is a stand-in error
+};
+
+// A request being built in the thread's channel (no copy: the caller writes
+// into data() directly).
+class CallBuilder {
+ public:
+  // Acquires the thread's channel (connecting to machd on first use).
+  // ok() is false when machd cannot be reached.
+  CallBuilder(uint32_t op);
+  bool ok() const { return ch_ != nullptr; }
+  uint64_t* args();
+  uint8_t* data();              // MACHD_CHANNEL_DATA_SIZE bytes
+  void set_data_len(uint32_t n);
+  // Submits and waits. With fds, the request goes over the socket with them.
+  CallResult submit(std::span<const int> fds = {});
+
+ private:
+  machd_channel* ch_ = nullptr;
+  uint32_t index_ = 0;
+};
+
+// One-shot helper for calls with only scalar args.
+CallResult call(uint32_t op, std::initializer_list<uint64_t> args, std::span<const uint8_t> data = {});
+
+// Takes the fd machd sent with tag `tag` (OOL memory being received). Returns
+// -1 if it cannot be had. Thread-safe.
+int take_fd(uint64_t tag);
+
+// Connection state.
+bool connected();
+uint32_t task_self_name();
+uint32_t bootstrap_name();
+// Bumped on every fork child and reconnect: per-thread caches compare it.
+uint64_t generation();
+
+// Establishes the connection now (called from the library constructor and
+// after fork in the child). Idempotent.
+void connect_now();
+
+// pthread_atfork child handler (registered by the library constructor).
+void after_fork_child();
+
+}  // namespace machcompat

@@ -1,0 +1,79 @@
+// libmach-compat/src/init.cc — the task's globals and the library's start.
+//
+// When the library loads (preloaded by mach-run, or linked), the process
+// connects to machd and becomes a task before main(): mach_task_self_ and
+// bootstrap_port are set as on macOS. If no machd answers, they stay
+// MACH_PORT_NULL and every call fails with an error (nothing hangs); a later
+// call tries to connect again.
+#include <mach/mach.h>
+#include <pthread.h>
+#include <servers/bootstrap.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+
+#include "connection.h"
+#include "vm_regions.h"
+
+extern "C" {
+mach_port_t mach_task_self_ = MACH_PORT_NULL;
+mach_port_t bootstrap_port = MACH_PORT_NULL;
+vm_size_t vm_page_size = 4096;
+vm_size_t vm_page_mask = 4095;
+int vm_page_shift = 12;
+vm_size_t vm_kernel_page_size = 4096;
+vm_size_t vm_kernel_page_mask = 4095;
+int vm_kernel_page_shift = 12;
+int (*vprintf_stderr_func)(const char* format, va_list ap) = nullptr;
+}
+
+namespace {
+
+void publish() {
+  mach_task_self_ = machcompat::task_self_name();
+  bootstrap_port = machcompat::bootstrap_name();
+}
+
+void child_after_fork() {
+  machcompat::vm_after_fork_child();
+  machcompat::after_fork_child();
+  publish();
+}
+
+__attribute__((constructor)) void mach_compat_init() {
+  long ps = sysconf(_SC_PAGESIZE);
+  vm_page_size = vm_kernel_page_size = vm_size_t(ps);
+  vm_page_mask = vm_kernel_page_mask = vm_size_t(ps - 1);
+  vm_page_shift = vm_kernel_page_shift = __builtin_ctzl(static_cast<unsigned long>(ps));
+  pthread_atfork(nullptr, nullptr, child_after_fork);
+  machcompat::connect_now();
+  publish();
+}
+
+}  // namespace
+
+namespace machcompat {
+// Called when a lazy connect succeeds after start-up.
+void republish() { publish(); }
+}  // namespace machcompat
+
+extern "C" {
+
+boolean_t mach_task_is_self(task_name_t task) { return task == mach_task_self_ && task != MACH_PORT_NULL; }
+
+// Thread and host kernel objects are not provided yet: no port names them.
+mach_port_t mach_thread_self(void) { return MACH_PORT_NULL; }
+mach_port_t mach_host_self(void) { return MACH_PORT_NULL; }
+mach_port_name_t task_self_trap(void) { return mach_task_self_; }
+mach_port_name_t thread_self_trap(void) { return MACH_PORT_NULL; }
+mach_port_name_t host_self_trap(void) { return MACH_PORT_NULL; }
+
+kern_return_t host_page_size(host_t host, vm_size_t* page_size) {
+  (void)host;
+  if (page_size == nullptr) return KERN_INVALID_ARGUMENT;
+  *page_size = vm_page_size;
+  return KERN_SUCCESS;
+}
+
+}  // extern "C"

@@ -1,0 +1,62 @@
+// machd/bootstrap/bootstrap_server.h — the bootstrap name service, served by
+// machd's kernel task on the port every task gets as its bootstrap port.
+//
+// It speaks the classic bootstrap subsystem (MIG subsystem 400, as launchd's
+// legacy interface and <servers/bootstrap.h>): check_in 402, register 403,
+// look_up 404, parent 406, create_service 410. Other routines of the
+// subsystem are answered with KERN_NOT_SUPPORTED; unknown ids with MIG_BAD_ID.
+//
+// Services:  name → (send right held by the kernel task, receive right held by
+//            the kernel task until someone checks in). A dead-name request on
+//            every registered right removes the name when its port dies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ipc/kernel.h"
+
+namespace machd {
+
+class BootstrapServer {
+ public:
+  // Creates the bootstrap port and its notification port in the kernel task
+  // and adds their receive rights to `kernel_set`.
+  BootstrapServer(ipc::Kernel& k, mach_port_name_t kernel_set);
+
+  mach_port_name_t port() const { return port_; }
+
+  // True if `local` (the port a kernel message arrived on) is served here.
+  bool serves(mach_port_name_t local) const { return local == port_ || local == notify_; }
+
+  // Handles one received request (bytes in the kernel task's space). Returns
+  // the reply to send (empty: no reply, e.g. for notifications). Sets
+  // keep_body when the server kept the rights the request's descriptors
+  // carried (otherwise the caller releases them).
+  std::vector<uint8_t> handle(const std::vector<uint8_t>& msg, bool& keep_body);
+
+  size_t service_count() const { return services_.size(); }
+
+ private:
+  struct Service {
+    mach_port_name_t send = MACH_PORT_NULL;     // kernel task's send right
+    mach_port_name_t receive = MACH_PORT_NULL;  // held until check-in, else NULL
+  };
+  kern_return_t check_in(const std::string& name, mach_port_name_t* receive_out);
+  kern_return_t do_register(const std::string& name, mach_port_name_t send);
+  kern_return_t look_up(const std::string& name, mach_port_name_t* send_out);
+  kern_return_t create_service(const std::string& name, mach_port_name_t* send_out);
+  void watch(mach_port_name_t send);
+  void on_dead_name(mach_port_name_t name);
+  void forget(std::map<std::string, Service>::iterator it);
+
+  ipc::Kernel& k_;
+  ipc::TaskId kt_;
+  mach_port_name_t port_ = MACH_PORT_NULL;
+  mach_port_name_t notify_ = MACH_PORT_NULL;
+  std::map<std::string, Service> services_;
+};
+
+}  // namespace machd

@@ -1,0 +1,444 @@
+// machd/daemon/daemon.cc — see daemon.h.
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bootstrap/bootstrap_server.h"
+#include "machd_socket_path.h"
+#include "message_rights.h"
+#include "msg_codec.h"
+#include "traps.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+namespace machd {
+
+namespace {
+
+constexpr ipc::WaiterId kKernelReceiveWaiter = 1;  // session 0, channel 1
+constexpr ipc::WaiterId kKernelSendWaiter = 2;
+
+int open_pidfd(int sock, pid_t pid) {
+  int fd = -1;
+  socklen_t len = sizeof fd;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0 && fd >= 0) return fd;
+  return int(syscall(SYS_pidfd_open, pid, 0));  // older kernels: racy but best effort
+}
+
+bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell) {
+  iovec iov{const_cast<machd_welcome*>(&w), sizeof w};
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 2)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (region_fd >= 0) {
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * 2);
+    int fds[2] = {region_fd, doorbell};
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+  }
+  return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == ssize_t(sizeof w);
+}
+
+}  // namespace
+
+Daemon::Daemon(const Options& opts) : opts_(opts) {
+  mach_port_name_t set = MACH_PORT_NULL;
+  kernel_.port_allocate(kernel_.kernel_task(), MACH_PORT_RIGHT_PORT_SET, &set);
+  kernel_set_ = set;
+  bootstrap_ = std::make_unique<BootstrapServer>(kernel_, kernel_set_);
+  arm_kernel_receive();
+}
+
+Daemon::~Daemon() {
+  sessions_.clear();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  if (signal_fd_ >= 0) close(signal_fd_);
+  if (!opts_.systemd && !socket_path_.empty()) unlink(socket_path_.c_str());
+}
+
+bool Daemon::listen() {
+  if (opts_.systemd) {
+    int n = sd_listen_fds(1);
+    if (n != 1) {
+      spdlog::error("--systemd: expected 1 socket from systemd, got {}", n);
+      return false;
+    }
+    listen_fd_ = SD_LISTEN_FDS_START;
+    fcntl(listen_fd_, F_SETFL, fcntl(listen_fd_, F_GETFL) | O_NONBLOCK);
+  } else {
+    char buf[sizeof(sockaddr_un{}.sun_path)];
+    if (!opts_.socket_path.empty()) {
+      if (opts_.socket_path.size() >= sizeof buf) {
+        spdlog::error("socket path too long: {}", opts_.socket_path);
+        return false;
+      }
+      socket_path_ = opts_.socket_path;
+    } else {
+      if (machd_default_socket_path(buf, sizeof buf) != 0) {
+        spdlog::error("default socket path too long");
+        return false;
+      }
+      socket_path_ = buf;
+      std::string dir = socket_path_.substr(0, socket_path_.rfind('/'));
+      if (!dir.empty()) mkdir(dir.c_str(), 0700);
+    }
+    listen_fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      if (errno != EADDRINUSE) {
+        spdlog::error("bind {}: {}", socket_path_, strerror(errno));
+        return false;
+      }
+      // In use: another machd answering, or a stale socket file.
+      int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+      bool alive = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      close(probe);
+      if (alive) {
+        spdlog::error("another machd is listening on {}", socket_path_);
+        socket_path_.clear();  // not ours to unlink
+        return false;
+      }
+      unlink(socket_path_.c_str());
+      if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        spdlog::error("bind {}: {}", socket_path_, strerror(errno));
+        return false;
+      }
+    }
+    chmod(socket_path_.c_str(), 0600);  // a per-user daemon: only the user's tasks
+    if (::listen(listen_fd_, 128) != 0) {
+      spdlog::error("listen: {}", strerror(errno));
+      return false;
+    }
+  }
+  loop_.accept_multishot(listen_fd_, [this](int res, bool) {
+    if (res >= 0) on_accept(res);
+    else spdlog::warn("accept: {}", strerror(-res));
+  });
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  loop_.poll_multishot(signal_fd_, POLLIN, [this](int, bool) {
+    signalfd_siginfo si;
+    while (read(signal_fd_, &si, sizeof si) == ssize_t(sizeof si)) {
+      spdlog::info("signal {}: shutting down", si.ssi_signo);
+      stopping_ = true;
+    }
+  });
+  spdlog::info("machd listening on {}", opts_.systemd ? std::string("systemd socket") : socket_path_);
+  return true;
+}
+
+void Daemon::on_accept(int fd) {
+  // The client speaks first (hello); wait for it without blocking the loop.
+  loop_.poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) { on_hello(fd); });
+}
+
+void Daemon::on_hello(int fd) {
+  machd_hello hello{};
+  ssize_t n = recv(fd, &hello, sizeof hello, MSG_DONTWAIT);
+  machd_welcome w{};
+  w.kind = MACHD_SOCK_REFUSED;
+  w.version = MACHD_ABI_VERSION;
+  if (n != ssize_t(sizeof hello) || hello.kind != MACHD_SOCK_HELLO || hello.magic != MACHD_ABI_MAGIC ||
+      hello.version != MACHD_ABI_VERSION) {
+    spdlog::warn("refusing client: bad hello (version {})", n == ssize_t(sizeof hello) ? hello.version : 0);
+    w.error = KERN_INVALID_ARGUMENT;
+    send_welcome(fd, w, -1, -1);
+    close(fd);
+    return;
+  }
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    close(fd);
+    return;
+  }
+  int pidfd = open_pidfd(fd, cred.pid);
+  ipc::Credentials creds;
+  creds.pid = uint32_t(cred.pid);
+  creds.uid = creds.euid = cred.uid;
+  creds.gid = creds.egid = cred.gid;
+  creds.pidversion = uint32_t(++pidversion_);
+  uint64_t id = next_session_++;
+  std::unique_ptr<Session> s;
+  try {
+    s = std::make_unique<Session>(id, fd, pidfd, creds);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot set up task for pid {}: {}", cred.pid, e.what());
+    w.error = KERN_RESOURCE_SHORTAGE;
+    send_welcome(fd, w, -1, -1);
+    close(fd);
+    if (pidfd >= 0) close(pidfd);
+    return;
+  }
+  s->task = kernel_.task_create(creds);
+  kernel_.port_insert_member(kernel_.kernel_task(), kernel_.task_port_kernel_name(s->task), kernel_set_);
+  w.kind = MACHD_SOCK_WELCOME;
+  w.task_self = kernel_.task_self_name(s->task);
+  mach_port_name_t bp = MACH_PORT_NULL;
+  kernel_.task_get_special_port(s->task, s->task, TASK_BOOTSTRAP_PORT, &bp);
+  w.bootstrap_port = bp;
+  w.region_size = MACHD_REGION_SIZE;
+  w.nchannels = MACHD_MAX_CHANNELS;
+  w.channel_size = MACHD_CHANNEL_SIZE;
+  w.task_id = s->task;
+  if (!send_welcome(fd, w, s->region_fd(), s->doorbell())) {
+    kernel_.task_terminate(s->task);
+    drain_completions();
+    return;  // ~Session closes everything
+  }
+  Session& ref = *s;
+  sessions_.emplace(id, std::move(s));
+  ref.tokens[0] = loop_.poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
+    auto it = sessions_.find(id);
+    if (it != sessions_.end()) on_socket(*it->second, res);
+  });
+  ref.tokens[1] = loop_.poll_multishot(ref.doorbell(), POLLIN, [this, id](int, bool) {
+    auto it = sessions_.find(id);
+    if (it != sessions_.end()) on_doorbell(*it->second);
+  });
+  if (ref.pidfd() >= 0) {
+    ref.tokens[2] = loop_.poll_once(ref.pidfd(), POLLIN, [this, id](int, bool) { terminate(id, "process exited"); });
+  }
+  spdlog::debug("task {} connected: pid {} uid {}", ref.task, creds.pid, creds.uid);
+}
+
+void Daemon::on_doorbell(Session& s) {
+  uint64_t v;
+  while (read(s.doorbell(), &v, sizeof v) == ssize_t(sizeof v)) {
+  }
+  std::vector<Request> reqs;
+  bool violation = false;
+  s.collect(reqs, violation);
+  uint64_t id = s.id();
+  for (Request& r : reqs) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    handle(*it->second, r);
+  }
+  if (violation) terminate(id, "protocol violation (second request on a busy channel)");
+  drain_completions();
+}
+
+void Daemon::on_socket(Session& s, int events) {
+  uint64_t id = s.id();
+  if (events < 0 || (events & POLLIN) == 0) {
+    if (events < 0 || (events & (POLLHUP | POLLRDHUP | POLLERR))) terminate(id, "connection closed");
+    return;
+  }
+  for (;;) {
+    machd_sock_request sr{};
+    iovec iov{&sr, sizeof sr};
+    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof cbuf;
+    ssize_t n = recvmsg(s.sock(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      terminate(id, "connection closed");
+      return;
+    }
+    Request req;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const int* fds = reinterpret_cast<const int*>(CMSG_DATA(cm));
+        req.fds.insert(req.fds.end(), fds, fds + k);
+      }
+    }
+    bool ok = n == ssize_t(sizeof sr) && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 &&
+              sr.kind == MACHD_SOCK_REQUEST && sr.nfds == req.fds.size() && s.take(sr.channel, req);
+    if (!ok) {
+      terminate(id, "malformed socket request");
+      return;
+    }
+    handle(s, req);
+    if (sessions_.find(id) == sessions_.end()) return;
+  }
+  drain_completions();
+}
+
+void Daemon::handle(Session& s, Request& req) {
+  if (req.op == MACHD_OP_NONE || req.op >= MACHD_OP_MAX) {
+    terminate(s.id(), "unknown operation");
+    return;
+  }
+  Reply rep;
+  ipc::WaiterId w = make_waiter(s.id(), req.channel);
+  s.set_busy(req.channel, true);
+  if (run_trap(kernel_, s, req, w, monotonic_ns(), rep)) s.finish(req.channel, rep);
+  // else: blocked; the channel stays busy until its Completion arrives.
+}
+
+void Daemon::complete(ipc::Completion& c) {
+  uint64_t sid = waiter_session(c.waiter);
+  if (sid == kKernelSession) {
+    if (c.waiter == kKernelReceiveWaiter) on_kernel_message(c);
+    return;
+  }
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end()) return;  // the task is gone
+  Reply rep;
+  encode_completion(c, *it->second, rep);
+  it->second->finish(waiter_channel(c.waiter), rep);
+}
+
+void Daemon::drain_completions() {
+  for (;;) {
+    std::vector<ipc::Completion> done = kernel_.take_completions();
+    if (done.empty()) return;
+    for (auto& c : done) complete(c);
+  }
+}
+
+void Daemon::arm_kernel_receive() {
+  for (;;) {
+    ipc::MsgArgs args;
+    args.options = MACH_RCV_MSG | MACH_RCV_LARGE |
+                   MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |
+                   MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT);
+    args.rcv_name = kernel_set_;
+    args.rcv_size = MACHD_MSG_MAX;
+    ipc::MsgOutcome o = kernel_.msg(kernel_.kernel_task(), kKernelReceiveWaiter, std::move(args), monotonic_ns());
+    if (o.blocked) return;
+    o.done.waiter = kKernelReceiveWaiter;
+    if (!handle_kernel_completion(o.done)) return;
+  }
+}
+
+bool Daemon::handle_kernel_completion(ipc::Completion& c) {
+  const ipc::TaskId kt = kernel_.kernel_task();
+  if (c.result == MACH_RCV_TOO_LARGE) {
+    // Too large for any kernel server: take it off the queue and drop it.
+    ipc::MsgArgs args;
+    args.options = MACH_RCV_MSG | MACH_RCV_TIMEOUT;
+    args.rcv_name = kernel_set_;
+    args.rcv_size = sizeof(mach_msg_header_t);
+    args.timeout = 0;
+    kernel_.msg(kt, kKernelReceiveWaiter, std::move(args), monotonic_ns());
+    return true;
+  }
+  if (c.result != MACH_MSG_SUCCESS || c.msg.size() < sizeof(mach_msg_header_t)) {
+    spdlog::error("kernel receive failed: {:#x}", c.result);
+    return false;
+  }
+  mach_msg_header_t h;
+  memcpy(&h, c.msg.data(), sizeof h);
+  std::vector<uint8_t> reply;
+  bool keep_body = false;  // did the server keep the rights the request carried?
+  if (bootstrap_->serves(h.msgh_local_port)) {
+    reply = bootstrap_->handle(c.msg, keep_body);
+  } else if (MACH_PORT_VALID(h.msgh_remote_port)) {
+    // A task port: its MIG interfaces are not served yet. Answer honestly.
+    reply.resize(36);
+    mach_msg_header_t r{};
+    r.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(h.msgh_bits), 0);
+    r.msgh_size = 36;
+    r.msgh_remote_port = h.msgh_remote_port;
+    r.msgh_id = h.msgh_id + 100;
+    memcpy(reply.data(), &r, sizeof r);
+    NDR_record_t ndr = NDR_record;
+    memcpy(reply.data() + 24, &ndr, sizeof ndr);
+    kern_return_t kr = MIG_BAD_ID;
+    memcpy(reply.data() + 32, &kr, sizeof kr);
+  }
+  release_message_rights(kernel_, kt, c, /*header=*/reply.empty(), /*body=*/!keep_body);
+  if (!reply.empty()) {
+    ipc::MsgArgs args;
+    args.options = MACH_SEND_MSG | MACH_SEND_TIMEOUT;
+    args.timeout = 0;
+    args.send.emplace();
+    args.send->msg = std::move(reply);
+    ipc::MsgOutcome o = kernel_.msg(kt, kKernelSendWaiter, std::move(args), monotonic_ns());
+    if (!o.blocked && o.done.result != MACH_MSG_SUCCESS) {
+      spdlog::debug("kernel reply not delivered: {:#x}", o.done.result);
+      if (o.done.returned_send) release_message_rights(kernel_, kt, o.done, true, true);
+    }
+  }
+  return true;
+}
+
+void Daemon::on_kernel_message(ipc::Completion& c) {
+  if (handle_kernel_completion(c)) arm_kernel_receive();
+}
+
+void Daemon::terminate(uint64_t id, const char* why) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  spdlog::debug("task {} (pid {}) gone: {}", s.task, s.creds().pid, why);
+  for (uint64_t t : s.tokens)
+    if (t) loop_.cancel(t);
+  kernel_.task_terminate(s.task);
+  sessions_.erase(it);
+  if (sessions_.empty()) idle_since_ns_ = monotonic_ns();
+  drain_completions();
+}
+
+void Daemon::shutdown_all() {
+  for (auto& [id, s] : sessions_) s->mark_shutdown();
+  std::vector<uint64_t> ids;
+  for (auto& [id, s] : sessions_) ids.push_back(id);
+  for (uint64_t id : ids) terminate(id, "machd shutting down");
+}
+
+int Daemon::run() {
+  if (opts_.systemd) sd_notify(0, "READY=1");
+  idle_since_ns_ = monotonic_ns();
+  while (!stopping_) {
+    std::optional<uint64_t> deadline = kernel_.next_deadline();
+    if (opts_.idle_exit_seconds > 0 && sessions_.empty()) {
+      uint64_t idle_deadline = idle_since_ns_ + uint64_t(opts_.idle_exit_seconds) * 1000000000ull;
+      if (monotonic_ns() >= idle_deadline) {
+        spdlog::info("idle for {}s: exiting", opts_.idle_exit_seconds);
+        break;
+      }
+      deadline = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
+    }
+    if (!loop_.run_once(deadline)) {
+      spdlog::error("event loop failed");
+      return 1;
+    }
+    if (kernel_.next_deadline()) {
+      kernel_.expire(monotonic_ns());
+      drain_completions();
+    }
+  }
+  if (opts_.systemd) sd_notify(0, "STOPPING=1");
+  shutdown_all();
+  return 0;
+}
+
+}  // namespace machd

@@ -1,0 +1,80 @@
+// machd/daemon/daemon.h — machd: the event loop that connects tasks to the
+// IPC core.
+//
+//   accept → hand-shake (SO_PEERCRED, SO_PEERPIDFD) → Session + ipc task
+//   doorbell → Session::collect → dispatch(op) → Kernel → Reply | blocked
+//   after each batch: Kernel::take_completions → encode → Session::finish
+//   pidfd readable / socket hang-up → Kernel::task_terminate → Session gone
+//
+// Kernel-served ports (bootstrap, task ports) are received by the kernel task
+// through one port set; a kernel "thread" stays blocked receiving on it and
+// its completions go to the KernelServers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event_loop.h"
+#include "ipc/kernel.h"
+#include "options.h"
+#include "session.h"
+
+namespace machd {
+
+class BootstrapServer;
+
+class Daemon {
+ public:
+  explicit Daemon(const Options& opts);
+  ~Daemon();
+
+  // Binds the socket (or takes systemd's). Returns false after logging why.
+  bool listen();
+  // Runs until SIGTERM/SIGINT (or idle exit). Returns the process exit code.
+  int run();
+
+  ipc::Kernel& kernel() { return kernel_; }
+
+  // WaiterIds with this session id are machd's own (kernel servers).
+  static constexpr uint64_t kKernelSession = 0;
+
+ private:
+  void on_accept(int fd);
+  void on_hello(int fd);
+  void on_doorbell(Session& s);
+  void on_socket(Session& s, int events);
+  void terminate(uint64_t session_id, const char* why);
+  void handle(Session& s, Request& req);
+  void complete(ipc::Completion& c);
+  void drain_completions();
+  void arm_kernel_receive();
+  void on_kernel_message(ipc::Completion& c);
+  bool handle_kernel_completion(ipc::Completion& c);
+  void shutdown_all();
+
+  Options opts_;
+  std::string socket_path_;
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+  bool stopping_ = false;
+  EventLoop loop_;
+  ipc::Kernel kernel_;
+  uint64_t next_session_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+  mach_port_name_t kernel_set_ = 0;  // port set of kernel-served ports (kernel task)
+  std::unique_ptr<BootstrapServer> bootstrap_;
+  uint64_t idle_since_ns_ = 0;
+  uint64_t pidversion_ = 0;
+};
+
+inline ipc::WaiterId make_waiter(uint64_t session, uint32_t channel) {
+  return (session << 16) | channel;
+}
+inline uint64_t waiter_session(ipc::WaiterId w) { return w >> 16; }
+inline uint32_t waiter_channel(ipc::WaiterId w) { return uint32_t(w & 0xFFFF); }
+
+}  // namespace machd

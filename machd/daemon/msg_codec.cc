@@ -1,0 +1,158 @@
+// machd/daemon/msg_codec.cc — see msg_codec.h.
+#include "msg_codec.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "ool_payload.h"
+
+namespace machd {
+
+namespace {
+constexpr uint64_t align8(uint64_t v) { return (v + 7) & ~uint64_t(7); }
+
+template <typename T>
+bool read_at(const std::vector<uint8_t>& d, uint64_t off, T& out) {
+  if (off > d.size() || d.size() - off < sizeof(T)) return false;
+  memcpy(&out, d.data() + off, sizeof(T));
+  return true;
+}
+}  // namespace
+
+mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
+  const uint64_t options = req.args[0];
+  const uint64_t send_size = req.args[1];
+  const uint64_t n_ool = req.args[6];
+  const uint64_t n_ool_ports = req.args[7];
+  out.options = mach_msg_option_t(options);
+  out.rcv_size = mach_msg_size_t(req.args[2]);
+  out.rcv_name = mach_port_name_t(req.args[3]);
+  out.timeout = mach_msg_timeout_t(req.args[4]);
+  out.notify = mach_port_name_t(req.args[5]);
+  if ((options & MACH_SEND_MSG) == 0) return MACH_MSG_SUCCESS;
+
+  const auto& d = req.data;
+  if (send_size > MACHD_MSG_MAX) return MACH_SEND_TOO_LARGE;
+  if (send_size > d.size()) return MACH_SEND_INVALID_DATA;
+  if (n_ool > d.size() / sizeof(machd_ool_in) || n_ool_ports > d.size() / 8)
+    return MACH_SEND_INVALID_DATA;
+  ipc::SendArgs send;
+  send.msg.assign(d.begin(), d.begin() + long(send_size));
+  uint64_t off = align8(send_size);
+  send.ool.reserve(n_ool);
+  for (uint64_t i = 0; i < n_ool; ++i, off += sizeof(machd_ool_in)) {
+    machd_ool_in rec{};
+    if (!read_at(d, off, rec)) return MACH_SEND_INVALID_DATA;
+    switch (rec.kind) {
+      case MACHD_OOL_EMPTY:
+        send.ool.push_back(nullptr);
+        break;
+      case MACHD_OOL_INLINE: {
+        if (rec.offset > d.size() || d.size() - rec.offset < rec.size) return MACH_SEND_INVALID_MEMORY;
+        const uint8_t* p = d.data() + rec.offset;
+        send.ool.push_back(std::make_unique<InlinePayload>(std::vector<uint8_t>(p, p + rec.size)));
+        break;
+      }
+      case MACHD_OOL_FD: {
+        if (rec.fd_index >= req.fds.size() || req.fds[rec.fd_index] < 0) return MACH_SEND_INVALID_MEMORY;
+        int fd = req.fds[rec.fd_index];
+        req.fds[rec.fd_index] = -1;  // adopted (or closed) below
+        auto p = MemfdPayload::adopt(fd, rec.offset, rec.size);
+        if (!p) return MACH_SEND_INVALID_MEMORY;
+        send.ool.push_back(std::move(p));
+        break;
+      }
+      default:
+        return MACH_SEND_INVALID_DATA;
+    }
+  }
+  send.ool_ports.reserve(n_ool_ports);
+  for (uint64_t i = 0; i < n_ool_ports; ++i) {
+    uint32_t count = 0;
+    if (!read_at(d, off, count)) return MACH_SEND_INVALID_DATA;
+    off += 8;
+    if (count > (d.size() - std::min<uint64_t>(off, d.size())) / sizeof(mach_port_name_t))
+      return MACH_SEND_INVALID_DATA;
+    std::vector<mach_port_name_t> names(count);
+    if (count) memcpy(names.data(), d.data() + off, count * sizeof(mach_port_name_t));
+    off = align8(off + uint64_t(count) * sizeof(mach_port_name_t));
+    send.ool_ports.push_back(std::move(names));
+  }
+  out.send = std::move(send);
+  return MACH_MSG_SUCCESS;
+}
+
+void encode_completion(ipc::Completion& c, Session& s, Reply& out) {
+  out.result = c.result;
+  out.rets[0] = c.msg.empty() ? 0 : (MACHD_MSG_HAS_MSG | (c.returned_send ? MACHD_MSG_RETURNED_SEND : 0));
+  out.rets[1] = c.msg.size();
+  out.rets[2] = c.ool.size();
+  out.rets[3] = c.ool_ports.size();
+  const uint64_t nrec = c.ool.size() + c.ool_ports.size();
+  const uint64_t rec_off = align8(c.msg.size());
+  uint64_t inline_off = rec_off + nrec * sizeof(machd_ool_out);
+  out.data.assign(inline_off, 0);
+  if (!c.msg.empty()) memcpy(out.data.data(), c.msg.data(), c.msg.size());
+
+  std::vector<machd_ool_out> recs(nrec);
+  std::vector<std::unique_ptr<MemfdPayload>> to_send;  // keep alive until sent
+  std::vector<int> fds;
+  for (size_t i = 0; i < c.ool.size(); ++i) {
+    machd_ool_out& r = recs[i];
+    r.descriptor_offset = c.ool[i].descriptor_offset;
+    ipc::OolPayload* p = c.ool[i].payload.get();
+    if (p == nullptr || p->size() == 0) {
+      r.kind = MACHD_OOL_EMPTY;
+      continue;
+    }
+    r.size = p->size();
+    if (auto* in = dynamic_cast<InlinePayload*>(p)) {
+      if (align8(out.data.size()) + in->size() <= MACHD_CHANNEL_DATA_SIZE) {
+        out.data.resize(align8(out.data.size()));
+        r.kind = MACHD_OOL_INLINE;
+        r.offset = out.data.size();
+        out.data.insert(out.data.end(), in->bytes().begin(), in->bytes().end());
+        continue;
+      }
+      auto m = MemfdPayload::from_bytes(in->bytes());
+      if (!m) { r.kind = MACHD_OOL_EMPTY; r.size = 0; continue; }
+      r.kind = MACHD_OOL_FD;
+      r.offset = 0;
+      fds.push_back(m->fd());
+      to_send.push_back(std::move(m));
+      continue;
+    }
+    auto* m = static_cast<MemfdPayload*>(p);
+    r.kind = MACHD_OOL_FD;
+    r.offset = m->offset();
+    fds.push_back(m->fd());
+  }
+  for (size_t i = 0; i < c.ool_ports.size(); ++i) {
+    machd_ool_out& r = recs[c.ool.size() + i];
+    r.descriptor_offset = c.ool_ports[i].descriptor_offset;
+    r.kind = MACHD_OOL_INLINE;
+    r.size = c.ool_ports[i].names.size() * sizeof(mach_port_name_t);
+    out.data.resize(align8(out.data.size()));
+    r.offset = out.data.size();
+    const auto* b = reinterpret_cast<const uint8_t*>(c.ool_ports[i].names.data());
+    out.data.insert(out.data.end(), b, b + r.size);
+  }
+  if (!fds.empty()) {
+    uint64_t tag = s.next_fd_tags(uint32_t(fds.size()));
+    size_t k = 0;
+    for (auto& r : recs)
+      if (r.kind == MACHD_OOL_FD) r.fd_tag = tag + k++;
+    if (!s.send_fds(fds, tag)) {
+      // The client's socket is full or gone: it cannot get the memory. The
+      // regions arrive empty rather than the call hanging.
+      for (auto& r : recs)
+        if (r.kind == MACHD_OOL_FD) { r.kind = MACHD_OOL_EMPTY; r.size = 0; }
+    }
+  }
+  if (nrec) memcpy(out.data.data() + rec_off, recs.data(), nrec * sizeof(machd_ool_out));
+  // The message (and its payloads) now belong to the receiver; the sent fds
+  // are duplicates in its process, ours close with the payloads.
+}
+
+}  // namespace machd

@@ -1,0 +1,87 @@
+// machd/daemon/ool_payload.cc — see ool_payload.h.
+#include "ool_payload.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace machd {
+
+namespace {
+std::atomic<uint64_t> g_live{0};
+constexpr unsigned kSeals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL;
+
+int new_memfd() { return memfd_create("machd-ool", MFD_CLOEXEC | MFD_ALLOW_SEALING); }
+
+bool write_all(int fd, const uint8_t* p, size_t n, off_t off) {
+  while (n > 0) {
+    ssize_t w = pwrite(fd, p, n, off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w; n -= size_t(w); off += w;
+  }
+  return true;
+}
+}  // namespace
+
+MemfdPayload::~MemfdPayload() {
+  if (fd_ >= 0) close(fd_);
+  g_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+uint64_t MemfdPayload::live_count() { return g_live.load(std::memory_order_relaxed); }
+
+std::unique_ptr<MemfdPayload> MemfdPayload::adopt(int fd, uint64_t offset, uint64_t size) {
+  struct stat st{};
+  long page = sysconf(_SC_PAGESIZE);
+  if (fd < 0) return nullptr;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || offset % uint64_t(page) != 0 ||
+      offset + size < offset || uint64_t(st.st_size) < offset + size) {
+    close(fd);
+    return nullptr;
+  }
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals >= 0 && (unsigned(seals) & F_SEAL_WRITE) != 0 && (unsigned(seals) & F_SEAL_SHRINK) != 0) {
+    g_live.fetch_add(1, std::memory_order_relaxed);
+    return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, offset, size));
+  }
+  if (seals >= 0 && fcntl(fd, F_ADD_SEALS, kSeals) == 0) {
+    g_live.fetch_add(1, std::memory_order_relaxed);
+    return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, offset, size));
+  }
+  // Cannot be made immutable (still mapped writable, or not sealable): copy.
+  int copy = new_memfd();
+  if (copy < 0) { close(fd); return nullptr; }
+  bool ok = ftruncate(copy, off_t(size)) == 0;
+  loff_t in_off = loff_t(offset), out_off = 0;
+  uint64_t left = size;
+  while (ok && left > 0) {
+    ssize_t n = copy_file_range(fd, &in_off, copy, &out_off, left, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { ok = false; break; }
+    left -= uint64_t(n);
+  }
+  close(fd);
+  if (!ok || fcntl(copy, F_ADD_SEALS, kSeals) != 0) { close(copy); return nullptr; }
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  return std::unique_ptr<MemfdPayload>(new MemfdPayload(copy, 0, size));
+}
+
+std::unique_ptr<MemfdPayload> MemfdPayload::from_bytes(std::span<const uint8_t> bytes) {
+  int fd = new_memfd();
+  if (fd < 0) return nullptr;
+  if (ftruncate(fd, off_t(bytes.size())) != 0 || !write_all(fd, bytes.data(), bytes.size(), 0) ||
+      fcntl(fd, F_ADD_SEALS, kSeals) != 0) {
+    close(fd);
+    return nullptr;
+  }
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, 0, bytes.size()));
+}
+
+}  // namespace machd

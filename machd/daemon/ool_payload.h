@@ -1,0 +1,58 @@
+// machd/daemon/ool_payload.h — the two shapes of out-of-line memory in flight.
+//
+//  InlinePayload: small regions, copied through the channels (bytes owned here).
+//  MemfdPayload:  large regions, pages of a sealed memfd (fd owned here). The
+//                 seals (write, grow, shrink) make the pages immutable, so a
+//                 sender keeping the fd cannot change what the receiver maps.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "ipc/kernel.h"
+
+namespace machd {
+
+class InlinePayload final : public ipc::OolPayload {
+ public:
+  explicit InlinePayload(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  std::span<const uint8_t> bytes() const { return bytes_; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+class MemfdPayload final : public ipc::OolPayload {
+ public:
+  // Takes ownership of fd. `offset` is page aligned.
+  MemfdPayload(int fd, uint64_t offset, uint64_t size) : fd_(fd), offset_(offset), size_(size) {}
+  ~MemfdPayload() override;
+  MemfdPayload(const MemfdPayload&) = delete;
+  MemfdPayload& operator=(const MemfdPayload&) = delete;
+  uint64_t size() const override { return size_; }
+  int fd() const { return fd_; }
+  uint64_t offset() const { return offset_; }
+
+  // Accepts a client's fd as a payload: it must be a memfd holding
+  // [offset, offset+size) with a page-aligned offset. It is sealed against
+  // writes; if it cannot be sealed (still mapped writable elsewhere), the
+  // bytes are copied into a new sealed memfd. Takes ownership of fd on
+  // success and failure. Returns null if the fd is unusable.
+  static std::unique_ptr<MemfdPayload> adopt(int fd, uint64_t offset, uint64_t size);
+
+  // Copies bytes into a new sealed memfd. Returns null on failure.
+  static std::unique_ptr<MemfdPayload> from_bytes(std::span<const uint8_t> bytes);
+
+  // Live payloads (for memory reports).
+  static uint64_t live_count();
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  uint64_t size_;
+};
+
+}  // namespace machd

@@ -1,0 +1,204 @@
+// machd/daemon/traps.cc — see traps.h.
+#include "traps.h"
+
+#include <mach/task_special_ports.h>
+
+#include <cstring>
+
+#include "msg_codec.h"
+
+namespace machd {
+
+namespace {
+
+using ipc::Kernel;
+using ipc::TaskId;
+
+struct Ctx {
+  Kernel& k;
+  Session& s;
+  Request& req;
+  Reply& rep;
+  uint64_t a(int i) const { return req.args[i]; }
+  mach_port_name_t name(int i) const { return mach_port_name_t(req.args[i]); }
+};
+
+// The task a trap operates on: args[0] names a task port in the caller's space.
+// Like XNU's kernelrpc traps, a bad task name is MACH_SEND_INVALID_DEST.
+TaskId target(Ctx& c) { return c.k.resolve_task(c.s.task, c.name(0)); }
+
+template <typename T>
+void put_array(Reply& rep, const std::vector<T>& v) {
+  const auto* b = reinterpret_cast<const uint8_t*>(v.data());
+  rep.data.insert(rep.data.end(), b, b + v.size() * sizeof(T));
+}
+
+kern_return_t trap(Ctx& c) {
+  Kernel& k = c.k;
+  const TaskId self = c.s.task;
+  if (c.req.op == MACHD_OP_PING) return KERN_SUCCESS;
+  if (c.req.op == MACHD_OP_REPLY_PORT) {
+    c.rep.rets[0] = k.reply_port(self);
+    return KERN_SUCCESS;
+  }
+  TaskId t = target(c);
+  if (t == ipc::kNoTask) return MACH_SEND_INVALID_DEST;
+  switch (c.req.op) {
+    case MACHD_OP_PORT_ALLOCATE: {
+      mach_port_name_t n = 0;
+      kern_return_t kr = k.port_allocate(t, mach_port_right_t(c.a(1)), &n);
+      c.rep.rets[0] = n;
+      return kr;
+    }
+    case MACHD_OP_PORT_ALLOCATE_NAME:
+      return k.port_allocate_name(t, mach_port_right_t(c.a(1)), c.name(2));
+    case MACHD_OP_PORT_DEALLOCATE: return k.port_deallocate(t, c.name(1));
+    case MACHD_OP_PORT_DESTROY: return k.port_destroy(t, c.name(1));
+    case MACHD_OP_PORT_MOD_REFS:
+      return k.port_mod_refs(t, c.name(1), mach_port_right_t(c.a(2)), mach_port_delta_t(int32_t(c.a(3))));
+    case MACHD_OP_PORT_GET_REFS: {
+      mach_port_urefs_t r = 0;
+      kern_return_t kr = k.port_get_refs(t, c.name(1), mach_port_right_t(c.a(2)), &r);
+      c.rep.rets[0] = r;
+      return kr;
+    }
+    case MACHD_OP_PORT_TYPE: {
+      mach_port_type_t ty = 0;
+      kern_return_t kr = k.port_type(t, c.name(1), &ty);
+      c.rep.rets[0] = ty;
+      return kr;
+    }
+    case MACHD_OP_PORT_NAMES: {
+      std::vector<mach_port_name_t> names;
+      std::vector<mach_port_type_t> types;
+      kern_return_t kr = k.port_names(t, &names, &types);
+      if (kr != KERN_SUCCESS) return kr;
+      if ((names.size() * 8) > MACHD_CHANNEL_DATA_SIZE) return KERN_RESOURCE_SHORTAGE;
+      c.rep.rets[0] = names.size();
+      put_array(c.rep, names);
+      put_array(c.rep, types);
+      return KERN_SUCCESS;
+    }
+    case MACHD_OP_PORT_INSERT_RIGHT:
+      return k.port_insert_right(self, t, c.name(1), c.name(2), mach_msg_type_name_t(c.a(3)));
+    case MACHD_OP_PORT_EXTRACT_RIGHT: {
+      mach_port_name_t poly = 0;
+      mach_msg_type_name_t ty = 0;
+      kern_return_t kr = k.port_extract_right(self, t, c.name(1), mach_msg_type_name_t(c.a(2)), &poly, &ty);
+      c.rep.rets[0] = poly;
+      c.rep.rets[1] = ty;
+      return kr;
+    }
+    case MACHD_OP_PORT_MOVE_MEMBER: return k.port_move_member(t, c.name(1), c.name(2));
+    case MACHD_OP_PORT_INSERT_MEMBER: return k.port_insert_member(t, c.name(1), c.name(2));
+    case MACHD_OP_PORT_EXTRACT_MEMBER: return k.port_extract_member(t, c.name(1), c.name(2));
+    case MACHD_OP_PORT_GET_SET_STATUS: {
+      std::vector<mach_port_name_t> members;
+      kern_return_t kr = k.port_get_set_status(t, c.name(1), &members);
+      if (kr != KERN_SUCCESS) return kr;
+      if (members.size() * 4 > MACHD_CHANNEL_DATA_SIZE) return KERN_RESOURCE_SHORTAGE;
+      c.rep.rets[0] = members.size();
+      put_array(c.rep, members);
+      return KERN_SUCCESS;
+    }
+    case MACHD_OP_PORT_REQUEST_NOTIFICATION: {
+      mach_port_name_t prev = 0;
+      kern_return_t kr = k.port_request_notification(
+          t, c.name(1), mach_msg_id_t(c.a(2)), mach_port_mscount_t(c.a(3)), c.name(4),
+          mach_msg_type_name_t(c.a(5)), &prev);
+      c.rep.rets[0] = prev;
+      return kr;
+    }
+    case MACHD_OP_PORT_GET_ATTRIBUTES: {
+      mach_msg_type_number_t count = mach_msg_type_number_t(c.a(3));
+      if (count > 64) count = 64;
+      integer_t info[64] = {};
+      kern_return_t kr = k.port_get_attributes(t, c.name(1), int(c.a(2)), info, &count);
+      if (kr != KERN_SUCCESS) return kr;
+      c.rep.rets[0] = count;
+      c.rep.data.assign(reinterpret_cast<uint8_t*>(info), reinterpret_cast<uint8_t*>(info) + count * sizeof(integer_t));
+      return KERN_SUCCESS;
+    }
+    case MACHD_OP_PORT_SET_ATTRIBUTES: {
+      uint64_t count = c.a(3);
+      if (count > 64 || count * sizeof(integer_t) > c.req.data.size()) return KERN_INVALID_ARGUMENT;
+      integer_t info[64] = {};
+      memcpy(info, c.req.data.data(), count * sizeof(integer_t));
+      return k.port_set_attributes(t, c.name(1), int(c.a(2)), info, mach_msg_type_number_t(count));
+    }
+    case MACHD_OP_PORT_CONSTRUCT: {
+      mach_port_options_t opt{};
+      if (c.req.data.size() < sizeof opt) return KERN_INVALID_ARGUMENT;
+      memcpy(&opt, c.req.data.data(), sizeof opt);
+      mach_port_name_t n = 0;
+      kern_return_t kr = k.port_construct(t, opt, mach_port_context_t(c.a(1)), &n);
+      c.rep.rets[0] = n;
+      return kr;
+    }
+    case MACHD_OP_PORT_DESTRUCT:
+      return k.port_destruct(t, c.name(1), mach_port_delta_t(int32_t(c.a(2))), mach_port_context_t(c.a(3)));
+    case MACHD_OP_PORT_GUARD: return k.port_guard(t, c.name(1), mach_port_context_t(c.a(2)), c.a(3) != 0);
+    case MACHD_OP_PORT_UNGUARD: return k.port_unguard(t, c.name(1), mach_port_context_t(c.a(2)));
+    case MACHD_OP_PORT_SET_CONTEXT: return k.port_set_context(t, c.name(1), mach_port_context_t(c.a(2)));
+    case MACHD_OP_PORT_GET_CONTEXT: {
+      mach_port_context_t ctx = 0;
+      kern_return_t kr = k.port_get_context(t, c.name(1), &ctx);
+      c.rep.rets[0] = ctx;
+      return kr;
+    }
+    case MACHD_OP_PORT_SET_MSCOUNT: return k.port_set_mscount(t, c.name(1), mach_port_mscount_t(c.a(2)));
+    case MACHD_OP_PORT_SET_SEQNO: return k.port_set_seqno(t, c.name(1), mach_port_seqno_t(c.a(2)));
+    case MACHD_OP_PORT_GET_SRIGHTS: {
+      mach_port_rights_t r = 0;
+      kern_return_t kr = k.port_get_srights(t, c.name(1), &r);
+      c.rep.rets[0] = r;
+      return kr;
+    }
+    case MACHD_OP_PORT_RENAME: return k.port_rename(t, c.name(1), c.name(2));
+    case MACHD_OP_PORT_PEEK: {
+      mach_port_seqno_t seq = mach_port_seqno_t(c.a(3));
+      mach_msg_size_t size = 0;
+      mach_msg_id_t id = 0;
+      std::vector<uint8_t> trailer;
+      kern_return_t kr = k.port_peek(t, c.name(1), mach_msg_trailer_type_t(c.a(2)), &seq, &size, &id, &trailer);
+      c.rep.rets[0] = seq;
+      c.rep.rets[1] = size;
+      c.rep.rets[2] = uint32_t(id);
+      c.rep.rets[3] = trailer.size();
+      c.rep.data = std::move(trailer);
+      return kr;
+    }
+    case MACHD_OP_TASK_GET_SPECIAL_PORT: {
+      mach_port_name_t n = 0;
+      kern_return_t kr = k.task_get_special_port(self, t, int(c.a(1)), &n);
+      c.rep.rets[0] = n;
+      return kr;
+    }
+    case MACHD_OP_TASK_SET_SPECIAL_PORT:
+      return k.task_set_special_port(self, t, int(c.a(1)), c.name(2));
+    default:
+      return KERN_NOT_SUPPORTED;  // unknown trap (a newer client?)
+  }
+}
+
+}  // namespace
+
+bool run_trap(Kernel& k, Session& s, Request& req, ipc::WaiterId waiter, uint64_t now_ns, Reply& rep) {
+  if (req.op == MACHD_OP_MSG) {
+    ipc::MsgArgs args;
+    mach_msg_return_t mr = decode_msg_request(req, args);
+    if (mr != MACH_MSG_SUCCESS) {
+      rep.result = mr;
+      return true;
+    }
+    ipc::MsgOutcome o = k.msg(s.task, waiter, std::move(args), now_ns);
+    if (o.blocked) return false;
+    encode_completion(o.done, s, rep);
+    return true;
+  }
+  Ctx c{k, s, req, rep};
+  rep.result = trap(c);
+  return true;
+}
+
+}  // namespace machd

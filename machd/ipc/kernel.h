@@ -1,0 +1,298 @@
+// machd/ipc/kernel.h — the pure Mach IPC state machine (ports, rights, spaces,
+// messages, port sets, notifications), with XNU's semantics.
+//
+// This is the only header the rest of machd uses from machd/ipc/. The core does
+// no I/O: no sockets, no shared memory, no userfaultfd, no clock reads, no logs.
+// Everything it needs from outside comes in through arguments:
+//
+//   * tasks are created and terminated by the caller (task_create/task_terminate);
+//   * message bytes arrive already copied out of the client's shared memory (the
+//     caller owns that copy, the core reads it once);
+//   * out-of-line memory is an opaque OolPayload the caller made (a memfd slice in
+//     the daemon, a byte vector in tests); the core only moves and destroys it;
+//   * time is passed in (`now_ns`, monotonic nanoseconds) and deadlines come back
+//     out through next_deadline()/expire();
+//   * blocked threads are named by a WaiterId the caller chooses; when a blocked
+//     mach_msg finishes (because of another task's action, a timeout or a death)
+//     the core records a Completion that the caller collects with
+//     take_completions() after each call. The core never calls out.
+//
+// Threading: not thread-safe. One thread (machd's event loop) owns a Kernel.
+//
+// Errors are values: every call returns a kern_return_t / mach_msg_return_t with
+// the code XNU returns in the same situation.
+#pragma once
+
+#include <mach/kern_return.h>
+#include <mach/message.h>
+#include <mach/port.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace machd::ipc {
+
+class KernelImpl;
+
+using TaskId = uint32_t;    // 0 is never a valid task
+using WaiterId = uint64_t;  // chosen by the caller; unique among blocked operations
+inline constexpr TaskId kNoTask = 0;
+
+// Kernel-verified identity of a task (from SO_PEERCRED / pidfd in the daemon).
+// Builds the security trailer (euid, egid) and the audit token
+// [auid, euid, egid, ruid, rgid, pid, asid, pidversion].
+struct Credentials {
+  uint32_t pid = 0;
+  uint32_t uid = 0;   // real
+  uint32_t gid = 0;   // real
+  uint32_t euid = 0;
+  uint32_t egid = 0;
+  uint32_t auid = 0xFFFFFFFFu;  // AU_DEFAUDITID
+  uint32_t asid = 0;
+  uint32_t pidversion = 0;      // distinguishes reused pids
+};
+
+// Out-of-line memory in flight. The core never looks inside: it moves the
+// payload from sender to receiver and destroys it (by destroying the object)
+// when the message is destroyed.
+class OolPayload {
+ public:
+  virtual ~OolPayload() = default;
+  virtual uint64_t size() const = 0;
+};
+
+// Reads the bytes of an out-of-line *ports* array is done by the caller: the
+// client library copies the array of names inline; see SendArgs::ool_ports.
+
+// ---------------------------------------------------------------------------
+// mach_msg
+// ---------------------------------------------------------------------------
+
+struct SendArgs {
+  // The message exactly as the user laid it out: header, then (if complex)
+  // mach_msg_body_t and descriptors in x86_64 user layout, then inline data.
+  // Its length is the user's send_size (checked by the core: too small, not a
+  // multiple of 4, or larger than msgh_size allows are send errors).
+  std::vector<uint8_t> msg;
+  // One payload per MACH_MSG_OOL_DESCRIPTOR / OOL_VOLATILE descriptor, in
+  // descriptor order (null for a zero-size region). The address field of the
+  // descriptor in `msg` is ignored.
+  std::vector<std::unique_ptr<OolPayload>> ool;
+  // One array of sender-space names per MACH_MSG_OOL_PORTS_DESCRIPTOR, in
+  // descriptor order (length == descriptor count).
+  std::vector<std::vector<mach_port_name_t>> ool_ports;
+};
+
+struct MsgArgs {
+  mach_msg_option_t options = 0;   // MACH_SEND_MSG / MACH_RCV_MSG / ... as given to mach_msg
+  std::optional<SendArgs> send;    // present iff options & MACH_SEND_MSG
+  mach_port_name_t rcv_name = MACH_PORT_NULL;
+  mach_msg_size_t rcv_size = 0;    // receive buffer size (MACH_RCV_LARGE semantics)
+  mach_msg_timeout_t timeout = MACH_MSG_TIMEOUT_NONE;  // used iff MACH_SEND_TIMEOUT / MACH_RCV_TIMEOUT
+  mach_port_name_t notify = MACH_PORT_NULL;            // MACH_SEND_NOTIFY (send-possible)
+};
+
+// One out-of-line memory region handed to a receiver: the descriptor at
+// `descriptor_offset` in Completion::msg must get the address where the
+// receiver maps `payload`.
+struct OolOut {
+  uint32_t descriptor_offset = 0;
+  std::unique_ptr<OolPayload> payload;  // null when the region is empty
+};
+
+// One out-of-line ports array handed to a receiver: `names` (already copied out
+// into the receiver's space) must be placed in receiver memory and the
+// descriptor at `descriptor_offset` pointed at it.
+struct OolPortsOut {
+  uint32_t descriptor_offset = 0;
+  std::vector<mach_port_name_t> names;
+};
+
+// The result of a finished mach_msg, for the caller to hand back to the thread.
+struct Completion {
+  WaiterId waiter = 0;
+  mach_msg_return_t result = MACH_MSG_SUCCESS;
+  // What goes back into the user's receive buffer (or, for a send that failed
+  // after copyin, into its send buffer: the message with its rights returned
+  // to the sender, as XNU's pseudo-receive does). Empty when nothing is
+  // written. For MACH_RCV_TOO_LARGE with MACH_RCV_LARGE this holds only the
+  // header fields XNU writes (msgh_size = needed size; msgh_local_port for
+  // MACH_RCV_LARGE_IDENTITY). Includes the trailer the receiver asked for.
+  std::vector<uint8_t> msg;
+  std::vector<OolOut> ool;
+  std::vector<OolPortsOut> ool_ports;
+  // True when `msg` is the returned send message (pseudo-receive), not a
+  // received one.
+  bool returned_send = false;
+};
+
+// A mach_msg either finishes now or blocks (the thread waits; its Completion
+// arrives later through take_completions()).
+struct MsgOutcome {
+  bool blocked = false;
+  Completion done;  // valid iff !blocked
+};
+
+// ---------------------------------------------------------------------------
+// Leak accounting (tests end by checking that all of these are zero once every
+// task is gone, except what the kernel task itself holds).
+// ---------------------------------------------------------------------------
+struct Stats {
+  uint64_t tasks = 0;
+  uint64_t ports = 0;        // live ports (including dead ones still referenced)
+  uint64_t port_sets = 0;
+  uint64_t entries = 0;      // names in use, over all spaces
+  uint64_t messages = 0;     // queued messages + messages held by blocked senders
+  uint64_t ool_payloads = 0; // payloads owned by the core (queued)
+  uint64_t waiters = 0;
+};
+
+class Kernel {
+ public:
+  Kernel();
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  // ---- tasks ---------------------------------------------------------------
+  // The kernel task: machd's own space. Ports whose receive right it holds are
+  // served inside machd (bootstrap, task ports). Always exists.
+  TaskId kernel_task() const;
+
+  // Creates a task with an empty space, plus its task port (receive right held
+  // by the kernel task, associated with the new task) and a send right to it
+  // in the new task's space, whose name is returned by task_self_name().
+  // The task's bootstrap special port is a copy of the kernel-wide bootstrap
+  // port set with set_bootstrap_port() (none if unset).
+  TaskId task_create(const Credentials& creds);
+
+  // Destroys the task as its process exiting would: every right it holds is
+  // released (receive rights destroy their ports: queued messages destroyed,
+  // blocked senders/receivers of other tasks completed, dead-name and other
+  // notifications generated), its own blocked operations are dropped silently
+  // (no Completion is produced for them), and its task port dies.
+  void task_terminate(TaskId task);
+
+  // The name of the task's send right to its own task port (mach_task_self()).
+  mach_port_name_t task_self_name(TaskId task) const;
+
+  // Resolves a task port name in `caller`'s space (a send right to a task
+  // port, or, in the kernel task, its receive right) to the task. Returns
+  // kNoTask when `name` is not such a right or the task is gone.
+  TaskId resolve_task(TaskId caller, mach_port_name_t name) const;
+
+  // The name, in the kernel task's space, of the receive right of `task`'s
+  // task port (machd adds it to the port set its kernel servers listen on).
+  mach_port_name_t task_port_kernel_name(TaskId task) const;
+
+  const Credentials* credentials(TaskId task) const;
+
+  // ---- special ports ---------------------------------------------------------
+  // Sets the port that every task created afterwards receives as its bootstrap
+  // special port: `name` names a receive or send right in the kernel task.
+  kern_return_t set_bootstrap_port(mach_port_name_t kernel_name);
+
+  // task_get_special_port / task_set_special_port for TASK_BOOTSTRAP_PORT,
+  // TASK_KERNEL_PORT (the task port) and TASK_HOST_PORT? (KERN_INVALID_ARGUMENT
+  // for unknown `which`). A copy of the send right is made in `caller`'s space.
+  kern_return_t task_get_special_port(TaskId caller, TaskId target, int which,
+                                      mach_port_name_t* out);
+  kern_return_t task_set_special_port(TaskId caller, TaskId target, int which,
+                                      mach_port_name_t name);
+
+  // ---- mach_msg --------------------------------------------------------------
+  // The mach_msg trap for one thread of `task`. `waiter` names the thread while
+  // it is blocked. `now_ns` is the monotonic time, for timeouts.
+  MsgOutcome msg(TaskId task, WaiterId waiter, MsgArgs&& args, uint64_t now_ns);
+
+  // Ends a blocked operation early (thread interrupted or going away) with
+  // `reason` (MACH_SEND_INTERRUPTED / MACH_RCV_INTERRUPTED). No-op if `waiter`
+  // is not blocked. The Completion is queued as usual.
+  void abort_wait(WaiterId waiter, mach_msg_return_t reason);
+
+  // Times out every blocked operation whose deadline is <= now_ns.
+  void expire(uint64_t now_ns);
+  // Earliest deadline among blocked operations, if any.
+  std::optional<uint64_t> next_deadline() const;
+
+  // Completions produced since the last call (for waiters of any task).
+  std::vector<Completion> take_completions();
+
+  // ---- mach_port_* (task = the space operated on; caller = whose rights are
+  //      taken for insert_right) -----------------------------------------------
+  mach_port_name_t reply_port(TaskId task);  // MACH_PORT_NULL on failure
+  kern_return_t port_allocate(TaskId task, mach_port_right_t right, mach_port_name_t* name);
+  kern_return_t port_allocate_name(TaskId task, mach_port_right_t right, mach_port_name_t name);
+  kern_return_t port_construct(TaskId task, const mach_port_options_t& options,
+                               mach_port_context_t context, mach_port_name_t* name);
+  kern_return_t port_destruct(TaskId task, mach_port_name_t name, mach_port_delta_t srdelta,
+                              mach_port_context_t guard);
+  kern_return_t port_deallocate(TaskId task, mach_port_name_t name);
+  kern_return_t port_destroy(TaskId task, mach_port_name_t name);
+  kern_return_t port_mod_refs(TaskId task, mach_port_name_t name, mach_port_right_t right,
+                              mach_port_delta_t delta);
+  kern_return_t port_get_refs(TaskId task, mach_port_name_t name, mach_port_right_t right,
+                              mach_port_urefs_t* refs);
+  kern_return_t port_type(TaskId task, mach_port_name_t name, mach_port_type_t* type);
+  kern_return_t port_names(TaskId task, std::vector<mach_port_name_t>* names,
+                           std::vector<mach_port_type_t>* types);
+  kern_return_t port_rename(TaskId task, mach_port_name_t old_name, mach_port_name_t new_name);
+  // Inserts into `task` at `name` a right made from `poly` (a name in `caller`'s
+  // space) with disposition `poly_type` (MACH_MSG_TYPE_*), as
+  // mach_port_insert_right does when the right travels in its request.
+  kern_return_t port_insert_right(TaskId caller, TaskId task, mach_port_name_t name,
+                                  mach_port_name_t poly, mach_msg_type_name_t poly_type);
+  // Extracts from `task` the right `name` with disposition `msgt_name` into
+  // `caller`'s space (returned name and the resulting right type).
+  kern_return_t port_extract_right(TaskId caller, TaskId task, mach_port_name_t name,
+                                   mach_msg_type_name_t msgt_name, mach_port_name_t* poly,
+                                   mach_msg_type_name_t* poly_type);
+  kern_return_t port_move_member(TaskId task, mach_port_name_t member, mach_port_name_t after);
+  kern_return_t port_insert_member(TaskId task, mach_port_name_t member, mach_port_name_t pset);
+  kern_return_t port_extract_member(TaskId task, mach_port_name_t member, mach_port_name_t pset);
+  kern_return_t port_get_set_status(TaskId task, mach_port_name_t pset,
+                                    std::vector<mach_port_name_t>* members);
+  // Registers a notification; the previous send-once right registered for the
+  // same (port, variant) is returned in *previous (a name in `task`'s space, or
+  // MACH_PORT_NULL). `notify` is a name in `task`'s space with disposition
+  // `notify_type` (MAKE_SEND_ONCE or MOVE_SEND_ONCE), or MACH_PORT_NULL to cancel.
+  kern_return_t port_request_notification(TaskId task, mach_port_name_t name,
+                                          mach_msg_id_t variant, mach_port_mscount_t sync,
+                                          mach_port_name_t notify,
+                                          mach_msg_type_name_t notify_type,
+                                          mach_port_name_t* previous);
+  // flavor: MACH_PORT_LIMITS_INFO, MACH_PORT_RECEIVE_STATUS, MACH_PORT_DNREQUESTS_SIZE,
+  // MACH_PORT_INFO_EXT. `info`/`count` as in mach_port_get_attributes (count in
+  // natural_t units; on return the number written).
+  kern_return_t port_get_attributes(TaskId task, mach_port_name_t name, int flavor,
+                                    integer_t* info, mach_msg_type_number_t* count);
+  kern_return_t port_set_attributes(TaskId task, mach_port_name_t name, int flavor,
+                                    const integer_t* info, mach_msg_type_number_t count);
+  kern_return_t port_set_mscount(TaskId task, mach_port_name_t name, mach_port_mscount_t mscount);
+  kern_return_t port_set_seqno(TaskId task, mach_port_name_t name, mach_port_seqno_t seqno);
+  kern_return_t port_get_context(TaskId task, mach_port_name_t name, mach_port_context_t* ctx);
+  kern_return_t port_set_context(TaskId task, mach_port_name_t name, mach_port_context_t ctx);
+  kern_return_t port_guard(TaskId task, mach_port_name_t name, mach_port_context_t guard,
+                           bool strict);
+  kern_return_t port_unguard(TaskId task, mach_port_name_t name, mach_port_context_t guard);
+  kern_return_t port_get_srights(TaskId task, mach_port_name_t name, mach_port_rights_t* srights);
+  // mach_port_peek: looks at the queued message with sequence number *seqno
+  // (or the first one if *seqno is 0? — as XNU) without dequeuing it.
+  kern_return_t port_peek(TaskId task, mach_port_name_t name, mach_msg_trailer_type_t trailer_type,
+                          mach_port_seqno_t* seqno, mach_msg_size_t* size, mach_msg_id_t* id,
+                          std::vector<uint8_t>* trailer);
+
+  Stats stats() const;
+
+  // Upper bound on names per space (a hostile task cannot exhaust machd's
+  // memory): allocation beyond it fails with KERN_NO_SPACE. Default 1<<22.
+  void set_space_limit(uint32_t max_names);
+
+ private:
+  std::unique_ptr<KernelImpl> impl_;
+};
+
+}  // namespace machd::ipc
