@@ -47,6 +47,13 @@
 #include <mach/thread_special_ports.h>
 #include <mach/thread_status.h>
 #include <mach/time_value.h>
+#include <mach/dyld_kernel.h>
+#include <mach/mach_voucher_types.h>
+#include <mach/processor_info.h>
+#include <mach/task_inspect.h>
+#include <mach/task_policy.h>
+#include <mach/thread_policy.h>
+#include <mach/vm_purgable.h>
 #include <mach/vm_attributes.h>
 #include <mach/vm_behavior.h>
 #include <mach/vm_inherit.h>

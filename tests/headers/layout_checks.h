@@ -203,7 +203,9 @@ OFF(x86_float_state64_t, __fpu_stmm0, 40);
 OFF(x86_float_state64_t, __fpu_xmm0, 168);
 SIZE(x86_thread_state_t, 176);
 CHECK(x86_THREAD_STATE_COUNT == 44);
-CHECK(THREAD_STATE_MAX == 614);
+CHECK(I386_THREAD_STATE_MAX == 614);
+CHECK(THREAD_STATE_MAX == 1296);   /* mig-layouts.json: thread_state_t is natural_t[1296] */
+SIZE(thread_state_data_t, 1296 * 4);
 SIZE(struct vm_region_basic_info_64, 36);
 CHECK(VM_REGION_BASIC_INFO_COUNT_64 == 9);
 SIZE(struct vm_region_basic_info, 32);
@@ -218,6 +220,20 @@ CHECK(HOST_BASIC_INFO_COUNT == 12);
 CHECK(HOST_VM_INFO_COUNT == 15);
 CHECK(HOST_CPU_LOAD_INFO_COUNT == 4);
 CHECK(MEMORY_OBJECT_ATTR_INFO_COUNT == 4);
+SIZE(struct vm_page_info_basic, 32);
+CHECK(VM_PAGE_INFO_BASIC_COUNT == 8);
+SIZE(exception_handler_info_t, 8);          /* mig-layouts.json: [32] is 256 bytes */
+SIZE(dyld_kernel_image_info_t, 40);         /* mig-layouts.json */
+SIZE(dyld_kernel_process_info_t, 72);       /* mig-layouts.json */
+SIZE(task_purgable_info_t, 272);            /* mig-layouts.json */
+SIZE(mach_vm_range_flavor_t, 4);
+SIZE(mach_voucher_selector_t, 4);
+SIZE(mach_voucher_attr_value_handle_t, 8);
+SIZE(struct thread_time_constraint_policy, 16);
+CHECK(THREAD_TIME_CONSTRAINT_POLICY_COUNT == 4);
+CHECK(PROCESSOR_CPU_LOAD_INFO_COUNT == 4);
+CHECK(TASK_FLAVOR_NAME == 3 && THREAD_FLAVOR_INSPECT == 2);
+CHECK(VM_PURGABLE_PURGE_ALL == 2);
 
 /* ---- constant values (XNU) --------------------------------------------- */
 CHECK(KERN_SUCCESS == 0);

@@ -10,6 +10,7 @@
 #include <mach/port.h>
 #include <mach/thread_status.h>
 #include <mach/machine/vm_types.h>
+#include <mach_debug/ipc_info.h>
 
 #define EXC_BAD_ACCESS          1   /* code: kern_return_t, subcode: address */
 #define EXC_BAD_INSTRUCTION     2
@@ -75,6 +76,8 @@ typedef exception_mask_t           *exception_mask_array_t;
 typedef exception_behavior_t       *exception_behavior_array_t;
 typedef thread_state_flavor_t      *exception_flavor_array_t;
 typedef mach_port_t                *exception_port_array_t;
+typedef ipc_info_port_t             exception_handler_info_t;
+typedef ipc_info_port_t            *exception_port_info_array_t;
 typedef mach_exception_data_type_t  mach_exception_code_t;
 typedef mach_exception_data_type_t  mach_exception_subcode_t;
 

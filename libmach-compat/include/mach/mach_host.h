@@ -32,6 +32,11 @@ extern kern_return_t host_get_special_port(host_priv_t host_priv, int node,
 extern kern_return_t host_set_special_port(host_priv_t host_priv, int which,
     mach_port_t port);
 
+extern kern_return_t host_processor_info(host_t host,
+    processor_flavor_t flavor, natural_t *out_processor_count,
+    processor_info_array_t *out_processor_info,
+    mach_msg_type_number_t *out_processor_infoCnt);
+
 __END_DECLS
 
 #endif /* _mach_host_user_ */

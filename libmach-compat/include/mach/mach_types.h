@@ -28,6 +28,19 @@
 #include <mach/vm_sync.h>
 #include <mach/vm_types.h>
 #include <mach/std_types.h>
+#include <mach/host_info.h>
+#include <mach/machine.h>
+#include <mach/mach_voucher_types.h>
+#include <mach/processor_info.h>
+#include <mach/task_info.h>
+#include <mach/task_inspect.h>
+#include <mach/task_policy.h>
+#include <mach/thread_info.h>
+#include <mach/thread_policy.h>
+#include <mach/vm_attributes.h>
+#include <mach/vm_purgable.h>
+#include <mach/vm_region.h>
+#include <mach/dyld_kernel.h>
 
 typedef mach_port_t task_t;
 typedef mach_port_t task_name_t;
@@ -140,6 +153,23 @@ typedef char suid_cred_path_t[1024];
 #define MACH_EVENTLINK_NULL     ((mach_eventlink_t) 0)
 #define IPC_EVENTLINK_NULL      ((ipc_eventlink_t) 0)
 #define TASK_ID_TOKEN_NULL      ((task_id_token_t) 0)
+
+typedef mach_port_t kcdata_object_t;
+#define KCDATA_OBJECT_NULL      ((kcdata_object_t) 0)
+
+/* Which kind of task / thread port to return (task_get_special_port_from_user & co.). */
+typedef natural_t mach_task_flavor_t;
+#define TASK_FLAVOR_CONTROL     0   /* task_t */
+#define TASK_FLAVOR_READ        1   /* task_read_t */
+#define TASK_FLAVOR_INSPECT     2   /* task_inspect_t */
+#define TASK_FLAVOR_NAME        3   /* task_name_t */
+#define TASK_FLAVOR_MAX         TASK_FLAVOR_NAME
+
+typedef natural_t mach_thread_flavor_t;
+#define THREAD_FLAVOR_CONTROL   0
+#define THREAD_FLAVOR_READ      1
+#define THREAD_FLAVOR_INSPECT   2
+#define THREAD_FLAVOR_MAX       THREAD_FLAVOR_INSPECT
 
 typedef natural_t ledger_item_t;
 #define LEDGER_ITEM_INFINITY    ((ledger_item_t) (~0))

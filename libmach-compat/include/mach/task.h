@@ -77,6 +77,13 @@ extern kern_return_t task_get_state(task_read_t task,
 extern kern_return_t task_set_state(task_t task, thread_state_flavor_t flavor,
     thread_state_t new_state, mach_msg_type_number_t new_stateCnt);
 
+extern kern_return_t task_policy_set(task_policy_set_t task,
+    task_policy_flavor_t flavor, task_policy_t policy_info,
+    mach_msg_type_number_t policy_infoCnt);
+extern kern_return_t task_policy_get(task_policy_get_t task,
+    task_policy_flavor_t flavor, task_policy_t policy_info,
+    mach_msg_type_number_t *policy_infoCnt, boolean_t *get_default);
+
 __END_DECLS
 
 #endif /* _task_user_ */

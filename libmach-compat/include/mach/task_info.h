@@ -10,6 +10,7 @@
 #include <mach/machine/vm_types.h>
 #include <mach/time_value.h>
 #include <mach/policy.h>
+#include <mach/vm_purgable.h>
 
 typedef natural_t  task_flavor_t;
 typedef integer_t *task_info_t;
@@ -84,6 +85,13 @@ typedef struct mach_task_basic_info  mach_task_basic_info_data_t;
 typedef struct mach_task_basic_info *mach_task_basic_info_t;
 #define MACH_TASK_BASIC_INFO_COUNT \
 	((mach_msg_type_number_t)(sizeof(mach_task_basic_info_data_t) / sizeof(natural_t)))
+
+/* task_purgable_info() record. */
+typedef struct vm_purgeable_info task_purgable_info_t;
+
+/* EXC_GUARD and corpse behaviors (task_set_exc_guard_behavior & co.). */
+typedef uint32_t task_exc_guard_behavior_t;
+typedef uint32_t task_corpse_forking_behavior_t;
 
 #pragma pack(pop)
 

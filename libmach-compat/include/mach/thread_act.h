@@ -53,6 +53,13 @@ extern kern_return_t thread_swap_exception_ports(thread_act_t thread,
     exception_behavior_array_t old_behaviors,
     exception_flavor_array_t old_flavors);
 
+extern kern_return_t thread_policy_set(thread_act_t thread,
+    thread_policy_flavor_t flavor, thread_policy_t policy_info,
+    mach_msg_type_number_t policy_infoCnt);
+extern kern_return_t thread_policy_get(thread_inspect_t thread,
+    thread_policy_flavor_t flavor, thread_policy_t policy_info,
+    mach_msg_type_number_t *policy_infoCnt, boolean_t *get_default);
+
 __END_DECLS
 
 #endif /* _thread_act_user_ */

@@ -60,6 +60,25 @@ typedef struct vm_region_basic_info  vm_region_basic_info_data_t;
 
 #pragma pack(pop)
 
+/* mach_vm_page_info() flavors. */
+typedef int *vm_page_info_t;
+typedef int  vm_page_info_data_t[];
+typedef int  vm_page_info_flavor_t;
+
+#define VM_PAGE_INFO_BASIC      1
+struct vm_page_info_basic {
+	int                    disposition;
+	int                    ref_count;
+	vm_object_id_t         object_id;
+	memory_object_offset_t offset;
+	int                    depth;
+	int                    __pad;   /* pad to 64-bit boundary */
+};
+typedef struct vm_page_info_basic *vm_page_info_basic_t;
+typedef struct vm_page_info_basic  vm_page_info_basic_data_t;
+#define VM_PAGE_INFO_BASIC_COUNT \
+	((mach_msg_type_number_t)(sizeof(vm_page_info_basic_data_t) / sizeof(int)))
+
 /* vm_read_list / mach_vm_read_list entries. */
 #define VM_MAP_ENTRY_MAX        (256)
 

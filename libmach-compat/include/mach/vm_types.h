@@ -23,6 +23,12 @@ typedef mach_port_t vm_map_inspect_t;
 typedef mach_port_t upl_t;
 typedef mach_port_t vm_named_entry_t;
 
+/* mach_vm_range_create() (VM ranges). */
+typedef uint32_t mach_vm_range_flavor_t;
+#define MACH_VM_RANGE_FLAVOR_INVALID    0
+#define MACH_VM_RANGE_FLAVOR_V1         1
+typedef uint8_t *mach_vm_range_recipes_raw_t;
+
 #define VM_MAP_NULL             ((vm_map_t) 0)
 #define VM_MAP_INSPECT_NULL     ((vm_map_inspect_t) 0)
 #define VM_MAP_READ_NULL        ((vm_map_read_t) 0)

@@ -10,7 +10,10 @@
 
 #include <stdint.h>
 
-#define THREAD_STATE_MAX                (614)   /* I386_THREAD_STATE_MAX, in ints */
+/* Largest x86 state, in natural_t. */
+#define I386_THREAD_STATE_MAX           (614)
+/* Largest state of any architecture: what thread_state_t (MIG) holds. */
+#define THREAD_STATE_MAX                (1296)
 
 #define i386_THREAD_STATE               1
 #define i386_FLOAT_STATE                2
