@@ -136,8 +136,24 @@ enum machd_op {
   MACHD_OP_TASK_GET_SPECIAL_PORT = 31, /* args {task, which} → rets[0] */
   MACHD_OP_TASK_SET_SPECIAL_PORT = 32, /* args {task, which, name} */
   MACHD_OP_PING = 33,               /* no args; result KERN_SUCCESS (tests, benchmarks) */
+  MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
   MACHD_OP_MAX
 };
+
+/* What machd holds right now (tests check that nothing leaks). */
+struct machd_stats {
+  uint64_t tasks;        /* connected tasks (machd's own kernel task excluded) */
+  uint64_t ports;        /* live ports, including machd's own */
+  uint64_t port_sets;
+  uint64_t entries;      /* names in use over all spaces */
+  uint64_t messages;     /* queued or held by blocked senders */
+  uint64_t ool_payloads; /* out-of-line regions in flight */
+  uint64_t waiters;      /* blocked mach_msg calls */
+  uint64_t memfd_payloads; /* memfd-backed regions alive in machd */
+  uint64_t rss_bytes;    /* machd's resident set size */
+  uint64_t reserved[3];
+};
+MACHD_STATIC_ASSERT(sizeof(struct machd_stats) == 96, "stats layout");
 
 /* Reply flags for MACHD_OP_MSG (rets[0]). */
 #define MACHD_MSG_HAS_MSG 0x1u      /* data holds a message for the user buffer */

@@ -3,9 +3,13 @@
 
 #include <mach/task_special_ports.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 
 #include "msg_codec.h"
+#include "ool_payload.h"
 
 namespace machd {
 
@@ -27,6 +31,15 @@ struct Ctx {
 // Like XNU's kernelrpc traps, a bad task name is MACH_SEND_INVALID_DEST.
 TaskId target(Ctx& c) { return c.k.resolve_task(c.s.task, c.name(0)); }
 
+uint64_t resident_bytes() {
+  FILE* f = fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long size = 0, rss = 0;
+  int n = fscanf(f, "%lu %lu", &size, &rss);
+  fclose(f);
+  return n == 2 ? uint64_t(rss) * uint64_t(sysconf(_SC_PAGESIZE)) : 0;
+}
+
 template <typename T>
 void put_array(Reply& rep, const std::vector<T>& v) {
   const auto* b = reinterpret_cast<const uint8_t*>(v.data());
@@ -37,6 +50,22 @@ kern_return_t trap(Ctx& c) {
   Kernel& k = c.k;
   const TaskId self = c.s.task;
   if (c.req.op == MACHD_OP_PING) return KERN_SUCCESS;
+  if (c.req.op == MACHD_OP_STATS) {
+    ipc::Stats st = k.stats();
+    machd_stats out{};
+    out.tasks = st.tasks;
+    out.ports = st.ports;
+    out.port_sets = st.port_sets;
+    out.entries = st.entries;
+    out.messages = st.messages;
+    out.ool_payloads = st.ool_payloads;
+    out.waiters = st.waiters;
+    out.memfd_payloads = MemfdPayload::live_count();
+    out.rss_bytes = resident_bytes();
+    const auto* b = reinterpret_cast<const uint8_t*>(&out);
+    c.rep.data.assign(b, b + sizeof out);
+    return KERN_SUCCESS;
+  }
   if (c.req.op == MACHD_OP_REPLY_PORT) {
     c.rep.rets[0] = k.reply_port(self);
     return KERN_SUCCESS;

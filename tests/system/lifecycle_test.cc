@@ -1,0 +1,262 @@
+// tests/system/lifecycle_test.cc — tasks that die, fork, exec; machd that stops.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <mach/mach.h>
+#include <mach/notify.h>
+#include <servers/bootstrap.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "support.h"
+
+using namespace systest;
+
+namespace {
+
+// Sends `right` (with `disposition`) to `dest` in a one-descriptor message.
+mach_msg_return_t send_right(mach_port_t dest, mach_port_t right, mach_msg_type_name_t disposition) {
+  struct {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+  } m{};
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  m.head.msgh_size = sizeof m;
+  m.head.msgh_remote_port = dest;
+  m.body.msgh_descriptor_count = 1;
+  m.port.name = right;
+  m.port.disposition = disposition;
+  m.port.type = MACH_MSG_PORT_DESCRIPTOR;
+  return mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0);
+}
+
+std::string helper_path() {
+  const char* p = getenv("TASK_HELPER");
+  return p ? p : "";
+}
+
+}  // namespace
+
+TEST(Lifecycle, KilledClientMidRpcReleasesEverythingItHeld) {
+  uint64_t base_tasks = holdings().tasks;
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("kill", &port);
+  pid_t client = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    for (int i = 0; i < 50; ++i) make_port();  // rights that must be released
+    mach_port_t reply = mig_get_reply_port();
+    SimpleRcv buf{};
+    buf.msg.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+    buf.msg.head.msgh_size = sizeof(SimpleMsg);
+    buf.msg.head.msgh_remote_port = dest;
+    buf.msg.head.msgh_local_port = reply;
+    mach_msg(&buf.msg.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(SimpleMsg), sizeof buf, reply, 0, 0);
+    return 0;
+  });
+  SimpleRcv r;
+  ASSERT_EQ(receive_simple(port, r, 5000), MACH_MSG_SUCCESS);
+  mach_port_t reply = r.msg.head.msgh_remote_port;
+  kill(client, SIGKILL);
+  EXPECT_EQ(wait_exit(client), 128 + SIGKILL);
+  ASSERT_TRUE(wait_for_tasks(base_tasks)) << "the killed task is gone from machd";
+  // The reply right now names a dead port.
+  mach_port_type_t type = 0;
+  ASSERT_EQ(mach_port_type(mach_task_self(), reply, &type), KERN_SUCCESS);
+  EXPECT_TRUE(type & MACH_PORT_TYPE_DEAD_NAME);
+  SimpleMsg m{};
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
+  m.head.msgh_size = sizeof m;
+  m.head.msgh_remote_port = reply;
+  EXPECT_EQ(mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0), MACH_SEND_INVALID_DEST);
+  mach_port_destroy(mach_task_self(), reply);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+TEST(Lifecycle, DeadNameNotificationArrivesWhenPeerIsKilled) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  std::string name = "org.machd.test.deadname." + std::to_string(getpid());
+  pid_t peer = spawn_task([&] {
+    mach_port_t p = MACH_PORT_NULL;
+    if (bootstrap_check_in(bootstrap_port, name.c_str(), &p) != KERN_SUCCESS) return 1;
+    (void)!write(ready[1], "x", 1);
+    pause();
+    return 0;
+  });
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  mach_port_t peer_port = look_up(name);
+  ASSERT_NE(peer_port, MACH_PORT_NULL);
+  mach_port_t notify = make_port();
+  mach_port_t previous = MACH_PORT_NULL;
+  ASSERT_EQ(mach_port_request_notification(mach_task_self(), peer_port, MACH_NOTIFY_DEAD_NAME, 0, notify,
+                                           MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous),
+            KERN_SUCCESS);
+  EXPECT_EQ(previous, MACH_PORT_NULL);
+  kill(peer, SIGKILL);
+  wait_exit(peer);
+  union {
+    mach_dead_name_notification_t n;
+    uint8_t space[256];
+  } m{};
+  ASSERT_EQ(mach_msg(&m.n.not_header, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, notify, 5000, 0),
+            MACH_MSG_SUCCESS);
+  EXPECT_EQ(m.n.not_header.msgh_id, MACH_NOTIFY_DEAD_NAME);
+  EXPECT_EQ(m.n.not_port, peer_port);
+  mach_port_type_t type = 0;
+  ASSERT_EQ(mach_port_type(mach_task_self(), peer_port, &type), KERN_SUCCESS);
+  EXPECT_EQ(type, MACH_PORT_TYPE_DEAD_NAME);
+  mach_port_destroy(mach_task_self(), peer_port);
+  mach_port_mod_refs(mach_task_self(), notify, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), notify);
+  close(ready[0]);
+  close(ready[1]);
+}
+
+TEST(Lifecycle, NoSendersNotificationWhenLastSenderTaskExits) {
+  mach_port_t target = MACH_PORT_NULL;
+  ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &target), KERN_SUCCESS);
+  mach_port_t notify = make_port();
+  mach_port_t previous = MACH_PORT_NULL;
+  ASSERT_EQ(mach_port_request_notification(mach_task_self(), target, MACH_NOTIFY_NO_SENDERS, 1, notify,
+                                           MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous),
+            KERN_SUCCESS);
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  std::string name = "org.machd.test.nosenders." + std::to_string(getpid());
+  pid_t child = spawn_task([&] {
+    mach_port_t inbox = MACH_PORT_NULL;
+    if (bootstrap_check_in(bootstrap_port, name.c_str(), &inbox) != KERN_SUCCESS) return 1;
+    struct {
+      mach_msg_header_t head;
+      mach_msg_body_t body;
+      mach_msg_port_descriptor_t port;
+      mach_msg_max_trailer_t trailer;
+    } m{};
+    if (mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, inbox, 0, 0) != MACH_MSG_SUCCESS) return 2;
+    char c;
+    (void)!read(go[0], &c, 1);
+    return 0;  // exits holding the send right
+  });
+  mach_port_t inbox = look_up(name);
+  ASSERT_EQ(send_right(inbox, target, MACH_MSG_TYPE_MAKE_SEND), MACH_MSG_SUCCESS);
+  mach_port_deallocate(mach_task_self(), inbox);
+  union {
+    mach_no_senders_notification_t n;
+    uint8_t space[256];
+  } m{};
+  // While the child holds the right: nothing.
+  EXPECT_EQ(mach_msg(&m.n.not_header, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, notify, 100, 0),
+            MACH_RCV_TIMED_OUT);
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  EXPECT_EQ(wait_exit(child), 0);
+  ASSERT_EQ(mach_msg(&m.n.not_header, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, notify, 5000, 0),
+            MACH_MSG_SUCCESS);
+  EXPECT_EQ(m.n.not_header.msgh_id, MACH_NOTIFY_NO_SENDERS);
+  EXPECT_EQ(m.n.not_count, 1u);
+  mach_port_mod_refs(mach_task_self(), target, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_mod_refs(mach_task_self(), notify, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), notify);
+  close(go[0]);
+  close(go[1]);
+}
+
+TEST(Lifecycle, ForkedChildIsANewTaskHoldingOnlyItsSpecialPorts) {
+  mach_port_t mine = make_port();
+  mach_port_t parent_self = mach_task_self();
+  pid_t child = spawn_task([&] {
+    if (mach_task_self() == MACH_PORT_NULL || bootstrap_port == MACH_PORT_NULL) return 1;
+    mach_port_name_array_t names = nullptr;
+    mach_port_type_array_t types = nullptr;
+    mach_msg_type_number_t n = 0, nt = 0;
+    if (mach_port_names(mach_task_self(), &names, &n, &types, &nt) != KERN_SUCCESS) return 2;
+    for (mach_msg_type_number_t i = 0; i < n; ++i) {
+      if (names[i] != mach_task_self() && names[i] != bootstrap_port) return 3;  // nothing of the parent's
+    }
+    mach_port_type_t t = 0;
+    if (mine != mach_task_self() && mine != bootstrap_port &&
+        mach_port_type(mach_task_self(), mine, &t) != KERN_INVALID_NAME)
+      return 4;
+    (void)parent_self;
+    return mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &mine) == KERN_SUCCESS ? 0 : 5;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  // The parent is unaffected.
+  mach_port_type_t t = 0;
+  EXPECT_EQ(mach_port_type(mach_task_self(), mine, &t), KERN_SUCCESS);
+  EXPECT_EQ(mach_task_self(), parent_self);
+  mach_port_mod_refs(mach_task_self(), mine, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), mine);
+}
+
+TEST(Lifecycle, ExecedProgramBecomesATask) {
+  std::string helper = helper_path();
+  ASSERT_FALSE(helper.empty());
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(helper.c_str(), helper.c_str(), "exec-check", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  EXPECT_EQ(wait_exit(pid), 0);
+}
+
+namespace {
+// Runs a second machd and a client blocked in mach_msg on it; stops machd
+// with `sig`; the client must get an error, not hang.
+void machd_stop_unblocks_client(int sig) {
+  const char* machd = getenv("MACHD_BIN");
+  ASSERT_NE(machd, nullptr);
+  std::string sock = machd_socket() + ".stop" + std::to_string(sig);
+  pid_t d = fork();
+  if (d == 0) {
+    execl(machd, machd, "--foreground", "--socket", sock.c_str(), "--log-level", "error",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 300; ++i) {
+    int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock.c_str());
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(s);
+    if (ok) break;
+    usleep(10000);
+  }
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  std::string helper = helper_path();
+  pid_t c = fork();
+  if (c == 0) {
+    setenv("MACHD_SOCKET", sock.c_str(), 1);
+    dup2(out[1], 1);
+    execl(helper.c_str(), helper.c_str(), "block-receive", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  char buf[64] = {};
+  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0) << "helper got ready";
+  usleep(100000);
+  kill(d, sig);
+  int code = wait_exit_for(c, 5000);
+  if (code < 0) {
+    kill(c, SIGKILL);
+    wait_exit(c);
+  }
+  EXPECT_EQ(code, 0) << "the blocked client returned an error instead of hanging";
+  int dcode = wait_exit(d);
+  if (sig == SIGTERM) EXPECT_EQ(dcode, 0) << "machd exits cleanly on SIGTERM";
+  close(out[0]);
+  unlink(sock.c_str());
+}
+}  // namespace
+
+TEST(Lifecycle, MachdStoppingWithSigtermFailsBlockedCallsInsteadOfHanging) { machd_stop_unblocks_client(SIGTERM); }
+
+TEST(Lifecycle, MachdKilledFailsBlockedCallsInsteadOfHanging) { machd_stop_unblocks_client(SIGKILL); }

@@ -1,0 +1,253 @@
+// tests/system/messaging_test.cc — messages between real processes.
+#include <gtest/gtest.h>
+#include <mach/mach.h>
+#include <servers/bootstrap.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "support.h"
+
+using namespace systest;
+
+TEST(Messaging, SimpleMessageCrossesTasksWithKernelVerifiedAuditToken) {
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("simple", &port);
+  ASSERT_FALSE(name.empty());
+  pid_t child = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    if (dest == MACH_PORT_NULL) return 1;
+    return send_simple(dest, 42, "hello") == MACH_MSG_SUCCESS ? 0 : 2;
+  });
+  SimpleRcv r;
+  ASSERT_EQ(receive_simple(port, r, 5000), MACH_MSG_SUCCESS);
+  EXPECT_EQ(r.msg.value, 42);
+  EXPECT_STREQ(r.msg.text, "hello");
+  EXPECT_EQ(r.msg.head.msgh_size, sizeof(SimpleMsg));
+  EXPECT_EQ(r.msg.head.msgh_local_port, port);
+  auto* t = reinterpret_cast<mach_msg_audit_trailer_t*>(reinterpret_cast<uint8_t*>(&r.msg) +
+                                                       ((r.msg.head.msgh_size + 3) & ~3u));
+  EXPECT_EQ(t->msgh_trailer_type, MACH_MSG_TRAILER_FORMAT_0);
+  EXPECT_EQ(t->msgh_trailer_size, sizeof(mach_msg_audit_trailer_t));
+  EXPECT_EQ(t->msgh_audit.val[5], uint32_t(child)) << "audit token pid is the sender's";
+  EXPECT_EQ(t->msgh_sender.val[0], geteuid());
+  EXPECT_EQ(wait_exit(child), 0);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+TEST(Messaging, RpcReplyTravelsOnSendOnceRight) {
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("rpc", &port);
+  pid_t client = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    mach_port_t reply = mig_get_reply_port();
+    SimpleRcv buf{};
+    SimpleMsg& req = buf.msg;
+    req.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+    req.head.msgh_size = sizeof req;
+    req.head.msgh_remote_port = dest;
+    req.head.msgh_local_port = reply;
+    req.head.msgh_id = 7;
+    req.value = 20;
+    mach_msg_return_t mr = mach_msg(&req.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof req, sizeof buf, reply,
+                                    MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+    if (mr != MACH_MSG_SUCCESS) return 10;
+    if (req.head.msgh_id != 107 || req.value != 21) return 11;
+    if (MACH_MSGH_BITS_REMOTE(req.head.msgh_bits) != 0) return 12;  // a reply carries no reply right
+    return 0;
+  });
+  SimpleRcv r;
+  ASSERT_EQ(receive_simple(port, r, 5000), MACH_MSG_SUCCESS);
+  EXPECT_EQ(MACH_MSGH_BITS_REMOTE(r.msg.head.msgh_bits), MACH_MSG_TYPE_PORT_SEND_ONCE);
+  mach_port_type_t type = 0;
+  ASSERT_EQ(mach_port_type(mach_task_self(), r.msg.head.msgh_remote_port, &type), KERN_SUCCESS);
+  EXPECT_TRUE(type & MACH_PORT_TYPE_SEND_ONCE);
+  SimpleMsg reply{};
+  reply.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
+  reply.head.msgh_size = sizeof reply;
+  reply.head.msgh_remote_port = r.msg.head.msgh_remote_port;
+  reply.head.msgh_id = r.msg.head.msgh_id + 100;
+  reply.value = r.msg.value + 1;
+  ASSERT_EQ(mach_msg(&reply.head, MACH_SEND_MSG, sizeof reply, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL),
+            MACH_MSG_SUCCESS);
+  EXPECT_EQ(wait_exit(client), 0);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+TEST(Messaging, ReceiveRightMovesBetweenTasksWithQueuedMessagesInOrder) {
+  mach_port_t rendezvous = MACH_PORT_NULL;
+  std::string name = check_in_unique("move", &rendezvous);
+  pid_t sender = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    mach_port_t moving = make_port();
+    for (int i = 0; i < 3; ++i)
+      if (send_simple(moving, i, "queued") != MACH_MSG_SUCCESS) return 1;
+    struct {
+      mach_msg_header_t head;
+      mach_msg_body_t body;
+      mach_msg_port_descriptor_t port;
+    } m{};
+    m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+    m.head.msgh_size = sizeof m;
+    m.head.msgh_remote_port = dest;
+    m.body.msgh_descriptor_count = 1;
+    m.port.name = moving;
+    m.port.disposition = MACH_MSG_TYPE_MOVE_RECEIVE;
+    m.port.type = MACH_MSG_PORT_DESCRIPTOR;
+    if (mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 2;
+    mach_port_type_t t = 0;
+    // Our name keeps the send right; the receive right is gone.
+    if (mach_port_type(mach_task_self(), moving, &t) != KERN_SUCCESS) return 3;
+    if (t & MACH_PORT_TYPE_RECEIVE) return 4;
+    return 0;
+  });
+  struct {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+    mach_msg_max_trailer_t trailer;
+  } m{};
+  ASSERT_EQ(mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, rendezvous, 5000, 0), MACH_MSG_SUCCESS);
+  ASSERT_TRUE(m.head.msgh_bits & MACH_MSGH_BITS_COMPLEX);
+  ASSERT_EQ(m.port.disposition, MACH_MSG_TYPE_PORT_RECEIVE);
+  mach_port_t moved = m.port.name;
+  EXPECT_EQ(wait_exit(sender), 0);
+  for (int i = 0; i < 3; ++i) {
+    SimpleRcv r;
+    ASSERT_EQ(receive_simple(moved, r, 1000), MACH_MSG_SUCCESS);
+    EXPECT_EQ(r.msg.value, i) << "queued messages keep their order across the move";
+  }
+  mach_port_mod_refs(mach_task_self(), moved, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_mod_refs(mach_task_self(), rendezvous, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+TEST(Messaging, ManyThreadsBlockedOnOnePortEachMessageGoesToExactlyOne) {
+  mach_port_t port = make_port();
+  constexpr int kThreads = 8, kMessages = 400;
+  std::atomic<int> got{0};
+  std::vector<std::vector<int>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (;;) {
+        SimpleRcv r;
+        if (receive_simple(port, r, 2000) != MACH_MSG_SUCCESS) return;
+        if (r.msg.value < 0) return;
+        seen[t].push_back(r.msg.value);
+        got.fetch_add(1);
+      }
+    });
+  }
+  mach_port_limits_t lim{MACH_PORT_QLIMIT_LARGE};
+  mach_port_set_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&lim),
+                           MACH_PORT_LIMITS_INFO_COUNT);
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(send_simple(port, i, "m"), MACH_MSG_SUCCESS);
+  for (int t = 0; t < kThreads; ++t) ASSERT_EQ(send_simple(port, -1, "stop"), MACH_MSG_SUCCESS);
+  for (auto& th : threads) th.join();
+  std::set<int> all;
+  size_t total = 0;
+  for (auto& v : seen) {
+    total += v.size();
+    all.insert(v.begin(), v.end());
+  }
+  EXPECT_EQ(total, size_t(kMessages));
+  EXPECT_EQ(all.size(), size_t(kMessages)) << "no message delivered twice";
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), port);
+}
+
+TEST(Messaging, ReceiveTimeoutReturnsTimedOut) {
+  mach_port_t port = make_port();
+  SimpleRcv r;
+  EXPECT_EQ(receive_simple(port, r, 0), MACH_RCV_TIMED_OUT);
+  EXPECT_EQ(receive_simple(port, r, 50), MACH_RCV_TIMED_OUT);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), port);
+}
+
+TEST(Messaging, PortSetReceivesFromAnyMemberAcrossTasks) {
+  mach_port_t set = MACH_PORT_NULL;
+  ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_PORT_SET, &set), KERN_SUCCESS);
+  mach_port_t a = MACH_PORT_NULL, b = MACH_PORT_NULL;
+  std::string na = check_in_unique("seta", &a), nb = check_in_unique("setb", &b);
+  ASSERT_EQ(mach_port_move_member(mach_task_self(), a, set), KERN_SUCCESS);
+  ASSERT_EQ(mach_port_move_member(mach_task_self(), b, set), KERN_SUCCESS);
+  pid_t child = spawn_task([&] {
+    return (send_simple(look_up(nb), 2, "b") == MACH_MSG_SUCCESS &&
+            send_simple(look_up(na), 1, "a") == MACH_MSG_SUCCESS) ? 0 : 1;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  std::set<mach_port_t> from;
+  for (int i = 0; i < 2; ++i) {
+    SimpleRcv r;
+    ASSERT_EQ(receive_simple(set, r, 2000), MACH_MSG_SUCCESS);
+    from.insert(r.msg.head.msgh_local_port);
+  }
+  EXPECT_EQ(from, (std::set<mach_port_t>{a, b})) << "msgh_local_port names the member";
+  mach_port_mod_refs(mach_task_self(), a, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_mod_refs(mach_task_self(), b, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_mod_refs(mach_task_self(), set, MACH_PORT_RIGHT_PORT_SET, -1);
+}
+
+TEST(Messaging, OutOfLineBuffersArriveIntactBothWays) {
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("ool", &port);
+  const size_t sizes[] = {100, 20000, 8u << 20};
+  pid_t child = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    for (size_t i = 0; i < 3; ++i) {
+      for (int dealloc = 0; dealloc < 2; ++dealloc) {
+        vm_address_t buf = 0;
+        if (vm_allocate(mach_task_self(), &buf, sizes[i], VM_FLAGS_ANYWHERE) != KERN_SUCCESS) return 1;
+        auto* p = reinterpret_cast<uint8_t*>(buf);
+        for (size_t k = 0; k < sizes[i]; ++k) p[k] = uint8_t(k * 7 + i + dealloc);
+        struct {
+          mach_msg_header_t head;
+          mach_msg_body_t body;
+          mach_msg_ool_descriptor_t ool;
+        } m{};
+        m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+        m.head.msgh_size = sizeof m;
+        m.head.msgh_remote_port = dest;
+        m.head.msgh_id = int(i * 2 + dealloc);
+        m.body.msgh_descriptor_count = 1;
+        m.ool.address = p;
+        m.ool.size = mach_msg_size_t(sizes[i]);
+        m.ool.deallocate = dealloc;
+        m.ool.copy = MACH_MSG_VIRTUAL_COPY;
+        m.ool.type = MACH_MSG_OOL_DESCRIPTOR;
+        if (mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 2;
+        if (!dealloc) {
+          p[0] ^= 0xFF;  // the receiver got a copy: changing ours now must not show there
+          vm_deallocate(mach_task_self(), buf, sizes[i]);
+        }
+      }
+    }
+    return 0;
+  });
+  for (int n = 0; n < 6; ++n) {
+    struct {
+      mach_msg_header_t head;
+      mach_msg_body_t body;
+      mach_msg_ool_descriptor_t ool;
+      mach_msg_max_trailer_t trailer;
+    } m{};
+    ASSERT_EQ(mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, port, 10000, 0), MACH_MSG_SUCCESS);
+    size_t i = size_t(m.head.msgh_id / 2);
+    int dealloc = m.head.msgh_id % 2;
+    ASSERT_EQ(m.ool.size, sizes[i]);
+    auto* p = static_cast<uint8_t*>(m.ool.address);
+    ASSERT_NE(p, nullptr);
+    bool same = true;
+    for (size_t k = 0; k < sizes[i] && same; ++k) same = p[k] == uint8_t(k * 7 + i + dealloc);
+    EXPECT_TRUE(same) << "size " << sizes[i] << " dealloc " << dealloc;
+    p[1] = 0;  // received memory is ours to write
+    EXPECT_EQ(vm_deallocate(mach_task_self(), vm_address_t(p), m.ool.size), KERN_SUCCESS);
+  }
+  EXPECT_EQ(wait_exit(child), 0);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}

@@ -1,0 +1,134 @@
+// tests/system/support.cc — see support.h.
+#include "support.h"
+
+#include <machd/machd_debug.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <ctime>
+
+namespace systest {
+
+namespace {
+std::string g_socket;
+pid_t g_machd = -1;
+std::atomic<int> g_unique{0};
+
+void sleep_ms(int ms) {
+  timespec ts{ms / 1000, long(ms % 1000) * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+}  // namespace
+
+void set_machd(const std::string& socket, pid_t pid) {
+  g_socket = socket;
+  g_machd = pid;
+}
+const std::string& machd_socket() { return g_socket; }
+pid_t machd_pid() { return g_machd; }
+
+pid_t spawn_task(const std::function<int()>& body) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 99;
+    try {
+      code = body();
+    } catch (...) {
+    }
+    _exit(code);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+int wait_exit_for(pid_t pid, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) {
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+      return -1;
+    }
+    sleep_ms(10);
+  }
+  return -1;
+}
+
+mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text, mach_port_t reply,
+                              mach_msg_type_name_t dest_type, mach_msg_type_name_t reply_type,
+                              mach_msg_option_t extra, mach_msg_timeout_t timeout) {
+  SimpleMsg m{};
+  m.head.msgh_bits = MACH_MSGH_BITS(dest_type, reply == MACH_PORT_NULL ? 0 : reply_type);
+  m.head.msgh_size = sizeof m;
+  m.head.msgh_remote_port = dest;
+  m.head.msgh_local_port = reply;
+  m.head.msgh_id = 1000 + value;
+  m.value = value;
+  if (text) strncpy(m.text, text, sizeof m.text - 1);
+  return mach_msg(&m.head, MACH_SEND_MSG | extra, sizeof m, 0, MACH_PORT_NULL, timeout, MACH_PORT_NULL);
+}
+
+mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms) {
+  memset(&out, 0, sizeof out);
+  mach_msg_option_t opt = MACH_RCV_MSG | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |
+                          MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT);
+  if (timeout_ms >= 0) opt |= MACH_RCV_TIMEOUT;
+  return mach_msg(&out.msg.head, opt, 0, sizeof out, port, timeout_ms < 0 ? 0 : mach_msg_timeout_t(timeout_ms),
+                  MACH_PORT_NULL);
+}
+
+mach_port_t make_port() {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return MACH_PORT_NULL;
+  mach_port_insert_right(mach_task_self(), p, p, MACH_MSG_TYPE_MAKE_SEND);
+  return p;
+}
+
+std::string check_in_unique(const char* prefix, mach_port_t* port) {
+  std::string name = std::string("org.machd.test.") + prefix + "." + std::to_string(getpid()) + "." +
+                     std::to_string(g_unique.fetch_add(1));
+  if (bootstrap_check_in(bootstrap_port, name.c_str(), port) != KERN_SUCCESS) return "";
+  return name;
+}
+
+mach_port_t look_up(const std::string& name) {
+  for (int i = 0; i < 500; ++i) {
+    mach_port_t p = MACH_PORT_NULL;
+    kern_return_t kr = bootstrap_look_up(bootstrap_port, name.c_str(), &p);
+    if (kr == KERN_SUCCESS) return p;
+    if (kr != BOOTSTRAP_UNKNOWN_SERVICE) return MACH_PORT_NULL;
+    sleep_ms(10);
+  }
+  return MACH_PORT_NULL;
+}
+
+Holdings holdings() {
+  machd_debug_stats_t s{};
+  machd_debug_get_stats(&s);
+  return Holdings{s.tasks, s.ports, s.messages, s.ool_payloads, s.waiters, s.memfd_payloads, s.rss_bytes};
+}
+
+bool wait_for_tasks(uint64_t tasks) {
+  for (int i = 0; i < 500; ++i) {
+    if (holdings().tasks == tasks) return true;
+    sleep_ms(10);
+  }
+  return false;
+}
+
+}  // namespace systest

@@ -1,0 +1,65 @@
+// tests/system/support.h — helpers for multi-process tests against a real
+// machd. The test binary is itself a Mach task (it links libmach-compat);
+// forked children become new tasks (see fork semantics in connection.h).
+#pragma once
+
+#include <mach/mach.h>
+#include <servers/bootstrap.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+namespace systest {
+
+// The machd every test of this binary talks to (started by main()).
+const std::string& machd_socket();
+pid_t machd_pid();
+
+// Runs `body` in a forked child task; the child exits with body's return
+// value (or 99 if it threw). Returns the child's pid.
+pid_t spawn_task(const std::function<int()>& body);
+// Waits for pid; returns its exit code, or 128+signal.
+int wait_exit(pid_t pid);
+// Waits up to timeout_ms for pid to exit; returns -1 if still running.
+int wait_exit_for(pid_t pid, int timeout_ms);
+
+// A simple message: header + an int payload + 64 bytes of text.
+struct SimpleMsg {
+  mach_msg_header_t head;
+  int32_t value;
+  char text[64];
+};
+struct SimpleRcv {
+  SimpleMsg msg;
+  mach_msg_max_trailer_t trailer;
+};
+
+// Sends a simple message to `dest` (COPY_SEND unless dest_type given) with
+// optional reply port (MAKE_SEND_ONCE by default).
+mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text,
+                              mach_port_t reply = MACH_PORT_NULL,
+                              mach_msg_type_name_t dest_type = MACH_MSG_TYPE_COPY_SEND,
+                              mach_msg_type_name_t reply_type = MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                              mach_msg_option_t extra = 0, mach_msg_timeout_t timeout = 0);
+// Receives into `out` from `port` (timeout_ms < 0: wait forever), asking for
+// the audit trailer.
+mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms = -1);
+
+// A fresh receive right with a send right under the same name.
+mach_port_t make_port();
+
+// Registers a receive right under a unique bootstrap name, returns the name.
+std::string check_in_unique(const char* prefix, mach_port_t* port);
+// bootstrap_look_up, retrying for up to 5 s while the name is unknown.
+mach_port_t look_up(const std::string& name);
+
+// machd's current holdings.
+struct Holdings {
+  uint64_t tasks, ports, messages, ool_payloads, waiters, memfd_payloads, rss_bytes;
+};
+Holdings holdings();
+// Waits (up to 5 s) until machd's task count is `tasks`.
+bool wait_for_tasks(uint64_t tasks);
+
+}  // namespace systest

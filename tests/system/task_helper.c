@@ -1,0 +1,53 @@
+/* tests/system/task_helper.c — a Mach program the system tests exec.
+ *
+ *   task_helper exec-check      becomes a task after exec: allocate, send to
+ *                               self, receive; exit 0 if all worked
+ *   task_helper block-receive   blocks receiving on a fresh port; when the
+ *                               call returns, prints its code and exits 0
+ *                               (an error is the expected outcome when
+ *                               machd goes away)
+ */
+#include <mach/mach.h>
+#include <stdio.h>
+#include <string.h>
+
+static int exec_check(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_task_self() == MACH_PORT_NULL) return 10;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 11;
+  struct {
+    mach_msg_header_t head;
+    int value;
+    mach_msg_max_trailer_t trailer;
+  } m;
+  memset(&m, 0, sizeof m);
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND, 0);
+  m.head.msgh_size = sizeof m.head + sizeof m.value;
+  m.head.msgh_remote_port = p;
+  m.value = 1234;
+  if (mach_msg(&m.head, MACH_SEND_MSG, m.head.msgh_size, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 12;
+  memset(&m, 0, sizeof m);
+  if (mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0) != MACH_MSG_SUCCESS) return 13;
+  return m.value == 1234 ? 0 : 14;
+}
+
+static int block_receive(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
+  printf("ready\n");
+  fflush(stdout);
+  struct {
+    mach_msg_header_t head;
+    mach_msg_max_trailer_t trailer;
+  } m;
+  mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0);
+  printf("result 0x%x\n", mr);
+  return mr == MACH_MSG_SUCCESS ? 21 : 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  if (strcmp(argv[1], "exec-check") == 0) return exec_check();
+  if (strcmp(argv[1], "block-receive") == 0) return block_receive();
+  return 2;
+}
