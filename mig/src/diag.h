@@ -1,0 +1,41 @@
+// Diagnostics: errors and warnings printed as they are found, in the
+// format "file:line:column: error: <message>".
+//
+// The compiler keeps going after an error (the parser recovers at ';') so a
+// single run reports several problems; main() exits non-zero if any error
+// was reported.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "source.h"
+
+namespace mig {
+
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::FILE* out = stderr) : out_(out) {}
+
+  void error(const SourceLoc& loc, const std::string& msg);
+  void warning(const SourceLoc& loc, const std::string& msg);
+  void note(const SourceLoc& loc, const std::string& msg);
+  // An error not tied to a position (bad option, I/O failure).
+  void fatal(const std::string& msg);
+
+  int errors() const { return errors_; }
+  int warnings() const { return warnings_; }
+  void set_quiet(bool q) { quiet_ = q; }  // -q: suppress warnings
+  void set_max_errors(int n) { max_errors_ = n; }
+
+ private:
+  void emit(const SourceLoc& loc, const char* kind, const std::string& msg);
+
+  std::FILE* out_;
+  int errors_ = 0;
+  int warnings_ = 0;
+  int max_errors_ = 50;
+  bool quiet_ = false;
+};
+
+}  // namespace mig

@@ -1,0 +1,75 @@
+// Pieces shared by the emitters: struct typedefs, prototypes, message
+// header bits and mach_msg options, include lists.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "emit.h"
+#include "model.h"
+#include "printer.h"
+
+namespace mig {
+
+// "MACH_MSGH_BITS(19, MACH_MSG_TYPE_MAKE_SEND_ONCE)" (+ complex bit).
+std::string request_bits(const Routine& r, bool with_complex);
+// "MACH_SEND_MSG|MACH_RCV_MSG|MACH_MSG_OPTION_NONE" as the user stub sends.
+std::string user_msg_options(const Module& m, const Routine& r);
+// The time-out expression ("" = none) and whether it applies to receive.
+std::string wait_time_expr(const Module& m, const Routine& r, bool* rcv);
+std::string msg_option_expr(const Module& m, const Routine& r);
+
+// typedef struct { ... } <name> (packed to 4 bytes).
+//   trailer: "" | "mach_msg_trailer_t" | "mach_msg_max_trailer_t"
+void print_struct(Printer& p, const Message& msg, const std::string& name,
+                  bool server, const std::string& trailer,
+                  const std::string& attrs = " __attribute__((unused))");
+
+// The request/reply typedefs, unions and the name map of a subsystem.
+void print_message_types(Printer& p, const Module& m, bool server);
+void print_name_map(Printer& p, const Module& m);
+
+// "kern_return_t foo\n(\n\targ,\n\targ\n)" without the trailing ';'.
+// `end` is appended to the closing ")" (";" for declarations).
+void print_user_prototype(Printer& p, const Module& m, const Routine& r,
+                          const char* end = "");
+void print_server_prototype(Printer& p, const Module& m, const Routine& r,
+                            const char* end = "");
+
+// Standard includes of generated files, then the matching imports.
+void print_std_includes(Printer& p);
+void print_imports(Printer& p, const Module& m,
+                   const std::vector<std::string>& kinds);
+
+// #ifndef X / #define X ... guards of MIG's configuration macros.
+void print_mig_defaults(Printer& p);
+
+// Message ids, as C integers.
+inline int request_id(const Module& m, const Routine& r) { return r.id(m.base); }
+inline int reply_id(const Module& m, const Routine& r) { return r.id(m.base) + 100; }
+
+std::string routine_kind(const Routine& r);  // "Routine" / "SimpleRoutine"
+std::string generated_banner(const EmitContext& cx, const char* what);
+std::string guard_name(const std::string& s);  // identifier-safe
+
+}  // namespace mig
+
+namespace mig {
+
+// Bytes a variable field occupies on the wire for `count` elements,
+// rounded up to 4: "_WALIGN_(2 * cnt)" or "(4 * cnt)".
+std::string var_bytes_expr(const Type& t, const std::string& count);
+// Bytes the largest form of a variable field takes (with padding).
+inline unsigned var_max_bytes(const Field& f) { return (f.size + 3) & ~3u; }
+// "4 * n" or "n".
+std::string elems_to_bytes(unsigned elem, const std::string& count);
+
+// The message's variable fields and the sum of their largest forms.
+unsigned var_total_bytes(const Message& m);
+// Is there any field with pos > p (i.e. after the p-th variable field)?
+bool has_pos_after(const Message& m, int p);
+
+// The disposition names a receiver may see for a port type.
+std::vector<std::string> accepted_dispositions(const Type& port);
+
+}  // namespace mig

@@ -1,0 +1,196 @@
+// Derived properties of types and arguments, and C declarations.
+#include <cassert>
+
+#include "model.h"
+#include "parser.h"
+
+namespace mig {
+
+bool Type::has_port_elements() const {
+  switch (kind) {
+    case Kind::Port: return true;
+    case Kind::Struct:
+    case Kind::Array: return elem && elem->has_port_elements();
+    default: return false;
+  }
+}
+
+const Type& Type::port_base() const {
+  const Type* t = this;
+  while ((t->kind == Kind::Array || t->kind == Kind::Struct) && t->elem)
+    t = t->elem.get();
+  return *t;
+}
+
+unsigned Type::elem_bytes() const {
+  switch (kind) {
+    case Kind::Array: return elem ? elem->value_bytes() : 0;
+    case Kind::String: return 1;
+    default: return value_bytes();
+  }
+}
+
+unsigned Type::value_bytes() const {
+  switch (kind) {
+    case Kind::Scalar:
+    case Kind::Port: return (bits + 7) / 8;
+    case Kind::Struct:
+    case Kind::Array: return count * (elem ? elem->value_bytes() : 0);
+    case Kind::String: return count;
+  }
+  return 0;
+}
+
+KpdKind Type::kpd() const {
+  switch (kind) {
+    case Kind::Port: return KpdKind::Port;
+    case Kind::Struct: return has_port_elements() ? KpdKind::Port : KpdKind::None;
+    case Kind::Array:
+      if (ool) return has_port_elements() ? KpdKind::OolPorts : KpdKind::Ool;
+      return has_port_elements() ? KpdKind::Port : KpdKind::None;
+    default: return KpdKind::None;
+  }
+}
+
+unsigned Type::kpd_count() const {
+  switch (kind) {
+    case Kind::Port: return 1;
+    case Kind::Struct:
+    case Kind::Array:
+      if (ool) return 1;
+      return count * (elem ? elem->kpd_count() : 1);
+    default: return 0;
+  }
+}
+
+namespace {
+
+// A C type for an anonymous basic type.
+std::string anon_scalar_c_type(const Type& t) {
+  if (t.kind == Type::Kind::Port) return "mach_port_t";
+  switch (t.in_name) {
+    case 15: return "mach_port_name_t";
+    case 8: return "char";
+    case 9: return t.bits == 8 ? "uint8_t" : "uint8_t";
+    case 1: return "int16_t";
+    case 2: return "int32_t";
+    case 11: return "int64_t";
+    case 10: return t.bits == 64 ? "double" : "float";
+    case 12: return "char";
+    case 0: return t.bits == 32 ? "boolean_t" : "uint8_t";
+  }
+  switch (t.bits) {
+    case 8: return "uint8_t";
+    case 16: return "uint16_t";
+    case 64: return "uint64_t";
+    default: return "uint32_t";
+  }
+}
+
+}  // namespace
+
+std::string Type::elem_c_type() const {
+  if (kind == Kind::String) return "char";
+  if ((kind == Kind::Array || kind == Kind::Struct) && elem)
+    return elem->user_type();
+  return user_type();
+}
+
+std::string Type::user_type() const {
+  if (!cusertype.empty()) return cusertype;
+  if (!ctype.empty()) return ctype;
+  if (!name.empty()) return name;
+  switch (kind) {
+    case Kind::Scalar:
+    case Kind::Port: return anon_scalar_c_type(*this);
+    case Kind::String: return "char *";
+    case Kind::Struct:
+    case Kind::Array: return elem_c_type() + " *";
+  }
+  return "int";
+}
+
+std::string Type::server_type() const {
+  if (!cservertype.empty()) return cservertype;
+  if (!ctype.empty()) return ctype;
+  if (!name.empty()) return name;
+  if ((kind == Kind::Array || kind == Kind::Struct) && elem)
+    return elem->server_type() + " *";
+  return user_type();
+}
+
+std::string Type::trans_type() const {
+  if (!intran.empty()) return intran_type;
+  return server_type();
+}
+
+bool Arg::sends_poly() const {
+  return parent && kind == ArgKind::Poly && parent->type->port_base().in_name == kPolymorphic;
+}
+
+namespace {
+
+// Arrays and strings decay to pointers in C; they are never passed by an
+// extra level of reference.
+std::string decl(const std::string& type, bool ref, const std::string& name,
+                 bool is_const) {
+  std::string s = is_const ? "const " : "";
+  s += type;
+  if (ref) {
+    if (!s.empty() && s.back() == '*')
+      s += "*";
+    else
+      s += " *";
+  } else {
+    if (s.empty() || s.back() != '*') s += " ";
+  }
+  return s + name;
+}
+
+}  // namespace
+
+std::string Arg::user_decl() const {
+  bool c = is_const && (type->kind == Type::Kind::String ||
+                        (type->kind == Type::Kind::Array && !type->ool));
+  return decl(type->user_type(), user_ref, name, c);
+}
+
+std::string Arg::server_decl() const {
+  return decl(type->trans_type(), server_ref, name, false);
+}
+
+std::string Field::decl(bool server) const {
+  std::string s = (server ? sctype : ctype) + " " + name;
+  if (dim) s += "[" + std::to_string(dim) + "]";
+  return s + ";";
+}
+
+const Field* Message::find(const Arg* a, Field::Role role) const {
+  for (const auto& f : fields)
+    if (f.arg == a && f.role == role) return &f;
+  return nullptr;
+}
+
+bool Message::empty_body() const {
+  for (const auto& f : fields)
+    if (f.role == Field::Role::Data || f.role == Field::Role::Kpd ||
+        f.role == Field::Role::Count)
+      return false;
+  return true;
+}
+
+std::vector<Arg*> Routine::user_args() const {
+  std::vector<Arg*> v;
+  for (const auto& a : args)
+    if (a->user) v.push_back(a.get());
+  return v;
+}
+
+std::vector<Arg*> Routine::server_args() const {
+  std::vector<Arg*> v;
+  for (const auto& a : args)
+    if (a->server) v.push_back(a.get());
+  return v;
+}
+
+}  // namespace mig
