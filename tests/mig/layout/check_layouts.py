@@ -33,6 +33,13 @@ DEFS_FILES = {
     'bootstrap': 'servers/bootstrap.defs',
 }
 
+# The other interfaces we ship: no layout data, but they must compile.
+COMPILE_ONLY = [
+    'mach/thread_act.defs', 'mach/mach_host.defs', 'mach/host_priv.defs',
+    'mach/clock.defs', 'mach/clock_priv.defs', 'mach/clock_reply.defs',
+    'mach/mach_exc.defs',
+]
+
 # Constants the request msgh_bits and mach_msg options are spelled with
 # (Apple's values; they are ABI).
 CONSTANTS = {
@@ -80,7 +87,7 @@ CONSTANTS = {
 def c_eval(text):
     """Evaluate a msgh_bits or options expression as the C compiler would;
     None if it uses something we do not know."""
-    expr = text.strip()
+    expr = ' '.join(text.split())
     expr = re.sub(r'\((?:mach_msg_bits_t|mach_msg_option_t|'
                   r'mach_msg_options_t|unsigned|int|uint32_t)\)', '', expr)
     expr = re.sub(r'MACH_MSGH_BITS\s*\(', '_bits(', expr)
@@ -229,6 +236,66 @@ def measure(cc, cflags, workdir, stem, headers, checks):
 
 # ---------------------------------------------------------------------------
 
+def compile_stubs(args, subsys, work, incs, sources, rep, fail_all):
+    """Compile the generated stubs with -Wall -Wextra as C (errors fail)
+    and, if a C++ compiler is given, as C++ (reported only)."""
+    for lang, compiler, extra in (('C', args.cc, ['-std=gnu11']),
+                                  ('C++', args.cxx, ['-x', 'c++',
+                                                     '-std=c++20'])):
+        if not compiler:
+            continue
+        for src in sources:
+            if not os.path.exists(src):
+                fail_all('mig wrote no %s' % os.path.basename(src))
+                continue
+            obj = os.path.join(work, os.path.basename(src) + '.%s.o'
+                               % lang.replace('+', 'x'))
+            rc, out = run(compiler + extra + incs +
+                          ['-Wall', '-Wextra', '-c', '-o', obj, src])
+            name = os.path.basename(src)
+            if rc != 0:
+                msg = '%s does not compile as %s' % (name, lang)
+                print('%s %s:\n%s' % (('FAIL' if lang == 'C' else 'WARN'),
+                                      msg, short(out, 20)))
+                if lang == 'C':
+                    rep.failed.setdefault((subsys, name), []).append(msg)
+                else:
+                    rep.notes.append(msg)
+            elif 'warning:' in out:
+                n = out.count('warning:')
+                print('WARN %s: %d warning(s) as %s with -Wall -Wextra:\n%s'
+                      % (name, n, lang, short(out, 8)))
+                rep.notes.append('%s: %d warning(s) as %s' % (name, n, lang))
+
+
+def check_compiles(args, rel, rep):
+    """A .defs without layout data: mig must accept it and its stubs must
+    compile."""
+    subsys = os.path.splitext(os.path.basename(rel))[0]
+    defs = os.path.join(args.defs_dir, rel)
+    work = os.path.join(args.workdir, subsys)
+    os.makedirs(work, exist_ok=True)
+    outs = [os.path.join(work, subsys + suffix)
+            for suffix in ('.h', 'Server.h', 'User.c', 'Server.c')]
+    for f in outs:
+        if os.path.exists(f):
+            os.remove(f)
+    cmd = args.mig + ['-I' + args.defs_dir, '-header', outs[0], '-sheader',
+                      outs[1], '-user', outs[2], '-server', outs[3], defs]
+    rc, out = run(cmd, cwd=work)
+    if rc != 0:
+        print('FAIL mig %s (exit %d):\n%s' % (rel, rc, short(out, 30)))
+        rep.failed.setdefault((subsys, rel), []).append('mig failed')
+        return
+    if out.strip():
+        rep.notes.append('mig %s said:\n%s' % (subsys, short(out)))
+    incs = ['-I' + work] + ['-I' + d for d in args.include]
+    compile_stubs(args, subsys, work, incs, outs[2:], rep,
+                  lambda msg: rep.failed.setdefault((subsys, rel),
+                                                    []).append(msg))
+    print('%s: compiles' % rel)
+
+
 class Report:
     def __init__(self):
         self.failed = {}       # struct -> [messages]
@@ -274,33 +341,8 @@ def check_subsystem(args, subsys, entries, rep):
     cflags = ['-std=gnu11'] + incs
 
     # 1. The generated code compiles, and cleanly.
-    for lang, compiler, extra in (('C', args.cc, ['-std=gnu11']),
-                                  ('C++', args.cxx, ['-x', 'c++',
-                                                     '-std=c++20'])):
-        if not compiler:
-            continue
-        for src in (user, server):
-            if not os.path.exists(src):
-                fail_all('mig wrote no %s' % os.path.basename(src))
-                continue
-            obj = os.path.join(work, os.path.basename(src) + '.%s.o'
-                               % lang.replace('+', 'x'))
-            rc, out = run(compiler + extra + incs +
-                          ['-Wall', '-Wextra', '-c', '-o', obj, src])
-            name = os.path.basename(src)
-            if rc != 0:
-                msg = '%s does not compile as %s' % (name, lang)
-                print('%s %s:\n%s' % (('FAIL' if lang == 'C' else 'WARN'),
-                                      msg, short(out, 20)))
-                if lang == 'C':
-                    rep.failed.setdefault((subsys, name), []).append(msg)
-                else:
-                    rep.notes.append(msg)
-            elif 'warning:' in out:
-                n = out.count('warning:')
-                print('WARN %s: %d warning(s) as %s with -Wall -Wextra:\n%s'
-                      % (name, n, lang, short(out, 8)))
-                rep.notes.append('%s: %d warning(s) as %s' % (name, n, lang))
+    compile_stubs(args, subsys, work, incs, (user, server), rep,
+                  lambda msg: fail_all(msg))
 
     # 2. Sizes and offsets.
     checks = []
@@ -393,7 +435,7 @@ def check_subsystem(args, subsys, entries, rep):
             if got is None or c_eval(got) != want:
                 rep.fail(subsys, name, 'request msgh_bits expected %s '
                          '(0x%x), got %s' % (e['request_msgh_bits'], want,
-                                             got))
+                                             got and ' '.join(got.split())))
             want = c_eval(e['mach_msg_options'])
             got = msg_options(body)
             if got is None or c_eval(got) != want:
@@ -440,10 +482,16 @@ def main():
     ap.add_argument('--cxx', default=os.environ.get('CXX', ''),
                     help='also compile the stubs as C++ (warnings only)')
     ap.add_argument('-I', '--include', action='append', default=[])
+    ap.add_argument('--compile-only', action='append', default=None,
+                    metavar='DEFS', help='a .defs (relative to --defs-dir) '
+                    'without layout data, only compiled (default: the '
+                    'other shipped interfaces)')
     ap.add_argument('subsystems', nargs='*',
                     help='only these subsystems (default: all)')
     args = ap.parse_args()
     args.mig = shlex.split(args.mig)
+    if os.sep in args.mig[0]:
+        args.mig[0] = os.path.abspath(args.mig[0])
     args.cc = shlex.split(args.cc)
     args.cxx = shlex.split(args.cxx) if args.cxx else None
     args.defs_dir = os.path.abspath(args.defs_dir)
@@ -467,14 +515,19 @@ def main():
         print('%s: %d structs, %d failed' % (subsys, len(entries), bad))
         del before
 
+    if args.compile_only is None:
+        args.compile_only = [] if args.subsystems else COMPILE_ONLY
+    for rel in args.compile_only:
+        check_compiles(args, rel, rep)
+
     for note in rep.notes:
         print('note: ' + note)
     failed_structs = sum(1 for k in rep.failed if k[1] in data.get(k[0], {}))
     other = len(rep.failed) - failed_structs
     print('layout: %d structs checked, %d failed' % (total, failed_structs))
     if other:
-        print('layout: %d other failure(s) (generated code that does not '
-              'compile)' % other)
+        print('layout: %d other failure(s) (mig or the C compiler '
+              'rejected generated code)' % other)
     return 1 if rep.failed else 0
 
 
