@@ -192,7 +192,8 @@ class Kernel {
 
   // ---- special ports ---------------------------------------------------------
   // Sets the port that every task created afterwards receives as its bootstrap
-  // special port: `name` names a receive or send right in the kernel task.
+  // special port: `name` names a receive or send right in the kernel task
+  // (MACH_PORT_NULL: none). The kernel keeps a send right to it.
   kern_return_t set_bootstrap_port(mach_port_name_t kernel_name);
 
   // task_get_special_port / task_set_special_port for TASK_BOOTSTRAP_PORT,

@@ -1,0 +1,213 @@
+// machd/ipc/copyout.cc — kernel message -> receiver's names and bytes
+// (XNU ipc_kmsg_copyout_header / _body, msg_receive_error,
+// ipc_kmsg_copyout_pseudo).
+#include <cstring>
+
+#include "ipc.h"
+#include "kmsg.h"
+#include "notify.h"
+#include "port.h"
+#include "right.h"
+#include "space.h"
+
+namespace machd::ipc {
+
+namespace {
+
+constexpr uint32_t kHeader = sizeof(mach_msg_header_t);
+
+template <typename T>
+void store(std::vector<uint8_t>& b, size_t off, const T& v) {
+  std::memcpy(b.data() + off, &v, sizeof v);
+}
+
+void write_header(Kmsg& k, mach_msg_bits_t bits, mach_msg_size_t size, mach_port_name_t remote,
+                  mach_port_name_t local) {
+  mach_msg_header_t h;
+  std::memcpy(&h, k.bytes.data(), sizeof h);
+  h.msgh_bits = bits;
+  h.msgh_size = size;
+  h.msgh_remote_port = remote;
+  h.msgh_local_port = local;
+  h.msgh_voucher_port = MACH_PORT_NULL;
+  std::memcpy(k.bytes.data(), &h, sizeof h);
+}
+
+// Copies every descriptor's rights / memory out into `space` and rewrites the
+// descriptors as the receiver sees them. Returns MACH_MSG_SUCCESS or
+// MACH_RCV_BODY_ERROR | MACH_MSG_IPC_SPACE (names that did not fit are NULL).
+mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c) {
+  mach_msg_return_t mr = MACH_MSG_SUCCESS;
+  auto note = [&mr](mach_msg_return_t r) {
+    if (r != MACH_MSG_SUCCESS) mr = MACH_RCV_BODY_ERROR | r;
+  };
+  for (KDesc& d : k.descs) {
+    const uint32_t off = d.offset;
+    switch (d.type) {
+      case MACH_MSG_PORT_DESCRIPTOR: {
+        mach_port_name_t name = MACH_PORT_NULL;
+        note(right_copyout(ipc, space, d.port, d.right_type, &name));
+        d.port = nullptr;
+        mach_msg_port_descriptor_t pd{};
+        pd.name = name;
+        pd.disposition = d.right_type;
+        pd.type = MACH_MSG_PORT_DESCRIPTOR;
+        store(k.bytes, off, pd);
+        break;
+      }
+      case MACH_MSG_GUARDED_PORT_DESCRIPTOR: {
+        Port* p = d.port;
+        mach_port_name_t name = MACH_PORT_NULL;
+        note(right_copyout(ipc, space, p, d.right_type, &name));
+        d.port = nullptr;
+        mach_msg_guarded_port_descriptor64_t gd{};
+        uint32_t flags = d.guard_flags & ~MACH_MSG_GUARD_FLAGS_UNGUARDED_ON_SEND;
+        if ((d.guard_flags & MACH_MSG_GUARD_FLAGS_IMMOVABLE_RECEIVE) && MACH_PORT_VALID(name)) {
+          // XNU guards the received right with the receive buffer address;
+          // machd does not know it and uses the name instead.
+          p->flags |= Port::kGuarded | Port::kImmovableReceive;
+          p->flags &= ~Port::kStrictGuard;
+          p->context = name;
+          gd.context = name;
+        }
+        gd.flags = flags;
+        gd.disposition = d.right_type;
+        gd.type = MACH_MSG_GUARDED_PORT_DESCRIPTOR;
+        gd.name = name;
+        store(k.bytes, off, gd);
+        break;
+      }
+      case MACH_MSG_OOL_DESCRIPTOR:
+      case MACH_MSG_OOL_VOLATILE_DESCRIPTOR: {
+        mach_msg_ool_descriptor64_t od;
+        std::memcpy(&od, k.bytes.data() + off, sizeof od);
+        const uint32_t copy = od.copy;
+        const uint32_t size = od.size;
+        od = mach_msg_ool_descriptor64_t{};
+        od.address = 0;  // the caller maps the payload and fills this in
+        od.deallocate = copy == MACH_MSG_VIRTUAL_COPY;
+        od.copy = copy;
+        od.type = d.type;
+        od.size = size;
+        store(k.bytes, off, od);
+        if (d.payload) ipc.live_payloads--;
+        c.ool.push_back(OolOut{off, std::move(d.payload)});
+        break;
+      }
+      case MACH_MSG_OOL_PORTS_DESCRIPTOR: {
+        mach_msg_ool_ports_descriptor64_t pd;
+        std::memcpy(&pd, k.bytes.data() + off, sizeof pd);
+        const uint32_t copy = pd.copy;
+        OolPortsOut out;
+        out.descriptor_offset = off;
+        out.names.reserve(d.ports.size());
+        for (Port*& p : d.ports) {
+          mach_port_name_t name = MACH_PORT_NULL;
+          note(right_copyout(ipc, space, p, d.right_type, &name));
+          p = nullptr;
+          out.names.push_back(name);
+        }
+        pd = mach_msg_ool_ports_descriptor64_t{};
+        pd.address = 0;
+        pd.deallocate = copy == MACH_MSG_VIRTUAL_COPY;
+        pd.copy = copy;
+        pd.disposition = d.right_type;
+        pd.type = MACH_MSG_OOL_PORTS_DESCRIPTOR;
+        pd.count = static_cast<mach_msg_size_t>(out.names.size());
+        store(k.bytes, off, pd);
+        c.ool_ports.push_back(std::move(out));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  k.descs.clear();
+  return mr;
+}
+
+}  // namespace
+
+Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seqno_t seqno,
+                        mach_msg_option_t options) {
+  Space& space = task.space;
+  Completion c;
+  port_spnotify(ipc, *k->dest);
+  const mach_port_context_t context = from.context;
+  const mach_msg_type_name_t dest_type = k->dest_type();
+  const mach_msg_type_name_t reply_type = k->reply_type();
+
+  mach_port_name_t reply_name = MACH_PORT_NULL;
+  mach_msg_return_t mr = right_copyout(ipc, space, k->reply, reply_type, &reply_name);
+  k->reply = nullptr;
+  if (mr != MACH_MSG_SUCCESS) {
+    return kmsg_receive_error(ipc, task, k, from, seqno, options, UINT32_MAX,
+                              MACH_RCV_HEADER_ERROR | mr);
+  }
+  const mach_port_name_t dest_name = right_copyout_dest(ipc, space, k->dest, dest_type);
+  k->dest = nullptr;
+
+  mr = copyout_body(ipc, space, *k, c);
+  write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, 0, k->bits), k->size(), reply_name,
+               dest_name);
+  c.msg = std::move(k->bytes);
+  append_trailer(c.msg, options, seqno, k->sender, context);
+  c.result = mr;
+  ipc.free_kmsg(k);
+  return c;
+}
+
+Completion kmsg_receive_error(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seqno_t seqno,
+                              mach_msg_option_t options, mach_msg_size_t rcv_size,
+                              mach_msg_return_t mr) {
+  Completion c;
+  const mach_port_context_t context = from.context;
+  const mach_msg_type_name_t dest_type = k->dest_type();
+  const mach_msg_type_name_t reply_type = k->reply_type();
+  mach_port_name_t dest_name = MACH_PORT_NULL;
+  if (k->dest) {
+    dest_name = right_copyout_dest(ipc, task.space, k->dest, dest_type);
+    k->dest = nullptr;
+  }
+  // The reply right and the body are destroyed.
+  mach_port_name_t reply_name = k->reply == dead_port() ? MACH_PORT_DEAD : MACH_PORT_NULL;
+  right_release(ipc, k->reply, reply_type);
+  k->reply = nullptr;
+
+  Kmsg* rest = ipc.new_kmsg();
+  rest->descs = std::move(k->descs);
+  kmsg_destroy_now(ipc, rest);
+
+  k->bytes.resize(kHeader);
+  write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, 0, k->bits), kHeader, reply_name,
+               dest_name);
+  c.msg = std::move(k->bytes);
+  append_trailer(c.msg, options, seqno, k->sender, context);
+  if (c.msg.size() > rcv_size) c.msg.resize(rcv_size);
+  c.result = mr;
+  ipc.free_kmsg(k);
+  return c;
+}
+
+Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k) {
+  Completion c;
+  Space& space = task.space;
+  const mach_msg_type_name_t dest_type = k->dest_type();
+  const mach_msg_type_name_t reply_type = k->reply_type();
+  mach_port_name_t dest_name = MACH_PORT_NULL;
+  mach_port_name_t reply_name = MACH_PORT_NULL;
+  mach_msg_return_t mr = right_copyout(ipc, space, k->dest, dest_type, &dest_name);
+  mr |= right_copyout(ipc, space, k->reply, reply_type, &reply_name);
+  k->dest = nullptr;
+  k->reply = nullptr;
+  mr |= copyout_body(ipc, space, *k, c);
+  write_header(*k, MACH_MSGH_BITS_SET(dest_type, reply_type, 0, k->bits), k->size(), dest_name,
+               reply_name);
+  c.msg = std::move(k->bytes);
+  c.result = mr & MACH_MSG_MASK;  // only the MACH_MSG_IPC_SPACE-style bits
+  c.returned_send = true;
+  ipc.free_kmsg(k);
+  return c;
+}
+
+}  // namespace machd::ipc

@@ -1,0 +1,114 @@
+// machd/ipc/ipc.h — the state of one IPC kernel (what KernelImpl owns) and
+// its deferred-work queue.
+//
+// Single-thread ownership: one thread (machd's event loop) owns an Ipc; there
+// are no locks. The rule that replaces XNU's "never call out while holding a
+// lock" is: a primary operation (one Kernel call) only mutates the objects it
+// names; every secondary effect that could touch another space (delivering a
+// kernel-generated notification, destroying a message or a port, letting a
+// blocked sender in, resuming the receive half of a blocked send+receive) is
+// pushed on `work` and run by drain() when the primary operation is done.
+// drain() runs the queue in FIFO order until it is empty; each item may push
+// more (destroying a port destroys its queued messages, which may hold receive
+// rights, ...), so there is no recursion and no cycle can loop: every item
+// consumes what it names.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "kmsg.h"
+#include "port.h"
+#include "port_set.h"
+#include "space.h"
+#include "types.h"
+#include "waiter.h"
+
+namespace machd::ipc {
+
+// Task special-port slots kept by the core (TASK_HOST_PORT .. TASK_MAX).
+inline constexpr int kSpecialSlots = 12;
+
+struct Task {
+  Task(TaskId tid, const Credentials& c, uint32_t max_names)
+      : id(tid), creds(c), space(tid, max_names) {}
+
+  TaskId id;
+  Credentials creds;
+  SenderId sender;                     // trailer identity built from creds
+  Space space;
+  Port* task_port = nullptr;           // receive right held by the kernel task
+  mach_port_name_t self_name = MACH_PORT_NULL;
+  Port* special[kSpecialSlots] = {};   // send rights held by the task object
+};
+
+struct Work {
+  enum class Kind : uint8_t {
+    kDeliver,        // kmsg: kernel-generated message to post on kmsg->dest
+    kDestroyMsg,     // kmsg: release everything it carries
+    kDestroyPort,    // port: receive right being destroyed (holds the receive ref)
+    kSenderGranted,  // waiter: its message got a queue slot
+    kResumeReceive,  // waiter: its send finished, run the receive half
+  };
+  Kind kind;
+  Kmsg* kmsg = nullptr;
+  Port* port = nullptr;
+  WaiterId waiter = 0;
+};
+
+struct Ipc {
+  Ipc();
+  ~Ipc();
+  Ipc(const Ipc&) = delete;
+  Ipc& operator=(const Ipc&) = delete;
+
+  // ---- objects ----
+  PortPool ports;
+  uint64_t port_sets = 0;
+  std::unordered_map<TaskId, std::unique_ptr<Task>> tasks;
+  TaskId next_task = 1;
+  TaskId kernel = kNoTask;
+  Port* bootstrap = nullptr;  // send right given to new tasks (owned)
+
+  // ---- blocked threads ----
+  std::unordered_map<WaiterId, std::unique_ptr<Waiter>> waiters;
+  std::set<std::pair<uint64_t, WaiterId>> deadlines;
+  std::vector<Completion> completions;
+  uint64_t now_ns = 0;  // latest time passed in (msg / expire)
+
+  // ---- accounting ----
+  uint64_t live_kmsgs = 0;
+  uint64_t live_payloads = 0;
+
+  // ---- limits ----
+  uint32_t space_limit = 1u << 22;
+  uint32_t max_msg_size = (64u << 20) * 3 / 4 - MAX_TRAILER_SIZE;  // XNU's ipc_kmsg_max_body_space
+
+  // ---- deferred work ----
+  std::deque<Work> work;
+  bool draining = false;
+
+  Task* task(TaskId id) {
+    auto it = tasks.find(id);
+    return it == tasks.end() ? nullptr : it->second.get();
+  }
+  void defer(Work w) { work.push_back(w); }
+  void defer_destroy(Kmsg* k) { work.push_back(Work{Work::Kind::kDestroyMsg, k, nullptr, 0}); }
+  void defer_deliver(Kmsg* k) { work.push_back(Work{Work::Kind::kDeliver, k, nullptr, 0}); }
+  void defer_destroy_port(Port* p) { work.push_back(Work{Work::Kind::kDestroyPort, nullptr, p, 0}); }
+
+  Kmsg* new_kmsg();
+  void free_kmsg(Kmsg* k);  // k must carry no rights or payloads any more
+};
+
+// Runs deferred work until the queue is empty (see the header comment).
+void drain(Ipc& ipc);
+
+// Drops one reference on `port`; frees it when none remain.
+void port_release(Ipc& ipc, Port* port);
+
+}  // namespace machd::ipc

@@ -1,0 +1,321 @@
+// machd/ipc/kernel.cc — the public facade: find the task, call the core,
+// run the deferred work, return the code.
+#include "kernel.h"
+
+#include "ipc.h"
+#include "mach_port.h"
+#include "msg.h"
+#include "port.h"
+#include "right.h"
+#include "space.h"
+#include "task.h"
+
+namespace machd::ipc {
+
+class KernelImpl {
+ public:
+  KernelImpl() { task_create_kernel(ipc); }
+  ~KernelImpl() {
+    std::vector<TaskId> ids;
+    for (auto& [id, t] : ipc.tasks)
+      if (id != ipc.kernel) ids.push_back(id);
+    for (TaskId id : ids) {
+      task_terminate(ipc, id);
+      drain(ipc);
+    }
+    right_release(ipc, ipc.bootstrap, kPortSend);
+    ipc.bootstrap = nullptr;
+    task_terminate(ipc, ipc.kernel);
+    drain(ipc);
+  }
+  Ipc ipc;
+};
+
+namespace {
+
+// Runs deferred work when the facade call returns.
+struct Drain {
+  Ipc& ipc;
+  ~Drain() { drain(ipc); }
+};
+
+}  // namespace
+
+#define TASK_OR(var, id, err)        \
+  Task* var = impl_->ipc.task(id);   \
+  if (!var) return err;              \
+  Drain drain_guard_{impl_->ipc}
+
+Kernel::Kernel() : impl_(std::make_unique<KernelImpl>()) {}
+Kernel::~Kernel() = default;
+
+TaskId Kernel::kernel_task() const { return impl_->ipc.kernel; }
+
+TaskId Kernel::task_create(const Credentials& creds) {
+  Drain d{impl_->ipc};
+  return ipc::task_create(impl_->ipc, creds);
+}
+
+void Kernel::task_terminate(TaskId task) {
+  if (task == impl_->ipc.kernel) return;
+  Drain d{impl_->ipc};
+  ipc::task_terminate(impl_->ipc, task);
+}
+
+mach_port_name_t Kernel::task_self_name(TaskId task) const {
+  Task* t = impl_->ipc.task(task);
+  return t ? t->self_name : MACH_PORT_NULL;
+}
+
+TaskId Kernel::resolve_task(TaskId caller, mach_port_name_t name) const {
+  return task_resolve(impl_->ipc, caller, name);
+}
+
+mach_port_name_t Kernel::task_port_kernel_name(TaskId task) const {
+  Task* t = impl_->ipc.task(task);
+  if (!t || !t->task_port || t->task_port->receiver != impl_->ipc.kernel) return MACH_PORT_NULL;
+  return t->task_port->receiver_name;
+}
+
+const Credentials* Kernel::credentials(TaskId task) const {
+  Task* t = impl_->ipc.task(task);
+  return t ? &t->creds : nullptr;
+}
+
+kern_return_t Kernel::set_bootstrap_port(mach_port_name_t kernel_name) {
+  Drain d{impl_->ipc};
+  return task_set_bootstrap(impl_->ipc, kernel_name);
+}
+
+kern_return_t Kernel::task_get_special_port(TaskId caller, TaskId target, int which,
+                                            mach_port_name_t* out) {
+  Drain d{impl_->ipc};
+  return task_get_special(impl_->ipc, caller, target, which, out);
+}
+
+kern_return_t Kernel::task_set_special_port(TaskId caller, TaskId target, int which,
+                                            mach_port_name_t name) {
+  Drain d{impl_->ipc};
+  return task_set_special(impl_->ipc, caller, target, which, name);
+}
+
+MsgOutcome Kernel::msg(TaskId task, WaiterId waiter, MsgArgs&& args, uint64_t now_ns) {
+  Ipc& ipc = impl_->ipc;
+  if (now_ns > ipc.now_ns) ipc.now_ns = now_ns;
+  Drain d{ipc};
+  return msg_trap(ipc, task, waiter, std::move(args));
+}
+
+void Kernel::abort_wait(WaiterId waiter, mach_msg_return_t reason) {
+  Drain d{impl_->ipc};
+  msg_abort(impl_->ipc, waiter, reason);
+}
+
+void Kernel::expire(uint64_t now_ns) {
+  Drain d{impl_->ipc};
+  msg_expire(impl_->ipc, now_ns);
+}
+
+std::optional<uint64_t> Kernel::next_deadline() const {
+  const auto& dl = impl_->ipc.deadlines;
+  if (dl.empty()) return std::nullopt;
+  return dl.begin()->first;
+}
+
+std::vector<Completion> Kernel::take_completions() {
+  std::vector<Completion> out;
+  out.swap(impl_->ipc.completions);
+  return out;
+}
+
+mach_port_name_t Kernel::reply_port(TaskId task) {
+  mach_port_name_t name = MACH_PORT_NULL;
+  if (port_allocate(task, MACH_PORT_RIGHT_RECEIVE, &name) != KERN_SUCCESS) return MACH_PORT_NULL;
+  return name;
+}
+
+kern_return_t Kernel::port_allocate(TaskId task, mach_port_right_t right, mach_port_name_t* name) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_allocate(impl_->ipc, *t, right, name);
+}
+
+kern_return_t Kernel::port_allocate_name(TaskId task, mach_port_right_t right, mach_port_name_t name) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_allocate_name(impl_->ipc, *t, right, name);
+}
+
+kern_return_t Kernel::port_construct(TaskId task, const mach_port_options_t& options,
+                                     mach_port_context_t context, mach_port_name_t* name) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_construct(impl_->ipc, *t, options, context, name);
+}
+
+kern_return_t Kernel::port_destruct(TaskId task, mach_port_name_t name, mach_port_delta_t srdelta,
+                                    mach_port_context_t guard) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_destruct(impl_->ipc, *t, name, srdelta, guard);
+}
+
+kern_return_t Kernel::port_deallocate(TaskId task, mach_port_name_t name) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_deallocate(impl_->ipc, *t, name);
+}
+
+kern_return_t Kernel::port_destroy(TaskId task, mach_port_name_t name) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_destroy(impl_->ipc, *t, name);
+}
+
+kern_return_t Kernel::port_mod_refs(TaskId task, mach_port_name_t name, mach_port_right_t right,
+                                    mach_port_delta_t delta) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_mod_refs(impl_->ipc, *t, name, right, delta);
+}
+
+kern_return_t Kernel::port_get_refs(TaskId task, mach_port_name_t name, mach_port_right_t right,
+                                    mach_port_urefs_t* refs) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_get_refs(impl_->ipc, *t, name, right, refs);
+}
+
+kern_return_t Kernel::port_type(TaskId task, mach_port_name_t name, mach_port_type_t* type) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_type(impl_->ipc, *t, name, type);
+}
+
+kern_return_t Kernel::port_names(TaskId task, std::vector<mach_port_name_t>* names,
+                                 std::vector<mach_port_type_t>* types) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_names(impl_->ipc, *t, names, types);
+}
+
+kern_return_t Kernel::port_rename(TaskId task, mach_port_name_t, mach_port_name_t) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  (void)t;
+  return KERN_NOT_SUPPORTED;  // removed from XNU
+}
+
+kern_return_t Kernel::port_insert_right(TaskId caller, TaskId task, mach_port_name_t name,
+                                        mach_port_name_t poly, mach_msg_type_name_t poly_type) {
+  TASK_OR(c, caller, KERN_INVALID_TASK);
+  Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  return mp_insert_right(impl_->ipc, *c, *t, name, poly, poly_type);
+}
+
+kern_return_t Kernel::port_extract_right(TaskId caller, TaskId task, mach_port_name_t name,
+                                         mach_msg_type_name_t msgt_name, mach_port_name_t* poly,
+                                         mach_msg_type_name_t* poly_type) {
+  TASK_OR(c, caller, KERN_INVALID_TASK);
+  Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  return mp_extract_right(impl_->ipc, *c, *t, name, msgt_name, poly, poly_type);
+}
+
+kern_return_t Kernel::port_move_member(TaskId task, mach_port_name_t member, mach_port_name_t after) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_move_member(impl_->ipc, *t, member, after);
+}
+
+kern_return_t Kernel::port_insert_member(TaskId task, mach_port_name_t member, mach_port_name_t pset) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_insert_member(impl_->ipc, *t, member, pset);
+}
+
+kern_return_t Kernel::port_extract_member(TaskId task, mach_port_name_t member, mach_port_name_t pset) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_extract_member(impl_->ipc, *t, member, pset);
+}
+
+kern_return_t Kernel::port_get_set_status(TaskId task, mach_port_name_t pset,
+                                          std::vector<mach_port_name_t>* members) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_get_set_status(impl_->ipc, *t, pset, members);
+}
+
+kern_return_t Kernel::port_request_notification(TaskId task, mach_port_name_t name,
+                                                mach_msg_id_t variant, mach_port_mscount_t sync,
+                                                mach_port_name_t notify,
+                                                mach_msg_type_name_t notify_type,
+                                                mach_port_name_t* previous) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_request_notification(impl_->ipc, *t, name, variant, sync, notify, notify_type, previous);
+}
+
+kern_return_t Kernel::port_get_attributes(TaskId task, mach_port_name_t name, int flavor,
+                                          integer_t* info, mach_msg_type_number_t* count) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_get_attributes(impl_->ipc, *t, name, flavor, info, count);
+}
+
+kern_return_t Kernel::port_set_attributes(TaskId task, mach_port_name_t name, int flavor,
+                                          const integer_t* info, mach_msg_type_number_t count) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_set_attributes(impl_->ipc, *t, name, flavor, info, count);
+}
+
+kern_return_t Kernel::port_set_mscount(TaskId task, mach_port_name_t name, mach_port_mscount_t mscount) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_set_mscount(impl_->ipc, *t, name, mscount);
+}
+
+kern_return_t Kernel::port_set_seqno(TaskId task, mach_port_name_t name, mach_port_seqno_t seqno) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_set_seqno(impl_->ipc, *t, name, seqno);
+}
+
+kern_return_t Kernel::port_get_context(TaskId task, mach_port_name_t name, mach_port_context_t* ctx) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_get_context(impl_->ipc, *t, name, ctx);
+}
+
+kern_return_t Kernel::port_set_context(TaskId task, mach_port_name_t name, mach_port_context_t ctx) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_set_context(impl_->ipc, *t, name, ctx);
+}
+
+kern_return_t Kernel::port_guard(TaskId task, mach_port_name_t name, mach_port_context_t guard,
+                                 bool strict) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_guard(impl_->ipc, *t, name, guard, strict);
+}
+
+kern_return_t Kernel::port_unguard(TaskId task, mach_port_name_t name, mach_port_context_t guard) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_unguard(impl_->ipc, *t, name, guard);
+}
+
+kern_return_t Kernel::port_get_srights(TaskId task, mach_port_name_t name,
+                                       mach_port_rights_t* srights) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_get_srights(impl_->ipc, *t, name, srights);
+}
+
+kern_return_t Kernel::port_peek(TaskId task, mach_port_name_t name,
+                                mach_msg_trailer_type_t trailer_type, mach_port_seqno_t* seqno,
+                                mach_msg_size_t* size, mach_msg_id_t* id,
+                                std::vector<uint8_t>* trailer) {
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_peek(impl_->ipc, *t, name, trailer_type, seqno, size, id, trailer);
+}
+
+Stats Kernel::stats() const {
+  const Ipc& ipc = impl_->ipc;
+  Stats s;
+  s.tasks = ipc.tasks.size();
+  s.ports = ipc.ports.live();
+  s.port_sets = ipc.port_sets;
+  for (const auto& [id, t] : ipc.tasks) s.entries += t->space.in_use;
+  s.messages = ipc.live_kmsgs;
+  s.ool_payloads = ipc.live_payloads;
+  s.waiters = ipc.waiters.size();
+  return s;
+}
+
+void Kernel::set_space_limit(uint32_t max_names) {
+  Ipc& ipc = impl_->ipc;
+  ipc.space_limit = max_names < 2 ? 2 : max_names;
+  for (auto& [id, t] : ipc.tasks) t->space.limit = ipc.space_limit;
+}
+
+}  // namespace machd::ipc

@@ -1,0 +1,67 @@
+// machd/ipc/kmsg.cc — message allocation and destruction.
+#include "kmsg.h"
+
+#include <cstring>
+
+#include "ipc.h"
+#include "right.h"
+
+namespace machd::ipc {
+
+mach_msg_id_t Kmsg::id() const {
+  mach_msg_id_t id = 0;
+  if (bytes.size() >= sizeof(mach_msg_header_t))
+    std::memcpy(&id, bytes.data() + offsetof(mach_msg_header_t, msgh_id), sizeof id);
+  return id;
+}
+
+uint64_t kmsg_payload_count(const Kmsg& k) {
+  uint64_t n = 0;
+  for (const KDesc& d : k.descs)
+    if (d.payload) n++;
+  return n;
+}
+
+Kmsg* Ipc::new_kmsg() {
+  live_kmsgs++;
+  return new Kmsg;
+}
+
+void Ipc::free_kmsg(Kmsg* k) {
+  live_kmsgs--;
+  delete k;
+}
+
+// Releases every right and payload of `k` and frees it (XNU ipc_kmsg_destroy
+// / ipc_kmsg_clean). Receive rights inside are destroyed through the work
+// queue, so nesting depth never grows.
+void kmsg_destroy_now(Ipc& ipc, Kmsg* k) {
+  right_release(ipc, k->dest, k->dest_type());
+  k->dest = nullptr;
+  right_release(ipc, k->reply, k->reply_type());
+  k->reply = nullptr;
+  for (KDesc& d : k->descs) {
+    switch (d.type) {
+      case MACH_MSG_PORT_DESCRIPTOR:
+      case MACH_MSG_GUARDED_PORT_DESCRIPTOR:
+        right_release(ipc, d.port, d.right_type);
+        d.port = nullptr;
+        break;
+      case MACH_MSG_OOL_PORTS_DESCRIPTOR:
+        for (Port*& p : d.ports) {
+          right_release(ipc, p, d.right_type);
+          p = nullptr;
+        }
+        break;
+      default:
+        if (d.payload) {
+          ipc.live_payloads--;
+          d.payload.reset();
+        }
+        break;
+    }
+  }
+  ipc.free_kmsg(k);
+}
+
+}  // namespace machd::ipc

@@ -1,0 +1,98 @@
+// machd/ipc/mach_port_set.cc — mach_port_move_member / insert_member /
+// extract_member / get_set_status.
+#include "ipc.h"
+#include "kmsg.h"
+#include "mach_port.h"
+#include "msg.h"
+#include "port.h"
+#include "port_set.h"
+#include "space.h"
+
+namespace machd::ipc {
+
+namespace {
+
+kern_return_t translate_pset(Space& space, mach_port_name_t name, PortSet** out) {
+  Entry* e = space.lookup(name);
+  if (!e) return KERN_INVALID_NAME;
+  if (!(e->type() & MACH_PORT_TYPE_PORT_SET)) return KERN_INVALID_RIGHT;
+  *out = e->pset();
+  return KERN_SUCCESS;
+}
+
+// A port that joins a set while it holds messages and the set has blocked
+// receivers: hand them over now (XNU ipc_mqueue_add_locked). Deferred
+// receivers would otherwise sleep on a non-empty member.
+void match_waiting(Ipc& ipc, PortSet& set, Port& port) {
+  while (port.head && set.receivers.head) {
+    Kmsg* k = port.head;
+    port.head = k->next;
+    if (!port.head) port.tail = nullptr;
+    k->next = nullptr;
+    if (!receive_offer(ipc, set.receivers.head, port, k)) {
+      k->next = port.head;  // that receiver only wanted the size: keep it first
+      port.head = k;
+      if (!port.tail) port.tail = k;
+    }
+  }
+}
+
+}  // namespace
+
+kern_return_t mp_move_member(Ipc& ipc, Task& task, mach_port_name_t member, mach_port_name_t after) {
+  if (!MACH_PORT_VALID(member)) return KERN_INVALID_RIGHT;
+  if (after == MACH_PORT_DEAD) return KERN_INVALID_RIGHT;
+  Port* port = nullptr;
+  kern_return_t kr = translate_receive(task.space, member, &port);
+  if (kr != KERN_SUCCESS) return kr;
+  PortSet* set = nullptr;
+  if (after != MACH_PORT_NULL) {
+    kr = translate_pset(task.space, after, &set);
+    if (kr != KERN_SUCCESS) return kr;
+  }
+  pset_remove_from_all(*port);
+  if (set) {
+    pset_add(*set, *port);
+    match_waiting(ipc, *set, *port);
+  }
+  return KERN_SUCCESS;
+}
+
+kern_return_t mp_insert_member(Ipc& ipc, Task& task, mach_port_name_t member, mach_port_name_t pset) {
+  if (!MACH_PORT_VALID(member) || !MACH_PORT_VALID(pset)) return KERN_INVALID_RIGHT;
+  Port* port = nullptr;
+  kern_return_t kr = translate_receive(task.space, member, &port);
+  if (kr != KERN_SUCCESS) return kr;
+  PortSet* set = nullptr;
+  kr = translate_pset(task.space, pset, &set);
+  if (kr != KERN_SUCCESS) return kr;
+  kr = pset_add(*set, *port);
+  if (kr == KERN_SUCCESS) match_waiting(ipc, *set, *port);
+  return kr;
+}
+
+kern_return_t mp_extract_member(Ipc& ipc, Task& task, mach_port_name_t member, mach_port_name_t pset) {
+  (void)ipc;
+  if (!MACH_PORT_VALID(member) || !MACH_PORT_VALID(pset)) return KERN_INVALID_RIGHT;
+  Port* port = nullptr;
+  kern_return_t kr = translate_receive(task.space, member, &port);
+  if (kr != KERN_SUCCESS) return kr;
+  PortSet* set = nullptr;
+  kr = translate_pset(task.space, pset, &set);
+  if (kr != KERN_SUCCESS) return kr;
+  return pset_remove(*set, *port);
+}
+
+kern_return_t mp_get_set_status(Ipc& ipc, Task& task, mach_port_name_t pset,
+                                std::vector<mach_port_name_t>* members) {
+  (void)ipc;
+  members->clear();
+  PortSet* set = nullptr;
+  kern_return_t kr = translate_pset(task.space, pset, &set);
+  if (kr != KERN_SUCCESS) return kr;
+  for (const Port* p : set->members)
+    if (p->receiver == task.id) members->push_back(p->receiver_name);
+  return KERN_SUCCESS;
+}
+
+}  // namespace machd::ipc
