@@ -2,6 +2,9 @@
 #include "daemon.h"
 
 #include <fcntl.h>
+#include <mach/mig_errors.h>
+#include <mach/ndr.h>
+#include <mach/task_special_ports.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>

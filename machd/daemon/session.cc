@@ -1,6 +1,7 @@
 // machd/daemon/session.cc — see session.h.
 #include "session.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>

@@ -27,6 +27,11 @@ struct Request {
   Request() = default;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
+  Request(Request&& o) noexcept
+      : channel(o.channel), op(o.op), data(std::move(o.data)), fds(std::move(o.fds)) {
+    for (uint32_t i = 0; i < MACHD_CH_ARGS; ++i) args[i] = o.args[i];
+    o.fds.clear();
+  }
   ~Request();
 };
 
