@@ -16,3 +16,8 @@ extern "C" kern_return_t machd_debug_get_stats(machd_debug_stats_t* out) {
   memcpy(out, r.data.data(), sizeof *out);
   return KERN_SUCCESS;
 }
+
+extern "C" kern_return_t machd_debug_ping(void) {
+  machcompat::CallResult r = machcompat::call(MACHD_OP_PING, {});
+  return r.machd_gone ? kern_return_t(MACH_SEND_INVALID_DEST) : kern_return_t(r.result);
+}

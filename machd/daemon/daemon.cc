@@ -170,6 +170,10 @@ void Daemon::on_hello(int fd) {
   machd_welcome w{};
   w.kind = MACHD_SOCK_REFUSED;
   w.version = MACHD_ABI_VERSION;
+  if (n == 0) {  // connected and left without a word (a liveness probe)
+    close(fd);
+    return;
+  }
   if (n != ssize_t(sizeof hello) || hello.kind != MACHD_SOCK_HELLO || hello.magic != MACHD_ABI_MAGIC ||
       hello.version != MACHD_ABI_VERSION) {
     spdlog::warn("refusing client: bad hello (version {})", n == ssize_t(sizeof hello) ? hello.version : 0);
@@ -235,8 +239,12 @@ void Daemon::on_hello(int fd) {
 }
 
 void Daemon::on_doorbell(Session& s) {
-  uint64_t v;
-  while (read(s.doorbell(), &v, sizeof v) == ssize_t(sizeof v)) {
+  // The doorbell is never read in the common case: the multishot poll fires
+  // on every write, and the pending bitmap (not the counter) says what to do.
+  // Draining it now and then keeps the counter far from its limit.
+  if (++s.rings % 65536 == 0) {
+    uint64_t v;
+    (void)!read(s.doorbell(), &v, sizeof v);
   }
   std::vector<Request> reqs;
   bool violation = false;

@@ -60,6 +60,7 @@ class Session {
 
   ipc::TaskId task = ipc::kNoTask;
   uint64_t tokens[3] = {0, 0, 0};  // event-loop registrations (socket, doorbell, pidfd)
+  uint64_t rings = 0;              // doorbell wake-ups seen
 
   // Takes the pending requests announced in the region (pending bitmap),
   // copying each out once. A protocol violation (a request on a channel that

@@ -1,7 +1,8 @@
 // tests/bench/ipc_bench.cc — machd's IPC measured beside plain Linux, in one run.
 //
-//   ipc_bench [--machd PATH] [--iters N] [--only one|both]
+//   ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both]
 //
+// (--socket measures an already running machd, e.g. one under valgrind.)
 // For each CPU configuration (all processes pinned to CPU 0, then free on
 // both CPUs) it starts a private machd with that affinity and measures:
 //   rpc64     64-byte request + reply through machd (mach_msg SEND|RCV)
@@ -11,6 +12,7 @@
 //   memcpy 1M / 64M   memcpy of the same size into a pre-faulted buffer
 // and prints a table with the ratios the targets are stated in.
 #include <mach/mach.h>
+#include <machd/machd_debug.h>
 #include <sched.h>
 #include <servers/bootstrap.h>
 #include <signal.h>
@@ -109,6 +111,15 @@ double bench_rpc(const std::string& name) {
   waitpid(server, nullptr, 0);
   mach_port_deallocate(mach_task_self(), dest);
   return t / g_iters * 1e6;  // µs per round trip
+}
+
+// ---- a null trap: one round trip to machd ------------------------------------------
+double bench_ping() {
+  for (int i = 0; i < 200; ++i) machd_debug_ping();
+  double t0 = now_s();
+  for (int i = 0; i < g_iters; ++i)
+    if (machd_debug_ping() != KERN_SUCCESS) return -1;
+  return (now_s() - t0) / g_iters * 1e6;
 }
 
 // ---- direct SOCK_SEQPACKET -----------------------------------------------------
@@ -261,6 +272,7 @@ void run_all(int fd, bool one_cpu) {
   pin(one_cpu);
   std::string base = "org.machd.bench." + std::to_string(getpid());
   std::map<std::string, double> r;
+  r["ping_us"] = bench_ping();
   r["rpc64_us"] = bench_rpc(base + ".rpc");
   r["seqpacket_us"] = bench_seqpacket();
   r["stream_msgs_per_s"] = bench_stream(base + ".stream", g_iters * 5);
@@ -281,11 +293,13 @@ bool answers(const std::string& path) {
   return ok;
 }
 
+std::string g_existing;  // --socket: measure a machd that is already running
+
 std::map<std::string, double> run_config(const std::string& machd, bool one_cpu) {
   char dir[] = "/tmp/machd-bench-XXXXXX";
   mkdtemp(dir);
-  std::string sock = std::string(dir) + "/machd.sock";
-  pid_t d = fork();
+  std::string sock = g_existing.empty() ? std::string(dir) + "/machd.sock" : g_existing;
+  pid_t d = g_existing.empty() ? fork() : -1;
   if (d == 0) {
     pin(one_cpu);
     execl(machd.c_str(), machd.c_str(), "--foreground", "--socket", sock.c_str(), "--log-level", "warn",
@@ -309,9 +323,11 @@ std::map<std::string, double> run_config(const std::string& machd, bool one_cpu)
   while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, size_t(n));
   close(out[0]);
   waitpid(c, nullptr, 0);
-  kill(d, SIGTERM);
-  waitpid(d, nullptr, 0);
-  unlink(sock.c_str());
+  if (d > 0) {
+    kill(d, SIGTERM);
+    waitpid(d, nullptr, 0);
+    unlink(sock.c_str());
+  }
   rmdir(dir);
   std::map<std::string, double> r;
   char key[64];
@@ -335,12 +351,13 @@ int main(int argc, char** argv) {
     if (a == "--machd" && i + 1 < argc) machd = argv[++i];
     else if (a == "--iters" && i + 1 < argc) g_iters = atoi(argv[++i]);
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--socket" && i + 1 < argc) g_existing = argv[++i];
     else {
-      fprintf(stderr, "usage: ipc_bench [--machd PATH] [--iters N] [--only one|both]\n");
+      fprintf(stderr, "usage: ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both]\n");
       return 2;
     }
   }
-  if (machd.empty()) {
+  if (machd.empty() && g_existing.empty()) {
     fprintf(stderr, "ipc_bench: give --machd PATH (or MACHD_BIN)\n");
     return 2;
   }
@@ -356,6 +373,7 @@ int main(int argc, char** argv) {
     auto r = run_config(machd, c.one);
     printf("\n== %s ==\n", c.label);
     printf("%-34s %14s\n", "measure", "value");
+    printf("%-34s %11.2f us\n", "null trap (task -> machd -> task)", r["ping_us"]);
     printf("%-34s %11.2f us\n", "RPC 64 B through machd", r["rpc64_us"]);
     printf("%-34s %11.2f us\n", "RPC 64 B direct SOCK_SEQPACKET", r["seqpacket_us"]);
     printf("%-34s %11.2f x   (target <= 1.5x on 1 CPU)\n", "  ratio machd / socket", r["rpc64_us"] / r["seqpacket_us"]);

@@ -26,6 +26,9 @@ typedef struct machd_debug_stats {
 /* Fills *out. KERN_SUCCESS, or MACH_SEND_INVALID_DEST if machd is unreachable. */
 kern_return_t machd_debug_get_stats(machd_debug_stats_t* out);
 
+/* A trap that does nothing: one round trip to machd (benchmarks). */
+kern_return_t machd_debug_ping(void);
+
 #ifdef __cplusplus
 }
 #endif
