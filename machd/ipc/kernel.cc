@@ -314,7 +314,8 @@ Stats Kernel::stats() const {
 
 void Kernel::set_space_limit(uint32_t max_names) {
   Ipc& ipc = impl_->ipc;
-  ipc.space_limit = max_names < 2 ? 2 : max_names;
+  // Names are index << 8 | generation: at most 2^24 - 1 indices.
+  ipc.space_limit = max_names < 2 ? 2 : (max_names > 0xFFFFFFu ? 0xFFFFFFu : max_names);
   for (auto& [id, t] : ipc.tasks) t->space.limit = ipc.space_limit;
 }
 

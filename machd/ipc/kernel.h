@@ -121,6 +121,14 @@ struct Completion {
   // written. For MACH_RCV_TOO_LARGE with MACH_RCV_LARGE this holds only the
   // header fields XNU writes (msgh_size = needed size; msgh_local_port for
   // MACH_RCV_LARGE_IDENTITY). Includes the trailer the receiver asked for.
+  //   [machd/ipc] For MACH_RCV_TOO_LARGE with MACH_RCV_LARGE, `msg` is a
+  //   24-byte mach_msg_header_t of which only msgh_size and (with
+  //   MACH_RCV_LARGE_IDENTITY) msgh_local_port are to be written to the user
+  //   buffer; it is empty when rcv_size < 16 (XNU writes nothing then). For
+  //   MACH_RCV_TOO_LARGE without MACH_RCV_LARGE it is the bare header
+  //   (msgh_size = 24) plus trailer, truncated to rcv_size: write it all.
+  //   A returned send message (returned_send) has no trailer. Every received
+  //   message is at most rcv_size bytes including its trailer.
   std::vector<uint8_t> msg;
   std::vector<OolOut> ool;
   std::vector<OolPortsOut> ool_ports;
