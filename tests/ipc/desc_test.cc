@@ -213,6 +213,31 @@ TEST_F(DescFixture, DestroyingAPortDestroysRightsInItsQueuedMessagesWithoutRecur
   EXPECT_EQ(k.stats().messages, 0u);
 }
 
+TEST_F(DescFixture, PortDestroyedWithQueuedMessagesReleasesTheirRightsAndMemory) {
+  Pair x = pair();
+  mach_port_name_t q = recv_port(x.a);   // will get send-once notifications
+  mach_port_name_t r = recv_port(x.a);   // a receive right travelling in a message
+  mach_port_name_t ns = recv_port(x.a);  // watches q's send rights
+  mach_port_name_t prev;
+  ASSERT_EQ(k.port_request_notification(x.a, q, MACH_NOTIFY_NO_SENDERS, 0, ns, MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                                        &prev),
+            KERN_SUCCESS);
+  Msg m = simple(x.s, 1);
+  m.local = q;
+  m.local_disp = MACH_MSG_TYPE_MAKE_SEND_ONCE;
+  m.descs = {Desc::port(q, MACH_MSG_TYPE_MAKE_SEND), Desc::port(r, MACH_MSG_TYPE_MOVE_RECEIVE),
+             Desc::memory(std::vector<uint8_t>(100, 1))};
+  ASSERT_EQ(send(x.a, m), MACH_MSG_SUCCESS);
+  EXPECT_EQ(k.stats().ool_payloads, 1u);
+  ASSERT_EQ(k.port_destroy(x.b, x.p), KERN_SUCCESS);
+  EXPECT_EQ(k.stats().ool_payloads, 0u);
+  EXPECT_EQ(receive(x.a, q).hdr.msgh_id, MACH_NOTIFY_SEND_ONCE) << "the unused reply right";
+  Received n = receive(x.a, ns);
+  EXPECT_EQ(n.hdr.msgh_id, MACH_NOTIFY_NO_SENDERS) << "the carried send right was released";
+  EXPECT_EQ(type_of(x.a, r), 0u);
+  EXPECT_EQ(k.stats().ports, 5u) << "r died with the message (left: two task ports, q, ns, the dead x.p)";
+}
+
 TEST_F(DescFixture, GuardedPortDescriptorChecksTheGuard) {
   Pair x = pair();
   mach_port_options_t opts{};

@@ -58,6 +58,22 @@ TEST_F(PsetTest, BlockedSetReceiverGetsMessageSentToAMember) {
   EXPECT_EQ(c->hdr.msgh_local_port, p);
 }
 
+TEST_F(PsetTest, DirectReceiverIsServedBeforeSetReceivers) {
+  TaskId a = task(), b = task();
+  mach_port_name_t set = new_set(k, a);
+  mach_port_name_t p = recv_port(a);
+  ASSERT_EQ(k.port_insert_member(a, p, set), KERN_SUCCESS);
+  mach_port_name_t s = give_send(a, p, b);
+  WaiterId on_set = next_waiter(), on_port = next_waiter();
+  ASSERT_TRUE(receive(a, set, 0, 4096, true, on_set).blocked);
+  ASSERT_TRUE(receive(a, p, 0, 4096, true, on_port).blocked);
+  ASSERT_EQ(send(b, simple(s, 1)), MACH_MSG_SUCCESS);
+  EXPECT_TRUE(completion(on_port));
+  EXPECT_FALSE(completion(on_set));
+  ASSERT_EQ(send(b, simple(s, 2)), MACH_MSG_SUCCESS);
+  EXPECT_TRUE(completion(on_set));
+}
+
 TEST_F(PsetTest, InsertingAPortWithQueuedMessagesWakesSetReceivers) {
   TaskId a = task();
   mach_port_name_t set = new_set(k, a);

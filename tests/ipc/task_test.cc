@@ -99,6 +99,37 @@ TEST_F(TaskTest, BootstrapPortIsGivenToNewTasks) {
   ASSERT_EQ(k.port_destroy(kt, boot), KERN_SUCCESS);
 }
 
+TEST_F(TaskTest, KernelTaskServesTaskPortsThroughAPortSet) {
+  // machd's kernel servers: the kernel task puts task ports in a set and
+  // receives requests sent to mach_task_self().
+  TaskId kt = k.kernel_task();
+  mach_port_name_t servers = MACH_PORT_NULL;
+  ASSERT_EQ(k.port_allocate(kt, MACH_PORT_RIGHT_PORT_SET, &servers), KERN_SUCCESS);
+  TaskId a = task(), b = task();
+  ASSERT_EQ(k.port_insert_member(kt, k.task_port_kernel_name(a), servers), KERN_SUCCESS);
+  ASSERT_EQ(k.port_insert_member(kt, k.task_port_kernel_name(b), servers), KERN_SUCCESS);
+  mach_port_name_t reply = recv_port(b);
+  Msg req = simple(k.task_self_name(b), 3200);
+  req.local = reply;
+  req.local_disp = MACH_MSG_TYPE_MAKE_SEND_ONCE;
+  ASSERT_EQ(send(b, req), MACH_MSG_SUCCESS);
+  Received r = receive(kt, servers, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT));
+  ASSERT_EQ(r.mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(k.resolve_task(kt, r.hdr.msgh_local_port), b);
+  EXPECT_EQ(r.trailer.msgh_audit.val[5], k.credentials(b)->pid);
+  ASSERT_EQ(send(kt, simple(r.hdr.msgh_remote_port, 3300, MACH_MSG_TYPE_MOVE_SEND_ONCE)), MACH_MSG_SUCCESS);
+  EXPECT_EQ(receive(b, reply).hdr.msgh_id, 3300);
+  EXPECT_EQ(k.port_move_member(kt, k.task_port_kernel_name(a), MACH_PORT_NULL), KERN_SUCCESS);
+  mach_port_name_t tp = k.task_port_kernel_name(a);
+  mach_port_name_t got;
+  mach_msg_type_name_t type;
+  EXPECT_EQ(k.port_extract_right(a, kt, tp, MACH_MSG_TYPE_MOVE_RECEIVE, &got, &type), KERN_INVALID_CAPABILITY)
+      << "task ports cannot leave the kernel";
+  kill(a);
+  kill(b);
+  ASSERT_EQ(k.port_destroy(kt, servers), KERN_SUCCESS);
+}
+
 TEST_F(TaskTest, ManyTasksDieInAnyOrderWithoutLeaks) {
   std::vector<TaskId> ts;
   for (int i = 0; i < 20; i++) ts.push_back(task());
