@@ -2,9 +2,11 @@
 // machd's kernel task on the port every task gets as its bootstrap port.
 //
 // It speaks the classic bootstrap subsystem (MIG subsystem 400, as launchd's
-// legacy interface and <servers/bootstrap.h>): check_in 402, register 403,
-// look_up 404, parent 406, create_service 410. Other routines of the
-// subsystem are answered with KERN_NOT_SUPPORTED; unknown ids with MIG_BAD_ID.
+// legacy interface and <servers/bootstrap.h>), through server stubs that our
+// mig generates from mig/defs/servers/bootstrap.defs at build time:
+// check_in 402, register 403, look_up 404, parent 406, create_service 410.
+// Other routines of the subsystem answer KERN_NOT_SUPPORTED; unknown ids get
+// MIG_BAD_ID from the generated demux.
 //
 // Services:  name → (send right held by the kernel task, receive right held by
 //            the kernel task until someone checks in). A dead-name request on
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "ipc/kernel.h"
+#include "kernel_servers.h"
 
 namespace machd {
 
@@ -31,23 +34,24 @@ class BootstrapServer {
   // True if `local` (the port a kernel message arrived on) is served here.
   bool serves(mach_port_name_t local) const { return local == port_ || local == notify_; }
 
-  // Handles one received request (bytes in the kernel task's space). Returns
-  // the reply to send (empty: no reply, e.g. for notifications). Sets
-  // keep_body when the server kept the rights the request's descriptors
-  // carried (otherwise the caller releases them).
-  std::vector<uint8_t> handle(const std::vector<uint8_t>& msg, bool& keep_body);
+  // Handles a request on port() with the generated demux, or a dead-name
+  // notification on the notify port. Follows MIG's server contract (see
+  // kernel_servers.h): the result says what to send and what to release.
+  KernelReply handle(const std::vector<uint8_t>& msg);
 
   size_t service_count() const { return services_.size(); }
+
+  // The routines, called by the generated stubs (names in the kernel task).
+  kern_return_t check_in(const std::string& name, mach_port_name_t* receive_out);
+  kern_return_t do_register(const std::string& name, mach_port_name_t send);
+  kern_return_t look_up(const std::string& name, mach_port_name_t* send_out);
+  kern_return_t create_service(const std::string& name, mach_port_name_t* send_out);
 
  private:
   struct Service {
     mach_port_name_t send = MACH_PORT_NULL;     // kernel task's send right
     mach_port_name_t receive = MACH_PORT_NULL;  // held until check-in, else NULL
   };
-  kern_return_t check_in(const std::string& name, mach_port_name_t* receive_out);
-  kern_return_t do_register(const std::string& name, mach_port_name_t send);
-  kern_return_t look_up(const std::string& name, mach_port_name_t* send_out);
-  kern_return_t create_service(const std::string& name, mach_port_name_t* send_out);
   void watch(mach_port_name_t send);
   void on_dead_name(mach_port_name_t name);
   void forget(std::map<std::string, Service>::iterator it);

@@ -22,6 +22,7 @@
 
 #include "bootstrap/bootstrap_server.h"
 #include "machd_socket_path.h"
+#include "kernel_servers.h"
 #include "message_rights.h"
 #include "msg_codec.h"
 #include "traps.h"
@@ -36,6 +37,21 @@ namespace {
 
 constexpr ipc::WaiterId kKernelReceiveWaiter = 1;  // session 0, channel 1
 constexpr ipc::WaiterId kKernelSendWaiter = 2;
+
+// The demux of a port that serves no subsystem: every id is MIG_BAD_ID, with
+// the reply MIG's demux functions write in that case.
+boolean_t no_server_demux(mach_msg_header_t* in, mach_msg_header_t* out) {
+  auto* r = reinterpret_cast<mig_reply_error_t*>(out);
+  r->Head.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(in->msgh_bits), 0);
+  r->Head.msgh_remote_port = in->msgh_remote_port;
+  r->Head.msgh_size = sizeof *r;
+  r->Head.msgh_local_port = MACH_PORT_NULL;
+  r->Head.msgh_id = in->msgh_id + 100;
+  r->Head.msgh_reserved = 0;
+  r->NDR = NDR_record;
+  r->RetCode = MIG_BAD_ID;
+  return FALSE;
+}
 
 int open_pidfd(int sock, pid_t pid) {
   int fd = -1;
@@ -367,24 +383,16 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
   }
   mach_msg_header_t h;
   memcpy(&h, c.msg.data(), sizeof h);
-  std::vector<uint8_t> reply;
-  bool keep_body = false;  // did the server keep the rights the request carried?
+  KernelReply kr;
   if (bootstrap_->serves(h.msgh_local_port)) {
-    reply = bootstrap_->handle(c.msg, keep_body);
-  } else if (MACH_PORT_VALID(h.msgh_remote_port)) {
-    // A task port: its MIG interfaces are not served yet. Answer honestly.
-    reply.resize(36);
-    mach_msg_header_t r{};
-    r.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(h.msgh_bits), 0);
-    r.msgh_size = 36;
-    r.msgh_remote_port = h.msgh_remote_port;
-    r.msgh_id = h.msgh_id + 100;
-    memcpy(reply.data(), &r, sizeof r);
-    NDR_record_t ndr = NDR_record;
-    memcpy(reply.data() + 24, &ndr, sizeof ndr);
-    kern_return_t kr = MIG_BAD_ID;
-    memcpy(reply.data() + 32, &kr, sizeof kr);
+    kr = bootstrap_->handle(c.msg);
+  } else {
+    // A task port: its MIG interfaces (mach_port, task) are not served yet;
+    // the generated contract still holds: an honest MIG_BAD_ID reply.
+    kr = run_mig_server(no_server_demux, c.msg, sizeof(mig_reply_error_t));
   }
+  std::vector<uint8_t>& reply = kr.msg;
+  const bool keep_body = kr.keep_body;
   release_message_rights(kernel_, kt, c, /*header=*/reply.empty(), /*body=*/!keep_body);
   if (!reply.empty()) {
     ipc::MsgArgs args;
