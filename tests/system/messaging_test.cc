@@ -251,3 +251,116 @@ TEST(Messaging, OutOfLineBuffersArriveIntactBothWays) {
   EXPECT_EQ(wait_exit(child), 0);
   mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
 }
+
+TEST(Messaging, TimedOutSendGivesRightsBackToTheSender) {
+  mach_port_t full = make_port();
+  mach_port_limits_t lim{1};
+  mach_port_set_attributes(mach_task_self(), full, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&lim),
+                           MACH_PORT_LIMITS_INFO_COUNT);
+  ASSERT_EQ(send_simple(full, 0, "fills the queue"), MACH_MSG_SUCCESS);
+  mach_port_t carried = MACH_PORT_NULL;
+  ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &carried), KERN_SUCCESS);
+  struct {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+  } m{};
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  m.head.msgh_size = sizeof m;
+  m.head.msgh_remote_port = full;
+  m.body.msgh_descriptor_count = 1;
+  m.port.name = carried;
+  m.port.disposition = MACH_MSG_TYPE_MOVE_RECEIVE;
+  m.port.type = MACH_MSG_PORT_DESCRIPTOR;
+  ASSERT_EQ(mach_msg(&m.head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m, 0, 0, 10, 0), MACH_SEND_TIMED_OUT);
+  // The receive right came back (the buffer names it again).
+  mach_port_type_t t = 0;
+  ASSERT_EQ(mach_port_type(mach_task_self(), m.port.name, &t), KERN_SUCCESS);
+  EXPECT_TRUE(t & MACH_PORT_TYPE_RECEIVE);
+  mach_port_mod_refs(mach_task_self(), m.port.name, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_mod_refs(mach_task_self(), full, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), full);
+}
+
+TEST(Messaging, SendOnceDestinationNeverBlocksOnAFullQueue) {
+  mach_port_t p = make_port();
+  mach_port_limits_t lim{1};
+  mach_port_set_attributes(mach_task_self(), p, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&lim),
+                           MACH_PORT_LIMITS_INFO_COUNT);
+  ASSERT_EQ(send_simple(p, 0, "fills"), MACH_MSG_SUCCESS);
+  EXPECT_EQ(send_simple(p, 1, "blocked", MACH_PORT_NULL, MACH_MSG_TYPE_COPY_SEND, 0, MACH_SEND_TIMEOUT, 0),
+            MACH_SEND_TIMED_OUT);
+  EXPECT_EQ(send_simple(p, 2, "send-once", MACH_PORT_NULL, MACH_MSG_TYPE_MAKE_SEND_ONCE, 0, MACH_SEND_TIMEOUT, 0),
+            MACH_MSG_SUCCESS);
+  SimpleRcv r;
+  ASSERT_EQ(receive_simple(p, r, 0), MACH_MSG_SUCCESS);
+  ASSERT_EQ(receive_simple(p, r, 0), MACH_MSG_SUCCESS);
+  EXPECT_EQ(r.msg.value, 2);
+  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), p);
+}
+
+TEST(Messaging, RcvLargeReportsTheSizeAndLeavesTheMessageQueued) {
+  mach_port_t p = make_port();
+  ASSERT_EQ(send_simple(p, 9, "large"), MACH_MSG_SUCCESS);
+  mach_msg_header_t small{};
+  ASSERT_EQ(mach_msg(&small, MACH_RCV_MSG | MACH_RCV_LARGE | MACH_RCV_TIMEOUT, 0, sizeof small, p, 0, 0),
+            MACH_RCV_TOO_LARGE);
+  EXPECT_GE(small.msgh_size, sizeof(SimpleMsg)) << "the size needed";
+  SimpleRcv r;
+  ASSERT_EQ(receive_simple(p, r, 0), MACH_MSG_SUCCESS) << "still queued";
+  EXPECT_EQ(r.msg.value, 9);
+  // Without MACH_RCV_LARGE the message is dequeued and destroyed.
+  ASSERT_EQ(send_simple(p, 10, "gone"), MACH_MSG_SUCCESS);
+  EXPECT_EQ(mach_msg(&small, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof small, p, 0, 0), MACH_RCV_TOO_LARGE);
+  EXPECT_EQ(receive_simple(p, r, 0), MACH_RCV_TIMED_OUT);
+  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), p);
+}
+
+TEST(Messaging, OutOfLinePortArrayCarriesRightsBetweenTasks) {
+  mach_port_t inbox = MACH_PORT_NULL;
+  std::string name = check_in_unique("oolports", &inbox);
+  pid_t child = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    mach_port_t ports[3];
+    for (auto& p : ports) p = make_port();
+    for (int i = 0; i < 3; ++i)
+      if (send_simple(ports[i], 100 + i, "marker") != MACH_MSG_SUCCESS) return 1;
+    struct {
+      mach_msg_header_t head;
+      mach_msg_body_t body;
+      mach_msg_ool_ports_descriptor_t arr;
+    } m{};
+    m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+    m.head.msgh_size = sizeof m;
+    m.head.msgh_remote_port = dest;
+    m.body.msgh_descriptor_count = 1;
+    m.arr.address = ports;
+    m.arr.count = 3;
+    m.arr.deallocate = FALSE;
+    m.arr.copy = MACH_MSG_PHYSICAL_COPY;
+    m.arr.disposition = MACH_MSG_TYPE_MOVE_RECEIVE;
+    m.arr.type = MACH_MSG_OOL_PORTS_DESCRIPTOR;
+    return mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0) == MACH_MSG_SUCCESS ? 0 : 2;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  struct {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_ool_ports_descriptor_t arr;
+    mach_msg_max_trailer_t trailer;
+  } m{};
+  ASSERT_EQ(mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, inbox, 5000, 0), MACH_MSG_SUCCESS);
+  ASSERT_EQ(m.arr.count, 3u);
+  EXPECT_EQ(m.arr.disposition, MACH_MSG_TYPE_PORT_RECEIVE);
+  auto* names = static_cast<mach_port_t*>(m.arr.address);
+  ASSERT_NE(names, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    SimpleRcv r;
+    ASSERT_EQ(receive_simple(names[i], r, 0), MACH_MSG_SUCCESS) << "receive right " << i << " arrived with its queue";
+    EXPECT_EQ(r.msg.value, 100 + i);
+  }
+  mach_msg_destroy(&m.head);  // releases the three receive rights and the array
+  mach_port_mod_refs(mach_task_self(), inbox, MACH_PORT_RIGHT_RECEIVE, -1);
+}
