@@ -1,5 +1,8 @@
 #include "diag.h"
 
+#include <algorithm>
+#include <map>
+
 namespace mig {
 
 std::string SourceLoc::str() const {
@@ -9,17 +12,33 @@ std::string SourceLoc::str() const {
 
 void Diagnostics::emit(const SourceLoc& loc, const char* kind,
                        const std::string& msg) {
-  if (loc.valid())
-    std::fprintf(out_, "%s: %s: %s\n", loc.str().c_str(), kind, msg.c_str());
-  else
-    std::fprintf(out_, "mig: %s: %s\n", kind, msg.c_str());
+  std::string text = loc.valid() ? loc.str() + ": " + kind + ": " + msg
+                                 : std::string("mig: ") + kind + ": " + msg;
+  pending_.push_back({loc, std::move(text), pending_.size()});
+}
+
+void Diagnostics::flush() {
+  std::map<std::string, size_t> rank;
+  for (const auto& p : pending_)
+    if (p.loc.valid()) rank.emplace(*p.loc.file, rank.size());
+  std::stable_sort(pending_.begin(), pending_.end(), [&](const Pending& a, const Pending& b) {
+    if (!a.loc.valid() || !b.loc.valid()) return a.seq < b.seq && !b.loc.valid();
+    size_t ra = rank[*a.loc.file], rb = rank[*b.loc.file];
+    if (ra != rb) return ra < rb;
+    if (a.loc.line != b.loc.line) return a.loc.line < b.loc.line;
+    if (a.loc.column != b.loc.column) return a.loc.column < b.loc.column;
+    return a.seq < b.seq;
+  });
+  for (const auto& p : pending_) std::fprintf(out_, "%s\n", p.text.c_str());
+  pending_.clear();
+  std::fflush(out_);
 }
 
 void Diagnostics::error(const SourceLoc& loc, const std::string& msg) {
   ++errors_;
   if (errors_ <= max_errors_) emit(loc, "error", msg);
   if (errors_ == max_errors_ + 1)
-    std::fprintf(out_, "mig: too many errors, further errors suppressed\n");
+    emit(SourceLoc{}, "error", "too many errors, further errors suppressed");
 }
 
 void Diagnostics::warning(const SourceLoc& loc, const std::string& msg) {
@@ -33,7 +52,7 @@ void Diagnostics::note(const SourceLoc& loc, const std::string& msg) {
 
 void Diagnostics::fatal(const std::string& msg) {
   ++errors_;
-  std::fprintf(out_, "mig: error: %s\n", msg.c_str());
+  emit(SourceLoc{}, "error", msg);
 }
 
 }  // namespace mig

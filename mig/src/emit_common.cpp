@@ -304,7 +304,7 @@ std::string elems_to_bytes(unsigned elem, const std::string& count) {
 std::string var_bytes_expr(const Type& t, const std::string& count) {
   unsigned e = t.elem_bytes();
   std::string s = elems_to_bytes(e, count);
-  if (e % 4) return "_WALIGN_(" + s + ")";
+  if (e % 4) return "(((" + s + ") + 3) & ~3u)";
   return "(" + s + ")";
 }
 

@@ -44,6 +44,17 @@ void print_imports(Printer& p, const Module& m,
 // #ifndef X / #define X ... guards of MIG's configuration macros.
 void print_mig_defaults(Printer& p);
 
+// How the server stubs are written: plain C for -server, or C++ inside the
+// typed face (-cxx), where the routine is a virtual method of `self`.
+struct ServerStyle {
+  bool cxx = false;
+  std::string ret_err = "MIG_RETURN_ERROR";
+};
+
+// Prints the request check and the _X stub of one routine.
+void print_server_routine(Printer& p, const Module& m, const Routine& r,
+                          const ServerStyle& st);
+
 // Message ids, as C integers.
 inline int request_id(const Module& m, const Routine& r) { return r.id(m.base); }
 inline int reply_id(const Module& m, const Routine& r) { return r.id(m.base) + 100; }
@@ -57,7 +68,7 @@ std::string guard_name(const std::string& s);  // identifier-safe
 namespace mig {
 
 // Bytes a variable field occupies on the wire for `count` elements,
-// rounded up to 4: "_WALIGN_(2 * cnt)" or "(4 * cnt)".
+// rounded up to 4: "(((2 * cnt) + 3) & ~3u)" or "(4 * cnt)".
 std::string var_bytes_expr(const Type& t, const std::string& count);
 // Bytes the largest form of a variable field takes (with padding).
 inline unsigned var_max_bytes(const Field& f) { return (f.size + 3) & ~3u; }

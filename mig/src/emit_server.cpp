@@ -23,8 +23,8 @@ std::string in_ptr(int pos) { return fmt::format("In{}P", pos); }
 
 class ServerRoutine {
  public:
-  ServerRoutine(const Module& m, const Routine& r, Printer& p)
-      : m_(m), r_(r), p_(p) {}
+  ServerRoutine(const Module& m, const Routine& r, Printer& p, const ServerStyle& st)
+      : m_(m), r_(r), p_(p), st_(st) {}
 
   void check_request();
   void stub();
@@ -52,34 +52,44 @@ class ServerRoutine {
   std::string field_ref(const Message& msg, const Arg* a, Role role, bool request) const {
     const Field* f = msg.find(a, role);
     if (!f) return "/* missing */ 0";
-    return fmt::format("{}->{}", request ? in_ptr(f->pos) : std::string("OutP"), f->name);
+    return fmt::format("{}->{}", request ? in_ptr(f->pos) : out_ptr(f->pos), f->name);
+  }
+  // The reply is reached through OutP (fixed part) and Out<k>P, the place
+  // fields after the k-th variable-length field moved to.
+  static std::string out_ptr(int pos) {
+    return pos == 0 ? std::string("OutP") : fmt::format("Out{}P", pos);
   }
 
   const Module& m_;
   const Routine& r_;
   Printer& p_;
+  const ServerStyle& st_;
 };
 
 // ------------------------------------------------------ request check ---
 
 void ServerRoutine::check_request() {
   int max_pos = request_max_pos();
-  p_("#if !defined(__MIG_check__Request__{}_t__defined)", r_.name);
-  p_("#define __MIG_check__Request__{}_t__defined", r_.name);
-  p_.blank();
+  if (!st_.cxx) {
+    p_("#if !defined(__MIG_check__Request__{}_t__defined)", r_.name);
+    p_("#define __MIG_check__Request__{}_t__defined", r_.name);
+    p_.blank();
+  }
   std::string params = fmt::format(
       "__attribute__((__unused__)) __Request__{}_t *In0P", r_.name);
   for (int i = 1; i <= max_pos; ++i)
     params += fmt::format(", __attribute__((__unused__)) __Request__{}_t **In{}PP",
                           r_.name, i);
-  p_("mig_internal kern_return_t __MIG_check__Request__{}_t({})", r_.name, params);
+  p_("{} kern_return_t __MIG_check__Request__{}_t({})",
+     st_.cxx ? "inline" : "mig_internal", r_.name, params);
   p_("{{");
   {
     Printer::Indent in(p_);
     check_body();
   }
   p_("}}");
-  p_("#endif /* !defined(__MIG_check__Request__{}_t__defined) */", r_.name);
+  if (!st_.cxx)
+    p_("#endif /* !defined(__MIG_check__Request__{}_t__defined) */", r_.name);
   p_.blank();
 }
 
@@ -177,7 +187,7 @@ void ServerRoutine::check_body() {
       p_("    (msgh_size < {} + msgh_size_delta))", min);
       p_("\treturn MIG_BAD_ARGUMENTS;");
       p_("msgh_size -= msgh_size_delta;");
-      p_("*In{0}PP = In{0}P = (__Request *) ((char *) {1} + msgh_size_delta - {2});",
+      p_("*In{0}PP = In{0}P = (__Request *) ((vm_offset_t) {1} + msgh_size_delta - {2});",
          f.pos + 1, in_ptr(f.pos), var_max_bytes(f));
     }
     p_.blank();
@@ -210,7 +220,8 @@ void ServerRoutine::check_body() {
     for (const auto& f : msg.fields) {
       if (f.role != Role::Data || f.arg->type->kind != Type::Kind::String) continue;
       std::string x = fmt::format("{}->{}", in_ptr(f.pos), f.name);
-      p_("\tmemchr_limit = min((msg_limit - {}),  {});", x, f.arg->type->count);
+      p_("\tmemchr_limit = (size_t)((msg_limit - {0}) < {1} ? (msg_limit - {0}) : {1});",
+         x, f.arg->type->count);
       p_("\tif (( memchr({}, '\\0', memchr_limit) == NULL ))", x);
       p_("\t\treturn MIG_BAD_ARGUMENTS; /* string length exceeds buffer length! */");
     }
@@ -271,8 +282,7 @@ std::string ServerRoutine::call_arg(const Arg* a) {
     case ArgKind::Out:
     case ArgKind::InOut:
       if (reply_direct(a)) return field_ref(r_.reply, a, Role::Data, false);
-      if ((t.kind == Type::Kind::Array && !t.ool) || t.kind == Type::Kind::String)
-        return a->name;
+      if (t.decays()) return a->name;
       return "&" + a->name;
     default: return a->name;
   }
@@ -297,7 +307,7 @@ void ServerRoutine::locals_and_extract() {
       p_("{} {}[{}];", t.port_base().server_type(), a->name, t.kpd_count());
       continue;
     }
-    if (a->kind == ArgKind::Dealloc) {
+    if (a->kind == ArgKind::Dealloc && a->server) {
       p_("boolean_t {} = FALSE;", a->name);
       continue;
     }
@@ -334,7 +344,7 @@ void ServerRoutine::pack_reply() {
     std::string cnt = reply_direct(a->count) ? field_ref(msg, a->count, Role::Count, false)
                                              : a->name + "Cnt";
     p_("if ({} > {}) {{", cnt, t.count);
-    p_("\tMIG_RETURN_ERROR(OutP, MIG_ARRAY_TOO_LARGE);");
+    p_("\t{}(OutP, MIG_ARRAY_TOO_LARGE);", st_.ret_err);
     p_("}}");
   }
 
@@ -350,8 +360,11 @@ void ServerRoutine::pack_reply() {
     if (f.role != Role::Kpd) continue;
     const Arg* a = f.arg;
     const Type& t = *a->type;
-    std::string dealloc = a->dealloc_arg ? a->dealloc_arg->name
-                                         : (a->dealloc == Type::Dealloc::Yes ? "TRUE" : "FALSE");
+    // The C++ face hands its OolBuffer over: the kernel frees it after
+    // sending, whatever the .defs say.
+    std::string dealloc = st_.cxx ? "TRUE"
+                          : a->dealloc_arg ? a->dealloc_arg->name
+                          : (a->dealloc == Type::Dealloc::Yes ? "TRUE" : "FALSE");
     std::string disp = a->poly && a->poly->server ? a->poly->name
                                                   : std::to_string(t.port_base().in_name);
     if (f.kpd == KpdKind::Port && !f.dim) {
@@ -408,10 +421,10 @@ void ServerRoutine::pack_reply() {
   std::string min = fmt::format("(mach_msg_size_t)(sizeof(Reply) - {})", var_bytes);
   const Field* pending = nullptr;
   bool sized = false;
-  bool shifted = false;
   int pos = 0;
   auto var_count = [&](const Field& vf) {
-    return fmt::format("OutP->{}", msg.find(vf.arg->count, Role::Count)->name);
+    const Field* cf = msg.find(vf.arg->count, Role::Count);
+    return fmt::format("{}->{}", out_ptr(cf->pos), cf->name);
   };
   for (const auto& f : msg.fields) {
     if (f.pos > pos && pending) {
@@ -421,52 +434,52 @@ void ServerRoutine::pack_reply() {
       else
         p_("msgh_size += msgh_size_delta;");
       sized = true;
-      p_("OutP = (Reply *) ((char *) OutP + msgh_size_delta - {});", var_max_bytes(*pending));
+      p_("{} = (Reply *) ((vm_offset_t) {} + msgh_size_delta - {});", out_ptr(f.pos),
+         out_ptr(pos), var_max_bytes(*pending));
       p_.blank();
-      shifted = true;
       pending = nullptr;
       pos = f.pos;
     }
     const Arg* a = f.arg;
+    std::string dst = fmt::format("{}->{}", out_ptr(f.pos), f.name);
     switch (f.role) {
       case Role::Offset:
-        p_("OutP->{} = 0;", f.name);
+        p_("{} = 0;", dst);
         break;
       case Role::Count: {
         const Arg* parent = a->parent;
         if (parent->type->kind == Type::Kind::String) break;
-        if (!reply_direct(a)) p_("OutP->{} = {};", f.name, a->name);
+        if (!reply_direct(a)) p_("{} = {};", dst, a->name);
         break;
       }
       case Role::Data: {
         const Type& t = *a->type;
         bool direct = reply_direct(a);
+        std::string cnt_dst =
+            a->count ? fmt::format("{}->{}", out_ptr(f.pos), a->count->name) : "";
         if (t.kind == Type::Kind::String) {
           if (direct) {
             if (t.variable) {
-              p_("OutP->{}[{}] = '\\0';", f.name, t.count - 1);
-              p_("OutP->{} = (mach_msg_type_number_t) strlen(OutP->{}) + 1;",
-                 a->count->name, f.name);
+              p_("{}[{}] = '\\0';", dst, t.count - 1);
+              p_("{} = (mach_msg_type_number_t) strlen({}) + 1;", cnt_dst, dst);
             }
           } else if (t.variable) {
-            p_("OutP->{} = mig_strncpy(OutP->{}, {}, {});", a->count->name, f.name, a->name,
-               t.count);
+            p_("{} = mig_strncpy({}, {}, {});", cnt_dst, dst, a->name, t.count);
           } else {
-            p_("(void)memcpy((char *) OutP->{}, (const char *) {}, {});", f.name, a->name,
-               t.count);
+            p_("(void)memcpy((char *) {}, (const char *) {}, {});", dst, a->name, t.count);
           }
         } else if (direct) {
           // written in place by the server routine
         } else if (t.kind == Type::Kind::Array && t.variable) {
-          p_("(void)memcpy((char *) OutP->{}, (const char *) {}, {});", f.name, a->name,
+          p_("(void)memcpy((char *) {}, (const char *) {}, {});", dst, a->name,
              elems_to_bytes(t.elem_bytes(), count_val(a)));
         } else if (t.kind == Type::Kind::Array || f.dim) {
-          p_("(void)memcpy((char *) OutP->{}, (const char *) {}, {});", f.name,
+          p_("(void)memcpy((char *) {}, (const char *) {}, {});", dst,
              t.kind == Type::Kind::Struct ? "&" + a->name : a->name, t.value_bytes());
         } else if (!t.outtran.empty()) {
-          p_("OutP->{} = {}({});", f.name, t.outtran, a->name);
+          p_("{} = {}({});", dst, t.outtran, a->name);
         } else {
-          p_("OutP->{} = {};", f.name, a->name);
+          p_("{} = {};", dst, a->name);
         }
         if (f.variable) pending = &f;
         break;
@@ -482,7 +495,6 @@ void ServerRoutine::pack_reply() {
       p_("msgh_size += {};", bytes);
     sized = true;
   }
-  if (shifted) p_("OutP = (Reply *) OutHeadP;");
   p_("OutP->Head.msgh_size = {};", sized ? "msgh_size" : "(mach_msg_size_t)sizeof(Reply)");
   if (msg.complex) {
     p_("OutP->Head.msgh_bits |= MACH_MSGH_BITS_COMPLEX;");
@@ -492,8 +504,13 @@ void ServerRoutine::pack_reply() {
 
 void ServerRoutine::stub() {
   p_("/* {} {} */", routine_kind(r_), r_.name);
-  p_("mig_internal void _X{}", r_.name);
-  p_("\t(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)");
+  if (st_.cxx) {
+    p_("inline void _X{}(Server& self, mach_msg_header_t *InHeadP, "
+       "mach_msg_header_t *OutHeadP)", r_.name);
+  } else {
+    p_("mig_internal void _X{}", r_.name);
+    p_("\t(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)");
+  }
   p_("{{");
   Printer::Indent in(p_);
   print_struct(p_, r_.request, "Request", true,
@@ -511,8 +528,15 @@ void ServerRoutine::stub() {
   p_.blank();
   int max_pos = request_max_pos();
   p_("Request *In0P = (Request *) InHeadP;");
-  for (int i = 1; i <= max_pos; ++i) p_("Request *In{}P;", i);
+  // Later parts of the request, located by the check function: declared
+  // with the type it stores through.
+  for (int i = 1; i <= max_pos; ++i) p_("__Request__{}_t *In{}P;", r_.name, i);
   p_("Reply *OutP = (Reply *) OutHeadP;");
+  if (!r_.simple) {
+    int reply_max_pos = 0;
+    for (const auto& f : r_.reply.fields) reply_max_pos = std::max(reply_max_pos, f.pos);
+    for (int i = 1; i <= reply_max_pos; ++i) p_("Reply *Out{}P;", i);
+  }
   bool reply_var = !r_.simple && r_.reply.num_var > 0;
   if (reply_var) p_("unsigned int msgh_size;");
   if (!r_.simple && has_pos_after(r_.reply, 0)) p_("unsigned int msgh_size_delta;");
@@ -524,10 +548,10 @@ void ServerRoutine::stub() {
   p_.blank();
 
   std::string extra;
-  for (int i = 1; i <= max_pos; ++i) extra += fmt::format(", (__Request **)&In{}P", i);
+  for (int i = 1; i <= max_pos; ++i) extra += fmt::format(", &In{}P", i);
   p_("check_result = __MIG_check__Request__{}_t((__Request *)In0P{});", r_.name, extra);
   p_("if (check_result != MACH_MSG_SUCCESS)");
-  p_("\t{{ MIG_RETURN_ERROR(OutP, check_result); }}");
+  p_("\t{{ {}(OutP, check_result); }}", st_.ret_err);
   p_.blank();
 
   if (r_.server_trailer) {
@@ -535,7 +559,7 @@ void ServerRoutine::stub() {
     p_("\tround_msg(In0P->Head.msgh_size));");
     p_("if (TrailerP->msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||");
     p_("    TrailerP->msgh_trailer_size < {})", r_.server_trailer_min);
-    p_("\t{{ MIG_RETURN_ERROR(OutP, MIG_TRAILER_ERROR); }}");
+    p_("\t{{ {}(OutP, MIG_TRAILER_ERROR); }}", st_.ret_err);
     p_.blank();
   }
 
@@ -608,14 +632,23 @@ void ServerRoutine::stub() {
   std::string rc = local_rc ? "RetCode" : "OutP->RetCode";
   std::string args;
   for (size_t i = 0; i < call.size(); ++i) args += (i ? ", " : "") + call[i];
-  p_("{} = {}{}({});", rc, m_.server_prefix, r_.name, args);
+  if (st_.cxx)
+    p_("{} = call_{}(self{}{});", rc, r_.name, args.empty() ? "" : ", ", args);
+  else
+    p_("{} = {}{}({});", rc, m_.server_prefix, r_.name, args);
   for (const auto& up : r_.args) {
     if (trans_needs_local(up.get()))
       p_("{}({});", up->type->destructor, up->name);
   }
+  if (st_.cxx) {
+    // The handler's owners took every right and region of the request:
+    // whoever destroys a failed request must find nothing left to free.
+    p_("if ({} != KERN_SUCCESS)", rc);
+    p_("\tIn0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;");
+  }
   if (r_.simple) return;
   p_("if ({} != KERN_SUCCESS) {{", rc);
-  p_("\tMIG_RETURN_ERROR(OutP, {});", rc);
+  p_("\t{}(OutP, {});", st_.ret_err, rc);
   p_("}}");
   p_.blank();
   pack_reply();
@@ -639,6 +672,15 @@ void print_subsystem_struct(Printer& p, const Module& m, bool declaration_only) 
 // Shared with the server header.
 void print_server_subsystem_decl(Printer& p, const Module& m) {
   print_subsystem_struct(p, m, true);
+}
+
+void print_server_routine(Printer& p, const Module& m, const Routine& r,
+                          const ServerStyle& st) {
+  ServerRoutine s(m, r, p, st);
+  s.check_request();
+  s.stub();
+  p("}}");
+  p.blank();
 }
 
 std::string emit_server(const EmitContext& cx) {
@@ -714,13 +756,8 @@ std::string emit_server(const EmitContext& cx) {
     p.blank();
   }
 
-  for (const auto& r : m.routines) {
-    ServerRoutine s(m, *r, p);
-    s.check_request();
-    s.stub();
-    p("}}");
-    p.blank();
-  }
+  ServerStyle st;
+  for (const auto& r : m.routines) print_server_routine(p, m, *r, st);
 
   // The subsystem table.
   p("/* Description of this subsystem, for use in direct RPC */");

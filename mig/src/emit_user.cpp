@@ -208,7 +208,7 @@ void UserRoutine::check_reply_body() {
       p_("    (msgh_size < {} + msgh_size_delta))", min);
       p_("\t{{ return MIG_TYPE_ERROR ; }}");
       p_("msgh_size -= msgh_size_delta;");
-      p_("*Out{0}PP = Out{0}P = (__Reply *) ((char *) {1} + msgh_size_delta - {2});",
+      p_("*Out{0}PP = Out{0}P = (__Reply *) ((vm_offset_t) {1} + msgh_size_delta - {2});",
          f.pos + 1, out_ptr(f.pos), var_max_bytes(f));
     }
     p_.blank();
@@ -260,7 +260,9 @@ void UserRoutine::locals() {
   if (!r_.simple) {
     p_("Reply *Out0P = &Mess.Out;");
     for (const auto& f : r_.reply.fields) max_pos = std::max(max_pos, f.pos);
-    for (int i = 1; i <= max_pos; ++i) p_("Reply *Out{}P = NULL;", i);
+    // Later parts of the reply, located by the check function: declared
+    // with the type it stores through.
+    for (int i = 1; i <= max_pos; ++i) p_("__Reply__{} *Out{}P = NULL;", r_.name + "_t", i);
   }
   p_.blank();
   p_("mach_msg_return_t msg_result;");
@@ -424,7 +426,8 @@ void UserRoutine::pack_body() {
       else
         p_("msgh_size += msgh_size_delta;");
       sized = true;
-      p_("InP = (Request *) ((char *) InP + msgh_size_delta - {});", var_max_bytes(*pending));
+      p_("InP = (Request *) ((vm_offset_t) InP + msgh_size_delta - {});",
+         var_max_bytes(*pending));
       p_.blank();
       pending = nullptr;
       pos = f.pos;
@@ -543,8 +546,7 @@ void UserRoutine::send() {
   int max_pos = 0;
   for (const auto& f : r_.reply.fields) max_pos = std::max(max_pos, f.pos);
   std::string extra;
-  for (int i = 1; i <= max_pos; ++i)
-    extra += fmt::format(", (__Reply__{}_t **)&Out{}P", r_.name, i);
+  for (int i = 1; i <= max_pos; ++i) extra += fmt::format(", &Out{}P", i);
   p_("check_result = __MIG_check__Reply__{0}_t((__Reply__{0}_t *)Out0P{1});", r_.name, extra);
   p_("if (check_result != MACH_MSG_SUCCESS) {{");
   p_("\tmach_msg_destroy(&Out0P->Head);");

@@ -157,7 +157,13 @@ class Lexer {
         case '-': t.kind = Tok::Minus; break;
         case '/': t.kind = Tok::Slash; break;
         case '|': t.kind = Tok::Bar; break;
-        default: t.kind = Tok::Other; break;
+        default: {
+          unsigned char uc = static_cast<unsigned char>(c);
+          diag_.error(t.loc, std::isprint(uc)
+                                 ? "stray '" + t.text + "' in the input"
+                                 : "stray byte " + std::to_string(uc) + " in the input");
+          continue;
+        }
       }
       out.push_back(std::move(t));
     }

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   diag.set_quiet(opts->quiet);
 
   auto text = mig::preprocess(*opts, diag);
-  if (!text) return 1;
+  if (!text) return 1;  // ~Diagnostics prints the messages
   std::string input_name = opts->input == "-" ? "<stdin>" : opts->input;
   auto tokens = mig::lex(*text, input_name, diag);
   mig::ast::File file = mig::parse(tokens, diag);

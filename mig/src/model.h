@@ -82,6 +82,12 @@ struct Type {
     return b.kind == Kind::Port && (b.in_name == -1 || b.out_name == -1);
   }
   const Type& port_base() const;    // innermost element for port arrays
+  // Arrays and strings in line (and anonymous structs, seen as arrays)
+  // decay to pointers in C: never passed by an extra reference.
+  bool decays() const {
+    return (kind == Kind::Array && !ool) || kind == Kind::String ||
+           (kind == Kind::Struct && name.empty() && ctype.empty() && cusertype.empty());
+  }
 
   std::string user_type() const;    // C type for the user side
   std::string server_type() const;  // C type in the server's message view

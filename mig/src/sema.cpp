@@ -1,7 +1,9 @@
 #include "sema.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "parser.h"
 
@@ -141,7 +143,7 @@ class Sema {
       case TK::Named: {
         auto it = types_.find(ts.name);
         if (it == types_.end()) {
-          diag_.error(ts.loc, "unknown type '" + ts.name + "'");
+          diag_.error(ts.loc, "unknown type '" + ts.name + "'" + suggest(ts.name));
           types_[ts.name] = nullptr;  // report once
           return nullptr;
         }
@@ -217,6 +219,33 @@ class Sema {
       }
     }
     return nullptr;
+  }
+
+  // "; did you mean 'x'?" for a known type a short edit away.
+  std::string suggest(const std::string& name) const {
+    std::string best;
+    size_t best_d = 3;
+    for (const auto& [n, t] : types_) {
+      if (!t) continue;
+      size_t d = edit_distance(name, n);
+      if (d < best_d) {
+        best_d = d;
+        best = n;
+      }
+    }
+    return best.empty() ? "" : "; did you mean '" + best + "'?";
+  }
+  static size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
+                           prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
   }
 
   bool inline_fixed(const Type& e, const SourceLoc& loc) {
@@ -405,7 +434,8 @@ class Sema {
       } else {
         auto it = types_.find(ad.type_name);
         if (it == types_.end()) {
-          diag_.error(ad.type_loc, "unknown type '" + ad.type_name + "'");
+          diag_.error(ad.type_loc,
+                      "unknown type '" + ad.type_name + "'" + suggest(ad.type_name));
           types_[ad.type_name] = nullptr;
         } else {
           t = it->second;
@@ -430,6 +460,7 @@ class Sema {
     if (diag_.errors() != errors_before) return;
 
     for (auto& a : mains) roles(*r, *a);
+    if (diag_.errors() != errors_before) return;
     if (!r->request_port) {
       diag_.error(rd.loc, "routine '" + rd.name + "' has no request port "
                           "(its first argument, or one marked RequestPort)");
@@ -527,8 +558,7 @@ class Sema {
 
   void roles(Routine& r, Arg& a) {
     const Type& t = *a.type;
-    // Arrays and strings in line decay to pointers: no extra reference.
-    bool decays = (t.kind == K::Array && !t.ool) || t.kind == K::String;
+    bool decays = t.decays();
     switch (a.kind) {
       case ArgKind::RequestPort:
         if (r.request_port) {

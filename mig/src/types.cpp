@@ -24,7 +24,8 @@ const Type& Type::port_base() const {
 
 unsigned Type::elem_bytes() const {
   switch (kind) {
-    case Kind::Array: return elem ? elem->value_bytes() : 0;
+    case Kind::Array:
+    case Kind::Struct: return elem ? elem->value_bytes() : 0;
     case Kind::String: return 1;
     default: return value_bytes();
   }
