@@ -28,6 +28,10 @@ int vm_kernel_page_shift = 12;
 int (*vprintf_stderr_func)(const char* format, va_list ap) = nullptr;
 }
 
+namespace machcompat {
+void semaphores_after_fork_child();  // semaphore.cc
+}
+
 namespace {
 
 void publish() {
@@ -36,6 +40,7 @@ void publish() {
 }
 
 void child_after_fork() {
+  machcompat::semaphores_after_fork_child();
   machcompat::vm_after_fork_child();
   machcompat::after_fork_child();
   publish();

@@ -5,6 +5,7 @@
 #include <mach/mach_vm.h>
 #include <mach/vm_map.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -194,6 +195,78 @@ kern_return_t vm_protect(vm_map_t target_task, vm_address_t address, vm_size_t s
 kern_return_t mach_vm_protect(vm_map_t target_task, mach_vm_address_t address, mach_vm_size_t size,
                               boolean_t set_maximum, vm_prot_t new_protection) {
   return vm_protect(target_task, vm_address_t(address), vm_size_t(size), set_maximum, new_protection);
+}
+
+}  // extern "C"
+
+// ---- copies within the task itself (other tasks: not yet) --------------------
+namespace {
+// Copies n bytes from src to dst in this address space; false on a bad address.
+bool copy_self(uintptr_t dst, uintptr_t src, size_t n) {
+  if (n == 0) return true;
+  iovec local{reinterpret_cast<void*>(dst), n};
+  iovec remote{reinterpret_cast<void*>(src), n};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == ssize_t(n);
+}
+}  // namespace
+
+extern "C" {
+
+kern_return_t vm_read(vm_map_read_t target_task, vm_address_t address, vm_size_t size, vm_offset_t* data,
+                      mach_msg_type_number_t* dataCnt) {
+  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (data == nullptr || dataCnt == nullptr || size > UINT32_MAX) return KERN_INVALID_ARGUMENT;
+  void* p = machcompat::alloc_ool(size);
+  if (size && p == nullptr) return KERN_RESOURCE_SHORTAGE;
+  if (!copy_self(reinterpret_cast<uintptr_t>(p), address, size)) {
+    if (p) munmap(p, machcompat::round_to_page(size));
+    return KERN_INVALID_ADDRESS;
+  }
+  *data = reinterpret_cast<vm_offset_t>(p);
+  *dataCnt = mach_msg_type_number_t(size);
+  return KERN_SUCCESS;
+}
+
+kern_return_t vm_write(vm_map_t target_task, vm_address_t address, vm_offset_t data,
+                       mach_msg_type_number_t dataCnt) {
+  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  return copy_self(address, data, dataCnt) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
+}
+
+kern_return_t vm_copy(vm_map_t target_task, vm_address_t source_address, vm_size_t size, vm_address_t dest_address) {
+  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  return copy_self(dest_address, source_address, size) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
+}
+
+kern_return_t vm_read_overwrite(vm_map_read_t target_task, vm_address_t address, vm_size_t size, vm_address_t data,
+                                vm_size_t* outsize) {
+  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!copy_self(data, address, size)) return KERN_INVALID_ADDRESS;
+  if (outsize) *outsize = size;
+  return KERN_SUCCESS;
+}
+
+kern_return_t mach_vm_read(vm_map_read_t target_task, mach_vm_address_t address, mach_vm_size_t size,
+                           vm_offset_t* data, mach_msg_type_number_t* dataCnt) {
+  return vm_read(target_task, vm_address_t(address), vm_size_t(size), data, dataCnt);
+}
+
+kern_return_t mach_vm_write(vm_map_t target_task, mach_vm_address_t address, vm_offset_t data,
+                            mach_msg_type_number_t dataCnt) {
+  return vm_write(target_task, vm_address_t(address), data, dataCnt);
+}
+
+kern_return_t mach_vm_copy(vm_map_t target_task, mach_vm_address_t source_address, mach_vm_size_t size,
+                           mach_vm_address_t dest_address) {
+  return vm_copy(target_task, vm_address_t(source_address), vm_size_t(size), vm_address_t(dest_address));
+}
+
+kern_return_t mach_vm_read_overwrite(vm_map_read_t target_task, mach_vm_address_t address, mach_vm_size_t size,
+                                     mach_vm_address_t data, mach_vm_size_t* outsize) {
+  vm_size_t out = 0;
+  kern_return_t kr = vm_read_overwrite(target_task, vm_address_t(address), vm_size_t(size), vm_address_t(data), &out);
+  if (kr == KERN_SUCCESS && outsize) *outsize = out;
+  return kr;
 }
 
 }  // extern "C"

@@ -137,6 +137,7 @@ enum machd_op {
   MACHD_OP_TASK_SET_SPECIAL_PORT = 32, /* args {task, which, name} */
   MACHD_OP_PING = 33,               /* no args; result KERN_SUCCESS (tests, benchmarks) */
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
+  MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
   MACHD_OP_MAX
 };
 

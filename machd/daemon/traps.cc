@@ -203,6 +203,12 @@ kern_return_t trap(Ctx& c) {
       c.rep.rets[0] = n;
       return kr;
     }
+    case MACHD_OP_PID_FOR_TASK: {
+      const ipc::Credentials* cr = k.credentials(t);
+      if (cr == nullptr) return KERN_FAILURE;
+      c.rep.rets[0] = cr->pid;
+      return KERN_SUCCESS;
+    }
     case MACHD_OP_TASK_SET_SPECIAL_PORT:
       return k.task_set_special_port(self, t, int(c.a(1)), c.name(2));
     default:

@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "port.h"
 #include "port_set.h"
+#include "right.h"
 #include "space.h"
 
 namespace machd::ipc {
@@ -66,9 +67,18 @@ MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_o
     if (e->type() & MACH_PORT_TYPE_RECEIVE) port = e->port();
     else if (e->type() & MACH_PORT_TYPE_PORT_SET) set = e->pset();
   }
-  // XNU ipc_mqueue_copyin: anything but a receive right or a port set
-  // (including a dead name) is MACH_RCV_INVALID_NAME.
-  if (!port && !set) return finish(result_only(MACH_RCV_INVALID_NAME));
+  // Anything but a receive right or a port set is MACH_RCV_INVALID_NAME,
+  // except a dead name: a receive attempted on a dead name is
+  // MACH_RCV_PORT_DIED (the project's stated rule, DESIGN.md; modern XNU's
+  // ipc_mqueue_copyin answers MACH_RCV_INVALID_NAME there).
+  if (!port && !set) {
+    if (task.space.lookup(rcv_name)) {
+      right_check(ipc, task.space, MACH_PORT_INDEX(rcv_name));  // a send right to a dead port is a dead name
+      Entry* e = task.space.lookup(rcv_name);
+      if (e && (e->type() & MACH_PORT_TYPE_DEAD_NAME)) return finish(result_only(MACH_RCV_PORT_DIED));
+    }
+    return finish(result_only(MACH_RCV_INVALID_NAME));
+  }
 
   Port* from = port ? (port->has_messages() ? port : nullptr) : pset_select(*set);
   if (from) return finish(receive_from(ipc, task, *from, options, rcv_size));

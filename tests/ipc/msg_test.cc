@@ -221,15 +221,16 @@ TEST_F(MsgTest, SameNameAsDestinationAndReply) {
   EXPECT_EQ(k.port_deallocate(a, p), KERN_SUCCESS);
 }
 
-TEST_F(MsgTest, ReceiveOnDeadNameOrSendRightIsInvalidName) {
+TEST_F(MsgTest, ReceiveOnSendRightIsInvalidNameAndOnDeadNameIsPortDied) {
   TaskId a = task(), b = task();
   mach_port_name_t p = recv_port(b);
   mach_port_name_t s = give_send(b, p, a);
   EXPECT_EQ(receive(a, s).mr, MACH_RCV_INVALID_NAME);
   ASSERT_EQ(k.port_destroy(b, p), KERN_SUCCESS);
-  // XNU's ipc_mqueue_copyin: a dead name is not a receive right.
-  EXPECT_EQ(receive(a, s).mr, MACH_RCV_INVALID_NAME);
+  // DESIGN.md: a receive attempted on a dead name is MACH_RCV_PORT_DIED.
+  EXPECT_EQ(receive(a, s).mr, MACH_RCV_PORT_DIED);
   EXPECT_EQ(receive(a, MACH_PORT_NULL).mr, MACH_RCV_INVALID_NAME);
+  EXPECT_EQ(receive(a, 0x9999).mr, MACH_RCV_INVALID_NAME);
 }
 
 }  // namespace

@@ -251,7 +251,9 @@ void machd_stop_unblocks_client(int sig) {
   }
   EXPECT_EQ(code, 0) << "the blocked client returned an error instead of hanging";
   int dcode = wait_exit(d);
-  if (sig == SIGTERM) EXPECT_EQ(dcode, 0) << "machd exits cleanly on SIGTERM";
+  if (sig == SIGTERM) {
+    EXPECT_EQ(dcode, 0) << "machd exits cleanly on SIGTERM";
+  }
   close(out[0]);
   unlink(sock.c_str());
 }

@@ -1,0 +1,134 @@
+// libmach-compat/src/mach_msg_server.cc — the MIG server loops of libsyscall:
+// mach_msg_server, mach_msg_server_once, mig_reply_setup.
+//
+// MIG's server contract: a demux fills the reply; a simple reply whose
+// RetCode is MIG_NO_REPLY sends nothing; one with another error means the
+// request was not consumed, so its body (rights, memory) is destroyed here;
+// a reply that cannot be delivered is destroyed.
+#include <mach/mach.h>
+#include <mach/mig_errors.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+namespace {
+
+using Demux = boolean_t (*)(mach_msg_header_t*, mach_msg_header_t*);
+
+struct Buffers {
+  mig_reply_error_t* request = nullptr;
+  mig_reply_error_t* reply = nullptr;
+  mach_msg_size_t size = 0;  // each buffer, trailer included
+  bool grow(mach_msg_size_t want) {
+    void* a = realloc(request, want);
+    if (!a) return false;
+    request = static_cast<mig_reply_error_t*>(a);
+    void* b = realloc(reply, want);
+    if (!b) return false;
+    reply = static_cast<mig_reply_error_t*>(b);
+    size = want;
+    return true;
+  }
+  ~Buffers() {
+    free(request);
+    free(reply);
+  }
+};
+
+// After the demux: decides whether the reply goes out and what to destroy.
+void apply_contract(mig_reply_error_t* req, mig_reply_error_t* rep) {
+  if ((rep->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) == 0) {
+    if (rep->RetCode == MIG_NO_REPLY) {
+      rep->Head.msgh_remote_port = MACH_PORT_NULL;
+    } else if (rep->RetCode != KERN_SUCCESS && (req->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX)) {
+      req->Head.msgh_remote_port = MACH_PORT_NULL;  // the reply right answers the error
+      mach_msg_destroy(&req->Head);
+    }
+  }
+}
+
+mach_msg_option_t send_options(const mig_reply_error_t* rep, mach_msg_option_t options) {
+  // A reply to a send-once right must not block the server on a full queue.
+  mach_msg_option_t o = MACH_SEND_MSG | (options & ~MACH_RCV_MSG & ~MACH_RCV_TIMEOUT);
+  if (MACH_MSGH_BITS_REMOTE(rep->Head.msgh_bits) == MACH_MSG_TYPE_MOVE_SEND_ONCE) o |= MACH_SEND_TIMEOUT;
+  return o;
+}
+
+}  // namespace
+
+extern "C" {
+
+void mig_reply_setup(mach_msg_header_t* request, mach_msg_header_t* reply) {
+  auto* r = reinterpret_cast<mig_reply_error_t*>(reply);
+  r->Head.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(request->msgh_bits), 0);
+  r->Head.msgh_size = sizeof(mig_reply_error_t);
+  r->Head.msgh_remote_port = request->msgh_remote_port;
+  r->Head.msgh_local_port = MACH_PORT_NULL;
+  r->Head.msgh_voucher_port = MACH_PORT_NULL;
+  r->Head.msgh_id = request->msgh_id + 100;
+  r->NDR = NDR_record;
+  r->RetCode = KERN_SUCCESS;
+}
+
+mach_msg_return_t mach_msg_server_once(Demux demux, mach_msg_size_t max_size, mach_port_t rcv_name,
+                                       mach_msg_options_t options) {
+  Buffers b;
+  if (!b.grow(max_size + MAX_TRAILER_SIZE)) return KERN_RESOURCE_SHORTAGE;
+  mach_msg_option_t rcv = MACH_RCV_MSG | (options & ~MACH_SEND_MSG);
+  mach_msg_return_t mr;
+  for (;;) {
+    mr = mach_msg(&b.request->Head, rcv, 0, b.size, rcv_name, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+    if (mr == MACH_RCV_TOO_LARGE && (options & MACH_RCV_LARGE)) {
+      if (!b.grow(b.request->Head.msgh_size + MAX_TRAILER_SIZE)) return KERN_RESOURCE_SHORTAGE;
+      continue;
+    }
+    break;
+  }
+  if (mr != MACH_MSG_SUCCESS) return mr;
+  (void)demux(&b.request->Head, &b.reply->Head);
+  apply_contract(b.request, b.reply);
+  if (!MACH_PORT_VALID(b.reply->Head.msgh_remote_port)) {
+    if (b.reply->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) mach_msg_destroy(&b.reply->Head);
+    return MACH_MSG_SUCCESS;
+  }
+  mr = mach_msg(&b.reply->Head, send_options(b.reply, options), b.reply->Head.msgh_size, 0, MACH_PORT_NULL,
+                MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+  if (mr == MACH_SEND_INVALID_DEST || mr == MACH_SEND_TIMED_OUT) {
+    mach_msg_destroy(&b.reply->Head);
+    return MACH_MSG_SUCCESS;  // the client is gone: nothing to report
+  }
+  return mr;
+}
+
+mach_msg_return_t mach_msg_server(Demux demux, mach_msg_size_t max_size, mach_port_t rcv_name,
+                                  mach_msg_options_t options) {
+  for (;;) {
+    mach_msg_return_t mr = mach_msg_server_once(demux, max_size, rcv_name, options);
+    if (mr != MACH_MSG_SUCCESS) return mr;  // only errors end the loop
+  }
+}
+
+mach_msg_return_t mach_msg_server_importance(Demux demux, mach_msg_size_t max_size, mach_port_t rcv_name,
+                                             mach_msg_options_t options) {
+  return mach_msg_server(demux, max_size, rcv_name, options);
+}
+
+// The traps behind mach_msg: the same call here.
+mach_msg_return_t mach_msg_trap(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
+                                mach_msg_size_t rcv_size, mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
+                                mach_port_name_t notify) {
+  return mach_msg(msg, option, send_size, rcv_size, rcv_name, timeout, notify);
+}
+
+mach_msg_return_t mach_msg_overwrite_trap(mach_msg_header_t* msg, mach_msg_option_t option,
+                                          mach_msg_size_t send_size, mach_msg_size_t rcv_size,
+                                          mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
+                                          mach_msg_priority_t priority, mach_msg_header_t* rcv_msg,
+                                          mach_msg_size_t rcv_limit) {
+  (void)priority;  // no QoS here
+  return mach_msg_overwrite(msg, option, send_size, rcv_size, rcv_name, timeout, MACH_PORT_NULL, rcv_msg,
+                            rcv_limit);
+}
+
+}  // extern "C"
