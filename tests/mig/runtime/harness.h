@@ -1,0 +1,55 @@
+// tests/mig/runtime/harness.h — what main.cc sets up for the runtime tests:
+// a private machd, and the rtproof server running in a forked task.
+#pragma once
+
+#include <mach/mach.h>
+#include <machd/machd_debug.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace rt {
+
+// A send right to the server's port (looked up through the bootstrap).
+mach_port_t server_port();
+// The server task's pid.
+pid_t server_pid();
+
+// machd's holdings that must return to a baseline when nothing leaks.
+struct Holdings {
+  uint64_t ports, messages, ool_payloads, memfd_payloads;
+  bool operator==(const Holdings&) const = default;
+};
+Holdings holdings();
+// Polls (up to 3 s) until machd's holdings equal `want`; returns the last.
+Holdings settle_to(const Holdings& want);
+std::string to_string(const Holdings& h);
+
+// A task's names, as mach_port_names gives them.
+struct Name {
+  mach_port_name_t name;
+  mach_port_type_t type;
+  bool operator==(const Name&) const = default;
+  bool operator<(const Name& o) const { return name < o.name; }
+};
+// This task's names.
+std::vector<Name> own_names();
+// The server's names via the census routine, without its send-once rights
+// (the reply right of the census request itself is one of them); the number
+// of send-once rights it held goes to *send_once.
+std::vector<Name> server_names(int* send_once = nullptr);
+std::string to_string(const std::vector<Name>& names);
+
+// A receive right with a send right under the same name.
+mach_port_t make_port();
+// Receives one message on `port` (timeout in ms); returns its msgh_id, or
+// -1 on timeout/error. The message is destroyed.
+int receive_id(mach_port_t port, int timeout_ms = 2000);
+// Requests a no-senders notification for `port`, delivered to `port` itself.
+kern_return_t request_no_senders(mach_port_t port);
+
+// Pages of this task's own: vm_allocate'd and filled with a pattern.
+vm_address_t alloc_pattern(size_t len, unsigned seed);
+
+}  // namespace rt
