@@ -50,7 +50,7 @@ std::atomic<uint64_t> g_used[MACHD_MAX_CHANNELS / 64];
 std::atomic<uint32_t> g_free_seq{0};  // futex word: bumped when a channel frees
 pthread_key_t g_key;
 pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
-int g_spin_iters = -1;
+int64_t g_spin_ns = -1;
 
 std::mutex g_inbox_mu;
 std::unordered_map<uint64_t, int> g_inbox;
@@ -104,18 +104,23 @@ int acquire_channel() {
   }
 }
 
-int spin_iterations() {
-  if (g_spin_iters >= 0) return g_spin_iters;
-  int iters = 0;
-  if (const char* e = getenv("MACH_COMPAT_SPIN")) {
-    iters = atoi(e);
-  } else {
-    cpu_set_t set;
-    // Spinning only helps when machd can run on another CPU at the same time.
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1) iters = 4000;
-  }
-  g_spin_iters = iters < 0 ? 0 : iters;
-  return g_spin_iters;
+// How long a caller spins for its reply before sleeping (MACH_COMPAT_SPIN_US,
+// default 0). Spinning only helps when machd runs on another CPU meanwhile;
+// on one CPU, or a loaded machine, it takes the CPU machd needs.
+int64_t spin_ns() {
+  if (g_spin_ns >= 0) return g_spin_ns;
+  int64_t ns = 0;
+  cpu_set_t set;
+  const char* e = getenv("MACH_COMPAT_SPIN_US");
+  if (e && sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 1) ns = int64_t(atoll(e)) * 1000;
+  g_spin_ns = ns < 0 ? 0 : ns;
+  return g_spin_ns;
+}
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
 bool handshake(int sock, Connection& c) {
@@ -269,9 +274,12 @@ CallResult CallBuilder::submit(std::span<const int> fds) {
   }
   // Wait for DONE: spin briefly when another CPU can run machd, then sleep.
   uint32_t* state = &ch_->state;
-  for (int i = spin_iterations(); i > 0; --i) {
-    if (atomic(*state).load(std::memory_order_acquire) == MACHD_CH_DONE) break;
-    __builtin_ia32_pause();
+  if (int64_t spin = spin_ns(); spin > 0) {
+    uint64_t until = now_ns() + uint64_t(spin);
+    for (unsigned i = 1; atomic(*state).load(std::memory_order_acquire) != MACHD_CH_DONE; ++i) {
+      __builtin_ia32_pause();
+      if ((i & 63) == 0 && now_ns() >= until) break;
+    }
   }
   for (;;) {
     uint32_t s = atomic(*state).load(std::memory_order_acquire);

@@ -17,6 +17,9 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -82,6 +85,12 @@ bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell) {
 }  // namespace
 
 Daemon::Daemon(const Options& opts) : opts_(opts) {
+  // Polling is opt-in (MACHD_SPIN_US): it only pays with a CPU to spare,
+  // and on a loaded machine it takes CPU time from the tasks it serves.
+  cpu_set_t cpus;
+  const char* spin = getenv("MACHD_SPIN_US");
+  if (spin && sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1)
+    spin_ns_ = uint64_t(atoll(spin)) * 1000;
   mach_port_name_t set = MACH_PORT_NULL;
   kernel_.port_allocate(kernel_.kernel_task(), MACH_PORT_RIGHT_PORT_SET, &set);
   kernel_set_ = set;
@@ -266,6 +275,7 @@ void Daemon::on_doorbell(Session& s) {
   bool violation = false;
   s.collect(reqs, violation);
   uint64_t id = s.id();
+  if (spin_ns_ && !reqs.empty() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
   for (Request& r : reqs) {
     auto it = sessions_.find(id);
     if (it == sessions_.end()) return;
@@ -426,6 +436,41 @@ void Daemon::terminate(uint64_t id, const char* why) {
   drain_completions();
 }
 
+// With a second CPU, waking machd (and waking a client from machd) costs far
+// more than a short spin: keep serving the sessions that were just active by
+// polling their pending bitmaps, with NEED_WAKEUP cleared so their requests
+// need no doorbell. Give up after spin_ns_ without work, re-arm NEED_WAKEUP,
+// and look once more (a request may have slipped in as the flag went up).
+void Daemon::poll_hot_sessions() {
+  if (spin_ns_ == 0 || hot_.empty()) return;
+  for (uint64_t id : hot_)
+    if (auto it = sessions_.find(id); it != sessions_.end()) it->second->set_need_wakeup(false);
+  uint64_t idle_until = monotonic_ns() + spin_ns_;
+  for (;;) {
+    bool worked = false;
+    for (size_t i = 0; i < hot_.size(); ++i) {
+      auto it = sessions_.find(hot_[i]);
+      if (it == sessions_.end()) continue;
+      if (it->second->has_pending()) {
+        on_doorbell(*it->second);
+        worked = true;
+      }
+    }
+    uint64_t now = monotonic_ns();
+    if (worked) idle_until = now + spin_ns_;
+    if (now >= idle_until || stopping_) break;
+    __builtin_ia32_pause();
+  }
+  std::vector<uint64_t> hot;
+  hot.swap(hot_);
+  for (uint64_t id : hot) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) continue;
+    it->second->set_need_wakeup(true);
+    if (it->second->has_pending()) on_doorbell(*it->second);  // raced with the flag
+  }
+}
+
 void Daemon::shutdown_all() {
   for (auto& [id, s] : sessions_) s->mark_shutdown();
   std::vector<uint64_t> ids;
@@ -446,6 +491,7 @@ int Daemon::run() {
       }
       deadline = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
     }
+    poll_hot_sessions();
     if (!loop_.run_once(deadline)) {
       spdlog::error("event loop failed");
       return 1;

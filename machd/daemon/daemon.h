@@ -55,6 +55,7 @@ class Daemon {
   void on_kernel_message(ipc::Completion& c);
   bool handle_kernel_completion(ipc::Completion& c);
   void shutdown_all();
+  void poll_hot_sessions();
 
   Options opts_;
   std::string socket_path_;
@@ -68,6 +69,10 @@ class Daemon {
   mach_port_name_t kernel_set_ = 0;  // port set of kernel-served ports (kernel task)
   std::unique_ptr<BootstrapServer> bootstrap_;
   uint64_t idle_since_ns_ = 0;
+  // Polling before sleeping (only with more than one CPU: on one CPU the
+  // client needs the CPU machd would spin on). See poll_hot_sessions().
+  uint64_t spin_ns_ = 0;
+  std::vector<uint64_t> hot_;  // sessions that had requests recently
   uint64_t pidversion_ = 0;
 };
 

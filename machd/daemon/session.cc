@@ -152,6 +152,17 @@ bool Session::send_fds(std::span<const int> fds, uint64_t first_tag) {
   return true;
 }
 
+bool Session::has_pending() const {
+  for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w)
+    if (atomic(hdr_->pending[w]).load(std::memory_order_relaxed) != 0) return true;
+  return false;
+}
+
+void Session::set_need_wakeup(bool need) {
+  if (need) atomic(hdr_->flags).fetch_or(MACHD_FLAG_NEED_WAKEUP, std::memory_order_seq_cst);
+  else atomic(hdr_->flags).fetch_and(~MACHD_FLAG_NEED_WAKEUP, std::memory_order_seq_cst);
+}
+
 void Session::mark_shutdown() {
   atomic(hdr_->flags).fetch_or(MACHD_FLAG_SHUTDOWN, std::memory_order_acq_rel);
   // Only threads with an outstanding call can be asleep in machd; the others

@@ -85,6 +85,13 @@ class Session {
   // Tells the client machd is going away: every channel fails fast.
   void mark_shutdown();
 
+  // True if a request is announced in the pending bitmap (a plain read: a
+  // hint for polling; collect() is the authority).
+  bool has_pending() const;
+  // While machd polls this session it clears NEED_WAKEUP so the client
+  // submits without ringing the doorbell; it sets it again before sleeping.
+  void set_need_wakeup(bool need);
+
  private:
   machd_channel* channel(uint32_t i) const;
   bool copy_out(uint32_t channel, Request& out);
