@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/private_machd.h"
+
 namespace {
 
 int g_iters = 20000;
@@ -283,30 +285,21 @@ void run_all(int fd, bool one_cpu) {
   for (auto& [k, v] : r) dprintf(fd, "%s %.6f\n", k.c_str(), v);
 }
 
-bool answers(const std::string& path) {
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(s);
-  return ok;
-}
-
 std::string g_existing;  // --socket: measure a machd that is already running
 
 std::map<std::string, double> run_config(const std::string& machd, bool one_cpu) {
-  char dir[] = "/tmp/machd-bench-XXXXXX";
-  mkdtemp(dir);
-  std::string sock = g_existing.empty() ? std::string(dir) + "/machd.sock" : g_existing;
-  pid_t d = g_existing.empty() ? fork() : -1;
-  if (d == 0) {
-    pin(one_cpu);
-    execl(machd.c_str(), machd.c_str(), "--foreground", "--socket", sock.c_str(), "--log-level", "warn",
-          static_cast<char*>(nullptr));
-    _exit(127);
+  testsupport::PrivateMachd daemon;
+  std::string sock = g_existing;
+  if (sock.empty()) {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    for (int i = 0; i < (one_cpu ? 1 : 64); ++i) CPU_SET(i, &cpus);
+    if (!daemon.start(machd, "warn", &cpus)) {
+      fprintf(stderr, "ipc_bench: machd did not start\n");
+      exit(1);
+    }
+    sock = daemon.socket();
   }
-  for (int i = 0; i < 500 && !answers(sock); ++i) usleep(10000);
   setenv("MACHD_SOCKET", sock.c_str(), 1);
   int out[2];
   (void)!pipe(out);
@@ -323,12 +316,7 @@ std::map<std::string, double> run_config(const std::string& machd, bool one_cpu)
   while ((n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, size_t(n));
   close(out[0]);
   waitpid(c, nullptr, 0);
-  if (d > 0) {
-    kill(d, SIGTERM);
-    waitpid(d, nullptr, 0);
-    unlink(sock.c_str());
-  }
-  rmdir(dir);
+  daemon.stop();
   std::map<std::string, double> r;
   char key[64];
   double v;

@@ -19,17 +19,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "../common/private_machd.h"
 
-bool answers(const std::string& path) {
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(s);
-  return ok;
-}
+namespace {
 
 machd_debug_stats_t stats() {
   machd_debug_stats_t s{};
@@ -52,17 +44,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  char dir[] = "/tmp/machd-membench-XXXXXX";
-  if (machd.empty() || mkdtemp(dir) == nullptr) return 2;
-  std::string sock = std::string(dir) + "/machd.sock";
-  pid_t d = fork();
-  if (d == 0) {
-    execl(machd.c_str(), machd.c_str(), "--foreground", "--socket", sock.c_str(), "--log-level", "warn",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && !answers(sock); ++i) usleep(10000);
-  setenv("MACHD_SOCKET", sock.c_str(), 1);
+  testsupport::PrivateMachd daemon;
+  if (machd.empty() || !daemon.start(machd)) return 2;
+  setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
   if (mach_reply_port() == MACH_PORT_NULL) {
     fprintf(stderr, "memory_bench: cannot reach machd\n");
     return 1;
@@ -120,9 +104,6 @@ int main(int argc, char** argv) {
          double(with.rss_bytes - before_tasks.rss_bytes) / 1024.0 / double(kids.size() ? kids.size() : 1));
   close(release[1]);
   for (pid_t p : kids) waitpid(p, nullptr, 0);
-  kill(d, SIGTERM);
-  waitpid(d, nullptr, 0);
-  unlink(sock.c_str());
-  rmdir(dir);
+  daemon.stop();
   return 0;
 }

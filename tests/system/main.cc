@@ -15,25 +15,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "../common/private_machd.h"
 #include "support.h"
 
 namespace systest {
 void set_machd(const std::string& socket, pid_t pid);
 }
-
-namespace {
-
-bool answers(const std::string& path) {
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(s);
-  return ok;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
@@ -42,39 +29,24 @@ int main(int argc, char** argv) {
     fprintf(stderr, "MACHD_BIN is not set\n");
     return 2;
   }
-  char dir[] = "/tmp/machd-systest-XXXXXX";
-  if (mkdtemp(dir) == nullptr) return 2;
-  std::string sock = std::string(dir) + "/machd.sock";
-  setenv("MACHD_SOCKET", sock.c_str(), 1);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(machd, machd, "--foreground", "--socket", sock.c_str(), "--log-level", "warn",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && !answers(sock); ++i) usleep(10000);
-  if (!answers(sock)) {
+  testsupport::PrivateMachd daemon;
+  if (!daemon.start(machd)) {
     fprintf(stderr, "machd did not start\n");
-    kill(pid, SIGKILL);
     return 2;
   }
-  systest::set_machd(sock, pid);
+  setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
+  systest::set_machd(daemon.socket(), daemon.pid());
   // Become a task now (the library connects lazily when started before machd).
   mach_port_t p = mach_reply_port();
   if (p == MACH_PORT_NULL || mach_task_self() == MACH_PORT_NULL) {
     fprintf(stderr, "cannot connect to machd\n");
-    kill(pid, SIGKILL);
     return 2;
   }
   mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
 
   int rc = RUN_ALL_TESTS();
 
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  unlink(sock.c_str());
-  rmdir(dir);
+  int status = daemon.stop();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "machd did not exit cleanly on SIGTERM (status %d)\n", status);
     return rc != 0 ? rc : 1;

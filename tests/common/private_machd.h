@@ -1,0 +1,76 @@
+// tests/common/private_machd.h — starting a private machd for a test or a
+// benchmark, on a socket in a fresh temporary directory.
+#pragma once
+
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace testsupport {
+
+// True if something accepts connections on the Unix socket at `path`.
+inline bool machd_answers(const std::string& path) {
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(s);
+  return ok;
+}
+
+class PrivateMachd {
+ public:
+  // Starts `machd --foreground --socket <tmp>/machd.sock` (with the given CPU
+  // affinity if `cpus` is non-null) and waits up to 5 s for it to answer.
+  bool start(const std::string& machd, const char* log_level = "warn", const cpu_set_t* cpus = nullptr) {
+    char dir[] = "/tmp/machd-test-XXXXXX";
+    if (mkdtemp(dir) == nullptr) return false;
+    dir_ = dir;
+    socket_ = dir_ + "/machd.sock";
+    pid_ = fork();
+    if (pid_ == 0) {
+      if (cpus) sched_setaffinity(0, sizeof *cpus, cpus);
+      execl(machd.c_str(), machd.c_str(), "--foreground", "--socket", socket_.c_str(), "--log-level", log_level,
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 500 && !machd_answers(socket_); ++i) usleep(10000);
+    return machd_answers(socket_);
+  }
+  // SIGTERM, then waits; returns machd's exit status as waitpid gives it.
+  int stop() {
+    int status = -1;
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    if (!socket_.empty()) unlink(socket_.c_str());
+    if (!dir_.empty()) rmdir(dir_.c_str());
+    socket_.clear();
+    dir_.clear();
+    return status;
+  }
+  ~PrivateMachd() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  const std::string& socket() const { return socket_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string dir_, socket_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace testsupport
