@@ -44,7 +44,25 @@ int main(int argc, char** argv) {
   }
   mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
 
+  // After every test, and every child task they started, has finished,
+  // machd must hold nothing more than before the first test.
+  (void)mig_get_reply_port();  // the main thread's MIG reply port lives on
+  systest::Holdings before = systest::holdings();
   int rc = RUN_ALL_TESTS();
+  systest::wait_for_tasks(before.tasks);
+  systest::Holdings after = systest::holdings();
+  printf("machd holdings before/after the tests: tasks %lu/%lu ports %lu/%lu messages %lu/%lu "
+         "ool %lu/%lu memfds %lu/%lu waiters %lu/%lu\n",
+         (unsigned long)before.tasks, (unsigned long)after.tasks, (unsigned long)before.ports,
+         (unsigned long)after.ports, (unsigned long)before.messages, (unsigned long)after.messages,
+         (unsigned long)before.ool_payloads, (unsigned long)after.ool_payloads,
+         (unsigned long)before.memfd_payloads, (unsigned long)after.memfd_payloads,
+         (unsigned long)before.waiters, (unsigned long)after.waiters);
+  if (after.tasks != before.tasks || after.messages != before.messages || after.ool_payloads != 0 ||
+      after.memfd_payloads != 0 || after.waiters != before.waiters || after.ports > before.ports) {
+    fprintf(stderr, "LEAK: machd holds more after the tests than before\n");
+    if (rc == 0) rc = 1;
+  }
 
   int status = daemon.stop();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
