@@ -64,21 +64,58 @@ std::string moved_right(int in_name) {
   }
 }
 
-// The C++ element type of an array argument. The C type of the array (a
-// pointer or array typedef) decides, so element types the C headers name
-// differently from the .defs (or do not name) still work.
-std::string elem_type(const Type& t, bool server) {
+// Element types of arrays, named after the array's C type:
+//   using rt_ints_elem_t = mig::detail::elem_t<rt_ints_t, 4>;
+// The C type of the array (a pointer or array typedef) decides, so element
+// types the C headers name differently from the .defs (or do not name at
+// all) still work.
+struct Aliases {
+  std::map<std::string, std::string> defs;  // alias -> definition
+};
+
+std::string elem_type(const Type& t, bool server, Aliases& al) {
   if (t.kind == Type::Kind::String) return "char";
   const Type& e = t.elem ? *t.elem : t;
   if (e.has_port_elements()) return "mach_port_t";
   std::string whole = server ? t.trans_type() : t.user_type();
-  return fmt::format("mig::detail::elem_t<{}, {}>", whole, t.elem_bytes());
+  std::string def = fmt::format("mig::detail::elem_t<{}, {}>", whole, t.elem_bytes());
+  bool ident = !whole.empty() && whole.find_first_of(" *") == std::string::npos;
+  if (!ident) return def;
+  std::string base = whole;
+  if (base.size() > 2 && base.compare(base.size() - 2, 2, "_t") == 0)
+    base.resize(base.size() - 2);
+  std::string alias = base + "_elem_t";
+  auto [it, fresh] = al.defs.emplace(alias, def);
+  if (!fresh && it->second != def) return def;  // a clash: spell it out
+  return alias;
 }
 
 unsigned elem_count(const Type& t) {
   if (t.kind == Type::Kind::Array || t.kind == Type::Kind::String) return t.count;
   if (t.kind == Type::Kind::Struct) return t.has_port_elements() ? t.kpd_count() : t.count;
   return 1;
+}
+
+// Routine names that are C++ keywords (launchd's bootstrap has "register")
+// get a trailing underscore as method names.
+std::string cxx_name(const std::string& n) {
+  static const char* const kw[] = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool",
+      "break", "case", "catch", "char", "char8_t", "char16_t", "char32_t", "class",
+      "compl", "concept", "const", "consteval", "constexpr", "constinit", "const_cast",
+      "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
+      "false", "float", "for", "friend", "goto", "if", "inline", "int", "long",
+      "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator",
+      "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "return", "short", "signed", "sizeof", "static", "static_assert",
+      "static_cast", "struct", "switch", "template", "this", "thread_local", "throw",
+      "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
+      "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
+      "dispatch", "port"};
+  for (const char* k : kw)
+    if (n == k) return n + "_";
+  return n;
 }
 
 struct Member {
@@ -95,7 +132,7 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
 
 class ClientMethod {
  public:
-  ClientMethod(const Module& m, const Routine& r) : m_(m), r_(r) {}
+  ClientMethod(const Module& m, const Routine& r, Aliases& al) : m_(m), r_(r), al_(al) {}
 
   void build() {
     for (const auto& up : r_.args) {
@@ -122,11 +159,11 @@ class ClientMethod {
   void print_decl(Printer& p) const {
     p("// {} {} (id {}): {}", routine_kind(r_), r_.name, request_id(m_, r_),
       r_.simple ? "one-way, no reply" : "request and reply");
-    p("{} {}({}) const;", result_type(), r_.name, join(params_));
+    p("{} {}({}) const;", result_type(), cxx_name(r_.name), join(params_));
   }
 
   void print_def(Printer& p) const {
-    p("inline {} Client::{}({}) const {{", result_type(), r_.name, join(params_));
+    p("inline {} Client::{}({}) const {{", result_type(), cxx_name(r_.name), join(params_));
     {
       Printer::Indent in(p);
       for (const auto& s : pre_) p.line(s);
@@ -196,9 +233,10 @@ class ClientMethod {
       default: break;
     }
     bool in = a->is_in(), out = a->is_out();
-    std::string e = elem_type(t, false);
-    unsigned N = elem_count(t);
     Cat c = category(t);
+    bool array = c != Cat::Scalar && c != Cat::Struct && c != Cat::Port;
+    std::string e = array ? elem_type(t, false, al_) : "";
+    unsigned N = elem_count(t);
     if (c == Cat::Port || (c == Cat::PortArray && t.kind == Type::Kind::Struct)) {
       if (c == Cat::PortArray) {  // a C struct of ports: passed through
         params_.push_back(fmt::format("const {}& {}", t.user_type(), n));
@@ -434,6 +472,7 @@ class ClientMethod {
  private:
   const Module& m_;
   const Routine& r_;
+  Aliases& al_;
   std::vector<std::string> params_, pre_, post_any_, build_;
   std::map<const Arg*, std::string> cexpr_;
   std::vector<Member> outs_;
@@ -443,7 +482,7 @@ class ClientMethod {
 
 class ServerMethod {
  public:
-  ServerMethod(const Module& m, const Routine& r) : m_(m), r_(r) {}
+  ServerMethod(const Module& m, const Routine& r, Aliases& al) : m_(m), r_(r), al_(al) {}
 
   void build() {
     for (const auto& up : r_.args) {
@@ -455,7 +494,7 @@ class ServerMethod {
 
   void print_decl(Printer& p) const {
     p("// {} {} (id {})", routine_kind(r_), r_.name, request_id(m_, r_));
-    p("virtual kern_return_t {}({}) = 0;", r_.name, join(vparams_));
+    p("virtual kern_return_t {}({}) = 0;", cxx_name(r_.name), join(vparams_));
   }
 
   void print_trampoline(Printer& p) const {
@@ -466,7 +505,7 @@ class ServerMethod {
     {
       Printer::Indent in(p);
       for (const auto& s : pre_) p.line(s);
-      p("kern_return_t kr = self.{}({});", r_.name, join(vargs_));
+      p("kern_return_t kr = self.{}({});", cxx_name(r_.name), join(vargs_));
       if (!post_.empty()) {
         p("if (kr != KERN_SUCCESS) return kr;");
         for (const auto& s : post_) p.line(s);
@@ -494,9 +533,10 @@ class ServerMethod {
       default: break;
     }
     bool in = a->is_in(), out = a->is_out();
-    std::string e = elem_type(t, true);
-    unsigned N = elem_count(t);
     Cat c = category(t);
+    bool array = c != Cat::Scalar && c != Cat::Struct && c != Cat::Port;
+    std::string e = array ? elem_type(t, true, al_) : "";
+    unsigned N = elem_count(t);
     bool raw = !t.intran.empty() || !t.outtran.empty();
     if (raw || (c == Cat::PortArray && t.kind == Type::Kind::Struct)) {
       // Translated types and C structs of ports: as in C.
@@ -676,6 +716,7 @@ class ServerMethod {
 
   const Module& m_;
   const Routine& r_;
+  Aliases& al_;
   std::vector<std::string> vparams_, vargs_, pre_, post_;
 };
 
@@ -696,6 +737,8 @@ std::string emit_cxx(const EmitContext& cx) {
       "//   mach_msg_server([](mach_msg_header_t* in, mach_msg_header_t* out) ...)\n");
   p("#pragma once");
   p.blank();
+  p("#include \"{}\"", cx.header_name);
+  p("#include <mach/mig.h>");
   p("#include <mig/mig_cxx.h>");
   p.blank();
   p("#include <algorithm>");
@@ -705,9 +748,6 @@ std::string emit_cxx(const EmitContext& cx) {
   p("#include <string>");
   p("#include <string_view>");
   p("#include <vector>");
-  p.blank();
-  p("#include \"{}\"", cx.header_name);
-  p("#include <mach/mig.h>");
   p.blank();
   p("#ifndef round_msg");
   p("#define round_msg(x) (((mach_msg_size_t)(x) + sizeof(natural_t) - 1) & "
@@ -722,15 +762,29 @@ std::string emit_cxx(const EmitContext& cx) {
   p("inline constexpr mach_msg_id_t kEnd = {};", m.base + m.routine_count);
   p.blank();
 
-  // ---- client ----
+  // Build both sides first: they name the element types they use.
+  Aliases aliases;
   std::vector<std::unique_ptr<ClientMethod>> cms;
   for (const auto& r : m.routines) {
-    auto c = std::make_unique<ClientMethod>(m, *r);
+    auto c = std::make_unique<ClientMethod>(m, *r, aliases);
     c->build();
     c->resolve();
-    c->print_out_struct(p);
     cms.push_back(std::move(c));
   }
+  std::vector<std::unique_ptr<ServerMethod>> sms;
+  for (const auto& r : m.routines) {
+    auto s = std::make_unique<ServerMethod>(m, *r, aliases);
+    s->build();
+    sms.push_back(std::move(s));
+  }
+  if (!aliases.defs.empty()) {
+    p("// Element types of the arrays.");
+    for (const auto& [alias, def] : aliases.defs) p("using {} = {};", alias, def);
+    p.blank();
+  }
+
+  // ---- client ----
+  for (const auto& c : cms) c->print_out_struct(p);
   p("// Calls the routines of '{}' on a send right the caller keeps.", m.subsystem);
   p("class Client {{");
   p(" public:");
@@ -751,12 +805,6 @@ std::string emit_cxx(const EmitContext& cx) {
   for (const auto& c : cms) c->print_def(p);
 
   // ---- server ----
-  std::vector<std::unique_ptr<ServerMethod>> sms;
-  for (const auto& r : m.routines) {
-    auto s = std::make_unique<ServerMethod>(m, *r);
-    s->build();
-    sms.push_back(std::move(s));
-  }
   std::string elements;
   unsigned need = 0;
   for (const auto& r : m.routines)
@@ -778,10 +826,10 @@ std::string emit_cxx(const EmitContext& cx) {
     p.blank();
     p("// Receive buffer sizes and the trailer the routines read.");
     p("static constexpr mach_msg_size_t kMaxRequestSize =");
-    p("\t(mach_msg_size_t)(sizeof(union __RequestUnion__{}) + sizeof(mach_msg_max_trailer_t));",
+    p("\t(mach_msg_size_t)(sizeof(union ::__RequestUnion__{}) + sizeof(mach_msg_max_trailer_t));",
       m.user_subsys());
     p("static constexpr mach_msg_size_t kMaxReplySize =");
-    p("\t(mach_msg_size_t)sizeof(union __ReplyUnion__{});", m.user_subsys());
+    p("\t(mach_msg_size_t)sizeof(union ::__ReplyUnion__{});", m.user_subsys());
     p("static constexpr mach_msg_option_t kRcvTrailer = "
       "MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) | MACH_RCV_TRAILER_ELEMENTS({});",
       elements.empty() ? "MACH_RCV_TRAILER_NULL" : elements);

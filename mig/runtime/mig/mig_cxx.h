@@ -294,11 +294,10 @@ using uint_of = std::conditional_t<
 
 // The element type of an array the C stubs pass as `U` (a pointer or an
 // array typedef), or an integer of `Size` bytes when `U` is an address
-// (pointer_t and friends are vm_offset_t).
-template <typename U, std::size_t Size>
+// (pointer_t and friends are vm_offset_t) or a void pointer.
+template <typename U, std::size_t Size, typename P = std::remove_pointer_t<std::decay_t<U>>>
 using elem_t = std::conditional_t<
-    std::is_pointer_v<std::decay_t<U>>,
-    std::remove_pointer_t<std::decay_t<U>>, uint_of<Size>>;
+    std::is_pointer_v<std::decay_t<U>> && !std::is_void_v<P>, P, uint_of<Size>>;
 
 // A C array typedef as a copyable value (std::array), other types as is.
 template <typename T>

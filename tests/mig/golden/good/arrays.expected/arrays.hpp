@@ -12,6 +12,8 @@
 //   mach_msg_server([](mach_msg_header_t* in, mach_msg_header_t* out) ...)
 #pragma once
 
+#include "arrays.h"
+#include <mach/mig.h>
 #include <mig/mig_cxx.h>
 
 #include <algorithm>
@@ -21,9 +23,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "arrays.h"
-#include <mach/mig.h>
 
 #ifndef round_msg
 #define round_msg(x) (((mach_msg_size_t)(x) + sizeof(natural_t) - 1) & ~(sizeof(natural_t) - 1))
@@ -35,16 +34,22 @@ namespace mig::arrays {
 inline constexpr mach_msg_id_t kBase = 2000;
 inline constexpr mach_msg_id_t kEnd = 2006;
 
+// Element types of the arrays.
+using byte_ool_elem_t = mig::detail::elem_t<byte_ool_t, 1>;
+using int_array_elem_t = mig::detail::elem_t<int_array_t, 4>;
+using int_fixed_elem_t = mig::detail::elem_t<int_fixed_t, 4>;
+using point_array_elem_t = mig::detail::elem_t<point_array_t, 8>;
+
 struct var_out_out {
-	std::vector<mig::detail::elem_t<int_array_t, 4>> first;
-	std::vector<mig::detail::elem_t<int_array_t, 4>> second;
+	std::vector<int_array_elem_t> first;
+	std::vector<int_array_elem_t> second;
 	int tail;
 };
 
 struct same_out {
-	std::vector<mig::detail::elem_t<int_array_t, 4>> xs;
-	std::vector<mig::detail::elem_t<int_array_t, 4>> ys;
-	std::vector<mig::detail::elem_t<point_array_t, 8>> points;
+	std::vector<int_array_elem_t> xs;
+	std::vector<int_array_elem_t> ys;
+	std::vector<point_array_elem_t> points;
 };
 
 // Calls the routines of 'arrays' on a send right the caller keeps.
@@ -57,7 +62,7 @@ class Client {
 	mig::Result<mig::detail::value_t<int_fixed_t>> fixed(const mig::detail::value_t<int_fixed_t>& in4) const;
 
 	// Routine var_in (id 2001): request and reply
-	mig::Result<void> var_in(std::span<const mig::detail::elem_t<int_array_t, 4>> first, std::span<const mig::detail::elem_t<int_array_t, 4>> second, int tail) const;
+	mig::Result<void> var_in(std::span<const int_array_elem_t> first, std::span<const int_array_elem_t> second, int tail) const;
 
 	// Routine var_out (id 2002): request and reply
 	mig::Result<var_out_out> var_out() const;
@@ -66,10 +71,10 @@ class Client {
 	mig::Result<same_out> same() const;
 
 	// Routine bytes (id 2004): request and reply
-	mig::Result<std::vector<mig::detail::elem_t<int_array_t, 4>>> bytes(std::span<const mig::detail::elem_t<byte_ool_t, 1>> data, std::span<const mig::detail::elem_t<int_array_t, 4>> echo) const;
+	mig::Result<std::vector<int_array_elem_t>> bytes(std::span<const byte_ool_elem_t> data, std::span<const int_array_elem_t> echo) const;
 
 	// Routine inline_types (id 2005): request and reply
-	mig::Result<std::array<mig::detail::elem_t<int32_t *, 4>, 2>> inline_types(std::span<const mig::detail::elem_t<int_array_t, 4>> named, std::span<const mig::detail::elem_t<int32_t *, 4>> anon) const;
+	mig::Result<std::array<mig::detail::elem_t<int32_t *, 4>, 2>> inline_types(std::span<const int_array_elem_t> named, std::span<const mig::detail::elem_t<int32_t *, 4>> anon) const;
 
  private:
 	mach_port_t port_;
@@ -86,15 +91,15 @@ inline mig::Result<mig::detail::value_t<int_fixed_t>> Client::fixed(const mig::d
 	return out4_r;
 }
 
-inline mig::Result<void> Client::var_in(std::span<const mig::detail::elem_t<int_array_t, 4>> first, std::span<const mig::detail::elem_t<int_array_t, 4>> second, int tail) const {
-	kern_return_t kr = ::var_in(port_, const_cast<mig::detail::elem_t<int_array_t, 4> *>(first.data()), static_cast<mach_msg_type_number_t>(first.size()), const_cast<mig::detail::elem_t<int_array_t, 4> *>(second.data()), static_cast<mach_msg_type_number_t>(second.size()), tail);
+inline mig::Result<void> Client::var_in(std::span<const int_array_elem_t> first, std::span<const int_array_elem_t> second, int tail) const {
+	kern_return_t kr = ::var_in(port_, const_cast<int_array_elem_t *>(first.data()), static_cast<mach_msg_type_number_t>(first.size()), const_cast<int_array_elem_t *>(second.data()), static_cast<mach_msg_type_number_t>(second.size()), tail);
 	return mig::Result<void>::from(kr);
 }
 
 inline mig::Result<var_out_out> Client::var_out() const {
-	mig::detail::elem_t<int_array_t, 4> first_v[16];
+	int_array_elem_t first_v[16];
 	mach_msg_type_number_t first_n = 16;
-	mig::detail::elem_t<int_array_t, 4> second_v[16];
+	int_array_elem_t second_v[16];
 	mach_msg_type_number_t second_n = 16;
 	int tail_v{};
 	kern_return_t kr = ::var_out(port_, first_v, &first_n, second_v, &second_n, &tail_v);
@@ -107,10 +112,10 @@ inline mig::Result<var_out_out> Client::var_out() const {
 }
 
 inline mig::Result<same_out> Client::same() const {
-	mig::detail::elem_t<int_array_t, 4> xs_v[16];
+	int_array_elem_t xs_v[16];
 	mach_msg_type_number_t xs_n = 16;
-	mig::detail::elem_t<int_array_t, 4> ys_v[16];
-	mig::detail::elem_t<point_array_t, 8> points_v[8];
+	int_array_elem_t ys_v[16];
+	point_array_elem_t points_v[8];
 	mach_msg_type_number_t points_n = 8;
 	kern_return_t kr = ::same(port_, xs_v, &xs_n, ys_v, points_v, &points_n);
 	if (kr != KERN_SUCCESS) return mig::Result<same_out>::error(kr);
@@ -121,22 +126,22 @@ inline mig::Result<same_out> Client::same() const {
 	return out;
 }
 
-inline mig::Result<std::vector<mig::detail::elem_t<int_array_t, 4>>> Client::bytes(std::span<const mig::detail::elem_t<byte_ool_t, 1>> data, std::span<const mig::detail::elem_t<int_array_t, 4>> echo) const {
-	mig::detail::elem_t<int_array_t, 4> echo_v[16];
+inline mig::Result<std::vector<int_array_elem_t>> Client::bytes(std::span<const byte_ool_elem_t> data, std::span<const int_array_elem_t> echo) const {
+	int_array_elem_t echo_v[16];
 	mach_msg_type_number_t echo_n = 16;
-	if (echo.size() > 16) return mig::Result<std::vector<mig::detail::elem_t<int_array_t, 4>>>::error(MIG_ARRAY_TOO_LARGE);
+	if (echo.size() > 16) return mig::Result<std::vector<int_array_elem_t>>::error(MIG_ARRAY_TOO_LARGE);
 	if (!echo.empty()) std::memcpy(echo_v, echo.data(), echo.size_bytes());
 	echo_n = static_cast<mach_msg_type_number_t>(echo.size());
-	kern_return_t kr = ::bytes(port_, const_cast<mig::detail::elem_t<byte_ool_t, 1> *>(data.data()), static_cast<mach_msg_type_number_t>(data.size()), echo_v, &echo_n);
-	if (kr != KERN_SUCCESS) return mig::Result<std::vector<mig::detail::elem_t<int_array_t, 4>>>::error(kr);
-	std::vector<mig::detail::elem_t<int_array_t, 4>> echo_r;
+	kern_return_t kr = ::bytes(port_, const_cast<byte_ool_elem_t *>(data.data()), static_cast<mach_msg_type_number_t>(data.size()), echo_v, &echo_n);
+	if (kr != KERN_SUCCESS) return mig::Result<std::vector<int_array_elem_t>>::error(kr);
+	std::vector<int_array_elem_t> echo_r;
 	echo_r.assign(echo_v, echo_v + echo_n);
 	return echo_r;
 }
 
-inline mig::Result<std::array<mig::detail::elem_t<int32_t *, 4>, 2>> Client::inline_types(std::span<const mig::detail::elem_t<int_array_t, 4>> named, std::span<const mig::detail::elem_t<int32_t *, 4>> anon) const {
+inline mig::Result<std::array<mig::detail::elem_t<int32_t *, 4>, 2>> Client::inline_types(std::span<const int_array_elem_t> named, std::span<const mig::detail::elem_t<int32_t *, 4>> anon) const {
 	mig::detail::elem_t<int32_t *, 4> res_v[2];
-	kern_return_t kr = ::inline_types(port_, const_cast<mig::detail::elem_t<int_array_t, 4> *>(named.data()), static_cast<mach_msg_type_number_t>(named.size()), const_cast<mig::detail::elem_t<int32_t *, 4> *>(anon.data()), static_cast<mach_msg_type_number_t>(anon.size()), res_v);
+	kern_return_t kr = ::inline_types(port_, const_cast<int_array_elem_t *>(named.data()), static_cast<mach_msg_type_number_t>(named.size()), const_cast<mig::detail::elem_t<int32_t *, 4> *>(anon.data()), static_cast<mach_msg_type_number_t>(anon.size()), res_v);
 	if (kr != KERN_SUCCESS) return mig::Result<std::array<mig::detail::elem_t<int32_t *, 4>, 2>>::error(kr);
 	std::array<mig::detail::elem_t<int32_t *, 4>, 2> res_r;
 	std::memcpy(&res_r, &res_v, sizeof(res_v));
@@ -155,28 +160,28 @@ class Server {
 
 	// Receive buffer sizes and the trailer the routines read.
 	static constexpr mach_msg_size_t kMaxRequestSize =
-		(mach_msg_size_t)(sizeof(union __RequestUnion__arrays_subsystem) + sizeof(mach_msg_max_trailer_t));
+		(mach_msg_size_t)(sizeof(union ::__RequestUnion__arrays_subsystem) + sizeof(mach_msg_max_trailer_t));
 	static constexpr mach_msg_size_t kMaxReplySize =
-		(mach_msg_size_t)sizeof(union __ReplyUnion__arrays_subsystem);
+		(mach_msg_size_t)sizeof(union ::__ReplyUnion__arrays_subsystem);
 	static constexpr mach_msg_option_t kRcvTrailer = MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) | MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_NULL);
 
 	// Routine fixed (id 2000)
 	virtual kern_return_t fixed(mach_port_t server, const mig::detail::value_t<int_fixed_t>& in4, mig::detail::value_t<int_fixed_t>& out4) = 0;
 
 	// Routine var_in (id 2001)
-	virtual kern_return_t var_in(mach_port_t server, std::span<const mig::detail::elem_t<int_array_t, 4>> first, std::span<const mig::detail::elem_t<int_array_t, 4>> second, int tail) = 0;
+	virtual kern_return_t var_in(mach_port_t server, std::span<const int_array_elem_t> first, std::span<const int_array_elem_t> second, int tail) = 0;
 
 	// Routine var_out (id 2002)
-	virtual kern_return_t var_out(mach_port_t server, std::vector<mig::detail::elem_t<int_array_t, 4>>& first, std::vector<mig::detail::elem_t<int_array_t, 4>>& second, int& tail) = 0;
+	virtual kern_return_t var_out(mach_port_t server, std::vector<int_array_elem_t>& first, std::vector<int_array_elem_t>& second, int& tail) = 0;
 
 	// Routine same (id 2003)
-	virtual kern_return_t same(mach_port_t server, std::vector<mig::detail::elem_t<int_array_t, 4>>& xs, std::vector<mig::detail::elem_t<int_array_t, 4>>& ys, std::vector<mig::detail::elem_t<point_array_t, 8>>& points) = 0;
+	virtual kern_return_t same(mach_port_t server, std::vector<int_array_elem_t>& xs, std::vector<int_array_elem_t>& ys, std::vector<point_array_elem_t>& points) = 0;
 
 	// Routine bytes (id 2004)
-	virtual kern_return_t bytes(mach_port_t server, std::span<const mig::detail::elem_t<byte_ool_t, 1>> data, std::vector<mig::detail::elem_t<int_array_t, 4>>& echo) = 0;
+	virtual kern_return_t bytes(mach_port_t server, std::span<const byte_ool_elem_t> data, std::vector<int_array_elem_t>& echo) = 0;
 
 	// Routine inline_types (id 2005)
-	virtual kern_return_t inline_types(mach_port_t server, std::span<const mig::detail::elem_t<int_array_t, 4>> named, std::span<const mig::detail::elem_t<int32_t *, 4>> anon, std::array<mig::detail::elem_t<int32_t *, 4>, 2>& res) = 0;
+	virtual kern_return_t inline_types(mach_port_t server, std::span<const int_array_elem_t> named, std::span<const mig::detail::elem_t<int32_t *, 4>> anon, std::array<mig::detail::elem_t<int32_t *, 4>, 2>& res) = 0;
 
 };
 
@@ -195,59 +200,59 @@ inline kern_return_t call_fixed(Server& self, mach_port_t server, int_fixed_t in
 
 inline kern_return_t call_var_in(Server& self, mach_port_t server, int_array_t first, mach_msg_type_number_t firstCnt, int_array_t second, mach_msg_type_number_t secondCnt, int tail)
 {
-	kern_return_t kr = self.var_in(server, std::span<const mig::detail::elem_t<int_array_t, 4>>(first, firstCnt), std::span<const mig::detail::elem_t<int_array_t, 4>>(second, secondCnt), tail);
+	kern_return_t kr = self.var_in(server, std::span<const int_array_elem_t>(first, firstCnt), std::span<const int_array_elem_t>(second, secondCnt), tail);
 	return kr;
 }
 
 inline kern_return_t call_var_out(Server& self, mach_port_t server, int_array_t first, mach_msg_type_number_t *firstCnt, int_array_t second, mach_msg_type_number_t *secondCnt, int *tail)
 {
-	std::vector<mig::detail::elem_t<int_array_t, 4>> first_v;
-	std::vector<mig::detail::elem_t<int_array_t, 4>> second_v;
+	std::vector<int_array_elem_t> first_v;
+	std::vector<int_array_elem_t> second_v;
 	kern_return_t kr = self.var_out(server, first_v, second_v, *tail);
 	if (kr != KERN_SUCCESS) return kr;
 	if (first_v.size() > *firstCnt) return MIG_ARRAY_TOO_LARGE;
 	*firstCnt = static_cast<mach_msg_type_number_t>(first_v.size());
-	if (!first_v.empty()) std::memcpy(first, first_v.data(), first_v.size() * sizeof(mig::detail::elem_t<int_array_t, 4>));
+	if (!first_v.empty()) std::memcpy(first, first_v.data(), first_v.size() * sizeof(int_array_elem_t));
 	if (second_v.size() > *secondCnt) return MIG_ARRAY_TOO_LARGE;
 	*secondCnt = static_cast<mach_msg_type_number_t>(second_v.size());
-	if (!second_v.empty()) std::memcpy(second, second_v.data(), second_v.size() * sizeof(mig::detail::elem_t<int_array_t, 4>));
+	if (!second_v.empty()) std::memcpy(second, second_v.data(), second_v.size() * sizeof(int_array_elem_t));
 	return kr;
 }
 
 inline kern_return_t call_same(Server& self, mach_port_t server, int_array_t xs, mach_msg_type_number_t *xsCnt, int_array_t ys, point_array_t points, mach_msg_type_number_t *pointsCnt)
 {
-	std::vector<mig::detail::elem_t<int_array_t, 4>> xs_v;
-	std::vector<mig::detail::elem_t<int_array_t, 4>> ys_v;
-	std::vector<mig::detail::elem_t<point_array_t, 8>> points_v;
+	std::vector<int_array_elem_t> xs_v;
+	std::vector<int_array_elem_t> ys_v;
+	std::vector<point_array_elem_t> points_v;
 	kern_return_t kr = self.same(server, xs_v, ys_v, points_v);
 	if (kr != KERN_SUCCESS) return kr;
 	if (xs_v.size() > *xsCnt) return MIG_ARRAY_TOO_LARGE;
 	*xsCnt = static_cast<mach_msg_type_number_t>(xs_v.size());
-	if (!xs_v.empty()) std::memcpy(xs, xs_v.data(), xs_v.size() * sizeof(mig::detail::elem_t<int_array_t, 4>));
+	if (!xs_v.empty()) std::memcpy(xs, xs_v.data(), xs_v.size() * sizeof(int_array_elem_t));
 	if (ys_v.size() != *xsCnt) return MIG_BAD_ARGUMENTS;
-	if (!ys_v.empty()) std::memcpy(ys, ys_v.data(), ys_v.size() * sizeof(mig::detail::elem_t<int_array_t, 4>));
+	if (!ys_v.empty()) std::memcpy(ys, ys_v.data(), ys_v.size() * sizeof(int_array_elem_t));
 	if (points_v.size() > *pointsCnt) return MIG_ARRAY_TOO_LARGE;
 	*pointsCnt = static_cast<mach_msg_type_number_t>(points_v.size());
-	if (!points_v.empty()) std::memcpy(points, points_v.data(), points_v.size() * sizeof(mig::detail::elem_t<point_array_t, 8>));
+	if (!points_v.empty()) std::memcpy(points, points_v.data(), points_v.size() * sizeof(point_array_elem_t));
 	return kr;
 }
 
 inline kern_return_t call_bytes(Server& self, mach_port_t server, byte_ool_t data, mach_msg_type_number_t dataCnt, int_array_t echo, mach_msg_type_number_t *echoCnt)
 {
-	std::vector<mig::detail::elem_t<int_array_t, 4>> echo_v;
+	std::vector<int_array_elem_t> echo_v;
 	echo_v.assign(echo, echo + *echoCnt);
-	kern_return_t kr = self.bytes(server, std::span<const mig::detail::elem_t<byte_ool_t, 1>>(data, dataCnt), echo_v);
+	kern_return_t kr = self.bytes(server, std::span<const byte_ool_elem_t>(data, dataCnt), echo_v);
 	if (kr != KERN_SUCCESS) return kr;
 	if (echo_v.size() > *echoCnt) return MIG_ARRAY_TOO_LARGE;
 	*echoCnt = static_cast<mach_msg_type_number_t>(echo_v.size());
-	if (!echo_v.empty()) std::memcpy(echo, echo_v.data(), echo_v.size() * sizeof(mig::detail::elem_t<int_array_t, 4>));
+	if (!echo_v.empty()) std::memcpy(echo, echo_v.data(), echo_v.size() * sizeof(int_array_elem_t));
 	return kr;
 }
 
 inline kern_return_t call_inline_types(Server& self, mach_port_t server, int_array_t named, mach_msg_type_number_t namedCnt, int32_t *anon, mach_msg_type_number_t anonCnt, int32_t *res)
 {
 	std::array<mig::detail::elem_t<int32_t *, 4>, 2> res_v;
-	kern_return_t kr = self.inline_types(server, std::span<const mig::detail::elem_t<int_array_t, 4>>(named, namedCnt), std::span<const mig::detail::elem_t<int32_t *, 4>>(anon, anonCnt), res_v);
+	kern_return_t kr = self.inline_types(server, std::span<const int_array_elem_t>(named, namedCnt), std::span<const mig::detail::elem_t<int32_t *, 4>>(anon, anonCnt), res_v);
 	if (kr != KERN_SUCCESS) return kr;
 	std::memcpy(res, &res_v, sizeof(res_v));
 	return kr;

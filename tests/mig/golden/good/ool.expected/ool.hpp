@@ -12,6 +12,8 @@
 //   mach_msg_server([](mach_msg_header_t* in, mach_msg_header_t* out) ...)
 #pragma once
 
+#include "ool.h"
+#include <mach/mig.h>
 #include <mig/mig_cxx.h>
 
 #include <algorithm>
@@ -21,9 +23,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "ool.h"
-#include <mach/mig.h>
 
 #ifndef round_msg
 #define round_msg(x) (((mach_msg_size_t)(x) + sizeof(natural_t) - 1) & ~(sizeof(natural_t) - 1))
@@ -35,11 +34,16 @@ namespace mig::ool {
 inline constexpr mach_msg_id_t kBase = 4000;
 inline constexpr mach_msg_id_t kEnd = 4003;
 
+// Element types of the arrays.
+using byte_ool_elem_t = mig::detail::elem_t<byte_ool_t, 1>;
+using int_ool_elem_t = mig::detail::elem_t<int_ool_t, 4>;
+using triple_ptr_elem_t = mig::detail::elem_t<triple_ptr_t, 24>;
+
 struct get_out {
-	mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> data;
-	mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> moved;
-	mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> maybe;
-	mig::OolBuffer<mig::detail::elem_t<triple_ptr_t, 24>> one;
+	mig::OolBuffer<byte_ool_elem_t> data;
+	mig::OolBuffer<int_ool_elem_t> moved;
+	mig::OolBuffer<byte_ool_elem_t> maybe;
+	mig::OolBuffer<triple_ptr_elem_t> one;
 	int count;
 };
 
@@ -50,19 +54,19 @@ class Client {
 	mach_port_t port() const noexcept { return port_; }
 
 	// Routine put (id 4000): request and reply
-	mig::Result<void> put(std::span<const mig::detail::elem_t<byte_ool_t, 1>> data, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> moved, std::span<const mig::detail::elem_t<byte_ool_t, 1>> maybe, bool maybeDealloc, std::span<const mig::detail::elem_t<byte_ool_t, 1>> phys, std::span<const mig::detail::elem_t<byte_ool_t, 1>> copy, std::span<const mig::detail::elem_t<triple_ptr_t, 24>, 1> one) const;
+	mig::Result<void> put(std::span<const byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, std::span<const byte_ool_elem_t> maybe, bool maybeDealloc, std::span<const byte_ool_elem_t> phys, std::span<const byte_ool_elem_t> copy, std::span<const triple_ptr_elem_t, 1> one) const;
 
 	// Routine get (id 4001): request and reply
 	mig::Result<get_out> get() const;
 
 	// SimpleRoutine drop (id 4002): one-way, no reply
-	mig::Result<void> drop(mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> data) const;
+	mig::Result<void> drop(mig::OolBuffer<int_ool_elem_t> data) const;
 
  private:
 	mach_port_t port_;
 };
 
-inline mig::Result<void> Client::put(std::span<const mig::detail::elem_t<byte_ool_t, 1>> data, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> moved, std::span<const mig::detail::elem_t<byte_ool_t, 1>> maybe, bool maybeDealloc, std::span<const mig::detail::elem_t<byte_ool_t, 1>> phys, std::span<const mig::detail::elem_t<byte_ool_t, 1>> copy, std::span<const mig::detail::elem_t<triple_ptr_t, 24>, 1> one) const {
+inline mig::Result<void> Client::put(std::span<const byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, std::span<const byte_ool_elem_t> maybe, bool maybeDealloc, std::span<const byte_ool_elem_t> phys, std::span<const byte_ool_elem_t> copy, std::span<const triple_ptr_elem_t, 1> one) const {
 	kern_return_t kr = ::put(port_, (byte_ool_t)(data.data()), static_cast<mach_msg_type_number_t>(data.size()), (int_ool_t)(moved.data()), static_cast<mach_msg_type_number_t>(moved.size()), (byte_ool_t)(maybe.data()), static_cast<mach_msg_type_number_t>(maybe.size()), maybeDealloc ? TRUE : FALSE, (byte_ool_t)(phys.data()), static_cast<mach_msg_type_number_t>(phys.size()), (byte_ool_t)(copy.data()), static_cast<mach_msg_type_number_t>(copy.size()), (triple_ptr_t)(one.data()));
 	if (mig::detail::request_was_sent(kr)) (void)moved.release();
 	return mig::Result<void>::from(kr);
@@ -80,15 +84,15 @@ inline mig::Result<get_out> Client::get() const {
 	kern_return_t kr = ::get(port_, &data_v, &data_n, &moved_v, &moved_n, &maybe_v, &maybe_n, &one_v, &count_v);
 	if (kr != KERN_SUCCESS) return mig::Result<get_out>::error(kr);
 	get_out out;
-	out.data = mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>((mig::detail::elem_t<byte_ool_t, 1> *)(data_v), data_n);
-	out.moved = mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>>((mig::detail::elem_t<int_ool_t, 4> *)(moved_v), moved_n);
-	out.maybe = mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>((mig::detail::elem_t<byte_ool_t, 1> *)(maybe_v), maybe_n);
-	out.one = mig::OolBuffer<mig::detail::elem_t<triple_ptr_t, 24>>((mig::detail::elem_t<triple_ptr_t, 24> *)(one_v), 1);
+	out.data = mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(data_v), data_n);
+	out.moved = mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(moved_v), moved_n);
+	out.maybe = mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(maybe_v), maybe_n);
+	out.one = mig::OolBuffer<triple_ptr_elem_t>((triple_ptr_elem_t *)(one_v), 1);
 	out.count = count_v;
 	return out;
 }
 
-inline mig::Result<void> Client::drop(mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> data) const {
+inline mig::Result<void> Client::drop(mig::OolBuffer<int_ool_elem_t> data) const {
 	kern_return_t kr = ::drop(port_, (int_ool_t)(data.data()), static_cast<mach_msg_type_number_t>(data.size()));
 	if (mig::detail::request_was_sent(kr)) (void)data.release();
 	return mig::Result<void>::from(kr);
@@ -106,19 +110,19 @@ class Server {
 
 	// Receive buffer sizes and the trailer the routines read.
 	static constexpr mach_msg_size_t kMaxRequestSize =
-		(mach_msg_size_t)(sizeof(union __RequestUnion__ool_subsystem) + sizeof(mach_msg_max_trailer_t));
+		(mach_msg_size_t)(sizeof(union ::__RequestUnion__ool_subsystem) + sizeof(mach_msg_max_trailer_t));
 	static constexpr mach_msg_size_t kMaxReplySize =
-		(mach_msg_size_t)sizeof(union __ReplyUnion__ool_subsystem);
+		(mach_msg_size_t)sizeof(union ::__ReplyUnion__ool_subsystem);
 	static constexpr mach_msg_option_t kRcvTrailer = MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) | MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_NULL);
 
 	// Routine put (id 4000)
-	virtual kern_return_t put(mach_port_t server, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> data, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> moved, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> maybe, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> phys, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> copy, bool copyServerCopy, mig::OolBuffer<mig::detail::elem_t<triple_ptr_t, 24>> one) = 0;
+	virtual kern_return_t put(mach_port_t server, mig::OolBuffer<byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, mig::OolBuffer<byte_ool_elem_t> maybe, mig::OolBuffer<byte_ool_elem_t> phys, mig::OolBuffer<byte_ool_elem_t> copy, bool copyServerCopy, mig::OolBuffer<triple_ptr_elem_t> one) = 0;
 
 	// Routine get (id 4001)
-	virtual kern_return_t get(mach_port_t server, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>& data, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>>& moved, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>& maybe, mig::OolBuffer<mig::detail::elem_t<triple_ptr_t, 24>>& one, int& count) = 0;
+	virtual kern_return_t get(mach_port_t server, mig::OolBuffer<byte_ool_elem_t>& data, mig::OolBuffer<int_ool_elem_t>& moved, mig::OolBuffer<byte_ool_elem_t>& maybe, mig::OolBuffer<triple_ptr_elem_t>& one, int& count) = 0;
 
 	// SimpleRoutine drop (id 4002)
-	virtual kern_return_t drop(mach_port_t server, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> data) = 0;
+	virtual kern_return_t drop(mach_port_t server, mig::OolBuffer<int_ool_elem_t> data) = 0;
 
 };
 
@@ -126,16 +130,16 @@ namespace detail {
 
 inline kern_return_t call_put(Server& self, mach_port_t server, byte_ool_t data, mach_msg_type_number_t dataCnt, int_ool_t moved, mach_msg_type_number_t movedCnt, byte_ool_t maybe, mach_msg_type_number_t maybeCnt, byte_ool_t phys, mach_msg_type_number_t physCnt, byte_ool_t copy, mach_msg_type_number_t copyCnt, boolean_t copyServerCopy, triple_ptr_t one)
 {
-	kern_return_t kr = self.put(server, mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>((mig::detail::elem_t<byte_ool_t, 1> *)(data), dataCnt), mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>>((mig::detail::elem_t<int_ool_t, 4> *)(moved), movedCnt), mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>((mig::detail::elem_t<byte_ool_t, 1> *)(maybe), maybeCnt), mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>((mig::detail::elem_t<byte_ool_t, 1> *)(phys), physCnt), mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>>((mig::detail::elem_t<byte_ool_t, 1> *)(copy), copyCnt), copyServerCopy != 0, mig::OolBuffer<mig::detail::elem_t<triple_ptr_t, 24>>((mig::detail::elem_t<triple_ptr_t, 24> *)(one), 1));
+	kern_return_t kr = self.put(server, mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(data), dataCnt), mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(moved), movedCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(maybe), maybeCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(phys), physCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(copy), copyCnt), copyServerCopy != 0, mig::OolBuffer<triple_ptr_elem_t>((triple_ptr_elem_t *)(one), 1));
 	return kr;
 }
 
 inline kern_return_t call_get(Server& self, mach_port_t server, byte_ool_t *data, mach_msg_type_number_t *dataCnt, int_ool_t *moved, mach_msg_type_number_t *movedCnt, byte_ool_t *maybe, mach_msg_type_number_t *maybeCnt, boolean_t *maybeDealloc, triple_ptr_t *one, int *count)
 {
-	mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> data_v;
-	mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> moved_v;
-	mig::OolBuffer<mig::detail::elem_t<byte_ool_t, 1>> maybe_v;
-	mig::OolBuffer<mig::detail::elem_t<triple_ptr_t, 24>> one_v;
+	mig::OolBuffer<byte_ool_elem_t> data_v;
+	mig::OolBuffer<int_ool_elem_t> moved_v;
+	mig::OolBuffer<byte_ool_elem_t> maybe_v;
+	mig::OolBuffer<triple_ptr_elem_t> one_v;
 	kern_return_t kr = self.get(server, data_v, moved_v, maybe_v, one_v, *count);
 	if (kr != KERN_SUCCESS) return kr;
 	*dataCnt = static_cast<mach_msg_type_number_t>(data_v.size());
@@ -152,7 +156,7 @@ inline kern_return_t call_get(Server& self, mach_port_t server, byte_ool_t *data
 
 inline kern_return_t call_drop(Server& self, mach_port_t server, int_ool_t data, mach_msg_type_number_t dataCnt)
 {
-	kern_return_t kr = self.drop(server, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>>((mig::detail::elem_t<int_ool_t, 4> *)(data), dataCnt));
+	kern_return_t kr = self.drop(server, mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(data), dataCnt));
 	return kr;
 }
 

@@ -12,6 +12,8 @@
 //   mach_msg_server([](mach_msg_header_t* in, mach_msg_header_t* out) ...)
 #pragma once
 
+#include "options.h"
+#include <mach/mig.h>
 #include <mig/mig_cxx.h>
 
 #include <algorithm>
@@ -21,9 +23,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "options.h"
-#include <mach/mig.h>
 
 #ifndef round_msg
 #define round_msg(x) (((mach_msg_size_t)(x) + sizeof(natural_t) - 1) & ~(sizeof(natural_t) - 1))
@@ -35,6 +34,9 @@ namespace mig::options {
 inline constexpr mach_msg_id_t kBase = 6000;
 inline constexpr mach_msg_id_t kEnd = 6004;
 
+// Element types of the arrays.
+using int_ool_elem_t = mig::detail::elem_t<int_ool_t, 4>;
+
 // Calls the routines of 'options' on a send right the caller keeps.
 class Client {
  public:
@@ -42,7 +44,7 @@ class Client {
 	mach_port_t port() const noexcept { return port_; }
 
 	// Routine uses_default (id 6000): request and reply
-	mig::Result<int> uses_default(std::span<const mig::detail::elem_t<int_ool_t, 4>> data) const;
+	mig::Result<int> uses_default(std::span<const int_ool_elem_t> data) const;
 
 	// Routine send_only_timeout (id 6001): request and reply
 	mig::Result<int> send_only_timeout() const;
@@ -57,7 +59,7 @@ class Client {
 	mach_port_t port_;
 };
 
-inline mig::Result<int> Client::uses_default(std::span<const mig::detail::elem_t<int_ool_t, 4>> data) const {
+inline mig::Result<int> Client::uses_default(std::span<const int_ool_elem_t> data) const {
 	int v_v{};
 	kern_return_t kr = ::uses_default(port_, (int_ool_t)(data.data()), static_cast<mach_msg_type_number_t>(data.size()), &v_v);
 	if (kr != KERN_SUCCESS) return mig::Result<int>::error(kr);
@@ -101,13 +103,13 @@ class Server {
 
 	// Receive buffer sizes and the trailer the routines read.
 	static constexpr mach_msg_size_t kMaxRequestSize =
-		(mach_msg_size_t)(sizeof(union __RequestUnion__options_subsystem) + sizeof(mach_msg_max_trailer_t));
+		(mach_msg_size_t)(sizeof(union ::__RequestUnion__options_subsystem) + sizeof(mach_msg_max_trailer_t));
 	static constexpr mach_msg_size_t kMaxReplySize =
-		(mach_msg_size_t)sizeof(union __ReplyUnion__options_subsystem);
+		(mach_msg_size_t)sizeof(union ::__ReplyUnion__options_subsystem);
 	static constexpr mach_msg_option_t kRcvTrailer = MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) | MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_NULL);
 
 	// Routine uses_default (id 6000)
-	virtual kern_return_t uses_default(mach_port_t server, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>> data, int& v) = 0;
+	virtual kern_return_t uses_default(mach_port_t server, mig::OolBuffer<int_ool_elem_t> data, int& v) = 0;
 
 	// Routine send_only_timeout (id 6001)
 	virtual kern_return_t send_only_timeout(mach_port_t server, int& v) = 0;
@@ -124,7 +126,7 @@ namespace detail {
 
 inline kern_return_t call_uses_default(Server& self, mach_port_t server, int_ool_t data, mach_msg_type_number_t dataCnt, int *v)
 {
-	kern_return_t kr = self.uses_default(server, mig::OolBuffer<mig::detail::elem_t<int_ool_t, 4>>((mig::detail::elem_t<int_ool_t, 4> *)(data), dataCnt), *v);
+	kern_return_t kr = self.uses_default(server, mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(data), dataCnt), *v);
 	return kr;
 }
 

@@ -12,6 +12,8 @@
 //   mach_msg_server([](mach_msg_header_t* in, mach_msg_header_t* out) ...)
 #pragma once
 
+#include "special.h"
+#include <mach/mig.h>
 #include <mig/mig_cxx.h>
 
 #include <algorithm>
@@ -21,9 +23,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "special.h"
-#include <mach/mig.h>
 
 #ifndef round_msg
 #define round_msg(x) (((mach_msg_size_t)(x) + sizeof(natural_t) - 1) & ~(sizeof(natural_t) - 1))
@@ -70,9 +69,9 @@ class Server {
 
 	// Receive buffer sizes and the trailer the routines read.
 	static constexpr mach_msg_size_t kMaxRequestSize =
-		(mach_msg_size_t)(sizeof(union __RequestUnion__special_subsystem) + sizeof(mach_msg_max_trailer_t));
+		(mach_msg_size_t)(sizeof(union ::__RequestUnion__special_subsystem) + sizeof(mach_msg_max_trailer_t));
 	static constexpr mach_msg_size_t kMaxReplySize =
-		(mach_msg_size_t)sizeof(union __ReplyUnion__special_subsystem);
+		(mach_msg_size_t)sizeof(union ::__ReplyUnion__special_subsystem);
 	static constexpr mach_msg_option_t kRcvTrailer = MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) | MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_NULL);
 
 	// Routine call (id 6500)
