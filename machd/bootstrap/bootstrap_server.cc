@@ -44,30 +44,35 @@ void BootstrapServer::watch(mach_port_name_t send) {
   if (prev != MACH_PORT_NULL) k_.port_deallocate(kt_, prev);
 }
 
+// Each service holds one user reference on its send right (one port may be
+// registered under several names: they share the kernel task's name).
 void BootstrapServer::forget(std::map<std::string, Service>::iterator it) {
-  const Service& s = it->second;
+  const Service s = it->second;
+  services_.erase(it);
+  bool shared = false;
+  for (const auto& [n, other] : services_)
+    if (other.send == s.send) shared = true;
   if (s.receive != MACH_PORT_NULL) k_.port_mod_refs(kt_, s.receive, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_type_t type = 0;
   if (k_.port_type(kt_, s.send, &type) == KERN_SUCCESS) {
     if (type & MACH_PORT_TYPE_SEND) k_.port_mod_refs(kt_, s.send, MACH_PORT_RIGHT_SEND, -1);
     if (type & MACH_PORT_TYPE_DEAD_NAME) {
-      mach_port_urefs_t refs = 0;
-      k_.port_get_refs(kt_, s.send, MACH_PORT_RIGHT_DEAD_NAME, &refs);
+      // The last holder also drops the notification's reference.
+      mach_port_urefs_t refs = 1;
+      if (!shared) k_.port_get_refs(kt_, s.send, MACH_PORT_RIGHT_DEAD_NAME, &refs);
       k_.port_mod_refs(kt_, s.send, MACH_PORT_RIGHT_DEAD_NAME, -mach_port_delta_t(refs));
     }
   }
-  services_.erase(it);
 }
 
 void BootstrapServer::on_dead_name(mach_port_name_t name) {
-  for (auto it = services_.begin(); it != services_.end(); ++it) {
-    if (it->second.send == name) {
-      forget(it);
-      return;
-    }
-  }
+  // Every name the dead port was registered under goes.
+  std::vector<std::string> names;
+  for (const auto& [n, s] : services_)
+    if (s.send == name) names.push_back(n);
+  for (const std::string& n : names) forget(services_.find(n));
   // Not ours any more: drop the reference the notification carried.
-  k_.port_mod_refs(kt_, name, MACH_PORT_RIGHT_DEAD_NAME, -1);
+  if (names.empty()) k_.port_mod_refs(kt_, name, MACH_PORT_RIGHT_DEAD_NAME, -1);
 }
 
 kern_return_t BootstrapServer::check_in(const std::string& name, mach_port_name_t* receive_out) {

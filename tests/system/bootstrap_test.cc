@@ -76,3 +76,43 @@ TEST(Bootstrap, NameDisappearsWhenItsServerDies) {
   close(ready[0]);
   close(ready[1]);
 }
+
+// One port registered under two names: when it dies, both names go (and
+// neither is left pointing at a name the kernel task no longer holds).
+TEST(Bootstrap, PortRegisteredUnderTwoNamesVanishesFromBoth) {
+  std::string a = "org.machd.test.twonames.a." + std::to_string(getpid());
+  std::string b = "org.machd.test.twonames.b." + std::to_string(getpid());
+  mach_port_t p = make_port();
+  ASSERT_EQ(bootstrap_register(bootstrap_port, const_cast<char*>(a.c_str()), p), KERN_SUCCESS);
+  ASSERT_EQ(bootstrap_register(bootstrap_port, const_cast<char*>(b.c_str()), p), KERN_SUCCESS);
+  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), p);  // the dead name left behind
+  // Ask from a child so that a reply that never comes fails the test
+  // instead of hanging it.
+  pid_t child = spawn_task([&] {
+    for (const std::string* n : {&a, &b}) {
+      kern_return_t kr = KERN_SUCCESS;
+      mach_port_t q = MACH_PORT_NULL;
+      for (int i = 0; i < 200; ++i) {
+        kr = bootstrap_look_up(bootstrap_port, n->c_str(), &q);
+        if (kr == BOOTSTRAP_UNKNOWN_SERVICE) break;
+        if (kr == KERN_SUCCESS) mach_port_deallocate(mach_task_self(), q);
+        usleep(10000);
+      }
+      if (kr != BOOTSTRAP_UNKNOWN_SERVICE) return n == &a ? 10 : 20;
+    }
+    return 0;
+  });
+  int code = wait_exit_for(child, 10000);
+  if (code < 0) {
+    kill(child, SIGKILL);
+    wait_exit(child);
+  }
+  EXPECT_EQ(code, 0) << "10/20: name a/b still resolves; -1: look-up hung";
+  // Both names can be taken again.
+  mach_port_t again = make_port();
+  EXPECT_EQ(bootstrap_register(bootstrap_port, const_cast<char*>(a.c_str()), again), KERN_SUCCESS);
+  EXPECT_EQ(bootstrap_register(bootstrap_port, const_cast<char*>(b.c_str()), again), KERN_SUCCESS);
+  mach_port_mod_refs(mach_task_self(), again, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), again);
+}
