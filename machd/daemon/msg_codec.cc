@@ -79,6 +79,12 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
     off = align8(off + uint64_t(count) * sizeof(mach_port_name_t));
     send.ool_ports.push_back(std::move(names));
   }
+  // The receiver's reply must fit its channel too: the message with the
+  // largest trailer, a (larger) machd_ool_out per descriptor and the port
+  // arrays (out-of-line memory that does not fit travels as a memfd).
+  uint64_t reply = align8(send_size + sizeof(mach_msg_max_trailer_t)) + (n_ool + n_ool_ports) * sizeof(machd_ool_out);
+  for (const auto& names : send.ool_ports) reply += align8(names.size() * sizeof(mach_port_name_t));
+  if (reply > MACHD_CHANNEL_DATA_SIZE) return MACH_SEND_TOO_LARGE;
   out.send = std::move(send);
   return MACH_MSG_SUCCESS;
 }
@@ -95,6 +101,9 @@ void encode_completion(ipc::Completion& c, Session& s, Reply& out) {
   out.data.assign(inline_off, 0);
   if (!c.msg.empty()) memcpy(out.data.data(), c.msg.data(), c.msg.size());
 
+  // Room kept for the port arrays, which are always inline.
+  uint64_t ports_bytes = 0;
+  for (const auto& p : c.ool_ports) ports_bytes += align8(p.names.size() * sizeof(mach_port_name_t));
   std::vector<machd_ool_out> recs(nrec);
   std::vector<std::unique_ptr<MemfdPayload>> to_send;  // keep alive until sent
   std::vector<int> fds;
@@ -108,7 +117,7 @@ void encode_completion(ipc::Completion& c, Session& s, Reply& out) {
     }
     r.size = p->size();
     if (auto* in = dynamic_cast<InlinePayload*>(p)) {
-      if (align8(out.data.size()) + in->size() <= MACHD_CHANNEL_DATA_SIZE) {
+      if (align8(out.data.size()) + align8(in->size()) + ports_bytes <= MACHD_CHANNEL_DATA_SIZE) {
         out.data.resize(align8(out.data.size()));
         r.kind = MACHD_OOL_INLINE;
         r.offset = out.data.size();

@@ -364,3 +364,99 @@ TEST(Messaging, OutOfLinePortArrayCarriesRightsBetweenTasks) {
   mach_msg_destroy(&m.head);  // releases the three receive rights and the array
   mach_port_mod_refs(mach_task_self(), inbox, MACH_PORT_RIGHT_RECEIVE, -1);
 }
+
+// What a receiver gets back must fit its channel: the out-of-line records of
+// a reply are larger than those of a request (and a trailer is added), so a
+// message that just fits on the way in must either be refused at the send
+// (MACH_SEND_TOO_LARGE, nothing queued) or arrive whole. Never a receive that
+// loses descriptors or rights.
+namespace {
+constexpr size_t kChannelData = 256 * 1024 - 144;  // MACHD_CHANNEL_DATA_SIZE
+constexpr size_t align8(size_t v) { return (v + 7) & ~size_t(7); }
+}  // namespace
+
+TEST(Messaging, ManyEmptyOutOfLineDescriptorsAreRefusedOrArriveWhole) {
+  mach_port_t port = make_port();
+  const uint32_t n = 6000;  // 24 bytes of record each on send, 32 on receive
+  const size_t size = sizeof(mach_msg_header_t) + sizeof(mach_msg_body_t) + n * sizeof(mach_msg_ool_descriptor_t);
+  ASSERT_LE(align8(size) + n * 24, kChannelData) << "the request fits the channel";
+  std::vector<uint64_t> buf((size + sizeof(mach_msg_max_trailer_t)) / 8 + 1, 0);
+  auto* h = reinterpret_cast<mach_msg_header_t*>(buf.data());
+  h->msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  h->msgh_size = mach_msg_size_t(size);
+  h->msgh_remote_port = port;
+  h->msgh_id = 4242;
+  reinterpret_cast<mach_msg_body_t*>(h + 1)->msgh_descriptor_count = n;
+  auto* d = reinterpret_cast<mach_msg_ool_descriptor_t*>(reinterpret_cast<uint8_t*>(h + 1) + sizeof(mach_msg_body_t));
+  for (uint32_t i = 0; i < n; ++i) {
+    d[i].address = nullptr;
+    d[i].size = 0;
+    d[i].deallocate = 0;
+    d[i].copy = MACH_MSG_VIRTUAL_COPY;
+    d[i].type = MACH_MSG_OOL_DESCRIPTOR;
+  }
+  mach_msg_return_t mr = mach_msg(h, MACH_SEND_MSG | MACH_SEND_TIMEOUT, mach_msg_size_t(size), 0, 0, 0, 0);
+  if (mr == MACH_SEND_TOO_LARGE) {
+    EXPECT_EQ(holdings().messages, 0u) << "nothing queued";
+  } else {
+    ASSERT_EQ(mr, MACH_MSG_SUCCESS);
+    std::fill(buf.begin(), buf.end(), 0);
+    mr = mach_msg(h, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, mach_msg_size_t(buf.size() * 8), port, 1000, 0);
+    EXPECT_EQ(mr, MACH_MSG_SUCCESS);
+    EXPECT_EQ(h->msgh_id, 4242);
+  }
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), port);
+}
+
+TEST(Messaging, OutOfLinePortArraysFillingTheChannelAreRefusedOrArriveWhole) {
+  mach_port_t port = make_port();
+  struct Msg {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_ool_ports_descriptor_t d[4];
+  };
+  const size_t full = 16383;  // the most names one descriptor may carry
+  size_t left = kChannelData - align8(sizeof(Msg)) - 3 * (8 + align8(full * 4)) - 8;
+  const size_t counts[4] = {full, full, full, left / 4};
+  std::vector<std::vector<mach_port_name_t>> arrays;
+  for (size_t c : counts) arrays.emplace_back(c, mach_port_name_t(MACH_PORT_NULL));
+  arrays[3].back() = port;  // one real right, at the very end
+  struct {
+    Msg m;
+    mach_msg_max_trailer_t t;
+  } buf{};
+  buf.m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  buf.m.head.msgh_size = sizeof(Msg);
+  buf.m.head.msgh_remote_port = port;
+  buf.m.head.msgh_id = 4343;
+  buf.m.body.msgh_descriptor_count = 4;
+  for (int i = 0; i < 4; ++i) {
+    buf.m.d[i].address = arrays[i].data();
+    buf.m.d[i].count = mach_msg_size_t(arrays[i].size());
+    buf.m.d[i].deallocate = 0;
+    buf.m.d[i].copy = MACH_MSG_PHYSICAL_COPY;
+    buf.m.d[i].disposition = MACH_MSG_TYPE_COPY_SEND;
+    buf.m.d[i].type = MACH_MSG_OOL_PORTS_DESCRIPTOR;
+  }
+  mach_msg_return_t mr = mach_msg(&buf.m.head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof(Msg), 0, 0, 0, 0);
+  if (mr == MACH_SEND_TOO_LARGE) {
+    EXPECT_EQ(holdings().messages, 0u) << "nothing queued";
+  } else {
+    ASSERT_EQ(mr, MACH_MSG_SUCCESS);
+    memset(&buf, 0, sizeof buf);
+    mr = mach_msg(&buf.m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof buf, port, 1000, 0);
+    ASSERT_EQ(mr, MACH_MSG_SUCCESS);
+    EXPECT_EQ(buf.m.head.msgh_id, 4343);
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_EQ(buf.m.d[i].count, counts[i]);
+      ASSERT_NE(buf.m.d[i].address, nullptr) << "array " << i << " lost";
+      auto* names = static_cast<mach_port_name_t*>(buf.m.d[i].address);
+      EXPECT_EQ(names[counts[i] - 1], i == 3 ? port : MACH_PORT_NULL);
+      vm_deallocate(mach_task_self(), vm_address_t(names), counts[i] * sizeof(mach_port_name_t));
+    }
+    mach_port_deallocate(mach_task_self(), port);  // the right the array carried
+  }
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), port);
+}
