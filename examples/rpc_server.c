@@ -79,8 +79,16 @@ static kern_return_t check_in(const char *name, mach_port_t *port)
 	if (kr != KERN_SUCCESS)
 		return kr;
 	kr = mach_port_insert_right(mach_task_self(), *port, *port, MACH_MSG_TYPE_MAKE_SEND);
-	if (kr == KERN_SUCCESS)
+	if (kr == KERN_SUCCESS) {
+#ifdef __GNUC__ /* deprecated on macOS, but the way to register outside launchd */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
 		kr = bootstrap_register(bootstrap_port, service, *port);
+#ifdef __GNUC__
+#pragma GCC diagnostic pop
+#endif
+	}
 	/* The bootstrap server keeps its own send right; drop ours. */
 	mach_port_deallocate(mach_task_self(), *port);
 	if (kr != KERN_SUCCESS)
