@@ -55,7 +55,11 @@ struct OutOol {
 
 struct Marshal {
   std::vector<OutOol> ool;  // descriptor order (memory and ports mixed)
-  std::vector<int> fds;
+  std::vector<int> fds;     // at most MACHD_MAX_FDS_PER_MSG (one socket message)
+  // Copied regions share one memfd, each at a page-aligned offset.
+  int copy_fd = -1;
+  uint32_t copy_index = 0;
+  uint64_t copy_len = 0;
   mach_msg_return_t error = MACH_MSG_SUCCESS;
 };
 
@@ -146,32 +150,47 @@ size_t marshal_ool(uint8_t* data, size_t send_size, Marshal& mr, uint64_t& n_ool
       }
       inline_off += align8(o.size);
     } else {
-      int fd = o.deallocate ? machcompat::take_memfd_region(o.addr, pages) : -1;
+      // Move only while one fd stays free for the shared copy memfd.
+      int fd = o.deallocate && mr.fds.size() + 1 < MACHD_MAX_FDS_PER_MSG
+                   ? machcompat::take_memfd_region(o.addr, pages)
+                   : -1;
+      in.kind = MACHD_OOL_FD;
       if (fd >= 0) {
         // Move: unmap so machd can seal the pages; they travel by reference.
         munmap(reinterpret_cast<void*>(o.addr), pages);
         o.moved = true;
         o.moved_len = pages;
+        o.fd = fd;
+        in.fd_index = uint32_t(mr.fds.size());
+        mr.fds.push_back(fd);
       } else {
-        fd = memfd_create("mach-ool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        bool ok = fd >= 0 && ftruncate(fd, off_t(o.size)) == 0;
+        if (mr.copy_fd < 0) {
+          mr.copy_fd = memfd_create("mach-ool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+          if (mr.copy_fd < 0) {
+            mr.error = MACH_SEND_NO_BUFFER;
+            return 0;
+          }
+          mr.copy_index = uint32_t(mr.fds.size());
+          mr.fds.push_back(mr.copy_fd);
+        }
+        const uint64_t at = mr.copy_len;
+        bool ok = ftruncate(mr.copy_fd, off_t(at + pages)) == 0;
         uint64_t done = 0;
         while (ok && done < o.size) {
-          ssize_t w = pwrite(fd, reinterpret_cast<const void*>(o.addr + done), o.size - done, off_t(done));
+          ssize_t w = pwrite(mr.copy_fd, reinterpret_cast<const void*>(o.addr + done), o.size - done,
+                             off_t(at + done));
           if (w < 0 && errno == EINTR) continue;
           if (w <= 0) ok = false;
           else done += uint64_t(w);
         }
         if (!ok) {
-          if (fd >= 0) close(fd);
           mr.error = MACH_SEND_INVALID_MEMORY;
           return 0;
         }
+        mr.copy_len = at + pages;
+        in.offset = at;
+        in.fd_index = mr.copy_index;
       }
-      o.fd = fd;
-      in.kind = MACHD_OOL_FD;
-      in.fd_index = uint32_t(mr.fds.size());
-      mr.fds.push_back(fd);
     }
     o.kind = in.kind;
     memcpy(data + rec, &in, sizeof in);
@@ -191,6 +210,8 @@ void settle_sent(Marshal& mr, bool sent) {
     if (o.fd >= 0) close(o.fd);
     if (sent && o.deallocate && o.size > 0) machcompat::deallocate(o.addr, size_t(o.size));
   }
+  if (mr.copy_fd >= 0) close(mr.copy_fd);
+  mr.copy_fd = -1;
 }
 
 void put_address(uint8_t* desc, void* addr) { memcpy(desc, &addr, sizeof addr); }

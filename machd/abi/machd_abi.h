@@ -167,7 +167,7 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_stats) == 96, "stats layout");
 
 struct machd_ool_in {
   uint32_t kind;     /* MACHD_OOL_* */
-  uint32_t fd_index; /* FD: index into the fds of the request */
+  uint32_t fd_index; /* FD: index into the fds of the request (records may share one) */
   uint64_t size;     /* bytes of the region */
   uint64_t offset;   /* INLINE: offset of the bytes in data[]; FD: offset in the memfd */
 };

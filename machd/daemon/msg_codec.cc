@@ -1,6 +1,7 @@
 // machd/daemon/msg_codec.cc — see msg_codec.h.
 #include "msg_codec.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -56,8 +57,10 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
       }
       case MACHD_OOL_FD: {
         if (rec.fd_index >= req.fds.size() || req.fds[rec.fd_index] < 0) return MACH_SEND_INVALID_MEMORY;
-        int fd = req.fds[rec.fd_index];
-        req.fds[rec.fd_index] = -1;  // adopted (or closed) below
+        // Several regions may live in one memfd (at page-aligned offsets):
+        // each payload owns a duplicate; ~Request closes the original.
+        int fd = fcntl(req.fds[rec.fd_index], F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) return MACH_SEND_NO_BUFFER;
         auto p = MemfdPayload::adopt(fd, rec.offset, rec.size);
         if (!p) return MACH_SEND_INVALID_MEMORY;
         send.ool.push_back(std::move(p));

@@ -460,3 +460,68 @@ TEST(Messaging, OutOfLinePortArraysFillingTheChannelAreRefusedOrArriveWhole) {
   mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_deallocate(mach_task_self(), port);
 }
+
+// More large out-of-line regions than one socket message carries fds
+// (MACHD_MAX_FDS_PER_MSG = 64), copied or moved (vm_allocate'd, deallocate):
+// the send succeeds and every region arrives; the sender is not cut off.
+TEST(Messaging, MoreLargeOutOfLineRegionsThanFdsPerSocketMessage) {
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("manyfds", &port);
+  constexpr uint32_t kN = 80;
+  const size_t sizes[2] = {20000, 256 * 1024};  // each above the inline limit: a memfd
+  struct Msg {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_ool_descriptor_t ool[kN];
+  };
+  pid_t child = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    for (int moved = 0; moved < 2; ++moved) {
+      Msg m{};
+      m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+      m.head.msgh_size = sizeof m;
+      m.head.msgh_remote_port = dest;
+      m.head.msgh_id = 77 + moved;
+      m.body.msgh_descriptor_count = kN;
+      for (uint32_t i = 0; i < kN; ++i) {
+        vm_address_t a = 0;
+        if (vm_allocate(mach_task_self(), &a, sizes[moved], VM_FLAGS_ANYWHERE) != KERN_SUCCESS) return 4;
+        memset(reinterpret_cast<void*>(a), int(i + 1 + moved), sizes[moved]);
+        m.ool[i].address = reinterpret_cast<void*>(a);
+        m.ool[i].size = mach_msg_size_t(sizes[moved]);
+        m.ool[i].deallocate = moved;
+        m.ool[i].copy = MACH_MSG_VIRTUAL_COPY;
+        m.ool[i].type = MACH_MSG_OOL_DESCRIPTOR;
+      }
+      mach_msg_return_t mr = mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0);
+      // Still connected afterwards, whatever the answer was.
+      mach_port_t p = MACH_PORT_NULL;
+      if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 3;
+      if (mr != MACH_MSG_SUCCESS) return send_simple(dest, 1, "refused") == MACH_MSG_SUCCESS ? 1 : 2;
+    }
+    return 0;
+  });
+  int code = wait_exit_for(child, 10000);
+  if (code < 0) {
+    kill(child, SIGKILL);
+    wait_exit(child);
+  }
+  ASSERT_EQ(code, 0) << "1: refused, 2/3: cut off, 128+: crashed";
+  for (int moved = 0; moved < 2; ++moved) {
+    struct {
+      Msg m;
+      mach_msg_max_trailer_t t;
+    } r{};
+    ASSERT_EQ(mach_msg(&r.m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof r, port, 5000, 0), MACH_MSG_SUCCESS);
+    EXPECT_EQ(r.m.head.msgh_id, 77 + moved);
+    for (uint32_t i = 0; i < kN; ++i) {
+      auto* p = static_cast<uint8_t*>(r.m.ool[i].address);
+      ASSERT_NE(p, nullptr) << i;
+      ASSERT_EQ(r.m.ool[i].size, sizes[moved]);
+      EXPECT_EQ(p[0], uint8_t(i + 1 + moved));
+      EXPECT_EQ(p[sizes[moved] - 1], uint8_t(i + 1 + moved));
+      vm_deallocate(mach_task_self(), vm_address_t(p), sizes[moved]);
+    }
+  }
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
