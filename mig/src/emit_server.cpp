@@ -233,9 +233,11 @@ void ServerRoutine::check_body() {
 
 // -------------------------------------------------------------- stub ----
 
+// Translated arguments with a destructor live in a local: translated after
+// the request is checked, destroyed after the call.
 bool trans_needs_local(const Arg* a) {
-  return !a->type->intran.empty() && !a->type->destructor.empty() && a->is_in() &&
-         !a->is_out();
+  return !a->type->intran.empty() && !a->type->destructor.empty() &&
+         ((a->is_in() && !a->is_out()) || a->kind == ArgKind::RequestPort);
 }
 
 std::string ServerRoutine::call_arg(const Arg* a) {
@@ -294,12 +296,7 @@ void ServerRoutine::locals_and_extract() {
     const Arg* a = up.get();
     const Type& t = *a->type;
     if (trans_needs_local(a)) {
-      std::string src = a->kind == ArgKind::RequestPort
-                            ? "In0P->Head.msgh_local_port"
-                            : (t.kind == Type::Kind::Port
-                                   ? fmt::format("In0P->{}.name", a->name)
-                                   : field_ref(r_.request, a, Role::Data, true));
-      p_("{} {} = {}({});", t.trans_type(), a->name, t.intran, src);
+      p_("{} {};", t.trans_type(), a->name);
       continue;
     }
     if (a->kind == ArgKind::In && t.kpd() == KpdKind::Port && t.kind != Type::Kind::Port) {
@@ -563,10 +560,19 @@ void ServerRoutine::stub() {
     p_.blank();
   }
 
-  // Gather in-line port arrays; initialise in/out values and counts.
+  // Translate arguments now that the request is known to be well formed;
+  // gather in-line port arrays; initialise in/out values and counts.
   for (const auto& up : r_.args) {
     const Arg* a = up.get();
     const Type& t = *a->type;
+    if (trans_needs_local(a)) {
+      std::string src = a->kind == ArgKind::RequestPort
+                            ? "In0P->Head.msgh_local_port"
+                            : (t.kind == Type::Kind::Port
+                                   ? fmt::format("In0P->{}.name", a->name)
+                                   : field_ref(r_.request, a, Role::Data, true));
+      p_("{} = {}({});", a->name, t.intran, src);
+    }
     if (a->kind == ArgKind::In && t.kpd() == KpdKind::Port && t.kind != Type::Kind::Port) {
       std::string n = std::to_string(t.kpd_count());
       if (t.variable) n = field_ref(r_.request, a->count, Role::Count, true);

@@ -5,6 +5,7 @@
 #ifndef	_basic_defines_
 #define	_basic_defines_
 
+#include <stdbool.h>
 
 #define	basic_SUBSYSTEM_BASE	1000
 #define	basic_MSG_COUNT	5

@@ -15,6 +15,7 @@
 #include <mach/mig_errors.h>
 #include <mach/port.h>
 #include "golden_types.h"
+#include <limits.h>
 
 #ifdef __cplusplus
 extern "C" {

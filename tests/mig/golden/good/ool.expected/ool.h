@@ -51,6 +51,8 @@ kern_return_t put
 	mach_msg_type_number_t physCnt,
 	byte_ool_t copy,
 	mach_msg_type_number_t copyCnt,
+	int_ool_t kept,
+	mach_msg_type_number_t keptCnt,
 	triple_ptr_t one
 );
 
@@ -115,6 +117,7 @@ typedef struct {
 	mach_msg_ool_descriptor_t maybe;
 	mach_msg_ool_descriptor_t phys;
 	mach_msg_ool_descriptor_t copy;
+	mach_msg_ool_descriptor_t kept;
 	mach_msg_ool_descriptor_t one;
 	NDR_record_t NDR;
 	mach_msg_type_number_t dataCnt;
@@ -122,6 +125,7 @@ typedef struct {
 	mach_msg_type_number_t maybeCnt;
 	mach_msg_type_number_t physCnt;
 	mach_msg_type_number_t copyCnt;
+	mach_msg_type_number_t keptCnt;
 } __Request__put_t __attribute__((unused));
 #pragma pack(pop)
 #pragma pack(push, 4)

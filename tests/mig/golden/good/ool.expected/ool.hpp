@@ -54,7 +54,7 @@ class Client {
 	mach_port_t port() const noexcept { return port_; }
 
 	// Routine put (id 4000): request and reply
-	mig::Result<void> put(std::span<const byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, std::span<const byte_ool_elem_t> maybe, bool maybeDealloc, std::span<const byte_ool_elem_t> phys, std::span<const byte_ool_elem_t> copy, std::span<const triple_ptr_elem_t, 1> one) const;
+	mig::Result<void> put(std::span<const byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, std::span<const byte_ool_elem_t> maybe, bool maybeDealloc, std::span<const byte_ool_elem_t> phys, std::span<const byte_ool_elem_t> copy, std::span<const int_ool_elem_t> kept, std::span<const triple_ptr_elem_t, 1> one) const;
 
 	// Routine get (id 4001): request and reply
 	mig::Result<get_out> get() const;
@@ -66,8 +66,8 @@ class Client {
 	mach_port_t port_;
 };
 
-inline mig::Result<void> Client::put(std::span<const byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, std::span<const byte_ool_elem_t> maybe, bool maybeDealloc, std::span<const byte_ool_elem_t> phys, std::span<const byte_ool_elem_t> copy, std::span<const triple_ptr_elem_t, 1> one) const {
-	kern_return_t kr = ::put(port_, (byte_ool_t)(data.data()), static_cast<mach_msg_type_number_t>(data.size()), (int_ool_t)(moved.data()), static_cast<mach_msg_type_number_t>(moved.size()), (byte_ool_t)(maybe.data()), static_cast<mach_msg_type_number_t>(maybe.size()), maybeDealloc ? TRUE : FALSE, (byte_ool_t)(phys.data()), static_cast<mach_msg_type_number_t>(phys.size()), (byte_ool_t)(copy.data()), static_cast<mach_msg_type_number_t>(copy.size()), (triple_ptr_t)(one.data()));
+inline mig::Result<void> Client::put(std::span<const byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, std::span<const byte_ool_elem_t> maybe, bool maybeDealloc, std::span<const byte_ool_elem_t> phys, std::span<const byte_ool_elem_t> copy, std::span<const int_ool_elem_t> kept, std::span<const triple_ptr_elem_t, 1> one) const {
+	kern_return_t kr = ::put(port_, (byte_ool_t)(data.data()), static_cast<mach_msg_type_number_t>(data.size()), (int_ool_t)(moved.data()), static_cast<mach_msg_type_number_t>(moved.size()), (byte_ool_t)(maybe.data()), static_cast<mach_msg_type_number_t>(maybe.size()), maybeDealloc ? TRUE : FALSE, (byte_ool_t)(phys.data()), static_cast<mach_msg_type_number_t>(phys.size()), (byte_ool_t)(copy.data()), static_cast<mach_msg_type_number_t>(copy.size()), (int_ool_t)(kept.data()), static_cast<mach_msg_type_number_t>(kept.size()), (triple_ptr_t)(one.data()));
 	if (mig::detail::request_was_sent(kr)) (void)moved.release();
 	return mig::Result<void>::from(kr);
 }
@@ -116,7 +116,7 @@ class Server {
 	static constexpr mach_msg_option_t kRcvTrailer = MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) | MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_NULL);
 
 	// Routine put (id 4000)
-	virtual kern_return_t put(mach_port_t server, mig::OolBuffer<byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, mig::OolBuffer<byte_ool_elem_t> maybe, mig::OolBuffer<byte_ool_elem_t> phys, mig::OolBuffer<byte_ool_elem_t> copy, bool copyServerCopy, mig::OolBuffer<triple_ptr_elem_t> one) = 0;
+	virtual kern_return_t put(mach_port_t server, mig::OolBuffer<byte_ool_elem_t> data, mig::OolBuffer<int_ool_elem_t> moved, mig::OolBuffer<byte_ool_elem_t> maybe, mig::OolBuffer<byte_ool_elem_t> phys, mig::OolBuffer<byte_ool_elem_t> copy, bool copyServerCopy, mig::OolBuffer<int_ool_elem_t> kept, mig::OolBuffer<triple_ptr_elem_t> one) = 0;
 
 	// Routine get (id 4001)
 	virtual kern_return_t get(mach_port_t server, mig::OolBuffer<byte_ool_elem_t>& data, mig::OolBuffer<int_ool_elem_t>& moved, mig::OolBuffer<byte_ool_elem_t>& maybe, mig::OolBuffer<triple_ptr_elem_t>& one, int& count) = 0;
@@ -128,9 +128,9 @@ class Server {
 
 namespace detail {
 
-inline kern_return_t call_put(Server& self, mach_port_t server, byte_ool_t data, mach_msg_type_number_t dataCnt, int_ool_t moved, mach_msg_type_number_t movedCnt, byte_ool_t maybe, mach_msg_type_number_t maybeCnt, byte_ool_t phys, mach_msg_type_number_t physCnt, byte_ool_t copy, mach_msg_type_number_t copyCnt, boolean_t copyServerCopy, triple_ptr_t one)
+inline kern_return_t call_put(Server& self, mach_port_t server, byte_ool_t data, mach_msg_type_number_t dataCnt, int_ool_t moved, mach_msg_type_number_t movedCnt, byte_ool_t maybe, mach_msg_type_number_t maybeCnt, byte_ool_t phys, mach_msg_type_number_t physCnt, byte_ool_t copy, mach_msg_type_number_t copyCnt, boolean_t copyServerCopy, int_ool_t kept, mach_msg_type_number_t keptCnt, triple_ptr_t one)
 {
-	kern_return_t kr = self.put(server, mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(data), dataCnt), mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(moved), movedCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(maybe), maybeCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(phys), physCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(copy), copyCnt), copyServerCopy != 0, mig::OolBuffer<triple_ptr_elem_t>((triple_ptr_elem_t *)(one), 1));
+	kern_return_t kr = self.put(server, mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(data), dataCnt), mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(moved), movedCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(maybe), maybeCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(phys), physCnt), mig::OolBuffer<byte_ool_elem_t>((byte_ool_elem_t *)(copy), copyCnt), copyServerCopy != 0, mig::OolBuffer<int_ool_elem_t>((int_ool_elem_t *)(kept), keptCnt), mig::OolBuffer<triple_ptr_elem_t>((triple_ptr_elem_t *)(one), 1));
 	return kr;
 }
 
@@ -165,7 +165,7 @@ inline kern_return_t __MIG_check__Request__put_t(__attribute__((__unused__)) __R
 	typedef __Request__put_t __Request;
 
 	if (!(In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
-	    (In0P->msgh_body.msgh_descriptor_count != 6) ||
+	    (In0P->msgh_body.msgh_descriptor_count != 7) ||
 	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
 		return MIG_BAD_ARGUMENTS;
 
@@ -184,6 +184,9 @@ inline kern_return_t __MIG_check__Request__put_t(__attribute__((__unused__)) __R
 	if (In0P->copy.type != MACH_MSG_OOL_DESCRIPTOR)
 		return MIG_TYPE_ERROR;
 
+	if (In0P->kept.type != MACH_MSG_OOL_DESCRIPTOR)
+		return MIG_TYPE_ERROR;
+
 	if (In0P->one.type != MACH_MSG_OOL_DESCRIPTOR ||
     In0P->one.size != 24)
 		return MIG_TYPE_ERROR;
@@ -197,6 +200,8 @@ inline kern_return_t __MIG_check__Request__put_t(__attribute__((__unused__)) __R
 	if (In0P->phys.size != In0P->physCnt)
 		return MIG_TYPE_ERROR;
 	if (In0P->copy.size != In0P->copyCnt)
+		return MIG_TYPE_ERROR;
+	if (In0P->kept.size / 4 != In0P->keptCnt)
 		return MIG_TYPE_ERROR;
 	return MACH_MSG_SUCCESS;
 }
@@ -213,6 +218,7 @@ inline void _Xput(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *O
 		mach_msg_ool_descriptor_t maybe;
 		mach_msg_ool_descriptor_t phys;
 		mach_msg_ool_descriptor_t copy;
+		mach_msg_ool_descriptor_t kept;
 		mach_msg_ool_descriptor_t one;
 		NDR_record_t NDR;
 		mach_msg_type_number_t dataCnt;
@@ -220,6 +226,7 @@ inline void _Xput(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *O
 		mach_msg_type_number_t maybeCnt;
 		mach_msg_type_number_t physCnt;
 		mach_msg_type_number_t copyCnt;
+		mach_msg_type_number_t keptCnt;
 		mach_msg_trailer_t trailer;
 	} Request __attribute__((unused));
 #pragma pack(pop)
@@ -242,7 +249,7 @@ inline void _Xput(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *O
 	if (check_result != MACH_MSG_SUCCESS)
 		{ MIG_CXX_RETURN_ERROR_(OutP, check_result); }
 
-	OutP->RetCode = call_put(self, In0P->Head.msgh_local_port, (byte_ool_t)(In0P->data.address), In0P->dataCnt, (int_ool_t)(In0P->moved.address), In0P->movedCnt, (byte_ool_t)(In0P->maybe.address), In0P->maybeCnt, (byte_ool_t)(In0P->phys.address), In0P->physCnt, (byte_ool_t)(In0P->copy.address), In0P->copyCnt, (In0P->copy.copy == MACH_MSG_PHYSICAL_COPY), (triple_ptr_t)(In0P->one.address));
+	OutP->RetCode = call_put(self, In0P->Head.msgh_local_port, (byte_ool_t)(In0P->data.address), In0P->dataCnt, (int_ool_t)(In0P->moved.address), In0P->movedCnt, (byte_ool_t)(In0P->maybe.address), In0P->maybeCnt, (byte_ool_t)(In0P->phys.address), In0P->physCnt, (byte_ool_t)(In0P->copy.address), In0P->copyCnt, (In0P->copy.copy == MACH_MSG_PHYSICAL_COPY), (int_ool_t)(In0P->kept.address), In0P->keptCnt, (triple_ptr_t)(In0P->one.address));
 	if (OutP->RetCode != KERN_SUCCESS)
 		In0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;
 	if (OutP->RetCode != KERN_SUCCESS) {

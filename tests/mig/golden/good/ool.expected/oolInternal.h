@@ -40,6 +40,8 @@ kern_return_t put
 	byte_ool_t copy,
 	mach_msg_type_number_t copyCnt,
 	boolean_t copyServerCopy,
+	int_ool_t kept,
+	mach_msg_type_number_t keptCnt,
 	triple_ptr_t one
 );
 

@@ -77,7 +77,7 @@ mig_internal kern_return_t __MIG_check__Request__put_t(__attribute__((__unused__
 	typedef __Request__put_t __Request;
 
 	if (!(In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
-	    (In0P->msgh_body.msgh_descriptor_count != 6) ||
+	    (In0P->msgh_body.msgh_descriptor_count != 7) ||
 	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
 		return MIG_BAD_ARGUMENTS;
 
@@ -96,6 +96,9 @@ mig_internal kern_return_t __MIG_check__Request__put_t(__attribute__((__unused__
 	if (In0P->copy.type != MACH_MSG_OOL_DESCRIPTOR)
 		return MIG_TYPE_ERROR;
 
+	if (In0P->kept.type != MACH_MSG_OOL_DESCRIPTOR)
+		return MIG_TYPE_ERROR;
+
 	if (In0P->one.type != MACH_MSG_OOL_DESCRIPTOR ||
     In0P->one.size != 24)
 		return MIG_TYPE_ERROR;
@@ -109,6 +112,8 @@ mig_internal kern_return_t __MIG_check__Request__put_t(__attribute__((__unused__
 	if (In0P->phys.size != In0P->physCnt)
 		return MIG_TYPE_ERROR;
 	if (In0P->copy.size != In0P->copyCnt)
+		return MIG_TYPE_ERROR;
+	if (In0P->kept.size / 4 != In0P->keptCnt)
 		return MIG_TYPE_ERROR;
 	return MACH_MSG_SUCCESS;
 }
@@ -127,6 +132,7 @@ mig_internal void _Xput
 		mach_msg_ool_descriptor_t maybe;
 		mach_msg_ool_descriptor_t phys;
 		mach_msg_ool_descriptor_t copy;
+		mach_msg_ool_descriptor_t kept;
 		mach_msg_ool_descriptor_t one;
 		NDR_record_t NDR;
 		mach_msg_type_number_t dataCnt;
@@ -134,6 +140,7 @@ mig_internal void _Xput
 		mach_msg_type_number_t maybeCnt;
 		mach_msg_type_number_t physCnt;
 		mach_msg_type_number_t copyCnt;
+		mach_msg_type_number_t keptCnt;
 		mach_msg_trailer_t trailer;
 	} Request __attribute__((unused));
 #pragma pack(pop)
@@ -156,7 +163,7 @@ mig_internal void _Xput
 	if (check_result != MACH_MSG_SUCCESS)
 		{ MIG_RETURN_ERROR(OutP, check_result); }
 
-	OutP->RetCode = put(In0P->Head.msgh_local_port, (byte_ool_t)(In0P->data.address), In0P->dataCnt, (int_ool_t)(In0P->moved.address), In0P->movedCnt, (byte_ool_t)(In0P->maybe.address), In0P->maybeCnt, (byte_ool_t)(In0P->phys.address), In0P->physCnt, (byte_ool_t)(In0P->copy.address), In0P->copyCnt, (In0P->copy.copy == MACH_MSG_PHYSICAL_COPY), (triple_ptr_t)(In0P->one.address));
+	OutP->RetCode = put(In0P->Head.msgh_local_port, (byte_ool_t)(In0P->data.address), In0P->dataCnt, (int_ool_t)(In0P->moved.address), In0P->movedCnt, (byte_ool_t)(In0P->maybe.address), In0P->maybeCnt, (byte_ool_t)(In0P->phys.address), In0P->physCnt, (byte_ool_t)(In0P->copy.address), In0P->copyCnt, (In0P->copy.copy == MACH_MSG_PHYSICAL_COPY), (int_ool_t)(In0P->kept.address), In0P->keptCnt, (triple_ptr_t)(In0P->one.address));
 	if (OutP->RetCode != KERN_SUCCESS) {
 		MIG_RETURN_ERROR(OutP, OutP->RetCode);
 	}
@@ -327,7 +334,7 @@ const struct ool_subsystem ool_subsystem = {
 	(vm_address_t)0,
 	{
 		{ (mig_impl_routine_t) 0,
-		  (mig_stub_routine_t) _Xput, 13, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__put_t)},
+		  (mig_stub_routine_t) _Xput, 15, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__put_t)},
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xget, 10, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__get_t)},
 		{ (mig_impl_routine_t) 0,

@@ -52,6 +52,8 @@ kern_return_t put
 	byte_ool_t copy,
 	mach_msg_type_number_t copyCnt,
 	boolean_t copyServerCopy,
+	int_ool_t kept,
+	mach_msg_type_number_t keptCnt,
 	triple_ptr_t one
 );
 
@@ -145,6 +147,7 @@ typedef struct {
 	mach_msg_ool_descriptor_t maybe;
 	mach_msg_ool_descriptor_t phys;
 	mach_msg_ool_descriptor_t copy;
+	mach_msg_ool_descriptor_t kept;
 	mach_msg_ool_descriptor_t one;
 	NDR_record_t NDR;
 	mach_msg_type_number_t dataCnt;
@@ -152,6 +155,7 @@ typedef struct {
 	mach_msg_type_number_t maybeCnt;
 	mach_msg_type_number_t physCnt;
 	mach_msg_type_number_t copyCnt;
+	mach_msg_type_number_t keptCnt;
 } __Request__put_t __attribute__((unused));
 #pragma pack(pop)
 #pragma pack(push, 4)

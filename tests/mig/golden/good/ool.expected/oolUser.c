@@ -105,6 +105,8 @@ mig_external kern_return_t put
 	mach_msg_type_number_t physCnt,
 	byte_ool_t copy,
 	mach_msg_type_number_t copyCnt,
+	int_ool_t kept,
+	mach_msg_type_number_t keptCnt,
 	triple_ptr_t one
 )
 {
@@ -117,6 +119,7 @@ mig_external kern_return_t put
 		mach_msg_ool_descriptor_t maybe;
 		mach_msg_ool_descriptor_t phys;
 		mach_msg_ool_descriptor_t copy;
+		mach_msg_ool_descriptor_t kept;
 		mach_msg_ool_descriptor_t one;
 		NDR_record_t NDR;
 		mach_msg_type_number_t dataCnt;
@@ -124,6 +127,7 @@ mig_external kern_return_t put
 		mach_msg_type_number_t maybeCnt;
 		mach_msg_type_number_t physCnt;
 		mach_msg_type_number_t copyCnt;
+		mach_msg_type_number_t keptCnt;
 	} Request __attribute__((unused));
 #pragma pack(pop)
 #pragma pack(push, 4)
@@ -160,7 +164,7 @@ mig_external kern_return_t put
 	mach_msg_return_t msg_result;
 	kern_return_t check_result;
 
-	InP->msgh_body.msgh_descriptor_count = 6;
+	InP->msgh_body.msgh_descriptor_count = 7;
 
 	InP->data.address = (void *)(data);
 	InP->data.size = dataCnt;
@@ -197,6 +201,13 @@ mig_external kern_return_t put
 	InP->copy.pad1 = 0;
 	InP->copy.type = MACH_MSG_OOL_DESCRIPTOR;
 
+	InP->kept.address = (void *)(kept);
+	InP->kept.size = 4 * keptCnt;
+	InP->kept.deallocate = FALSE;
+	InP->kept.copy = MACH_MSG_VIRTUAL_COPY;
+	InP->kept.pad1 = 0;
+	InP->kept.type = MACH_MSG_OOL_DESCRIPTOR;
+
 	InP->one.address = (void *)(one);
 	InP->one.size = 24;
 	InP->one.deallocate = FALSE;
@@ -215,6 +226,8 @@ mig_external kern_return_t put
 	InP->physCnt = physCnt;
 
 	InP->copyCnt = copyCnt;
+
+	InP->keptCnt = keptCnt;
 
 	InP->Head.msgh_bits = MACH_MSGH_BITS_COMPLEX|MACH_MSGH_BITS(19, MACH_MSG_TYPE_MAKE_SEND_ONCE);
 	InP->Head.msgh_size = (mach_msg_size_t)sizeof(Request);

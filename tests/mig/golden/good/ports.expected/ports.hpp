@@ -32,7 +32,7 @@
 namespace mig::ports {
 
 inline constexpr mach_msg_id_t kBase = 5000;
-inline constexpr mach_msg_id_t kEnd = 5007;
+inline constexpr mach_msg_id_t kEnd = 5008;
 
 struct take_out {
 	mig::SendRight send;
@@ -46,6 +46,11 @@ struct take_out {
 struct arrays_out {
 	std::vector<mig::SendRight> olist;
 	mig::OolPorts<mig::SendRight> oool;
+};
+
+struct rights_by_type_out {
+	mig::SendOnceRight oonce;
+	mig::ReceiveRight orecv;
 };
 
 // Calls the routines of 'ports' on a send right the caller keeps.
@@ -72,7 +77,10 @@ class Client {
 	// Routine user_reply (id 5005): request and reply
 	mig::Result<int> user_reply(mach_port_t reply) const;
 
-	// SimpleRoutine reply_to (id 5006): one-way, no reply
+	// Routine rights_by_type (id 5006): request and reply
+	mig::Result<rights_by_type_out> rights_by_type(mach_port_t once, mach_msg_type_name_t oncePoly, mach_port_t recv, mach_msg_type_name_t recvPoly, mig::SendOnceRight moved) const;
+
+	// SimpleRoutine reply_to (id 5007): one-way, no reply
 	mig::Result<void> reply_to(int code) const;
 
  private:
@@ -146,6 +154,18 @@ inline mig::Result<int> Client::user_reply(mach_port_t reply) const {
 	return value_r;
 }
 
+inline mig::Result<rights_by_type_out> Client::rights_by_type(mach_port_t once, mach_msg_type_name_t oncePoly, mach_port_t recv, mach_msg_type_name_t recvPoly, mig::SendOnceRight moved) const {
+	mach_port_t oonce_v = MACH_PORT_NULL;
+	mach_port_t orecv_v = MACH_PORT_NULL;
+	kern_return_t kr = ::rights_by_type(port_, once, oncePoly, recv, recvPoly, moved.get(), &oonce_v, &orecv_v);
+	if (mig::detail::request_was_sent(kr)) (void)moved.release();
+	if (kr != KERN_SUCCESS) return mig::Result<rights_by_type_out>::error(kr);
+	rights_by_type_out out;
+	out.oonce = mig::SendOnceRight(oonce_v);
+	out.orecv = mig::ReceiveRight(orecv_v);
+	return out;
+}
+
 inline mig::Result<void> Client::reply_to(int code) const {
 	kern_return_t kr = ::reply_to(port_, code);
 	return mig::Result<void>::from(kr);
@@ -186,7 +206,10 @@ class Server {
 	// Routine user_reply (id 5005)
 	virtual kern_return_t user_reply(mach_port_t server, int& value) = 0;
 
-	// SimpleRoutine reply_to (id 5006)
+	// Routine rights_by_type (id 5006)
+	virtual kern_return_t rights_by_type(mach_port_t server, mig::SendOnceRight once, mig::ReceiveRight recv, mig::SendOnceRight moved, mach_port_t& oonce, mach_msg_type_name_t& ooncePoly, mach_port_t& orecv, mach_msg_type_name_t& orecvPoly) = 0;
+
+	// SimpleRoutine reply_to (id 5007)
 	virtual kern_return_t reply_to(mach_port_t target, int code) = 0;
 
 };
@@ -243,6 +266,12 @@ inline kern_return_t call_server_reply(Server& self, mach_port_t server, mach_po
 inline kern_return_t call_user_reply(Server& self, mach_port_t server, int *value)
 {
 	kern_return_t kr = self.user_reply(server, *value);
+	return kr;
+}
+
+inline kern_return_t call_rights_by_type(Server& self, mach_port_t server, mach_port_t once, mach_port_t recv, mach_port_t moved, mach_port_t *oonce, mach_msg_type_name_t *ooncePoly, mach_port_t *orecv, mach_msg_type_name_t *orecvPoly)
+{
+	kern_return_t kr = self.rights_by_type(server, mig::SendOnceRight(once), mig::ReceiveRight(recv), mig::SendOnceRight(moved), *oonce, *ooncePoly, *orecv, *orecvPoly);
 	return kr;
 }
 
@@ -707,6 +736,93 @@ inline void _Xuser_reply(Server& self, mach_msg_header_t *InHeadP, mach_msg_head
 	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
 }
 
+inline kern_return_t __MIG_check__Request__rights_by_type_t(__attribute__((__unused__)) __Request__rights_by_type_t *In0P)
+{
+	typedef __Request__rights_by_type_t __Request;
+
+	if (!(In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    (In0P->msgh_body.msgh_descriptor_count != 3) ||
+	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
+		return MIG_BAD_ARGUMENTS;
+
+	if (In0P->once.type != MACH_MSG_PORT_DESCRIPTOR ||
+    (In0P->once.disposition != 18 && In0P->once.disposition != 21))
+		return MIG_TYPE_ERROR;
+
+	if (In0P->recv.type != MACH_MSG_PORT_DESCRIPTOR ||
+    (In0P->recv.disposition != 16))
+		return MIG_TYPE_ERROR;
+
+	if (In0P->moved.type != MACH_MSG_PORT_DESCRIPTOR ||
+    (In0P->moved.disposition != 18))
+		return MIG_TYPE_ERROR;
+
+	return MACH_MSG_SUCCESS;
+}
+
+/* Routine rights_by_type */
+inline void _Xrights_by_type(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_body_t msgh_body;
+		mach_msg_port_descriptor_t once;
+		mach_msg_port_descriptor_t recv;
+		mach_msg_port_descriptor_t moved;
+		mach_msg_trailer_t trailer;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+	typedef __Request__rights_by_type_t __Request;
+	typedef __Reply__rights_by_type_t Reply __attribute__((unused));
+
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	Request *In0P = (Request *) InHeadP;
+	Reply *OutP = (Reply *) OutHeadP;
+	kern_return_t check_result;
+	kern_return_t RetCode;
+	mach_port_t oonce;
+	mach_msg_type_name_t ooncePoly;
+	mach_port_t orecv;
+	mach_msg_type_name_t orecvPoly;
+
+	check_result = __MIG_check__Request__rights_by_type_t((__Request *)In0P);
+	if (check_result != MACH_MSG_SUCCESS)
+		{ MIG_CXX_RETURN_ERROR_(OutP, check_result); }
+
+	ooncePoly = 18;
+	orecvPoly = 16;
+	RetCode = call_rights_by_type(self, In0P->Head.msgh_local_port, In0P->once.name, In0P->recv.name, In0P->moved.name, &oonce, &ooncePoly, &orecv, &orecvPoly);
+	if (RetCode != KERN_SUCCESS)
+		In0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;
+	if (RetCode != KERN_SUCCESS) {
+		MIG_CXX_RETURN_ERROR_(OutP, RetCode);
+	}
+
+	OutP->oonce.name = oonce;
+	OutP->oonce.pad1 = 0;
+	OutP->oonce.pad2 = 0;
+	OutP->oonce.disposition = ooncePoly;
+	OutP->oonce.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	OutP->orecv.name = orecv;
+	OutP->orecv.pad1 = 0;
+	OutP->orecv.pad2 = 0;
+	OutP->orecv.disposition = orecvPoly;
+	OutP->orecv.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
+	OutP->Head.msgh_bits |= MACH_MSGH_BITS_COMPLEX;
+	OutP->msgh_body.msgh_descriptor_count = 2;
+}
+
 inline kern_return_t __MIG_check__Request__reply_to_t(__attribute__((__unused__)) __Request__reply_to_t *In0P)
 {
 	typedef __Request__reply_to_t __Request;
@@ -782,6 +898,9 @@ inline bool Server::dispatch(mach_msg_header_t* InHeadP, mach_msg_header_t* OutH
 		detail::_Xuser_reply(*this, InHeadP, OutHeadP);
 		return true;
 	case 5006:
+		detail::_Xrights_by_type(*this, InHeadP, OutHeadP);
+		return true;
+	case 5007:
 		detail::_Xreply_to(*this, InHeadP, OutHeadP);
 		return true;
 	default:

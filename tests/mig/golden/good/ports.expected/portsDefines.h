@@ -7,13 +7,14 @@
 
 
 #define	ports_SUBSYSTEM_BASE	5000
-#define	ports_MSG_COUNT	7
+#define	ports_MSG_COUNT	8
 #define	ports_give_ID	5000
 #define	ports_take_ID	5001
 #define	ports_arrays_ID	5002
 #define	ports_with_reply_ID	5003
 #define	ports_server_reply_ID	5004
 #define	ports_user_reply_ID	5005
-#define	ports_reply_to_ID	5006
+#define	ports_rights_by_type_ID	5006
+#define	ports_reply_to_ID	5007
 
 #endif	 /* _ports_defines_ */

@@ -117,6 +117,24 @@ kern_return_t user_reply
 	int *value
 );
 
+/* Routine rights_by_type */
+#ifdef	mig_external
+mig_external
+#else
+extern
+#endif	/* mig_external */
+kern_return_t rights_by_type
+(
+	mach_port_t server,
+	mach_port_t once,
+	mach_port_t recv,
+	mach_port_t moved,
+	mach_port_t *oonce,
+	mach_msg_type_name_t *ooncePoly,
+	mach_port_t *orecv,
+	mach_msg_type_name_t *orecvPoly
+);
+
 /* SimpleRoutine reply_to */
 #ifdef	mig_external
 mig_external

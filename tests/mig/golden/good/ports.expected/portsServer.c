@@ -78,6 +78,9 @@ mig_internal void _Xserver_reply
 mig_internal void _Xuser_reply
 	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
 
+mig_internal void _Xrights_by_type
+	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
+
 mig_internal void _Xreply_to
 	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
 
@@ -554,6 +557,96 @@ mig_internal void _Xuser_reply
 	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
 }
 
+#if !defined(__MIG_check__Request__rights_by_type_t__defined)
+#define __MIG_check__Request__rights_by_type_t__defined
+
+mig_internal kern_return_t __MIG_check__Request__rights_by_type_t(__attribute__((__unused__)) __Request__rights_by_type_t *In0P)
+{
+	typedef __Request__rights_by_type_t __Request;
+
+	if (!(In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    (In0P->msgh_body.msgh_descriptor_count != 3) ||
+	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
+		return MIG_BAD_ARGUMENTS;
+
+	if (In0P->once.type != MACH_MSG_PORT_DESCRIPTOR ||
+    (In0P->once.disposition != 18 && In0P->once.disposition != 21))
+		return MIG_TYPE_ERROR;
+
+	if (In0P->recv.type != MACH_MSG_PORT_DESCRIPTOR ||
+    (In0P->recv.disposition != 16))
+		return MIG_TYPE_ERROR;
+
+	if (In0P->moved.type != MACH_MSG_PORT_DESCRIPTOR ||
+    (In0P->moved.disposition != 18))
+		return MIG_TYPE_ERROR;
+
+	return MACH_MSG_SUCCESS;
+}
+#endif /* !defined(__MIG_check__Request__rights_by_type_t__defined) */
+
+/* Routine rights_by_type */
+mig_internal void _Xrights_by_type
+	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_body_t msgh_body;
+		mach_msg_port_descriptor_t once;
+		mach_msg_port_descriptor_t recv;
+		mach_msg_port_descriptor_t moved;
+		mach_msg_trailer_t trailer;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+	typedef __Request__rights_by_type_t __Request;
+	typedef __Reply__rights_by_type_t Reply __attribute__((unused));
+
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	Request *In0P = (Request *) InHeadP;
+	Reply *OutP = (Reply *) OutHeadP;
+	kern_return_t check_result;
+	kern_return_t RetCode;
+	mach_port_t oonce;
+	mach_msg_type_name_t ooncePoly;
+	mach_port_t orecv;
+	mach_msg_type_name_t orecvPoly;
+
+	check_result = __MIG_check__Request__rights_by_type_t((__Request *)In0P);
+	if (check_result != MACH_MSG_SUCCESS)
+		{ MIG_RETURN_ERROR(OutP, check_result); }
+
+	ooncePoly = 18;
+	orecvPoly = 16;
+	RetCode = rights_by_type(In0P->Head.msgh_local_port, In0P->once.name, In0P->recv.name, In0P->moved.name, &oonce, &ooncePoly, &orecv, &orecvPoly);
+	if (RetCode != KERN_SUCCESS) {
+		MIG_RETURN_ERROR(OutP, RetCode);
+	}
+
+	OutP->oonce.name = oonce;
+	OutP->oonce.pad1 = 0;
+	OutP->oonce.pad2 = 0;
+	OutP->oonce.disposition = ooncePoly;
+	OutP->oonce.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	OutP->orecv.name = orecv;
+	OutP->orecv.pad1 = 0;
+	OutP->orecv.pad2 = 0;
+	OutP->orecv.disposition = orecvPoly;
+	OutP->orecv.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
+	OutP->Head.msgh_bits |= MACH_MSGH_BITS_COMPLEX;
+	OutP->msgh_body.msgh_descriptor_count = 2;
+}
+
 #if !defined(__MIG_check__Request__reply_to_t__defined)
 #define __MIG_check__Request__reply_to_t__defined
 
@@ -607,7 +700,7 @@ mig_internal void _Xreply_to
 const struct ports_subsystem ports_subsystem = {
 	ports_server_routine,
 	5000,
-	5007,
+	5008,
 	(mach_msg_size_t)sizeof(union __ReplyUnion__ports_subsystem),
 	(vm_address_t)0,
 	{
@@ -623,6 +716,8 @@ const struct ports_subsystem ports_subsystem = {
 		  (mig_stub_routine_t) _Xserver_reply, 3, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__server_reply_t)},
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xuser_reply, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__user_reply_t)},
+		{ (mig_impl_routine_t) 0,
+		  (mig_stub_routine_t) _Xrights_by_type, 8, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__rights_by_type_t)},
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xreply_to, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__reply_to_t)},
 	}
@@ -649,7 +744,7 @@ mig_external boolean_t ports_server
 	OutHeadP->msgh_id = InHeadP->msgh_id + 100;
 	OutHeadP->msgh_voucher_port = MACH_PORT_NULL;
 
-	if ((InHeadP->msgh_id > 5006) || (InHeadP->msgh_id < 5000) ||
+	if ((InHeadP->msgh_id > 5007) || (InHeadP->msgh_id < 5000) ||
 	    ((routine = ports_subsystem.routine[InHeadP->msgh_id - 5000].stub_routine) == 0)) {
 		((mig_reply_error_t *)OutHeadP)->NDR = NDR_record;
 		((mig_reply_error_t *)OutHeadP)->RetCode = MIG_BAD_ID;
@@ -666,7 +761,7 @@ mig_external mig_routine_t ports_server_routine
 
 	msgh_id = InHeadP->msgh_id - 5000;
 
-	if ((msgh_id > 6) || (msgh_id < 0))
+	if ((msgh_id > 7) || (msgh_id < 0))
 		return 0;
 
 	return ports_subsystem.routine[msgh_id].stub_routine;

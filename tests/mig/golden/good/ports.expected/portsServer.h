@@ -129,6 +129,24 @@ kern_return_t user_reply
 	int *value
 );
 
+/* Routine rights_by_type */
+#ifdef	mig_external
+mig_external
+#else
+extern
+#endif	/* mig_external */
+kern_return_t rights_by_type
+(
+	mach_port_t server,
+	mach_port_t once,
+	mach_port_t recv,
+	mach_port_t moved,
+	mach_port_t *oonce,
+	mach_msg_type_name_t *ooncePoly,
+	mach_port_t *orecv,
+	mach_msg_type_name_t *orecvPoly
+);
+
 /* SimpleRoutine reply_to */
 #ifdef	mig_external
 mig_external
@@ -166,7 +184,7 @@ extern const struct ports_subsystem {
 	unsigned int	maxsize;	/* Max msg size */
 	vm_address_t	reserved;	/* Reserved */
 	struct routine_descriptor	/* Array of routine descriptors */
-		routine[7];
+		routine[8];
 } ports_subsystem;
 
 #ifdef __cplusplus
@@ -237,6 +255,15 @@ typedef struct {
 #pragma pack(push, 4)
 typedef struct {
 	mach_msg_header_t Head;
+	mach_msg_body_t msgh_body;
+	mach_msg_port_descriptor_t once;
+	mach_msg_port_descriptor_t recv;
+	mach_msg_port_descriptor_t moved;
+} __Request__rights_by_type_t __attribute__((unused));
+#pragma pack(pop)
+#pragma pack(push, 4)
+typedef struct {
+	mach_msg_header_t Head;
 	NDR_record_t NDR;
 	int code;
 } __Request__reply_to_t __attribute__((unused));
@@ -254,6 +281,7 @@ union __RequestUnion__ports_subsystem {
 	__Request__with_reply_t Request_with_reply;
 	__Request__server_reply_t Request_server_reply;
 	__Request__user_reply_t Request_user_reply;
+	__Request__rights_by_type_t Request_rights_by_type;
 	__Request__reply_to_t Request_reply_to;
 };
 #endif /* !__RequestUnion__ports_subsystem__defined */
@@ -321,6 +349,14 @@ typedef struct {
 #pragma pack(push, 4)
 typedef struct {
 	mach_msg_header_t Head;
+	mach_msg_body_t msgh_body;
+	mach_msg_port_descriptor_t oonce;
+	mach_msg_port_descriptor_t orecv;
+} __Reply__rights_by_type_t __attribute__((unused));
+#pragma pack(pop)
+#pragma pack(push, 4)
+typedef struct {
+	mach_msg_header_t Head;
 	NDR_record_t NDR;
 	kern_return_t RetCode;
 } __Reply__reply_to_t __attribute__((unused));
@@ -338,6 +374,7 @@ union __ReplyUnion__ports_subsystem {
 	__Reply__with_reply_t Reply_with_reply;
 	__Reply__server_reply_t Reply_server_reply;
 	__Reply__user_reply_t Reply_user_reply;
+	__Reply__rights_by_type_t Reply_rights_by_type;
 	__Reply__reply_to_t Reply_reply_to;
 };
 #endif /* !__ReplyUnion__ports_subsystem__defined */
@@ -350,7 +387,8 @@ union __ReplyUnion__ports_subsystem {
     { "with_reply", 5003 },\
     { "server_reply", 5004 },\
     { "user_reply", 5005 },\
-    { "reply_to", 5006 }
+    { "rights_by_type", 5006 },\
+    { "reply_to", 5007 }
 #endif
 
 #ifdef __AfterMigServerHeader

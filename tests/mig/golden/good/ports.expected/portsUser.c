@@ -880,6 +880,151 @@ mig_external kern_return_t user_reply
 	return KERN_SUCCESS;
 }
 
+#if !defined(__MIG_check__Reply__rights_by_type_t__defined)
+#define __MIG_check__Reply__rights_by_type_t__defined
+
+mig_internal kern_return_t __MIG_check__Reply__rights_by_type_t(__Reply__rights_by_type_t *Out0P)
+{
+	typedef __Reply__rights_by_type_t __Reply __attribute__((unused));
+	boolean_t msgh_simple;
+	unsigned int msgh_size;
+
+	if (Out0P->Head.msgh_id != 5106) {
+	    if (Out0P->Head.msgh_id == MACH_NOTIFY_SEND_ONCE)
+		{ return MIG_SERVER_DIED; }
+	    else
+		{ return MIG_REPLY_MISMATCH; }
+	}
+
+	msgh_simple = !(Out0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX);
+	msgh_size = Out0P->Head.msgh_size;
+
+	if ((msgh_simple || Out0P->msgh_body.msgh_descriptor_count != 2 ||
+	    msgh_size != (mach_msg_size_t)sizeof(__Reply)) &&
+	    (!msgh_simple || msgh_size != (mach_msg_size_t)sizeof(mig_reply_error_t) ||
+	    ((mig_reply_error_t *)Out0P)->RetCode == KERN_SUCCESS))
+		{ return MIG_TYPE_ERROR ; }
+	if (msgh_simple) {
+		return ((mig_reply_error_t *)Out0P)->RetCode;
+	}
+
+	if (Out0P->oonce.type != MACH_MSG_PORT_DESCRIPTOR) {
+		return MIG_TYPE_ERROR;
+	}
+
+	if (Out0P->orecv.type != MACH_MSG_PORT_DESCRIPTOR) {
+		return MIG_TYPE_ERROR;
+	}
+
+	return MACH_MSG_SUCCESS;
+}
+#endif /* !defined(__MIG_check__Reply__rights_by_type_t__defined) */
+
+/* Routine rights_by_type */
+mig_external kern_return_t rights_by_type
+(
+	mach_port_t server,
+	mach_port_t once,
+	mach_msg_type_name_t oncePoly,
+	mach_port_t recv,
+	mach_msg_type_name_t recvPoly,
+	mach_port_t moved,
+	mach_port_t *oonce,
+	mach_port_t *orecv
+)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_body_t msgh_body;
+		mach_msg_port_descriptor_t once;
+		mach_msg_port_descriptor_t recv;
+		mach_msg_port_descriptor_t moved;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_body_t msgh_body;
+		mach_msg_port_descriptor_t oonce;
+		mach_msg_port_descriptor_t orecv;
+		mach_msg_trailer_t trailer;
+	} Reply __attribute__((unused));
+#pragma pack(pop)
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_body_t msgh_body;
+		mach_msg_port_descriptor_t oonce;
+		mach_msg_port_descriptor_t orecv;
+	} __Reply __attribute__((unused));
+#pragma pack(pop)
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	union {
+		Request In;
+		Reply Out;
+	} Mess;
+
+	Request *InP = &Mess.In;
+	Reply *Out0P = &Mess.Out;
+
+	mach_msg_return_t msg_result;
+	kern_return_t check_result;
+
+	InP->msgh_body.msgh_descriptor_count = 3;
+
+	InP->once.name = once;
+	InP->once.pad1 = 0;
+	InP->once.pad2 = 0;
+	InP->once.disposition = oncePoly;
+	InP->once.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	InP->recv.name = recv;
+	InP->recv.pad1 = 0;
+	InP->recv.pad2 = 0;
+	InP->recv.disposition = recvPoly;
+	InP->recv.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	InP->moved.name = moved;
+	InP->moved.pad1 = 0;
+	InP->moved.pad2 = 0;
+	InP->moved.disposition = 18;
+	InP->moved.type = MACH_MSG_PORT_DESCRIPTOR;
+
+	InP->Head.msgh_bits = MACH_MSGH_BITS_COMPLEX|MACH_MSGH_BITS(19, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+	InP->Head.msgh_size = (mach_msg_size_t)sizeof(Request);
+	InP->Head.msgh_remote_port = server;
+	InP->Head.msgh_local_port = mig_get_reply_port();
+	InP->Head.msgh_id = 5006;
+	InP->Head.msgh_voucher_port = MACH_PORT_NULL;
+
+	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+
+	if (msg_result != MACH_MSG_SUCCESS) {
+		__MachMsgErrorWithoutTimeout(msg_result);
+		return msg_result;
+	}
+
+	check_result = __MIG_check__Reply__rights_by_type_t((__Reply__rights_by_type_t *)Out0P);
+	if (check_result != MACH_MSG_SUCCESS) {
+		mach_msg_destroy(&Out0P->Head);
+		return check_result;
+	}
+
+	*oonce = Out0P->oonce.name;
+
+	*orecv = Out0P->orecv.name;
+
+	return KERN_SUCCESS;
+}
+
 /* SimpleRoutine reply_to */
 mig_external kern_return_t reply_to
 (
@@ -918,7 +1063,7 @@ mig_external kern_return_t reply_to
 	InP->Head.msgh_size = (mach_msg_size_t)sizeof(Request);
 	InP->Head.msgh_remote_port = target;
 	InP->Head.msgh_local_port = MACH_PORT_NULL;
-	InP->Head.msgh_id = 5006;
+	InP->Head.msgh_id = 5007;
 	InP->Head.msgh_voucher_port = MACH_PORT_NULL;
 
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), 0, MACH_PORT_NULL, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);

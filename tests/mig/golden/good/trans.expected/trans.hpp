@@ -130,14 +130,18 @@ inline void _Xfrob(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *
 	Reply *OutP = (Reply *) OutHeadP;
 	kern_return_t check_result;
 	kern_return_t RetCode;
-	widget_t other = golden_port_to_widget(In0P->other.name);
+	widget_t target;
+	widget_t other;
 	widget_t made;
 
 	check_result = __MIG_check__Request__frob_t((__Request *)In0P);
 	if (check_result != MACH_MSG_SUCCESS)
 		{ MIG_CXX_RETURN_ERROR_(OutP, check_result); }
 
-	RetCode = call_frob(self, golden_port_to_widget(In0P->Head.msgh_local_port), other, In0P->n, &made);
+	target = golden_port_to_widget(In0P->Head.msgh_local_port);
+	other = golden_port_to_widget(In0P->other.name);
+	RetCode = call_frob(self, target, other, In0P->n, &made);
+	golden_widget_release(target);
 	golden_widget_release(other);
 	if (RetCode != KERN_SUCCESS)
 		In0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;

@@ -112,14 +112,18 @@ mig_internal void _Xfrob
 	Reply *OutP = (Reply *) OutHeadP;
 	kern_return_t check_result;
 	kern_return_t RetCode;
-	widget_t other = golden_port_to_widget(In0P->other.name);
+	widget_t target;
+	widget_t other;
 	widget_t made;
 
 	check_result = __MIG_check__Request__frob_t((__Request *)In0P);
 	if (check_result != MACH_MSG_SUCCESS)
 		{ MIG_RETURN_ERROR(OutP, check_result); }
 
-	RetCode = frob(golden_port_to_widget(In0P->Head.msgh_local_port), other, In0P->n, &made);
+	target = golden_port_to_widget(In0P->Head.msgh_local_port);
+	other = golden_port_to_widget(In0P->other.name);
+	RetCode = frob(target, other, In0P->n, &made);
+	golden_widget_release(target);
 	golden_widget_release(other);
 	if (RetCode != KERN_SUCCESS) {
 		MIG_RETURN_ERROR(OutP, RetCode);
