@@ -60,6 +60,7 @@ struct ThreadChannel {
   int index = -1;
 };
 thread_local ThreadChannel t_channel;
+thread_local int t_calls = 0;  // CallBuilders alive on this thread (>1: a signal handler's)
 
 void futex_wait(uint32_t* word, uint32_t expected, const timespec* timeout, bool shared) {
   syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
@@ -218,17 +219,33 @@ uint32_t bootstrap_name() { return g_conn.bootstrap; }
 uint64_t generation() { return g_generation.load(std::memory_order_acquire); }
 
 CallBuilder::CallBuilder(uint32_t op) {
+  // Counted first: a handler interrupting us from here on sees a call in
+  // progress and keeps off the thread's channel.
+  nested_ = t_calls++ > 0;
   if (!ensure_connected()) return;
   uint64_t gen = g_generation.load(std::memory_order_acquire);
-  if (t_channel.generation != gen || t_channel.index < 0) {
-    t_channel.index = acquire_channel();
-    t_channel.generation = gen;
-    pthread_setspecific(g_key, &t_channel);
+  gen_ = gen;
+  int index;
+  if (nested_) {
+    index = acquire_channel();
+  } else {
+    if (t_channel.generation != gen || t_channel.index < 0) {
+      t_channel.index = acquire_channel();
+      t_channel.generation = gen;
+      pthread_setspecific(g_key, &t_channel);
+    }
+    index = t_channel.index;
   }
-  index_ = uint32_t(t_channel.index);
-  ch_ = channel_at(t_channel.index);
+  index_ = uint32_t(index);
+  ch_ = channel_at(index);
   ch_->op = op;
   ch_->data_len = 0;
+}
+
+CallBuilder::~CallBuilder() {
+  if (nested_ && ch_ != nullptr && gen_ == g_generation.load(std::memory_order_acquire))
+    release_channel(int(index_));
+  --t_calls;
 }
 
 uint64_t* CallBuilder::args() { return ch_->args; }

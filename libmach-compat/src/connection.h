@@ -31,7 +31,12 @@ class CallBuilder {
  public:
   // Acquires the thread's channel (connecting to machd on first use).
   // ok() is false when machd cannot be reached.
+  // A call made while another is in progress on the same thread (from a
+  // signal handler) gets a channel of its own for its duration.
   CallBuilder(uint32_t op);
+  ~CallBuilder();
+  CallBuilder(const CallBuilder&) = delete;
+  CallBuilder& operator=(const CallBuilder&) = delete;
   bool ok() const { return ch_ != nullptr; }
   uint64_t* args();
   uint8_t* data();              // MACHD_CHANNEL_DATA_SIZE bytes
@@ -42,6 +47,8 @@ class CallBuilder {
  private:
   machd_channel* ch_ = nullptr;
   uint32_t index_ = 0;
+  bool nested_ = false;  // ch_ is not the thread's channel: released at the end
+  uint64_t gen_ = 0;     // the connection ch_ belongs to
 };
 
 // One-shot helper for calls with only scalar args.

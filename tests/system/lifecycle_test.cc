@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "support.h"
 
@@ -262,3 +264,46 @@ void machd_stop_unblocks_client(int sig) {
 TEST(Lifecycle, MachdStoppingWithSigtermFailsBlockedCallsInsteadOfHanging) { machd_stop_unblocks_client(SIGTERM); }
 
 TEST(Lifecycle, MachdKilledFailsBlockedCallsInsteadOfHanging) { machd_stop_unblocks_client(SIGKILL); }
+
+namespace {
+std::atomic<int> g_handler_kr{-1};
+mach_port_t g_handler_port = MACH_PORT_NULL;
+void mach_call_in_handler(int) {
+  // A Mach call from a signal handler that interrupted a thread blocked in
+  // mach_msg (a trap on XNU: async-signal-safe).
+  g_handler_kr = send_simple(g_handler_port, 9, "from a handler");
+}
+}  // namespace
+
+// The interrupted call must not be clobbered (nor the task disconnected as
+// if it had broken the protocol): both calls complete.
+TEST(Lifecycle, MachCallFromSignalHandlerDuringBlockedReceive) {
+  pid_t child = spawn_task([] {
+    mach_port_t blocked = make_port();
+    g_handler_port = make_port();
+    struct sigaction sa{};
+    sa.sa_handler = mach_call_in_handler;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, nullptr);
+    pthread_t self = pthread_self();
+    std::thread poker([self] {
+      usleep(200000);
+      pthread_kill(self, SIGUSR1);
+      usleep(200000);
+    });
+    SimpleRcv r;
+    mach_msg_return_t mr = receive_simple(blocked, r, 1000);
+    poker.join();
+    if (g_handler_kr != MACH_MSG_SUCCESS) return 10;
+    if (mr != MACH_RCV_TIMED_OUT) return 11;
+    if (receive_simple(g_handler_port, r, 0) != MACH_MSG_SUCCESS || r.msg.value != 9) return 12;
+    mach_port_t p = MACH_PORT_NULL;
+    return mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) == KERN_SUCCESS ? 0 : 13;
+  });
+  int code = wait_exit_for(child, 10000);
+  if (code < 0) {
+    kill(child, SIGKILL);
+    wait_exit(child);
+  }
+  EXPECT_EQ(code, 0) << "10: handler's call failed, 11: interrupted call clobbered, 12/13: task cut off";
+}
