@@ -243,6 +243,32 @@ TEST_F(RoundTrip, NoReplyRoutineSendsNoReply) {
   mach_port_deallocate(mach_task_self(), reply);
 }
 
+TEST_F(RoundTrip, InOutArraysStringsAndScalarsComeBackChanged) {
+  use_c_server();
+  int32_t xs[32] = {1, 2, 3};
+  mach_msg_type_number_t n = 3;
+  char text[100] = "abc";
+  int v = 5;
+  ASSERT_EQ(rt_inout(server_, xs, &n, text, &v), KERN_SUCCESS);
+  ASSERT_EQ(n, 4u);
+  EXPECT_EQ(xs[0], 2);
+  EXPECT_EQ(xs[2], 6);
+  EXPECT_EQ(xs[3], -1);
+  EXPECT_STREQ(text, "abc+");
+  EXPECT_EQ(v, 6);
+}
+
+TEST_F(RoundTrip, ExplicitReplyPortIsUsedAndSeenByTheServer) {
+  use_c_server();
+  mach_port_t reply = fake::new_port();
+  before_ = fake::snapshot();
+  int v = 0;
+  ASSERT_EQ(rt_explicit(server_, reply, 1000, &v), KERN_SUCCESS);
+  EXPECT_EQ(v, static_cast<int>(reply));
+  mach_port_mod_refs(mach_task_self(), reply, MACH_PORT_RIGHT_RECEIVE, -1);
+  expect_gone(reply, PortState{});
+}
+
 struct RawRequest {
   mach_msg_header_t head;
   NDR_record_t ndr;
@@ -355,6 +381,17 @@ class Impl : public mig::roundtrip::Server {
   kern_return_t rt_noreply(mach_port_t, int& v) override {
     v = 0;
     return MIG_NO_REPLY;
+  }
+  kern_return_t rt_inout(mach_port_t, std::vector<int32_t>& xs, std::string& text,
+                         int& n) override {
+    for (auto& x : xs) x += 1;
+    text += text;
+    n *= 3;
+    return KERN_SUCCESS;
+  }
+  kern_return_t rt_explicit(mach_port_t, mach_port_t reply, int& v) override {
+    v = static_cast<int>(reply) + 1;
+    return KERN_SUCCESS;
   }
 
   int last_oneway = 0;
@@ -485,6 +522,18 @@ TEST_F(RoundTrip, CxxDispatchRejectsUnknownIds) {
   use_cxx_server(impl);
   mig_reply_error_t r = raw_call(server_, 7698, sizeof(RawRequest));
   EXPECT_EQ(r.RetCode, MIG_BAD_ID);
+}
+
+TEST_F(RoundTrip, CxxInOutArguments) {
+  Impl impl;
+  use_cxx_server(impl);
+  mig::roundtrip::Client client(server_);
+  std::array<int32_t, 2> xs{10, 20};
+  auto r = client.rt_inout(xs, "xy", 2);
+  ASSERT_TRUE(r.ok()) << r.code();
+  EXPECT_EQ(r->xs, (std::vector<int32_t>{11, 21}));
+  EXPECT_EQ(r->text, "xyxy");
+  EXPECT_EQ(r->n, 6);
 }
 
 TEST_F(RoundTrip, CClientTalksToCxxServer) {

@@ -144,3 +144,22 @@ kern_return_t do_rt_noreply(mach_port_t server, int *v) {
 	*v = 0;
 	return MIG_NO_REPLY;
 }
+
+/* xs: each element doubled and one appended; text and n changed too. */
+kern_return_t do_rt_inout(mach_port_t server, rt_ints_t xs, mach_msg_type_number_t *xsCnt,
+    rt_text_t text, int *n) {
+	mach_msg_type_number_t i;
+	(void)server;
+	for (i = 0; i < *xsCnt; i++) xs[i] *= 2;
+	xs[*xsCnt] = -1;
+	*xsCnt += 1;
+	strcat(text, "+");
+	*n += 1;
+	return KERN_SUCCESS;
+}
+
+kern_return_t do_rt_explicit(mach_port_t server, mach_port_t reply, int *v) {
+	(void)server;
+	*v = (int)reply;
+	return KERN_SUCCESS;
+}
