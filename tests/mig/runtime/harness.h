@@ -2,14 +2,20 @@
 // a private machd, and the rtproof server running in a forked task.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <mach/mach.h>
 #include <machd/machd_debug.h>
 #include <sys/types.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
 namespace rt {
+
+// Runs the rtproof server on `port` in the forked server task until quit;
+// returns its exit code (0: clean). Each test program links one server.
+int serve(mach_port_t port);
 
 // A send right to the server's port (looked up through the bootstrap).
 mach_port_t server_port();
@@ -51,5 +57,23 @@ kern_return_t request_no_senders(mach_port_t port);
 
 // Pages of this task's own: vm_allocate'd and filled with a pattern.
 vm_address_t alloc_pattern(size_t len, unsigned seed);
+
+void PrintTo(const Holdings& h, std::ostream* os);
+void PrintTo(const Name& n, std::ostream* os);
+
+// The fixture of tests that check nothing leaks: SetUp takes a baseline of
+// machd's holdings, the server's names and this task's names;
+// ExpectNothingLeaked (called at the end of the test, after releasing what
+// the test made) checks all three are back to it.
+class NoLeak : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void ExpectNothingLeaked();
+
+ private:
+  Holdings before_{};
+  std::vector<Name> server_before_, own_before_;
+  int server_once_before_ = 0;
+};
 
 }  // namespace rt

@@ -25,7 +25,6 @@
 
 #include "harness.h"
 #include "rtproof.h"
-#include "server.h"
 
 namespace {
 
@@ -70,7 +69,7 @@ mach_port_t start_server(pid_t* pid) {
   if (*pid == 0) {
     mach_port_t port = MACH_PORT_NULL;
     if (bootstrap_check_in(bootstrap_port, name.c_str(), &port) != KERN_SUCCESS) _exit(3);
-    _exit(rp_serve(port));
+    _exit(rt::serve(port));
   }
   for (int i = 0; i < 500; ++i) {
     mach_port_t p = MACH_PORT_NULL;
@@ -187,6 +186,29 @@ vm_address_t alloc_pattern(size_t len, unsigned seed) {
   auto* p = reinterpret_cast<unsigned char*>(a);
   for (size_t i = 0; i < len; ++i) p[i] = static_cast<unsigned char>((i * 131 + seed * 7 + (i >> 12)) & 0xff);
   return a;
+}
+
+void PrintTo(const Holdings& h, std::ostream* os) { *os << to_string(h); }
+void PrintTo(const Name& n, std::ostream* os) { *os << to_string(std::vector<Name>{n}); }
+
+void NoLeak::SetUp() {
+  // The thread's MIG reply port exists before the baseline is taken.
+  int32_t count = 0, last = 0;
+  ASSERT_EQ(rp_notes(g_server, &count, &last), KERN_SUCCESS);
+  server_before_ = server_names(&server_once_before_);
+  own_before_ = own_names();
+  before_ = holdings();
+}
+
+void NoLeak::ExpectNothingLeaked() {
+  Holdings now = settle_to(before_);
+  EXPECT_EQ(now, before_) << "machd's holdings differ from the baseline";
+  int once = 0;
+  std::vector<Name> srv = server_names(&once);
+  EXPECT_EQ(srv, server_before_) << "server names now " << to_string(srv) << ", before " << to_string(server_before_);
+  EXPECT_EQ(once, server_once_before_) << "send-once rights in the server";
+  std::vector<Name> own = own_names();
+  EXPECT_EQ(own, own_before_) << "own names now " << to_string(own) << ", before " << to_string(own_before_);
 }
 
 }  // namespace rt

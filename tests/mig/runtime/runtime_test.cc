@@ -24,15 +24,10 @@
 #include "rtproof.h"
 #include "server.h"
 
-namespace rt {
-void PrintTo(const Holdings& h, std::ostream* os) { *os << to_string(h); }
-void PrintTo(const Name& n, std::ostream* os) { *os << to_string(std::vector<Name>{n}); }
-}  // namespace rt
 
 namespace {
 
-using rt::Holdings;
-using rt::Name;
+using rt::NoLeak;
 
 // ---------------------------------------------------------------------------
 // What the generated user header says about the wire (compile-time pins).
@@ -72,39 +67,6 @@ std::string upper(std::string s) {
   for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
-
-// ---------------------------------------------------------------------------
-// The fixture that checks nothing leaks.
-
-class NoLeak : public ::testing::Test {
- protected:
-  void SetUp() override {
-    // The thread's MIG reply port exists before the baseline is taken.
-    int32_t count = 0, last = 0;
-    ASSERT_EQ(rp_notes(server(), &count, &last), KERN_SUCCESS);
-    server_before_ = rt::server_names(&server_once_before_);
-    own_before_ = rt::own_names();
-    before_ = rt::holdings();
-  }
-
-  // Call at the end of the test, after releasing what the test made.
-  void ExpectNothingLeaked() {
-    Holdings now = rt::settle_to(before_);
-    EXPECT_EQ(now, before_) << "machd's holdings differ from the baseline";
-    int once = 0;
-    std::vector<Name> srv = rt::server_names(&once);
-    EXPECT_EQ(srv, server_before_) << "server names now " << rt::to_string(srv) << ", before "
-                                   << rt::to_string(server_before_);
-    EXPECT_EQ(once, server_once_before_) << "send-once rights in the server";
-    std::vector<Name> own = rt::own_names();
-    EXPECT_EQ(own, own_before_) << "own names now " << rt::to_string(own) << ", before " << rt::to_string(own_before_);
-  }
-
- private:
-  Holdings before_{};
-  std::vector<Name> server_before_, own_before_;
-  int server_once_before_ = 0;
-};
 
 // ---------------------------------------------------------------------------
 // Inline arrays.

@@ -397,10 +397,12 @@ int rp_serve(mach_port_t port) {
 			}
 		}
 		if (rep.Head.msgh_remote_port != MACH_PORT_NULL) {
+			/* A send-once reply never blocks; any other must not block the server. */
 			mach_msg_option_t snd = MACH_SEND_MSG;
 			if (MACH_MSGH_BITS_REMOTE(rep.Head.msgh_bits) != MACH_MSG_TYPE_MOVE_SEND_ONCE)
 				snd |= MACH_SEND_TIMEOUT;
-			mr = mach_msg(&rep.Head, snd, rep.Head.msgh_size, 0, MACH_PORT_NULL, 1000, MACH_PORT_NULL);
+			mr = mach_msg(&rep.Head, snd, rep.Head.msgh_size, 0, MACH_PORT_NULL, MACH_MSG_TIMEOUT_NONE,
+			    MACH_PORT_NULL);
 			if (mr == MACH_SEND_INVALID_DEST || mr == MACH_SEND_TIMED_OUT) mach_msg_destroy(&rep.Head);
 		}
 	}
