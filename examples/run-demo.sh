@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# examples/run-demo.sh [BUILD_DIR] — runs the four examples against a private
-# machd and says what each one shows. BUILD_DIR is the meson build directory
+# examples/run-demo.sh [BUILD_DIR] — runs the examples against a private machd
+# and says what each one shows. BUILD_DIR is the meson build directory
 # (default: build). Exits non-zero if any example fails.
 #
 # The demo starts its own machd in the foreground on a socket in a fresh
