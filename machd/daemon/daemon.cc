@@ -27,6 +27,7 @@
 #include "machd_socket_path.h"
 #include "kernel_servers.h"
 #include "message_rights.h"
+#include "task_port_server.h"
 #include "msg_codec.h"
 #include "traps.h"
 
@@ -95,6 +96,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   kernel_.port_allocate(kernel_.kernel_task(), MACH_PORT_RIGHT_PORT_SET, &set);
   kernel_set_ = set;
   bootstrap_ = std::make_unique<BootstrapServer>(kernel_, kernel_set_);
+  task_ports_ = std::make_unique<TaskPortServer>(kernel_);
   arm_kernel_receive();
 }
 
@@ -396,20 +398,22 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
   KernelReply kr;
   if (bootstrap_->serves(h.msgh_local_port)) {
     kr = bootstrap_->handle(c.msg);
+  } else if (kernel_.resolve_task(kt, h.msgh_local_port) != ipc::kNoTask) {
+    kr = task_ports_->handle(c.msg);  // the mach_port subsystem on a task port
   } else {
-    // A task port: its MIG interfaces (mach_port, task) are not served yet;
-    // the generated contract still holds: an honest MIG_BAD_ID reply.
     kr = run_mig_server(no_server_demux, c.msg, sizeof(mig_reply_error_t));
   }
   std::vector<uint8_t>& reply = kr.msg;
   const bool keep_body = kr.keep_body;
   release_message_rights(kernel_, kt, c, /*header=*/reply.empty(), /*body=*/!keep_body);
+  ipc::SendArgs send;
+  take_reply_payloads(reply, send);  // out-of-line arrays the routine returned (always frees them)
   if (!reply.empty()) {
     ipc::MsgArgs args;
     args.options = MACH_SEND_MSG | MACH_SEND_TIMEOUT;
     args.timeout = 0;
-    args.send.emplace();
-    args.send->msg = std::move(reply);
+    send.msg = std::move(reply);
+    args.send = std::move(send);
     ipc::MsgOutcome o = kernel_.msg(kt, kKernelSendWaiter, std::move(args), monotonic_ns());
     if (!o.blocked && o.done.result != MACH_MSG_SUCCESS) {
       spdlog::debug("kernel reply not delivered: {:#x}", o.done.result);

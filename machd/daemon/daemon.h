@@ -26,6 +26,7 @@
 namespace machd {
 
 class BootstrapServer;
+class TaskPortServer;
 
 class Daemon {
  public:
@@ -68,6 +69,7 @@ class Daemon {
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   mach_port_name_t kernel_set_ = 0;  // port set of kernel-served ports (kernel task)
   std::unique_ptr<BootstrapServer> bootstrap_;
+  std::unique_ptr<TaskPortServer> task_ports_;
   uint64_t idle_since_ns_ = 0;
   // Polling before sleeping (only with more than one CPU: on one CPU the
   // client needs the CPU machd would spin on). See poll_hot_sessions().

@@ -3,7 +3,11 @@
 
 #include <mach/mig_errors.h>
 
+#include <cstdlib>
 #include <cstring>
+
+#include "machd_abi.h"
+#include "ool_payload.h"
 
 namespace machd {
 
@@ -33,6 +37,52 @@ KernelReply run_mig_server(MigDemux demux, const std::vector<uint8_t>& request, 
     r.msg.assign(b, b + out_h->msgh_size);
   }
   return r;
+}
+
+namespace {
+std::vector<void*> g_reply_allocations;
+}  // namespace
+
+void* reply_alloc(size_t size) {
+  void* p = calloc(1, size ? size : 1);
+  if (p) g_reply_allocations.push_back(p);
+  return p;
+}
+
+void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send) {
+  mach_msg_header_t h;
+  if (msg.size() >= sizeof h) memcpy(&h, msg.data(), sizeof h);
+  if (msg.size() >= sizeof h + sizeof(mach_msg_body_t) && (h.msgh_bits & MACH_MSGH_BITS_COMPLEX)) {
+    mach_msg_body_t body;
+    memcpy(&body, msg.data() + sizeof h, sizeof body);
+    size_t off = sizeof h + sizeof body;
+    for (uint32_t i = 0; i < body.msgh_descriptor_count && off + 12 <= msg.size(); ++i) {
+      mach_msg_type_descriptor_t t;
+      memcpy(&t, msg.data() + off, sizeof t);
+      if (t.type == MACH_MSG_PORT_DESCRIPTOR) {
+        off += sizeof(mach_msg_port_descriptor_t);
+        continue;
+      }
+      if (off + sizeof(mach_msg_ool_descriptor_t) > msg.size()) break;
+      if (t.type == MACH_MSG_OOL_PORTS_DESCRIPTOR) {
+        mach_msg_ool_ports_descriptor_t d;
+        memcpy(&d, msg.data() + off, sizeof d);
+        const auto* names = static_cast<const mach_port_name_t*>(d.address);
+        send.ool_ports.emplace_back(names, names ? names + d.count : names);
+      } else if (t.type == MACH_MSG_OOL_DESCRIPTOR || t.type == MACH_MSG_OOL_VOLATILE_DESCRIPTOR) {
+        mach_msg_ool_descriptor_t d;
+        memcpy(&d, msg.data() + off, sizeof d);
+        std::span<const uint8_t> bytes(static_cast<const uint8_t*>(d.address), d.address ? d.size : 0);
+        if (bytes.empty()) send.ool.push_back(nullptr);
+        else if (bytes.size() < MACHD_OOL_INLINE_MAX)
+          send.ool.push_back(std::make_unique<InlinePayload>(std::vector<uint8_t>(bytes.begin(), bytes.end())));
+        else send.ool.push_back(MemfdPayload::from_bytes(bytes));
+      }
+      off += sizeof(mach_msg_ool_descriptor_t);
+    }
+  }
+  for (void* p : g_reply_allocations) free(p);
+  g_reply_allocations.clear();
 }
 
 }  // namespace machd

@@ -15,6 +15,8 @@
 
 #include <mach/message.h>
 
+#include "ipc/kernel.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -31,5 +33,12 @@ using MigDemux = boolean_t (*)(mach_msg_header_t* in, mach_msg_header_t* out);
 // Runs `demux` on `request` (header, body and trailer as received) with a
 // reply buffer of `max_reply` bytes.
 KernelReply run_mig_server(MigDemux demux, const std::vector<uint8_t>& request, size_t max_reply);
+
+// Out-of-line data in replies: a server routine returns arrays it allocated
+// with reply_alloc(); when the reply is sent, take_reply_payloads() copies
+// what its descriptors point at into payloads of `send` and frees every
+// allocation made since the last call (whether the reply went out or not).
+void* reply_alloc(size_t size);
+void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send);
 
 }  // namespace machd

@@ -239,7 +239,18 @@ kern_return_t Kernel::port_request_notification(TaskId task, mach_port_name_t na
                                                 mach_msg_type_name_t notify_type,
                                                 mach_port_name_t* previous) {
   TASK_OR(t, task, KERN_INVALID_TASK);
-  return mp_request_notification(impl_->ipc, *t, name, variant, sync, notify, notify_type, previous);
+  return mp_request_notification(impl_->ipc, *t, *t, name, variant, sync, notify, notify_type, previous);
+}
+
+kern_return_t Kernel::port_request_notification_from(TaskId caller, TaskId task, mach_port_name_t name,
+                                                     mach_msg_id_t variant, mach_port_mscount_t sync,
+                                                     mach_port_name_t notify,
+                                                     mach_msg_type_name_t notify_type,
+                                                     mach_port_name_t* previous) {
+  Task* c = impl_->ipc.task(caller);
+  if (!c) return KERN_INVALID_TASK;
+  TASK_OR(t, task, KERN_INVALID_TASK);
+  return mp_request_notification(impl_->ipc, *c, *t, name, variant, sync, notify, notify_type, previous);
 }
 
 kern_return_t Kernel::port_get_attributes(TaskId task, mach_port_name_t name, int flavor,

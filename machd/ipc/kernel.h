@@ -273,6 +273,14 @@ class Kernel {
                                           mach_port_name_t notify,
                                           mach_msg_type_name_t notify_type,
                                           mach_port_name_t* previous);
+  // The same, with the notify right taken from (and the previous one returned
+  // into) `caller`'s space, as when the request travels as a MIG message to
+  // `task`'s task port and `caller` is the space that received it.
+  kern_return_t port_request_notification_from(TaskId caller, TaskId task, mach_port_name_t name,
+                                               mach_msg_id_t variant, mach_port_mscount_t sync,
+                                               mach_port_name_t notify,
+                                               mach_msg_type_name_t notify_type,
+                                               mach_port_name_t* previous);
   // flavor: MACH_PORT_LIMITS_INFO, MACH_PORT_RECEIVE_STATUS, MACH_PORT_DNREQUESTS_SIZE,
   // MACH_PORT_INFO_EXT. `info`/`count` as in mach_port_get_attributes (count in
   // natural_t units; on return the number written).

@@ -44,7 +44,8 @@ kern_return_t mp_get_set_status(Ipc& ipc, Task& task, mach_port_name_t pset,
                                 std::vector<mach_port_name_t>* members);
 
 // ---- notifications (mach_port_notify.cc) ----
-kern_return_t mp_request_notification(Ipc& ipc, Task& task, mach_port_name_t name,
+// The notify right comes from `caller`'s space; the previous one goes back there.
+kern_return_t mp_request_notification(Ipc& ipc, Task& caller, Task& task, mach_port_name_t name,
                                       mach_msg_id_t variant, mach_port_mscount_t sync,
                                       mach_port_name_t notify, mach_msg_type_name_t notify_type,
                                       mach_port_name_t* previous);

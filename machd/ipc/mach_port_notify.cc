@@ -99,7 +99,7 @@ kern_return_t request(Ipc& ipc, Task& task, mach_port_name_t name, mach_msg_id_t
 
 }  // namespace
 
-kern_return_t mp_request_notification(Ipc& ipc, Task& task, mach_port_name_t name,
+kern_return_t mp_request_notification(Ipc& ipc, Task& caller, Task& task, mach_port_name_t name,
                                       mach_msg_id_t variant, mach_port_mscount_t sync,
                                       mach_port_name_t notify, mach_msg_type_name_t notify_type,
                                       mach_port_name_t* previous) {
@@ -111,9 +111,9 @@ kern_return_t mp_request_notification(Ipc& ipc, Task& task, mach_port_name_t nam
   } else if (notify != MACH_PORT_NULL) {
     if (notify_type != MACH_MSG_TYPE_MAKE_SEND_ONCE && notify_type != MACH_MSG_TYPE_MOVE_SEND_ONCE)
       return MACH_SEND_INVALID_TYPE;
-    Entry* e = task.space.lookup(notify);
+    Entry* e = caller.space.lookup(notify);
     if (!e) return MACH_SEND_INVALID_RIGHT;
-    if (right_copyin(ipc, task.space, task.space.index_of(e), notify_type, CopyinFlags{true, false},
+    if (right_copyin(ipc, caller.space, caller.space.index_of(e), notify_type, CopyinFlags{true, false},
                      &so) != KERN_SUCCESS)
       return MACH_SEND_INVALID_RIGHT;
     if (so == dead_port()) return KERN_INVALID_CAPABILITY;
@@ -126,7 +126,7 @@ kern_return_t mp_request_notification(Ipc& ipc, Task& task, mach_port_name_t nam
     return kr;
   }
   // The previous send-once right comes back in the reply.
-  if (prev) right_copyout(ipc, task.space, prev, kPortSendOnce, previous);
+  if (prev) right_copyout(ipc, caller.space, prev, kPortSendOnce, previous);
   return KERN_SUCCESS;
 }
 
