@@ -163,7 +163,7 @@ bool Daemon::listen() {
       return false;
     }
   }
-  loop_.accept_multishot(listen_fd_, [this](int res, bool) {
+  loop_->accept_multishot(listen_fd_, [this](int res, bool) {
     if (res >= 0) on_accept(res);
     else spdlog::warn("accept: {}", strerror(-res));
   });
@@ -175,20 +175,21 @@ bool Daemon::listen() {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
   signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  loop_.poll_multishot(signal_fd_, POLLIN, [this](int, bool) {
+  loop_->poll_multishot(signal_fd_, POLLIN, [this](int, bool) {
     signalfd_siginfo si;
     while (read(signal_fd_, &si, sizeof si) == ssize_t(sizeof si)) {
       spdlog::info("signal {}: shutting down", si.ssi_signo);
       stopping_ = true;
     }
   });
-  spdlog::info("machd listening on {}", opts_.systemd ? std::string("systemd socket") : socket_path_);
+  spdlog::info("machd listening on {} ({} event loop)", opts_.systemd ? std::string("systemd socket") : socket_path_,
+               loop_->name());
   return true;
 }
 
 void Daemon::on_accept(int fd) {
   // The client speaks first (hello); wait for it without blocking the loop.
-  loop_.poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) { on_hello(fd); });
+  loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) { on_hello(fd); });
 }
 
 void Daemon::on_hello(int fd) {
@@ -251,16 +252,16 @@ void Daemon::on_hello(int fd) {
   }
   Session& ref = *s;
   sessions_.emplace(id, std::move(s));
-  ref.tokens[0] = loop_.poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
+  ref.tokens[0] = loop_->poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) on_socket(*it->second, res);
   });
-  ref.tokens[1] = loop_.poll_multishot(ref.doorbell(), POLLIN, [this, id](int, bool) {
+  ref.tokens[1] = loop_->poll_multishot(ref.doorbell(), POLLIN, [this, id](int, bool) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) on_doorbell(*it->second);
   });
   if (ref.pidfd() >= 0) {
-    ref.tokens[2] = loop_.poll_once(ref.pidfd(), POLLIN, [this, id](int, bool) { terminate(id, "process exited"); });
+    ref.tokens[2] = loop_->poll_once(ref.pidfd(), POLLIN, [this, id](int, bool) { terminate(id, "process exited"); });
   }
   spdlog::debug("task {} connected: pid {} uid {}", ref.task, creds.pid, creds.uid);
 }
@@ -433,7 +434,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
   Session& s = *it->second;
   spdlog::debug("task {} (pid {}) gone: {}", s.task, s.creds().pid, why);
   for (uint64_t t : s.tokens)
-    if (t) loop_.cancel(t);
+    if (t) loop_->cancel(t);
   kernel_.task_terminate(s.task);
   sessions_.erase(it);
   if (sessions_.empty()) idle_since_ns_ = monotonic_ns();
@@ -496,7 +497,7 @@ int Daemon::run() {
       deadline = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
     }
     poll_hot_sessions();
-    if (!loop_.run_once(deadline)) {
+    if (!loop_->run_once(deadline)) {
       spdlog::error("event loop failed");
       return 1;
     }

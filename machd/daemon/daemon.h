@@ -63,7 +63,7 @@ class Daemon {
   int listen_fd_ = -1;
   int signal_fd_ = -1;
   bool stopping_ = false;
-  EventLoop loop_;
+  std::unique_ptr<EventLoop> loop_ = EventLoop::create();
   ipc::Kernel kernel_;
   uint64_t next_session_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;

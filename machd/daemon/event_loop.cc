@@ -1,12 +1,21 @@
-// machd/daemon/event_loop.cc — see event_loop.h.
+// machd/daemon/event_loop.cc — the io_uring event loop; see event_loop.h.
+//
+// One ring (single issuer, deferred task work: completions are processed
+// only when we wait, the cheapest wake-up path), one completion slot per
+// registration, the token in user_data.
 #include "event_loop.h"
+
+#include <liburing.h>
 
 #include <poll.h>
 #include <time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <stdexcept>
+#include <system_error>
+#include <unordered_map>
 #include <string>
 
 namespace machd {
@@ -14,7 +23,50 @@ namespace machd {
 namespace {
 enum Kind { kPoll = 1, kAccept = 2 };
 constexpr uint64_t kCancelToken = 0;  // completions of cancel requests
+
+class UringLoop final : public EventLoop {
+ public:
+  // Throws std::system_error if io_uring cannot be set up.
+  UringLoop();
+  ~UringLoop() override;
+  uint64_t poll_multishot(int fd, unsigned events, Handler h) override;
+  uint64_t poll_once(int fd, unsigned events, Handler h) override;
+  uint64_t accept_multishot(int fd, Handler h) override;
+  void cancel(uint64_t token) override;
+  bool run_once(std::optional<uint64_t> deadline_ns) override;
+  const char* name() const override { return "io_uring"; }
+
+ private:
+  struct Entry {
+    Handler handler;
+    bool multishot;
+    unsigned events;
+    int fd;
+    int kind;
+  };
+  io_uring_sqe* get_sqe();
+  uint64_t arm(int kind, int fd, unsigned events, bool multishot, Handler h);
+  void rearm(uint64_t token, Entry& e);
+
+  io_uring ring_{};
+  uint64_t next_token_ = 1;
+  std::unordered_map<uint64_t, Entry> handlers_;
+};
 }  // namespace
+
+std::unique_ptr<EventLoop> make_epoll_loop();  // event_loop_epoll.cc
+
+std::unique_ptr<EventLoop> EventLoop::create() {
+  const char* want = getenv("MACHD_EVENT_LOOP");
+  if (want == nullptr || strcmp(want, "epoll") != 0) {
+    try {
+      return std::make_unique<UringLoop>();
+    } catch (const std::system_error&) {
+      // Forbidden (seccomp, io_uring_disabled) or absent: fall back.
+    }
+  }
+  return make_epoll_loop();
+}
 
 uint64_t monotonic_ns() {
   timespec ts{};
@@ -22,7 +74,7 @@ uint64_t monotonic_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-EventLoop::EventLoop() {
+UringLoop::UringLoop() {
   // One thread owns the ring: completions' task work runs only when we wait
   // for it (no interrupts of the loop), which is the cheapest wake-up path.
   io_uring_params p{};
@@ -32,12 +84,12 @@ EventLoop::EventLoop() {
     p = io_uring_params{};
     r = io_uring_queue_init_params(256, &ring_, &p);
   }
-  if (r < 0) throw std::runtime_error(std::string("io_uring_queue_init: ") + strerror(-r));
+  if (r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_queue_init");
 }
 
-EventLoop::~EventLoop() { io_uring_queue_exit(&ring_); }
+UringLoop::~UringLoop() { io_uring_queue_exit(&ring_); }
 
-io_uring_sqe* EventLoop::get_sqe() {
+io_uring_sqe* UringLoop::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (sqe == nullptr) {
     io_uring_submit(&ring_);
@@ -46,14 +98,14 @@ io_uring_sqe* EventLoop::get_sqe() {
   return sqe;
 }
 
-uint64_t EventLoop::arm(int kind, int fd, unsigned events, bool multishot, Handler h) {
+uint64_t UringLoop::arm(int kind, int fd, unsigned events, bool multishot, Handler h) {
   uint64_t token = next_token_++;
   auto [it, _] = handlers_.emplace(token, Entry{std::move(h), multishot, events, fd, kind});
   rearm(token, it->second);
   return token;
 }
 
-void EventLoop::rearm(uint64_t token, Entry& e) {
+void UringLoop::rearm(uint64_t token, Entry& e) {
   io_uring_sqe* sqe = get_sqe();
   if (e.kind == kAccept) {
     io_uring_prep_multishot_accept(sqe, e.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -65,17 +117,17 @@ void EventLoop::rearm(uint64_t token, Entry& e) {
   io_uring_sqe_set_data64(sqe, token);
 }
 
-uint64_t EventLoop::poll_multishot(int fd, unsigned events, Handler h) {
+uint64_t UringLoop::poll_multishot(int fd, unsigned events, Handler h) {
   return arm(kPoll, fd, events, true, std::move(h));
 }
-uint64_t EventLoop::poll_once(int fd, unsigned events, Handler h) {
+uint64_t UringLoop::poll_once(int fd, unsigned events, Handler h) {
   return arm(kPoll, fd, events, false, std::move(h));
 }
-uint64_t EventLoop::accept_multishot(int fd, Handler h) {
+uint64_t UringLoop::accept_multishot(int fd, Handler h) {
   return arm(kAccept, fd, 0, true, std::move(h));
 }
 
-void EventLoop::cancel(uint64_t token) {
+void UringLoop::cancel(uint64_t token) {
   auto it = handlers_.find(token);
   if (it == handlers_.end()) return;
   handlers_.erase(it);
@@ -84,7 +136,7 @@ void EventLoop::cancel(uint64_t token) {
   io_uring_sqe_set_data64(sqe, kCancelToken);
 }
 
-bool EventLoop::run_once(std::optional<uint64_t> deadline_ns) {
+bool UringLoop::run_once(std::optional<uint64_t> deadline_ns) {
   io_uring_cqe* cqe = nullptr;
   int r;
   if (deadline_ns) {

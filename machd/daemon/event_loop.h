@@ -1,63 +1,46 @@
-// machd/daemon/event_loop.h — machd's single io_uring loop.
-//
-// One ring, one thread. Sources register a Handler and get completions for the
-// operations they arm. Only operations that do not let the kernel write into
-// our memory are used (poll, multishot accept), so a source can go away at any
-// time: its pending operations are cancelled and late completions for it are
-// dropped by token. errno values become domain errors only at this edge.
+// machd/daemon/event_loop.h — machd's event loop (interface).
 #pragma once
-
-#include <liburing.h>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
 namespace machd {
 
+// machd's event loop: one thread, readiness callbacks.
+//
+// Two implementations: io_uring (the default), and epoll for where io_uring
+// is forbidden (container runtimes' default seccomp profiles refuse
+// io_uring_setup; MACHD_EVENT_LOOP=epoll also selects it). Only readiness is
+// observed (polls and accepts): the kernel never writes into our memory, so
+// a source can go away at any time; its pending operation is cancelled and
+// late completions for its token are dropped.
 class EventLoop {
  public:
-  // Called with the completion's result (>= 0 poll mask / accepted fd, or -errno).
-  // `more` is true when a multishot operation stays armed.
+  // Called with the result (>= 0: poll mask / accepted fd; < 0: -errno).
+  // `more` is true while a multishot registration stays armed.
   using Handler = std::function<void(int res, bool more)>;
 
-  EventLoop();
-  ~EventLoop();
-  EventLoop(const EventLoop&) = delete;
-  EventLoop& operator=(const EventLoop&) = delete;
+  // The io_uring loop if it can be had, else the epoll one.
+  static std::unique_ptr<EventLoop> create();
 
-  // Arms a multishot poll for `events` on fd; returns a token for cancel().
-  uint64_t poll_multishot(int fd, unsigned events, Handler h);
-  // Arms a one-shot poll.
-  uint64_t poll_once(int fd, unsigned events, Handler h);
-  // Arms a multishot accept on a listening socket (accepted fds are CLOEXEC).
-  uint64_t accept_multishot(int fd, Handler h);
-  // Forgets the handler now and asks the kernel to drop the operation.
-  void cancel(uint64_t token);
-
-  // Waits for completions (at most until deadline_ns on CLOCK_MONOTONIC, or
-  // forever) and runs their handlers. Returns false if interrupted by an error.
-  bool run_once(std::optional<uint64_t> deadline_ns);
-
-  // Number of live handlers (diagnostics).
-  size_t live() const { return handlers_.size(); }
-
- private:
-  struct Entry {
-    Handler handler;
-    bool multishot;
-    unsigned events;
-    int fd;
-    int kind;
-  };
-  io_uring_sqe* get_sqe();
-  uint64_t arm(int kind, int fd, unsigned events, bool multishot, Handler h);
-  void rearm(uint64_t token, Entry& e);
-
-  io_uring ring_{};
-  uint64_t next_token_ = 1;
-  std::unordered_map<uint64_t, Entry> handlers_;
+  virtual ~EventLoop() = default;
+  // Fires whenever fd becomes ready for `events` (POLLIN, POLLRDHUP...). The
+  // handler must consume what made it ready (read until EAGAIN) or be
+  // content to hear again only on the next change.
+  virtual uint64_t poll_multishot(int fd, unsigned events, Handler h) = 0;
+  // Fires once, then forgets the registration.
+  virtual uint64_t poll_once(int fd, unsigned events, Handler h) = 0;
+  // Calls h with each accepted connection (CLOEXEC, NONBLOCK).
+  virtual uint64_t accept_multishot(int fd, Handler h) = 0;
+  // Forgets the handler now and drops the registration.
+  virtual void cancel(uint64_t token) = 0;
+  // Waits (until deadline_ns on CLOCK_MONOTONIC, or forever) and runs the
+  // handlers of what is ready. False on an unrecoverable error.
+  virtual bool run_once(std::optional<uint64_t> deadline_ns) = 0;
+  virtual const char* name() const = 0;
 };
 
 // CLOCK_MONOTONIC in nanoseconds.
