@@ -100,10 +100,22 @@ kern_return_t BootstrapServer::do_register(const std::string& name, mach_port_na
     // dead-name notification not yet handled) is replaced.
     mach_port_type_t type = 0;
     k_.port_type(kt_, it->second.send, &type);
-    if ((type & MACH_PORT_TYPE_DEAD_NAME) == 0) return BOOTSTRAP_NAME_IN_USE;
+    if (type & (MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_RECEIVE)) return BOOTSTRAP_NAME_IN_USE;
     forget(it);
   }
   if (send == MACH_PORT_NULL || send == MACH_PORT_DEAD) return KERN_SUCCESS;  // unregister
+  // A port whose receive right the kernel task holds (a task port, the
+  // bootstrap port) shares one name with it here, and machd destroys such
+  // rights whole: the name would outlive its right. Only a service port not
+  // yet checked in may be registered again.
+  mach_port_type_t type = 0;
+  k_.port_type(kt_, send, &type);
+  if (type & MACH_PORT_TYPE_RECEIVE) {
+    bool service_port = false;
+    for (const auto& [n, s] : services_)
+      if (s.receive == send) service_port = true;
+    if (!service_port) return KERN_INVALID_RIGHT;
+  }
   services_[name] = Service{send, MACH_PORT_NULL};
   watch(send);
   return KERN_SUCCESS;

@@ -116,3 +116,30 @@ TEST(Bootstrap, PortRegisteredUnderTwoNamesVanishesFromBoth) {
   mach_port_mod_refs(mach_task_self(), again, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_deallocate(mach_task_self(), again);
 }
+
+// A task registers its own task port (whose receive right is machd's) and
+// dies: the name must not be left behind, unusable and impossible to take
+// again (or, once machd reuses the name, resolving to some other port).
+TEST(Bootstrap, NameOfADeadTasksTaskPortDoesNotOutliveIt) {
+  std::string name = "org.machd.test.taskport." + std::to_string(getpid());
+  uint64_t tasks = holdings().tasks;
+  pid_t child = spawn_task([&] {
+    kern_return_t kr = bootstrap_register(bootstrap_port, const_cast<char*>(name.c_str()), mach_task_self());
+    return kr == KERN_SUCCESS || kr == KERN_INVALID_RIGHT ? 0 : 1;  // kept, or refused
+  });
+  ASSERT_EQ(wait_exit(child), 0);
+  ASSERT_TRUE(wait_for_tasks(tasks));
+  kern_return_t kr = KERN_SUCCESS;
+  mach_port_t p = MACH_PORT_NULL;
+  for (int i = 0; i < 200; ++i) {
+    kr = bootstrap_look_up(bootstrap_port, name.c_str(), &p);
+    if (kr == BOOTSTRAP_UNKNOWN_SERVICE) break;
+    if (kr == KERN_SUCCESS) mach_port_deallocate(mach_task_self(), p);
+    usleep(10000);
+  }
+  EXPECT_EQ(kr, BOOTSTRAP_UNKNOWN_SERVICE);
+  mach_port_t again = make_port();
+  EXPECT_EQ(bootstrap_register(bootstrap_port, const_cast<char*>(name.c_str()), again), KERN_SUCCESS);
+  mach_port_mod_refs(mach_task_self(), again, MACH_PORT_RIGHT_RECEIVE, -1);
+  mach_port_deallocate(mach_task_self(), again);
+}
