@@ -216,6 +216,9 @@ void settle_sent(Marshal& mr, bool sent) {
 
 void put_address(uint8_t* desc, void* addr) { memcpy(desc, &addr, sizeof addr); }
 
+// A region that could not be placed in our address space, as XNU reports it.
+constexpr mach_msg_return_t kNoVmSpace = MACH_RCV_BODY_ERROR | MACH_MSG_VM_SPACE;
+
 // Places received out-of-line data in our address space and points the
 // descriptors at it.
 mach_msg_return_t place_received(uint8_t* msg, size_t len, const CallResult& r, size_t rec_off, size_t nrec,
@@ -237,17 +240,17 @@ mach_msg_return_t place_received(uint8_t* msg, size_t len, const CallResult& r, 
                        off_t(rec.offset));
         close(fd);
         put_address(desc, p == MAP_FAILED ? nullptr : p);
-        if (p == MAP_FAILED) status = MACH_RCV_INVALID_DATA;
+        if (p == MAP_FAILED) status = kNoVmSpace;
       } else {
         put_address(desc, nullptr);
-        status = MACH_RCV_INVALID_DATA;
+        status = kNoVmSpace;
       }
     } else if (!returned) {
       void* p = nullptr;
       if (rec.kind == MACHD_OOL_INLINE && rec.size > 0 && rec.offset + rec.size <= r.data.size()) {
         p = machcompat::alloc_ool(rec.size);
         if (p) memcpy(p, r.data.data() + rec.offset, rec.size);
-        else status = MACH_RCV_INVALID_DATA;
+        else status = kNoVmSpace;
       }
       put_address(desc, p);
     }

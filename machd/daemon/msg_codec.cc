@@ -156,10 +156,18 @@ void encode_completion(ipc::Completion& c, Session& s, Reply& out) {
     for (auto& r : recs)
       if (r.kind == MACHD_OOL_FD) r.fd_tag = tag + k++;
     if (!s.send_fds(fds, tag)) {
-      // The client's socket is full or gone: it cannot get the memory. The
-      // regions arrive empty rather than the call hanging.
-      for (auto& r : recs)
-        if (r.kind == MACHD_OOL_FD) { r.kind = MACHD_OOL_EMPTY; r.size = 0; }
+      // The client's socket is full or gone: it cannot get the memory. As
+      // when XNU cannot map out-of-line memory into the receiver, the message
+      // arrives (rights and all) without those regions, and the receive says
+      // MACH_RCV_BODY_ERROR | MACH_MSG_VM_SPACE instead of hanging.
+      for (auto& r : recs) {
+        if (r.kind != MACHD_OOL_FD) continue;
+        r.kind = MACHD_OOL_EMPTY;
+        r.size = 0;
+        const size_t size_field = r.descriptor_offset + offsetof(mach_msg_ool_descriptor_t, size);
+        if (size_field + sizeof(mach_msg_size_t) <= c.msg.size()) memset(out.data.data() + size_field, 0, 4);
+      }
+      if (out.result == MACH_MSG_SUCCESS && !c.returned_send) out.result = MACH_RCV_BODY_ERROR | MACH_MSG_VM_SPACE;
     }
   }
   if (nrec) memcpy(out.data.data() + rec_off, recs.data(), nrec * sizeof(machd_ool_out));

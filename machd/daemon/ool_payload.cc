@@ -54,22 +54,11 @@ std::unique_ptr<MemfdPayload> MemfdPayload::adopt(int fd, uint64_t offset, uint6
     g_live.fetch_add(1, std::memory_order_relaxed);
     return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, offset, size));
   }
-  // Cannot be made immutable (still mapped writable, or not sealable): copy.
-  int copy = new_memfd();
-  if (copy < 0) { close(fd); return nullptr; }
-  bool ok = ftruncate(copy, off_t(size)) == 0;
-  loff_t in_off = loff_t(offset), out_off = 0;
-  uint64_t left = size;
-  while (ok && left > 0) {
-    ssize_t n = copy_file_range(fd, &in_off, copy, &out_off, left, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) { ok = false; break; }
-    left -= uint64_t(n);
-  }
+  // Not a memfd, or still mapped writable somewhere: it could change under the
+  // receiver, and copying it would make machd do unbounded work for a client.
+  // The library never sends such an fd; refuse it.
   close(fd);
-  if (!ok || fcntl(copy, F_ADD_SEALS, kSeals) != 0) { close(copy); return nullptr; }
-  g_live.fetch_add(1, std::memory_order_relaxed);
-  return std::unique_ptr<MemfdPayload>(new MemfdPayload(copy, 0, size));
+  return nullptr;
 }
 
 std::unique_ptr<MemfdPayload> MemfdPayload::from_bytes(std::span<const uint8_t> bytes) {

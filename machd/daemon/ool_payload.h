@@ -37,10 +37,10 @@ class MemfdPayload final : public ipc::OolPayload {
   uint64_t offset() const { return offset_; }
 
   // Accepts a client's fd as a payload: it must be a memfd holding
-  // [offset, offset+size) with a page-aligned offset. It is sealed against
-  // writes; if it cannot be sealed (still mapped writable elsewhere), the
-  // bytes are copied into a new sealed memfd. Takes ownership of fd on
-  // success and failure. Returns null if the fd is unusable.
+  // [offset, offset+size) with a page-aligned offset, which is sealed against
+  // writes (or already is). One that cannot be sealed (not a memfd, or still
+  // mapped writable somewhere) is refused: machd never copies for a client.
+  // Takes ownership of fd on success and failure. Null if refused.
   static std::unique_ptr<MemfdPayload> adopt(int fd, uint64_t offset, uint64_t size);
 
   // Copies bytes into a new sealed memfd. Returns null on failure.
