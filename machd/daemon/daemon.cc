@@ -190,7 +190,11 @@ bool Daemon::listen() {
 
 void Daemon::on_accept(int fd) {
   // The client speaks first (hello); wait for it without blocking the loop.
-  loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) { on_hello(fd); });
+  ++pending_hellos_;
+  loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) {
+    --pending_hellos_;
+    on_hello(fd);
+  });
 }
 
 void Daemon::on_hello(int fd) {
@@ -489,7 +493,7 @@ int Daemon::run() {
   idle_since_ns_ = monotonic_ns();
   while (!stopping_) {
     std::optional<uint64_t> deadline = kernel_.next_deadline();
-    if (opts_.idle_exit_seconds > 0 && sessions_.empty()) {
+    if (opts_.idle_exit_seconds > 0 && sessions_.empty() && pending_hellos_ == 0) {
       uint64_t idle_deadline = idle_since_ns_ + uint64_t(opts_.idle_exit_seconds) * 1000000000ull;
       if (monotonic_ns() >= idle_deadline) {
         spdlog::info("idle for {}s: exiting", opts_.idle_exit_seconds);

@@ -71,6 +71,7 @@ class Daemon {
   std::unique_ptr<BootstrapServer> bootstrap_;
   std::unique_ptr<TaskPortServer> task_ports_;
   uint64_t idle_since_ns_ = 0;
+  int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the
   // client needs the CPU machd would spin on). See poll_hot_sessions().
   uint64_t spin_ns_ = 0;
