@@ -555,7 +555,7 @@ ErrorReply rpc_raw(mach_msg_header_t* msg, mach_msg_size_t size, mach_msg_id_t i
 
 TEST_F(NoLeak, UnknownMessageIdGetsMigBadId) {
   // Outside the subsystem's range on both sides, and the id of a `skip`.
-  for (mach_msg_id_t id : {7999, 6999, 7022, 7020, -1}) {
+  for (mach_msg_id_t id : {7999, 6999, 7023, 7020, -1}) {
     struct {
       mach_msg_header_t h;
       NDR_record_t ndr;
@@ -721,6 +721,48 @@ TEST_P(MigReject, MemoryAndRightsOfTheRequestAreReleasedWhateverTheServerReturns
 }
 
 INSTANTIATE_TEST_SUITE_P(Codes, MigReject, ::testing::Values(KERN_FAILURE, KERN_INVALID_ARGUMENT, KERN_SUCCESS),
+                         [](const ::testing::TestParamInfo<kern_return_t>& i) {
+                           return i.param == KERN_SUCCESS ? std::string("ServerSucceeds")
+                                                          : "ServerFailsWith" + std::to_string(i.param);
+                         });
+
+// A routine whose reply is complex (memory and a right) but which fails:
+// its error reply is simple, so the loop destroys the request.
+class MigTrade : public NoLeak, public ::testing::WithParamInterface<kern_return_t> {};
+
+TEST_P(MigTrade, RequestOfARoutineWithAComplexReplyIsReleasedWhateverTheServerReturns) {
+  const kern_return_t code = GetParam();
+  const size_t len = 2 * 4096;
+  vm_address_t data = rt::alloc_pattern(len, 6);
+  const uint32_t sum = rp_checksum(reinterpret_cast<void*>(data), len);
+  mach_port_t right = rt::make_port();
+  ASSERT_EQ(rt::request_no_senders(right), KERN_SUCCESS);
+  vm_offset_t odata = 0;
+  mach_msg_type_number_t odataCnt = 0;
+  mach_port_t oright = MACH_PORT_NULL;
+  ASSERT_EQ(rp_trade(server(), code, data, mach_msg_type_number_t(len), right, &odata, &odataCnt, &oright), code);
+  int32_t unmapped = 0;
+  ASSERT_EQ(rp_reject_unmapped(server(), &unmapped), KERN_SUCCESS);
+  EXPECT_EQ(unmapped, 1) << "the server still maps the request's memory";
+  if (code == KERN_SUCCESS) {
+    // Both came back: the memory (dealloc'd by the server) and the right.
+    ASSERT_EQ(odataCnt, len);
+    EXPECT_EQ(rp_checksum(reinterpret_cast<void*>(odata), len), sum);
+    EXPECT_EQ(oright, right);
+    EXPECT_EQ(send_refs(right), 1u);
+    vm_deallocate(mach_task_self(), odata, odataCnt);
+    mach_port_deallocate(mach_task_self(), right);
+  } else {
+    EXPECT_EQ(odataCnt, 0u);
+    EXPECT_EQ(oright, MACH_PORT_NULL);
+  }
+  EXPECT_EQ(rt::receive_id(right), MACH_NOTIFY_NO_SENDERS);
+  destroy_receive(right);
+  vm_deallocate(mach_task_self(), data, len);
+  ExpectNothingLeaked();
+}
+
+INSTANTIATE_TEST_SUITE_P(Codes, MigTrade, ::testing::Values(KERN_FAILURE, KERN_SUCCESS),
                          [](const ::testing::TestParamInfo<kern_return_t>& i) {
                            return i.param == KERN_SUCCESS ? std::string("ServerSucceeds")
                                                           : "ServerFailsWith" + std::to_string(i.param);

@@ -348,6 +348,20 @@ kern_return_t do_reject_unmapped(mach_port_t server, int32_t *unmapped) {
 	return KERN_SUCCESS;
 }
 
+kern_return_t do_trade(mach_port_t server, int32_t code, vm_offset_t data, mach_msg_type_number_t dataCnt,
+    mach_port_t right, vm_offset_t *odata, mach_msg_type_number_t *odataCnt, mach_port_t *oright) {
+	(void)server;
+	memset(g.reject_len, 0, sizeof g.reject_len);
+	g.reject_addr[0] = data;
+	g.reject_len[0] = dataCnt;
+	if (code != KERN_SUCCESS) return code;  /* the loop destroys both */
+	/* Success: hand both back (the reply's dealloc and MOVE_SEND take them). */
+	*odata = data;
+	*odataCnt = dataCnt;
+	*oright = right;
+	return KERN_SUCCESS;
+}
+
 kern_return_t do_quit(mach_port_t server) {
 	(void)server;
 	g.quit = 1;

@@ -215,6 +215,16 @@ class Impl final : public mig::rtproof::Server {
     return KERN_SUCCESS;
   }
 
+  kern_return_t trade(mach_port_t, int32_t code, mig::OolBuffer<vm_offset_elem_t> data, mig::SendRight right,
+                      mig::OolBuffer<vm_offset_elem_t>& odata, mig::SendRight& oright) override {
+    for (auto& r : reject_) r = {};
+    reject_[0] = {vm_offset_t(data.data()), data.size_bytes()};
+    if (code != KERN_SUCCESS) return code;
+    odata = std::move(data);
+    oright = std::move(right);
+    return KERN_SUCCESS;
+  }
+
   kern_return_t quit(mach_port_t) override {
     quit_ = true;
     return KERN_SUCCESS;
