@@ -35,6 +35,7 @@
 namespace {
 
 int g_iters = 20000;
+bool g_rpc_only = false;  // --rpc-only: the RPC rows alone (for profiling)
 
 double now_s() {
   timespec ts;
@@ -277,6 +278,10 @@ void run_all(int fd, bool one_cpu) {
   r["ping_us"] = bench_ping();
   r["rpc64_us"] = bench_rpc(base + ".rpc");
   r["seqpacket_us"] = bench_seqpacket();
+  if (g_rpc_only) {
+    for (auto& [k, v] : r) dprintf(fd, "%s %.6f\n", k.c_str(), v);
+    return;
+  }
   r["stream_msgs_per_s"] = bench_stream(base + ".stream", g_iters * 5);
   r["ool1m_gbs"] = bench_ool(base + ".ool1", 1 << 20, 50);
   r["memcpy1m_gbs"] = bench_memcpy(1 << 20, 200);
@@ -340,8 +345,9 @@ int main(int argc, char** argv) {
     else if (a == "--iters" && i + 1 < argc) g_iters = atoi(argv[++i]);
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--socket" && i + 1 < argc) g_existing = argv[++i];
+    else if (a == "--rpc-only") g_rpc_only = true;
     else {
-      fprintf(stderr, "usage: ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both]\n");
+      fprintf(stderr, "usage: ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both] [--rpc-only]\n");
       return 2;
     }
   }
