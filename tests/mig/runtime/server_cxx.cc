@@ -117,7 +117,7 @@ class Impl final : public mig::rtproof::Server {
         mach_msg_header_t h;
         mach_msg_max_trailer_t t;
       } m{};
-      mach_msg_return_t mr = mach_msg(&m.h, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, r.get(), 1000, MACH_PORT_NULL);
+      mach_msg_return_t mr = mach_msg(&m.h, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, r.get(), 100, MACH_PORT_NULL);
       ids.push_back(mr == MACH_MSG_SUCCESS ? m.h.msgh_id : -1);
       if (mr == MACH_MSG_SUCCESS) mach_msg_destroy(&m.h);
     }
