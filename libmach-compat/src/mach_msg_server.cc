@@ -49,9 +49,11 @@ void apply_contract(mig_reply_error_t* req, mig_reply_error_t* rep) {
 }
 
 mach_msg_option_t send_options(const mig_reply_error_t* rep, mach_msg_option_t options) {
-  // A reply to a send-once right must not block the server on a full queue.
+  // As libsyscall: a reply to a send-once right never blocks anyway; one to
+  // an ordinary send right is sent with a zero timeout, so that a client with
+  // a full reply queue cannot hang the server (the reply is then dropped).
   mach_msg_option_t o = MACH_SEND_MSG | (options & ~MACH_RCV_MSG & ~MACH_RCV_TIMEOUT);
-  if (MACH_MSGH_BITS_REMOTE(rep->Head.msgh_bits) == MACH_MSG_TYPE_MOVE_SEND_ONCE) o |= MACH_SEND_TIMEOUT;
+  if (MACH_MSGH_BITS_REMOTE(rep->Head.msgh_bits) != MACH_MSG_TYPE_MOVE_SEND_ONCE) o |= MACH_SEND_TIMEOUT;
   return o;
 }
 

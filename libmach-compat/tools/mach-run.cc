@@ -59,8 +59,8 @@ bool start_machd(const std::string& machd, const std::string& sock) {
   if (pid == 0) {
     const char* idle = getenv("MACH_RUN_IDLE_EXIT");
     std::string idle_s = idle && *idle ? idle : "30";
-    execl(machd.c_str(), machd.c_str(), "--socket", sock.c_str(), "--idle-exit", idle_s.c_str(),
-          static_cast<char*>(nullptr));
+    execl(machd.c_str(), machd.c_str(), "--socket", sock.c_str(), "--idle-exit", idle_s.c_str(), "--log-level",
+          "warn", static_cast<char*>(nullptr));
     fprintf(stderr, "mach-run: cannot run %s: %s\n", machd.c_str(), strerror(errno));
     _exit(127);
   }
@@ -99,7 +99,13 @@ int main(int argc, char** argv) {
   if (!machd_answers(path)) {
     std::string sdir = std::string(path).substr(0, std::string(path).rfind('/'));
     if (!sdir.empty()) mkdir(sdir.c_str(), 0700);
-    if (!start_machd(machd, path) || !machd_answers(path)) {
+    // Another mach-run may start one at the same moment: losing that race is
+    // fine as long as some machd answers afterwards.
+    bool started = start_machd(machd, path);
+    if (!machd_answers(path)) {
+      for (int i = 0; i < 50 && !started && !machd_answers(path); ++i) usleep(10000);
+    }
+    if (!machd_answers(path)) {
       fprintf(stderr, "mach-run: no machd answers on %s and none could be started\n", path);
       return 1;
     }

@@ -147,7 +147,7 @@ bool Daemon::listen() {
       bool alive = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
       close(probe);
       if (alive) {
-        spdlog::error("another machd is listening on {}", socket_path_);
+        spdlog::info("another machd is listening on {}", socket_path_);
         socket_path_.clear();  // not ours to unlink
         return false;
       }
