@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Check the message layouts our mig produces for our .defs against the
-layouts of Apple's MIG (../shared/data/mig-layouts.json).
+layouts of Apple's MIG (mig-layouts.json beside this script).
 
 For every subsystem of the JSON file this script
   1. runs mig on mig/defs/.../<subsystem>.defs (-header, -user, -server,
