@@ -39,6 +39,29 @@ void times_of_self(time_value_t* user, time_value_t* sys, long* max_rss_kb) {
   if (max_rss_kb) *max_rss_kb = ru.ru_maxrss;
 }
 
+// The identity machd writes into trailers (from kernel-verified credentials)
+// is what XNU's task_info(TASK_SECURITY_TOKEN / TASK_AUDIT_TOKEN) reports for
+// the task: read it back from a message this task sends itself.
+bool own_identity(mach_msg_audit_trailer_t* out) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return false;
+  mach_msg_header_t h{};
+  h.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND_ONCE, 0);
+  h.msgh_size = sizeof h;
+  h.msgh_remote_port = p;
+  bool ok = mach_msg(&h, MACH_SEND_MSG, sizeof h, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL) == MACH_MSG_SUCCESS;
+  struct {
+    mach_msg_header_t h;
+    mach_msg_audit_trailer_t t;
+  } r{};
+  const mach_msg_option_t opts = MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |
+                                 MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT);
+  if (ok) ok = mach_msg(&r.h, opts, 0, sizeof r, p, 0, MACH_PORT_NULL) == MACH_MSG_SUCCESS;
+  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  if (ok) *out = r.t;
+  return ok;
+}
+
 }  // namespace
 
 extern "C" {
@@ -76,6 +99,20 @@ kern_return_t task_info(task_name_t target_task, task_flavor_t flavor, task_info
       times_of_self(&i.user_time, &i.system_time, nullptr);
       memcpy(task_info_out, &i, sizeof i);
       *task_info_outCnt = TASK_THREAD_TIMES_INFO_COUNT;
+      return KERN_SUCCESS;
+    }
+    case TASK_SECURITY_TOKEN:
+    case TASK_AUDIT_TOKEN: {
+      const bool sec = flavor == TASK_SECURITY_TOKEN;
+      const mach_msg_type_number_t need = sec ? TASK_SECURITY_TOKEN_COUNT : TASK_AUDIT_TOKEN_COUNT;
+      if (*task_info_outCnt < need) return KERN_INVALID_ARGUMENT;
+      mach_msg_audit_trailer_t t{};
+      if (!own_identity(&t)) return KERN_FAILURE;
+      if (sec)
+        memcpy(task_info_out, &t.msgh_sender, sizeof t.msgh_sender);
+      else
+        memcpy(task_info_out, &t.msgh_audit, sizeof t.msgh_audit);
+      *task_info_outCnt = need;
       return KERN_SUCCESS;
     }
     default:

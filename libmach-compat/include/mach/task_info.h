@@ -66,6 +66,10 @@ typedef struct task_thread_times_info *task_thread_times_info_t;
 #define TASK_THREAD_TIMES_INFO_COUNT \
 	((mach_msg_type_number_t)(sizeof(task_thread_times_info_data_t) / sizeof(natural_t)))
 
+#define TASK_SECURITY_TOKEN     13
+#define TASK_SECURITY_TOKEN_COUNT \
+	((mach_msg_type_number_t)(sizeof(security_token_t) / sizeof(natural_t)))
+
 #define TASK_AUDIT_TOKEN        15
 #define TASK_AUDIT_TOKEN_COUNT  (sizeof(audit_token_t) / sizeof(natural_t))
 
