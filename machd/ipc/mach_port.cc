@@ -187,16 +187,20 @@ kern_return_t mp_names(Ipc& ipc, Task& task, std::vector<mach_port_name_t>* name
 kern_return_t mp_insert_right(Ipc& ipc, Task& caller, Task& task, mach_port_name_t name,
                               mach_port_name_t poly, mach_msg_type_name_t poly_type) {
   // The right travels in the request message: MIG copyin errors come first.
+  // Into the caller's own space, libsystem uses XNU's
+  // _kernelrpc_mach_port_insert_right_trap instead: its ipc_object_copyin
+  // reports the copyin error itself (KERN_INVALID_NAME / KERN_INVALID_RIGHT).
+  const bool trap = &caller == &task;
   if (!is_port_disposition(poly_type)) return MACH_SEND_INVALID_TYPE;
   Port* right = nullptr;
   if (poly == MACH_PORT_DEAD) {
     right = dead_port();
   } else if (poly != MACH_PORT_NULL) {
     Entry* e = caller.space.lookup(poly);
-    if (!e) return MACH_SEND_INVALID_RIGHT;
-    if (right_copyin(ipc, caller.space, caller.space.index_of(e), poly_type, CopyinFlags{true, false},
-                     &right) != KERN_SUCCESS)
-      return MACH_SEND_INVALID_RIGHT;
+    if (!e) return trap ? KERN_INVALID_NAME : MACH_SEND_INVALID_RIGHT;
+    kern_return_t kr = right_copyin(ipc, caller.space, caller.space.index_of(e), poly_type,
+                                    CopyinFlags{true, false}, &right);
+    if (kr != KERN_SUCCESS) return trap ? kr : MACH_SEND_INVALID_RIGHT;
   }
   const mach_msg_type_name_t type = copyin_result_type(poly_type);
   if (!MACH_PORT_VALID(name)) {

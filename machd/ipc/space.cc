@@ -119,7 +119,7 @@ kern_return_t Space::alloc_name(mach_port_name_t name, uint32_t* index, bool* ex
   if (!MACH_PORT_VALID(name) || (name & 3u) != 3u) return KERN_INVALID_VALUE;
   uint32_t i = MACH_PORT_INDEX(name);
   uint32_t gen = MACH_PORT_GEN(name);
-  if (i == 0) return KERN_INVALID_VALUE;
+  if (i == 0) return KERN_FAILURE;  // XNU ipc_entry_alloc_name: index 0 is never a name
   if (i >= limit) return KERN_NO_SPACE;
   if (i >= table.size()) {
     size_t old = table.size();

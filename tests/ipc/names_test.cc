@@ -48,6 +48,33 @@ TEST_F(NamesTest, AllocateNameNeedsGenerationLowBitsSet) {
   EXPECT_EQ(k.port_allocate_name(t, MACH_PORT_RIGHT_SEND, 0x2003), KERN_INVALID_VALUE);
 }
 
+// XNU ipc_entry_alloc_name: valid generation bits but index 0 is KERN_FAILURE
+// (xnu/tests/mach_port_insert_right.c inserts at name 123 = 0x7b).
+TEST_F(NamesTest, NameWithIndexZeroIsKernFailure) {
+  TaskId t = task();
+  mach_port_name_t p = recv_port(t);
+  EXPECT_EQ(k.port_allocate_name(t, MACH_PORT_RIGHT_RECEIVE, 0x7b), KERN_FAILURE);
+  EXPECT_EQ(k.port_insert_right(t, t, 0x7b, p, MACH_MSG_TYPE_MAKE_SEND), KERN_FAILURE);
+  EXPECT_EQ(k.port_insert_right(t, t, 0x7a, p, MACH_MSG_TYPE_MAKE_SEND), KERN_INVALID_VALUE);
+  EXPECT_EQ(type_of(t, p), MACH_PORT_TYPE_RECEIVE) << "the made send right was released";
+}
+
+// Into the caller's own space mach_port_insert_right is XNU's
+// _kernelrpc_mach_port_insert_right_trap: a right the name does not hold is
+// KERN_INVALID_RIGHT (xnu/tests/ipc/port_api.c: MAKE_SEND on a port set), an
+// unknown name KERN_INVALID_NAME, not the MIG copyin errors.
+TEST_F(NamesTest, InsertRightIntoOwnSpaceReportsTheTrapCopyinError) {
+  TaskId t = task();
+  mach_port_name_t ps = MACH_PORT_NULL;
+  ASSERT_EQ(k.port_allocate(t, MACH_PORT_RIGHT_PORT_SET, &ps), KERN_SUCCESS);
+  EXPECT_EQ(k.port_insert_right(t, t, ps, ps, MACH_MSG_TYPE_MAKE_SEND), KERN_INVALID_RIGHT);
+  mach_port_name_t r = recv_port(t);
+  EXPECT_EQ(k.port_insert_right(t, t, r, r, MACH_MSG_TYPE_COPY_SEND), KERN_INVALID_RIGHT);
+  EXPECT_EQ(k.port_insert_right(t, t, 0x4403, 0x8803, MACH_MSG_TYPE_MAKE_SEND), KERN_INVALID_NAME);
+  EXPECT_EQ(type_of(t, ps), MACH_PORT_TYPE_PORT_SET);
+  EXPECT_EQ(type_of(t, r), MACH_PORT_TYPE_RECEIVE);
+}
+
 TEST_F(NamesTest, AllocateRejectsRightsThatCannotBeCreated) {
   TaskId t = task();
   mach_port_name_t n;
