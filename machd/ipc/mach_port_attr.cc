@@ -224,7 +224,13 @@ kern_return_t mp_peek(Ipc& ipc, Task& task, mach_port_name_t name, mach_msg_trai
   for (mach_port_seqno_t i = p->seqno; k && i != want; i++) k = k->next;
   if (!k) return KERN_FAILURE;
   *seqno = want;
-  *size = k->size();
+  // XNU ipc_mqueue_peek_locked reports the kernel copy's msgh_size: its header
+  // is 8 bytes longer than the user's (USER_HEADER_SIZE_DELTA) and each port
+  // descriptor grows from 12 to 16 bytes (ipc_kmsg_copyin_body's dsc_adjust).
+  mach_msg_size_t kernel_size = k->size() + 8;
+  for (const KDesc& d : k->descs)
+    if (d.type == MACH_MSG_PORT_DESCRIPTOR) kernel_size += 4;
+  *size = kernel_size;
   *id = k->id();
   trailer->clear();
   append_trailer(*trailer, trailer_type, want, k->sender, 0);

@@ -140,6 +140,27 @@ TEST_F(RcvTest, KernelNotificationsCarryTheKernelIdentity) {
   for (int i = 0; i < 8; i++) EXPECT_EQ(r.trailer.msgh_audit.val[i], 0u);
 }
 
+// XNU ipc_mqueue_peek_locked reports the kernel copy's msgh_size: header 8
+// bytes longer (xnu/tests/ipc/port_peek.c), port descriptors 16 bytes, not 12.
+TEST_F(RcvTest, PeekReportsTheKernelMessageSize) {
+  TaskId a = task();
+  mach_port_name_t p = recv_port(a);
+  mach_port_name_t q = recv_port(a);
+  Msg m = simple(p, 57, MACH_MSG_TYPE_MAKE_SEND);
+  m.descs = {Desc::port(q, MACH_MSG_TYPE_MAKE_SEND), Desc::memory({1, 2, 3, 4})};
+  ASSERT_EQ(send(a, m), MACH_MSG_SUCCESS);
+  mach_port_seqno_t seq = 0;
+  mach_msg_size_t size = 0;
+  mach_msg_id_t id = 0;
+  std::vector<uint8_t> trailer;
+  ASSERT_EQ(k.port_peek(a, p, 0, &seq, &size, &id, &trailer), KERN_SUCCESS);
+  const mach_msg_size_t user = 24 + 4 + 12 + 16;
+  EXPECT_EQ(size, user + 8 + 4);
+  Received r = receive(a, p);
+  EXPECT_EQ(r.hdr.msgh_size, user) << "a receiver sees the user size";
+  EXPECT_EQ(k.port_destroy(a, r.descs[0].name), KERN_SUCCESS);
+}
+
 TEST_F(RcvTest, PeekShowsAQueuedMessageWithoutTakingIt) {
   TaskId a = task();
   mach_port_name_t p = recv_port(a);
@@ -154,7 +175,7 @@ TEST_F(RcvTest, PeekShowsAQueuedMessageWithoutTakingIt) {
   ASSERT_EQ(k.port_peek(a, p, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_SEQNO), &seq, &size, &id, &trailer),
             KERN_SUCCESS);
   EXPECT_EQ(seq, 0u);
-  EXPECT_EQ(size, 40u);
+  EXPECT_EQ(size, 48u) << "the kernel size: 24-byte header + 8 (XNU USER_HEADER_SIZE_DELTA) + 16";
   EXPECT_EQ(id, 55);
   EXPECT_EQ(trailer.size(), 12u);
   seq = 1;
