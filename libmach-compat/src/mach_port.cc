@@ -208,15 +208,25 @@ kern_return_t mach_port_unguard(ipc_space_t task, mach_port_name_t name, mach_po
 
 kern_return_t mach_port_guard_with_flags(ipc_space_t task, mach_port_name_t name, mach_port_context_t guard,
                                          uint64_t flags) {
-  return mach_port_guard(task, name, guard, (flags & MPG_STRICT) != 0);
+  if (flags & ~uint64_t(MPG_STRICT | MPG_IMMOVABLE_RECEIVE)) return KERN_INVALID_ARGUMENT;
+  return kr_of(call(MACHD_OP_PORT_GUARD, {task, name, guard, flags}));
 }
 
 kern_return_t mach_port_swap_guard(ipc_space_t task, mach_port_name_t name, mach_port_context_t old_guard,
                                    mach_port_context_t new_guard) {
-  // Not atomic as in XNU: unguard then guard (strictness is not preserved).
-  kern_return_t kr = mach_port_unguard(task, name, old_guard);
+  // Not atomic as in XNU: unguard then guard again. XNU mach_port_swap_guard
+  // refuses an unguarded or strictly guarded port and keeps the right's
+  // immovability.
+  mach_port_status_t st{};
+  mach_msg_type_number_t n = MACH_PORT_RECEIVE_STATUS_COUNT;
+  kern_return_t kr = mach_port_get_attributes(task, name, MACH_PORT_RECEIVE_STATUS, mach_port_info_t(&st), &n);
   if (kr != KERN_SUCCESS) return kr;
-  return mach_port_guard(task, name, new_guard, FALSE);
+  if (!(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARDED) || (st.mps_flags & MACH_PORT_STATUS_FLAG_STRICT_GUARD))
+    return KERN_INVALID_ARGUMENT;
+  kr = mach_port_unguard(task, name, old_guard);
+  if (kr != KERN_SUCCESS) return kr;
+  const bool imm = (st.mps_flags & MACH_PORT_STATUS_FLAG_GUARD_IMMOVABLE_RECEIVE) != 0;
+  return mach_port_guard_with_flags(task, name, new_guard, imm ? MPG_IMMOVABLE_RECEIVE : 0);
 }
 
 kern_return_t mach_port_get_context(ipc_space_read_t task, mach_port_name_t name, mach_port_context_t* context) {

@@ -166,7 +166,9 @@ kern_return_t trap(Ctx& c) {
     }
     case MACHD_OP_PORT_DESTRUCT:
       return k.port_destruct(t, c.name(1), mach_port_delta_t(int32_t(c.a(2))), mach_port_context_t(c.a(3)));
-    case MACHD_OP_PORT_GUARD: return k.port_guard(t, c.name(1), mach_port_context_t(c.a(2)), c.a(3) != 0);
+    case MACHD_OP_PORT_GUARD:  // args[3]: MPG_STRICT | MPG_IMMOVABLE_RECEIVE
+      return k.port_guard(t, c.name(1), mach_port_context_t(c.a(2)), (c.a(3) & MPG_STRICT) != 0,
+                          (c.a(3) & MPG_IMMOVABLE_RECEIVE) != 0);
     case MACHD_OP_PORT_UNGUARD: return k.port_unguard(t, c.name(1), mach_port_context_t(c.a(2)));
     case MACHD_OP_PORT_SET_CONTEXT: return k.port_set_context(t, c.name(1), mach_port_context_t(c.a(2)));
     case MACHD_OP_PORT_GET_CONTEXT: {

@@ -286,9 +286,9 @@ kern_return_t Kernel::port_set_context(TaskId task, mach_port_name_t name, mach_
 }
 
 kern_return_t Kernel::port_guard(TaskId task, mach_port_name_t name, mach_port_context_t guard,
-                                 bool strict) {
+                                 bool strict, bool immovable_receive) {
   TASK_OR(t, task, KERN_INVALID_TASK);
-  return mp_guard(impl_->ipc, *t, name, guard, strict);
+  return mp_guard(impl_->ipc, *t, name, guard, strict, immovable_receive);
 }
 
 kern_return_t Kernel::port_unguard(TaskId task, mach_port_name_t name, mach_port_context_t guard) {

@@ -292,8 +292,10 @@ class Kernel {
   kern_return_t port_set_seqno(TaskId task, mach_port_name_t name, mach_port_seqno_t seqno);
   kern_return_t port_get_context(TaskId task, mach_port_name_t name, mach_port_context_t* ctx);
   kern_return_t port_set_context(TaskId task, mach_port_name_t name, mach_port_context_t ctx);
+  // mach_port_guard_with_flags: MPG_STRICT is `strict`, MPG_IMMOVABLE_RECEIVE
+  // `immovable_receive`.
   kern_return_t port_guard(TaskId task, mach_port_name_t name, mach_port_context_t guard,
-                           bool strict);
+                           bool strict, bool immovable_receive = false);
   kern_return_t port_unguard(TaskId task, mach_port_name_t name, mach_port_context_t guard);
   kern_return_t port_get_srights(TaskId task, mach_port_name_t name, mach_port_rights_t* srights);
   // mach_port_peek: looks at the queued message with sequence number *seqno

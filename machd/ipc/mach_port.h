@@ -60,7 +60,7 @@ kern_return_t mp_set_seqno(Ipc& ipc, Task& task, mach_port_name_t name, mach_por
 kern_return_t mp_get_context(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t* ctx);
 kern_return_t mp_set_context(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t ctx);
 kern_return_t mp_guard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t guard,
-                       bool strict);
+                       bool strict, bool immovable_receive);
 kern_return_t mp_unguard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t guard);
 kern_return_t mp_get_srights(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_rights_t* srights);
 kern_return_t mp_peek(Ipc& ipc, Task& task, mach_port_name_t name, mach_msg_trailer_type_t trailer_type,

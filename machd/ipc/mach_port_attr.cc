@@ -172,7 +172,7 @@ kern_return_t mp_set_context(Ipc& ipc, Task& task, mach_port_name_t name, mach_p
 }
 
 kern_return_t mp_guard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t guard,
-                       bool strict) {
+                       bool strict, bool immovable_receive) {
   (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_NAME;
   Port* p = nullptr;
@@ -182,6 +182,8 @@ kern_return_t mp_guard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_co
   p->context = guard;
   p->flags |= Port::kGuarded;
   if (strict) p->flags |= Port::kStrictGuard;
+  // XNU mach_port_guard_locked: MPG_IMMOVABLE_RECEIVE pins the receive right.
+  if (immovable_receive) p->flags |= Port::kImmovableReceive;
   return KERN_SUCCESS;
 }
 
@@ -195,7 +197,8 @@ kern_return_t mp_unguard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_
   if (!(p->flags & Port::kGuarded)) return KERN_INVALID_ARGUMENT;
   if (p->context != guard) return KERN_INVALID_ARGUMENT;
   p->context = 0;
-  p->flags &= ~(Port::kGuarded | Port::kStrictGuard);
+  // XNU mach_port_unguard_locked: unguarding also makes the right movable.
+  p->flags &= ~(Port::kGuarded | Port::kStrictGuard | Port::kImmovableReceive);
   return KERN_SUCCESS;
 }
 

@@ -62,6 +62,31 @@ TEST_F(AttrTest, DestructLeavesRemainingSendRightsAsDeadName) {
   EXPECT_EQ(k.port_destruct(a, n, 0, 0), KERN_INVALID_RIGHT);
 }
 
+// XNU mach_port_guard_locked / mach_port_unguard_locked: MPG_IMMOVABLE_RECEIVE
+// pins the receive right (xnu/tests/immovable_rights.c reads the status
+// flag); unguarding makes it movable again.
+TEST_F(AttrTest, GuardWithImmovableReceivePinsTheRightUntilUnguarded) {
+  TaskId a = task(), b = task();
+  mach_port_name_t n = recv_port(a);
+  mach_port_name_t dest = recv_port(b);
+  mach_port_name_t s = give_send(b, dest, a);
+  ASSERT_EQ(k.port_guard(a, n, 0x11, false, true), KERN_SUCCESS);
+  mach_port_status_t st = status(a, n);
+  EXPECT_NE(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARDED, 0u);
+  EXPECT_NE(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARD_IMMOVABLE_RECEIVE, 0u);
+  Msg m = simple(s, 1);
+  m.descs = {Desc::port(n, MACH_MSG_TYPE_MOVE_RECEIVE)};
+  EXPECT_NE(send(a, m), MACH_MSG_SUCCESS) << "an immovable receive right cannot move";
+  EXPECT_EQ(type_of(a, n), MACH_PORT_TYPE_RECEIVE);
+  ASSERT_EQ(k.port_unguard(a, n, 0x11), KERN_SUCCESS);
+  st = status(a, n);
+  EXPECT_EQ(st.mps_flags & (MACH_PORT_STATUS_FLAG_GUARDED | MACH_PORT_STATUS_FLAG_GUARD_IMMOVABLE_RECEIVE), 0u);
+  ASSERT_EQ(send(a, m), MACH_MSG_SUCCESS) << "movable again";
+  Received r = receive(b, dest);
+  ASSERT_EQ(r.descs.size(), 1u);
+  EXPECT_EQ(k.port_destroy(b, r.descs[0].name), KERN_SUCCESS);
+}
+
 TEST_F(AttrTest, GuardAndUnguard) {
   TaskId a = task();
   mach_port_name_t n = recv_port(a);
