@@ -306,7 +306,8 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
   a[5] = notify;
   a[6] = n_ool;
   a[7] = n_ports;
-  a[8] = a[9] = 0;
+  a[8] = uint64_t(uintptr_t(msg));  // buffers: guards of received receive rights
+  a[9] = uint64_t(uintptr_t(rcv_msg ? rcv_msg : msg));
   b.set_data_len(uint32_t(len));
   CallResult r = b.submit(mr.fds);
   if (r.machd_gone) {

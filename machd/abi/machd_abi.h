@@ -96,7 +96,7 @@ MACHD_STATIC_ASSERT(offsetof(struct machd_channel, rets) == 96, "rets offset");
 enum machd_op {
   MACHD_OP_NONE = 0,
   /* mach_msg: args = {options, send_size, rcv_size, rcv_name, timeout, notify,
-   *                   n_ool, n_ool_ports, 0, 0}
+   *                   n_ool, n_ool_ports, msg address, receive buffer address}
    * data = send message (send_size bytes, padded to 8), then n_ool
    *        machd_ool_in records, then the OOL ports arrays (names), in order.
    * reply: result = mach_msg_return_t; rets = {flags(MACHD_MSG_*), msg_len,

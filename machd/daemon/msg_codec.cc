@@ -31,6 +31,8 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
   out.rcv_name = mach_port_name_t(req.args[3]);
   out.timeout = mach_msg_timeout_t(req.args[4]);
   out.notify = mach_port_name_t(req.args[5]);
+  out.msg_addr = req.args[8];
+  out.rcv_addr = req.args[9];
   if ((options & MACH_SEND_MSG) == 0) return MACH_MSG_SUCCESS;
 
   const auto& d = req.data;

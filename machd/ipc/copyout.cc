@@ -36,7 +36,10 @@ void write_header(Kmsg& k, mach_msg_bits_t bits, mach_msg_size_t size, mach_port
 // Copies every descriptor's rights / memory out into `space` and rewrites the
 // descriptors as the receiver sees them. Returns MACH_MSG_SUCCESS or
 // MACH_RCV_BODY_ERROR | MACH_MSG_IPC_SPACE (names that did not fit are NULL).
-mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c) {
+// `buffer` is the address of the user buffer the message is written to;
+// `pseudo` is set when the message goes back to its sender.
+mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c, uint64_t buffer,
+                               bool pseudo) {
   mach_msg_return_t mr = MACH_MSG_SUCCESS;
   auto note = [&mr](mach_msg_return_t r) {
     if (r != MACH_MSG_SUCCESS) mr = MACH_RCV_BODY_ERROR | r;
@@ -63,12 +66,15 @@ mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c) {
         mach_msg_guarded_port_descriptor64_t gd{};
         uint32_t flags = d.guard_flags & ~MACH_MSG_GUARD_FLAGS_UNGUARDED_ON_SEND;
         if ((d.guard_flags & MACH_MSG_GUARD_FLAGS_IMMOVABLE_RECEIVE) && MACH_PORT_VALID(name)) {
-          // XNU guards the received right with the receive buffer address;
-          // machd does not know it and uses the name instead.
-          p->flags |= Port::kGuarded | Port::kImmovableReceive;
+          // As XNU ipc_right_copyout (MACH_MSG_TYPE_PORT_RECEIVE): a
+          // non-strict guard whose value is the address of the buffer the
+          // message is written to (ith_msg_addr); immovable, except when a
+          // pseudo-receive gives the right back to its sender.
+          p->flags |= Port::kGuarded;
+          if (!pseudo) p->flags |= Port::kImmovableReceive;
           p->flags &= ~Port::kStrictGuard;
-          p->context = name;
-          gd.context = name;
+          p->context = buffer;
+          gd.context = buffer;
         }
         gd.flags = flags;
         gd.disposition = d.right_type;
@@ -129,7 +135,7 @@ mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c) {
 }  // namespace
 
 Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seqno_t seqno,
-                        mach_msg_option_t options) {
+                        mach_msg_option_t options, uint64_t rcv_addr) {
   Space& space = task.space;
   Completion c;
   port_spnotify(ipc, *k->dest);
@@ -147,7 +153,7 @@ Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seq
   const mach_port_name_t dest_name = right_copyout_dest(ipc, space, k->dest, dest_type);
   k->dest = nullptr;
 
-  mr = copyout_body(ipc, space, *k, c);
+  mr = copyout_body(ipc, space, *k, c, rcv_addr, false);
   write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, 0, k->bits), k->size(), reply_name,
                dest_name);
   c.msg = std::move(k->bytes);
@@ -189,7 +195,7 @@ Completion kmsg_receive_error(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_po
   return c;
 }
 
-Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k) {
+Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k, uint64_t msg_addr) {
   Completion c;
   Space& space = task.space;
   const mach_msg_type_name_t dest_type = k->dest_type();
@@ -200,7 +206,7 @@ Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k) {
   mr |= right_copyout(ipc, space, k->reply, reply_type, &reply_name);
   k->dest = nullptr;
   k->reply = nullptr;
-  mr |= copyout_body(ipc, space, *k, c);
+  mr |= copyout_body(ipc, space, *k, c, msg_addr, true);
   write_header(*k, MACH_MSGH_BITS_SET(dest_type, reply_type, 0, k->bits), k->size(), dest_name,
                reply_name);
   c.msg = std::move(k->bytes);

@@ -93,6 +93,12 @@ struct MsgArgs {
   mach_msg_size_t rcv_size = 0;    // receive buffer size (MACH_RCV_LARGE semantics)
   mach_msg_timeout_t timeout = MACH_MSG_TIMEOUT_NONE;  // used iff MACH_SEND_TIMEOUT / MACH_RCV_TIMEOUT
   mach_port_name_t notify = MACH_PORT_NULL;            // MACH_SEND_NOTIFY (send-possible)
+  // Caller addresses of the send buffer (where a returned message goes) and
+  // of the receive buffer (XNU's ith_msg_addr): a receive right arriving in a
+  // guarded port descriptor with MACH_MSG_GUARD_FLAGS_IMMOVABLE_RECEIVE is
+  // guarded with the address of the buffer the message is written to.
+  uint64_t msg_addr = 0;
+  uint64_t rcv_addr = 0;
 };
 
 // One out-of-line memory region handed to a receiver: the descriptor at

@@ -74,8 +74,9 @@ mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_op
 // Receives `k` (dequeued from `from` with sequence number `seqno`) into
 // `task`: header names swapped as XNU delivers them, descriptors copied out,
 // the trailer `options` asks for appended. Consumes `k`.
+// `rcv_addr` is the receive buffer's address in the receiver (guards).
 Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seqno_t seqno,
-                        mach_msg_option_t options);
+                        mach_msg_option_t options, uint64_t rcv_addr);
 // XNU msg_receive_error: the message did not fit (or its header could not be
 // copied out). Only the destination is copied out; the header, with
 // msgh_size = sizeof(header), and the trailer go back (truncated to
@@ -87,7 +88,8 @@ Completion kmsg_receive_error(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_po
 // rights become names again in `task`, remote = destination, local = reply,
 // no trailer. Consumes `k`; result bits (MACH_MSG_IPC_SPACE...) are ORed in
 // to c.result by the caller.
-Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k);
+// `msg_addr` is the sender's message buffer.
+Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k, uint64_t msg_addr);
 
 // ---- trailer.cc -------------------------------------------------------------
 // REQUESTED_TRAILER_SIZE for MACH_RCV_TRAILER_ELEMENTS(options).

@@ -25,7 +25,7 @@ void msg_sender_granted(Ipc& ipc, WaiterId id);
 // With `w` set, a finished receive completes `w` (outcome reports blocked).
 MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_option_t options,
                         mach_port_name_t rcv_name, mach_msg_size_t rcv_size,
-                        mach_msg_timeout_t timeout);
+                        mach_msg_timeout_t timeout, uint64_t rcv_addr);
 // Deferred work: run the receive half of waiter `id` (its send finished).
 void msg_resume_receive(Ipc& ipc, WaiterId id);
 // Offers `k` (a message arriving on `from`, slot reserved) to the blocked

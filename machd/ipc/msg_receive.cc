@@ -33,7 +33,7 @@ Completion too_large_size_only(mach_msg_size_t msg_size, mach_port_name_t port_n
 
 // Takes the first message of `from` for a receiver of `task`.
 Completion receive_from(Ipc& ipc, Task& task, Port& from, mach_msg_option_t options,
-                        mach_msg_size_t rcv_size) {
+                        mach_msg_size_t rcv_size, uint64_t rcv_addr) {
   const Kmsg* first = from.head;
   const uint64_t need = uint64_t{first->size()} + trailer_size(options);
   if (need > rcv_size && (options & MACH_RCV_LARGE))
@@ -42,14 +42,14 @@ Completion receive_from(Ipc& ipc, Task& task, Port& from, mach_msg_option_t opti
   Kmsg* k = mqueue_dequeue(ipc, from, &seqno);
   if (need > rcv_size)
     return kmsg_receive_error(ipc, task, k, from, seqno, options, rcv_size, MACH_RCV_TOO_LARGE);
-  return kmsg_copyout(ipc, task, k, from, seqno, options);
+  return kmsg_copyout(ipc, task, k, from, seqno, options, rcv_addr);
 }
 
 }  // namespace
 
 MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_option_t options,
                         mach_port_name_t rcv_name, mach_msg_size_t rcv_size,
-                        mach_msg_timeout_t timeout) {
+                        mach_msg_timeout_t timeout, uint64_t rcv_addr) {
   auto finish = [&](Completion&& c) {
     MsgOutcome o;
     if (w) {
@@ -81,7 +81,7 @@ MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_o
   }
 
   Port* from = port ? (port->has_messages() ? port : nullptr) : pset_select(*set);
-  if (from) return finish(receive_from(ipc, task, *from, options, rcv_size));
+  if (from) return finish(receive_from(ipc, task, *from, options, rcv_size, rcv_addr));
   if ((options & MACH_RCV_TIMEOUT) && timeout == 0) return finish(result_only(MACH_RCV_TIMED_OUT));
 
   if (!w) w = waiter_new(ipc, id, task.id);
@@ -90,6 +90,7 @@ MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_o
   w->timeout = timeout;
   w->rcv_name = rcv_name;
   w->rcv_size = rcv_size;
+  w->rcv_addr = rcv_addr;
   w->rcv_port = port;
   w->rcv_set = set;
   if (port) port->ensure_aux().receivers.push_back(w);
@@ -118,7 +119,7 @@ bool receive_offer(Ipc& ipc, Waiter* w, Port& from, Kmsg* k) {
   Completion c = need > rcv_size
                      ? kmsg_receive_error(ipc, *task, k, from, seqno, options, rcv_size,
                                           MACH_RCV_TOO_LARGE)
-                     : kmsg_copyout(ipc, *task, k, from, seqno, options);
+                     : kmsg_copyout(ipc, *task, k, from, seqno, options, w->rcv_addr);
   waiter_finish(ipc, w, std::move(c));
   return true;
 }
@@ -132,7 +133,7 @@ void msg_resume_receive(Ipc& ipc, WaiterId id) {
     waiter_drop(ipc, w);
     return;
   }
-  receive_half(ipc, *task, id, w, w->options, w->rcv_name, w->rcv_size, w->timeout);
+  receive_half(ipc, *task, id, w, w->options, w->rcv_name, w->rcv_size, w->timeout, w->rcv_addr);
 }
 
 }  // namespace machd::ipc

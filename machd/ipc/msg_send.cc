@@ -18,8 +18,8 @@ MsgOutcome done(Completion&& c) {
 }
 
 // The message could not be sent after copyin: it goes back to the sender.
-Completion return_to_sender(Ipc& ipc, Task& task, Kmsg* k, mach_msg_return_t mr) {
-  Completion c = kmsg_copyout_pseudo(ipc, task, k);
+Completion return_to_sender(Ipc& ipc, Task& task, Kmsg* k, mach_msg_return_t mr, uint64_t msg_addr) {
+  Completion c = kmsg_copyout_pseudo(ipc, task, k, msg_addr);
   c.result |= mr;
   return c;
 }
@@ -53,9 +53,9 @@ MsgOutcome msg_trap(Ipc& ipc, TaskId tid, WaiterId wid, MsgArgs&& args) {
       case SendStatus::kAccepted:
         break;
       case SendStatus::kTimedOut:
-        return done(return_to_sender(ipc, *task, k, MACH_SEND_TIMED_OUT));
+        return done(return_to_sender(ipc, *task, k, MACH_SEND_TIMED_OUT, args.msg_addr));
       case SendStatus::kNoBuffer:
-        return done(return_to_sender(ipc, *task, k, MACH_SEND_NO_BUFFER));
+        return done(return_to_sender(ipc, *task, k, MACH_SEND_NO_BUFFER, args.msg_addr));
       case SendStatus::kMustWait: {
         Waiter* w = waiter_new(ipc, wid, tid);
         w->phase = Waiter::Phase::kSend;
@@ -65,6 +65,8 @@ MsgOutcome msg_trap(Ipc& ipc, TaskId tid, WaiterId wid, MsgArgs&& args) {
         w->wants_receive = (options & MACH_RCV_MSG) != 0;
         w->rcv_name = args.rcv_name;
         w->rcv_size = args.rcv_size;
+        w->msg_addr = args.msg_addr;
+        w->rcv_addr = args.rcv_addr;
         k->dest->ensure_aux().senders.push_back(w);
         if (options & MACH_SEND_TIMEOUT) waiter_set_deadline(ipc, *w, args.timeout);
         MsgOutcome o;
@@ -76,7 +78,7 @@ MsgOutcome msg_trap(Ipc& ipc, TaskId tid, WaiterId wid, MsgArgs&& args) {
 
   if (options & MACH_RCV_MSG) {
     return receive_half(ipc, *task, wid, nullptr, options, args.rcv_name, args.rcv_size,
-                        args.timeout);
+                        args.timeout, args.rcv_addr);
   }
   return done(result_only(MACH_MSG_SUCCESS));
 }
@@ -99,7 +101,7 @@ void msg_send_failed(Ipc& ipc, Waiter* w, mach_msg_return_t mr) {
   w->kmsg = nullptr;
   Task* task = ipc.task(w->task);
   if (k && task) {
-    waiter_finish(ipc, w, return_to_sender(ipc, *task, k, mr));
+    waiter_finish(ipc, w, return_to_sender(ipc, *task, k, mr, w->msg_addr));
   } else {
     if (k) ipc.defer_destroy(k);
     waiter_finish(ipc, w, result_only(mr));

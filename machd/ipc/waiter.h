@@ -34,6 +34,8 @@ struct Waiter {
   bool wants_receive = false;
   mach_port_name_t rcv_name = MACH_PORT_NULL;
   mach_msg_size_t rcv_size = 0;
+  uint64_t msg_addr = 0;       // MsgArgs::msg_addr / rcv_addr
+  uint64_t rcv_addr = 0;
   Port* rcv_port = nullptr;    // exactly one of these while receiving
   PortSet* rcv_set = nullptr;
 

@@ -263,5 +263,64 @@ TEST_F(DescFixture, GuardedPortDescriptorChecksTheGuard) {
   receive(x.b, x.p, MACH_RCV_GUARDED_DESC);
 }
 
+// XNU ipc_right_copyout (MACH_MSG_TYPE_PORT_RECEIVE): a receive right that
+// arrives in a guarded port descriptor with IMMOVABLE_RECEIVE is guarded, not
+// strictly, with the address of the buffer the message is written to
+// (ith_msg_addr; xnu/tests/ipc/mach_msg_transport.c checks context ==
+// &msg), and is immovable, except after a pseudo-receive.
+TEST_F(DescFixture, GuardedReceiveRightIsGuardedWithTheReceiveBufferAddress) {
+  Pair x = pair();
+  const uint64_t rcv_buf = 0x7f0012345000, send_buf = 0x7f0055550000;
+  mach_port_name_t g = recv_port(x.a);
+  Msg m = simple(x.s, 9);
+  m.descs = {Desc::guarded(g, 0, MACH_MSG_GUARD_FLAGS_IMMOVABLE_RECEIVE | MACH_MSG_GUARD_FLAGS_UNGUARDED_ON_SEND)};
+  ASSERT_EQ(send(x.a, m), MACH_MSG_SUCCESS);
+  MsgArgs a;
+  a.options = MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_GUARDED_DESC;
+  a.rcv_name = x.p;
+  a.rcv_size = 4096;
+  a.rcv_addr = rcv_buf;
+  Received r = decode(std::move(k.msg(x.b, next_waiter(), std::move(a), now_).done));
+  ASSERT_EQ(r.descs.size(), 1u);
+  EXPECT_EQ(r.descs[0].context, rcv_buf);
+  EXPECT_EQ(r.descs[0].guard_flags, uint32_t(MACH_MSG_GUARD_FLAGS_IMMOVABLE_RECEIVE));
+  const mach_port_name_t n = r.descs[0].name;
+  mach_port_status_t st = status(x.b, n);
+  EXPECT_NE(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARDED, 0u);
+  EXPECT_EQ(st.mps_flags & MACH_PORT_STATUS_FLAG_STRICT_GUARD, 0u);
+  EXPECT_NE(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARD_IMMOVABLE_RECEIVE, 0u);
+  mach_port_context_t ctx = 0;
+  EXPECT_EQ(k.port_get_context(x.b, n, &ctx), KERN_SUCCESS);
+  EXPECT_EQ(ctx, rcv_buf);
+
+  // Pseudo-receive: a full queue sends the message back to its sender.
+  mach_port_options_t opts{};
+  opts.flags = MPO_QLIMIT | MPO_INSERT_SEND_RIGHT;
+  opts.mpl.mpl_qlimit = 1;
+  mach_port_name_t q = MACH_PORT_NULL;
+  ASSERT_EQ(k.port_construct(x.a, opts, 0, &q), KERN_SUCCESS);
+  ASSERT_EQ(send(x.a, simple(q, 1)), MACH_MSG_SUCCESS);
+  mach_port_name_t h = recv_port(x.a);
+  Msg m2 = simple(q, 2);
+  m2.descs = {Desc::guarded(h, 0, MACH_MSG_GUARD_FLAGS_IMMOVABLE_RECEIVE | MACH_MSG_GUARD_FLAGS_UNGUARDED_ON_SEND)};
+  MsgArgs s;
+  s.options = MACH_SEND_MSG | MACH_SEND_TIMEOUT;
+  s.send = m2.encode();
+  s.msg_addr = send_buf;
+  Received back = decode(std::move(k.msg(x.a, next_waiter(), std::move(s), now_).done));
+  EXPECT_EQ(back.mr, MACH_SEND_TIMED_OUT);
+  ASSERT_TRUE(back.returned_send);
+  ASSERT_EQ(back.descs.size(), 1u);
+  h = back.descs[0].name;  // the entry went at copyin: a new name
+  EXPECT_EQ(type_of(x.a, h), MACH_PORT_TYPE_RECEIVE);
+  EXPECT_EQ(back.descs[0].context, send_buf);
+  st = status(x.a, h);
+  EXPECT_NE(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARDED, 0u);
+  EXPECT_EQ(st.mps_flags & MACH_PORT_STATUS_FLAG_GUARD_IMMOVABLE_RECEIVE, 0u) << "not pinned in the sender";
+  EXPECT_EQ(k.port_destruct(x.a, h, 0, send_buf), KERN_SUCCESS);
+  EXPECT_EQ(k.port_destruct(x.a, q, -1, 0), KERN_SUCCESS);
+  EXPECT_EQ(k.port_destruct(x.b, n, 0, rcv_buf), KERN_SUCCESS);
+}
+
 }  // namespace
 }  // namespace machd::ipc::test
