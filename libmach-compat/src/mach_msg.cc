@@ -221,21 +221,21 @@ constexpr mach_msg_return_t kNoVmSpace = MACH_RCV_BODY_ERROR | MACH_MSG_VM_SPACE
 
 // Places received out-of-line data in our address space and points the
 // descriptors at it.
-mach_msg_return_t place_received(uint8_t* msg, size_t len, const CallResult& r, size_t rec_off, size_t nrec,
-                                 bool returned, Marshal& mr) {
+mach_msg_return_t place_received(uint8_t* msg, size_t len, const CallResult& r, size_t rec_off, size_t nrec) {
   mach_msg_return_t status = MACH_MSG_SUCCESS;
-  size_t returned_index = 0;
   for (size_t i = 0; i < nrec; ++i) {
     machd_ool_out rec;
     if (rec_off + (i + 1) * sizeof rec > r.data.size()) return MACH_RCV_INVALID_DATA;
     memcpy(&rec, r.data.data() + rec_off + i * sizeof rec, sizeof rec);
     if (rec.descriptor_offset + kWideDescSize > len) continue;
     uint8_t* desc = msg + rec.descriptor_offset;
+    // A returned send (pseudo-receive) is copied out like a received message:
+    // XNU ipc_kmsg_copyout_pseudo gives the sender new memory (its own went
+    // into the message at copyin) and port arrays with the names its space
+    // now has.
     if (rec.kind == MACHD_OOL_FD) {
       int fd = machcompat::take_fd(rec.fd_tag);
-      if (returned) {
-        if (fd >= 0) close(fd);
-      } else if (fd >= 0) {
+      if (fd >= 0) {
         void* p = mmap(nullptr, machcompat::round_to_page(rec.size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
                        off_t(rec.offset));
         close(fd);
@@ -245,7 +245,7 @@ mach_msg_return_t place_received(uint8_t* msg, size_t len, const CallResult& r, 
         put_address(desc, nullptr);
         status = kNoVmSpace;
       }
-    } else if (!returned) {
+    } else {
       void* p = nullptr;
       if (rec.kind == MACHD_OOL_INLINE && rec.size > 0 && rec.offset + rec.size <= r.data.size()) {
         p = machcompat::alloc_ool(rec.size);
@@ -253,13 +253,6 @@ mach_msg_return_t place_received(uint8_t* msg, size_t len, const CallResult& r, 
         else status = kNoVmSpace;
       }
       put_address(desc, p);
-    }
-    if (returned) {
-      // The send came back: the caller's memory is where it was.
-      while (returned_index < mr.ool.size() && mr.ool[returned_index].desc_offset != rec.descriptor_offset)
-        ++returned_index;
-      if (returned_index < mr.ool.size())
-        put_address(desc, reinterpret_cast<void*>(mr.ool[returned_index].addr));
     }
   }
   return status;
@@ -315,12 +308,13 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
     return sending ? MACH_SEND_INVALID_DEST : MACH_RCV_PORT_DIED;
   }
   mach_msg_return_t result = r.result;
-  const bool sent = sending && !is_send_error(result);
+  const uint64_t flags = r.rets[0];
+  const bool returned = (flags & MACHD_MSG_HAS_MSG) && (flags & MACHD_MSG_RETURNED_SEND);
+  // A returned send was copied in: the sender's memory went with it.
+  const bool sent = sending && (!is_send_error(result) || returned);
   settle_sent(mr, sent);
 
-  const uint64_t flags = r.rets[0];
   if ((flags & MACHD_MSG_HAS_MSG) == 0) return result;
-  const bool returned = (flags & MACHD_MSG_RETURNED_SEND) != 0;
   mach_msg_header_t* dest = returned ? msg : (rcv_msg ? rcv_msg : msg);
   size_t mlen = size_t(r.rets[1]);
   if (dest == nullptr || mlen > r.data.size() || (!returned && !receiving)) return result;
@@ -335,8 +329,7 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
   memcpy(dest, r.data.data(), mlen);
   size_t nrec = size_t(r.rets[2] + r.rets[3]);
   if (nrec) {
-    mach_msg_return_t st = place_received(reinterpret_cast<uint8_t*>(dest), mlen, r, align8(mlen), nrec,
-                                          returned, mr);
+    mach_msg_return_t st = place_received(reinterpret_cast<uint8_t*>(dest), mlen, r, align8(mlen), nrec);
     if (st != MACH_MSG_SUCCESS && result == MACH_MSG_SUCCESS) result = st;
   }
   return result;

@@ -103,7 +103,6 @@ mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c, u
       case MACH_MSG_OOL_PORTS_DESCRIPTOR: {
         mach_msg_ool_ports_descriptor64_t pd;
         std::memcpy(&pd, k.bytes.data() + off, sizeof pd);
-        const uint32_t copy = pd.copy;
         OolPortsOut out;
         out.descriptor_offset = off;
         out.names.reserve(d.ports.size());
@@ -113,10 +112,13 @@ mach_msg_return_t copyout_body(Ipc& ipc, Space& space, Kmsg& k, Completion& c, u
           p = nullptr;
           out.names.push_back(name);
         }
+        // XNU ipc_kmsg_copyout_ool_ports_descriptor: the array is always new
+        // memory in the receiver (copy_options = MACH_MSG_VIRTUAL_COPY), so
+        // deallocate is TRUE whatever the sender asked for.
         pd = mach_msg_ool_ports_descriptor64_t{};
         pd.address = 0;
-        pd.deallocate = copy == MACH_MSG_VIRTUAL_COPY;
-        pd.copy = copy;
+        pd.deallocate = true;
+        pd.copy = MACH_MSG_VIRTUAL_COPY;
         pd.disposition = d.right_type;
         pd.type = MACH_MSG_OOL_PORTS_DESCRIPTOR;
         pd.count = static_cast<mach_msg_size_t>(out.names.size());

@@ -322,5 +322,25 @@ TEST_F(DescFixture, GuardedReceiveRightIsGuardedWithTheReceiveBufferAddress) {
   EXPECT_EQ(k.port_destruct(x.b, n, 0, rcv_buf), KERN_SUCCESS);
 }
 
+// XNU ipc_kmsg_copyout_ool_ports_descriptor always copies a port array out to
+// new memory (copy_options = MACH_MSG_VIRTUAL_COPY): a receiver sees
+// deallocate TRUE whatever the sender's copy and deallocate fields said.
+TEST_F(DescFixture, ReceivedPortArraysAreVirtualCopiesToDeallocate) {
+  Pair x = pair();
+  mach_port_name_t r = recv_port(x.a);
+  Msg m = simple(x.s, 3);
+  Desc d = Desc::port_array({r}, MACH_MSG_TYPE_MAKE_SEND);
+  d.copy = MACH_MSG_PHYSICAL_COPY;
+  d.deallocate = false;
+  m.descs = {d};
+  ASSERT_EQ(send(x.a, m), MACH_MSG_SUCCESS);
+  Received got = receive(x.b, x.p);
+  ASSERT_EQ(got.descs.size(), 1u);
+  EXPECT_TRUE(got.descs[0].deallocate);
+  EXPECT_EQ(got.descs[0].copy, uint32_t(MACH_MSG_VIRTUAL_COPY));
+  ASSERT_EQ(got.descs[0].ports.size(), 1u);
+  EXPECT_EQ(k.port_deallocate(x.b, got.descs[0].ports[0]), KERN_SUCCESS);
+}
+
 }  // namespace
 }  // namespace machd::ipc::test
