@@ -21,6 +21,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "machd_fds.h"
 #include "machd_socket_path.h"
 
 namespace machcompat {
@@ -128,20 +129,16 @@ bool handshake(int sock, Connection& c) {
   machd_hello hello{MACHD_SOCK_HELLO, MACHD_ABI_MAGIC, MACHD_ABI_VERSION, 0};
   if (send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != ssize_t(sizeof hello)) return false;
   machd_welcome w{};
-  iovec iov{&w, sizeof w};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 2)];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int got[MACHD_MAX_FDS_PER_MSG];
+  size_t ngot = 0;
+  ssize_t n = machd_recv_fds(sock, &w, sizeof w, got, &ngot, 0, nullptr);
   int fds[2] = {-1, -1};
-  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof fds))
-      memcpy(fds, CMSG_DATA(cm), sizeof fds);
+  if (ngot == 2) {
+    fds[0] = got[0];
+    fds[1] = got[1];
+  } else {
+    for (size_t i = 0; i < ngot; ++i) close(got[i]);
+  }
   auto fail = [&] {
     for (int fd : fds)
       if (fd >= 0) close(fd);
@@ -213,7 +210,6 @@ void connect_now() {
   g_conn = c;
 }
 
-bool connected() { return g_conn.up && !g_conn.broken; }
 uint32_t task_self_name() { return g_conn.task_self; }
 uint32_t bootstrap_name() { return g_conn.bootstrap; }
 uint64_t generation() { return g_generation.load(std::memory_order_acquire); }
@@ -267,21 +263,7 @@ CallResult CallBuilder::submit(std::span<const int> fds) {
     }
   } else {
     machd_sock_request sr{MACHD_SOCK_REQUEST, index_, uint32_t(fds.size()), 0};
-    iovec iov{&sr, sizeof sr};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
-    ssize_t n;
-    do n = sendmsg(g_conn.sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = machd_send_fds(g_conn.sock, &sr, sizeof sr, fds.data(), fds.size(), 0);
     if (n != ssize_t(sizeof sr)) {
       atomic(ch_->state).store(MACHD_CH_IDLE, std::memory_order_relaxed);
       g_conn.broken = true;
@@ -352,24 +334,13 @@ int take_fd(uint64_t tag) {
     }
     if (g_conn.sock < 0) return -1;
     machd_sock_fds hdr{};
-    iovec iov{&hdr, sizeof hdr};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do n = recvmsg(g_conn.sock, &msg, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) return -1;
-    std::vector<int> fds;
-    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        const int* p = reinterpret_cast<const int*>(CMSG_DATA(cm));
-        fds.insert(fds.end(), p, p + k);
-      }
+    int got[MACHD_MAX_FDS_PER_MSG];
+    size_t ngot = 0;
+    ssize_t n = machd_recv_fds(g_conn.sock, &hdr, sizeof hdr, got, &ngot, 0, nullptr);
+    std::vector<int> fds(got, got + ngot);
+    if (n <= 0) {
+      for (int fd : fds) close(fd);
+      return -1;
     }
     if (n != ssize_t(sizeof hdr) || hdr.kind != MACHD_SOCK_FDS) {
       for (int fd : fds) close(fd);

@@ -59,7 +59,6 @@ CallResult call(uint32_t op, std::initializer_list<uint64_t> args, std::span<con
 int take_fd(uint64_t tag);
 
 // Connection state.
-bool connected();
 uint32_t task_self_name();
 uint32_t bootstrap_name();
 // Bumped on every fork child and reconnect: per-thread caches compare it.

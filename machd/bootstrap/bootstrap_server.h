@@ -39,8 +39,6 @@ class BootstrapServer {
   // kernel_servers.h): the result says what to send and what to release.
   KernelReply handle(const std::vector<uint8_t>& msg);
 
-  size_t service_count() const { return services_.size(); }
-
   // The routines, called by the generated stubs (names in the kernel task).
   kern_return_t check_in(const std::string& name, mach_port_name_t* receive_out);
   kern_return_t do_register(const std::string& name, mach_port_name_t send);

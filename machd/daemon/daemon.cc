@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "bootstrap/bootstrap_server.h"
+#include "machd_fds.h"
 #include "machd_socket_path.h"
 #include "kernel_servers.h"
 #include "message_rights.h"
@@ -65,24 +66,9 @@ int open_pidfd(int sock, pid_t pid) {
 }
 
 bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell) {
-  iovec iov{const_cast<machd_welcome*>(&w), sizeof w};
-  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * 2)];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (region_fd >= 0) {
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * 2);
-    int fds[2] = {region_fd, doorbell};
-    memcpy(CMSG_DATA(cm), fds, sizeof fds);
-  }
-  return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == ssize_t(sizeof w);
+  const int fds[2] = {region_fd, doorbell};
+  return machd_send_fds(fd, &w, sizeof w, fds, region_fd >= 0 ? 2 : 0, MSG_DONTWAIT) == ssize_t(sizeof w);
 }
-
 }  // namespace
 
 Daemon::Daemon(const Options& opts) : opts_(opts) {
@@ -301,29 +287,18 @@ void Daemon::on_socket(Session& s, int events) {
   }
   for (;;) {
     machd_sock_request sr{};
-    iovec iov{&sr, sizeof sr};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = sizeof cbuf;
-    ssize_t n = recvmsg(s.sock(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) continue;
+    int fds[MACHD_MAX_FDS_PER_MSG];
+    size_t nfds = 0;
+    int flags = 0;
+    ssize_t n = machd_recv_fds(s.sock(), &sr, sizeof sr, fds, &nfds, MSG_DONTWAIT, &flags);
+    Request req;
+    req.fds.assign(fds, fds + nfds);  // owned (closed) by req from here on
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) {
       terminate(id, "connection closed");
       return;
     }
-    Request req;
-    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        const int* fds = reinterpret_cast<const int*>(CMSG_DATA(cm));
-        req.fds.insert(req.fds.end(), fds, fds + k);
-      }
-    }
-    bool ok = n == ssize_t(sizeof sr) && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 &&
+    bool ok = n == ssize_t(sizeof sr) && (flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 &&
               sr.kind == MACHD_SOCK_REQUEST && sr.nfds == req.fds.size() && s.take(sr.channel, req);
     if (!ok) {
       terminate(id, "malformed socket request");

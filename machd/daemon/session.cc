@@ -1,6 +1,8 @@
 // machd/daemon/session.cc — see session.h.
 #include "session.h"
 
+#include "machd_fds.h"
+
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/eventfd.h>
@@ -127,26 +129,10 @@ void Session::finish(uint32_t ch, const Reply& reply) {
 }
 
 bool Session::send_fds(std::span<const int> fds, uint64_t first_tag) {
-  size_t done = 0;
-  while (done < fds.size()) {
+  for (size_t done = 0; done < fds.size();) {
     size_t n = std::min<size_t>(fds.size() - done, MACHD_MAX_FDS_PER_MSG);
     machd_sock_fds hdr{MACHD_SOCK_FDS, uint32_t(n), first_tag + done};
-    iovec iov{&hdr, sizeof hdr};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * MACHD_MAX_FDS_PER_MSG)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-    memcpy(CMSG_DATA(cm), fds.data() + done, sizeof(int) * n);
-    ssize_t r;
-    do r = sendmsg(sock_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
-    if (r < 0) return false;
+    if (machd_send_fds(sock_, &hdr, sizeof hdr, fds.data() + done, n, MSG_DONTWAIT) < 0) return false;
     done += n;
   }
   return true;

@@ -70,7 +70,6 @@ class Session {
   // Copies the request of `channel` out (socket path: the fds arrive with it).
   bool take(uint32_t channel, Request& out);
 
-  bool busy(uint32_t channel) const { return busy_[channel]; }
   void set_busy(uint32_t channel, bool b) { busy_[channel] = b; }
 
   // Writes the reply into the channel and wakes the thread. Returns false if
