@@ -21,23 +21,6 @@ using namespace systest;
 
 namespace {
 
-// Sends `right` (with `disposition`) to `dest` in a one-descriptor message.
-mach_msg_return_t send_right(mach_port_t dest, mach_port_t right, mach_msg_type_name_t disposition) {
-  struct {
-    mach_msg_header_t head;
-    mach_msg_body_t body;
-    mach_msg_port_descriptor_t port;
-  } m{};
-  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
-  m.head.msgh_size = sizeof m;
-  m.head.msgh_remote_port = dest;
-  m.body.msgh_descriptor_count = 1;
-  m.port.name = right;
-  m.port.disposition = disposition;
-  m.port.type = MACH_MSG_PORT_DESCRIPTOR;
-  return mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0);
-}
-
 std::string helper_path() {
   const char* p = getenv("TASK_HELPER");
   return p ? p : "";

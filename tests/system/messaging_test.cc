@@ -86,19 +86,7 @@ TEST(Messaging, ReceiveRightMovesBetweenTasksWithQueuedMessagesInOrder) {
     mach_port_t moving = make_port();
     for (int i = 0; i < 3; ++i)
       if (send_simple(moving, i, "queued") != MACH_MSG_SUCCESS) return 1;
-    struct {
-      mach_msg_header_t head;
-      mach_msg_body_t body;
-      mach_msg_port_descriptor_t port;
-    } m{};
-    m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
-    m.head.msgh_size = sizeof m;
-    m.head.msgh_remote_port = dest;
-    m.body.msgh_descriptor_count = 1;
-    m.port.name = moving;
-    m.port.disposition = MACH_MSG_TYPE_MOVE_RECEIVE;
-    m.port.type = MACH_MSG_PORT_DESCRIPTOR;
-    if (mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 2;
+    if (send_right(dest, moving, MACH_MSG_TYPE_MOVE_RECEIVE) != MACH_MSG_SUCCESS) return 2;
     mach_port_type_t t = 0;
     // Our name keeps the send right; the receive right is gone.
     if (mach_port_type(mach_task_self(), moving, &t) != KERN_SUCCESS) return 3;

@@ -83,6 +83,22 @@ mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text,
   return mach_msg(&m.head, MACH_SEND_MSG | extra, sizeof m, 0, MACH_PORT_NULL, timeout, MACH_PORT_NULL);
 }
 
+mach_msg_return_t send_right(mach_port_t dest, mach_port_t right, mach_msg_type_name_t disposition) {
+  struct {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+  } m{};
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  m.head.msgh_size = sizeof m;
+  m.head.msgh_remote_port = dest;
+  m.body.msgh_descriptor_count = 1;
+  m.port.name = right;
+  m.port.disposition = disposition;
+  m.port.type = MACH_MSG_PORT_DESCRIPTOR;
+  return mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL);
+}
+
 mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms) {
   memset(&out, 0, sizeof out);
   mach_msg_option_t opt = MACH_RCV_MSG | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |

@@ -42,6 +42,10 @@ mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text,
                               mach_msg_type_name_t dest_type = MACH_MSG_TYPE_COPY_SEND,
                               mach_msg_type_name_t reply_type = MACH_MSG_TYPE_MAKE_SEND_ONCE,
                               mach_msg_option_t extra = 0, mach_msg_timeout_t timeout = 0);
+// Sends `right` with `disposition` to `dest` (COPY_SEND) in a message with
+// one port descriptor.
+mach_msg_return_t send_right(mach_port_t dest, mach_port_t right, mach_msg_type_name_t disposition);
+
 // Receives into `out` from `port` (timeout_ms < 0: wait forever), asking for
 // the audit trailer.
 mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms = -1);
