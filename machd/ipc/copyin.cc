@@ -7,6 +7,7 @@
 
 #include "ipc.h"
 #include "kmsg.h"
+#include "mqueue.h"
 #include "notify.h"
 #include "port.h"
 #include "right.h"
@@ -87,6 +88,7 @@ mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t
   if ((options & MACH_SEND_NOTIFY) && copyin_result_type(dest_type) != kPortSendOnce &&
       de->request != 0 && (de->type() & MACH_PORT_TYPE_SEND_RIGHTS)) {
     Port* p = de->port();
+    if (p->active()) mqueue_make_room(ipc, *p);
     if (p->active() && p->full()) request_sparm(*p, de->request);
   }
 

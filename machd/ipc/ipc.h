@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "credit.h"
 #include "kmsg.h"
 #include "port.h"
 #include "port_set.h"
@@ -44,6 +45,7 @@ struct Task {
   Port* task_port = nullptr;           // receive right held by the kernel task
   mach_port_name_t self_name = MACH_PORT_NULL;
   Port* special[kSpecialSlots] = {};   // send rights held by the task object
+  std::vector<Credit*> credits;        // open send credits of this task (credit.h)
 };
 
 struct Work {
@@ -73,6 +75,12 @@ struct Ipc {
   TaskId next_task = 1;
   TaskId kernel = kNoTask;
   Port* bootstrap = nullptr;  // send right given to new tasks (owned)
+
+  // ---- fast lanes (credit.h, lane.h) ----
+  LaneHooks* hooks = nullptr;
+  std::unordered_map<CreditId, std::unique_ptr<Credit>> credits;
+  CreditId next_credit = 1;
+  std::unordered_map<LaneId, Port*> lanes;  // lane -> the port lending to it
 
   // ---- blocked threads ----
   std::unordered_map<WaiterId, std::unique_ptr<Waiter>> waiters;

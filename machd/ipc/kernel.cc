@@ -2,7 +2,11 @@
 // run the deferred work, return the code.
 #include "kernel.h"
 
+#include <cstring>
+
+#include "credit.h"
 #include "ipc.h"
+#include "lane.h"
 #include "mach_port.h"
 #include "msg.h"
 #include "port.h"
@@ -38,6 +42,18 @@ struct Drain {
   Ipc& ipc;
   ~Drain() { drain(ipc); }
 };
+
+// True if sending `msg` may take send rights out of the sender's space (its
+// credits must be revoked first): a header MOVE_SEND, or any descriptor.
+// Send-once moves cannot touch a send right.
+bool send_may_drop_send_rights(const std::vector<uint8_t>& msg) {
+  if (msg.size() < sizeof(mach_msg_bits_t)) return false;
+  mach_msg_bits_t bits = 0;
+  std::memcpy(&bits, msg.data(), sizeof bits);
+  return (bits & MACH_MSGH_BITS_COMPLEX) ||
+         MACH_MSGH_BITS_REMOTE(bits) == MACH_MSG_TYPE_MOVE_SEND ||
+         MACH_MSGH_BITS_LOCAL(bits) == MACH_MSG_TYPE_MOVE_SEND;
+}
 
 }  // namespace
 
@@ -103,6 +119,9 @@ MsgOutcome Kernel::msg(TaskId task, WaiterId waiter, MsgArgs&& args, uint64_t no
   Ipc& ipc = impl_->ipc;
   if (now_ns > ipc.now_ns) ipc.now_ns = now_ns;
   Drain d{ipc};
+  if (Task* t = ipc.task(task); t && !t->credits.empty() && args.send &&
+      (args.options & MACH_SEND_MSG) && send_may_drop_send_rights(args.send->msg))
+    credit_revoke_task(ipc, *t);
   return msg_trap(ipc, task, waiter, std::move(args));
 }
 
@@ -153,22 +172,26 @@ kern_return_t Kernel::port_construct(TaskId task, const mach_port_options_t& opt
 kern_return_t Kernel::port_destruct(TaskId task, mach_port_name_t name, mach_port_delta_t srdelta,
                                     mach_port_context_t guard) {
   TASK_OR(t, task, KERN_INVALID_TASK);
+  credit_revoke_task(impl_->ipc, *t);
   return mp_destruct(impl_->ipc, *t, name, srdelta, guard);
 }
 
 kern_return_t Kernel::port_deallocate(TaskId task, mach_port_name_t name) {
   TASK_OR(t, task, KERN_INVALID_TASK);
+  credit_revoke_task(impl_->ipc, *t);
   return mp_deallocate(impl_->ipc, *t, name);
 }
 
 kern_return_t Kernel::port_destroy(TaskId task, mach_port_name_t name) {
   TASK_OR(t, task, KERN_INVALID_TASK);
+  credit_revoke_task(impl_->ipc, *t);
   return mp_destroy(impl_->ipc, *t, name);
 }
 
 kern_return_t Kernel::port_mod_refs(TaskId task, mach_port_name_t name, mach_port_right_t right,
                                     mach_port_delta_t delta) {
   TASK_OR(t, task, KERN_INVALID_TASK);
+  if (delta < 0) credit_revoke_task(impl_->ipc, *t);  // only a decrement takes rights away
   return mp_mod_refs(impl_->ipc, *t, name, right, delta);
 }
 
@@ -200,6 +223,8 @@ kern_return_t Kernel::port_insert_right(TaskId caller, TaskId task, mach_port_na
   TASK_OR(c, caller, KERN_INVALID_TASK);
   Task* t = impl_->ipc.task(task);
   if (!t) return KERN_INVALID_TASK;
+  credit_revoke_task(impl_->ipc, *t);
+  if (c != t) credit_revoke_task(impl_->ipc, *c);  // a moved send right leaves the caller
   return mp_insert_right(impl_->ipc, *c, *t, name, poly, poly_type);
 }
 
@@ -209,6 +234,7 @@ kern_return_t Kernel::port_extract_right(TaskId caller, TaskId task, mach_port_n
   TASK_OR(c, caller, KERN_INVALID_TASK);
   Task* t = impl_->ipc.task(task);
   if (!t) return KERN_INVALID_TASK;
+  credit_revoke_task(impl_->ipc, *t);
   return mp_extract_right(impl_->ipc, *c, *t, name, msgt_name, poly, poly_type);
 }
 
@@ -310,6 +336,29 @@ kern_return_t Kernel::port_peek(TaskId task, mach_port_name_t name,
   return mp_peek(impl_->ipc, *t, name, trailer_type, seqno, size, id, trailer);
 }
 
+void Kernel::set_lane_hooks(LaneHooks* hooks) { impl_->ipc.hooks = hooks; }
+
+CreditGrant Kernel::credit_grant(TaskId task, mach_port_name_t name, uint32_t want) {
+  TASK_OR(t, task, CreditGrant{});
+  return ipc::credit_grant(impl_->ipc, *t, name, want);
+}
+
+mach_msg_return_t Kernel::credit_post(TaskId task, CreditId id, std::vector<uint8_t>&& msg) {
+  Drain d{impl_->ipc};
+  return ipc::credit_post(impl_->ipc, task, id, std::move(msg));
+}
+
+uint32_t Kernel::lane_lend(TaskId task, mach_port_name_t name, LaneId lane, uint32_t max,
+                           uint32_t max_image, std::vector<std::vector<uint8_t>>& out) {
+  TASK_OR(t, task, 0);
+  return ipc::lane_lend(impl_->ipc, *t, name, lane, max, max_image, out);
+}
+
+void Kernel::lane_settle(LaneId lane, uint32_t consumed, bool close) {
+  Drain d{impl_->ipc};
+  ipc::lane_settle(impl_->ipc, lane, consumed, close);
+}
+
 Stats Kernel::stats() const {
   const Ipc& ipc = impl_->ipc;
   Stats s;
@@ -320,6 +369,8 @@ Stats Kernel::stats() const {
   s.messages = ipc.live_kmsgs;
   s.ool_payloads = ipc.live_payloads;
   s.waiters = ipc.waiters.size();
+  s.credits = ipc.credits.size();
+  s.lanes = ipc.lanes.size();
   return s;
 }
 

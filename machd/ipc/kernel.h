@@ -151,6 +151,38 @@ struct MsgOutcome {
 };
 
 // ---------------------------------------------------------------------------
+// Fast lanes (send credits and receive lanes). Both are invisible to Mach
+// programs except for speed: every Mach-visible answer is the one XNU gives.
+// ---------------------------------------------------------------------------
+using CreditId = uint64_t;  // 0 = none; assigned by the core
+using LaneId = uint64_t;    // chosen by the daemon, opaque to the core, never 0
+
+// Implemented by the daemon. The core calls these synchronously from inside
+// its operations; implementations must not call back into Kernel. The hooks
+// object must outlive the Kernel, or be replaced with set_lane_hooks(nullptr)
+// before it goes (after which a revoked credit counts as wholly unused and a
+// closing lane as having nothing consumed).
+class LaneHooks {
+ public:
+  virtual ~LaneHooks() = default;
+  // Credit `id` is being revoked: make sure the client can take no more of it
+  // and return how many of its slots the client had NOT taken.
+  virtual uint32_t credit_revoke(CreditId id) = 0;
+  // Credit `id` is gone from the core (revoked and nothing left in flight,
+  // or its task went away). The daemon forgets it.
+  virtual void credit_closed(CreditId id) = 0;
+  // Returns how many MORE lent messages of `lane` the receiver consumed since
+  // the previous call for this lane (in lending order). With `close` the lane
+  // is also closed: the client can take no more from it.
+  virtual uint32_t lane_reclaim(LaneId lane, bool close) = 0;
+};
+
+struct CreditGrant {
+  CreditId id = 0;
+  uint32_t count = 0;
+};
+
+// ---------------------------------------------------------------------------
 // Leak accounting (tests end by checking that all of these are zero once every
 // task is gone, except what the kernel task itself holds).
 // ---------------------------------------------------------------------------
@@ -162,6 +194,8 @@ struct Stats {
   uint64_t messages = 0;     // queued messages + messages held by blocked senders
   uint64_t ool_payloads = 0; // payloads owned by the core (queued)
   uint64_t waiters = 0;
+  uint64_t credits = 0;      // open send credits
+  uint64_t lanes = 0;        // ports with a receive lane
 };
 
 class Kernel {
@@ -309,6 +343,81 @@ class Kernel {
   kern_return_t port_peek(TaskId task, mach_port_name_t name, mach_msg_trailer_type_t trailer_type,
                           mach_port_seqno_t* seqno, mach_msg_size_t* size, mach_msg_id_t* id,
                           std::vector<uint8_t>* trailer);
+
+  // ---- fast lanes ------------------------------------------------------------
+  // Where the core calls the hooks: while a port has lent messages, every
+  // operation that looks at or changes its queue head, its seqno or its
+  // receive right, or arms something lending excluded, first reclaims the
+  // lane (LaneHooks::lane_reclaim with close=true: receive on the port or a
+  // set holding it, peek, RECEIVE_STATUS / INFO_EXT, set_seqno, set_context,
+  // guard, unguard, no-senders / send-possible requests, joining a set, the
+  // receive right moving or dying, the receiver task dying). A send finding
+  // the port full settles the lane (close=false) and revokes every credit on
+  // the port before deciding to block or time out. Credits are revoked also
+  // when the port dies, and for every credit of a task when a call may take
+  // send rights out of its space (deallocate, destroy, mod_refs, destruct,
+  // insert_right / extract_right, a mach_msg send moving a send right or
+  // carrying descriptors). A dying task's credits are dropped without asking.
+
+  // nullptr: no lanes or credits are granted from now on.
+  void set_lane_hooks(LaneHooks* hooks);
+
+  // Reserves up to `want` slots on the port `name` names in `task` for later
+  // credit_post() calls. Eligible only when: hooks set; `name` is a send right
+  // (MACH_PORT_TYPE_SEND, whatever else the entry holds) to an ACTIVE port; the
+  // port has at least 2 free slots (qlimit - msgcount >= 2); the port's
+  // receive right is not held by the kernel task. Grants
+  // n = min(want, (qlimit - msgcount) / 2), msgcount += n. The credit owns a
+  // SEND RIGHT to the port (srights++, +1 port ref, exactly like a send right in
+  // flight) until it closes, so no-senders cannot fire while messages sent
+  // through it are still on the way. Returns count 0 (id 0) when not eligible.
+  // Reserved slots are not reported as mps_msgcount by port_get_attributes.
+  CreditGrant credit_grant(TaskId task, mach_port_name_t name, uint32_t want);
+
+  // Posts one message through credit `id` of `task`, using one of its reserved
+  // slots. `msg` is the user message exactly as the sender wrote it (header +
+  // inline body). Anything but this shape is MACH_SEND_INVALID_HEADER (the
+  // daemon then disconnects the task): size >= sizeof(mach_msg_header_t),
+  // multiple of 4, == msgh_size, <= the kernel's maximum message size, not
+  // complex, msgh_bits == MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0), local and
+  // voucher port fields MACH_PORT_NULL. Unknown id, wrong task, a remote port
+  // field other than the name the credit was granted for, or no reserved slot
+  // left -> MACH_SEND_INVALID_DEST (also a protocol violation). Nothing is
+  // consumed on error.
+  // On success the message carries a copy of the credit's send right as its
+  // destination, no reply, the sender identity of `task`, and is handed to a
+  // waiting receiver or queued. If the port died meanwhile it is destroyed
+  // (accepted, as XNU). A revoked credit with no reserved slot left closes
+  // (drops its send right -> may fire no-senders; LaneHooks::credit_closed).
+  mach_msg_return_t credit_post(TaskId task, CreditId id, std::vector<uint8_t>&& msg);
+
+  // Lends up to `max` more messages queued on the receive right `name` of
+  // `task` to lane `lane`, appending for each, in queue order, its image to
+  // `out`: the bytes exactly as a receive would write them (header as
+  // received: bits MACH_MSGH_BITS(0, MACH_MSG_TYPE_PORT_SEND), remote
+  // MACH_PORT_NULL, local `name`), followed at round_msg(size) by a full
+  // mach_msg_max_trailer_t (68 bytes, msgh_trailer_size = 68: the client trims
+  // it to what the receiver asked) with the seqno that message WILL get, the
+  // sender's tokens and the port's context. Returns how many were lent now.
+  // Eligible port (else 0): hooks set; `name` is a receive right of `task`;
+  // the port is active, in no port set, has no blocked receivers, no armed
+  // send-possible request and no no-senders request, and has no lane yet (it
+  // adopts `lane`, even when nothing is lent now) or already lane `lane`;
+  // `lane` is not in use by another port. Eligible messages (lending stops at
+  // the first that is not): not complex, no reply right, a send-right (not
+  // send-once) destination, round_msg(size) + 68 <= max_image. Lent messages
+  // stay at the head of the queue (counted in msgcount, seen by nothing else).
+  uint32_t lane_lend(TaskId task, mach_port_name_t name, LaneId lane, uint32_t max,
+                     uint32_t max_image, std::vector<std::vector<uint8_t>>& out);
+
+  // The receiver consumed `consumed` more lent messages of `lane` (learned
+  // outside any core operation; clamped to the lent count, the client is
+  // untrusted): each is received as mach_msg would have (dequeued with the
+  // next seqno, its slot released, its destination right consumed). With
+  // `close` the lane is also dropped: the remaining lent messages are ordinary
+  // queued messages again (same seqnos on their next delivery). Unknown lane:
+  // no-op. The core does not call LaneHooks::lane_reclaim here.
+  void lane_settle(LaneId lane, uint32_t consumed, bool close);
 
   Stats stats() const;
 

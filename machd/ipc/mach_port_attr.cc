@@ -4,6 +4,7 @@
 
 #include "ipc.h"
 #include "kmsg.h"
+#include "lane.h"
 #include "mach_port.h"
 #include "mqueue.h"
 #include "notify.h"
@@ -14,13 +15,31 @@ namespace machd::ipc {
 
 namespace {
 
+// Slots reserved by send credits and not posted yet: not messages.
+uint32_t credit_reserved(const Port& p) {
+  uint32_t n = 0;
+  if (p.aux)
+    for (const Credit* c : p.aux->credits) n += c->reserved;
+  return n;
+}
+
+// The receive right `name` of `task`, with its receive lane (if any) settled
+// and closed: the caller is about to look at or change the queue, the seqno
+// or the context.
+kern_return_t translate_receive_settled(Ipc& ipc, Task& task, mach_port_name_t name, Port** out) {
+  kern_return_t kr = translate_receive(task.space, name, out);
+  if (kr == KERN_SUCCESS) lane_reclaim(ipc, **out, true);
+  return kr;
+}
+
 void status_of(const Port& p, mach_port_status_t* s) {
   *s = mach_port_status_t{};
   s->mps_pset = p.aux ? static_cast<mach_port_rights_t>(p.aux->sets.size()) : 0;
   s->mps_seqno = p.seqno;
   s->mps_mscount = p.mscount;
   s->mps_qlimit = p.qlimit;
-  s->mps_msgcount = p.msgcount;
+  const uint32_t reserved = credit_reserved(p);
+  s->mps_msgcount = p.msgcount > reserved ? p.msgcount - reserved : 0;
   s->mps_sorights = p.sorights;
   s->mps_srights = p.srights > 0;
   s->mps_pdrequest = p.aux && p.aux->pdrequest != nullptr;
@@ -38,7 +57,6 @@ void status_of(const Port& p, mach_port_status_t* s) {
 
 kern_return_t mp_get_attributes(Ipc& ipc, Task& task, mach_port_name_t name, int flavor,
                                 integer_t* info, mach_msg_type_number_t* count) {
-  (void)ipc;
   Port* p = nullptr;
   kern_return_t kr;
   switch (flavor) {
@@ -57,7 +75,7 @@ kern_return_t mp_get_attributes(Ipc& ipc, Task& task, mach_port_name_t name, int
     case MACH_PORT_RECEIVE_STATUS: {
       if (*count < MACH_PORT_RECEIVE_STATUS_COUNT) return KERN_FAILURE;
       if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
-      if ((kr = translate_receive(task.space, name, &p)) != KERN_SUCCESS) return kr;
+      if ((kr = translate_receive_settled(ipc, task, name, &p)) != KERN_SUCCESS) return kr;
       mach_port_status_t s;
       status_of(*p, &s);
       std::memcpy(info, &s, sizeof s);
@@ -78,7 +96,7 @@ kern_return_t mp_get_attributes(Ipc& ipc, Task& task, mach_port_name_t name, int
     case MACH_PORT_INFO_EXT: {
       if (*count < MACH_PORT_INFO_EXT_COUNT) return KERN_FAILURE;
       if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
-      if ((kr = translate_receive(task.space, name, &p)) != KERN_SUCCESS) return kr;
+      if ((kr = translate_receive_settled(ipc, task, name, &p)) != KERN_SUCCESS) return kr;
       mach_port_info_ext_t x{};
       status_of(*p, &x.mpie_status);
       std::memcpy(info, &x, sizeof x);
@@ -141,10 +159,9 @@ kern_return_t mp_set_mscount(Ipc& ipc, Task& task, mach_port_name_t name, mach_p
 }
 
 kern_return_t mp_set_seqno(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_seqno_t seqno) {
-  (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
   Port* p = nullptr;
-  kern_return_t kr = translate_receive(task.space, name, &p);
+  kern_return_t kr = translate_receive_settled(ipc, task, name, &p);
   if (kr == KERN_SUCCESS) p->seqno = seqno;
   return kr;
 }
@@ -161,10 +178,9 @@ kern_return_t mp_get_context(Ipc& ipc, Task& task, mach_port_name_t name, mach_p
 }
 
 kern_return_t mp_set_context(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t ctx) {
-  (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
   Port* p = nullptr;
-  kern_return_t kr = translate_receive(task.space, name, &p);
+  kern_return_t kr = translate_receive_settled(ipc, task, name, &p);
   if (kr != KERN_SUCCESS) return kr;
   if (p->flags & Port::kStrictGuard) return KERN_INVALID_ARGUMENT;  // XNU: EXC_GUARD + this code
   p->context = ctx;
@@ -173,10 +189,9 @@ kern_return_t mp_set_context(Ipc& ipc, Task& task, mach_port_name_t name, mach_p
 
 kern_return_t mp_guard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t guard,
                        bool strict, bool immovable_receive) {
-  (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_NAME;
   Port* p = nullptr;
-  kern_return_t kr = translate_receive(task.space, name, &p);
+  kern_return_t kr = translate_receive_settled(ipc, task, name, &p);
   if (kr != KERN_SUCCESS) return kr;
   if (p->context != 0) return KERN_INVALID_ARGUMENT;  // already guarded or has a context
   p->context = guard;
@@ -188,10 +203,9 @@ kern_return_t mp_guard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_co
 }
 
 kern_return_t mp_unguard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_context_t guard) {
-  (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_NAME;
   Port* p = nullptr;
-  kern_return_t kr = translate_receive(task.space, name, &p);
+  kern_return_t kr = translate_receive_settled(ipc, task, name, &p);
   if (kr != KERN_SUCCESS) return kr;
   // XNU also raises EXC_GUARD (kGUARD_EXC_UNGUARDED / INCORRECT_GUARD).
   if (!(p->flags & Port::kGuarded)) return KERN_INVALID_ARGUMENT;
@@ -214,11 +228,10 @@ kern_return_t mp_get_srights(Ipc& ipc, Task& task, mach_port_name_t name, mach_p
 kern_return_t mp_peek(Ipc& ipc, Task& task, mach_port_name_t name, mach_msg_trailer_type_t trailer_type,
                       mach_port_seqno_t* seqno, mach_msg_size_t* size, mach_msg_id_t* id,
                       std::vector<uint8_t>* trailer) {
-  (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
   if (GET_RCV_ELEMENTS(trailer_type) > MACH_RCV_TRAILER_AUDIT) return KERN_INVALID_VALUE;
   Port* p = nullptr;
-  kern_return_t kr = translate_receive(task.space, name, &p);
+  kern_return_t kr = translate_receive_settled(ipc, task, name, &p);
   if (kr != KERN_SUCCESS) return kr;
   // Sequence number 0 means the first queued message.
   mach_port_seqno_t want = *seqno == 0 ? p->seqno : *seqno;

@@ -4,6 +4,7 @@
 #include <mach/notify.h>
 
 #include "ipc.h"
+#include "lane.h"
 #include "mach_port.h"
 #include "notify.h"
 #include "port.h"
@@ -28,6 +29,7 @@ kern_return_t request_on_entry(Ipc& ipc, Task& task, mach_port_name_t name, bool
   if (e->type() & MACH_PORT_TYPE_PORT_RIGHTS) {
     if (!right_check(ipc, sp, index)) {
       Port* p = e->port();
+      if (send_possible) lane_reclaim(ipc, *p, true);  // settled slots count for "full"
       if (e->request) {
         *previous = request_cancel(*p, e->request);
         e->request = 0;
@@ -76,6 +78,7 @@ kern_return_t request(Ipc& ipc, Task& task, mach_port_name_t name, mach_msg_id_t
       Port* p = nullptr;
       kern_return_t kr = translate_receive(task.space, name, &p);
       if (kr != KERN_SUCCESS) return kr;
+      lane_reclaim(ipc, *p, true);  // consumed messages released their send rights
       PortAux& aux = p->ensure_aux();
       *previous = aux.nsrequest;
       if (p->srights == 0 && sync <= p->mscount && notify) {

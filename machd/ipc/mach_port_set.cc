@@ -2,6 +2,7 @@
 // extract_member / get_set_status.
 #include "ipc.h"
 #include "kmsg.h"
+#include "lane.h"
 #include "mach_port.h"
 #include "msg.h"
 #include "port.h"
@@ -50,6 +51,7 @@ kern_return_t mp_move_member(Ipc& ipc, Task& task, mach_port_name_t member, mach
     kr = translate_pset(task.space, after, &set);
     if (kr != KERN_SUCCESS) return kr;
   }
+  if (set) lane_reclaim(ipc, *port, true);  // lending needs a port in no set
   pset_remove_from_all(*port);
   if (set) {
     pset_add(*set, *port);
@@ -66,6 +68,7 @@ kern_return_t mp_insert_member(Ipc& ipc, Task& task, mach_port_name_t member, ma
   PortSet* set = nullptr;
   kr = translate_pset(task.space, pset, &set);
   if (kr != KERN_SUCCESS) return kr;
+  lane_reclaim(ipc, *port, true);  // lending needs a port in no set
   kr = pset_add(*set, *port);
   if (kr == KERN_SUCCESS) match_waiting(ipc, *set, *port);
   return kr;

@@ -1,8 +1,10 @@
 // machd/ipc/mqueue.cc — queue limits, blocked senders, delivery.
 #include "mqueue.h"
 
+#include "credit.h"
 #include "ipc.h"
 #include "kmsg.h"
+#include "lane.h"
 #include "msg.h"
 #include "port.h"
 #include "port_set.h"
@@ -41,6 +43,7 @@ SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_tim
     return SendStatus::kAccepted;
   }
   const bool send_once = k->dest_type() == kPortSendOnce;
+  if (!send_once || dest->msgcount >= MACH_PORT_QLIMIT_KERNEL) mqueue_make_room(ipc, *dest);
   const bool kernel_full = dest->msgcount >= MACH_PORT_QLIMIT_KERNEL;
   if (!dest->full() || (send_once && !kernel_full)) {
     dest->msgcount++;
@@ -50,6 +53,12 @@ SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_tim
   if ((option & MACH_SEND_TIMEOUT) && timeout == 0) return SendStatus::kTimedOut;
   if (kernel_full) return SendStatus::kNoBuffer;
   return SendStatus::kMustWait;
+}
+
+void mqueue_make_room(Ipc& ipc, Port& port) {
+  if (!port.full()) return;
+  lane_reclaim(ipc, port, false);
+  credit_revoke_port(ipc, port);
 }
 
 void mqueue_post(Ipc& ipc, Port& port, Kmsg* k) {
@@ -102,6 +111,7 @@ void mqueue_changed(Ipc& ipc, Port& port) {
 }
 
 void mqueue_destroy(Ipc& ipc, Port& port) {
+  credit_revoke_port(ipc, port);
   if (port.aux) {
     while (Waiter* w = port.aux->senders.pop_front()) {
       // XNU: a sender blocked on a queue that dies returns MACH_MSG_SUCCESS

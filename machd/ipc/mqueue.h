@@ -23,6 +23,12 @@ enum class SendStatus : uint8_t {
 // caller's. `option` / `timeout` as given to mach_msg.
 SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_timeout_t timeout);
 
+// A full queue gets the room the fast lanes hold back before anyone decides
+// that it is full: messages its receive lane consumed are settled (their
+// slots released) and its send credits are revoked (the slots their clients
+// had not taken released). No-op when the queue is not full.
+void mqueue_make_room(Ipc& ipc, Port& port);
+
 // Delivers `k` to `port` whose slot is already reserved (msgcount counts it):
 // to the first waiting receiver (the port's own, then its sets'), else at the
 // tail of the queue. Destroys `k` if the port died meanwhile.

@@ -4,6 +4,7 @@
 
 #include "ipc.h"
 #include "kmsg.h"
+#include "lane.h"
 #include "mqueue.h"
 #include "msg.h"
 #include "port.h"
@@ -80,6 +81,12 @@ MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_o
     return finish(result_only(MACH_RCV_INVALID_NAME));
   }
 
+  // Messages lent to a receive lane are settled first; the lane closes.
+  if (port) {
+    lane_reclaim(ipc, *port, true);
+  } else {
+    for (size_t i = 0; i < set->members.size(); i++) lane_reclaim(ipc, *set->members[i], true);
+  }
   Port* from = port ? (port->has_messages() ? port : nullptr) : pset_select(*set);
   if (from) return finish(receive_from(ipc, task, *from, options, rcv_size, rcv_addr));
   if ((options & MACH_RCV_TIMEOUT) && timeout == 0) return finish(result_only(MACH_RCV_TIMED_OUT));

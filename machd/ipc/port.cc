@@ -3,6 +3,7 @@
 
 #include "ipc.h"
 #include "kmsg.h"
+#include "lane.h"
 #include "mqueue.h"
 #include "notify.h"
 #include "port_set.h"
@@ -57,6 +58,7 @@ void port_release(Ipc& ipc, Port* port) {
 // ---- moving and destroying receive rights -----------------------------------
 
 void port_clear_receiver(Ipc& ipc, Port& port) {
+  lane_reclaim(ipc, port, true);  // the queue and seqno are about to change hands
   mqueue_changed(ipc, port);
   pset_remove_from_all(port);
   port.receiver = kNoTask;

@@ -47,6 +47,9 @@ struct PortAux {
   Port* pdrequest = nullptr;        // port-destroyed send-once right
   Port* destination = nullptr;      // receive right in transit: dest of its message
   TaskId kobject_task = kNoTask;    // this is the task port of that task
+  LaneId lane = 0;                  // receive lane the queue head is lent to (lane.h)
+  uint32_t lent = 0;                // the first `lent` queued messages are lent
+  std::vector<Credit*> credits;     // send credits reserving slots here (credit.h)
 };
 
 struct Port {

@@ -5,7 +5,9 @@
 
 #include <vector>
 
+#include "credit.h"
 #include "ipc.h"
+#include "lane.h"
 #include "port.h"
 #include "right.h"
 #include "space.h"
@@ -74,6 +76,12 @@ void task_terminate(Ipc& ipc, TaskId id) {
   for (auto& [wid, w] : ipc.waiters)
     if (w->task == id) mine.push_back(w.get());
   for (Waiter* w : mine) waiter_drop(ipc, w);
+
+  // Fast lanes: lent messages of its ports are settled while the daemon can
+  // still answer; its credits close without asking (the daemon is tearing
+  // the task down).
+  lane_close_task(ipc, id);
+  credit_drop_task(ipc, *t);
 
   Space& sp = t->space;
   sp.active = false;

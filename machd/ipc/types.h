@@ -13,6 +13,7 @@
 
 namespace machd::ipc {
 
+struct Credit;
 struct Ipc;
 struct Kmsg;
 struct Port;

@@ -1,0 +1,144 @@
+// machd/ipc/credit.cc — send credits: grant, post, revoke, close.
+#include "credit.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ipc.h"
+#include "kmsg.h"
+#include "mqueue.h"
+#include "port.h"
+#include "right.h"
+#include "space.h"
+
+namespace machd::ipc {
+
+namespace {
+
+void unlist(std::vector<Credit*>& list, Credit* c) {
+  auto it = std::find(list.begin(), list.end(), c);
+  if (it != list.end()) {
+    *it = list.back();
+    list.pop_back();
+  }
+}
+
+// Gives back `n` reserved slots of `c` (the queue of a dead port is already
+// empty: nothing to release there).
+void release_slots(Ipc& ipc, Credit& c, uint32_t n) {
+  c.reserved -= n;
+  if (!c.port->active()) return;
+  for (; n > 0; n--) mqueue_release_slot(ipc, *c.port);
+}
+
+// The credit is gone: unlisted, its send right dropped (may fire no-senders,
+// may free the port), the daemon told.
+void close_credit(Ipc& ipc, Credit* c) {
+  const CreditId id = c->id;
+  Port* port = c->port;
+  if (port->aux) unlist(port->aux->credits, c);
+  if (Task* t = ipc.task(c->task)) unlist(t->credits, c);
+  ipc.credits.erase(id);  // frees c
+  right_release(ipc, port, kPortSend);
+  if (ipc.hooks) ipc.hooks->credit_closed(id);
+}
+
+void revoke(Ipc& ipc, Credit* c) {
+  if (!c->revoked) {
+    c->revoked = true;
+    // Without hooks no client can take anything any more.
+    const uint32_t unused = ipc.hooks ? ipc.hooks->credit_revoke(c->id) : c->reserved;
+    release_slots(ipc, *c, std::min(unused, c->reserved));
+  }
+  if (c->reserved == 0) close_credit(ipc, c);
+}
+
+template <typename T>
+T load(const std::vector<uint8_t>& b, size_t off) {
+  T v;
+  std::memcpy(&v, b.data() + off, sizeof v);
+  return v;
+}
+
+// The restricted shape a credited send may have (see Kernel::credit_post).
+bool simple_shape(const Ipc& ipc, const std::vector<uint8_t>& msg) {
+  const size_t size = msg.size();
+  if (size < sizeof(mach_msg_header_t) || (size & 3) || size > ipc.max_msg_size) return false;
+  const auto h = load<mach_msg_header_t>(msg, 0);
+  return h.msgh_size == size && h.msgh_bits == MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) &&
+         h.msgh_local_port == MACH_PORT_NULL && h.msgh_voucher_port == MACH_PORT_NULL;
+}
+
+}  // namespace
+
+CreditGrant credit_grant(Ipc& ipc, Task& task, mach_port_name_t name, uint32_t want) {
+  if (!ipc.hooks || want == 0) return {};
+  Entry* e = task.space.lookup(name);
+  if (!e || !(e->type() & MACH_PORT_TYPE_SEND)) return {};
+  Port* p = e->port();
+  if (!p->active() || p->receiver == ipc.kernel) return {};
+  if (p->msgcount >= p->qlimit || p->qlimit - p->msgcount < 2) return {};
+  const uint32_t n = std::min(want, (p->qlimit - p->msgcount) / 2u);
+
+  auto owned = std::make_unique<Credit>();
+  Credit* c = owned.get();
+  c->id = ipc.next_credit++;
+  c->task = task.id;
+  c->name = name;
+  c->port = right_copy_send(*p);
+  c->reserved = n;
+  p->msgcount += n;
+  p->ensure_aux().credits.push_back(c);
+  task.credits.push_back(c);
+  ipc.credits.emplace(c->id, std::move(owned));
+  return CreditGrant{c->id, n};
+}
+
+mach_msg_return_t credit_post(Ipc& ipc, TaskId tid, CreditId id, std::vector<uint8_t>&& msg) {
+  auto it = ipc.credits.find(id);
+  Task* task = ipc.task(tid);
+  if (it == ipc.credits.end() || !task) return MACH_SEND_INVALID_DEST;
+  Credit* c = it->second.get();
+  if (c->task != tid || c->reserved == 0) return MACH_SEND_INVALID_DEST;
+  if (!simple_shape(ipc, msg)) return MACH_SEND_INVALID_HEADER;
+  if (load<mach_msg_header_t>(msg, 0).msgh_remote_port != c->name) return MACH_SEND_INVALID_DEST;
+
+  // As kmsg_copyin for this shape: the destination is a copy of the credit's
+  // send right (a send right in flight), no reply.
+  Kmsg* k = ipc.new_kmsg();
+  k->bytes = std::move(msg);
+  k->sender = task->sender;
+  k->bits = MACH_MSGH_BITS(kPortSend, 0);
+  k->dest = right_copy_send(*c->port);
+  auto h = load<mach_msg_header_t>(k->bytes, 0);
+  h.msgh_bits = k->bits;
+  std::memcpy(k->bytes.data(), &h, sizeof h);
+
+  Port& port = *c->port;
+  c->reserved--;
+  if (c->revoked && c->reserved == 0) close_credit(ipc, c);  // k holds its own right
+  mqueue_post(ipc, port, k);  // the slot is reserved; a dead port destroys k
+  return MACH_MSG_SUCCESS;
+}
+
+void credit_revoke_port(Ipc& ipc, Port& port) {
+  if (!port.aux || port.aux->credits.empty()) return;
+  const std::vector<Credit*> list = port.aux->credits;  // revoking unlists
+  for (Credit* c : list) revoke(ipc, c);
+}
+
+void credit_revoke_task(Ipc& ipc, Task& task) {
+  if (task.credits.empty()) return;
+  const std::vector<Credit*> list = task.credits;
+  for (Credit* c : list) revoke(ipc, c);
+}
+
+void credit_drop_task(Ipc& ipc, Task& task) {
+  while (!task.credits.empty()) {
+    Credit* c = task.credits.back();
+    release_slots(ipc, *c, c->reserved);
+    close_credit(ipc, c);
+  }
+}
+
+}  // namespace machd::ipc

@@ -1,0 +1,52 @@
+// machd/ipc/credit.h — send credits: queue slots reserved on a port for one
+// sender task, so that the daemon can post that task's simple messages later
+// without a trap (the "send" fast lane; see Kernel::credit_grant).
+//
+// A credit owns:
+//   * `reserved` slots of its port's msgcount (taken from the queue at grant,
+//     each one consumed by a post or given back when the client did not take
+//     it before a revocation);
+//   * one send right in flight to the port (srights, one port reference), so
+//     the port's senders include every message still on its way; dropped when
+//     the credit closes.
+// A credit is listed in its port's PortAux::credits and its task's
+// Task::credits, so revocation is O(credits). Lifecycle:
+//   open -> revoked (LaneHooks::credit_revoke answered how many slots the
+//   client had not taken; those are released) -> closed when no reserved slot
+//   is left (LaneHooks::credit_closed, send right dropped). A dying task's
+//   credits close at once without credit_revoke.
+#pragma once
+
+#include <vector>
+
+#include "types.h"
+
+namespace machd::ipc {
+
+struct Credit {
+  CreditId id = 0;
+  TaskId task = kNoTask;
+  mach_port_name_t name = MACH_PORT_NULL;  // the sender's name the credit was granted for
+  Port* port = nullptr;                    // send right (owned)
+  uint32_t reserved = 0;                   // slots reserved and not posted yet
+  bool revoked = false;
+};
+
+// Kernel::credit_grant / credit_post (contracts in kernel.h).
+CreditGrant credit_grant(Ipc& ipc, Task& task, mach_port_name_t name, uint32_t want);
+mach_msg_return_t credit_post(Ipc& ipc, TaskId task, CreditId id, std::vector<uint8_t>&& msg);
+
+// Revokes every credit reserving slots on `port` (the queue is full, or the
+// port is dying): the slots the clients had not taken are released
+// (mqueue_release_slot while the port is active), credits left with none
+// close.
+void credit_revoke_port(Ipc& ipc, Port& port);
+
+// Revokes every credit of `task` (its space may lose send rights).
+void credit_revoke_task(Ipc& ipc, Task& task);
+
+// Closes every credit of the dying `task` without asking the daemon: all
+// reserved slots are released and the send rights dropped.
+void credit_drop_task(Ipc& ipc, Task& task);
+
+}  // namespace machd::ipc
