@@ -208,6 +208,8 @@ void IpcTest::expect_no_leaks() {
   EXPECT_EQ(s.messages, 0u) << "messages leaked";
   EXPECT_EQ(s.ool_payloads, 0u) << "payloads leaked";
   EXPECT_EQ(s.waiters, 0u) << "waiters leaked";
+  EXPECT_EQ(s.credits, 0u) << "send credits leaked";
+  EXPECT_EQ(s.lanes, 0u) << "receive lanes leaked";
   done_.clear();
   EXPECT_EQ(BytesPayload::live, 0) << "OOL payload objects leaked";
 }
