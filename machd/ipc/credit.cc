@@ -127,6 +127,11 @@ void credit_revoke_port(Ipc& ipc, Port& port) {
   for (Credit* c : list) revoke(ipc, c);
 }
 
+void credit_revoke_one(Ipc& ipc, CreditId id) {
+  auto it = ipc.credits.find(id);
+  if (it != ipc.credits.end()) revoke(ipc, it->second.get());
+}
+
 void credit_revoke_task(Ipc& ipc, Task& task) {
   if (task.credits.empty()) return;
   const std::vector<Credit*> list = task.credits;

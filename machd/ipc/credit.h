@@ -42,6 +42,9 @@ mach_msg_return_t credit_post(Ipc& ipc, TaskId task, CreditId id, std::vector<ui
 // close.
 void credit_revoke_port(Ipc& ipc, Port& port);
 
+// Revokes credit `id` if it is open (Kernel::credit_revoke).
+void credit_revoke_one(Ipc& ipc, CreditId id);
+
 // Revokes every credit of `task` (its space may lose send rights).
 void credit_revoke_task(Ipc& ipc, Task& task);
 

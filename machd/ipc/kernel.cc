@@ -348,6 +348,11 @@ mach_msg_return_t Kernel::credit_post(TaskId task, CreditId id, std::vector<uint
   return ipc::credit_post(impl_->ipc, task, id, std::move(msg));
 }
 
+void Kernel::credit_revoke(CreditId id) {
+  Drain d{impl_->ipc};
+  ipc::credit_revoke_one(impl_->ipc, id);
+}
+
 uint32_t Kernel::lane_lend(TaskId task, mach_port_name_t name, LaneId lane, uint32_t max,
                            uint32_t max_image, std::vector<std::vector<uint8_t>>& out) {
   TASK_OR(t, task, 0);

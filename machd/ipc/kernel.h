@@ -391,6 +391,13 @@ class Kernel {
   // (drops its send right -> may fire no-senders; LaneHooks::credit_closed).
   mach_msg_return_t credit_post(TaskId task, CreditId id, std::vector<uint8_t>&& msg);
 
+  // Revokes credit `id` now, as the core does on its own when a queue fills
+  // (LaneHooks::credit_revoke is asked how many slots the client had not
+  // taken; the credit closes once nothing it carries is left in flight). The
+  // daemon uses it to replace a credit the client has used up. Unknown or
+  // already revoked credit: no-op.
+  void credit_revoke(CreditId id);
+
   // Lends up to `max` more messages queued on the receive right `name` of
   // `task` to lane `lane`, appending for each, in queue order, its image to
   // `out`: the bytes exactly as a receive would write them (header as
@@ -402,7 +409,7 @@ class Kernel {
   // Eligible port (else 0): hooks set; `name` is a receive right of `task`;
   // the port is active, in no port set, has no blocked receivers, no armed
   // send-possible request and no no-senders request, and has no lane yet (it
-  // adopts `lane`, even when nothing is lent now) or already lane `lane`;
+  // adopts `lane` when it lends something now) or already lane `lane`;
   // `lane` is not in use by another port. Eligible messages (lending stops at
   // the first that is not): not complex, no reply right, a send-right (not
   // send-once) destination, round_msg(size) + 68 <= max_image. Lent messages

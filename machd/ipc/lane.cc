@@ -96,17 +96,19 @@ uint32_t lane_lend(Ipc& ipc, Task& task, mach_port_name_t name, LaneId lane, uin
   Entry* e = task.space.lookup(name);
   if (!e || !(e->type() & MACH_PORT_TYPE_RECEIVE)) return 0;
   Port& port = *e->port();
-  if (!port_can_lend(ipc, port, lane)) return 0;
+  if (!port.has_messages() || !port_can_lend(ipc, port, lane)) return 0;
+  const uint32_t already = port.aux ? port.aux->lent : 0;
+  const Kmsg* k = port.head;
+  for (uint32_t i = 0; k && i < already; i++) k = k->next;
+  uint32_t lent = 0;
+  for (; k && lent < max && msg_can_lend(*k, max_image); k = k->next, lent++)
+    out.push_back(image_of(port, *k, already + lent));
+  if (lent == 0) return 0;  // a port takes a lane only with something lent
   PortAux& aux = port.ensure_aux();
   if (aux.lane == 0) {
     aux.lane = lane;
     ipc.lanes.emplace(lane, &port);
   }
-  const Kmsg* k = port.head;
-  for (uint32_t i = 0; k && i < aux.lent; i++) k = k->next;  // already lent
-  uint32_t lent = 0;
-  for (; k && lent < max && msg_can_lend(*k, max_image); k = k->next, lent++)
-    out.push_back(image_of(port, *k, aux.lent + lent));
   aux.lent += lent;
   return lent;
 }
