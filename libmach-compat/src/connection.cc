@@ -71,7 +71,7 @@ void futex_wake_all(uint32_t* word) {
 }
 
 machd_channel* channel_at(int i) {
-  return reinterpret_cast<machd_channel*>(g_conn.region + MACHD_REGION_HEADER_SIZE +
+  return reinterpret_cast<machd_channel*>(g_conn.region + MACHD_CHANNELS_OFFSET +
                                           uint64_t(i) * MACHD_CHANNEL_SIZE);
 }
 
@@ -208,6 +208,21 @@ void connect_now() {
   c.sock = sock;
   c.up = true;
   g_conn = c;
+}
+
+machd_fast_header* fast_header() {
+  if (!ensure_connected()) return nullptr;
+  if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_SHUTDOWN) return nullptr;
+  return reinterpret_cast<machd_fast_header*>(g_conn.region + MACHD_FAST_OFFSET);
+}
+
+uint8_t* region_base() { return g_conn.region; }
+
+void kick_machd() {
+  if (atomic(g_conn.hdr->flags).load(std::memory_order_seq_cst) & MACHD_FLAG_NEED_WAKEUP) {
+    uint64_t one = 1;
+    (void)!write(g_conn.doorbell, &one, sizeof one);
+  }
 }
 
 uint32_t task_self_name() { return g_conn.task_self; }

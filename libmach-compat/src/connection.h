@@ -58,6 +58,14 @@ CallResult call(uint32_t op, std::initializer_list<uint64_t> args, std::span<con
 // -1 if it cannot be had. Thread-safe.
 int take_fd(uint64_t tag);
 
+// The fast-lane part of the task region (machd_abi.h), connecting on first
+// use; nullptr when machd cannot be reached or is shutting down.
+machd_fast_header* fast_header();
+// Start of the region (for the send ring and lane slots).
+uint8_t* region_base();
+// Rings the doorbell if machd may be asleep (MACHD_FLAG_NEED_WAKEUP).
+void kick_machd();
+
 // Connection state.
 uint32_t task_self_name();
 uint32_t bootstrap_name();

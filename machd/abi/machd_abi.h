@@ -40,14 +40,28 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 1u
+#define MACHD_ABI_VERSION 2u
 
-/* Region geometry (fixed for ABI version 1). */
+/* Region geometry (fixed for ABI version 2):
+ *   [0, 4096)                 machd_region_header, credit table, lane controls
+ *   [MACHD_SEND_RING_OFFSET)  the send ring (fast lane, client -> machd)
+ *   [MACHD_LANES_OFFSET)      the receive lanes (fast lane, machd -> client)
+ *   [MACHD_CHANNELS_OFFSET)   the channels (one per calling thread) */
 #define MACHD_MAX_CHANNELS 256u           /* concurrent calling threads per task */
 #define MACHD_CHANNEL_SIZE (256u * 1024u) /* bytes per channel, header included */
 #define MACHD_REGION_HEADER_SIZE 4096u
+#define MACHD_SEND_SLOTS 512u             /* send ring entries */
+#define MACHD_SEND_SLOT_SIZE 256u
+#define MACHD_LANES 16u                   /* receive lanes (one port each) */
+#define MACHD_LANE_SLOTS 256u             /* entries per lane */
+#define MACHD_LANE_SLOT_SIZE 256u
+#define MACHD_SEND_RING_OFFSET ((uint64_t)MACHD_REGION_HEADER_SIZE)
+#define MACHD_LANES_OFFSET \
+  (MACHD_SEND_RING_OFFSET + (uint64_t)MACHD_SEND_SLOTS * MACHD_SEND_SLOT_SIZE)
+#define MACHD_CHANNELS_OFFSET \
+  (MACHD_LANES_OFFSET + (uint64_t)MACHD_LANES * MACHD_LANE_SLOTS * MACHD_LANE_SLOT_SIZE)
 #define MACHD_REGION_SIZE \
-  ((uint64_t)MACHD_REGION_HEADER_SIZE + (uint64_t)MACHD_MAX_CHANNELS * MACHD_CHANNEL_SIZE)
+  (MACHD_CHANNELS_OFFSET + (uint64_t)MACHD_MAX_CHANNELS * MACHD_CHANNEL_SIZE)
 
 /* machd_region_header.flags */
 #define MACHD_FLAG_NEED_WAKEUP 0x1u /* machd may be asleep: ring the doorbell */
@@ -66,6 +80,102 @@ struct machd_region_header {
 MACHD_STATIC_ASSERT(sizeof(struct machd_region_header) == 64, "region header layout");
 MACHD_STATIC_ASSERT(offsetof(struct machd_region_header, flags) == 24, "flags offset");
 MACHD_STATIC_ASSERT(offsetof(struct machd_region_header, pending) == 32, "pending offset");
+
+/* ---- fast lanes --------------------------------------------------------------
+ * Two batching paths for small simple messages, so that a stream of them does
+ * not cost machd a wake-up per message. Both are optional: a client that never
+ * looks at them works unchanged, and machd falls back to the channels whenever a
+ * lane cannot be used. Everything here is untrusted input for machd, as above.
+ *
+ * Send credits and the send ring (client -> machd)
+ *   machd reserves queue slots for this task on a port it sends to, and writes
+ *   in credits[MACH_PORT_INDEX(name) % MACHD_CREDITS] the word
+ *   MACHD_CREDIT(name, epoch, count). The credit holds a send right, so the
+ *   message is sent the moment a slot is taken. To send a simple message (bits
+ *   MACH_MSGH_BITS(COPY_SEND, 0), no local or voucher port, at most
+ *   MACHD_SEND_MSG_MAX bytes) without a trap, a thread CASes the word from
+ *   count to count-1 (the name must match), takes a ring position with
+ *   fetch_add on send_tail, writes the slot (credit, size, message), stores
+ *   seq = position + 1 (release), then sets MACHD_ASYNC_SEND in async_pending
+ *   and, if it was clear and NEED_WAKEUP is set, rings the doorbell. mach_msg
+ *   returns MACH_MSG_SUCCESS. machd consumes slots in order while seq matches,
+ *   before any other request of any task, so every later call sees the message
+ *   sent. machd keeps the sum of credits it has outstanding below
+ *   MACHD_SEND_SLOTS, so a slot is always free for a credited sender. To revoke
+ *   a credit machd exchanges the word for count 0 (a credit taken before that
+ *   still arrives and is delivered).
+ *
+ * Receive lanes (machd -> client)
+ *   machd copies ("lends") messages queued on a port whose receive right this
+ *   task holds into lane i: slots of machd_lane_slot, the message exactly as
+ *   mach_msg would return it followed at round_msg(size) by a full format-0
+ *   trailer (the client trims it to what the caller asked for). The lane
+ *   control word head is MACHD_LANE_HEAD(name, closed, index): a thread
+ *   receiving on `name` with MACH_RCV_MSG alone reads head, checks name and
+ *   closed, compares index with tail, copies the slot and CASes head to
+ *   index + 1. Lent messages stay queued on the port for everything else
+ *   (qlimit, status) until machd learns how many were taken; it closes the lane
+ *   (sets the closed bit) before any operation that must see the queue as it
+ *   is. When a sender waits for room on the port, machd sets
+ *   MACHD_LANE_SENDERS_WAITING: a thread that takes a message then sets
+ *   MACHD_ASYNC_SETTLE in async_pending and rings the doorbell as above. */
+#define MACHD_CREDITS 64u
+#define MACHD_CREDIT(name, epoch, count) \
+  (((uint64_t)(name) << 32) | ((uint64_t)((epoch) & 0xffffu) << 16) | (uint64_t)((count) & 0xffffu))
+#define MACHD_CREDIT_NAME(w) ((uint32_t)((w) >> 32))
+#define MACHD_CREDIT_EPOCH(w) ((uint32_t)(((w) >> 16) & 0xffffu))
+#define MACHD_CREDIT_COUNT(w) ((uint32_t)((w)&0xffffu))
+
+#define MACHD_ASYNC_SEND 0x1u   /* the send ring has entries */
+#define MACHD_ASYNC_SETTLE 0x2u /* a lane with waiting senders was taken from */
+
+#define MACHD_LANE_HEAD(name, closed, index) \
+  (((uint64_t)(name) << 32) | ((closed) ? 0x80000000ull : 0ull) | (uint64_t)((index)&0x7fffffffu))
+#define MACHD_LANE_HEAD_NAME(w) ((uint32_t)((w) >> 32))
+#define MACHD_LANE_HEAD_CLOSED(w) (((w)&0x80000000ull) != 0)
+#define MACHD_LANE_HEAD_INDEX(w) ((uint32_t)((w)&0x7fffffffu))
+#define MACHD_LANE_SENDERS_WAITING 0x1u
+
+struct machd_lane {
+  uint64_t head;  /* MACHD_LANE_HEAD: machd sets name/closed, clients CAS the index */
+  uint32_t tail;  /* machd: index one past the last lent message (31 bits, wraps) */
+  uint32_t flags; /* machd: MACHD_LANE_* */
+  uint64_t reserved[6];
+};
+MACHD_STATIC_ASSERT(sizeof(struct machd_lane) == 64, "lane layout");
+
+/* The fast-lane part of the header page, at MACHD_FAST_OFFSET. */
+struct machd_fast_header {
+  uint32_t async_pending; /* clients: atomic OR of MACHD_ASYNC_*; machd swaps with 0 */
+  uint32_t reserved0[15];
+  uint64_t send_tail;     /* clients: fetch_add to take a ring position */
+  uint64_t reserved1[7];
+  uint64_t credits[MACHD_CREDITS]; /* machd writes, clients CAS the count down */
+  struct machd_lane lanes[MACHD_LANES];
+};
+#define MACHD_FAST_OFFSET 1024u
+MACHD_STATIC_ASSERT(offsetof(struct machd_fast_header, send_tail) == 64, "send_tail offset");
+MACHD_STATIC_ASSERT(offsetof(struct machd_fast_header, credits) == 128, "credits offset");
+MACHD_STATIC_ASSERT(offsetof(struct machd_fast_header, lanes) == 640, "lanes offset");
+MACHD_STATIC_ASSERT(MACHD_FAST_OFFSET + sizeof(struct machd_fast_header) <= MACHD_REGION_HEADER_SIZE,
+                    "fast header fits the header page");
+
+struct machd_send_slot {
+  uint64_t seq;    /* position + 1 once the slot is written (release) */
+  uint32_t credit; /* credit slot index | epoch << 16 */
+  uint32_t size;   /* bytes of msg[] used: the message (header included) */
+  uint8_t msg[MACHD_SEND_SLOT_SIZE - 16];
+};
+MACHD_STATIC_ASSERT(sizeof(struct machd_send_slot) == MACHD_SEND_SLOT_SIZE, "send slot layout");
+#define MACHD_SEND_MSG_MAX (MACHD_SEND_SLOT_SIZE - 16u)
+
+struct machd_lane_slot {
+  uint32_t size;     /* message bytes (msgh_size); the trailer follows at round_msg(size) */
+  uint32_t reserved;
+  uint8_t image[MACHD_LANE_SLOT_SIZE - 8];
+};
+MACHD_STATIC_ASSERT(sizeof(struct machd_lane_slot) == MACHD_LANE_SLOT_SIZE, "lane slot layout");
+#define MACHD_LANE_IMAGE_MAX (MACHD_LANE_SLOT_SIZE - 8u)
 
 /* machd_channel.state (the futex word). */
 #define MACHD_CH_IDLE 0u

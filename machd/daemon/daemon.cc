@@ -242,6 +242,7 @@ void Daemon::on_hello(int fd) {
     return;  // ~Session closes everything
   }
   Session& ref = *s;
+  fast_.attach(ref);
   sessions_.emplace(id, std::move(s));
   ref.tokens[0] = loop_->poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
     auto it = sessions_.find(id);
@@ -265,10 +266,12 @@ void Daemon::on_doorbell(Session& s) {
     uint64_t v;
     (void)!read(s.doorbell(), &v, sizeof v);
   }
+  uint64_t id = s.id();
+  service_fast_lanes();
+  if (sessions_.find(id) == sessions_.end()) return;
   std::vector<Request> reqs;
   bool violation = false;
   s.collect(reqs, violation);
-  uint64_t id = s.id();
   if (spin_ns_ && !reqs.empty() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
   for (Request& r : reqs) {
     auto it = sessions_.find(id);
@@ -298,6 +301,8 @@ void Daemon::on_socket(Session& s, int events) {
       terminate(id, "connection closed");
       return;
     }
+    service_fast_lanes();
+    if (sessions_.find(id) == sessions_.end()) return;
     bool ok = n == ssize_t(sizeof sr) && (flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 &&
               sr.kind == MACHD_SOCK_REQUEST && sr.nfds == req.fds.size() && s.take(sr.channel, req);
     if (!ok) {
@@ -318,8 +323,22 @@ void Daemon::handle(Session& s, Request& req) {
   Reply rep;
   ipc::WaiterId w = make_waiter(s.id(), req.channel);
   s.set_busy(req.channel, true);
-  if (run_trap(kernel_, s, req, w, monotonic_ns(), rep)) s.finish(req.channel, rep);
+  if (run_trap(kernel_, s, req, w, monotonic_ns(), rep)) {
+    if (req.op == MACHD_OP_MSG) {
+      const mach_msg_option_t options = mach_msg_option_t(req.args[0]);
+      const size_t send_size = (options & MACH_SEND_MSG) ? std::min<size_t>(req.args[1], req.data.size()) : 0;
+      fast_.after_msg(s, options, req.data.data(), send_size, mach_port_name_t(req.args[3]), rep.result);
+    }
+    s.finish(req.channel, rep);
+  }
   // else: blocked; the channel stays busy until its Completion arrives.
+}
+
+void Daemon::service_fast_lanes() {
+  std::vector<uint64_t> violators;
+  fast_.service(violators);
+  for (uint64_t id : violators) terminate(id, "protocol violation (fast lane)");
+  drain_completions();
 }
 
 void Daemon::complete(ipc::Completion& c) {
@@ -416,6 +435,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
   for (uint64_t t : s.tokens)
     if (t) loop_->cancel(t);
   kernel_.task_terminate(s.task);
+  fast_.detach(id);
   sessions_.erase(it);
   if (sessions_.empty()) idle_since_ns_ = monotonic_ns();
   drain_completions();
@@ -438,6 +458,7 @@ void Daemon::poll_hot_sessions() {
       if (it == sessions_.end()) continue;
       if (it->second->has_pending()) {
         on_doorbell(*it->second);
+        flush_wakeups();
         worked = true;
       }
     }
@@ -476,7 +497,9 @@ int Daemon::run() {
       }
       deadline = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
     }
+    flush_wakeups();
     poll_hot_sessions();
+    flush_wakeups();
     if (!loop_->run_once(deadline)) {
       spdlog::error("event loop failed");
       return 1;

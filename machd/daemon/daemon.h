@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "event_loop.h"
+#include "fast_lanes.h"
 #include "ipc/kernel.h"
 #include "options.h"
 #include "session.h"
@@ -57,6 +58,7 @@ class Daemon {
   bool handle_kernel_completion(ipc::Completion& c);
   void shutdown_all();
   void poll_hot_sessions();
+  void service_fast_lanes();
 
   Options opts_;
   std::string socket_path_;
@@ -65,6 +67,7 @@ class Daemon {
   bool stopping_ = false;
   std::unique_ptr<EventLoop> loop_ = EventLoop::create();
   ipc::Kernel kernel_;
+  FastLanes fast_{kernel_};
   uint64_t next_session_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   mach_port_name_t kernel_set_ = 0;  // port set of kernel-served ports (kernel task)

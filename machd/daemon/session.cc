@@ -25,7 +25,15 @@ std::atomic_ref<T> atomic(T& v) { return std::atomic_ref<T>(v); }
 void futex_wake(uint32_t* word) {
   syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
+
+// Channel words whose sleeping thread is owed a wake-up (see flush_wakeups).
+std::vector<uint32_t*> g_owed_wakeups;
 }  // namespace
+
+void flush_wakeups() {
+  for (uint32_t* w : g_owed_wakeups) futex_wake(w);
+  g_owed_wakeups.clear();
+}
 
 Request::~Request() {
   for (int fd : fds)
@@ -66,6 +74,10 @@ Session::Session(uint64_t id, int sock, int pidfd, const ipc::Credentials& creds
 }
 
 Session::~Session() {
+  std::erase_if(g_owed_wakeups, [this](uint32_t* w) {
+    auto* p = reinterpret_cast<uint8_t*>(w);
+    return p >= region_ && p < region_ + MACHD_REGION_SIZE;
+  });
   if (region_ != nullptr) munmap(region_, MACHD_REGION_SIZE);
   if (region_fd_ >= 0) close(region_fd_);
   if (doorbell_ >= 0) close(doorbell_);
@@ -74,7 +86,7 @@ Session::~Session() {
 }
 
 machd_channel* Session::channel(uint32_t i) const {
-  return reinterpret_cast<machd_channel*>(region_ + MACHD_REGION_HEADER_SIZE +
+  return reinterpret_cast<machd_channel*>(region_ + MACHD_CHANNELS_OFFSET +
                                           uint64_t(i) * MACHD_CHANNEL_SIZE);
 }
 
@@ -125,7 +137,7 @@ void Session::finish(uint32_t ch, const Reply& reply) {
   for (uint32_t i = 0; i < MACHD_CH_RETS; ++i) c->rets[i] = reply.rets[i];
   busy_[ch] = false;
   uint32_t prev = atomic(c->state).exchange(MACHD_CH_DONE, std::memory_order_acq_rel);
-  if (prev == MACHD_CH_SLEEP) futex_wake(&c->state);
+  if (prev == MACHD_CH_SLEEP) g_owed_wakeups.push_back(&c->state);
 }
 
 bool Session::send_fds(std::span<const int> fds, uint64_t first_tag) {
@@ -141,7 +153,8 @@ bool Session::send_fds(std::span<const int> fds, uint64_t first_tag) {
 bool Session::has_pending() const {
   for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w)
     if (atomic(hdr_->pending[w]).load(std::memory_order_relaxed) != 0) return true;
-  return false;
+  auto* fast = reinterpret_cast<machd_fast_header*>(region_ + MACHD_FAST_OFFSET);
+  return atomic(fast->async_pending).load(std::memory_order_relaxed) != 0;
 }
 
 void Session::set_need_wakeup(bool need) {

@@ -42,6 +42,11 @@ struct Reply {
   std::vector<uint8_t> data;
 };
 
+// Wakes every thread Session::finish answered while it slept. machd calls
+// this once per batch of work, before it waits again: a thread woken in the
+// middle of a batch on machd's CPU would take the CPU before the batch is done.
+void flush_wakeups();
+
 class Session {
  public:
   // Takes ownership of sock and pidfd. Creates the region and doorbell.
@@ -56,6 +61,7 @@ class Session {
   int doorbell() const { return doorbell_; }
   int pidfd() const { return pidfd_; }
   int region_fd() const { return region_fd_; }
+  uint8_t* region() const { return region_; }
   const ipc::Credentials& creds() const { return creds_; }
 
   ipc::TaskId task = ipc::kNoTask;
@@ -72,9 +78,8 @@ class Session {
 
   void set_busy(uint32_t channel, bool b) { busy_[channel] = b; }
 
-  // Writes the reply into the channel and wakes the thread. Returns false if
-  // the reply does not fit (the client gets MACH_RCV_TOO_LARGE-like failure
-  // from the caller instead).
+  // Writes the reply into the channel; a sleeping thread is woken at the next
+  // flush_wakeups().
   void finish(uint32_t channel, const Reply& reply);
 
   // Sends fds (OOL memory being received) tagged first_tag.. on the socket.
@@ -84,7 +89,8 @@ class Session {
   // Tells the client machd is going away: every channel fails fast.
   void mark_shutdown();
 
-  // True if a request is announced in the pending bitmap (a plain read: a
+  // True if a request is announced in the pending bitmap or the fast lanes
+  // have work (a plain read: a
   // hint for polling; collect() is the authority).
   bool has_pending() const;
   // While machd polls this session it clears NEED_WAKEUP so the client

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "machd_abi.h"
 #include "support.h"
 
 using namespace systest;
@@ -54,27 +55,6 @@ TEST(Robustness, FloodingSenderBlocksAtQlimitAndMachdStaysBounded) {
   close(ready[1]);
 }
 
-namespace {
-// Finds this process's machd region (the memfd named machd-task).
-uint8_t* find_region(size_t* len) {
-  FILE* f = fopen("/proc/self/maps", "r");
-  char line[512];
-  uint8_t* found = nullptr;
-  while (f && fgets(line, sizeof line, f)) {
-    if (strstr(line, "memfd:machd-task")) {
-      unsigned long a, b;
-      if (sscanf(line, "%lx-%lx", &a, &b) == 2) {
-        found = reinterpret_cast<uint8_t*>(a);
-        *len = b - a;
-        break;
-      }
-    }
-  }
-  if (f) fclose(f);
-  return found;
-}
-}  // namespace
-
 TEST(Robustness, GarbageInOwnRingDisconnectsOnlyThatTask) {
   uint64_t base_tasks = holdings().tasks;
   mach_port_t port = MACH_PORT_NULL;
@@ -88,7 +68,7 @@ TEST(Robustness, GarbageInOwnRingDisconnectsOnlyThatTask) {
     // with every pending bit set: machd must survive whatever it reads.
     for (size_t i = 0; i < 64; ++i) region[i] = uint8_t(rng());
     for (int ch = 0; ch < 64; ++ch) {
-      uint8_t* c = region + 4096 + size_t(ch) * (256 * 1024);
+      uint8_t* c = region + MACHD_CHANNELS_OFFSET + size_t(ch) * MACHD_CHANNEL_SIZE;
       for (size_t i = 0; i < 4096; ++i) c[i] = uint8_t(rng());
       *reinterpret_cast<uint32_t*>(c) = 1;  // looks submitted
     }
@@ -99,11 +79,7 @@ TEST(Robustness, GarbageInOwnRingDisconnectsOnlyThatTask) {
     usleep(200000);
     return 0;
   });
-  int code = wait_exit_for(vandal, 10000);
-  if (code < 0) {
-    kill(vandal, SIGKILL);
-    wait_exit(vandal);
-  }
+  reap_within(vandal, 10000);
   EXPECT_TRUE(wait_for_tasks(base_tasks));
   // machd and every other task carry on.
   pid_t good = spawn_task([&] { return send_simple(look_up(name), 5, "still here") == MACH_MSG_SUCCESS ? 0 : 1; });

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -28,6 +29,22 @@ void set_machd(const std::string& socket, pid_t pid) {
   g_machd = pid;
 }
 const std::string& machd_socket() { return g_socket; }
+
+uint8_t* find_region(size_t* len) {
+  FILE* f = fopen("/proc/self/maps", "r");
+  char line[512];
+  uint8_t* found = nullptr;
+  while (f && fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (strstr(line, "memfd:machd-task") && sscanf(line, "%lx-%lx", &a, &b) == 2) {
+      found = reinterpret_cast<uint8_t*>(a);
+      *len = b - a;
+      break;
+    }
+  }
+  if (f) fclose(f);
+  return found;
+}
 pid_t machd_pid() { return g_machd; }
 
 pid_t spawn_task(const std::function<int()>& body) {
@@ -67,6 +84,15 @@ int wait_exit_for(pid_t pid, int timeout_ms) {
     sleep_ms(10);
   }
   return -1;
+}
+
+int reap_within(pid_t pid, int timeout_ms) {
+  int code = wait_exit_for(pid, timeout_ms);
+  if (code < 0) {
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+  }
+  return code;
 }
 
 mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text, mach_port_t reply,

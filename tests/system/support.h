@@ -23,6 +23,9 @@ pid_t spawn_task(const std::function<int()>& body);
 int wait_exit(pid_t pid);
 // Waits up to timeout_ms for pid to exit; returns -1 if still running.
 int wait_exit_for(pid_t pid, int timeout_ms);
+// Waits up to timeout_ms for pid to exit, then kills it; returns its exit
+// code, or -1 if it had to be killed.
+int reap_within(pid_t pid, int timeout_ms);
 
 // A simple message: header + an int payload + 64 bytes of text.
 struct SimpleMsg {
@@ -57,6 +60,9 @@ mach_port_t make_port();
 std::string check_in_unique(const char* prefix, mach_port_t* port);
 // bootstrap_look_up, retrying for up to 5 s while the name is unknown.
 mach_port_t look_up(const std::string& name);
+
+// This task's shared region with machd (the memfd mapping), or nullptr.
+uint8_t* find_region(size_t* len);
 
 // machd's current holdings.
 struct Holdings {
