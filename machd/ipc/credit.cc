@@ -38,8 +38,10 @@ void close_credit(Ipc& ipc, Credit* c) {
   Port* port = c->port;
   if (port->aux) unlist(port->aux->credits, c);
   if (Task* t = ipc.task(c->task)) unlist(t->credits, c);
+  const bool holds_right = c->holds_right;
   ipc.credits.erase(id);  // frees c
-  right_release(ipc, port, kPortSend);
+  if (holds_right) right_release(ipc, port, kPortSend);  // its own reference with it
+  port_release(ipc, port);
   if (ipc.hooks) ipc.hooks->credit_closed(id);
 }
 
@@ -49,6 +51,13 @@ void revoke(Ipc& ipc, Credit* c) {
     // Without hooks no client can take anything any more.
     const uint32_t unused = ipc.hooks ? ipc.hooks->credit_revoke(c->id) : c->reserved;
     release_slots(ipc, *c, std::min(unused, c->reserved));
+    // Messages the client took are still on their way: from now on they
+    // travel on a send right of the credit's own (the sender's may be about
+    // to go), so no-senders waits for them.
+    if (c->reserved > 0 && c->port->active() && c->port->srights > 0) {
+      right_copy_send(*c->port);
+      c->holds_right = true;
+    }
   }
   if (c->reserved == 0) close_credit(ipc, c);
 }
@@ -85,7 +94,8 @@ CreditGrant credit_grant(Ipc& ipc, Task& task, mach_port_name_t name, uint32_t w
   c->id = ipc.next_credit++;
   c->task = task.id;
   c->name = name;
-  c->port = right_copy_send(*p);
+  c->port = p;
+  p->refs++;  // a plain reference: while open, the sender's own entry holds the send right
   c->reserved = n;
   p->msgcount += n;
   p->ensure_aux().credits.push_back(c);

@@ -6,9 +6,13 @@
 //   * `reserved` slots of its port's msgcount (taken from the queue at grant,
 //     each one consumed by a post or given back when the client did not take
 //     it before a revocation);
-//   * one send right in flight to the port (srights, one port reference), so
-//     the port's senders include every message still on its way; dropped when
-//     the credit closes.
+//   * one port reference; and, once revoked with messages still on their way
+//     (taken by the client, not yet posted), one send right in flight
+//     (srights), so that no-senders waits for them. While the credit is open
+//     no such right is needed: the sender's own entry holds one, and every
+//     call that could take it away revokes the task's credits first. So
+//     mach_port_get_srights and MACH_PORT_RECEIVE_STATUS count no phantom
+//     sender; the right is dropped when the credit closes.
 // A credit is listed in its port's PortAux::credits and its task's
 // Task::credits, so revocation is O(credits). Lifecycle:
 //   open -> revoked (LaneHooks::credit_revoke answered how many slots the
@@ -27,9 +31,10 @@ struct Credit {
   CreditId id = 0;
   TaskId task = kNoTask;
   mach_port_name_t name = MACH_PORT_NULL;  // the sender's name the credit was granted for
-  Port* port = nullptr;                    // send right (owned)
+  Port* port = nullptr;                    // reference (owned)
   uint32_t reserved = 0;                   // slots reserved and not posted yet
   bool revoked = false;
+  bool holds_right = false;                // a send right of its own (see above)
 };
 
 // Kernel::credit_grant / credit_post (contracts in kernel.h).

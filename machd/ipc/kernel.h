@@ -367,10 +367,10 @@ class Kernel {
   // (MACH_PORT_TYPE_SEND, whatever else the entry holds) to an ACTIVE port; the
   // port has at least 2 free slots (qlimit - msgcount >= 2); the port's
   // receive right is not held by the kernel task. Grants
-  // n = min(want, (qlimit - msgcount) / 2), msgcount += n. The credit owns a
-  // SEND RIGHT to the port (srights++, +1 port ref, exactly like a send right in
-  // flight) until it closes, so no-senders cannot fire while messages sent
-  // through it are still on the way. Returns count 0 (id 0) when not eligible.
+  // n = min(want, (qlimit - msgcount) / 2), msgcount += n. The credit holds a
+  // port reference; when it is revoked with messages still on their way it
+  // takes a send right of its own until they are posted, so no-senders cannot
+  // fire before them (credit.h). Returns count 0 (id 0) when not eligible.
   // Reserved slots are not reported as mps_msgcount by port_get_attributes.
   CreditGrant credit_grant(TaskId task, mach_port_name_t name, uint32_t want);
 
@@ -384,7 +384,7 @@ class Kernel {
   // field other than the name the credit was granted for, or no reserved slot
   // left -> MACH_SEND_INVALID_DEST (also a protocol violation). Nothing is
   // consumed on error.
-  // On success the message carries a copy of the credit's send right as its
+  // On success the message carries a send right to the credit's port as its
   // destination, no reply, the sender identity of `task`, and is handed to a
   // waiting receiver or queued. If the port died meanwhile it is destroyed
   // (accepted, as XNU). A revoked credit with no reserved slot left closes

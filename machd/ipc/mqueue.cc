@@ -100,6 +100,9 @@ void mqueue_set_qlimit(Ipc& ipc, Port& port, uint16_t qlimit) {
       grant_one(ipc, port);
     }
   }
+  // A lower limit: slots reserved for credited senders must not let them
+  // past it.
+  if (qlimit < port.qlimit) credit_revoke_port(ipc, port);
   port.qlimit = qlimit;
 }
 

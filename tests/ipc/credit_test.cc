@@ -30,7 +30,7 @@ TEST_F(CreditTest, CreditGrant_ReservesHalfTheFreeSlots_AndRefusesNearlyFullPort
   EXPECT_NE(g1.id, 0u);
   EXPECT_EQ(g1.count, 2u) << "(qlimit 5 - msgcount 0) / 2";
   ASSERT_EQ(k.port_get_srights(b, p, &srights), KERN_SUCCESS);
-  EXPECT_EQ(srights, 2u) << "the entry's send right and the credit's";
+  EXPECT_EQ(srights, 1u) << "an open credit is no extra sender: the entry holds the right";
   EXPECT_EQ(status(b, p).mps_msgcount, 0u) << "reserved slots are not messages";
   CreditGrant g2 = k.credit_grant(a, s, 10);
   EXPECT_EQ(g2.count, 1u) << "(5 - 2) / 2";
@@ -175,6 +175,29 @@ TEST_F(CreditTest, FullQueue_RevokesCreditsBeforeBlockingASender) {
   auto done = completion(w);
   ASSERT_TRUE(done);
   EXPECT_EQ(done->mr, MACH_MSG_SUCCESS);
+}
+
+TEST_F(CreditTest, LoweringTheQueueLimit_RevokesCreditsOnThePort) {
+  connect();
+  mach_port_limits_t lim{16};
+  ASSERT_EQ(k.port_set_attributes(b, p, MACH_PORT_LIMITS_INFO, reinterpret_cast<integer_t*>(&lim), 1),
+            KERN_SUCCESS);
+  CreditGrant g = k.credit_grant(a, s, 100);
+  EXPECT_EQ(g.count, 8u);
+  lim.mpl_qlimit = 20;  // raising it keeps the credit
+  ASSERT_EQ(k.port_set_attributes(b, p, MACH_PORT_LIMITS_INFO, reinterpret_cast<integer_t*>(&lim), 1),
+            KERN_SUCCESS);
+  EXPECT_TRUE(hooks.revoked.empty());
+  lim.mpl_qlimit = 2;  // lowering it must not let credited senders past it
+  ASSERT_EQ(k.port_set_attributes(b, p, MACH_PORT_LIMITS_INFO, reinterpret_cast<integer_t*>(&lim), 1),
+            KERN_SUCCESS);
+  EXPECT_TRUE(contains(hooks.revoked, g.id));
+  EXPECT_TRUE(contains(hooks.closed, g.id)) << "nothing was taken: the credit closes";
+  EXPECT_EQ(send(a, simple(s, 1), MACH_SEND_TIMEOUT, 0), MACH_MSG_SUCCESS);
+  EXPECT_EQ(send(a, simple(s, 2), MACH_SEND_TIMEOUT, 0), MACH_MSG_SUCCESS);
+  EXPECT_EQ(send(a, simple(s, 3), MACH_SEND_TIMEOUT, 0), MACH_SEND_TIMED_OUT);
+  receive(b, p);
+  receive(b, p);
 }
 
 TEST_F(CreditTest, DeallocateOfSendRight_RevokesTheTasksCredits) {
