@@ -67,6 +67,8 @@ bool fast_send(const mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_
   slot->size = send_size;
   memcpy(slot->msg, msg, send_size);
   atomic(slot->seq).store(pos + 1, std::memory_order_release);
+  // A locked read-modify-write: also orders the store above before machd's
+  // swap of async_pending, so a machd that finds the bit clear has seen the slot.
   if ((atomic(f->async_pending).fetch_or(MACHD_ASYNC_SEND, std::memory_order_seq_cst) & MACHD_ASYNC_SEND) == 0)
     kick_machd();
   return true;

@@ -68,6 +68,8 @@ FastLanes::Task* FastLanes::find(uint64_t sid) {
 }
 
 void FastLanes::service(std::vector<uint64_t>& violators) {
+  // (Lanes are topped up when their receiver traps, not here: lending after
+  // every drain measured slower, the receiver then took smaller batches.)
   for (size_t i = 0; i < used_.size(); ++i) {
     Task* t = find(used_[i]);
     if (t == nullptr || atomic(t->fast->async_pending).load(std::memory_order_relaxed) == 0) continue;
@@ -81,6 +83,9 @@ void FastLanes::service(std::vector<uint64_t>& violators) {
 }
 
 bool FastLanes::drain_send_ring(Task& t) {
+  uint32_t cached_key = ~0u;
+  ipc::CreditId cached_id = 0;
+  CreditInfo* cached = nullptr;
   for (;;) {
     machd_send_slot* slot = send_slot(t.region, t.send_head);
     if (atomic(slot->seq).load(std::memory_order_acquire) != t.send_head + 1) return true;
@@ -88,15 +93,24 @@ bool FastLanes::drain_send_ring(Task& t) {
     const uint32_t key = atomic(slot->credit).load(std::memory_order_relaxed);
     const uint32_t size = atomic(slot->size).load(std::memory_order_relaxed);
     if (size < sizeof(mach_msg_header_t) || size > MACHD_SEND_MSG_MAX) return false;
-    std::vector<uint8_t> msg(slot->msg, slot->msg + size);
     ++t.send_head;
-    auto k = t.by_key.find(key);
-    if (k == t.by_key.end()) return false;
-    auto c = credits_.find(k->second);
-    if (c == credits_.end() || c->second.remaining == 0) return false;
-    c->second.remaining--;
+    if (key != cached_key) {  // a stream uses one credit for many messages
+      auto k = t.by_key.find(key);
+      if (k == t.by_key.end()) return false;
+      auto c = credits_.find(k->second);
+      if (c == credits_.end()) return false;
+      cached_key = key;
+      cached_id = k->second;
+      cached = &c->second;
+    }
+    if (cached->remaining == 0) return false;
+    cached->remaining--;
     t.outstanding--;
-    if (kernel_.credit_post(t.task, k->second, std::move(msg)) != MACH_MSG_SUCCESS) return false;
+    // The core copies the message out of the slot once, then checks its copy.
+    const uint64_t closes = closes_;
+    if (kernel_.credit_post(t.task, cached_id, std::span<const uint8_t>(slot->msg, size)) != MACH_MSG_SUCCESS)
+      return false;
+    if (closes_ != closes) cached_key = ~0u;  // a credit closed: `cached` may be gone
   }
 }
 
@@ -166,6 +180,7 @@ uint32_t FastLanes::credit_revoke(ipc::CreditId id) {
 }
 
 void FastLanes::credit_closed(ipc::CreditId id) {
+  ++closes_;
   auto c = credits_.find(id);
   if (c == credits_.end()) return;
   if (Task* t = find(c->second.sid)) {
@@ -195,7 +210,6 @@ void FastLanes::lend(Task& t, mach_port_name_t name) {
     if (uint32_t n = reclaim(t, i, false)) kernel_.lane_settle(lane_id(t.sid, i), n, false);
   }
   const uint32_t room = lane.open ? MACHD_LANE_SLOTS - ((lane.tail - lane.base) & kIndexMask) : MACHD_LANE_SLOTS;
-  images_.clear();
   // The core takes the lane for the port only when it lends something.
   const uint32_t n = room ? kernel_.lane_lend(t.task, name, lane_id(t.sid, i), room, MACHD_LANE_IMAGE_MAX, images_) : 0;
   if (n == 0) return;
@@ -206,11 +220,11 @@ void FastLanes::lend(Task& t, mach_port_name_t name) {
     atomic(shared.tail).store(lane.tail, std::memory_order_relaxed);
     atomic(shared.head).store(MACHD_LANE_HEAD(name, 0, lane.tail), std::memory_order_release);
   }
-  for (uint32_t k = 0; k < n && k < images_.size(); ++k) {
+  for (uint32_t k = 0; k < n; ++k) {
     const std::vector<uint8_t>& img = images_[k];
     machd_lane_slot* slot = lane_slot(t.region, i, lane.tail);
     mach_msg_header_t h;
-    memcpy(&h, img.data(), sizeof h);
+    memcpy(&h, img.data(), sizeof h);  // machd's own copy, not the slot
     slot->size = h.msgh_size;
     memcpy(slot->image, img.data(), std::min<size_t>(img.size(), MACHD_LANE_IMAGE_MAX));
     lane.tail = (lane.tail + 1) & kIndexMask;

@@ -95,6 +95,7 @@ class FastLanes final : public ipc::LaneHooks {
   std::vector<uint64_t> used_;  // sessions with fast-lane state to service
   std::unordered_map<ipc::CreditId, CreditInfo> credits_;
   std::vector<std::vector<uint8_t>> images_;  // scratch for lane_lend
+  uint64_t closes_ = 0;                       // credit_closed() calls so far
 };
 
 }  // namespace machd

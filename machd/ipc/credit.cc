@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "ipc.h"
 #include "kmsg.h"
@@ -63,14 +64,14 @@ void revoke(Ipc& ipc, Credit* c) {
 }
 
 template <typename T>
-T load(const std::vector<uint8_t>& b, size_t off) {
+T load(std::span<const uint8_t> b, size_t off) {
   T v;
   std::memcpy(&v, b.data() + off, sizeof v);
   return v;
 }
 
 // The restricted shape a credited send may have (see Kernel::credit_post).
-bool simple_shape(const Ipc& ipc, const std::vector<uint8_t>& msg) {
+bool simple_shape(const Ipc& ipc, std::span<const uint8_t> msg) {
   const size_t size = msg.size();
   if (size < sizeof(mach_msg_header_t) || (size & 3) || size > ipc.max_msg_size) return false;
   const auto h = load<mach_msg_header_t>(msg, 0);
@@ -104,19 +105,28 @@ CreditGrant credit_grant(Ipc& ipc, Task& task, mach_port_name_t name, uint32_t w
   return CreditGrant{c->id, n};
 }
 
-mach_msg_return_t credit_post(Ipc& ipc, TaskId tid, CreditId id, std::vector<uint8_t>&& msg) {
+mach_msg_return_t credit_post(Ipc& ipc, TaskId tid, CreditId id, std::span<const uint8_t> msg) {
   auto it = ipc.credits.find(id);
   Task* task = ipc.task(tid);
   if (it == ipc.credits.end() || !task) return MACH_SEND_INVALID_DEST;
   Credit* c = it->second.get();
   if (c->task != tid || c->reserved == 0) return MACH_SEND_INVALID_DEST;
-  if (!simple_shape(ipc, msg)) return MACH_SEND_INVALID_HEADER;
-  if (load<mach_msg_header_t>(msg, 0).msgh_remote_port != c->name) return MACH_SEND_INVALID_DEST;
+  if (msg.size() > ipc.max_msg_size) return MACH_SEND_INVALID_HEADER;
 
-  // As kmsg_copyin for this shape: the destination is a copy of the credit's
-  // send right (a send right in flight), no reply.
+  // Copied once (msg may be memory the sender can still change), then only
+  // the copy is looked at. A pooled message reuses its buffer.
   Kmsg* k = ipc.new_kmsg();
-  k->bytes = std::move(msg);
+  k->bytes.assign(msg.begin(), msg.end());
+  mach_msg_return_t bad = MACH_MSG_SUCCESS;
+  if (!simple_shape(ipc, k->bytes)) bad = MACH_SEND_INVALID_HEADER;
+  else if (load<mach_msg_header_t>(k->bytes, 0).msgh_remote_port != c->name) bad = MACH_SEND_INVALID_DEST;
+  if (bad != MACH_MSG_SUCCESS) {
+    ipc.free_kmsg(k);
+    return bad;
+  }
+
+  // As kmsg_copyin for this shape: the destination is a send right in
+  // flight to the credit's port, no reply.
   k->sender = task->sender;
   k->bits = MACH_MSGH_BITS(kPortSend, 0);
   k->dest = right_copy_send(*c->port);

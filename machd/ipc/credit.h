@@ -21,6 +21,7 @@
 //   credits close at once without credit_revoke.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "types.h"
@@ -39,7 +40,7 @@ struct Credit {
 
 // Kernel::credit_grant / credit_post (contracts in kernel.h).
 CreditGrant credit_grant(Ipc& ipc, Task& task, mach_port_name_t name, uint32_t want);
-mach_msg_return_t credit_post(Ipc& ipc, TaskId task, CreditId id, std::vector<uint8_t>&& msg);
+mach_msg_return_t credit_post(Ipc& ipc, TaskId task, CreditId id, std::span<const uint8_t> msg);
 
 // Revokes every credit reserving slots on `port` (the queue is full, or the
 // port is dying): the slots the clients had not taken are released

@@ -62,11 +62,22 @@ struct Work {
   WaiterId waiter = 0;
 };
 
+// Freed small kernel messages kept for reuse (Ipc::new_kmsg / free_kmsg).
+struct KmsgPool {
+  std::vector<Kmsg*> free;
+  KmsgPool() = default;
+  KmsgPool(const KmsgPool&) = delete;
+  KmsgPool& operator=(const KmsgPool&) = delete;
+  ~KmsgPool();
+};
+
 struct Ipc {
   Ipc();
   ~Ipc();
   Ipc(const Ipc&) = delete;
   Ipc& operator=(const Ipc&) = delete;
+
+  KmsgPool kmsg_pool;  // first: destroyed last, after anything that frees messages
 
   // ---- objects ----
   PortPool ports;

@@ -343,9 +343,9 @@ CreditGrant Kernel::credit_grant(TaskId task, mach_port_name_t name, uint32_t wa
   return ipc::credit_grant(impl_->ipc, *t, name, want);
 }
 
-mach_msg_return_t Kernel::credit_post(TaskId task, CreditId id, std::vector<uint8_t>&& msg) {
+mach_msg_return_t Kernel::credit_post(TaskId task, CreditId id, std::span<const uint8_t> msg) {
   Drain d{impl_->ipc};
-  return ipc::credit_post(impl_->ipc, task, id, std::move(msg));
+  return ipc::credit_post(impl_->ipc, task, id, msg);
 }
 
 void Kernel::credit_revoke(CreditId id) {

@@ -389,7 +389,8 @@ class Kernel {
   // waiting receiver or queued. If the port died meanwhile it is destroyed
   // (accepted, as XNU). A revoked credit with no reserved slot left closes
   // (drops its send right -> may fire no-senders; LaneHooks::credit_closed).
-  mach_msg_return_t credit_post(TaskId task, CreditId id, std::vector<uint8_t>&& msg);
+  // `msg` may lie in memory the sender can still write: it is read once.
+  mach_msg_return_t credit_post(TaskId task, CreditId id, std::span<const uint8_t> msg);
 
   // Revokes credit `id` now, as the core does on its own when a queue fills
   // (LaneHooks::credit_revoke is asked how many slots the client had not
@@ -399,8 +400,9 @@ class Kernel {
   void credit_revoke(CreditId id);
 
   // Lends up to `max` more messages queued on the receive right `name` of
-  // `task` to lane `lane`, appending for each, in queue order, its image to
-  // `out`: the bytes exactly as a receive would write them (header as
+  // `task` to lane `lane`. For i below the returned count, out[i] holds the
+  // image of the i-th lent message in queue order (`out` grows as needed and
+  // keeps its elements' buffers for the next call): the bytes exactly as a receive would write them (header as
   // received: bits MACH_MSGH_BITS(0, MACH_MSG_TYPE_PORT_SEND), remote
   // MACH_PORT_NULL, local `name`), followed at round_msg(size) by a full
   // mach_msg_max_trailer_t (68 bytes, msgh_trailer_size = 68: the client trims

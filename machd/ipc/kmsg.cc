@@ -24,12 +24,33 @@ uint64_t kmsg_payload_count(const Kmsg& k) {
 
 Kmsg* Ipc::new_kmsg() {
   live_kmsgs++;
-  return new Kmsg;
+  if (kmsg_pool.free.empty()) return new Kmsg;
+  Kmsg* k = kmsg_pool.free.back();
+  kmsg_pool.free.pop_back();
+  return k;
 }
 
 void Ipc::free_kmsg(Kmsg* k) {
   live_kmsgs--;
-  delete k;
+  // Small messages keep their buffers for the next one: a stream of them
+  // then costs no allocation per message.
+  constexpr size_t kPoolMax = 1024, kKeepBytes = 1024;
+  if (kmsg_pool.free.size() >= kPoolMax || k->bytes.capacity() > kKeepBytes || !k->descs.empty()) {
+    delete k;
+    return;
+  }
+  k->next = nullptr;
+  k->bytes.clear();
+  k->bits = 0;
+  k->dest = nullptr;
+  k->reply = nullptr;
+  k->sender = SenderId{};
+  k->circular = false;
+  kmsg_pool.free.push_back(k);
+}
+
+KmsgPool::~KmsgPool() {
+  for (Kmsg* k : free) delete k;
 }
 
 // Releases every right and payload of `k` and frees it (XNU ipc_kmsg_destroy

@@ -59,8 +59,8 @@ bool msg_can_lend(const Kmsg& k, uint32_t max_image) {
 // The bytes a receive of `k` (the `index`-th message of `port`'s queue)
 // would write: the header as kmsg_copyout swaps it, the body, and a full
 // trailer at round_msg(size).
-std::vector<uint8_t> image_of(const Port& port, const Kmsg& k, uint32_t index) {
-  std::vector<uint8_t> img(k.bytes);
+void image_of(const Port& port, const Kmsg& k, uint32_t index, std::vector<uint8_t>& img) {
+  img.assign(k.bytes.begin(), k.bytes.end());
   mach_msg_header_t h;
   std::memcpy(&h, img.data(), sizeof h);
   h.msgh_bits = MACH_MSGH_BITS_SET(0, kPortSend, 0, k.bits);
@@ -71,7 +71,6 @@ std::vector<uint8_t> image_of(const Port& port, const Kmsg& k, uint32_t index) {
   std::memcpy(img.data(), &h, sizeof h);
   append_trailer(img, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AV), port.seqno + index, k.sender,
                  port.context);
-  return img;
 }
 
 }  // namespace
@@ -101,8 +100,10 @@ uint32_t lane_lend(Ipc& ipc, Task& task, mach_port_name_t name, LaneId lane, uin
   const Kmsg* k = port.head;
   for (uint32_t i = 0; k && i < already; i++) k = k->next;
   uint32_t lent = 0;
-  for (; k && lent < max && msg_can_lend(*k, max_image); k = k->next, lent++)
-    out.push_back(image_of(port, *k, already + lent));
+  for (; k && lent < max && msg_can_lend(*k, max_image); k = k->next, lent++) {
+    if (out.size() <= lent) out.emplace_back();
+    image_of(port, *k, already + lent, out[lent]);
+  }
   if (lent == 0) return 0;  // a port takes a lane only with something lent
   PortAux& aux = port.ensure_aux();
   if (aux.lane == 0) {

@@ -1,6 +1,7 @@
 // tests/bench/ipc_bench.cc — machd's IPC measured beside plain Linux, in one run.
 //
 //   ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both]
+//             [--rpc-only | --stream-only] [--stream-count N]
 //
 // (--socket measures an already running machd, e.g. one under valgrind.)
 // For each CPU configuration (all processes pinned to CPU 0, then free on
@@ -35,7 +36,9 @@
 namespace {
 
 int g_iters = 20000;
-bool g_rpc_only = false;  // --rpc-only: the RPC rows alone (for profiling)
+bool g_rpc_only = false;     // --rpc-only: the RPC rows alone (for profiling)
+bool g_stream_only = false;  // --stream-only: the streaming row alone (for profiling)
+int g_stream_count = 1000000;
 
 double now_s() {
   timespec ts;
@@ -275,6 +278,10 @@ void run_all(int fd, bool one_cpu) {
   pin(one_cpu);
   std::string base = "org.machd.bench." + std::to_string(getpid());
   std::map<std::string, double> r;
+  if (g_stream_only) {
+    dprintf(fd, "stream_msgs_per_s %.6f\n", bench_stream(base + ".stream", g_stream_count));
+    return;
+  }
   r["ping_us"] = bench_ping();
   r["rpc64_us"] = bench_rpc(base + ".rpc");
   r["seqpacket_us"] = bench_seqpacket();
@@ -282,7 +289,7 @@ void run_all(int fd, bool one_cpu) {
     for (auto& [k, v] : r) dprintf(fd, "%s %.6f\n", k.c_str(), v);
     return;
   }
-  r["stream_msgs_per_s"] = bench_stream(base + ".stream", g_iters * 5);
+  r["stream_msgs_per_s"] = bench_stream(base + ".stream", g_stream_count);
   r["ool1m_gbs"] = bench_ool(base + ".ool1", 1 << 20, 50);
   r["memcpy1m_gbs"] = bench_memcpy(1 << 20, 200);
   r["ool64m_gbs"] = bench_ool(base + ".ool64", 64u << 20, 5);
@@ -346,8 +353,11 @@ int main(int argc, char** argv) {
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--socket" && i + 1 < argc) g_existing = argv[++i];
     else if (a == "--rpc-only") g_rpc_only = true;
+    else if (a == "--stream-only") g_stream_only = true;
+    else if (a == "--stream-count" && i + 1 < argc) g_stream_count = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both] [--rpc-only]\n");
+      fprintf(stderr, "usage: ipc_bench [--machd PATH | --socket PATH] [--iters N] [--only one|both] [--rpc-only]\n"
+              "                 [--stream-only] [--stream-count N]\n");
       return 2;
     }
   }
