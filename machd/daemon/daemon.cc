@@ -434,6 +434,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
   spdlog::debug("task {} (pid {}) gone: {}", s.task, s.creds().pid, why);
   for (uint64_t t : s.tokens)
     if (t) loop_->cancel(t);
+  fast_.retire(id);
   kernel_.task_terminate(s.task);
   fast_.detach(id);
   sessions_.erase(it);

@@ -54,6 +54,10 @@ void FastLanes::attach(Session& s) {
   t.fast = reinterpret_cast<machd_fast_header*>(s.region() + MACHD_FAST_OFFSET);
 }
 
+void FastLanes::retire(uint64_t sid) {
+  if (Task* t = find(sid); t && t->used) drain_send_ring(*t);  // stops at the first bad entry
+}
+
 void FastLanes::detach(uint64_t sid) {
   auto it = tasks_.find(sid);
   if (it == tasks_.end()) return;

@@ -30,6 +30,10 @@ class FastLanes final : public ipc::LaneHooks {
 
   // A new task: its region's fast-lane header is ready for use.
   void attach(Session& s);
+  // The task is going (call before Kernel::task_terminate): posts what its
+  // send ring still holds. A send that returned MACH_MSG_SUCCESS is sent,
+  // even if the process exits right after it.
+  void retire(uint64_t session_id);
   // The task is gone (call after Kernel::task_terminate): forget its state.
   void detach(uint64_t session_id);
 
