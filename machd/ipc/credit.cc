@@ -51,16 +51,20 @@ void revoke(Ipc& ipc, Credit* c) {
     c->revoked = true;
     // Without hooks no client can take anything any more.
     const uint32_t unused = ipc.hooks ? ipc.hooks->credit_revoke(c->id) : c->reserved;
-    release_slots(ipc, *c, std::min(unused, c->reserved));
-    // Messages the client took are still on their way: from now on they
-    // travel on a send right of the credit's own (the sender's may be about
-    // to go), so no-senders waits for them.
-    if (c->reserved > 0 && c->port->active() && c->port->srights > 0) {
+    // Every slot goes back, even those of messages the client took and has
+    // not written yet: a client that never writes them must not hold room
+    // in another task's queue. They are posted past the limit if need be
+    // (credit_post), at most as many as the client had taken.
+    c->in_flight = c->reserved - std::min(unused, c->reserved);
+    release_slots(ipc, *c, c->reserved);
+    // Those messages travel on a send right of the credit's own (the
+    // sender's may be about to go), so no-senders waits for them.
+    if (c->in_flight > 0 && c->port->active() && c->port->srights > 0) {
       right_copy_send(*c->port);
       c->holds_right = true;
     }
   }
-  if (c->reserved == 0) close_credit(ipc, c);
+  if (c->reserved == 0 && c->in_flight == 0) close_credit(ipc, c);
 }
 
 template <typename T>
@@ -110,7 +114,7 @@ mach_msg_return_t credit_post(Ipc& ipc, TaskId tid, CreditId id, std::span<const
   Task* task = ipc.task(tid);
   if (it == ipc.credits.end() || !task) return MACH_SEND_INVALID_DEST;
   Credit* c = it->second.get();
-  if (c->task != tid || c->reserved == 0) return MACH_SEND_INVALID_DEST;
+  if (c->task != tid || (c->revoked ? c->in_flight : c->reserved) == 0) return MACH_SEND_INVALID_DEST;
   if (msg.size() > ipc.max_msg_size) return MACH_SEND_INVALID_HEADER;
 
   // Copied once (msg may be memory the sender can still change), then only
@@ -135,9 +139,15 @@ mach_msg_return_t credit_post(Ipc& ipc, TaskId tid, CreditId id, std::span<const
   std::memcpy(k->bytes.data(), &h, sizeof h);
 
   Port& port = *c->port;
-  c->reserved--;
-  if (c->revoked && c->reserved == 0) close_credit(ipc, c);  // k holds its own right
-  mqueue_post(ipc, port, k);  // the slot is reserved; a dead port destroys k
+  if (c->revoked) {
+    // Taken before the revocation, whose slots all went back: it gets a
+    // slot of its own now (past the limit if the queue filled meanwhile).
+    if (port.active()) port.msgcount++;
+    if (--c->in_flight == 0) close_credit(ipc, c);  // k holds its own right
+  } else {
+    c->reserved--;  // its slot is reserved
+  }
+  mqueue_post(ipc, port, k);  // a dead port destroys k
   return MACH_MSG_SUCCESS;
 }
 

@@ -16,9 +16,12 @@
 // A credit is listed in its port's PortAux::credits and its task's
 // Task::credits, so revocation is O(credits). Lifecycle:
 //   open -> revoked (LaneHooks::credit_revoke answered how many slots the
-//   client had not taken; those are released) -> closed when no reserved slot
-//   is left (LaneHooks::credit_closed, send right dropped). A dying task's
-//   credits close at once without credit_revoke.
+//   client had not taken; EVERY reserved slot is released, and the messages
+//   the client took but has not posted yet, `in_flight`, each take a slot
+//   when they arrive, past the queue limit if need be: a client that never
+//   writes them holds no room in another task's queue) -> closed when
+//   nothing is in flight (LaneHooks::credit_closed, send right dropped). A
+//   dying task's credits close at once without credit_revoke.
 #pragma once
 
 #include <span>
@@ -36,6 +39,7 @@ struct Credit {
   uint32_t reserved = 0;                   // slots reserved and not posted yet
   bool revoked = false;
   bool holds_right = false;                // a send right of its own (see above)
+  uint32_t in_flight = 0;                  // revoked: messages taken by the client, not posted yet
 };
 
 // Kernel::credit_grant / credit_post (contracts in kernel.h).

@@ -354,9 +354,10 @@ void Kernel::credit_revoke(CreditId id) {
 }
 
 uint32_t Kernel::lane_lend(TaskId task, mach_port_name_t name, LaneId lane, uint32_t max,
-                           uint32_t max_image, std::vector<std::vector<uint8_t>>& out) {
+                           uint32_t max_image, std::vector<std::vector<uint8_t>>& out,
+                           bool* senders_blocked) {
   TASK_OR(t, task, 0);
-  return ipc::lane_lend(impl_->ipc, *t, name, lane, max, max_image, out);
+  return ipc::lane_lend(impl_->ipc, *t, name, lane, max, max_image, out, senders_blocked);
 }
 
 void Kernel::lane_settle(LaneId lane, uint32_t consumed, bool close) {

@@ -416,8 +416,12 @@ class Kernel {
   // the first that is not): not complex, no reply right, a send-right (not
   // send-once) destination, round_msg(size) + 68 <= max_image. Lent messages
   // stay at the head of the queue (counted in msgcount, seen by nothing else).
+  // With something lent, *senders_blocked (if given) tells whether senders
+  // are blocked on the full queue: the receiver must then report what it
+  // takes, so that they get in as it takes (MACHD_LANE_SENDERS_WAITING).
   uint32_t lane_lend(TaskId task, mach_port_name_t name, LaneId lane, uint32_t max,
-                     uint32_t max_image, std::vector<std::vector<uint8_t>>& out);
+                     uint32_t max_image, std::vector<std::vector<uint8_t>>& out,
+                     bool* senders_blocked = nullptr);
 
   // The receiver consumed `consumed` more lent messages of `lane` (learned
   // outside any core operation; clamped to the lent count, the client is

@@ -90,7 +90,7 @@ void lane_close_task(Ipc& ipc, TaskId task) {
 }
 
 uint32_t lane_lend(Ipc& ipc, Task& task, mach_port_name_t name, LaneId lane, uint32_t max,
-                   uint32_t max_image, std::vector<std::vector<uint8_t>>& out) {
+                   uint32_t max_image, std::vector<std::vector<uint8_t>>& out, bool* senders_blocked) {
   if (!ipc.hooks || lane == 0) return 0;
   Entry* e = task.space.lookup(name);
   if (!e || !(e->type() & MACH_PORT_TYPE_RECEIVE)) return 0;
@@ -106,6 +106,7 @@ uint32_t lane_lend(Ipc& ipc, Task& task, mach_port_name_t name, LaneId lane, uin
   }
   if (lent == 0) return 0;  // a port takes a lane only with something lent
   PortAux& aux = port.ensure_aux();
+  if (senders_blocked) *senders_blocked = !aux.senders.empty();
   if (aux.lane == 0) {
     aux.lane = lane;
     ipc.lanes.emplace(lane, &port);

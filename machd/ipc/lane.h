@@ -31,7 +31,7 @@ void lane_close_task(Ipc& ipc, TaskId task);
 
 // Kernel::lane_lend / lane_settle (contracts in kernel.h).
 uint32_t lane_lend(Ipc& ipc, Task& task, mach_port_name_t name, LaneId lane, uint32_t max,
-                   uint32_t max_image, std::vector<std::vector<uint8_t>>& out);
+                   uint32_t max_image, std::vector<std::vector<uint8_t>>& out, bool* senders_blocked);
 void lane_settle(Ipc& ipc, LaneId lane, uint32_t consumed, bool close);
 
 }  // namespace machd::ipc

@@ -217,10 +217,10 @@ kern_return_t mp_unguard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_
 }
 
 kern_return_t mp_get_srights(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_rights_t* srights) {
-  (void)ipc;
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
   Port* p = nullptr;
-  kern_return_t kr = translate_receive(task.space, name, &p);
+  // Settled: a message the receiver took from its lane no longer holds a right.
+  kern_return_t kr = translate_receive_settled(ipc, task, name, &p);
   if (kr == KERN_SUCCESS) *srights = p->srights;
   return kr;
 }

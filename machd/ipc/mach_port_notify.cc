@@ -3,6 +3,7 @@
 // ipc_port_pdrequest).
 #include <mach/notify.h>
 
+#include "credit.h"
 #include "ipc.h"
 #include "lane.h"
 #include "mach_port.h"
@@ -29,7 +30,12 @@ kern_return_t request_on_entry(Ipc& ipc, Task& task, mach_port_name_t name, bool
   if (e->type() & MACH_PORT_TYPE_PORT_RIGHTS) {
     if (!right_check(ipc, sp, index)) {
       Port* p = e->port();
-      if (send_possible) lane_reclaim(ipc, *p, true);  // settled slots count for "full"
+      if (send_possible) {
+        // "Full" means full of messages: settled lane slots and slots
+        // reserved for credited senders do not count.
+        lane_reclaim(ipc, *p, true);
+        credit_revoke_port(ipc, *p);
+      }
       if (e->request) {
         *previous = request_cancel(*p, e->request);
         e->request = 0;

@@ -155,26 +155,25 @@ TEST_F(CreditTest, FullQueue_RevokesCreditsBeforeBlockingASender) {
   CreditGrant g = connect_with_credit(2);
   TaskId c = task();
   mach_port_name_t cs = give_send(b, p, c);
-  hooks.unused[g.id] = 1;  // one slot taken by the client
+  hooks.unused[g.id] = 1;  // one slot taken by the client, not posted yet
 
   for (int i = 0; i < 3; i++) ASSERT_EQ(send(c, simple(cs, i), MACH_SEND_TIMEOUT, 0), MACH_MSG_SUCCESS);
   EXPECT_TRUE(hooks.revoked.empty());
   EXPECT_EQ(send(c, simple(cs, 3), MACH_SEND_TIMEOUT, 0), MACH_MSG_SUCCESS)
-      << "the untaken slot came back instead of a time-out";
+      << "the credit's slots came back instead of a time-out";
   EXPECT_TRUE(contains(hooks.revoked, g.id));
-  WaiterId w = next_waiter();
-  EXPECT_EQ(send(c, simple(cs, 4), 0, 0, w), kBlocked) << "the taken slot is still the credit's";
+  EXPECT_EQ(send(c, simple(cs, 4), MACH_SEND_TIMEOUT, 0), MACH_MSG_SUCCESS)
+      << "even the slot of the message the client took: it cannot hold room it never fills";
+  EXPECT_EQ(send(c, simple(cs, 5), MACH_SEND_TIMEOUT, 0), MACH_SEND_TIMED_OUT) << "now the queue is full";
   EXPECT_EQ(hooks.revoked.size(), 1u) << "a revoked credit is not asked again";
+  EXPECT_FALSE(contains(hooks.closed, g.id)) << "one message is still on its way";
 
-  ASSERT_EQ(k.credit_post(a, g.id, simple_bytes(s, 100)), MACH_MSG_SUCCESS);
+  ASSERT_EQ(k.credit_post(a, g.id, simple_bytes(s, 100)), MACH_MSG_SUCCESS) << "posted past the limit";
   EXPECT_TRUE(contains(hooks.closed, g.id));
-  EXPECT_FALSE(completion(w));
+  EXPECT_EQ(k.credit_post(a, g.id, simple_bytes(s, 101)), MACH_SEND_INVALID_DEST) << "no more than it took";
   std::vector<mach_msg_id_t> ids;
   for (int i = 0; i < 6; i++) ids.push_back(receive(b, p).hdr.msgh_id);
-  EXPECT_EQ(ids, (std::vector<mach_msg_id_t>{0, 1, 2, 3, 100, 4}));
-  auto done = completion(w);
-  ASSERT_TRUE(done);
-  EXPECT_EQ(done->mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(ids, (std::vector<mach_msg_id_t>{0, 1, 2, 3, 4, 100}));
 }
 
 TEST_F(CreditTest, LoweringTheQueueLimit_RevokesCreditsOnThePort) {
@@ -198,6 +197,21 @@ TEST_F(CreditTest, LoweringTheQueueLimit_RevokesCreditsOnThePort) {
   EXPECT_EQ(send(a, simple(s, 3), MACH_SEND_TIMEOUT, 0), MACH_SEND_TIMED_OUT);
   receive(b, p);
   receive(b, p);
+}
+
+TEST_F(CreditTest, SendPossibleFiresAtOnceWhenOnlyReservationsFillTheQueue) {
+  connect();
+  ASSERT_EQ(k.credit_grant(a, s, 10).count, 2u);  // (5 - 0) / 2
+  ASSERT_EQ(k.credit_grant(a, s, 10).count, 1u);  // (5 - 2) / 2
+  for (int i = 0; i < 2; i++) ASSERT_EQ(send(a, simple(s, i), MACH_SEND_TIMEOUT, 0), MACH_MSG_SUCCESS);
+  mach_port_name_t n = recv_port(a), prev = MACH_PORT_NULL;
+  ASSERT_EQ(k.port_request_notification(a, s, MACH_NOTIFY_SEND_POSSIBLE, 1, n, MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                                        &prev),
+            KERN_SUCCESS);
+  Received r = receive(a, n);
+  EXPECT_EQ(r.mr, MACH_MSG_SUCCESS) << "2 messages of 5 queued: sending is possible";
+  EXPECT_EQ(r.hdr.msgh_id, MACH_NOTIFY_SEND_POSSIBLE);
+  for (int i = 0; i < 2; i++) receive(b, p);
 }
 
 TEST_F(CreditTest, DeallocateOfSendRight_RevokesTheTasksCredits) {

@@ -180,6 +180,31 @@ TEST_F(LaneFixture, Lend_RefusesPortsWithWaitersSetsOrRequests) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST_F(LaneFixture, Lend_ReportsSendersBlockedOnTheFullQueue) {
+  fill(5);  // the default qlimit
+  WaiterId w = next_waiter();
+  EXPECT_EQ(send(a, simple(s, 9), 0, 0, w), kBlocked);
+  std::vector<std::vector<uint8_t>> out;
+  bool blocked = false;
+  ASSERT_EQ(k.lane_lend(b, p, kLane, 3, 4096, out, &blocked), 3u);
+  EXPECT_TRUE(blocked) << "the receiver must report what it takes";
+  k.lane_settle(kLane, 1, false);  // it took one: the blocked sender gets in
+  auto done = completion(w);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->mr, MACH_MSG_SUCCESS);
+  k.lane_settle(kLane, 0, true);
+  for (mach_msg_id_t id : {1, 2, 3, 4, 9}) EXPECT_EQ(receive(b, p).hdr.msgh_id, id);
+}
+
+TEST_F(LaneFixture, GetSrights_DoesNotCountMessagesTakenFromTheLane) {
+  fill(2);
+  lend_all(2, 2);  // both taken through the lane, not settled yet
+  ASSERT_EQ(k.port_deallocate(a, s), KERN_SUCCESS);
+  mach_port_rights_t srights = 99;
+  ASSERT_EQ(k.port_get_srights(b, p, &srights), KERN_SUCCESS);
+  EXPECT_EQ(srights, 0u) << "a received message holds no send right";
+}
+
 TEST_F(LaneFixture, ReceiveOnLanePort_ClosesLaneFirst) {
   fill(3);
   lend_all(3, 2);
