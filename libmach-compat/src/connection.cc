@@ -21,6 +21,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "fast_lanes.h"
 #include "machd_fds.h"
 #include "machd_socket_path.h"
 
@@ -126,7 +127,8 @@ uint64_t now_ns() {
 }
 
 bool handshake(int sock, Connection& c) {
-  machd_hello hello{MACHD_SOCK_HELLO, MACHD_ABI_MAGIC, MACHD_ABI_VERSION, 0};
+  machd_hello hello{MACHD_SOCK_HELLO, MACHD_ABI_MAGIC, MACHD_ABI_VERSION,
+                    fast_lanes_enabled() ? MACHD_HELLO_FAST_LANES : 0u};
   if (send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != ssize_t(sizeof hello)) return false;
   machd_welcome w{};
   int got[MACHD_MAX_FDS_PER_MSG];

@@ -15,14 +15,6 @@ namespace {
 template <typename T>
 std::atomic_ref<T> atomic(T& v) { return std::atomic_ref<T>(v); }
 
-// MACH_COMPAT_FAST_LANES=0 turns both paths off (every call traps).
-bool enabled() {
-  static const bool on = [] {
-    const char* e = getenv("MACH_COMPAT_FAST_LANES");
-    return !(e && e[0] == '0');
-  }();
-  return on;
-}
 
 constexpr mach_msg_option_t kSendOptions = MACH_SEND_MSG | MACH_SEND_TIMEOUT | MACH_SEND_INTERRUPT;
 constexpr mach_msg_option_t kRcvOptions = MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_INTERRUPT |
@@ -43,8 +35,16 @@ mach_msg_size_t trailer_size(mach_msg_option_t option) {
 
 }  // namespace
 
+bool fast_lanes_enabled() {
+  static const bool on = [] {
+    const char* e = getenv("MACH_COMPAT_FAST_LANES");
+    return !(e && e[0] == '0');
+  }();
+  return on;
+}
+
 bool fast_send(const mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size) {
-  if (!enabled() || msg == nullptr || (option & ~kSendOptions) != 0) return false;
+  if (!fast_lanes_enabled() || msg == nullptr || (option & ~kSendOptions) != 0) return false;
   if (send_size < sizeof(mach_msg_header_t) || send_size > MACHD_SEND_MSG_MAX || (send_size & 3) ||
       msg->msgh_size != send_size || msg->msgh_bits != MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) ||
       msg->msgh_local_port != MACH_PORT_NULL || msg->msgh_voucher_port != MACH_PORT_NULL)
@@ -76,7 +76,7 @@ bool fast_send(const mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_
 
 bool fast_receive(mach_msg_header_t* buf, mach_msg_option_t option, mach_msg_size_t rcv_size,
                   mach_port_name_t name, mach_msg_return_t* result) {
-  if (!enabled() || buf == nullptr || (option & ~kRcvOptions) != 0 || !MACH_PORT_VALID(name)) return false;
+  if (!fast_lanes_enabled() || buf == nullptr || (option & ~kRcvOptions) != 0 || !MACH_PORT_VALID(name)) return false;
   machd_fast_header* f = fast_header();
   if (f == nullptr) return false;
   for (uint32_t i = 0; i < MACHD_LANES; ++i) {
@@ -96,13 +96,15 @@ bool fast_receive(mach_msg_header_t* buf, mach_msg_option_t option, mach_msg_siz
       if (size < sizeof(mach_msg_header_t) || at + sizeof(mach_msg_max_trailer_t) > MACHD_LANE_IMAGE_MAX ||
           uint64_t(size) + tsize > rcv_size)
         return false;  // the trap decides (and closes the lane first)
-      memcpy(buf, slot->image, at + tsize);
-      // Taking it is the CAS; if another thread won, what we copied is discarded.
+      // Copied aside first: the caller's buffer is written only once the
+      // message is ours (a lost race leaves it as the trap would).
+      alignas(8) uint8_t copy[MACHD_LANE_IMAGE_MAX];
+      memcpy(copy, slot->image, at + tsize);
       const uint64_t next = (head & ~uint64_t(0x7fffffffu)) | ((index + 1) & 0x7fffffffu);
-      if (!atomic(lane.head).compare_exchange_strong(head, next, std::memory_order_acq_rel)) continue;
-      auto* trailer = reinterpret_cast<mach_msg_trailer_t*>(reinterpret_cast<uint8_t*>(buf) + at);
-      trailer->msgh_trailer_size = tsize;
-      if (atomic(lane.flags).load(std::memory_order_acquire) & MACHD_LANE_SENDERS_WAITING) {
+      if (!atomic(lane.head).compare_exchange_strong(head, next, std::memory_order_seq_cst)) continue;
+      reinterpret_cast<mach_msg_trailer_t*>(copy + at)->msgh_trailer_size = tsize;
+      memcpy(buf, copy, at + tsize);
+      if (atomic(lane.flags).load(std::memory_order_seq_cst) & MACHD_LANE_SENDERS_WAITING) {
         if ((atomic(f->async_pending).fetch_or(MACHD_ASYNC_SETTLE, std::memory_order_seq_cst) &
              MACHD_ASYNC_SETTLE) == 0)
           kick_machd();

@@ -9,6 +9,10 @@
 
 namespace machcompat {
 
+// False when MACH_COMPAT_FAST_LANES=0: every mach_msg traps, and the hello
+// does not ask machd for credits or lanes.
+bool fast_lanes_enabled();
+
 // A send-only mach_msg of a simple message with MACH_MSGH_BITS(COPY_SEND, 0),
 // while this task holds a send credit for the destination name: the message
 // goes into the send ring and the send has succeeded (MACH_MSG_SUCCESS).

@@ -83,27 +83,30 @@ MACHD_STATIC_ASSERT(offsetof(struct machd_region_header, pending) == 32, "pendin
 
 /* ---- fast lanes --------------------------------------------------------------
  * Two batching paths for small simple messages, so that a stream of them does
- * not cost machd a wake-up per message. Both are optional: a client that never
- * looks at them works unchanged, and machd falls back to the channels whenever a
- * lane cannot be used. Everything here is untrusted input for machd, as above.
+ * not cost machd a wake-up per message. Both are optional: machd offers them
+ * only to a client whose hello has MACHD_HELLO_FAST_LANES, and every call a
+ * lane cannot carry exactly goes through the channels. Everything here is
+ * untrusted input for machd, as above.
  *
  * Send credits and the send ring (client -> machd)
  *   machd reserves queue slots for this task on a port it sends to, and writes
  *   in credits[MACH_PORT_INDEX(name) % MACHD_CREDITS] the word
- *   MACHD_CREDIT(name, epoch, count). The credit holds a send right, so the
- *   message is sent the moment a slot is taken. To send a simple message (bits
- *   MACH_MSGH_BITS(COPY_SEND, 0), no local or voucher port, at most
- *   MACHD_SEND_MSG_MAX bytes) without a trap, a thread CASes the word from
- *   count to count-1 (the name must match), takes a ring position with
- *   fetch_add on send_tail, writes the slot (credit, size, message), stores
- *   seq = position + 1 (release), then sets MACHD_ASYNC_SEND in async_pending
- *   and, if it was clear and NEED_WAKEUP is set, rings the doorbell. mach_msg
- *   returns MACH_MSG_SUCCESS. machd consumes slots in order while seq matches,
- *   before any other request of any task, so every later call sees the message
- *   sent. machd keeps the sum of credits it has outstanding below
- *   MACHD_SEND_SLOTS, so a slot is always free for a credited sender. To revoke
- *   a credit machd exchanges the word for count 0 (a credit taken before that
- *   still arrives and is delivered).
+ *   MACHD_CREDIT(name, epoch, count). A credit is room reserved in the
+ *   port's queue, so the message is sent the moment a slot is taken. To
+ *   send a simple message (bits MACH_MSGH_BITS(COPY_SEND, 0), no local or
+ *   voucher port, at most MACHD_SEND_MSG_MAX bytes) without a trap, a
+ *   thread CASes the word from count to count-1 (the name must match), takes
+ *   a ring position with fetch_add on send_tail, writes the slot (credit,
+ *   size, message), stores seq = position + 1 (release), then sets
+ *   MACHD_ASYNC_SEND in async_pending (a locked RMW) and, if it was clear
+ *   and NEED_WAKEUP is set, rings the doorbell. mach_msg returns
+ *   MACH_MSG_SUCCESS. machd posts every written slot, in position order,
+ *   before any other request of any task, so every later call sees the
+ *   message sent; a slot taken but not written yet does not hold the others
+ *   back. machd keeps the positions a task may take within a ring's worth
+ *   of the oldest unconsumed one, so a slot is always free for a credited
+ *   sender. To revoke a credit machd exchanges the word for count 0 (a
+ *   message whose slot was taken before that still arrives and is sent).
  *
  * Receive lanes (machd -> client)
  *   machd copies ("lends") messages queued on a port whose receive right this
@@ -300,11 +303,13 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_ool_out) == 32, "ool_out layout");
 #define MACHD_SOCK_FDS 4u     /* memfds of OOL memory being received */
 #define MACHD_SOCK_REFUSED 5u
 
+#define MACHD_HELLO_FAST_LANES 0x1u /* the client uses the fast lanes */
+
 struct machd_hello {
   uint32_t kind; /* MACHD_SOCK_HELLO */
   uint32_t magic;
   uint32_t version;
-  uint32_t reserved;
+  uint32_t flags; /* MACHD_HELLO_*: machd grants credits and lends only when asked */
 };
 MACHD_STATIC_ASSERT(sizeof(struct machd_hello) == 16, "hello layout");
 

@@ -242,7 +242,7 @@ void Daemon::on_hello(int fd) {
     return;  // ~Session closes everything
   }
   Session& ref = *s;
-  fast_.attach(ref);
+  if (hello.flags & MACHD_HELLO_FAST_LANES) fast_.attach(ref);
   sessions_.emplace(id, std::move(s));
   ref.tokens[0] = loop_->poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
     auto it = sessions_.find(id);
@@ -267,11 +267,13 @@ void Daemon::on_doorbell(Session& s) {
     (void)!read(s.doorbell(), &v, sizeof v);
   }
   uint64_t id = s.id();
-  service_fast_lanes();
-  if (sessions_.find(id) == sessions_.end()) return;
   std::vector<Request> reqs;
   bool violation = false;
   s.collect(reqs, violation);
+  // The fast lanes after collecting: whatever a task wrote into its send
+  // ring before a request we now hold is visible, and is posted first.
+  service_fast_lanes();
+  if (sessions_.find(id) == sessions_.end()) return;
   if (spin_ns_ && !reqs.empty() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
   for (Request& r : reqs) {
     auto it = sessions_.find(id);

@@ -18,6 +18,7 @@ std::atomic_ref<T> atomic(T& v) { return std::atomic_ref<T>(v); }
 
 constexpr uint32_t kIndexMask = 0x7fffffffu;
 constexpr uint32_t kMaxCreditsPerGrant = 256;
+constexpr uint64_t kFilled = ~uint64_t(0);  // a hole of drain_send_ring posted since
 
 machd_send_slot* send_slot(uint8_t* region, uint64_t pos) {
   return reinterpret_cast<machd_send_slot*>(region + MACHD_SEND_RING_OFFSET +
@@ -86,36 +87,67 @@ void FastLanes::service(std::vector<uint64_t>& violators) {
   }
 }
 
+// Posts every written slot from send_head on, in position order. A slot a
+// thread has taken but not written yet (preempted between its fetch_add and
+// its seq store, or in a signal handler) does not hold back the others: they
+// are posted around it, and send_head moves only over a consumed prefix.
+// One thread takes its positions in order and writes them in that order; so
+// before a written slot is posted, every hole before it is looked at again:
+// once the later slot's seq has been read (acquire), an earlier slot of the
+// same thread is visible as written, and goes first. Every send that has
+// returned is posted by the next drain, so anything after it sees it sent.
 bool FastLanes::drain_send_ring(Task& t) {
-  uint32_t cached_key = ~0u;
-  ipc::CreditId cached_id = 0;
-  CreditInfo* cached = nullptr;
-  for (;;) {
-    machd_send_slot* slot = send_slot(t.region, t.send_head);
-    if (atomic(slot->seq).load(std::memory_order_acquire) != t.send_head + 1) return true;
-    // One copy of everything, then only the copy is used.
-    const uint32_t key = atomic(slot->credit).load(std::memory_order_relaxed);
-    const uint32_t size = atomic(slot->size).load(std::memory_order_relaxed);
-    if (size < sizeof(mach_msg_header_t) || size > MACHD_SEND_MSG_MAX) return false;
-    ++t.send_head;
-    if (key != cached_key) {  // a stream uses one credit for many messages
-      auto k = t.by_key.find(key);
-      if (k == t.by_key.end()) return false;
-      auto c = credits_.find(k->second);
-      if (c == credits_.end()) return false;
-      cached_key = key;
-      cached_id = k->second;
-      cached = &c->second;
+  uint64_t window = atomic(t.fast->send_tail).load(std::memory_order_acquire) - t.send_head;
+  if (window > MACHD_SEND_SLOTS) window = MACHD_SEND_SLOTS;  // (only a scribbled tail gets here)
+  PostCache cache;
+  holes_.clear();
+  for (uint64_t pos = t.send_head; pos < t.send_head + window; ++pos) {
+    if (t.consumed[pos % MACHD_SEND_SLOTS]) continue;
+    if (!slot_written(t, pos)) {
+      holes_.push_back(pos);
+      continue;
     }
-    if (cached->remaining == 0) return false;
-    cached->remaining--;
-    t.outstanding--;
-    // The core copies the message out of the slot once, then checks its copy.
-    const uint64_t closes = closes_;
-    if (kernel_.credit_post(t.task, cached_id, std::span<const uint8_t>(slot->msg, size)) != MACH_MSG_SUCCESS)
-      return false;
-    if (closes_ != closes) cached_key = ~0u;  // a credit closed: `cached` may be gone
+    for (size_t h = 0; h < holes_.size(); ++h) {
+      if (holes_[h] == kFilled || !slot_written(t, holes_[h])) continue;
+      if (!post_slot(t, holes_[h], cache)) return false;
+      holes_[h] = kFilled;
+    }
+    if (!post_slot(t, pos, cache)) return false;
   }
+  while (t.consumed[t.send_head % MACHD_SEND_SLOTS]) {
+    t.consumed[t.send_head % MACHD_SEND_SLOTS] = false;
+    ++t.send_head;
+  }
+  return true;
+}
+
+bool FastLanes::slot_written(Task& t, uint64_t pos) {
+  return atomic(send_slot(t.region, pos)->seq).load(std::memory_order_acquire) == pos + 1;
+}
+
+bool FastLanes::post_slot(Task& t, uint64_t pos, PostCache& cache) {
+  machd_send_slot* slot = send_slot(t.region, pos);
+  // One copy of each field, then only the copy is used.
+  const uint32_t key = atomic(slot->credit).load(std::memory_order_relaxed);
+  const uint32_t size = atomic(slot->size).load(std::memory_order_relaxed);
+  if (size < sizeof(mach_msg_header_t) || size > MACHD_SEND_MSG_MAX) return false;
+  t.consumed[pos % MACHD_SEND_SLOTS] = true;
+  if (key != cache.key) {  // a stream uses one credit for many messages
+    auto k = t.by_key.find(key);
+    if (k == t.by_key.end()) return false;
+    auto c = credits_.find(k->second);
+    if (c == credits_.end()) return false;
+    cache = PostCache{key, k->second, &c->second};
+  }
+  if (cache.info->remaining == 0) return false;
+  cache.info->remaining--;
+  t.outstanding--;
+  // The core copies the message out of the slot once, then checks its copy.
+  const uint64_t closes = closes_;
+  if (kernel_.credit_post(t.task, cache.id, std::span<const uint8_t>(slot->msg, size)) != MACH_MSG_SUCCESS)
+    return false;
+  if (closes_ != closes) cache = PostCache{};  // a credit closed: `info` may be gone
+  return true;
 }
 
 void FastLanes::settle_lanes(Task& t) {
@@ -147,8 +179,14 @@ void FastLanes::grant(Task& t, mach_port_name_t name) {
     if (slot.name != name && MACHD_CREDIT_COUNT(w) != 0) return;
     kernel_.credit_revoke(slot.id);  // calls credit_revoke() below: the slot is free
   }
-  if (t.outstanding + 2 > MACHD_SEND_SLOTS) return;
-  const uint32_t want = std::min<uint32_t>(kMaxCreditsPerGrant, MACHD_SEND_SLOTS - 1 - t.outstanding);
+  // Positions the task may take: fewer than a ring's worth ahead of the
+  // oldest unconsumed one (a slot not written yet holds send_head back), so
+  // a position never lands on a slot still in use.
+  uint64_t window = atomic(t.fast->send_tail).load(std::memory_order_acquire) - t.send_head;
+  if (window > MACHD_SEND_SLOTS) return;  // scribbled: no more credits
+  const uint64_t used = window + t.outstanding;
+  if (used + 2 >= MACHD_SEND_SLOTS) return;
+  const uint32_t want = std::min<uint32_t>(kMaxCreditsPerGrant, uint32_t(MACHD_SEND_SLOTS - 1 - used));
   uint16_t epoch = uint16_t(slot.epoch + 1);
   while (t.by_key.count(i | (uint32_t(epoch) << 16))) ++epoch;  // still in flight under that epoch
   ipc::CreditGrant g = kernel_.credit_grant(t.task, name, want);
@@ -215,7 +253,10 @@ void FastLanes::lend(Task& t, mach_port_name_t name) {
   }
   const uint32_t room = lane.open ? MACHD_LANE_SLOTS - ((lane.tail - lane.base) & kIndexMask) : MACHD_LANE_SLOTS;
   // The core takes the lane for the port only when it lends something.
-  const uint32_t n = room ? kernel_.lane_lend(t.task, name, lane_id(t.sid, i), room, MACHD_LANE_IMAGE_MAX, images_) : 0;
+  bool senders_blocked = false;
+  const uint32_t n = room ? kernel_.lane_lend(t.task, name, lane_id(t.sid, i), room, MACHD_LANE_IMAGE_MAX, images_,
+                                              &senders_blocked)
+                          : 0;
   if (n == 0) return;
   machd_lane& shared = t.fast->lanes[i];
   if (!lane.open) {
@@ -233,6 +274,9 @@ void FastLanes::lend(Task& t, mach_port_name_t name) {
     memcpy(slot->image, img.data(), std::min<size_t>(img.size(), MACHD_LANE_IMAGE_MAX));
     lane.tail = (lane.tail + 1) & kIndexMask;
   }
+  // Senders wait for room: the receiver reports what it takes, so they get
+  // in as it takes (without a trap of its own it would never tell).
+  if (senders_blocked) atomic(shared.flags).fetch_or(MACHD_LANE_SENDERS_WAITING, std::memory_order_seq_cst);
   atomic(shared.tail).store(lane.tail, std::memory_order_release);
   if (!t.used) {
     t.used = true;
@@ -245,7 +289,7 @@ uint32_t FastLanes::reclaim(Task& t, uint32_t i, bool close) {
   if (!lane.open) return 0;
   machd_lane& shared = t.fast->lanes[i];
   const uint64_t head = close ? atomic(shared.head).fetch_or(0x80000000ull, std::memory_order_acq_rel)
-                              : atomic(shared.head).load(std::memory_order_acquire);
+                              : atomic(shared.head).load(std::memory_order_seq_cst);
   const uint32_t lent = (lane.tail - lane.base) & kIndexMask;
   uint32_t taken = (MACHD_LANE_HEAD_INDEX(head) - lane.base) & kIndexMask;
   if (MACHD_LANE_HEAD_NAME(head) != lane.name || taken > lent) taken = lent;  // scribbled on: clamp
@@ -264,7 +308,7 @@ uint32_t FastLanes::lane_reclaim(ipc::LaneId lane, bool close) {
   // Without `close` the core is a sender that found the port full: from now
   // on the receiver tells machd as it takes messages, so room is seen.
   if (!close && t->lanes[i].open)
-    atomic(t->fast->lanes[i].flags).fetch_or(MACHD_LANE_SENDERS_WAITING, std::memory_order_release);
+    atomic(t->fast->lanes[i].flags).fetch_or(MACHD_LANE_SENDERS_WAITING, std::memory_order_seq_cst);
   return reclaim(*t, i, close);
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -73,7 +74,8 @@ class FastLanes final : public ipc::LaneHooks {
     ipc::TaskId task = ipc::kNoTask;
     uint8_t* region = nullptr;
     machd_fast_header* fast = nullptr;
-    uint64_t send_head = 0;   // next send ring position to read
+    uint64_t send_head = 0;   // oldest send ring position not consumed yet
+    std::bitset<MACHD_SEND_SLOTS> consumed;  // positions consumed ahead of send_head (by slot)
     uint32_t outstanding = 0; // credit slots granted and not yet posted or returned
     std::array<CreditSlot, MACHD_CREDITS> slots{};
     std::unordered_map<uint32_t, ipc::CreditId> by_key;  // slot | epoch << 16 -> credit
@@ -86,7 +88,15 @@ class FastLanes final : public ipc::LaneHooks {
     uint32_t remaining = 0;  // granted - posted - returned
   };
 
+  struct PostCache {  // the credit the previous ring entry used
+    uint32_t key = ~0u;
+    ipc::CreditId id = 0;
+    CreditInfo* info = nullptr;
+  };
+
   static ipc::LaneId lane_id(uint64_t sid, uint32_t i) { return (sid << 8) | (i + 1); }
+  static bool slot_written(Task& t, uint64_t pos);
+  bool post_slot(Task& t, uint64_t pos, PostCache& cache);
   Task* find(uint64_t sid);
   bool drain_send_ring(Task& t);
   void settle_lanes(Task& t);
@@ -100,6 +110,7 @@ class FastLanes final : public ipc::LaneHooks {
   std::unordered_map<ipc::CreditId, CreditInfo> credits_;
   std::vector<std::vector<uint8_t>> images_;  // scratch for lane_lend
   uint64_t closes_ = 0;                       // credit_closed() calls so far
+  std::vector<uint64_t> holes_;               // scratch for drain_send_ring
 };
 
 }  // namespace machd
