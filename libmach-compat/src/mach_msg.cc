@@ -61,8 +61,24 @@ struct Marshal {
   int copy_fd = -1;
   uint32_t copy_index = 0;
   uint64_t copy_len = 0;
+  int msg_fd = -1;  // a message larger than a channel holds (the last fd)
   mach_msg_return_t error = MACH_MSG_SUCCESS;
 };
+
+// A message larger than MACHD_MSG_MAX travels in a memfd (the last fd of
+// the request); the channel holds only what follows it (machd_abi.h).
+bool write_message_fd(Marshal& mr, const uint8_t* msg, size_t size) {
+  mr.msg_fd = memfd_create("mach-msg", MFD_CLOEXEC);
+  if (mr.msg_fd < 0) return false;
+  for (size_t done = 0; done < size;) {
+    ssize_t w = pwrite(mr.msg_fd, msg + done, size - done, off_t(done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += size_t(w);
+  }
+  mr.fds.push_back(mr.msg_fd);
+  return true;
+}
 
 // Finds the out-of-line descriptors of the message in the channel. Parsing
 // stops at anything malformed: machd then reports the precise error.
@@ -109,10 +125,10 @@ void scan_descriptors(const uint8_t* m, size_t send_size, Marshal& out) {
   }
 }
 
-// Lays out the out-of-line parts after the message in the channel. Returns
-// the total data length.
-size_t marshal_ool(uint8_t* data, size_t send_size, Marshal& mr, uint64_t& n_ool, uint64_t& n_ports) {
-  const size_t cap = MACHD_CHANNEL_DATA_SIZE;
+// Lays out the out-of-line parts after the message (in the channel, or for a
+// large message in a buffer whose tail goes to the channel: `cap` bytes in
+// all). Returns the total data length.
+size_t marshal_ool(uint8_t* data, size_t send_size, size_t cap, Marshal& mr, uint64_t& n_ool, uint64_t& n_ports) {
   n_ool = n_ports = 0;
   for (auto& o : mr.ool) (o.ports ? n_ports : n_ool)++;
   size_t rec_off = align8(send_size);
@@ -213,6 +229,8 @@ void settle_sent(Marshal& mr, bool sent) {
   }
   if (mr.copy_fd >= 0) close(mr.copy_fd);
   mr.copy_fd = -1;
+  if (mr.msg_fd >= 0) close(mr.msg_fd);
+  mr.msg_fd = -1;
 }
 
 void put_address(uint8_t* desc, void* addr) { memcpy(desc, &addr, sizeof addr); }
@@ -289,10 +307,26 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
   size_t len = 0;
   if (sending) {
     if (msg == nullptr) return MACH_SEND_INVALID_DATA;
-    if (send_size > MACHD_MSG_MAX) return MACH_SEND_TOO_LARGE;
-    memcpy(data, msg, send_size);
-    if (send_size >= sizeof(mach_msg_header_t)) scan_descriptors(data, send_size, mr);
-    len = marshal_ool(data, send_size, mr, n_ool, n_ports);
+    if (send_size > MACHD_MSG_SIZE_LIMIT) return MACH_SEND_TOO_LARGE;
+    if (send_size <= MACHD_MSG_MAX) {
+      memcpy(data, msg, send_size);
+      if (send_size >= sizeof(mach_msg_header_t)) scan_descriptors(data, send_size, mr);
+      len = marshal_ool(data, send_size, MACHD_CHANNEL_DATA_SIZE, mr, n_ool, n_ports);
+    } else {
+      // Laid out as if the channel were larger; the message goes to a memfd
+      // and the channel gets the rest, whose offsets stay as laid out.
+      const size_t head = align8(send_size);
+      std::vector<uint8_t> big(head + MACHD_CHANNEL_DATA_SIZE);
+      memcpy(big.data(), msg, send_size);
+      scan_descriptors(big.data(), send_size, mr);
+      len = marshal_ool(big.data(), send_size, big.size(), mr, n_ool, n_ports);
+      if (mr.error == MACH_MSG_SUCCESS && mr.fds.size() >= MACHD_MAX_FDS_PER_MSG) mr.error = MACH_SEND_TOO_LARGE;
+      if (mr.error == MACH_MSG_SUCCESS && !write_message_fd(mr, big.data(), send_size)) mr.error = MACH_SEND_NO_BUFFER;
+      if (mr.error == MACH_MSG_SUCCESS) {
+        memcpy(data, big.data() + head, len - head);
+        len -= head;
+      }
+    }
     if (mr.error != MACH_MSG_SUCCESS) {
       settle_sent(mr, false);
       return mr.error;
@@ -324,7 +358,26 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
   if ((flags & MACHD_MSG_HAS_MSG) == 0) return result;
   mach_msg_header_t* dest = returned ? msg : (rcv_msg ? rcv_msg : msg);
   size_t mlen = size_t(r.rets[1]);
-  if (dest == nullptr || mlen > r.data.size() || (!returned && !receiving)) return result;
+  const bool in_fd = (flags & MACHD_MSG_IN_FD) != 0;  // a message larger than a channel (machd_abi.h)
+  if (dest == nullptr || (!in_fd && mlen > r.data.size()) || (!returned && !receiving)) return result;
+  if (in_fd) {
+    int fd = machcompat::take_fd(r.rets[4]);
+    bool ok = fd >= 0;
+    for (size_t done = 0; ok && done < mlen;) {
+      ssize_t n = pread(fd, reinterpret_cast<uint8_t*>(dest) + done, mlen - done, off_t(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) ok = false;
+      else done += size_t(n);
+    }
+    if (fd >= 0) close(fd);
+    if (!ok) return result == MACH_MSG_SUCCESS ? MACH_RCV_INVALID_DATA : result;
+    size_t nrec = size_t(r.rets[2] + r.rets[3]);
+    if (nrec) {
+      mach_msg_return_t st = place_received(reinterpret_cast<uint8_t*>(dest), mlen, r, 0, nrec);
+      if (st != MACH_MSG_SUCCESS && result == MACH_MSG_SUCCESS) result = st;
+    }
+    return result;
+  }
   if (result == MACH_RCV_TOO_LARGE && (option & MACH_RCV_LARGE)) {
     // XNU writes only the size needed (and, with LARGE_IDENTITY, the port).
     mach_msg_header_t h{};

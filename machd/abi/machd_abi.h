@@ -213,7 +213,7 @@ enum machd_op {
    * data = send message (send_size bytes, padded to 8), then n_ool
    *        machd_ool_in records, then the OOL ports arrays (names), in order.
    * reply: result = mach_msg_return_t; rets = {flags(MACHD_MSG_*), msg_len,
-   *        n_ool, n_ool_ports}; data = message bytes (msg_len, padded to 8),
+   *        n_ool, n_ool_ports, message fd tag}; data = message bytes (msg_len, padded to 8),
    *        then n_ool machd_ool_out, then n_ool_ports machd_ool_out (kind
    *        INLINE, names). */
   MACHD_OP_MSG = 1,
@@ -272,6 +272,7 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_stats) == 96, "stats layout");
 /* Reply flags for MACHD_OP_MSG (rets[0]). */
 #define MACHD_MSG_HAS_MSG 0x1u      /* data holds a message for the user buffer */
 #define MACHD_MSG_RETURNED_SEND 0x2u /* the message is the returned send (pseudo-receive) */
+#define MACHD_MSG_IN_FD 0x4u         /* the message is in a memfd, tag rets[4] (see MACHD_MSG_MAX) */
 
 /* Out-of-line memory of a message, on the way in (one per OOL descriptor). */
 #define MACHD_OOL_INLINE 1u /* bytes follow in the channel data (copied) */
@@ -348,10 +349,22 @@ struct machd_sock_fds {
 };
 MACHD_STATIC_ASSERT(sizeof(struct machd_sock_fds) == 16, "sock_fds layout");
 
-/* Largest message (header + body) that travels through a channel. Larger
- * sends fail with MACH_SEND_TOO_LARGE. The rest of a channel holds the
- * trailer, out-of-line records and small out-of-line regions. */
+/* Largest message (header + body) that travels through a channel. The rest
+ * of a channel holds the trailer, out-of-line records and small out-of-line
+ * regions. A larger message travels in a memfd:
+ *   send: send_size (args[1]) > MACHD_MSG_MAX; the request goes over the
+ *     socket and its LAST fd holds the message at offset 0; the channel data
+ *     holds what would follow the message (records, port arrays, inline
+ *     out-of-line bytes), their offsets counted as if the message, padded to
+ *     8, came first.
+ *   receive: the reply flags have MACHD_MSG_IN_FD, rets[4] is the tag of the
+ *     memfd (sent as with out-of-line memory) holding the message (rets[1]
+ *     bytes); the records start at offset 0 of the channel data. */
 #define MACHD_MSG_MAX (128u * 1024u)
+
+/* Largest message machd accepts (XNU's ipc_kmsg_max_body_space); larger
+ * sends fail with MACH_SEND_TOO_LARGE. */
+#define MACHD_MSG_SIZE_LIMIT ((64u << 20) / 4u * 3u - 68u)
 
 /* OOL regions at or above this size travel as memfd pages, below it they are
  * copied through the channel. */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "ool_payload.h"
@@ -35,8 +36,23 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
   out.rcv_addr = req.args[9];
   if ((options & MACH_SEND_MSG) == 0) return MACH_MSG_SUCCESS;
 
+  if (send_size > MACHD_MSG_SIZE_LIMIT) return MACH_SEND_TOO_LARGE;
+  if (send_size > MACHD_MSG_MAX) {
+    // A large message: the last fd holds it; what follows it is in the
+    // channel, laid out as if the message came first (machd_abi.h).
+    if (req.fds.empty()) return MACH_SEND_INVALID_DATA;
+    const int fd = req.fds.back();
+    std::vector<uint8_t> whole(align8(send_size));
+    for (uint64_t done = 0; done < send_size;) {
+      ssize_t n = pread(fd, whole.data() + done, send_size - done, off_t(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return MACH_SEND_INVALID_DATA;
+      done += uint64_t(n);
+    }
+    whole.insert(whole.end(), req.data.begin(), req.data.end());
+    req.data.swap(whole);
+  }
   const auto& d = req.data;
-  if (send_size > MACHD_MSG_MAX) return MACH_SEND_TOO_LARGE;
   if (send_size > d.size()) return MACH_SEND_INVALID_DATA;
   if (n_ool > d.size() / sizeof(machd_ool_in) || n_ool_ports > d.size() / 8)
     return MACH_SEND_INVALID_DATA;
@@ -84,10 +100,14 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
     off = align8(off + uint64_t(count) * sizeof(mach_port_name_t));
     send.ool_ports.push_back(std::move(names));
   }
-  // The receiver's reply must fit its channel too: the message with the
-  // largest trailer, a (larger) machd_ool_out per descriptor and the port
-  // arrays (out-of-line memory that does not fit travels as a memfd).
-  uint64_t reply = align8(send_size + sizeof(mach_msg_max_trailer_t)) + (n_ool + n_ool_ports) * sizeof(machd_ool_out);
+  // The receiver's reply must fit its channel too: a (larger) machd_ool_out
+  // per descriptor and the port arrays; the message with the largest trailer
+  // as well unless it will travel in a memfd (out-of-line memory that does
+  // not fit travels as a memfd).
+  const uint64_t msg_part = send_size + sizeof(mach_msg_max_trailer_t) <= MACHD_MSG_MAX
+                                ? align8(send_size + sizeof(mach_msg_max_trailer_t))
+                                : 0;
+  uint64_t reply = msg_part + (n_ool + n_ool_ports) * sizeof(machd_ool_out);
   for (const auto& names : send.ool_ports) reply += align8(names.size() * sizeof(mach_port_name_t));
   if (reply > MACHD_CHANNEL_DATA_SIZE) return MACH_SEND_TOO_LARGE;
   out.send = std::move(send);
@@ -101,10 +121,28 @@ void encode_completion(ipc::Completion& c, Session& s, Reply& out) {
   out.rets[2] = c.ool.size();
   out.rets[3] = c.ool_ports.size();
   const uint64_t nrec = c.ool.size() + c.ool_ports.size();
-  const uint64_t rec_off = align8(c.msg.size());
+  // A message larger than a channel holds goes in a memfd (machd_abi.h).
+  const bool in_fd = c.msg.size() > MACHD_MSG_MAX;
+  size_t in_channel = in_fd ? 0 : c.msg.size();  // message bytes in the channel
+  if (in_fd) {
+    auto m = MemfdPayload::from_bytes(c.msg);
+    const uint64_t tag = s.next_fd_tags(1);
+    const int fd = m ? m->fd() : -1;
+    if (m && s.send_fds(std::span<const int>(&fd, 1), tag)) {
+      out.rets[0] |= MACHD_MSG_IN_FD;
+      out.rets[4] = tag;
+    } else {
+      // It cannot reach the client (out of memory, or its socket is full):
+      // as a message too large for the receiver, only the header arrives.
+      in_channel = sizeof(mach_msg_header_t);
+      out.rets[1] = in_channel;
+      if (out.result == MACH_MSG_SUCCESS) out.result = MACH_RCV_TOO_LARGE;
+    }
+  }
+  const uint64_t rec_off = align8(in_channel);
   uint64_t inline_off = rec_off + nrec * sizeof(machd_ool_out);
   out.data.assign(inline_off, 0);
-  if (!c.msg.empty()) memcpy(out.data.data(), c.msg.data(), c.msg.size());
+  if (in_channel) memcpy(out.data.data(), c.msg.data(), in_channel);
 
   // Room kept for the port arrays, which are always inline.
   uint64_t ports_bytes = 0;

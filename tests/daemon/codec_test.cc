@@ -64,12 +64,54 @@ TEST(MsgCodec, InlineOolRecordPastTheDataIsInvalidMemory) {
   EXPECT_EQ(decode_msg_request(req, out), MACH_SEND_INVALID_MEMORY);
 }
 
-TEST(MsgCodec, SendSizeBeyondTheChannelIsTooLarge) {
+TEST(MsgCodec, SendSizeBeyondXnusLimitIsTooLarge) {
   Request req;
   req.args[0] = MACH_SEND_MSG;
-  req.args[1] = MACHD_MSG_MAX + 4;
+  req.args[1] = uint64_t(MACHD_MSG_SIZE_LIMIT) + 4;
   ipc::MsgArgs out;
   EXPECT_EQ(decode_msg_request(req, out), MACH_SEND_TOO_LARGE);
+}
+
+// A send whose message is larger than a channel (it travels in the last fd).
+Request large_send(uint32_t size) {
+  Request req;
+  req.args[0] = MACH_SEND_MSG;
+  req.args[1] = size;
+  return req;
+}
+
+TEST(MsgCodec, LargeMessageWithoutItsFdIsInvalidData) {
+  Request req = large_send(MACHD_MSG_MAX + 4);
+  ipc::MsgArgs out;
+  EXPECT_EQ(decode_msg_request(req, out), MACH_SEND_INVALID_DATA);
+}
+
+TEST(MsgCodec, LargeMessageShorterThanItsSizeIsInvalidData) {
+  Request req = large_send(MACHD_MSG_MAX + 4);
+  int fd = memfd_create("short", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 4096), 0);
+  req.fds.push_back(fd);  // closed by ~Request
+  ipc::MsgArgs out;
+  EXPECT_EQ(decode_msg_request(req, out), MACH_SEND_INVALID_DATA);
+}
+
+TEST(MsgCodec, LargeMessageIsReadFromTheLastFd) {
+  const uint32_t size = MACHD_MSG_MAX + 1024;
+  Request req = large_send(size);
+  std::vector<uint8_t> msg(size, 0x5a);
+  mach_msg_header_t h{};
+  h.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+  h.msgh_size = size;
+  memcpy(msg.data(), &h, sizeof h);
+  int fd = memfd_create("big", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, msg.data(), msg.size(), 0), ssize_t(msg.size()));
+  req.fds.push_back(fd);
+  ipc::MsgArgs out;
+  ASSERT_EQ(decode_msg_request(req, out), MACH_MSG_SUCCESS);
+  ASSERT_TRUE(out.send);
+  EXPECT_EQ(out.send->msg, msg);
 }
 
 TEST(MsgCodec, FdRecordNamingAMissingFdIsInvalidMemory) {

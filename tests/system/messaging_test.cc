@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -512,4 +513,74 @@ TEST(Messaging, MoreLargeOutOfLineRegionsThanFdsPerSocketMessage) {
     }
   }
   mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+// XNU takes inline messages up to ipc_kmsg_max_body_space (48 MiB less a
+// trailer); past the size of a channel they travel in a memfd (machd_abi.h).
+TEST(Messaging, InlineMessagesLargerThanAChannelArriveWhole) {
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("big-inline", &port);
+  const size_t kBody = 1 << 20;
+  struct Big {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t right;
+    uint8_t bytes[kBody];
+  };
+  pid_t child = spawn_task([&] {
+    mach_port_t dest = look_up(name);
+    auto m = std::make_unique<Big>();
+    memset(m.get(), 0, sizeof(Big));
+    m->head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+    m->head.msgh_size = sizeof(Big);
+    m->head.msgh_remote_port = dest;
+    m->head.msgh_id = 4242;
+    m->body.msgh_descriptor_count = 1;
+    m->right.name = mach_task_self();
+    m->right.disposition = MACH_MSG_TYPE_COPY_SEND;
+    m->right.type = MACH_MSG_PORT_DESCRIPTOR;
+    for (size_t i = 0; i < kBody; ++i) m->bytes[i] = uint8_t(i * 7 + 1);
+    return mach_msg(&m->head, MACH_SEND_MSG, sizeof(Big), 0, MACH_PORT_NULL, 0, MACH_PORT_NULL) == MACH_MSG_SUCCESS
+               ? 0
+               : 1;
+  });
+  struct Rcv {
+    Big m;
+    mach_msg_max_trailer_t trailer;
+  };
+  auto r = std::make_unique<Rcv>();
+  // Too small a buffer first: MACH_RCV_LARGE reports the size, the message stays.
+  mach_msg_header_t small{};
+  ASSERT_EQ(mach_msg(&small, MACH_RCV_MSG | MACH_RCV_LARGE | MACH_RCV_TIMEOUT, 0, sizeof small, port, 5000, 0),
+            MACH_RCV_TOO_LARGE);
+  EXPECT_EQ(small.msgh_size, sizeof(Big));
+  ASSERT_EQ(mach_msg(&r->m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT |
+                                     MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT),
+                     0, sizeof(Rcv), port, 5000, 0),
+            MACH_MSG_SUCCESS);
+  EXPECT_EQ(r->m.head.msgh_size, sizeof(Big));
+  EXPECT_EQ(r->m.head.msgh_id, 4242);
+  size_t bad = 0;
+  for (size_t i = 0; i < kBody; ++i) bad += r->m.bytes[i] != uint8_t(i * 7 + 1);
+  EXPECT_EQ(bad, 0u);
+  mach_port_type_t type = 0;
+  ASSERT_EQ(mach_port_type(mach_task_self(), r->m.right.name, &type), KERN_SUCCESS) << "the right came along";
+  EXPECT_TRUE(type & (MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_DEAD_NAME)) << "(a dead name once the sender exits)";
+  const auto* t = reinterpret_cast<const mach_msg_audit_trailer_t*>(&r->trailer);
+  EXPECT_EQ(t->msgh_trailer_size, sizeof(mach_msg_audit_trailer_t));
+  EXPECT_EQ(t->msgh_audit.val[5], uint32_t(child));
+  EXPECT_EQ(wait_exit(child), 0);
+  mach_port_deallocate(mach_task_self(), r->m.right.name);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+TEST(Messaging, InlineMessagesBeyondXnusLimitAreTooLarge) {
+  mach_port_t port = make_port();
+  mach_msg_header_t h{};
+  h.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+  h.msgh_remote_port = port;
+  const mach_msg_size_t size = (64u << 20) / 4u * 3u;  // more than 48 MiB less a trailer
+  h.msgh_size = size;
+  EXPECT_EQ(mach_msg(&h, MACH_SEND_MSG, size, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL), MACH_SEND_TOO_LARGE);
+  mach_port_destroy(mach_task_self(), port);
 }
