@@ -23,8 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "example_support.h"
 
 #define DEFAULT_NAME "org.machd.example.peer"
 
@@ -32,58 +33,6 @@ static void fail(const char *role, const char *what, kern_return_t kr)
 {
 	fprintf(stderr, "dead_name %s: %s: %s (0x%x)\n", role, what, mach_error_string(kr), kr);
 	exit(1);
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* See rpc_server.c: check in, or on macOS outside launchd, register. */
-static kern_return_t check_in(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-
-	snprintf(service, sizeof(service), "%s", name);
-	kr = bootstrap_check_in(bootstrap_port, service, port);
-	if (kr != BOOTSTRAP_UNKNOWN_SERVICE && kr != BOOTSTRAP_NOT_PRIVILEGED)
-		return kr;
-	kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, port);
-	if (kr != KERN_SUCCESS)
-		return kr;
-	kr = mach_port_insert_right(mach_task_self(), *port, *port, MACH_MSG_TYPE_MAKE_SEND);
-	if (kr == KERN_SUCCESS) {
-#ifdef __GNUC__ /* deprecated on macOS, but the way to register outside launchd */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-		kr = bootstrap_register(bootstrap_port, service, *port);
-#ifdef __GNUC__
-#pragma GCC diagnostic pop
-#endif
-	}
-	mach_port_deallocate(mach_task_self(), *port);
-	return kr;
-}
-
-/* bootstrap_look_up(), retried for up to 10 s while the name is unknown. */
-static kern_return_t look_up(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-	int tries;
-
-	snprintf(service, sizeof(service), "%s", name);
-	for (tries = 0;; tries++) {
-		kr = bootstrap_look_up(bootstrap_port, service, port);
-		if (kr != BOOTSTRAP_UNKNOWN_SERVICE || tries == 500)
-			return kr;
-		struct timespec pause = {0, 20 * 1000 * 1000};
-		nanosleep(&pause, NULL);
-	}
 }
 
 /* The peer: a server that checks in and then waits for requests forever. */
@@ -140,7 +89,7 @@ static int run_watcher(const char *name, const char *self, int spawn)
 	}
 
 	/* A send right to the peer's port. */
-	kr = look_up(name, &peer);
+	kr = look_up(name, 10, &peer);
 	if (kr != KERN_SUCCESS)
 		fail("watcher", "bootstrap_look_up", kr);
 

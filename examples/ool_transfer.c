@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "example_support.h"
+
 #define DEFAULT_NAME "org.machd.example.ool"
 #define DEFAULT_SIZE (64ull << 20)
 #define DATA_ID 2000
@@ -100,51 +102,6 @@ static void fail(const char *role, const char *what, kern_return_t kr)
 	exit(1);
 }
 
-/* See rpc_server.c: check in, or on macOS outside launchd, register. */
-static kern_return_t check_in(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-
-	snprintf(service, sizeof(service), "%s", name);
-	kr = bootstrap_check_in(bootstrap_port, service, port);
-	if (kr != BOOTSTRAP_UNKNOWN_SERVICE && kr != BOOTSTRAP_NOT_PRIVILEGED)
-		return kr;
-	kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, port);
-	if (kr != KERN_SUCCESS)
-		return kr;
-	kr = mach_port_insert_right(mach_task_self(), *port, *port, MACH_MSG_TYPE_MAKE_SEND);
-	if (kr == KERN_SUCCESS) {
-#ifdef __GNUC__ /* deprecated on macOS, but the way to register outside launchd */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-		kr = bootstrap_register(bootstrap_port, service, *port);
-#ifdef __GNUC__
-#pragma GCC diagnostic pop
-#endif
-	}
-	mach_port_deallocate(mach_task_self(), *port);
-	return kr;
-}
-
-/* bootstrap_look_up(), retried for up to 10 s while the name is unknown. */
-static kern_return_t look_up(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-	int tries;
-
-	snprintf(service, sizeof(service), "%s", name);
-	for (tries = 0;; tries++) {
-		kr = bootstrap_look_up(bootstrap_port, service, port);
-		if (kr != BOOTSTRAP_UNKNOWN_SERVICE || tries == 500)
-			return kr;
-		struct timespec pause = {0, 20 * 1000 * 1000};
-		nanosleep(&pause, NULL);
-	}
-}
-
 static int run_sender(const char *name, uint64_t size)
 {
 	mach_port_t receiver = MACH_PORT_NULL;
@@ -154,7 +111,7 @@ static int run_sender(const char *name, uint64_t size)
 	mach_msg_return_t mr;
 	kern_return_t kr;
 
-	kr = look_up(name, &receiver);
+	kr = look_up(name, 10, &receiver);
 	if (kr != KERN_SUCCESS)
 		fail("sender", "bootstrap_look_up", kr);
 

@@ -29,8 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "example_support.h"
 
 #define DEFAULT_NAME "org.machd.example.pass"
 #define NOTE_ID 1000     /* a message queued on the moved port */
@@ -69,51 +70,6 @@ static void fail(const char *role, const char *what, kern_return_t kr)
 	exit(1);
 }
 
-/* See rpc_server.c: check in, or on macOS outside launchd, register. */
-static kern_return_t check_in(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-
-	snprintf(service, sizeof(service), "%s", name);
-	kr = bootstrap_check_in(bootstrap_port, service, port);
-	if (kr != BOOTSTRAP_UNKNOWN_SERVICE && kr != BOOTSTRAP_NOT_PRIVILEGED)
-		return kr;
-	kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, port);
-	if (kr != KERN_SUCCESS)
-		return kr;
-	kr = mach_port_insert_right(mach_task_self(), *port, *port, MACH_MSG_TYPE_MAKE_SEND);
-	if (kr == KERN_SUCCESS) {
-#ifdef __GNUC__ /* deprecated on macOS, but the way to register outside launchd */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-		kr = bootstrap_register(bootstrap_port, service, *port);
-#ifdef __GNUC__
-#pragma GCC diagnostic pop
-#endif
-	}
-	mach_port_deallocate(mach_task_self(), *port);
-	return kr;
-}
-
-/* bootstrap_look_up(), retried for up to 10 s while the name is unknown. */
-static kern_return_t look_up(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-	int tries;
-
-	snprintf(service, sizeof(service), "%s", name);
-	for (tries = 0;; tries++) {
-		kr = bootstrap_look_up(bootstrap_port, service, port);
-		if (kr != BOOTSTRAP_UNKNOWN_SERVICE || tries == 500)
-			return kr;
-		struct timespec pause = {0, 20 * 1000 * 1000};
-		nanosleep(&pause, NULL);
-	}
-}
-
 /* ------------------------------------------------------------------------ */
 /* The sender.                                                              */
 
@@ -147,7 +103,7 @@ static int run_sender(const char *name)
 	kern_return_t kr;
 	uint32_t seq;
 
-	kr = look_up(name, &rendezvous);
+	kr = look_up(name, 10, &rendezvous);
 	if (kr != KERN_SUCCESS)
 		fail("sender", "bootstrap_look_up", kr);
 

@@ -19,27 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define DEFAULT_SERVICE "org.machd.example.echo"
-
-/* The protocol: the same definitions as in rpc_server.c. */
-#define ECHO_REQUEST_ID 4200
-#define ECHO_REPLY_ID (ECHO_REQUEST_ID + 100)
-#define ECHO_TEXT_MAX 64
-
-typedef struct {
-	mach_msg_header_t header;
-	int32_t number;
-	char text[ECHO_TEXT_MAX];
-} echo_request_t;
-
-typedef struct {
-	mach_msg_header_t header;
-	int32_t number;
-	uint32_t served;
-	char text[ECHO_TEXT_MAX];
-} echo_reply_t;
+#include "echo_protocol.h"
+#include "example_support.h"
 
 /* The reply as received: the message plus the (default) trailer. */
 typedef struct {
@@ -51,30 +33,6 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: rpc_client [--count N] [--name SERVICE] [--wait SECONDS]\n");
 	exit(2);
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* bootstrap_look_up(), retried while the name is not (yet) registered. */
-static kern_return_t look_up(const char *name, double wait_seconds, mach_port_t *port)
-{
-	double deadline = now_seconds() + wait_seconds;
-	name_t service;
-	kern_return_t kr;
-
-	snprintf(service, sizeof(service), "%s", name);
-	for (;;) {
-		kr = bootstrap_look_up(bootstrap_port, service, port);
-		if (kr != BOOTSTRAP_UNKNOWN_SERVICE || now_seconds() >= deadline)
-			return kr;
-		struct timespec pause = {0, 20 * 1000 * 1000}; /* 20 ms */
-		nanosleep(&pause, NULL);
-	}
 }
 
 int main(int argc, char **argv)
@@ -98,7 +56,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
-	/* A send right to the server's port. */
+	/* A send right to the server's port (look_up: example_support.h). */
 	kr = look_up(name, wait_seconds, &server);
 	if (kr != KERN_SUCCESS) {
 		fprintf(stderr, "rpc_client: bootstrap_look_up(%s): %s (0x%x)\n", name,

@@ -9,8 +9,9 @@
  * msgh_remote_port. With --count N it exits after N requests; without, it
  * serves until killed.
  *
- * This file uses only <mach/mach.h>, <servers/bootstrap.h> and standard
- * C/POSIX, so it builds unchanged on macOS. On Linux:
+ * This file and the headers it shares with the other examples use only
+ * <mach/mach.h>, <servers/bootstrap.h> and standard C/POSIX, so it builds
+ * unchanged on macOS. On Linux:
  *   cc rpc_server.c $(pkg-config --cflags --libs mach-compat) -o rpc_server
  *   mach-run ./rpc_server --count 5 &
  *   mach-run ./rpc_client --count 5
@@ -24,26 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_SERVICE "org.machd.example.echo"
-
-/* The protocol, shared with rpc_client.c. The client sends ECHO_REQUEST_ID;
- * the reply id is the request id + 100, as MIG does it. */
-#define ECHO_REQUEST_ID 4200
-#define ECHO_REPLY_ID (ECHO_REQUEST_ID + 100)
-#define ECHO_TEXT_MAX 64
-
-typedef struct {
-	mach_msg_header_t header;
-	int32_t number;
-	char text[ECHO_TEXT_MAX];
-} echo_request_t;
-
-typedef struct {
-	mach_msg_header_t header;
-	int32_t number;          /* the request's number times two */
-	uint32_t served;         /* how many requests the server has answered */
-	char text[ECHO_TEXT_MAX]; /* the request's text in upper case */
-} echo_reply_t;
+#include "echo_protocol.h"
+#include "example_support.h"
 
 /* What we receive into: the request plus room for the trailer the kernel
  * appends. We ask for the "sender" trailer, which carries the sender's
@@ -57,43 +40,6 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: rpc_server [--count N] [--name SERVICE]\n");
 	exit(2);
-}
-
-/* Gets the receive right of `name` from the bootstrap server.
- *
- * bootstrap_check_in() is how a server claims its name. On macOS launchd
- * lets a process check in only names declared for it in a launchd plist;
- * a server started by hand there falls back to registering a port of its
- * own with the legacy bootstrap_register(). */
-static kern_return_t check_in(const char *name, mach_port_t *port)
-{
-	name_t service;
-	kern_return_t kr;
-
-	snprintf(service, sizeof(service), "%s", name);
-	kr = bootstrap_check_in(bootstrap_port, service, port);
-	if (kr != BOOTSTRAP_UNKNOWN_SERVICE && kr != BOOTSTRAP_NOT_PRIVILEGED)
-		return kr;
-
-	kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, port);
-	if (kr != KERN_SUCCESS)
-		return kr;
-	kr = mach_port_insert_right(mach_task_self(), *port, *port, MACH_MSG_TYPE_MAKE_SEND);
-	if (kr == KERN_SUCCESS) {
-#ifdef __GNUC__ /* deprecated on macOS, but the way to register outside launchd */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-		kr = bootstrap_register(bootstrap_port, service, *port);
-#ifdef __GNUC__
-#pragma GCC diagnostic pop
-#endif
-	}
-	/* The bootstrap server keeps its own send right; drop ours. */
-	mach_port_deallocate(mach_task_self(), *port);
-	if (kr != KERN_SUCCESS)
-		mach_port_mod_refs(mach_task_self(), *port, MACH_PORT_RIGHT_RECEIVE, -1);
-	return kr;
 }
 
 int main(int argc, char **argv)
@@ -114,6 +60,7 @@ int main(int argc, char **argv)
 			usage();
 	}
 
+	/* The receive right of the service port (example_support.h). */
 	kr = check_in(name, &service);
 	if (kr != KERN_SUCCESS) {
 		fprintf(stderr, "rpc_server: bootstrap_check_in(%s): %s (0x%x)\n", name,

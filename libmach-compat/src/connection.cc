@@ -274,10 +274,7 @@ CallResult CallBuilder::submit(std::span<const int> fds) {
   atomic(ch_->state).store(MACHD_CH_REQ, std::memory_order_release);
   if (fds.empty()) {
     atomic(g_conn.hdr->pending[index_ / 64]).fetch_or(uint64_t(1) << (index_ % 64), std::memory_order_acq_rel);
-    if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_NEED_WAKEUP) {
-      uint64_t one = 1;
-      (void)!write(g_conn.doorbell, &one, sizeof one);
-    }
+    kick_machd();
   } else {
     machd_sock_request sr{MACHD_SOCK_REQUEST, index_, uint32_t(fds.size()), 0};
     ssize_t n = machd_send_fds(g_conn.sock, &sr, sizeof sr, fds.data(), fds.size(), 0);

@@ -79,24 +79,16 @@ void mach_error(const char* str, mach_error_t error_value) {
   fprintf(stderr, "%s %s (0x%x)\n", str ? str : "", mach_error_string(error_value), unsigned(error_value));
 }
 
+static uint64_t ns_of(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
 // Mach absolute time is nanoseconds of CLOCK_MONOTONIC (timebase 1/1).
-uint64_t mach_absolute_time(void) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-uint64_t mach_approximate_time(void) {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-uint64_t mach_continuous_time(void) {
-  timespec ts;
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+uint64_t mach_absolute_time(void) { return ns_of(CLOCK_MONOTONIC); }
+uint64_t mach_approximate_time(void) { return ns_of(CLOCK_MONOTONIC_COARSE); }
+uint64_t mach_continuous_time(void) { return ns_of(CLOCK_BOOTTIME); }
 
 kern_return_t mach_timebase_info(mach_timebase_info_t info) {
   if (info == nullptr) return KERN_INVALID_ARGUMENT;

@@ -9,7 +9,6 @@
 #include <mach/mach.h>
 #include <mach/message.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,13 +30,16 @@ constexpr uint64_t align8(uint64_t v) { return (v + 7) & ~uint64_t(7); }
 constexpr size_t kPortDescSize = sizeof(mach_msg_port_descriptor_t);
 constexpr size_t kWideDescSize = sizeof(mach_msg_ool_descriptor_t);
 
-// Copies from our own address space, failing (instead of crashing) on a bad
-// address, as the kernel's copyin does.
-bool safe_copy(void* dst, uintptr_t src, size_t n) {
-  if (n == 0) return true;
-  iovec local{dst, n};
-  iovec remote{reinterpret_cast<void*>(src), n};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == ssize_t(n);
+// Writes n bytes from p at offset off of fd (from our own address space: a
+// bad address fails, as the kernel's copyin does).
+bool write_all(int fd, const void* p, size_t n, off_t off) {
+  for (size_t done = 0; done < n;) {
+    ssize_t w = pwrite(fd, static_cast<const uint8_t*>(p) + done, n - done, off + off_t(done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += size_t(w);
+  }
+  return true;
 }
 
 struct OutOol {
@@ -65,22 +67,7 @@ struct Marshal {
   mach_msg_return_t error = MACH_MSG_SUCCESS;
 };
 
-// A message larger than MACHD_MSG_MAX travels in a memfd (the last fd of
-// the request); the channel holds only what follows it (machd_abi.h).
-bool write_message_fd(Marshal& mr, const uint8_t* msg, size_t size) {
-  mr.msg_fd = memfd_create("mach-msg", MFD_CLOEXEC);
-  if (mr.msg_fd < 0) return false;
-  for (size_t done = 0; done < size;) {
-    ssize_t w = pwrite(mr.msg_fd, msg + done, size - done, off_t(done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    done += size_t(w);
-  }
-  mr.fds.push_back(mr.msg_fd);
-  return true;
-}
-
-// Finds the out-of-line descriptors of the message in the channel. Parsing
+// Finds the out-of-line descriptors of the message as it will be sent. Parsing
 // stops at anything malformed: machd then reports the precise error.
 void scan_descriptors(const uint8_t* m, size_t send_size, Marshal& out) {
   mach_msg_header_t h;
@@ -125,10 +112,14 @@ void scan_descriptors(const uint8_t* m, size_t send_size, Marshal& out) {
   }
 }
 
-// Lays out the out-of-line parts after the message (in the channel, or for a
-// large message in a buffer whose tail goes to the channel: `cap` bytes in
-// all). Returns the total data length.
-size_t marshal_ool(uint8_t* data, size_t send_size, size_t cap, Marshal& mr, uint64_t& n_ool, uint64_t& n_ports) {
+// Lays out the out-of-line parts after the message, at offsets counted from
+// the message's start, into `channel`, which begins at offset `base` (0, or
+// for a message that travels in a memfd, its padded size). Returns the
+// channel data length.
+size_t marshal_ool(uint8_t* channel, size_t base, size_t send_size, Marshal& mr, uint64_t& n_ool,
+                   uint64_t& n_ports) {
+  auto dst = [&](size_t off) { return channel + (off - base); };  // off >= base
+  const size_t cap = base + MACHD_CHANNEL_DATA_SIZE;
   n_ool = n_ports = 0;
   for (auto& o : mr.ool) (o.ports ? n_ports : n_ool)++;
   size_t rec_off = align8(send_size);
@@ -145,8 +136,8 @@ size_t marshal_ool(uint8_t* data, size_t send_size, size_t cap, Marshal& mr, uin
   for (auto& o : mr.ool) {
     if (o.ports) {
       uint32_t hdr[2] = {o.count, 0};
-      memcpy(data + port_cur, hdr, 8);
-      if (!safe_copy(data + port_cur + 8, o.addr, o.size)) {
+      memcpy(dst(port_cur), hdr, 8);
+      if (!machcompat::copy_self(uintptr_t(dst(port_cur + 8)), o.addr, o.size)) {
         mr.error = MACH_SEND_INVALID_MEMORY;
         return 0;
       }
@@ -161,7 +152,7 @@ size_t marshal_ool(uint8_t* data, size_t send_size, size_t cap, Marshal& mr, uin
     } else if (o.size < MACHD_OOL_INLINE_MAX && inline_off + align8(o.size) <= cap) {
       in.kind = MACHD_OOL_INLINE;
       in.offset = inline_off;
-      if (!safe_copy(data + inline_off, o.addr, o.size)) {
+      if (!machcompat::copy_self(uintptr_t(dst(inline_off)), o.addr, o.size)) {
         mr.error = MACH_SEND_INVALID_MEMORY;
         return 0;
       }
@@ -191,16 +182,8 @@ size_t marshal_ool(uint8_t* data, size_t send_size, size_t cap, Marshal& mr, uin
           mr.fds.push_back(mr.copy_fd);
         }
         const uint64_t at = mr.copy_len;
-        bool ok = ftruncate(mr.copy_fd, off_t(at + pages)) == 0;
-        uint64_t done = 0;
-        while (ok && done < o.size) {
-          ssize_t w = pwrite(mr.copy_fd, reinterpret_cast<const void*>(o.addr + done), o.size - done,
-                             off_t(at + done));
-          if (w < 0 && errno == EINTR) continue;
-          if (w <= 0) ok = false;
-          else done += uint64_t(w);
-        }
-        if (!ok) {
+        if (ftruncate(mr.copy_fd, off_t(at + pages)) != 0 ||
+            !write_all(mr.copy_fd, reinterpret_cast<const void*>(o.addr), o.size, off_t(at))) {
           mr.error = MACH_SEND_INVALID_MEMORY;
           return 0;
         }
@@ -210,10 +193,10 @@ size_t marshal_ool(uint8_t* data, size_t send_size, size_t cap, Marshal& mr, uin
       }
     }
     o.kind = in.kind;
-    memcpy(data + rec, &in, sizeof in);
+    memcpy(dst(rec), &in, sizeof in);
     rec += sizeof in;
   }
-  return inline_off;
+  return inline_off - base;
 }
 
 // After the call: the sender's side of out-of-line memory.
@@ -311,20 +294,23 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
     if (send_size <= MACHD_MSG_MAX) {
       memcpy(data, msg, send_size);
       if (send_size >= sizeof(mach_msg_header_t)) scan_descriptors(data, send_size, mr);
-      len = marshal_ool(data, send_size, MACHD_CHANNEL_DATA_SIZE, mr, n_ool, n_ports);
+      len = marshal_ool(data, 0, send_size, mr, n_ool, n_ports);
     } else {
-      // Laid out as if the channel were larger; the message goes to a memfd
-      // and the channel gets the rest, whose offsets stay as laid out.
-      const size_t head = align8(send_size);
-      std::vector<uint8_t> big(head + MACHD_CHANNEL_DATA_SIZE);
-      memcpy(big.data(), msg, send_size);
-      scan_descriptors(big.data(), send_size, mr);
-      len = marshal_ool(big.data(), send_size, big.size(), mr, n_ool, n_ports);
-      if (mr.error == MACH_MSG_SUCCESS && mr.fds.size() >= MACHD_MAX_FDS_PER_MSG) mr.error = MACH_SEND_TOO_LARGE;
-      if (mr.error == MACH_MSG_SUCCESS && !write_message_fd(mr, big.data(), send_size)) mr.error = MACH_SEND_NO_BUFFER;
-      if (mr.error == MACH_MSG_SUCCESS) {
-        memcpy(data, big.data() + head, len - head);
-        len -= head;
+      // The message travels in a memfd, the request's last fd, and is scanned
+      // there as machd will read it; the channel gets what follows it
+      // (machd_abi.h).
+      mr.msg_fd = memfd_create("mach-msg", MFD_CLOEXEC);
+      void* image = mr.msg_fd >= 0 && write_all(mr.msg_fd, msg, send_size, 0)
+                        ? mmap(nullptr, send_size, PROT_READ, MAP_SHARED, mr.msg_fd, 0)
+                        : MAP_FAILED;
+      if (image == MAP_FAILED) {
+        mr.error = MACH_SEND_NO_BUFFER;
+      } else {
+        scan_descriptors(static_cast<const uint8_t*>(image), send_size, mr);
+        munmap(image, send_size);
+        len = marshal_ool(data, align8(send_size), send_size, mr, n_ool, n_ports);
+        if (mr.error == MACH_MSG_SUCCESS && mr.fds.size() >= MACHD_MAX_FDS_PER_MSG) mr.error = MACH_SEND_TOO_LARGE;
+        mr.fds.push_back(mr.msg_fd);
       }
     }
     if (mr.error != MACH_MSG_SUCCESS) {
@@ -360,6 +346,7 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
   size_t mlen = size_t(r.rets[1]);
   const bool in_fd = (flags & MACHD_MSG_IN_FD) != 0;  // a message larger than a channel (machd_abi.h)
   if (dest == nullptr || (!in_fd && mlen > r.data.size()) || (!returned && !receiving)) return result;
+  size_t rec_off = 0;  // where the out-of-line records start in the channel
   if (in_fd) {
     int fd = machcompat::take_fd(r.rets[4]);
     bool ok = fd >= 0;
@@ -371,25 +358,20 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
     }
     if (fd >= 0) close(fd);
     if (!ok) return result == MACH_MSG_SUCCESS ? MACH_RCV_INVALID_DATA : result;
-    size_t nrec = size_t(r.rets[2] + r.rets[3]);
-    if (nrec) {
-      mach_msg_return_t st = place_received(reinterpret_cast<uint8_t*>(dest), mlen, r, 0, nrec);
-      if (st != MACH_MSG_SUCCESS && result == MACH_MSG_SUCCESS) result = st;
-    }
-    return result;
-  }
-  if (result == MACH_RCV_TOO_LARGE && (option & MACH_RCV_LARGE)) {
+  } else if (result == MACH_RCV_TOO_LARGE && (option & MACH_RCV_LARGE)) {
     // XNU writes only the size needed (and, with LARGE_IDENTITY, the port).
     mach_msg_header_t h{};
     memcpy(&h, r.data.data(), std::min(mlen, sizeof h));
     dest->msgh_size = h.msgh_size;
     if (option & MACH_RCV_LARGE_IDENTITY) dest->msgh_local_port = h.msgh_local_port;
     return result;
+  } else {
+    memcpy(dest, r.data.data(), mlen);
+    rec_off = align8(mlen);
   }
-  memcpy(dest, r.data.data(), mlen);
   size_t nrec = size_t(r.rets[2] + r.rets[3]);
   if (nrec) {
-    mach_msg_return_t st = place_received(reinterpret_cast<uint8_t*>(dest), mlen, r, align8(mlen), nrec);
+    mach_msg_return_t st = place_received(reinterpret_cast<uint8_t*>(dest), mlen, r, rec_off, nrec);
     if (st != MACH_MSG_SUCCESS && result == MACH_MSG_SUCCESS) result = st;
   }
   return result;

@@ -24,6 +24,16 @@ inline kern_return_t kr_of(const CallResult& r) {
   return r.machd_gone ? kern_return_t(MACH_SEND_INVALID_DEST) : kern_return_t(r.result);
 }
 
+// A call whose one result is rets[0]: stored in *out (if given) on success.
+template <typename T>
+kern_return_t call_out(T* out, uint32_t op, std::initializer_list<uint64_t> args,
+                       std::span<const uint8_t> data = {}) {
+  CallResult r = call(op, args, data);
+  kern_return_t kr = kr_of(r);
+  if (kr == KERN_SUCCESS && out) *out = T(r.rets[0]);
+  return kr;
+}
+
 }  // namespace
 
 extern "C" {
@@ -34,10 +44,7 @@ mach_port_name_t mach_reply_port(void) {
 }
 
 kern_return_t mach_port_allocate(ipc_space_t task, mach_port_right_t right, mach_port_name_t* name) {
-  CallResult r = call(MACHD_OP_PORT_ALLOCATE, {task, right});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && name) *name = mach_port_name_t(r.rets[0]);
-  return kr;
+  return call_out(name, MACHD_OP_PORT_ALLOCATE, {task, right});
 }
 
 kern_return_t mach_port_allocate_name(ipc_space_t task, mach_port_right_t right, mach_port_name_t name) {
@@ -72,17 +79,11 @@ kern_return_t mach_port_mod_refs(ipc_space_t task, mach_port_name_t name, mach_p
 
 kern_return_t mach_port_get_refs(ipc_space_t task, mach_port_name_t name, mach_port_right_t right,
                                  mach_port_urefs_t* refs) {
-  CallResult r = call(MACHD_OP_PORT_GET_REFS, {task, name, right});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && refs) *refs = mach_port_urefs_t(r.rets[0]);
-  return kr;
+  return call_out(refs, MACHD_OP_PORT_GET_REFS, {task, name, right});
 }
 
 kern_return_t mach_port_type(ipc_space_t task, mach_port_name_t name, mach_port_type_t* ptype) {
-  CallResult r = call(MACHD_OP_PORT_TYPE, {task, name});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && ptype) *ptype = mach_port_type_t(r.rets[0]);
-  return kr;
+  return call_out(ptype, MACHD_OP_PORT_TYPE, {task, name});
 }
 
 kern_return_t mach_port_names(ipc_space_t task, mach_port_name_array_t* names, mach_msg_type_number_t* namesCnt,
@@ -156,11 +157,8 @@ kern_return_t mach_port_get_set_status(ipc_space_read_t task, mach_port_name_t n
 kern_return_t mach_port_request_notification(ipc_space_t task, mach_port_name_t name, mach_msg_id_t msgid,
                                              mach_port_mscount_t sync, mach_port_t notify,
                                              mach_msg_type_name_t notifyPoly, mach_port_t* previous) {
-  CallResult r = call(MACHD_OP_PORT_REQUEST_NOTIFICATION,
-                      {task, name, uint64_t(uint32_t(msgid)), sync, notify, notifyPoly});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && previous) *previous = mach_port_t(r.rets[0]);
-  return kr;
+  return call_out(previous, MACHD_OP_PORT_REQUEST_NOTIFICATION,
+                  {task, name, uint64_t(uint32_t(msgid)), sync, notify, notifyPoly});
 }
 
 kern_return_t mach_port_get_attributes(ipc_space_read_t task, mach_port_name_t name, mach_port_flavor_t flavor,
@@ -187,10 +185,7 @@ kern_return_t mach_port_construct(ipc_space_t task, mach_port_options_ptr_t opti
                                   mach_port_name_t* name) {
   if (options == nullptr || name == nullptr) return KERN_INVALID_ARGUMENT;
   std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(options), sizeof(mach_port_options_t));
-  CallResult r = call(MACHD_OP_PORT_CONSTRUCT, {task, context}, data);
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS) *name = mach_port_name_t(r.rets[0]);
-  return kr;
+  return call_out(name, MACHD_OP_PORT_CONSTRUCT, {task, context}, data);
 }
 
 kern_return_t mach_port_destruct(ipc_space_t task, mach_port_name_t name, mach_port_delta_t srdelta,
@@ -230,10 +225,7 @@ kern_return_t mach_port_swap_guard(ipc_space_t task, mach_port_name_t name, mach
 }
 
 kern_return_t mach_port_get_context(ipc_space_read_t task, mach_port_name_t name, mach_port_context_t* context) {
-  CallResult r = call(MACHD_OP_PORT_GET_CONTEXT, {task, name});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && context) *context = mach_port_context_t(r.rets[0]);
-  return kr;
+  return call_out(context, MACHD_OP_PORT_GET_CONTEXT, {task, name});
 }
 
 kern_return_t mach_port_set_context(ipc_space_t task, mach_port_name_t name, mach_port_context_t context) {
@@ -249,10 +241,7 @@ kern_return_t mach_port_set_seqno(ipc_space_t task, mach_port_name_t name, mach_
 }
 
 kern_return_t mach_port_get_srights(ipc_space_t task, mach_port_name_t name, mach_port_rights_t* srights) {
-  CallResult r = call(MACHD_OP_PORT_GET_SRIGHTS, {task, name});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && srights) *srights = mach_port_rights_t(r.rets[0]);
-  return kr;
+  return call_out(srights, MACHD_OP_PORT_GET_SRIGHTS, {task, name});
 }
 
 kern_return_t mach_port_peek(ipc_space_t task, mach_port_name_t name, mach_msg_trailer_type_t trailer_type,
@@ -274,10 +263,7 @@ kern_return_t mach_port_peek(ipc_space_t task, mach_port_name_t name, mach_msg_t
 }
 
 kern_return_t task_get_special_port(task_t task, int which_port, mach_port_t* special_port) {
-  CallResult r = call(MACHD_OP_TASK_GET_SPECIAL_PORT, {task, uint64_t(uint32_t(which_port))});
-  kern_return_t kr = kr_of(r);
-  if (kr == KERN_SUCCESS && special_port) *special_port = mach_port_t(r.rets[0]);
-  return kr;
+  return call_out(special_port, MACHD_OP_TASK_GET_SPECIAL_PORT, {task, uint64_t(uint32_t(which_port))});
 }
 
 kern_return_t task_set_special_port(task_t task, int which_port, mach_port_t special_port) {

@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "connection.h"
-#include "vm_regions.h"
 
 extern "C" {
 

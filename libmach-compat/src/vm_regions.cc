@@ -96,6 +96,13 @@ int deallocate(uintptr_t addr, size_t size) {
   return KERN_SUCCESS;
 }
 
+bool copy_self(uintptr_t dst, uintptr_t src, size_t n) {
+  if (n == 0) return true;
+  iovec local{reinterpret_cast<void*>(dst), n};
+  iovec remote{reinterpret_cast<void*>(src), n};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == ssize_t(n);
+}
+
 void* alloc_ool(size_t size) {
   if (size == 0) return nullptr;
   void* p = mmap(nullptr, round_to_page(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -142,16 +149,13 @@ void vm_after_fork_child() {
 }  // namespace machcompat
 
 using machcompat::allocate;
+using machcompat::copy_self;
 using machcompat::deallocate;
-
-namespace {
-bool is_self(vm_map_t task) { return task == mach_task_self_ && task != MACH_PORT_NULL; }
-}  // namespace
 
 extern "C" {
 
 kern_return_t vm_allocate(vm_map_t target_task, vm_address_t* address, vm_size_t size, int flags) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;  // other tasks' memory: not yet
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;  // other tasks' memory: not yet
   uintptr_t a = *address;
   kern_return_t kr = allocate(&a, size, (flags & VM_FLAGS_ANYWHERE) != 0);
   if (kr == KERN_SUCCESS) *address = a;
@@ -159,12 +163,12 @@ kern_return_t vm_allocate(vm_map_t target_task, vm_address_t* address, vm_size_t
 }
 
 kern_return_t vm_deallocate(vm_map_t target_task, vm_address_t address, vm_size_t size) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
   return deallocate(address, size);
 }
 
 kern_return_t mach_vm_allocate(vm_map_t target, mach_vm_address_t* address, mach_vm_size_t size, int flags) {
-  if (!is_self(target)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target)) return KERN_NOT_SUPPORTED;
   uintptr_t a = uintptr_t(*address);
   kern_return_t kr = allocate(&a, size_t(size), (flags & VM_FLAGS_ANYWHERE) != 0);
   if (kr == KERN_SUCCESS) *address = a;
@@ -172,7 +176,7 @@ kern_return_t mach_vm_allocate(vm_map_t target, mach_vm_address_t* address, mach
 }
 
 kern_return_t mach_vm_deallocate(vm_map_t target, mach_vm_address_t address, mach_vm_size_t size) {
-  if (!is_self(target)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target)) return KERN_NOT_SUPPORTED;
   return deallocate(uintptr_t(address), size_t(size));
 }
 
@@ -183,7 +187,7 @@ static int prot_of(vm_prot_t p) {
 
 kern_return_t vm_protect(vm_map_t target_task, vm_address_t address, vm_size_t size, boolean_t set_maximum,
                          vm_prot_t new_protection) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
   if (set_maximum) return KERN_NOT_SUPPORTED;  // maximum protections are not tracked
   uintptr_t start = address & ~(machcompat::host_page() - 1);
   if (mprotect(reinterpret_cast<void*>(start), machcompat::round_to_page(address + size - start),
@@ -200,21 +204,11 @@ kern_return_t mach_vm_protect(vm_map_t target_task, mach_vm_address_t address, m
 }  // extern "C"
 
 // ---- copies within the task itself (other tasks: not yet) --------------------
-namespace {
-// Copies n bytes from src to dst in this address space; false on a bad address.
-bool copy_self(uintptr_t dst, uintptr_t src, size_t n) {
-  if (n == 0) return true;
-  iovec local{reinterpret_cast<void*>(dst), n};
-  iovec remote{reinterpret_cast<void*>(src), n};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == ssize_t(n);
-}
-}  // namespace
-
 extern "C" {
 
 kern_return_t vm_read(vm_map_read_t target_task, vm_address_t address, vm_size_t size, vm_offset_t* data,
                       mach_msg_type_number_t* dataCnt) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
   if (data == nullptr || dataCnt == nullptr || size > UINT32_MAX) return KERN_INVALID_ARGUMENT;
   void* p = machcompat::alloc_ool(size);
   if (size && p == nullptr) return KERN_RESOURCE_SHORTAGE;
@@ -229,18 +223,18 @@ kern_return_t vm_read(vm_map_read_t target_task, vm_address_t address, vm_size_t
 
 kern_return_t vm_write(vm_map_t target_task, vm_address_t address, vm_offset_t data,
                        mach_msg_type_number_t dataCnt) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
   return copy_self(address, data, dataCnt) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
 }
 
 kern_return_t vm_copy(vm_map_t target_task, vm_address_t source_address, vm_size_t size, vm_address_t dest_address) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
   return copy_self(dest_address, source_address, size) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
 }
 
 kern_return_t vm_read_overwrite(vm_map_read_t target_task, vm_address_t address, vm_size_t size, vm_address_t data,
                                 vm_size_t* outsize) {
-  if (!is_self(target_task)) return KERN_NOT_SUPPORTED;
+  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
   if (!copy_self(data, address, size)) return KERN_INVALID_ADDRESS;
   if (outsize) *outsize = size;
   return KERN_SUCCESS;

@@ -25,6 +25,10 @@ int allocate(uintptr_t* addr, size_t size, bool anywhere);
 // vm_deallocate for the task itself.
 int deallocate(uintptr_t addr, size_t size);
 
+// Copies n bytes from src to dst in this address space, failing (instead of
+// crashing) on a bad address, as the kernel's copyin does.
+bool copy_self(uintptr_t dst, uintptr_t src, size_t n);
+
 // Zeroed anonymous pages for out-of-line data handed to the program (it
 // vm_deallocates them later). Null on failure or for size 0.
 void* alloc_ool(size_t size);

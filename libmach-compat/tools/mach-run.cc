@@ -102,9 +102,7 @@ int main(int argc, char** argv) {
     // Another mach-run may start one at the same moment: losing that race is
     // fine as long as some machd answers afterwards.
     bool started = start_machd(machd, path);
-    if (!machd_answers(path)) {
-      for (int i = 0; i < 50 && !started && !machd_answers(path); ++i) usleep(10000);
-    }
+    for (int i = 0; i < 50 && !started && !machd_answers(path); ++i) usleep(10000);
     if (!machd_answers(path)) {
       fprintf(stderr, "mach-run: no machd answers on %s and none could be started\n", path);
       return 1;

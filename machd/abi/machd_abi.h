@@ -4,12 +4,13 @@
  *
  *  Control socket (AF_UNIX, SOCK_SEQPACKET)            Task region (memfd, MAP_SHARED)
  *  ───────────────────────────────────────             ──────────────────────────────────
- *  client → machd  machd_hello                         [0]      machd_region_header
- *  machd → client  machd_welcome + fds                          (flags, pending bitmap)
- *                  [region memfd, doorbell eventfd]    [ch_off] channel 0: machd_channel + data
- *  client → machd  machd_sock_request + fds                     channel 1 ...
- *                  (a request carrying fds: OOL memory)
- *  machd → client  machd_sock_fds + fds (OOL memory being received)
+ *  client → machd  machd_hello                         [0]  machd_region_header
+ *  machd → client  machd_welcome + fds                      (flags, pending bitmap),
+ *                  [region memfd, doorbell eventfd]         then the fast lanes
+ *  client → machd  machd_sock_request + fds            [MACHD_CHANNELS_OFFSET]
+ *                  (a request carrying fds: OOL memory)     channel 0: machd_channel + data
+ *  machd → client  machd_sock_fds + fds (OOL memory         channel 1 ...
+ *                  being received)                     (the geometry is below)
  *
  * One thread of a task uses one channel at a time. A call:
  *   client: fill channel (op, args, data), state := MACHD_CH_REQ (release),
@@ -20,8 +21,9 @@
  *           state is REQ or SLEEP copy the request out ONCE (bounded by the data
  *           size), validate it, act on the copy; when the call finishes (now, or
  *           later for a blocked mach_msg) write the reply into the channel,
- *           swap state := MACHD_CH_DONE (release) and FUTEX_WAKE only if the
- *           old state was SLEEP (a spinning client costs no syscall).
+ *           swap state := MACHD_CH_DONE (release) and, only if the old state
+ *           was SLEEP, FUTEX_WAKE it once the batch of work in hand is done
+ *           (a spinning client costs no syscall).
  *   client: read the reply, state := MACHD_CH_IDLE.
  * Everything in the region is untrusted input for machd. A task that breaks
  * the protocol is disconnected (its task dies); no other task is affected.
@@ -114,7 +116,7 @@ MACHD_STATIC_ASSERT(offsetof(struct machd_region_header, pending) == 32, "pendin
  *   mach_msg would return it followed at round_msg(size) by a full format-0
  *   trailer (the client trims it to what the caller asked for). The lane
  *   control word head is MACHD_LANE_HEAD(name, closed, index): a thread
- *   receiving on `name` with MACH_RCV_MSG alone reads head, checks name and
+ *   receiving on `name` (a receive without a send) reads head, checks name and
  *   closed, compares index with tail, copies the slot and CASes head to
  *   index + 1. Lent messages stay queued on the port for everything else
  *   (qlimit, status) until machd learns how many were taken; it closes the lane
@@ -237,7 +239,7 @@ enum machd_op {
   MACHD_OP_PORT_SET_ATTRIBUTES = 19, /* args {task, name, flavor, count}; data = info[] */
   MACHD_OP_PORT_CONSTRUCT = 20,     /* args {task, context}; data = mach_port_options_t → rets[0] name */
   MACHD_OP_PORT_DESTRUCT = 21,      /* args {task, name, srdelta, guard} */
-  MACHD_OP_PORT_GUARD = 22,         /* args {task, name, guard, strict} */
+  MACHD_OP_PORT_GUARD = 22,         /* args {task, name, guard, flags (MPG_STRICT | MPG_IMMOVABLE_RECEIVE)} */
   MACHD_OP_PORT_UNGUARD = 23,       /* args {task, name, guard} */
   MACHD_OP_PORT_SET_CONTEXT = 24,   /* args {task, name, context} */
   MACHD_OP_PORT_GET_CONTEXT = 25,   /* args {task, name} → rets[0] */
@@ -256,7 +258,7 @@ enum machd_op {
 
 /* What machd holds right now (tests check that nothing leaks). */
 struct machd_stats {
-  uint64_t tasks;        /* connected tasks (machd's own kernel task excluded) */
+  uint64_t tasks;        /* tasks, machd's own kernel task included */
   uint64_t ports;        /* live ports, including machd's own */
   uint64_t port_sets;
   uint64_t entries;      /* names in use over all spaces */
@@ -329,8 +331,8 @@ struct machd_welcome {
 MACHD_STATIC_ASSERT(sizeof(struct machd_welcome) == 40, "welcome layout");
 
 /* A request that carries fds: the channel holds the request as usual (state
- * MACHD_CH_REQ is NOT set); this socket message tells machd to take it, with
- * the fds attached. */
+ * MACHD_CH_REQ) but its pending bit is NOT set; this socket message tells
+ * machd to take it, with the fds attached. */
 struct machd_sock_request {
   uint32_t kind; /* MACHD_SOCK_REQUEST */
   uint32_t channel;

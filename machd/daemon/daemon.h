@@ -2,7 +2,8 @@
 // IPC core.
 //
 //   accept → hand-shake (SO_PEERCRED, SO_PEERPIDFD) → Session + ipc task
-//   doorbell → Session::collect → dispatch(op) → Kernel → Reply | blocked
+//   doorbell → Session::collect → FastLanes::service (every task's send ring)
+//            → dispatch(op) → Kernel → Reply | blocked
 //   after each batch: Kernel::take_completions → encode → Session::finish
 //   pidfd readable / socket hang-up → Kernel::task_terminate → Session gone
 //
@@ -12,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>

@@ -153,14 +153,12 @@ bool UringLoop::run_once(std::optional<uint64_t> deadline_ns) {
 
   // Drain everything that is ready. Handlers may arm or cancel operations.
   unsigned head;
-  unsigned seen = 0;
   struct Ready { uint64_t token; int res; unsigned flags; };
   Ready batch[64];
   for (;;) {
     size_t n = 0;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       batch[n++] = Ready{io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags};
-      ++seen;
       if (n == 64) break;
     }
     io_uring_cq_advance(&ring_, unsigned(n));
@@ -182,7 +180,6 @@ bool UringLoop::run_once(std::optional<uint64_t> deadline_ns) {
       h(batch[i].res, more);
     }
   }
-  (void)seen;
   return true;
 }
 

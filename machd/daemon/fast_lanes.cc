@@ -63,8 +63,8 @@ void FastLanes::detach(uint64_t sid) {
   auto it = tasks_.find(sid);
   if (it == tasks_.end()) return;
   for (auto& [key, id] : it->second.by_key) credits_.erase(id);
+  used_.erase(std::remove(used_.begin(), used_.end(), &it->second), used_.end());
   tasks_.erase(it);
-  used_.erase(std::remove(used_.begin(), used_.end(), sid), used_.end());
 }
 
 FastLanes::Task* FastLanes::find(uint64_t sid) {
@@ -76,8 +76,8 @@ void FastLanes::service(std::vector<uint64_t>& violators) {
   // (Lanes are topped up when their receiver traps, not here: lending after
   // every drain measured slower, the receiver then took smaller batches.)
   for (size_t i = 0; i < used_.size(); ++i) {
-    Task* t = find(used_[i]);
-    if (t == nullptr || atomic(t->fast->async_pending).load(std::memory_order_relaxed) == 0) continue;
+    Task* t = used_[i];
+    if (atomic(t->fast->async_pending).load(std::memory_order_relaxed) == 0) continue;
     uint32_t what = atomic(t->fast->async_pending).exchange(0, std::memory_order_acq_rel);
     if ((what & MACHD_ASYNC_SEND) && !drain_send_ring(*t)) {
       violators.push_back(t->sid);
@@ -141,7 +141,6 @@ bool FastLanes::post_slot(Task& t, uint64_t pos, PostCache& cache) {
   }
   if (cache.info->remaining == 0) return false;
   cache.info->remaining--;
-  t.outstanding--;
   // The core copies the message out of the slot once, then checks its copy.
   const uint64_t closes = closes_;
   if (kernel_.credit_post(t.task, cache.id, std::span<const uint8_t>(slot->msg, size)) != MACH_MSG_SUCCESS)
@@ -184,7 +183,9 @@ void FastLanes::grant(Task& t, mach_port_name_t name) {
   // a position never lands on a slot still in use.
   uint64_t window = atomic(t.fast->send_tail).load(std::memory_order_acquire) - t.send_head;
   if (window > MACHD_SEND_SLOTS) return;  // scribbled: no more credits
-  const uint64_t used = window + t.outstanding;
+  uint64_t used = window;  // and the credited slots not posted or returned yet
+  for (const auto& [key, id] : t.by_key)
+    if (auto c = credits_.find(id); c != credits_.end()) used += c->second.remaining;
   if (used + 2 >= MACHD_SEND_SLOTS) return;
   const uint32_t want = std::min<uint32_t>(kMaxCreditsPerGrant, uint32_t(MACHD_SEND_SLOTS - 1 - used));
   uint16_t epoch = uint16_t(slot.epoch + 1);
@@ -195,10 +196,9 @@ void FastLanes::grant(Task& t, mach_port_name_t name) {
   slot = CreditSlot{g.id, name, epoch};
   t.by_key[key] = g.id;
   credits_[g.id] = CreditInfo{t.sid, key, g.count};
-  t.outstanding += g.count;
   if (!t.used) {
     t.used = true;
-    used_.push_back(t.sid);
+    used_.push_back(&t);
   }
   atomic(t.fast->credits[i]).store(MACHD_CREDIT(name, epoch, g.count), std::memory_order_release);
 }
@@ -217,7 +217,6 @@ uint32_t FastLanes::credit_revoke(ipc::CreditId id) {
     unused = std::min(MACHD_CREDIT_COUNT(old), c->second.remaining);
   slot.id = 0;
   c->second.remaining -= unused;
-  t->outstanding -= unused;
   return unused;
 }
 
@@ -231,7 +230,6 @@ void FastLanes::credit_closed(ipc::CreditId id) {
       atomic(t->fast->credits[i]).store(MACHD_CREDIT(t->slots[i].name, t->slots[i].epoch, 0), std::memory_order_release);
       t->slots[i].id = 0;
     }
-    t->outstanding -= std::min(t->outstanding, c->second.remaining);
     t->by_key.erase(c->second.key);
   }
   credits_.erase(c);
@@ -280,7 +278,7 @@ void FastLanes::lend(Task& t, mach_port_name_t name) {
   atomic(shared.tail).store(lane.tail, std::memory_order_release);
   if (!t.used) {
     t.used = true;
-    used_.push_back(t.sid);
+    used_.push_back(&t);
   }
 }
 

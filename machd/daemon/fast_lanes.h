@@ -76,7 +76,6 @@ class FastLanes final : public ipc::LaneHooks {
     machd_fast_header* fast = nullptr;
     uint64_t send_head = 0;   // oldest send ring position not consumed yet
     std::bitset<MACHD_SEND_SLOTS> consumed;  // positions consumed ahead of send_head (by slot)
-    uint32_t outstanding = 0; // credit slots granted and not yet posted or returned
     std::array<CreditSlot, MACHD_CREDITS> slots{};
     std::unordered_map<uint32_t, ipc::CreditId> by_key;  // slot | epoch << 16 -> credit
     std::array<LaneState, MACHD_LANES> lanes{};
@@ -106,7 +105,7 @@ class FastLanes final : public ipc::LaneHooks {
 
   ipc::Kernel& kernel_;
   std::unordered_map<uint64_t, Task> tasks_;
-  std::vector<uint64_t> used_;  // sessions with fast-lane state to service
+  std::vector<Task*> used_;  // tasks with fast-lane state to service (Task::used)
   std::unordered_map<ipc::CreditId, CreditInfo> credits_;
   std::vector<std::vector<uint8_t>> images_;  // scratch for lane_lend
   uint64_t closes_ = 0;                       // credit_closed() calls so far

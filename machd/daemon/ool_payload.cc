@@ -29,6 +29,10 @@ bool write_all(int fd, const uint8_t* p, size_t n, off_t off) {
 }
 }  // namespace
 
+MemfdPayload::MemfdPayload(int fd, uint64_t offset, uint64_t size) : fd_(fd), offset_(offset), size_(size) {
+  g_live.fetch_add(1, std::memory_order_relaxed);
+}
+
 MemfdPayload::~MemfdPayload() {
   if (fd_ >= 0) close(fd_);
   g_live.fetch_sub(1, std::memory_order_relaxed);
@@ -46,14 +50,9 @@ std::unique_ptr<MemfdPayload> MemfdPayload::adopt(int fd, uint64_t offset, uint6
     return nullptr;
   }
   int seals = fcntl(fd, F_GET_SEALS);
-  if (seals >= 0 && (unsigned(seals) & F_SEAL_WRITE) != 0 && (unsigned(seals) & F_SEAL_SHRINK) != 0) {
-    g_live.fetch_add(1, std::memory_order_relaxed);
+  const bool sealed = (unsigned(seals) & F_SEAL_WRITE) != 0 && (unsigned(seals) & F_SEAL_SHRINK) != 0;
+  if (seals >= 0 && (sealed || fcntl(fd, F_ADD_SEALS, kSeals) == 0))
     return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, offset, size));
-  }
-  if (seals >= 0 && fcntl(fd, F_ADD_SEALS, kSeals) == 0) {
-    g_live.fetch_add(1, std::memory_order_relaxed);
-    return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, offset, size));
-  }
   // Not a memfd, or still mapped writable somewhere: it could change under the
   // receiver, and copying it would make machd do unbounded work for a client.
   // The library never sends such an fd; refuse it.
@@ -69,7 +68,6 @@ std::unique_ptr<MemfdPayload> MemfdPayload::from_bytes(std::span<const uint8_t> 
     close(fd);
     return nullptr;
   }
-  g_live.fetch_add(1, std::memory_order_relaxed);
   return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, 0, bytes.size()));
 }
 

@@ -27,8 +27,6 @@ class InlinePayload final : public ipc::OolPayload {
 
 class MemfdPayload final : public ipc::OolPayload {
  public:
-  // Takes ownership of fd. `offset` is page aligned.
-  MemfdPayload(int fd, uint64_t offset, uint64_t size) : fd_(fd), offset_(offset), size_(size) {}
   ~MemfdPayload() override;
   MemfdPayload(const MemfdPayload&) = delete;
   MemfdPayload& operator=(const MemfdPayload&) = delete;
@@ -50,6 +48,9 @@ class MemfdPayload final : public ipc::OolPayload {
   static uint64_t live_count();
 
  private:
+  // Takes ownership of fd. `offset` is page aligned. Counted in live_count().
+  MemfdPayload(int fd, uint64_t offset, uint64_t size);
+
   int fd_;
   uint64_t offset_;
   uint64_t size_;

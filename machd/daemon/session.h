@@ -90,8 +90,7 @@ class Session {
   void mark_shutdown();
 
   // True if a request is announced in the pending bitmap or the fast lanes
-  // have work (a plain read: a
-  // hint for polling; collect() is the authority).
+  // have work (a plain read: a hint for polling; collect() is the authority).
   bool has_pending() const;
   // While machd polls this session it clears NEED_WAKEUP so the client
   // submits without ringing the doorbell; it sets it again before sleeping.

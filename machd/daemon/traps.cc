@@ -40,6 +40,15 @@ uint64_t resident_bytes() {
   return n == 2 ? uint64_t(rss) * uint64_t(sysconf(_SC_PAGESIZE)) : 0;
 }
 
+// Runs `call` with a T to fill, and returns that T in rets[0] (whatever the result).
+template <typename T, typename F>
+kern_return_t ret0(Ctx& c, F call) {
+  T v = 0;
+  kern_return_t kr = call(&v);
+  c.rep.rets[0] = v;
+  return kr;
+}
+
 template <typename T>
 void put_array(Reply& rep, const std::vector<T>& v) {
   const auto* b = reinterpret_cast<const uint8_t*>(v.data());
@@ -73,30 +82,19 @@ kern_return_t trap(Ctx& c) {
   TaskId t = target(c);
   if (t == ipc::kNoTask) return MACH_SEND_INVALID_DEST;
   switch (c.req.op) {
-    case MACHD_OP_PORT_ALLOCATE: {
-      mach_port_name_t n = 0;
-      kern_return_t kr = k.port_allocate(t, mach_port_right_t(c.a(1)), &n);
-      c.rep.rets[0] = n;
-      return kr;
-    }
+    case MACHD_OP_PORT_ALLOCATE:
+      return ret0<mach_port_name_t>(c, [&](auto* n) { return k.port_allocate(t, mach_port_right_t(c.a(1)), n); });
     case MACHD_OP_PORT_ALLOCATE_NAME:
       return k.port_allocate_name(t, mach_port_right_t(c.a(1)), c.name(2));
     case MACHD_OP_PORT_DEALLOCATE: return k.port_deallocate(t, c.name(1));
     case MACHD_OP_PORT_DESTROY: return k.port_destroy(t, c.name(1));
     case MACHD_OP_PORT_MOD_REFS:
       return k.port_mod_refs(t, c.name(1), mach_port_right_t(c.a(2)), mach_port_delta_t(int32_t(c.a(3))));
-    case MACHD_OP_PORT_GET_REFS: {
-      mach_port_urefs_t r = 0;
-      kern_return_t kr = k.port_get_refs(t, c.name(1), mach_port_right_t(c.a(2)), &r);
-      c.rep.rets[0] = r;
-      return kr;
-    }
-    case MACHD_OP_PORT_TYPE: {
-      mach_port_type_t ty = 0;
-      kern_return_t kr = k.port_type(t, c.name(1), &ty);
-      c.rep.rets[0] = ty;
-      return kr;
-    }
+    case MACHD_OP_PORT_GET_REFS:
+      return ret0<mach_port_urefs_t>(
+          c, [&](auto* r) { return k.port_get_refs(t, c.name(1), mach_port_right_t(c.a(2)), r); });
+    case MACHD_OP_PORT_TYPE:
+      return ret0<mach_port_type_t>(c, [&](auto* ty) { return k.port_type(t, c.name(1), ty); });
     case MACHD_OP_PORT_NAMES: {
       std::vector<mach_port_name_t> names;
       std::vector<mach_port_type_t> types;
@@ -130,14 +128,11 @@ kern_return_t trap(Ctx& c) {
       put_array(c.rep, members);
       return KERN_SUCCESS;
     }
-    case MACHD_OP_PORT_REQUEST_NOTIFICATION: {
-      mach_port_name_t prev = 0;
-      kern_return_t kr = k.port_request_notification(
-          t, c.name(1), mach_msg_id_t(c.a(2)), mach_port_mscount_t(c.a(3)), c.name(4),
-          mach_msg_type_name_t(c.a(5)), &prev);
-      c.rep.rets[0] = prev;
-      return kr;
-    }
+    case MACHD_OP_PORT_REQUEST_NOTIFICATION:
+      return ret0<mach_port_name_t>(c, [&](auto* prev) {
+        return k.port_request_notification(t, c.name(1), mach_msg_id_t(c.a(2)), mach_port_mscount_t(c.a(3)),
+                                           c.name(4), mach_msg_type_name_t(c.a(5)), prev);
+      });
     case MACHD_OP_PORT_GET_ATTRIBUTES: {
       mach_msg_type_number_t count = mach_msg_type_number_t(c.a(3));
       if (count > 64) count = 64;
@@ -159,10 +154,8 @@ kern_return_t trap(Ctx& c) {
       mach_port_options_t opt{};
       if (c.req.data.size() < sizeof opt) return KERN_INVALID_ARGUMENT;
       memcpy(&opt, c.req.data.data(), sizeof opt);
-      mach_port_name_t n = 0;
-      kern_return_t kr = k.port_construct(t, opt, mach_port_context_t(c.a(1)), &n);
-      c.rep.rets[0] = n;
-      return kr;
+      return ret0<mach_port_name_t>(
+          c, [&](auto* n) { return k.port_construct(t, opt, mach_port_context_t(c.a(1)), n); });
     }
     case MACHD_OP_PORT_DESTRUCT:
       return k.port_destruct(t, c.name(1), mach_port_delta_t(int32_t(c.a(2))), mach_port_context_t(c.a(3)));
@@ -171,20 +164,12 @@ kern_return_t trap(Ctx& c) {
                           (c.a(3) & MPG_IMMOVABLE_RECEIVE) != 0);
     case MACHD_OP_PORT_UNGUARD: return k.port_unguard(t, c.name(1), mach_port_context_t(c.a(2)));
     case MACHD_OP_PORT_SET_CONTEXT: return k.port_set_context(t, c.name(1), mach_port_context_t(c.a(2)));
-    case MACHD_OP_PORT_GET_CONTEXT: {
-      mach_port_context_t ctx = 0;
-      kern_return_t kr = k.port_get_context(t, c.name(1), &ctx);
-      c.rep.rets[0] = ctx;
-      return kr;
-    }
+    case MACHD_OP_PORT_GET_CONTEXT:
+      return ret0<mach_port_context_t>(c, [&](auto* ctx) { return k.port_get_context(t, c.name(1), ctx); });
     case MACHD_OP_PORT_SET_MSCOUNT: return k.port_set_mscount(t, c.name(1), mach_port_mscount_t(c.a(2)));
     case MACHD_OP_PORT_SET_SEQNO: return k.port_set_seqno(t, c.name(1), mach_port_seqno_t(c.a(2)));
-    case MACHD_OP_PORT_GET_SRIGHTS: {
-      mach_port_rights_t r = 0;
-      kern_return_t kr = k.port_get_srights(t, c.name(1), &r);
-      c.rep.rets[0] = r;
-      return kr;
-    }
+    case MACHD_OP_PORT_GET_SRIGHTS:
+      return ret0<mach_port_rights_t>(c, [&](auto* r) { return k.port_get_srights(t, c.name(1), r); });
     case MACHD_OP_PORT_RENAME: return k.port_rename(t, c.name(1), c.name(2));
     case MACHD_OP_PORT_PEEK: {
       mach_port_seqno_t seq = mach_port_seqno_t(c.a(3));
@@ -199,12 +184,8 @@ kern_return_t trap(Ctx& c) {
       c.rep.data = std::move(trailer);
       return kr;
     }
-    case MACHD_OP_TASK_GET_SPECIAL_PORT: {
-      mach_port_name_t n = 0;
-      kern_return_t kr = k.task_get_special_port(self, t, int(c.a(1)), &n);
-      c.rep.rets[0] = n;
-      return kr;
-    }
+    case MACHD_OP_TASK_GET_SPECIAL_PORT:
+      return ret0<mach_port_name_t>(c, [&](auto* n) { return k.task_get_special_port(self, t, int(c.a(1)), n); });
     case MACHD_OP_PID_FOR_TASK: {
       const ipc::Credentials* cr = k.credentials(t);
       if (cr == nullptr) return KERN_FAILURE;
@@ -214,7 +195,7 @@ kern_return_t trap(Ctx& c) {
     case MACHD_OP_TASK_SET_SPECIAL_PORT:
       return k.task_set_special_port(self, t, int(c.a(1)), c.name(2));
     default:
-      return KERN_NOT_SUPPORTED;  // unknown trap (a newer client?)
+      return KERN_NOT_SUPPORTED;  // not reached: handle() disconnects a task for an unknown op
   }
 }
 

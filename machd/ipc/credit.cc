@@ -37,7 +37,7 @@ void release_slots(Ipc& ipc, Credit& c, uint32_t n) {
 void close_credit(Ipc& ipc, Credit* c) {
   const CreditId id = c->id;
   Port* port = c->port;
-  if (port->aux) unlist(port->aux->credits, c);
+  unlist(port->aux->credits, c);  // listed at grant; the credit's reference keeps aux
   if (Task* t = ipc.task(c->task)) unlist(t->credits, c);
   const bool holds_right = c->holds_right;
   ipc.credits.erase(id);  // frees c
@@ -64,7 +64,7 @@ void revoke(Ipc& ipc, Credit* c) {
       c->holds_right = true;
     }
   }
-  if (c->reserved == 0 && c->in_flight == 0) close_credit(ipc, c);
+  if (c->in_flight == 0) close_credit(ipc, c);  // a revoked credit reserves nothing
 }
 
 template <typename T>

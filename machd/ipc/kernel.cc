@@ -119,10 +119,11 @@ MsgOutcome Kernel::msg(TaskId task, WaiterId waiter, MsgArgs&& args, uint64_t no
   Ipc& ipc = impl_->ipc;
   if (now_ns > ipc.now_ns) ipc.now_ns = now_ns;
   Drain d{ipc};
-  if (Task* t = ipc.task(task); t && !t->credits.empty() && args.send &&
-      (args.options & MACH_SEND_MSG) && send_may_drop_send_rights(args.send->msg))
+  Task* t = ipc.task(task);
+  if (t && !t->credits.empty() && args.send && (args.options & MACH_SEND_MSG) &&
+      send_may_drop_send_rights(args.send->msg))
     credit_revoke_task(ipc, *t);
-  return msg_trap(ipc, task, waiter, std::move(args));
+  return msg_trap(ipc, t, waiter, std::move(args));
 }
 
 void Kernel::abort_wait(WaiterId waiter, mach_msg_return_t reason) {

@@ -348,10 +348,11 @@ class Kernel {
   // Where the core calls the hooks: while a port has lent messages, every
   // operation that looks at or changes its queue head, its seqno or its
   // receive right, or arms something lending excluded, first reclaims the
-  // lane (LaneHooks::lane_reclaim with close=true: receive on the port or a
-  // set holding it, peek, RECEIVE_STATUS / INFO_EXT, set_seqno, set_context,
-  // guard, unguard, no-senders / send-possible requests, joining a set, the
-  // receive right moving or dying, the receiver task dying). A send finding
+  // lane (LaneHooks::lane_reclaim with close=true: receive on the port (a
+  // port in a set has no lane), peek, RECEIVE_STATUS / INFO_EXT, set_seqno,
+  // set_context, guard, unguard, no-senders / send-possible requests,
+  // joining a set, the receive right moving or dying, the receiver task
+  // dying). A send finding
   // the port full settles the lane (close=false) and revokes every credit on
   // the port before deciding to block or time out. Credits are revoked also
   // when the port dies, and for every credit of a task when a call may take

@@ -15,13 +15,6 @@ mach_msg_id_t Kmsg::id() const {
   return id;
 }
 
-uint64_t kmsg_payload_count(const Kmsg& k) {
-  uint64_t n = 0;
-  for (const KDesc& d : k.descs)
-    if (d.payload) n++;
-  return n;
-}
-
 Kmsg* Ipc::new_kmsg() {
   live_kmsgs++;
   if (kmsg_pool.free.empty()) return new Kmsg;

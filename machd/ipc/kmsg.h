@@ -53,9 +53,6 @@ struct Kmsg {
   mach_msg_id_t id() const;
 };
 
-// Number of payloads owned by a message.
-uint64_t kmsg_payload_count(const Kmsg& k);
-
 // Releases every right and payload `k` carries and frees it (XNU
 // ipc_kmsg_destroy). Receive rights inside are destroyed through the work
 // queue. Never copies anything out.

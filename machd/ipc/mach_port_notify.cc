@@ -3,10 +3,10 @@
 // ipc_port_pdrequest).
 #include <mach/notify.h>
 
-#include "credit.h"
 #include "ipc.h"
 #include "lane.h"
 #include "mach_port.h"
+#include "mqueue.h"
 #include "notify.h"
 #include "port.h"
 #include "right.h"
@@ -31,10 +31,11 @@ kern_return_t request_on_entry(Ipc& ipc, Task& task, mach_port_name_t name, bool
     if (!right_check(ipc, sp, index)) {
       Port* p = e->port();
       if (send_possible) {
-        // "Full" means full of messages: settled lane slots and slots
-        // reserved for credited senders do not count.
+        // A send-possible request closes the lane (lending excludes it), and
+        // "full" means full of messages, as for a sender: settled lane slots
+        // and slots reserved for credited senders do not count.
         lane_reclaim(ipc, *p, true);
-        credit_revoke_port(ipc, *p);
+        mqueue_make_room(ipc, *p);
       }
       if (e->request) {
         *previous = request_cancel(*p, e->request);

@@ -38,6 +38,25 @@ void match_waiting(Ipc& ipc, PortSet& set, Port& port) {
   }
 }
 
+// `port` joins `set`; lending needs a port in no set, so its receive lane
+// (if any) closes first.
+kern_return_t join(Ipc& ipc, PortSet& set, Port& port) {
+  lane_reclaim(ipc, port, true);
+  kern_return_t kr = pset_add(set, port);
+  if (kr == KERN_SUCCESS) match_waiting(ipc, set, port);
+  return kr;
+}
+
+// The receive right `member` and the port set `pset` of `space`
+// (insert_member / extract_member).
+kern_return_t translate_member(Space& space, mach_port_name_t member, mach_port_name_t pset,
+                               Port** port, PortSet** set) {
+  if (!MACH_PORT_VALID(member) || !MACH_PORT_VALID(pset)) return KERN_INVALID_RIGHT;
+  kern_return_t kr = translate_receive(space, member, port);
+  if (kr != KERN_SUCCESS) return kr;
+  return translate_pset(space, pset, set);
+}
+
 }  // namespace
 
 kern_return_t mp_move_member(Ipc& ipc, Task& task, mach_port_name_t member, mach_port_name_t after) {
@@ -51,39 +70,24 @@ kern_return_t mp_move_member(Ipc& ipc, Task& task, mach_port_name_t member, mach
     kr = translate_pset(task.space, after, &set);
     if (kr != KERN_SUCCESS) return kr;
   }
-  if (set) lane_reclaim(ipc, *port, true);  // lending needs a port in no set
   pset_remove_from_all(*port);
-  if (set) {
-    pset_add(*set, *port);
-    match_waiting(ipc, *set, *port);
-  }
+  if (set) join(ipc, *set, *port);
   return KERN_SUCCESS;
 }
 
 kern_return_t mp_insert_member(Ipc& ipc, Task& task, mach_port_name_t member, mach_port_name_t pset) {
-  if (!MACH_PORT_VALID(member) || !MACH_PORT_VALID(pset)) return KERN_INVALID_RIGHT;
   Port* port = nullptr;
-  kern_return_t kr = translate_receive(task.space, member, &port);
-  if (kr != KERN_SUCCESS) return kr;
   PortSet* set = nullptr;
-  kr = translate_pset(task.space, pset, &set);
-  if (kr != KERN_SUCCESS) return kr;
-  lane_reclaim(ipc, *port, true);  // lending needs a port in no set
-  kr = pset_add(*set, *port);
-  if (kr == KERN_SUCCESS) match_waiting(ipc, *set, *port);
-  return kr;
+  kern_return_t kr = translate_member(task.space, member, pset, &port, &set);
+  return kr == KERN_SUCCESS ? join(ipc, *set, *port) : kr;
 }
 
 kern_return_t mp_extract_member(Ipc& ipc, Task& task, mach_port_name_t member, mach_port_name_t pset) {
   (void)ipc;
-  if (!MACH_PORT_VALID(member) || !MACH_PORT_VALID(pset)) return KERN_INVALID_RIGHT;
   Port* port = nullptr;
-  kern_return_t kr = translate_receive(task.space, member, &port);
-  if (kr != KERN_SUCCESS) return kr;
   PortSet* set = nullptr;
-  kr = translate_pset(task.space, pset, &set);
-  if (kr != KERN_SUCCESS) return kr;
-  return pset_remove(*set, *port);
+  kern_return_t kr = translate_member(task.space, member, pset, &port, &set);
+  return kr == KERN_SUCCESS ? pset_remove(*set, *port) : kr;
 }
 
 kern_return_t mp_get_set_status(Ipc& ipc, Task& task, mach_port_name_t pset,

@@ -6,8 +6,8 @@
 
 namespace machd::ipc {
 
-// mach_msg for one thread of `task` (see Kernel::msg).
-MsgOutcome msg_trap(Ipc& ipc, TaskId task, WaiterId waiter, MsgArgs&& args);
+// mach_msg for one thread of `task` (see Kernel::msg; null: no such task).
+MsgOutcome msg_trap(Ipc& ipc, Task* task, WaiterId waiter, MsgArgs&& args);
 
 // ---- send half ----
 // A blocked sender's message was accepted (or its destination died): the

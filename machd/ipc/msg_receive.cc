@@ -64,29 +64,22 @@ MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_o
 
   Port* port = nullptr;
   PortSet* set = nullptr;
-  if (Entry* e = task.space.lookup(rcv_name)) {
-    if (e->type() & MACH_PORT_TYPE_RECEIVE) port = e->port();
-    else if (e->type() & MACH_PORT_TYPE_PORT_SET) set = e->pset();
-  }
+  Entry* e = task.space.lookup(rcv_name);
+  if (e && (e->type() & MACH_PORT_TYPE_RECEIVE)) port = e->port();
+  else if (e && (e->type() & MACH_PORT_TYPE_PORT_SET)) set = e->pset();
   // Anything but a receive right or a port set is MACH_RCV_INVALID_NAME,
   // except a dead name: a receive attempted on a dead name is
   // MACH_RCV_PORT_DIED (the project's stated rule, DESIGN.md; modern XNU's
   // ipc_mqueue_copyin answers MACH_RCV_INVALID_NAME there).
   if (!port && !set) {
-    if (task.space.lookup(rcv_name)) {
-      right_check(ipc, task.space, MACH_PORT_INDEX(rcv_name));  // a send right to a dead port is a dead name
-      Entry* e = task.space.lookup(rcv_name);
-      if (e && (e->type() & MACH_PORT_TYPE_DEAD_NAME)) return finish(result_only(MACH_RCV_PORT_DIED));
-    }
+    if (e) right_check(ipc, task.space, task.space.index_of(e));  // a send right to a dead port is a dead name
+    if (e && (e->type() & MACH_PORT_TYPE_DEAD_NAME)) return finish(result_only(MACH_RCV_PORT_DIED));
     return finish(result_only(MACH_RCV_INVALID_NAME));
   }
 
   // Messages lent to a receive lane are settled first; the lane closes.
-  if (port) {
-    lane_reclaim(ipc, *port, true);
-  } else {
-    for (size_t i = 0; i < set->members.size(); i++) lane_reclaim(ipc, *set->members[i], true);
-  }
+  // (A port in a set never has one: joining a set closes it.)
+  if (port) lane_reclaim(ipc, *port, true);
   Port* from = port ? (port->has_messages() ? port : nullptr) : pset_select(*set);
   if (from) return finish(receive_from(ipc, task, *from, options, rcv_size, rcv_addr));
   if ((options & MACH_RCV_TIMEOUT) && timeout == 0) return finish(result_only(MACH_RCV_TIMED_OUT));

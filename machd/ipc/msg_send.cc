@@ -26,8 +26,7 @@ Completion return_to_sender(Ipc& ipc, Task& task, Kmsg* k, mach_msg_return_t mr,
 
 }  // namespace
 
-MsgOutcome msg_trap(Ipc& ipc, TaskId tid, WaiterId wid, MsgArgs&& args) {
-  Task* task = ipc.task(tid);
+MsgOutcome msg_trap(Ipc& ipc, Task* task, WaiterId wid, MsgArgs&& args) {
   const mach_msg_option_t options = args.options;
   if (!task) {
     return done(result_only((options & MACH_SEND_MSG) ? MACH_SEND_INVALID_DEST
@@ -57,7 +56,7 @@ MsgOutcome msg_trap(Ipc& ipc, TaskId tid, WaiterId wid, MsgArgs&& args) {
       case SendStatus::kNoBuffer:
         return done(return_to_sender(ipc, *task, k, MACH_SEND_NO_BUFFER, args.msg_addr));
       case SendStatus::kMustWait: {
-        Waiter* w = waiter_new(ipc, wid, tid);
+        Waiter* w = waiter_new(ipc, wid, task->id);
         w->phase = Waiter::Phase::kSend;
         w->options = options;
         w->timeout = args.timeout;

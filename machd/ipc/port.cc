@@ -96,7 +96,7 @@ bool port_check_circularity(Port* port, Port* dest) {
   if (port == dest) return true;
   // Follow dest through ports in transit to the end of the chain.
   Port* base = dest;
-  while (base->active() && base->receiver == kNoTask && base->aux && base->aux->destination) {
+  while (base->in_transit() && base->aux && base->aux->destination) {
     base = base->aux->destination;
     if (base == port) return true;
   }

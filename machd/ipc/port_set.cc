@@ -18,13 +18,24 @@ kern_return_t pset_add(PortSet& set, Port& port) {
   return KERN_SUCCESS;
 }
 
-kern_return_t pset_remove(PortSet& set, Port& port) {
-  auto it = std::find(set.members.begin(), set.members.end(), &port);
-  if (it == set.members.end()) return KERN_NOT_IN_SET;
+namespace {
+
+// Takes `port` out of `set`'s member list, the cursor staying on the member
+// it pointed at. False if it was not a member.
+bool unlink_member(PortSet& set, const Port* port) {
+  auto it = std::find(set.members.begin(), set.members.end(), port);
+  if (it == set.members.end()) return false;
   size_t idx = static_cast<size_t>(it - set.members.begin());
   set.members.erase(it);
   if (idx < set.cursor) set.cursor--;
   if (set.cursor >= set.members.size()) set.cursor = 0;
+  return true;
+}
+
+}  // namespace
+
+kern_return_t pset_remove(PortSet& set, Port& port) {
+  if (!unlink_member(set, &port)) return KERN_NOT_IN_SET;
   if (port.aux) {
     auto& sets = port.aux->sets;
     sets.erase(std::remove(sets.begin(), sets.end(), &set), sets.end());
@@ -36,14 +47,7 @@ void pset_remove_from_all(Port& port) {
   if (!port.aux) return;
   std::vector<PortSet*> sets;
   sets.swap(port.aux->sets);
-  for (PortSet* set : sets) {
-    auto it = std::find(set->members.begin(), set->members.end(), &port);
-    if (it == set->members.end()) continue;
-    size_t idx = static_cast<size_t>(it - set->members.begin());
-    set->members.erase(it);
-    if (idx < set->cursor) set->cursor--;
-    if (set->cursor >= set->members.size()) set->cursor = 0;
-  }
+  for (PortSet* set : sets) unlink_member(*set, &port);
 }
 
 Port* pset_select(PortSet& set) {

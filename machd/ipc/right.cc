@@ -26,9 +26,6 @@ void cancel_request_deleted(Ipc& ipc, Entry& e, Port& port, mach_port_name_t nam
   if (so) notify_port_deleted(ipc, so, name);
 }
 
-// Frees entry `index` (all rights gone).
-void free_entry(Space& space, uint32_t index) { space.dealloc(index); }
-
 }  // namespace
 
 bool right_reverse(Space& space, const Port& port, uint32_t* index) {
@@ -141,7 +138,7 @@ kern_return_t right_copyin(Ipc& ipc, Space& space, uint32_t index, mach_msg_type
   if (e.type() & kDead) {
     if (disp != MACH_MSG_TYPE_COPY_SEND) {
       uint32_t urefs = e.urefs();
-      if (urefs == 1) free_entry(space, index);
+      if (urefs == 1) space.dealloc(index);
       else if (urefs < kUrefsMax) e.set_type_urefs(kDead, urefs - 1);
     }
     *out = dead_port();
@@ -164,7 +161,7 @@ kern_return_t right_copyin(Ipc& ipc, Space& space, uint32_t index, mach_msg_type
         p->refs++;
       } else {
         cancel_request_deleted(ipc, e, *p, name);
-        free_entry(space, index);
+        space.dealloc(index);
       }
       port_clear_receiver(ipc, *p);
       *out = p;
@@ -182,7 +179,7 @@ kern_return_t right_copyin(Ipc& ipc, Space& space, uint32_t index, mach_msg_type
         } else {
           cancel_request_deleted(ipc, e, *p, name);
           space.send_hash.erase(p);
-          free_entry(space, index);  // the entry's reference moves with the right
+          space.dealloc(index);  // the entry's reference moves with the right
         }
       } else {
         p->srights++;
@@ -194,7 +191,7 @@ kern_return_t right_copyin(Ipc& ipc, Space& space, uint32_t index, mach_msg_type
     }
     case MACH_MSG_TYPE_MOVE_SEND_ONCE: {
       if (p->active()) cancel_request_deleted(ipc, e, *p, name);
-      free_entry(space, index);
+      space.dealloc(index);
       *out = p;
       return KERN_SUCCESS;
     }
@@ -401,6 +398,66 @@ void destroy_receive_in_entry(Ipc& ipc, Space& space, uint32_t index) {
   }
 }
 
+// Frees entry `index` (send, send-once and/or receive rights) and destroys
+// every right it held (XNU: the port cases of ipc_right_destroy /
+// ipc_right_terminate): its request sends port-deleted, the receive right
+// destroys the port, send rights count down (no-senders), a send-once right
+// sends its send-once notification.
+void destroy_port_rights(Ipc& ipc, Space& space, uint32_t index) {
+  Entry& e = space.table[index];
+  const mach_port_name_t name = space.name_of(index);
+  const uint32_t type = e.type();
+  Port* p = e.port();
+  Port* so = nullptr;
+  if (p->active() && e.request) so = request_cancel(*p, e.request);
+  e.request = 0;
+  if (type == kSend) space.send_hash.erase(p);
+  space.dealloc(index);
+  if (type & kSend) port_srights_dec(ipc, *p);
+  if (type & kRecv) {
+    port_destroy(ipc, p);
+  } else if (type & kSendOnce) {
+    right_release(ipc, p, kPortSendOnce);
+  } else {
+    port_release(ipc, p);
+  }
+  if (so) notify_port_deleted(ipc, so, name);
+}
+
+// The entry's last send user reference goes: a receive right stays under the
+// name, else the entry is freed (its request sends port-deleted).
+void drop_send_right(Ipc& ipc, Space& space, uint32_t index) {
+  Entry& e = space.table[index];
+  Port* p = e.port();
+  if (e.type() & kRecv) {
+    e.set_type_urefs(kRecv, 0);
+    port_srights_dec(ipc, *p);
+    return;
+  }
+  cancel_request_deleted(ipc, e, *p, space.name_of(index));
+  space.send_hash.erase(p);
+  space.dealloc(index);
+  port_srights_dec(ipc, *p);
+  port_release(ipc, p);
+}
+
+// XNU ipc_right_delta's user-reference arithmetic: `urefs` changed by
+// `delta`, never past kUrefsMax; a saturated count only drops, to zero, by
+// -kUrefsMax. False (KERN_INVALID_VALUE) for a delta out of range or below
+// zero.
+bool urefs_after(uint32_t urefs, mach_port_delta_t delta, uint32_t* out) {
+  const int64_t max = kUrefsMax;
+  if (delta > max || delta < -max) return false;
+  if (urefs == kUrefsMax) {
+    *out = delta == -max ? 0 : urefs;
+    return true;
+  }
+  const int64_t n = int64_t{urefs} + delta;
+  if (n < 0) return false;
+  *out = static_cast<uint32_t>(n > max ? max : n);
+  return true;
+}
+
 }  // namespace
 
 kern_return_t right_dealloc(Ipc& ipc, Space& space, uint32_t index) {
@@ -421,30 +478,13 @@ kern_return_t right_dealloc(Ipc& ipc, Space& space, uint32_t index) {
       notify_send_once(ipc, p);
       return KERN_SUCCESS;
     }
-    case kSend: {
+    case kSend:
       if (right_check(ipc, space, index)) return right_dealloc(ipc, space, index);
-      Port* p = e.port();
-      if (e.urefs() == 1) {
-        cancel_request_deleted(ipc, e, *p, name);
-        space.send_hash.erase(p);
-        space.dealloc(index);
-        port_srights_dec(ipc, *p);
-        port_release(ipc, p);
-      } else if (e.urefs() < kUrefsMax) {
-        e.set_type_urefs(kSend, e.urefs() - 1);
-      }
+      [[fallthrough]];
+    case kSend | kRecv:
+      if (e.urefs() == 1) drop_send_right(ipc, space, index);
+      else if (e.urefs() < kUrefsMax) e.set_type_urefs(e.type(), e.urefs() - 1);
       return KERN_SUCCESS;
-    }
-    case kSend | kRecv: {
-      Port* p = e.port();
-      if (e.urefs() == 1) {
-        e.set_type_urefs(kRecv, 0);
-        port_srights_dec(ipc, *p);
-      } else if (e.urefs() < kUrefsMax) {
-        e.set_type_urefs(e.type(), e.urefs() - 1);
-      }
-      return KERN_SUCCESS;
-    }
     case kDead: {
       if (e.urefs() == 1) space.dealloc(index);
       else if (e.urefs() < kUrefsMax) e.set_type_urefs(kDead, e.urefs() - 1);
@@ -459,7 +499,6 @@ kern_return_t right_delta(Ipc& ipc, Space& space, uint32_t index, mach_port_righ
                           mach_port_delta_t delta) {
   Entry& e = space.table[index];
   const mach_port_name_t name = space.name_of(index);
-  const int64_t max = kUrefsMax;
   switch (right) {
     case MACH_PORT_RIGHT_PORT_SET: {
       if ((e.type() & kPset) == 0) return KERN_INVALID_RIGHT;
@@ -492,46 +531,19 @@ kern_return_t right_delta(Ipc& ipc, Space& space, uint32_t index, mach_port_righ
       } else if ((e.type() & kDead) == 0) {
         return KERN_INVALID_RIGHT;
       }
-      if (delta > max || delta < -max) return KERN_INVALID_VALUE;
-      int64_t urefs = e.urefs();
-      int64_t d = delta;
-      if (urefs == max) {
-        if (d != -max) d = 0;
-      } else {
-        if (urefs + d < 0) return KERN_INVALID_VALUE;
-        if (urefs + d > max) d = max - urefs;
-      }
-      if (urefs + d == 0) space.dealloc(index);
-      else if (d != 0) e.set_type_urefs(kDead, static_cast<uint32_t>(urefs + d));
+      uint32_t urefs = 0;
+      if (!urefs_after(e.urefs(), delta, &urefs)) return KERN_INVALID_VALUE;
+      if (urefs == 0) space.dealloc(index);
+      else if (urefs != e.urefs()) e.set_type_urefs(kDead, urefs);
       return KERN_SUCCESS;
     }
     case MACH_PORT_RIGHT_SEND: {
       if ((e.type() & kSend) == 0) return KERN_INVALID_RIGHT;
       if (right_check(ipc, space, index)) return KERN_INVALID_RIGHT;
-      if (delta > max || delta < -max) return KERN_INVALID_VALUE;
-      int64_t urefs = e.urefs();
-      int64_t d = delta;
-      if (urefs == max) {
-        if (d != -max) d = 0;
-      } else {
-        if (urefs + d < 0) return KERN_INVALID_VALUE;
-        if (urefs + d > max) d = max - urefs;
-      }
-      Port* p = e.port();
-      if (urefs + d == 0) {
-        if (e.type() & kRecv) {
-          e.set_type_urefs(kRecv, 0);
-          port_srights_dec(ipc, *p);
-        } else {
-          cancel_request_deleted(ipc, e, *p, name);
-          space.send_hash.erase(p);
-          space.dealloc(index);
-          port_srights_dec(ipc, *p);
-          port_release(ipc, p);
-        }
-      } else if (d != 0) {
-        e.set_type_urefs(e.type(), static_cast<uint32_t>(urefs + d));
-      }
+      uint32_t urefs = 0;
+      if (!urefs_after(e.urefs(), delta, &urefs)) return KERN_INVALID_VALUE;
+      if (urefs == 0) drop_send_right(ipc, space, index);
+      else if (urefs != e.urefs()) e.set_type_urefs(e.type(), urefs);
       return KERN_SUCCESS;
     }
     default:
@@ -541,7 +553,6 @@ kern_return_t right_delta(Ipc& ipc, Space& space, uint32_t index, mach_port_righ
 
 kern_return_t right_destroy(Ipc& ipc, Space& space, uint32_t index) {
   Entry& e = space.table[index];
-  const mach_port_name_t name = space.name_of(index);
   const uint32_t type = e.type();
   switch (type) {
     case kDead:
@@ -553,28 +564,10 @@ kern_return_t right_destroy(Ipc& ipc, Space& space, uint32_t index) {
     case kRecv:
     case kSend | kRecv:
     case kSendOnce: {
-      Port* p = e.port();
+      const Port* p = e.port();
       if ((type & kRecv) && (p->flags & Port::kGuarded) && p->context != 0)
         return KERN_INVALID_RIGHT;
-      Port* so = nullptr;
-      if (p->active() && e.request) so = request_cancel(*p, e.request);
-      e.request = 0;
-      if (type == kSend) space.send_hash.erase(p);
-      space.dealloc(index);
-      if (type & kSend) port_srights_dec(ipc, *p);
-      if (type & kRecv) {
-        port_destroy(ipc, p);
-      } else if (type & kSendOnce) {
-        if (p->active()) {
-          notify_send_once(ipc, p);
-        } else {
-          p->sorights--;
-          port_release(ipc, p);
-        }
-      } else {
-        port_release(ipc, p);
-      }
-      if (so) notify_port_deleted(ipc, so, name);
+      destroy_port_rights(ipc, space, index);
       return KERN_SUCCESS;
     }
     default:
@@ -591,16 +584,10 @@ kern_return_t right_destruct(Ipc& ipc, Space& space, uint32_t index, mach_port_d
   Port* p = e.port();
   if ((p->flags & Port::kGuarded) && guard != p->context) return KERN_INVALID_ARGUMENT;
   if (srdelta != 0) {
-    int64_t urefs = e.urefs();
-    int64_t d = srdelta;
-    if (urefs + d < 0) return KERN_INVALID_VALUE;
-    if (urefs == kUrefsMax && d != -static_cast<int64_t>(kUrefsMax)) d = 0;
-    if (urefs + d == 0) {
-      e.set_type_urefs(kRecv, 0);
-      port_srights_dec(ipc, *p);
-    } else {
-      e.set_type_urefs(e.type(), static_cast<uint32_t>(urefs + d));
-    }
+    uint32_t urefs = 0;
+    if (!urefs_after(e.urefs(), srdelta, &urefs)) return KERN_INVALID_VALUE;
+    if (urefs == 0) drop_send_right(ipc, space, index);  // the receive right stays
+    else e.set_type_urefs(e.type(), urefs);
   }
   destroy_receive_in_entry(ipc, space, index);
   return KERN_SUCCESS;
@@ -617,9 +604,7 @@ void right_info(Ipc& ipc, Space& space, uint32_t index, mach_port_type_t* type,
 }
 
 void right_terminate(Ipc& ipc, Space& space, uint32_t index) {
-  Entry& e = space.table[index];
-  const mach_port_name_t name = space.name_of(index);
-  const uint32_t type = e.type();
+  const uint32_t type = space.table[index].type();
   if (type == kDead || type == 0) {
     space.dealloc(index);
     return;
@@ -628,28 +613,7 @@ void right_terminate(Ipc& ipc, Space& space, uint32_t index) {
     right_dealloc(ipc, space, index);
     return;
   }
-  Port* p = e.port();
-  Port* so = nullptr;
-  if (p->active() && e.request) so = request_cancel(*p, e.request);
-  e.request = 0;
-  if (type & kSend) {
-    if (!(type & kRecv)) space.send_hash.erase(p);
-    port_srights_dec(ipc, *p);
-  }
-  space.dealloc(index);
-  if (type & kRecv) {
-    port_destroy(ipc, p);
-  } else if (type & kSendOnce) {
-    if (p->active()) {
-      notify_send_once(ipc, p);
-    } else {
-      p->sorights--;
-      port_release(ipc, p);
-    }
-  } else {
-    port_release(ipc, p);
-  }
-  if (so) notify_port_deleted(ipc, so, name);
+  destroy_port_rights(ipc, space, index);
 }
 
 }  // namespace machd::ipc

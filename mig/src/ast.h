@@ -78,7 +78,6 @@ struct TransFunc {
 struct TypeAttrs {
   std::optional<std::string> ctype, cusertype, cservertype;
   std::optional<TransFunc> intran, outtran, destructor;
-  SourceLoc ctype_loc;
 };
 
 struct TypeDecl {
@@ -97,7 +96,6 @@ enum class ArgDir {
 
 struct ArgDecl {
   ArgDir dir = ArgDir::None;
-  SourceLoc dir_loc;
   std::string name;
   SourceLoc loc;
   // Exactly one of: a type name, a named declaration ("t = spec"), or an
@@ -126,8 +124,6 @@ struct Statement {
   Kind kind;
   SourceLoc loc;
 
-  // Subsystem
-  bool kernel_user = false, kernel_server = false;
   std::string name;        // subsystem name / prefix / demux / waittime value
   uint64_t number = 0;     // subsystem base / UseSpecialReplyPort value
   // Import: "import" "uimport" "simport" "dimport" "iimport"

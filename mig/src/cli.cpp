@@ -81,14 +81,14 @@ std::optional<Options> parse_command_line(int argc, char** argv,
       else if (a == "-cxx") o.cxx_file = v;
       else if (a == "-maxonstack") {
         char* end = nullptr;
-        long n = std::strtol(v.c_str(), &end, 10);
+        (void)std::strtol(v.c_str(), &end, 10);
         if (!end || *end) {
           std::fprintf(stderr, "mig: error: -maxonstack needs a number\n");
           return std::nullopt;
         }
-        o.max_on_stack = static_cast<int>(n);
       }
-      // -arch, -target, -isysroot, -migcom, -cc: accepted and ignored.
+      // -maxonstack, -arch, -target, -isysroot, -migcom, -cc: accepted and
+      // ignored.
       continue;
     }
     if (a.size() > 2 && (a.compare(0, 2, "-D") == 0 ||
@@ -106,19 +106,19 @@ std::optional<Options> parse_command_line(int argc, char** argv,
       o.cpp_flags.push_back(a + argv[++i]);
       continue;
     }
-    if (a == "-novouchers") { o.novouchers = true; continue; }
     if (a == "-q") { o.quiet = true; continue; }
     if (a == "-Q") { o.quiet = false; continue; }
     if (a == "-v") { o.verbose = true; continue; }
     if (a == "-V") { o.verbose = false; continue; }
-    if (a == "-split") { o.split = true; continue; }
     if (a == "--no-cpp") { o.no_preprocess = true; continue; }
     if (a == "--dump-layout") { o.dump_layout = true; continue; }
-    // Old migcom flags without values: accepted and ignored.
-    if (a == "-r" || a == "-R" || a == "-l" || a == "-L" || a == "-k" ||
-        a == "-K" || a == "-s" || a == "-S" || a == "-t" || a == "-T" ||
-        a == "-n" || a == "-N" || a == "-x" || a == "-X" || a == "-p" ||
-        a == "-P" || a == "-strict" || a == "-checkNDR") {
+    // -novouchers, -split and old migcom flags without values: accepted
+    // and ignored.
+    if (a == "-novouchers" || a == "-split" || a == "-r" || a == "-R" ||
+        a == "-l" || a == "-L" || a == "-k" || a == "-K" || a == "-s" ||
+        a == "-S" || a == "-t" || a == "-T" || a == "-n" || a == "-N" ||
+        a == "-x" || a == "-X" || a == "-p" || a == "-P" || a == "-strict" ||
+        a == "-checkNDR") {
       continue;
     }
     if (a == "-" || a[0] != '-') {

@@ -36,18 +36,17 @@ void Diagnostics::flush() {
 
 void Diagnostics::error(const SourceLoc& loc, const std::string& msg) {
   ++errors_;
-  if (errors_ <= max_errors_) emit(loc, "error", msg);
-  if (errors_ == max_errors_ + 1)
+  if (errors_ <= kMaxErrors) emit(loc, "error", msg);
+  if (errors_ == kMaxErrors + 1)
     emit(SourceLoc{}, "error", "too many errors, further errors suppressed");
 }
 
 void Diagnostics::warning(const SourceLoc& loc, const std::string& msg) {
-  ++warnings_;
   if (!quiet_) emit(loc, "warning", msg);
 }
 
 void Diagnostics::note(const SourceLoc& loc, const std::string& msg) {
-  if (errors_ <= max_errors_) emit(loc, "note", msg);
+  if (errors_ <= kMaxErrors) emit(loc, "note", msg);
 }
 
 void Diagnostics::fatal(const std::string& msg) {

@@ -31,9 +31,7 @@ class Diagnostics {
   ~Diagnostics() { flush(); }
 
   int errors() const { return errors_; }
-  int warnings() const { return warnings_; }
   void set_quiet(bool q) { quiet_ = q; }  // -q: suppress warnings
-  void set_max_errors(int n) { max_errors_ = n; }
 
  private:
   void emit(const SourceLoc& loc, const char* kind, const std::string& msg);
@@ -46,8 +44,7 @@ class Diagnostics {
   std::vector<Pending> pending_;
   std::FILE* out_;
   int errors_ = 0;
-  int warnings_ = 0;
-  int max_errors_ = 50;
+  static constexpr int kMaxErrors = 50;
   bool quiet_ = false;
 };
 

@@ -4,13 +4,11 @@
 #include <string>
 
 #include "model.h"
-#include "options.h"
 
 namespace mig {
 
 struct EmitContext {
   const Module& m;
-  const Options& opts;
   std::string header_name;   // file name (no directory) of the user header
   std::string sheader_name;  // of the server header ("" = none)
   std::string input_name;    // the .defs file, for comments

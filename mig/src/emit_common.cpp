@@ -2,18 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "parser.h"
 
 namespace mig {
 
 std::string routine_kind(const Routine& r) {
   return r.simple ? "SimpleRoutine" : "Routine";
-}
-
-std::string guard_name(const std::string& s) {
-  std::string out;
-  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  return out;
 }
 
 std::string generated_banner(const EmitContext& cx, const char* what) {
@@ -61,11 +57,6 @@ std::string wait_time_expr(const Module& m, const Routine& r, bool* rcv) {
   return "";
 }
 
-std::string msg_option_expr(const Module& m, const Routine& r) {
-  if (r.msg_option) return r.msg_option->name;
-  return m.msg_option;
-}
-
 std::string user_msg_options(const Module& m, const Routine& r) {
   bool rcv_timeout = false;
   std::string wt = wait_time_expr(m, r, &rcv_timeout);
@@ -80,7 +71,7 @@ std::string user_msg_options(const Module& m, const Routine& r) {
   }
   if (m.use_special_reply_port && !r.simple && !(r.reply_port && r.reply_port->user))
     s += "__MigSpecialReplyPortMsgOption|";
-  s += msg_option_expr(m, r);
+  s += r.msg_option ? r.msg_option->name : m.msg_option;
   return s;
 }
 
@@ -168,34 +159,21 @@ void print_name_map(Printer& p, const Module& m) {
   p.blank();
 }
 
-namespace {
-
-void print_arg_list(Printer& p, const std::vector<std::string>& decls,
-                    const char* end) {
-  p("(");
-  for (size_t i = 0; i < decls.size(); ++i)
-    p("\t{}{}", decls[i], i + 1 < decls.size() ? "," : "");
-  p("){}", end);
-}
-
-}  // namespace
-
-void print_user_prototype(Printer& p, const Module& m, const Routine& r,
-                          const char* end) {
-  p("kern_return_t {}{}", m.user_prefix, r.name);
-  std::vector<std::string> decls;
-  for (Arg* a : r.user_args()) decls.push_back(a->user_decl());
-  if (decls.empty()) decls.push_back("void");
-  print_arg_list(p, decls, end);
-}
-
-void print_server_prototype(Printer& p, const Module& m, const Routine& r,
-                            const char* end) {
-  p("kern_return_t {}{}", m.server_prefix, r.name);
-  std::vector<std::string> decls;
-  for (Arg* a : r.server_args()) decls.push_back(a->server_decl());
-  if (decls.empty()) decls.push_back("void");
-  print_arg_list(p, decls, end);
+void print_prototypes(Printer& p, const Module& m, bool server) {
+  for (const auto& r : m.routines) {
+    p.blank();
+    p("/* {} {} */", routine_kind(*r), r->name);
+    print_mig_external(p);
+    p("kern_return_t {}{}", server ? m.server_prefix : m.user_prefix, r->name);
+    std::vector<std::string> decls;
+    for (Arg* a : server ? r->server_args() : r->user_args())
+      decls.push_back(server ? a->server_decl() : a->user_decl());
+    if (decls.empty()) decls.push_back("void");
+    p("(");
+    for (size_t i = 0; i < decls.size(); ++i)
+      p("\t{}{}", decls[i], i + 1 < decls.size() ? "," : "");
+    p(");");
+  }
 }
 
 void print_std_includes(Printer& p) {
@@ -258,6 +236,151 @@ void print_mig_defaults(Printer& p) {
   p("#define\t__MigPackStructs 1");
   p("#endif\t/* __MigPackStructs */");
   p.blank();
+  p("#ifndef\tround_msg");
+  p("#define\tround_msg(x)\t(((mach_msg_size_t)(x) + sizeof (natural_t) - 1) & "
+    "~(sizeof (natural_t) - 1))");
+  p("#endif\t/* round_msg */");
+  p.blank();
+}
+
+void print_mig_external(Printer& p) {
+  p("#ifdef\tmig_external");
+  p("mig_external");
+  p("#else");
+  p("extern");
+  p("#endif\t/* mig_external */");
+}
+
+void print_reply_error_comment(Printer& p) {
+  p("/*");
+  p(" * typedef struct {{");
+  p(" * \tmach_msg_header_t Head;");
+  p(" * \tNDR_record_t NDR;");
+  p(" * \tkern_return_t RetCode;");
+  p(" * }} mig_reply_error_t;");
+  p(" */");
+  p.blank();
+}
+
+void print_server_subsystem_decl(Printer& p, const Module& m) {
+  p("extern const struct {} {{", m.server_subsys());
+  p("\tmig_server_routine_t\tserver;\t/* Server routine */");
+  p("\tmach_msg_id_t\tstart;\t/* Min routine number */");
+  p("\tmach_msg_id_t\tend;\t/* Max routine number + 1 */");
+  p("\tunsigned int\tmaxsize;\t/* Max msg size */");
+  p("\tvm_address_t\treserved;\t/* Reserved */");
+  p("\tstruct routine_descriptor\t/* Array of routine descriptors */");
+  p("\t\troutine[{}];", std::max(1u, m.routine_count));
+  p("}} {};", m.server_subsys());
+}
+
+namespace {
+
+// " ||\n<indent>(<ref>disposition != A && ...)", or "" when any goes.
+std::string bad_disposition(const std::string& ref, const std::vector<std::string>& disps,
+                            const char* indent) {
+  std::string d;
+  for (const auto& x : disps)
+    d += (d.empty() ? "" : " && ") + ref + "disposition != " + x;
+  return d.empty() ? "" : " ||\n" + std::string(indent) + "(" + d + ")";
+}
+
+}  // namespace
+
+void print_body_checks(Printer& p, const Message& msg, const std::string& min,
+                       bool reply) {
+  using Role = Field::Role;
+  const char* side = reply ? "Out" : "In";
+  auto ptr = [&](int pos) { return fmt::format("{}{}P", side, pos); };
+  // The user stub's style: "{ return X ; }" and braced descriptor checks.
+  auto fail = [&](const char* code) {
+    return reply ? fmt::format("\t{{ return {} ; }}", code) : fmt::format("\treturn {};", code);
+  };
+  auto bad_type = [&](const std::string& cond) {
+    p("if ({}){}", cond, reply ? " {" : "");
+    p("\treturn MIG_TYPE_ERROR;");
+    if (reply) p("}}");
+  };
+  const char* bad_size = reply ? "MIG_TYPE_ERROR" : "MIG_BAD_ARGUMENTS";
+
+  for (const auto& f : msg.fields) {
+    if (f.role != Role::Kpd) continue;
+    const Type& t = *f.arg->type;
+    std::string d = ptr(0) + "->" + f.name;
+    if (f.kpd == KpdKind::Port) {
+      bool any = t.variable || (reply && t.is_polymorphic());
+      auto disp = any ? std::vector<std::string>{} : accepted_dispositions(t);
+      if (f.dim) {
+        p("{{");
+        p("\tconst mach_msg_port_descriptor_t *ptr = &{}[0];", d);
+        p("\tunsigned int i;");
+        p("\tfor (i = 0; i < {}; ptr++, i++) {{", f.kpd_count);
+        p("\t\tif (ptr->type != MACH_MSG_PORT_DESCRIPTOR{})",
+          bad_disposition("ptr->", disp, "\t\t    "));
+        p("\t\t\treturn MIG_TYPE_ERROR;");
+        p("\t}}");
+        p("}}");
+      } else {
+        bad_type(fmt::format("{}.type != MACH_MSG_PORT_DESCRIPTOR{}", d,
+                             bad_disposition(d + ".", disp, "    ")));
+      }
+    } else if (f.kpd == KpdKind::Ool) {
+      std::string size = t.variable ? "" : fmt::format(" ||\n    {}.size != {}", d, t.value_bytes());
+      bad_type(fmt::format("{}.type != MACH_MSG_OOL_DESCRIPTOR{}", d, size));
+    } else {
+      std::string count = t.variable ? "" : fmt::format(" ||\n    {}.count != {}", d, t.count);
+      bad_type(fmt::format("{}.type != MACH_MSG_OOL_PORTS_DESCRIPTOR{}{}", d, count,
+                           bad_disposition(d + ".", accepted_dispositions(t), "    ")));
+    }
+    p.blank();
+  }
+
+  for (const auto& f : msg.fields) {
+    if (f.role == Role::Count && f.arg->parent &&
+        f.arg->parent->type->kpd() == KpdKind::Port && f.arg->parent->type->variable) {
+      p("if ({}->{} > {})", ptr(f.pos), f.name, f.arg->parent->type->count);
+      p.line(fail(bad_size));
+    }
+    if (!f.variable || f.role != Role::Data) continue;
+    const Type& t = *f.arg->type;
+    const Field* cf = msg.find(f.arg->count, Role::Count);
+    std::string cnt = fmt::format("{}->{}", ptr(cf->pos), cf->name);
+    unsigned elem = t.elem_bytes();
+    std::string bytes = var_bytes_expr(t, cnt);
+    std::string div = elem > 1 ? fmt::format(" / {}", elem) : "";
+    p("if ({} > {})", cnt, t.count);
+    p.line(fail(bad_size));
+    if (!has_pos_after(msg, f.pos)) {
+      p("if (((msgh_size - {}){} < {}) ||", min, div, cnt);
+      p("    (msgh_size != {} + {}))", min, bytes);
+      p.line(fail(bad_size));
+    } else {
+      p("msgh_size_delta = {};", bytes);
+      p("if (((msgh_size - {}){} < {}) ||", min, div, cnt);
+      p("    (msgh_size < {} + msgh_size_delta))", min);
+      p.line(fail(bad_size));
+      p("msgh_size -= msgh_size_delta;");
+      p("*{0}{1}PP = {0}{1}P = ({2} *) ((vm_offset_t) {3} + msgh_size_delta - {4});", side,
+        f.pos + 1, reply ? "__Reply" : "__Request", ptr(f.pos), var_max_bytes(f));
+    }
+    p.blank();
+  }
+
+  // Out-of-line sizes must agree with the counts.
+  for (const auto& f : msg.fields) {
+    if (f.role != Role::Kpd || !f.arg->type->variable) continue;
+    const Field* cf = f.arg->count ? msg.find(f.arg->count, Role::Count) : nullptr;
+    if (!cf) continue;
+    std::string cnt = fmt::format("{}->{}", ptr(cf->pos), cf->name);
+    if (f.kpd == KpdKind::Ool) {
+      unsigned e = f.arg->type->elem_bytes();
+      p("if ({}->{}.size{} != {})", ptr(0), f.name, e > 1 ? fmt::format(" / {}", e) : "", cnt);
+      p.line(fail("MIG_TYPE_ERROR"));
+    } else if (f.kpd == KpdKind::OolPorts) {
+      p("if ({}->{}.count != {})", ptr(0), f.name, cnt);
+      p.line(fail("MIG_TYPE_ERROR"));
+    }
+  }
 }
 
 std::string dump_layout(const Module& m) {
@@ -316,9 +439,13 @@ unsigned var_total_bytes(const Message& m) {
 }
 
 bool has_pos_after(const Message& m, int p) {
-  for (const auto& f : m.fields)
-    if (f.pos > p) return true;
-  return false;
+  return last_pos(m) > p;
+}
+
+int last_pos(const Message& m) {
+  int n = 0;
+  for (const auto& f : m.fields) n = std::max(n, f.pos);
+  return n;
 }
 
 std::vector<std::string> accepted_dispositions(const Type& port) {

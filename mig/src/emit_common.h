@@ -17,7 +17,6 @@ std::string request_bits(const Routine& r, bool with_complex);
 std::string user_msg_options(const Module& m, const Routine& r);
 // The time-out expression ("" = none) and whether it applies to receive.
 std::string wait_time_expr(const Module& m, const Routine& r, bool* rcv);
-std::string msg_option_expr(const Module& m, const Routine& r);
 
 // typedef struct { ... } <name> (packed to 4 bytes).
 //   trailer: "" | "mach_msg_trailer_t" | "mach_msg_max_trailer_t"
@@ -29,26 +28,41 @@ void print_struct(Printer& p, const Message& msg, const std::string& name,
 void print_message_types(Printer& p, const Module& m, bool server);
 void print_name_map(Printer& p, const Module& m);
 
-// "kern_return_t foo\n(\n\targ,\n\targ\n)" without the trailing ';'.
-// `end` is appended to the closing ")" (";" for declarations).
-void print_user_prototype(Printer& p, const Module& m, const Routine& r,
-                          const char* end = "");
-void print_server_prototype(Printer& p, const Module& m, const Routine& r,
-                            const char* end = "");
+// For each routine: a blank line, "/* Routine x */", mig_external and the
+// user's (or the server's) prototype "kern_return_t foo\n(\n\targ,\n\targ\n);".
+void print_prototypes(Printer& p, const Module& m, bool server);
 
 // Standard includes of generated files, then the matching imports.
 void print_std_includes(Printer& p);
 void print_imports(Printer& p, const Module& m,
                    const std::vector<std::string>& kinds);
 
-// #ifndef X / #define X ... guards of MIG's configuration macros.
+// #ifndef X / #define X ... guards of MIG's configuration macros and of
+// round_msg().
 void print_mig_defaults(Printer& p);
+
+// "#ifdef mig_external ... #endif", the storage class before a prototype.
+void print_mig_external(Printer& p);
+// The comment on mig_reply_error_t that opens the stubs and the demux.
+void print_reply_error_comment(Printer& p);
+// "extern const struct <serverprefix><subsystem>_subsystem {...} ...;"
+void print_server_subsystem_decl(Printer& p, const Module& m);
+
+// What a receiver checks after a message's header and size: descriptor
+// kinds, sizes and dispositions, the counts and sizes of variable-length
+// fields (locating the parts that moved: In<k>P / Out<k>P), and out-of-line
+// sizes against their counts. `min` is the size with every variable field
+// empty. reply: the user stub's reply check, else the server's request check.
+void print_body_checks(Printer& p, const Message& msg, const std::string& min,
+                       bool reply);
 
 // How the server stubs are written: plain C for -server, or C++ inside the
 // typed face (-cxx), where the routine is a virtual method of `self`.
 struct ServerStyle {
   bool cxx = false;
-  std::string ret_err = "MIG_RETURN_ERROR";
+  const char* ret_err() const {
+    return cxx ? "MIG_CXX_RETURN_ERROR_" : "MIG_RETURN_ERROR";
+  }
 };
 
 // Prints the request check and the _X stub of one routine.
@@ -61,7 +75,6 @@ inline int reply_id(const Module& m, const Routine& r) { return r.id(m.base) + 1
 
 std::string routine_kind(const Routine& r);  // "Routine" / "SimpleRoutine"
 std::string generated_banner(const EmitContext& cx, const char* what);
-std::string guard_name(const std::string& s);  // identifier-safe
 
 }  // namespace mig
 
@@ -79,6 +92,8 @@ std::string elems_to_bytes(unsigned elem, const std::string& count);
 unsigned var_total_bytes(const Message& m);
 // Is there any field with pos > p (i.e. after the p-th variable field)?
 bool has_pos_after(const Message& m, int p);
+// The largest pos: how many parts after the first may move.
+int last_pos(const Message& m);
 
 // The disposition names a receiver may see for a port type.
 std::vector<std::string> accepted_dispositions(const Type& port);

@@ -597,7 +597,6 @@ std::string emit_cxx(const EmitContext& cx) {
   server.print_trampolines(p);
   ServerStyle st;
   st.cxx = true;
-  st.ret_err = "MIG_CXX_RETURN_ERROR_";
   for (const auto& r : m.routines) print_server_routine(p, m, *r, st);
   p("}}  // namespace detail");
   p.blank();

@@ -29,16 +29,7 @@ std::string emit_user_header(const EmitContext& cx) {
   p("#ifdef __cplusplus");
   p("extern \"C\" {{");
   p("#endif");
-  for (const auto& r : m.routines) {
-    p.blank();
-    p("/* {} {} */", routine_kind(*r), r->name);
-    p("#ifdef\tmig_external");
-    p("mig_external");
-    p("#else");
-    p("extern");
-    p("#endif\t/* mig_external */");
-    print_user_prototype(p, m, *r, ";");
-  }
+  print_prototypes(p, m, false);
   p.blank();
   p("#ifdef __cplusplus");
   p("}}");

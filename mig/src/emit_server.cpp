@@ -34,11 +34,6 @@ class ServerRoutine {
   void locals_and_extract();
   std::string call_arg(const Arg* a);
   void pack_reply();
-  int request_max_pos() const {
-    int n = 0;
-    for (const auto& f : r_.request.fields) n = std::max(n, f.pos);
-    return n;
-  }
   bool reply_direct(const Arg* a) const {
     // Out data written straight into the reply message: fields before the
     // first variable-length one (their place does not move).
@@ -69,7 +64,7 @@ class ServerRoutine {
 // ------------------------------------------------------ request check ---
 
 void ServerRoutine::check_request() {
-  int max_pos = request_max_pos();
+  int max_pos = last_pos(r_.request);
   if (!st_.cxx) {
     p_("#if !defined(__MIG_check__Request__{}_t__defined)", r_.name);
     p_("#define __MIG_check__Request__{}_t__defined", r_.name);
@@ -95,7 +90,7 @@ void ServerRoutine::check_request() {
 
 void ServerRoutine::check_body() {
   const Message& msg = r_.request;
-  int max_pos = request_max_pos();
+  int max_pos = last_pos(msg);
   p_("typedef __Request__{}_t __Request;", r_.name);
   for (int i = 1; i <= max_pos; ++i) p_("__Request *In{}P;", i);
   if (msg.num_var) p_("unsigned int msgh_size;");
@@ -119,94 +114,7 @@ void ServerRoutine::check_body() {
   p_("\treturn MIG_BAD_ARGUMENTS;");
   p_.blank();
 
-  for (const auto& f : msg.fields) {
-    if (f.role != Role::Kpd) continue;
-    const Type& t = *f.arg->type;
-    if (f.kpd == KpdKind::Port) {
-      auto disp = t.variable ? std::vector<std::string>{} : accepted_dispositions(t);
-      if (f.dim) {
-        std::string d;
-        for (const auto& x : disp)
-          d += (d.empty() ? "" : " && ") + fmt::format("ptr->disposition != {}", x);
-        p_("{{");
-        p_("\tconst mach_msg_port_descriptor_t *ptr = &In0P->{}[0];", f.name);
-        p_("\tunsigned int i;");
-        p_("\tfor (i = 0; i < {}; ptr++, i++) {{", f.kpd_count);
-        p_("\t\tif (ptr->type != MACH_MSG_PORT_DESCRIPTOR{})",
-           d.empty() ? "" : " ||\n\t\t    (" + d + ")");
-        p_("\t\t\treturn MIG_TYPE_ERROR;");
-        p_("\t}}");
-        p_("}}");
-      } else {
-        std::string d;
-        for (const auto& x : disp)
-          d += (d.empty() ? "" : " && ") + fmt::format("In0P->{}.disposition != {}", f.name, x);
-        p_("if (In0P->{}.type != MACH_MSG_PORT_DESCRIPTOR{})", f.name,
-           d.empty() ? "" : " ||\n    (" + d + ")");
-        p_("\treturn MIG_TYPE_ERROR;");
-      }
-    } else if (f.kpd == KpdKind::Ool) {
-      std::string extra = t.variable ? "" : fmt::format(" ||\n    In0P->{}.size != {}", f.name, t.value_bytes());
-      p_("if (In0P->{}.type != MACH_MSG_OOL_DESCRIPTOR{})", f.name, extra);
-      p_("\treturn MIG_TYPE_ERROR;");
-    } else {
-      std::string extra = t.variable ? "" : fmt::format(" ||\n    In0P->{}.count != {}", f.name, t.count);
-      std::string d;
-      for (const auto& x : accepted_dispositions(t))
-        d += (d.empty() ? "" : " && ") + fmt::format("In0P->{}.disposition != {}", f.name, x);
-      if (!d.empty()) extra += " ||\n    (" + d + ")";
-      p_("if (In0P->{}.type != MACH_MSG_OOL_PORTS_DESCRIPTOR{})", f.name, extra);
-      p_("\treturn MIG_TYPE_ERROR;");
-    }
-    p_.blank();
-  }
-
-  for (const auto& f : msg.fields) {
-    if (f.role == Role::Count && f.arg->parent &&
-        f.arg->parent->type->kpd() == KpdKind::Port && f.arg->parent->type->variable) {
-      p_("if ({}->{} > {})", in_ptr(f.pos), f.name, f.arg->parent->type->count);
-      p_("\treturn MIG_BAD_ARGUMENTS;");
-    }
-    if (!f.variable || f.role != Role::Data) continue;
-    const Type& t = *f.arg->type;
-    const Field* cf = msg.find(f.arg->count, Role::Count);
-    std::string cnt = fmt::format("{}->{}", in_ptr(cf->pos), cf->name);
-    unsigned elem = t.elem_bytes();
-    bool last = !has_pos_after(msg, f.pos);
-    std::string bytes = var_bytes_expr(t, cnt);
-    std::string div = elem > 1 ? fmt::format(" / {}", elem) : "";
-    p_("if ({} > {})", cnt, t.count);
-    p_("\treturn MIG_BAD_ARGUMENTS;");
-    if (last) {
-      p_("if (((msgh_size - {}){} < {}) ||", min, div, cnt);
-      p_("    (msgh_size != {} + {}))", min, bytes);
-      p_("\treturn MIG_BAD_ARGUMENTS;");
-    } else {
-      p_("msgh_size_delta = {};", bytes);
-      p_("if (((msgh_size - {}){} < {}) ||", min, div, cnt);
-      p_("    (msgh_size < {} + msgh_size_delta))", min);
-      p_("\treturn MIG_BAD_ARGUMENTS;");
-      p_("msgh_size -= msgh_size_delta;");
-      p_("*In{0}PP = In{0}P = (__Request *) ((vm_offset_t) {1} + msgh_size_delta - {2});",
-         f.pos + 1, in_ptr(f.pos), var_max_bytes(f));
-    }
-    p_.blank();
-  }
-
-  for (const auto& f : msg.fields) {
-    if (f.role != Role::Kpd || !f.arg->type->variable) continue;
-    const Field* cf = f.arg->count ? msg.find(f.arg->count, Role::Count) : nullptr;
-    if (!cf) continue;
-    std::string cnt = fmt::format("{}->{}", in_ptr(cf->pos), cf->name);
-    if (f.kpd == KpdKind::Ool) {
-      unsigned e = f.arg->type->elem_bytes();
-      p_("if (In0P->{}.size{} != {})", f.name, e > 1 ? fmt::format(" / {}", e) : "", cnt);
-      p_("\treturn MIG_TYPE_ERROR;");
-    } else if (f.kpd == KpdKind::OolPorts) {
-      p_("if (In0P->{}.count != {})", f.name, cnt);
-      p_("\treturn MIG_TYPE_ERROR;");
-    }
-  }
+  print_body_checks(p_, msg, min, false);
 
   // Strings must be terminated inside the message.
   bool any_string = false;
@@ -341,7 +249,7 @@ void ServerRoutine::pack_reply() {
     std::string cnt = reply_direct(a->count) ? field_ref(msg, a->count, Role::Count, false)
                                              : a->name + "Cnt";
     p_("if ({} > {}) {{", cnt, t.count);
-    p_("\t{}(OutP, MIG_ARRAY_TOO_LARGE);", st_.ret_err);
+    p_("\t{}(OutP, MIG_ARRAY_TOO_LARGE);", st_.ret_err());
     p_("}}");
   }
 
@@ -515,25 +423,15 @@ void ServerRoutine::stub() {
   p_("typedef __Request__{}_t __Request;", r_.name);
   p_("typedef __Reply__{}_t Reply __attribute__((unused));", r_.name);
   p_.blank();
-  p_("/*");
-  p_(" * typedef struct {{");
-  p_(" * \tmach_msg_header_t Head;");
-  p_(" * \tNDR_record_t NDR;");
-  p_(" * \tkern_return_t RetCode;");
-  p_(" * }} mig_reply_error_t;");
-  p_(" */");
-  p_.blank();
-  int max_pos = request_max_pos();
+  print_reply_error_comment(p_);
+  int max_pos = last_pos(r_.request);
   p_("Request *In0P = (Request *) InHeadP;");
   // Later parts of the request, located by the check function: declared
   // with the type it stores through.
   for (int i = 1; i <= max_pos; ++i) p_("__Request__{}_t *In{}P;", r_.name, i);
   p_("Reply *OutP = (Reply *) OutHeadP;");
-  if (!r_.simple) {
-    int reply_max_pos = 0;
-    for (const auto& f : r_.reply.fields) reply_max_pos = std::max(reply_max_pos, f.pos);
-    for (int i = 1; i <= reply_max_pos; ++i) p_("Reply *Out{}P;", i);
-  }
+  if (!r_.simple)
+    for (int i = 1; i <= last_pos(r_.reply); ++i) p_("Reply *Out{}P;", i);
   bool reply_var = !r_.simple && r_.reply.num_var > 0;
   if (reply_var) p_("unsigned int msgh_size;");
   if (!r_.simple && has_pos_after(r_.reply, 0)) p_("unsigned int msgh_size_delta;");
@@ -548,7 +446,7 @@ void ServerRoutine::stub() {
   for (int i = 1; i <= max_pos; ++i) extra += fmt::format(", &In{}P", i);
   p_("check_result = __MIG_check__Request__{}_t((__Request *)In0P{});", r_.name, extra);
   p_("if (check_result != MACH_MSG_SUCCESS)");
-  p_("\t{{ {}(OutP, check_result); }}", st_.ret_err);
+  p_("\t{{ {}(OutP, check_result); }}", st_.ret_err());
   p_.blank();
 
   if (r_.server_trailer) {
@@ -556,7 +454,7 @@ void ServerRoutine::stub() {
     p_("\tround_msg(In0P->Head.msgh_size));");
     p_("if (TrailerP->msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||");
     p_("    TrailerP->msgh_trailer_size < {})", r_.server_trailer_min);
-    p_("\t{{ {}(OutP, MIG_TRAILER_ERROR); }}", st_.ret_err);
+    p_("\t{{ {}(OutP, MIG_TRAILER_ERROR); }}", st_.ret_err());
     p_.blank();
   }
 
@@ -654,31 +552,13 @@ void ServerRoutine::stub() {
   }
   if (r_.simple) return;
   p_("if ({} != KERN_SUCCESS) {{", rc);
-  p_("\t{}(OutP, {});", st_.ret_err, rc);
+  p_("\t{}(OutP, {});", st_.ret_err(), rc);
   p_("}}");
   p_.blank();
   pack_reply();
 }
 
-void print_subsystem_struct(Printer& p, const Module& m, bool declaration_only) {
-  unsigned n = std::max(1u, m.routine_count);
-  p("{}const struct {} {{", declaration_only ? "extern " : "", m.server_subsys());
-  p("\tmig_server_routine_t\tserver;\t/* Server routine */");
-  p("\tmach_msg_id_t\tstart;\t/* Min routine number */");
-  p("\tmach_msg_id_t\tend;\t/* Max routine number + 1 */");
-  p("\tunsigned int\tmaxsize;\t/* Max msg size */");
-  p("\tvm_address_t\treserved;\t/* Reserved */");
-  p("\tstruct routine_descriptor\t/* Array of routine descriptors */");
-  p("\t\troutine[{}];", n);
-  p("}} {}{}", m.server_subsys(), declaration_only ? ";" : " = {");
-}
-
 }  // namespace
-
-// Shared with the server header.
-void print_server_subsystem_decl(Printer& p, const Module& m) {
-  print_subsystem_struct(p, m, true);
-}
 
 void print_server_routine(Printer& p, const Module& m, const Routine& r,
                           const ServerStyle& st) {
@@ -708,11 +588,6 @@ std::string emit_server(const EmitContext& cx) {
   p("#include <mach/mig.h>");
   p.blank();
   print_mig_defaults(p);
-  p("#ifndef\tround_msg");
-  p("#define\tround_msg(x)\t(((mach_msg_size_t)(x) + sizeof (natural_t) - 1) & "
-    "~(sizeof (natural_t) - 1))");
-  p("#endif\t/* round_msg */");
-  p.blank();
   p("#ifndef\tMIG_RETURN_ERROR");
   p.line("#define\tMIG_RETURN_ERROR(X, code)\t{ ((mig_reply_error_t *)X)->RetCode = code; "
          "((mig_reply_error_t *)X)->NDR = NDR_record; return; }");
@@ -730,24 +605,15 @@ std::string emit_server(const EmitContext& cx) {
     p("#ifdef __cplusplus");
     p("extern \"C\" {{");
     p("#endif");
+    print_prototypes(p, m, true);
     p.blank();
-    for (const auto& r : m.routines) {
-      p("/* {} {} */", routine_kind(*r), r->name);
-      p("#ifdef\tmig_external");
-      p("mig_external");
-      p("#else");
-      p("extern");
-      p("#endif\t/* mig_external */");
-      print_server_prototype(p, m, *r, ";");
-      p.blank();
-    }
     p("mig_external boolean_t {}", m.demux());
     p("\t(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);");
     p.blank();
     p("mig_external mig_routine_t {}_routine", m.demux());
     p("\t(mach_msg_header_t *InHeadP);");
     p.blank();
-    print_subsystem_struct(p, m, true);
+    print_server_subsystem_decl(p, m);
     p.blank();
     p("#ifdef __cplusplus");
     p("}}");
@@ -797,14 +663,10 @@ std::string emit_server(const EmitContext& cx) {
   p("mig_external boolean_t {}", m.demux());
   p("\t(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)");
   p("{{");
-  p("\t/*");
-  p("\t * typedef struct {{");
-  p("\t * \tmach_msg_header_t Head;");
-  p("\t * \tNDR_record_t NDR;");
-  p("\t * \tkern_return_t RetCode;");
-  p("\t * }} mig_reply_error_t;");
-  p("\t */");
-  p.blank();
+  {
+    Printer::Indent in(p);
+    print_reply_error_comment(p);
+  }
   p("\tmig_routine_t routine;");
   p.blank();
   p("\tOutHeadP->msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(InHeadP->msgh_bits), 0);");

@@ -5,25 +5,6 @@
 
 namespace mig {
 
-void print_server_subsystem_decl(Printer& p, const Module& m);  // emit_server.cpp
-
-namespace {
-
-void server_prototypes(Printer& p, const Module& m) {
-  for (const auto& r : m.routines) {
-    p.blank();
-    p("/* {} {} */", routine_kind(*r), r->name);
-    p("#ifdef\tmig_external");
-    p("mig_external");
-    p("#else");
-    p("extern");
-    p("#endif\t/* mig_external */");
-    print_server_prototype(p, m, *r, ";");
-  }
-}
-
-}  // namespace
-
 std::string emit_server_header(const EmitContext& cx) {
   const Module& m = cx.m;
   Printer p;
@@ -49,22 +30,14 @@ std::string emit_server_header(const EmitContext& cx) {
   p("#ifdef __cplusplus");
   p("extern \"C\" {{");
   p("#endif");
-  server_prototypes(p, m);
+  print_prototypes(p, m, true);
   p.blank();
-  p("#ifdef\tmig_external");
-  p("mig_external");
-  p("#else");
-  p("extern");
-  p("#endif\t/* mig_external */");
+  print_mig_external(p);
   p("boolean_t {}(", m.demux());
   p("\t\tmach_msg_header_t *InHeadP,");
   p("\t\tmach_msg_header_t *OutHeadP);");
   p.blank();
-  p("#ifdef\tmig_external");
-  p("mig_external");
-  p("#else");
-  p("extern");
-  p("#endif\t/* mig_external */");
+  print_mig_external(p);
   p("mig_routine_t {}_routine(", m.demux());
   p("\t\tmach_msg_header_t *InHeadP);");
   p.blank();
@@ -98,7 +71,7 @@ std::string emit_internal_header(const EmitContext& cx) {
   p("#ifdef __cplusplus");
   p("extern \"C\" {{");
   p("#endif");
-  server_prototypes(p, m);
+  print_prototypes(p, m, true);
   p.blank();
   p("#ifdef __cplusplus");
   p("}}");

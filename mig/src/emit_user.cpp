@@ -23,7 +23,6 @@ class UserRoutine {
  private:
   void check_reply_body();
 
- private:
   // Value of a user argument (dereferenced when passed by pointer).
   static std::string val(const Arg* a) {
     return a->user_ref ? "*" + a->name : a->name;
@@ -52,8 +51,7 @@ class UserRoutine {
 void UserRoutine::check_reply() {
   const Message& msg = r_.reply;
   const std::string fn = "__MIG_check__Reply__" + r_.name + "_t";
-  int max_pos = 0;
-  for (const auto& f : msg.fields) max_pos = std::max(max_pos, f.pos);
+  int max_pos = last_pos(msg);
 
   p_("#if !defined(__MIG_check__Reply__{}_t__defined)", r_.name);
   p_("#define __MIG_check__Reply__{}_t__defined", r_.name);
@@ -74,8 +72,7 @@ void UserRoutine::check_reply() {
 
 void UserRoutine::check_reply_body() {
   const Message& msg = r_.reply;
-  int max_pos = 0;
-  for (const auto& f : msg.fields) max_pos = std::max(max_pos, f.pos);
+  int max_pos = last_pos(msg);
   bool has_args = !msg.empty_body();
   p_("typedef __Reply__{}_t __Reply __attribute__((unused));", r_.name);
   for (int i = 1; i <= max_pos; ++i) p_("__Reply *Out{}P;", i);
@@ -133,103 +130,7 @@ void UserRoutine::check_reply_body() {
   }
   p_.blank();
 
-  // Descriptors.
-  for (const auto& f : msg.fields) {
-    if (f.role != Role::Kpd) continue;
-    const Type& t = *f.arg->type;
-    if (f.kpd == KpdKind::Port) {
-      auto disp = t.is_polymorphic() || t.variable ? std::vector<std::string>{}
-                                                   : accepted_dispositions(t);
-      std::string dcheck;
-      for (const auto& d : disp)
-        dcheck += (dcheck.empty() ? "" : " && ") + fmt::format("ptr->disposition != {}", d);
-      if (f.dim) {
-        p_("{{");
-        p_("\tconst mach_msg_port_descriptor_t *ptr = &Out0P->{}[0];", f.name);
-        p_("\tunsigned int i;");
-        p_("\tfor (i = 0; i < {}; ptr++, i++) {{", f.kpd_count);
-        p_("\t\tif (ptr->type != MACH_MSG_PORT_DESCRIPTOR{})",
-           dcheck.empty() ? "" : " ||\n\t\t    (" + dcheck + ")");
-        p_("\t\t\treturn MIG_TYPE_ERROR;");
-        p_("\t}}");
-        p_("}}");
-      } else {
-        std::string d;
-        for (const auto& x : disp)
-          d += (d.empty() ? "" : " && ") + fmt::format("Out0P->{}.disposition != {}", f.name, x);
-        p_("if (Out0P->{}.type != MACH_MSG_PORT_DESCRIPTOR{}) {{", f.name,
-           d.empty() ? "" : " ||\n    (" + d + ")");
-        p_("\treturn MIG_TYPE_ERROR;");
-        p_("}}");
-      }
-    } else if (f.kpd == KpdKind::Ool) {
-      std::string extra = t.variable ? "" : fmt::format(" ||\n    Out0P->{}.size != {}", f.name, t.value_bytes());
-      p_("if (Out0P->{}.type != MACH_MSG_OOL_DESCRIPTOR{}) {{", f.name, extra);
-      p_("\treturn MIG_TYPE_ERROR;");
-      p_("}}");
-    } else {
-      std::string extra = t.variable ? "" : fmt::format(" ||\n    Out0P->{}.count != {}", f.name, t.count);
-      auto disp = accepted_dispositions(t);
-      std::string d;
-      for (const auto& x : disp)
-        d += (d.empty() ? "" : " && ") + fmt::format("Out0P->{}.disposition != {}", f.name, x);
-      if (!d.empty()) extra += " ||\n    (" + d + ")";
-      p_("if (Out0P->{}.type != MACH_MSG_OOL_PORTS_DESCRIPTOR{}) {{", f.name, extra);
-      p_("\treturn MIG_TYPE_ERROR;");
-      p_("}}");
-    }
-    p_.blank();
-  }
-
-  // Variable fields: check counts and sizes, locate later fields.
-  for (const auto& f : msg.fields) {
-    if (f.role == Role::Count && f.arg->parent &&
-        f.arg->parent->type->kpd() == KpdKind::Port && f.arg->parent->type->variable) {
-      p_("if ({}->{} > {})", out_ptr(f.pos), f.name, f.arg->parent->type->count);
-      p_("\t{{ return MIG_TYPE_ERROR ; }}");
-    }
-    if (!f.variable || f.role != Role::Data) continue;
-    const Type& t = *f.arg->type;
-    const Field* cf = count_field(msg, f.arg);
-    std::string cnt = fmt::format("{}->{}", out_ptr(cf->pos), cf->name);
-    unsigned elem = t.elem_bytes();
-    bool last = !has_pos_after(msg, f.pos);
-    std::string bytes = var_bytes_expr(t, cnt);
-    p_("if ({} > {})", cnt, t.count);
-    p_("\t{{ return MIG_TYPE_ERROR ; }}");
-    std::string div = elem > 1 ? fmt::format(" / {}", elem) : "";
-    if (last) {
-      p_("if (((msgh_size - {}){} < {}) ||", min, div, cnt);
-      p_("    (msgh_size != {} + {}))", min, bytes);
-      p_("\t{{ return MIG_TYPE_ERROR ; }}");
-    } else {
-      p_("msgh_size_delta = {};", bytes);
-      p_("if (((msgh_size - {}){} < {}) ||", min, div, cnt);
-      p_("    (msgh_size < {} + msgh_size_delta))", min);
-      p_("\t{{ return MIG_TYPE_ERROR ; }}");
-      p_("msgh_size -= msgh_size_delta;");
-      p_("*Out{0}PP = Out{0}P = (__Reply *) ((vm_offset_t) {1} + msgh_size_delta - {2});",
-         f.pos + 1, out_ptr(f.pos), var_max_bytes(f));
-    }
-    p_.blank();
-  }
-
-  // Out-of-line sizes must agree with the counts.
-  for (const auto& f : msg.fields) {
-    if (f.role != Role::Kpd || !f.arg->type->variable) continue;
-    const Field* cf = count_field(msg, f.arg);
-    if (!cf) continue;
-    std::string cnt = fmt::format("{}->{}", out_ptr(cf->pos), cf->name);
-    if (f.kpd == KpdKind::Ool) {
-      unsigned e = f.arg->type->elem_bytes();
-      p_("if (Out0P->{}.size{} != {})", f.name, e > 1 ? fmt::format(" / {}", e) : "", cnt);
-      p_("\t{{ return MIG_TYPE_ERROR ; }}");
-    } else if (f.kpd == KpdKind::OolPorts) {
-      p_("if (Out0P->{}.count != {})", f.name, cnt);
-      p_("\t{{ return MIG_TYPE_ERROR ; }}");
-    }
-  }
-
+  print_body_checks(p_, msg, min, true);
   p_("return MACH_MSG_SUCCESS;");
 }
 
@@ -242,27 +143,19 @@ void UserRoutine::locals() {
     print_struct(p_, r_.reply, "Reply", false, trailer);
     print_struct(p_, r_.reply, "__Reply", false, "");
   }
-  p_("/*");
-  p_(" * typedef struct {{");
-  p_(" * \tmach_msg_header_t Head;");
-  p_(" * \tNDR_record_t NDR;");
-  p_(" * \tkern_return_t RetCode;");
-  p_(" * }} mig_reply_error_t;");
-  p_(" */");
-  p_.blank();
+  print_reply_error_comment(p_);
   p_("union {{");
   p_("\tRequest In;");
   if (!r_.simple) p_("\tReply Out;");
   p_("}} Mess;");
   p_.blank();
   p_("Request *InP = &Mess.In;");
-  int max_pos = 0;
   if (!r_.simple) {
     p_("Reply *Out0P = &Mess.Out;");
-    for (const auto& f : r_.reply.fields) max_pos = std::max(max_pos, f.pos);
     // Later parts of the reply, located by the check function: declared
     // with the type it stores through.
-    for (int i = 1; i <= max_pos; ++i) p_("__Reply__{} *Out{}P = NULL;", r_.name + "_t", i);
+    for (int i = 1; i <= last_pos(r_.reply); ++i)
+      p_("__Reply__{} *Out{}P = NULL;", r_.name + "_t", i);
   }
   p_.blank();
   p_("mach_msg_return_t msg_result;");
@@ -543,10 +436,8 @@ void UserRoutine::send() {
   p_("}}");
   p_.blank();
 
-  int max_pos = 0;
-  for (const auto& f : r_.reply.fields) max_pos = std::max(max_pos, f.pos);
   std::string extra;
-  for (int i = 1; i <= max_pos; ++i) extra += fmt::format(", &Out{}P", i);
+  for (int i = 1; i <= last_pos(r_.reply); ++i) extra += fmt::format(", &Out{}P", i);
   p_("check_result = __MIG_check__Reply__{0}_t((__Reply__{0}_t *)Out0P{1});", r_.name, extra);
   p_("if (check_result != MACH_MSG_SUCCESS) {{");
   p_("\tmach_msg_destroy(&Out0P->Head);");
@@ -713,11 +604,6 @@ std::string emit_user(const EmitContext& cx) {
   p("#include <mach/mig.h>");
   p.blank();
   print_mig_defaults(p);
-  p("#ifndef\tround_msg");
-  p("#define\tround_msg(x)\t(((mach_msg_size_t)(x) + sizeof (natural_t) - 1) & "
-    "~(sizeof (natural_t) - 1))");
-  p("#endif\t/* round_msg */");
-  p.blank();
   p("#ifdef __cplusplus");
   p("extern \"C\" {{");
   p("#endif /* __cplusplus */");

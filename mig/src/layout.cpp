@@ -29,13 +29,11 @@ class Builder {
     f.offset = off_;
     f.pos = pos_;
     off_ += f.size;
-    bool var = f.variable;
-    m_.fields.push_back(std::move(f));
-    if (var) {
+    if (f.variable) {
       ++m_.num_var;
-      var_bytes_ += m_.fields.back().size;
       pending_var_ = true;
     }
+    m_.fields.push_back(std::move(f));
   }
   // Called after a variable field's padding: later fields move with it.
   void end_item() {
@@ -44,7 +42,7 @@ class Builder {
       pending_var_ = false;
     }
   }
-  void pad_after(const std::string& name, unsigned size, Arg* a, bool var) {
+  void pad_after(const std::string& name, unsigned size, Arg* a) {
     if (size % 4 == 0) return;
     Field p;
     p.role = Field::Role::Pad;
@@ -57,19 +55,14 @@ class Builder {
     p.offset = off_;
     p.pos = pos_;
     off_ += p.size;
-    if (var) var_bytes_ += p.size;
     m_.fields.push_back(std::move(p));
   }
-  void finish() {
-    m_.size = off_;
-    m_.min_size = off_ - var_bytes_;
-  }
+  void finish() { m_.size = off_; }
 
  private:
   Message& m_;
   unsigned off_ = 0;
   int pos_ = 0;
-  unsigned var_bytes_ = 0;
   bool pending_var_ = false;
 };
 
@@ -180,13 +173,12 @@ void build(Routine& r, bool request, Message& m) {
     r.reply_has_retcode = true;
   }
   for (auto& f : body) {
-    bool var = f.variable;
     std::string name = f.name;
     unsigned size = f.size;
     Arg* a = f.arg;
     bool data = f.role == Field::Role::Data;
     b.add(std::move(f));
-    if (data) b.pad_after(name, size, a, var);
+    if (data) b.pad_after(name, size, a);
     b.end_item();
   }
   b.finish();

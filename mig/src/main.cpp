@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   std::string server = opts->server_file.value_or(sub + "Server.c");
   std::string header = opts->header_file.value_or(sub + ".h");
 
-  mig::EmitContext cx{*module, *opts, base_name(header),
+  mig::EmitContext cx{*module, base_name(header),
                       opts->sheader_file ? base_name(*opts->sheader_file) : "",
                       input_name};
   if (header == "/dev/null") cx.header_name = sub + ".h";

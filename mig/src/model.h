@@ -62,8 +62,8 @@ struct Type {
   std::string cservertype;  // cservertype:
   // intran: trans_type func(server_type); outtran: server_type func(trans)
   std::string intran, intran_type, intran_arg;
-  std::string outtran, outtran_type, outtran_arg;
-  std::string destructor, destructor_arg;
+  std::string outtran, outtran_arg;
+  std::string destructor;
 
   // ---- derived ---------------------------------------------------------
   bool is_port() const { return kind == Kind::Port; }
@@ -74,9 +74,6 @@ struct Type {
   unsigned value_bytes() const;     // bytes of the whole inline value
   KpdKind kpd() const;              // how it travels, if as a descriptor
   unsigned kpd_count() const;       // descriptors used (multiple ports: N)
-  bool inline_variable() const {    // varying-size inline field
-    return kpd() == KpdKind::None && variable;
-  }
   bool is_polymorphic() const {
     const Type& b = port_base();
     return b.kind == Kind::Port && (b.in_name == -1 || b.out_name == -1);
@@ -126,15 +123,10 @@ struct Arg {
   bool in_request = false;      // travels in the request message
   bool in_reply = false;        // travels in the reply message
 
-  // Reply-port style header placement (RequestPort / ReplyPort).
-  bool user_reply_port = false;   // ReplyPort / UReplyPort seen by the user
-  bool server_reply_port = false; // ReplyPort / SReplyPort seen by the server
-
   // Flags.
   Type::Dealloc dealloc = Type::Dealloc::Default;
   bool physical_copy = false, server_copy_flag = false, count_in_out = false;
-  bool same_count = false, is_const = false, retcode = false;
-  bool overwrite = false, auto_flag = false;
+  bool same_count = false, is_const = false;
 
   // Relations.
   Arg* parent = nullptr;        // for implicit args
@@ -147,7 +139,6 @@ struct Arg {
 
   bool is_in() const { return kind == ArgKind::In || kind == ArgKind::InOut; }
   bool is_out() const { return kind == ArgKind::Out || kind == ArgKind::InOut; }
-  bool sends_poly() const;      // the sender chooses the disposition
   std::string user_decl() const;    // "mach_port_t *name"
   std::string server_decl() const;  // "mach_port_t *name"
 };
@@ -179,7 +170,6 @@ struct Message {
   bool complex = false;
   unsigned descriptors = 0;   // msgh_descriptor_count
   unsigned size = 0;          // sizeof the struct (largest form)
-  unsigned min_size = 0;      // with every variable field empty
   int num_var = 0;            // variable-length fields
   bool has_ndr = false;
 
@@ -201,7 +191,6 @@ struct Routine {
   Arg* wait_time = nullptr;   // WaitTime argument
   Arg* send_time = nullptr;   // SendTime argument
   Arg* msg_option = nullptr;  // MsgOption argument
-  Arg* retcode_arg = nullptr; // argument flagged retcode
 
   Message request, reply;
   bool reply_has_retcode = false;  // RetCode field in the reply struct
@@ -230,7 +219,6 @@ struct Module {
   std::string subsystem;
   SourceLoc subsystem_loc;
   unsigned base = 0;
-  bool kernel_user = false, kernel_server = false;
   std::string user_prefix, server_prefix, server_demux;
   std::string rcsid;
   std::string wait_time;          // waittime statement ("" = none)
@@ -252,7 +240,6 @@ struct Module {
   std::string demux() const {
     return server_demux.empty() ? subsystem + "_server" : server_demux;
   }
-  bool any_special_reply_port() const { return use_special_reply_port; }
 };
 
 }  // namespace mig

@@ -22,11 +22,8 @@ struct Options {
 
   std::string input = "-";               // .defs file, "-" = stdin
   std::vector<std::string> cpp_flags;    // -D, -U, -I (passed verbatim)
-  bool novouchers = false;
   bool quiet = false;                    // -q: no warnings
   bool verbose = false;                  // -v: say what is written
-  bool split = false;                    // -split: accepted
-  int max_on_stack = -1;                 // -maxonstack N: accepted
   bool no_preprocess = false;            // --no-cpp: read input as is
   bool dump_layout = false;              // --dump-layout: print layouts
 };

@@ -157,17 +157,7 @@ class Parser {
     if (at_kw("subsystem")) {
       take();
       s.kind = K::Subsystem;
-      for (;;) {
-        if (at_kw("KernelUser")) {
-          take();
-          s.kernel_user = true;
-        } else if (at_kw("KernelServer")) {
-          take();
-          s.kernel_server = true;
-        } else {
-          break;
-        }
-      }
+      while (at_kw("KernelUser") || at_kw("KernelServer")) take();  // accepted
       s.name = name("subsystem name").text;
       s.number = int_expr("subsystem base number");
     } else if (at_kw("routine") || at_kw("simpleroutine")) {
@@ -444,7 +434,6 @@ class Parser {
     for (;;) {
       if (at_kw("ctype") || at_kw("cusertype") || at_kw("cservertype")) {
         std::string kw = lower(take().text);
-        a.ctype_loc = cur().loc;
         expect(Tok::Colon, "':'");
         std::string v = c_type_name("a C type name");
         if (kw == "ctype") a.ctype = v;
@@ -567,7 +556,6 @@ class Parser {
     };
     for (const auto& [kw, d] : dirs) {
       if (at_kw(kw)) {
-        a.dir_loc = cur().loc;
         a.dir = d;
         take();
         break;

@@ -54,7 +54,6 @@ class Sema {
     m_ = std::make_unique<Module>();
     for (const auto& s : f.statements) statement(s);
     if (!have_subsystem_) {
-      SourceLoc l;
       diag_.fatal("no subsystem statement (subsystem <name> <base>;)");
     }
     if (m_->routine_count > 100)
@@ -85,8 +84,6 @@ class Sema {
         m_->subsystem = s.name;
         m_->subsystem_loc = s.loc;
         m_->base = static_cast<unsigned>(s.number);
-        m_->kernel_user = s.kernel_user;
-        m_->kernel_server = s.kernel_server;
         return;
       case SK::Routine: routine(s.routine); return;
       case SK::Skip:
@@ -338,13 +335,9 @@ class Sema {
     }
     if (a.outtran) {
       t.outtran = a.outtran->func;
-      t.outtran_type = a.outtran->result_type;
       t.outtran_arg = a.outtran->arg_type;
     }
-    if (a.destructor) {
-      t.destructor = a.destructor->func;
-      t.destructor_arg = a.destructor->arg_type;
-    }
+    if (a.destructor) t.destructor = a.destructor->func;
   }
 
   TypeRef make_named(const TypeRef& base, const std::string& name,
@@ -360,10 +353,8 @@ class Sema {
     t->intran_type.clear();
     t->intran_arg.clear();
     t->outtran.clear();
-    t->outtran_type.clear();
     t->outtran_arg.clear();
     t->destructor.clear();
-    t->destructor_arg.clear();
     apply_attrs(*t, attrs);
     return t;
   }
@@ -466,7 +457,6 @@ class Sema {
                           "(its first argument, or one marked RequestPort)");
       return;
     }
-    if (diag_.errors() != errors_before) return;
 
     // Implicit arguments, right after their parent.
     std::vector<Arg*> with_count;  // for samecount
@@ -519,9 +509,9 @@ class Sema {
       case F::SameCount: a.same_count = true; break;
       case F::Const: a.is_const = true; break;
       case F::PhysicalCopy: a.physical_copy = true; break;
-      case F::RetCode: a.retcode = true; break;
-      case F::Overwrite: a.overwrite = true; break;
-      case F::Auto: a.auto_flag = true; break;
+      case F::RetCode:    // warned about below
+      case F::Overwrite:  // warned about below
+      case F::Auto:
       case F::IsLong:
       case F::IsNotLong: break;
     }
@@ -590,8 +580,6 @@ class Sema {
         // ReplyPort: both sides name it; UReplyPort: user; SReplyPort: server.
         a.user = a.dir != ast::ArgDir::SReplyPort;
         a.server = a.dir != ast::ArgDir::UReplyPort;
-        a.user_reply_port = a.user;
-        a.server_reply_port = a.server;
         a.in_request = true;
         break;
       }
@@ -657,7 +645,6 @@ class Sema {
       default:
         break;
     }
-    if (a.retcode) r.retcode_arg = &a;
   }
 
   Arg* add_implicit(Routine& r, Arg& parent, ArgKind kind,

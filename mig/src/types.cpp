@@ -1,6 +1,4 @@
 // Derived properties of types and arguments, and C declarations.
-#include <cassert>
-
 #include "model.h"
 #include "parser.h"
 
@@ -72,7 +70,7 @@ std::string anon_scalar_c_type(const Type& t) {
   switch (t.in_name) {
     case 15: return "mach_port_name_t";
     case 8: return "char";
-    case 9: return t.bits == 8 ? "uint8_t" : "uint8_t";
+    case 9: return "uint8_t";
     case 1: return "int16_t";
     case 2: return "int32_t";
     case 11: return "int64_t";
@@ -123,10 +121,6 @@ std::string Type::server_type() const {
 std::string Type::trans_type() const {
   if (!intran.empty()) return intran_type;
   return server_type();
-}
-
-bool Arg::sends_poly() const {
-  return parent && kind == ArgKind::Poly && parent->type->port_base().in_name == kPolymorphic;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // benchmark, on a socket in a fresh temporary directory.
 #pragma once
 
+#include <mach/mach.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,10 +61,8 @@ class PrivateMachd {
     return status;
   }
   ~PrivateMachd() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    if (pid_ > 0) kill(pid_, SIGKILL);
+    stop();
   }
   const std::string& socket() const { return socket_; }
   pid_t pid() const { return pid_; }
@@ -72,5 +71,29 @@ class PrivateMachd {
   std::string dir_, socket_;
   pid_t pid_ = -1;
 };
+
+// For a test program's main(): starts the machd named by $MACHD_BIN, points
+// MACHD_SOCKET at it (for this process and every child) and makes this
+// process a task of it now. False, having said why on stderr, if it cannot.
+inline bool start_and_join(PrivateMachd& daemon) {
+  const char* machd = getenv("MACHD_BIN");
+  if (machd == nullptr) {
+    fprintf(stderr, "MACHD_BIN is not set\n");
+    return false;
+  }
+  if (!daemon.start(machd)) {
+    fprintf(stderr, "machd did not start\n");
+    return false;
+  }
+  setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
+  // The library connects lazily when it was loaded before machd listened.
+  mach_port_t p = mach_reply_port();
+  if (p == MACH_PORT_NULL || mach_task_self() == MACH_PORT_NULL) {
+    fprintf(stderr, "cannot connect to machd\n");
+    return false;
+  }
+  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  return true;
+}
 
 }  // namespace testsupport

@@ -228,28 +228,27 @@ mach_port_name_t IpcTest::port_with_send(TaskId t) {
   return n;
 }
 
-mach_port_name_t IpcTest::give_send(TaskId owner, mach_port_name_t name, TaskId to) {
+mach_port_name_t IpcTest::extract(TaskId owner, mach_port_name_t name, mach_msg_type_name_t disp,
+                                   TaskId to, mach_msg_type_name_t* type) {
   mach_port_name_t out = MACH_PORT_NULL;
+  mach_msg_type_name_t t = 0;
+  EXPECT_EQ(k.port_extract_right(to, owner, name, disp, &out, type ? type : &t), KERN_SUCCESS);
+  return out;
+}
+
+mach_port_name_t IpcTest::give_send(TaskId owner, mach_port_name_t name, TaskId to) {
   mach_msg_type_name_t type = 0;
-  EXPECT_EQ(k.port_extract_right(to, owner, name, MACH_MSG_TYPE_MAKE_SEND, &out, &type), KERN_SUCCESS);
+  mach_port_name_t out = extract(owner, name, MACH_MSG_TYPE_MAKE_SEND, to, &type);
   EXPECT_EQ(type, static_cast<mach_msg_type_name_t>(MACH_MSG_TYPE_PORT_SEND));
   return out;
 }
 
 mach_port_name_t IpcTest::give_send_once(TaskId owner, mach_port_name_t name, TaskId to) {
-  mach_port_name_t out = MACH_PORT_NULL;
-  mach_msg_type_name_t type = 0;
-  EXPECT_EQ(k.port_extract_right(to, owner, name, MACH_MSG_TYPE_MAKE_SEND_ONCE, &out, &type),
-            KERN_SUCCESS);
-  return out;
+  return extract(owner, name, MACH_MSG_TYPE_MAKE_SEND_ONCE, to);
 }
 
 mach_port_name_t IpcTest::move_receive(TaskId owner, mach_port_name_t name, TaskId to) {
-  mach_port_name_t out = MACH_PORT_NULL;
-  mach_msg_type_name_t type = 0;
-  EXPECT_EQ(k.port_extract_right(to, owner, name, MACH_MSG_TYPE_MOVE_RECEIVE, &out, &type),
-            KERN_SUCCESS);
-  return out;
+  return extract(owner, name, MACH_MSG_TYPE_MOVE_RECEIVE, to);
 }
 
 Msg IpcTest::simple(mach_port_name_t dest, mach_msg_id_t id, mach_msg_type_name_t dest_disp) {
@@ -266,14 +265,7 @@ Received IpcTest::send_full(TaskId t, const Msg& m, mach_msg_option_t extra,
   a.options = MACH_SEND_MSG | extra;
   a.send = m.encode();
   a.timeout = timeout;
-  MsgOutcome o = k.msg(t, w ? w : next_waiter(), std::move(a), now_);
-  collect();
-  if (o.blocked) {
-    Received r;
-    r.blocked = true;
-    return r;
-  }
-  return decode(std::move(o.done));
+  return run(t, std::move(a), w);
 }
 
 mach_msg_return_t IpcTest::send(TaskId t, const Msg& m, mach_msg_option_t extra,
@@ -289,14 +281,7 @@ Received IpcTest::receive(TaskId t, mach_port_name_t name, mach_msg_option_t ext
   a.rcv_name = name;
   a.rcv_size = size;
   a.timeout = block ? timeout : 0;
-  MsgOutcome o = k.msg(t, w ? w : next_waiter(), std::move(a), now_);
-  collect();
-  if (o.blocked) {
-    Received r;
-    r.blocked = true;
-    return r;
-  }
-  return decode(std::move(o.done));
+  return run(t, std::move(a), w);
 }
 
 Received IpcTest::rpc(TaskId t, const Msg& m, mach_port_name_t rcv, mach_msg_option_t extra,
@@ -306,6 +291,10 @@ Received IpcTest::rpc(TaskId t, const Msg& m, mach_port_name_t rcv, mach_msg_opt
   a.send = m.encode();
   a.rcv_name = rcv;
   a.rcv_size = size;
+  return run(t, std::move(a), w);
+}
+
+Received IpcTest::run(TaskId t, MsgArgs&& a, WaiterId w) {
   MsgOutcome o = k.msg(t, w ? w : next_waiter(), std::move(a), now_);
   collect();
   if (o.blocked) {

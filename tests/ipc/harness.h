@@ -140,6 +140,10 @@ class IpcTest : public ::testing::Test {
   mach_port_name_t give_send(TaskId owner, mach_port_name_t name, TaskId to);
   mach_port_name_t give_send_once(TaskId owner, mach_port_name_t name, TaskId to);
   mach_port_name_t move_receive(TaskId owner, mach_port_name_t name, TaskId to);
+  // mach_port_extract_right of `owner`'s `name` with `disp` into `to`
+  // (expected to succeed); the right's type in *type if given.
+  mach_port_name_t extract(TaskId owner, mach_port_name_t name, mach_msg_type_name_t disp,
+                           TaskId to, mach_msg_type_name_t* type = nullptr);
 
   // mach_msg send. Returns the result, or kBlocked when the thread blocked.
   static constexpr mach_msg_return_t kBlocked = 0x7fff0001;
@@ -155,6 +159,9 @@ class IpcTest : public ::testing::Test {
   // Combined send + receive.
   Received rpc(TaskId t, const Msg& m, mach_port_name_t rcv, mach_msg_option_t extra = 0,
                mach_msg_size_t size = 4096, WaiterId w = 0);
+  // k.msg as thread `w` (a fresh id if 0), completions collected; the
+  // outcome decoded, or `blocked`.
+  Received run(TaskId t, MsgArgs&& a, WaiterId w);
   // Simple message to `dest` (COPY_SEND) with id and optional reply.
   Msg simple(mach_port_name_t dest, mach_msg_id_t id = 100,
              mach_msg_type_name_t dest_disp = MACH_MSG_TYPE_COPY_SEND);

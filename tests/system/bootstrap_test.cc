@@ -11,6 +11,24 @@
 
 using namespace systest;
 
+namespace {
+
+// bootstrap_look_up of `name` until the name is gone (up to 2 s); returns
+// the last answer.
+kern_return_t look_up_until_unknown(const std::string& name) {
+  kern_return_t kr = KERN_SUCCESS;
+  for (int i = 0; i < 200; ++i) {
+    mach_port_t p = MACH_PORT_NULL;
+    kr = bootstrap_look_up(bootstrap_port, name.c_str(), &p);
+    if (kr == BOOTSTRAP_UNKNOWN_SERVICE) break;
+    if (kr == KERN_SUCCESS) mach_port_deallocate(mach_task_self(), p);
+    usleep(10000);
+  }
+  return kr;
+}
+
+}  // namespace
+
 TEST(Bootstrap, EveryTaskHasABootstrapPort) {
   EXPECT_NE(bootstrap_port, MACH_PORT_NULL);
   mach_port_t bp = MACH_PORT_NULL;
@@ -60,15 +78,7 @@ TEST(Bootstrap, NameDisappearsWhenItsServerDies) {
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   kill(server, SIGKILL);
   wait_exit(server);
-  mach_port_t p = MACH_PORT_NULL;
-  kern_return_t kr = KERN_SUCCESS;
-  for (int i = 0; i < 200; ++i) {
-    kr = bootstrap_look_up(bootstrap_port, name.c_str(), &p);
-    if (kr == BOOTSTRAP_UNKNOWN_SERVICE) break;
-    if (kr == KERN_SUCCESS) mach_port_deallocate(mach_task_self(), p);
-    usleep(10000);
-  }
-  EXPECT_EQ(kr, BOOTSTRAP_UNKNOWN_SERVICE);
+  EXPECT_EQ(look_up_until_unknown(name), BOOTSTRAP_UNKNOWN_SERVICE);
   // And the name can be taken again.
   mach_port_t again = MACH_PORT_NULL;
   EXPECT_EQ(bootstrap_check_in(bootstrap_port, name.c_str(), &again), KERN_SUCCESS);
@@ -90,24 +100,11 @@ TEST(Bootstrap, PortRegisteredUnderTwoNamesVanishesFromBoth) {
   // Ask from a child so that a reply that never comes fails the test
   // instead of hanging it.
   pid_t child = spawn_task([&] {
-    for (const std::string* n : {&a, &b}) {
-      kern_return_t kr = KERN_SUCCESS;
-      mach_port_t q = MACH_PORT_NULL;
-      for (int i = 0; i < 200; ++i) {
-        kr = bootstrap_look_up(bootstrap_port, n->c_str(), &q);
-        if (kr == BOOTSTRAP_UNKNOWN_SERVICE) break;
-        if (kr == KERN_SUCCESS) mach_port_deallocate(mach_task_self(), q);
-        usleep(10000);
-      }
-      if (kr != BOOTSTRAP_UNKNOWN_SERVICE) return n == &a ? 10 : 20;
-    }
+    for (const std::string* n : {&a, &b})
+      if (look_up_until_unknown(*n) != BOOTSTRAP_UNKNOWN_SERVICE) return n == &a ? 10 : 20;
     return 0;
   });
-  int code = wait_exit_for(child, 10000);
-  if (code < 0) {
-    kill(child, SIGKILL);
-    wait_exit(child);
-  }
+  int code = reap_within(child, 10000);
   EXPECT_EQ(code, 0) << "10/20: name a/b still resolves; -1: look-up hung";
   // Both names can be taken again.
   mach_port_t again = make_port();
@@ -129,15 +126,7 @@ TEST(Bootstrap, NameOfADeadTasksTaskPortDoesNotOutliveIt) {
   });
   ASSERT_EQ(wait_exit(child), 0);
   ASSERT_TRUE(wait_for_tasks(tasks));
-  kern_return_t kr = KERN_SUCCESS;
-  mach_port_t p = MACH_PORT_NULL;
-  for (int i = 0; i < 200; ++i) {
-    kr = bootstrap_look_up(bootstrap_port, name.c_str(), &p);
-    if (kr == BOOTSTRAP_UNKNOWN_SERVICE) break;
-    if (kr == KERN_SUCCESS) mach_port_deallocate(mach_task_self(), p);
-    usleep(10000);
-  }
-  EXPECT_EQ(kr, BOOTSTRAP_UNKNOWN_SERVICE);
+  EXPECT_EQ(look_up_until_unknown(name), BOOTSTRAP_UNKNOWN_SERVICE);
   mach_port_t again = make_port();
   EXPECT_EQ(bootstrap_register(bootstrap_port, const_cast<char*>(name.c_str()), again), KERN_SUCCESS);
   mach_port_mod_refs(mach_task_self(), again, MACH_PORT_RIGHT_RECEIVE, -1);

@@ -25,20 +25,8 @@ template <typename T>
 std::atomic_ref<T> A(T& v) { return std::atomic_ref<T>(v); }
 
 machd_fast_header* fast() {
-  size_t len = 0;
-  uint8_t* r = find_region(&len);
+  uint8_t* r = find_region();
   return r ? reinterpret_cast<machd_fast_header*>(r + MACHD_FAST_OFFSET) : nullptr;
-}
-uint8_t* region() {
-  size_t len = 0;
-  return find_region(&len);
-}
-
-void set_qlimit(mach_port_t port, mach_port_msgcount_t limit) {
-  mach_port_limits_t lim{limit};
-  ASSERT_EQ(mach_port_set_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO,
-                                     reinterpret_cast<mach_port_info_t>(&lim), MACH_PORT_LIMITS_INFO_COUNT),
-            KERN_SUCCESS);
 }
 
 // A simple COPY_SEND message the fast path declines (msgh_size != send_size;
@@ -84,7 +72,7 @@ TEST(FastLaneRaces, AnUnwrittenRingSlotDoesNotHoldBackLaterSends) {
   EXPECT_EQ(order[1], 1) << "A2's fast send (value 1) must arrive before its later trap send (value 2)";
   EXPECT_EQ(order[2], 2);
   // A1 resumes: publish its slot so the ring drains.
-  auto* slot = reinterpret_cast<machd_send_slot*>(region() + MACHD_SEND_RING_OFFSET +
+  auto* slot = reinterpret_cast<machd_send_slot*>(find_region() + MACHD_SEND_RING_OFFSET +
                                                   (pos % MACHD_SEND_SLOTS) * MACHD_SEND_SLOT_SIZE);
   SimpleMsg m{};
   m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
@@ -226,10 +214,7 @@ TEST(FastLaneRaces, CreditsAnotherTaskTookAndNeverWroteHoldNoRoomInTheQueue) {
   ASSERT_EQ(receive_simple(port, r, 1000), MACH_MSG_SUCCESS);  // the child's one real message
   // (The child still holds a send right in flight for the two messages it
   // took, as it would by keeping its own send right: no-senders waits.)
-  mach_port_status_t st{};
-  mach_msg_type_number_t n = MACH_PORT_RECEIVE_STATUS_COUNT;
-  mach_port_get_attributes(mach_task_self(), port, MACH_PORT_RECEIVE_STATUS, (mach_port_info_t)&st, &n);
-  EXPECT_EQ(st.mps_msgcount, 0u);
+  EXPECT_EQ(queued(port), 0u);
   // The queue is empty: XNU takes 5 messages with a zero timeout.
   ASSERT_EQ(mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND), KERN_SUCCESS);
   int sent = 0;

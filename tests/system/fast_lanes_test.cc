@@ -21,27 +21,6 @@ using namespace systest;
 
 namespace {
 
-void set_qlimit(mach_port_t port, mach_port_msgcount_t limit) {
-  mach_port_limits_t lim{limit};
-  ASSERT_EQ(mach_port_set_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO,
-                                     reinterpret_cast<mach_port_info_t>(&lim), MACH_PORT_LIMITS_INFO_COUNT),
-            KERN_SUCCESS);
-}
-
-mach_port_msgcount_t queued(mach_port_t port) {
-  mach_port_status_t st{};
-  mach_msg_type_number_t n = MACH_PORT_RECEIVE_STATUS_COUNT;
-  if (mach_port_get_attributes(mach_task_self(), port, MACH_PORT_RECEIVE_STATUS,
-                               reinterpret_cast<mach_port_info_t>(&st), &n) != KERN_SUCCESS)
-    return ~0u;
-  return st.mps_msgcount;
-}
-
-const mach_msg_audit_trailer_t* audit_of(const SimpleRcv& r) {
-  return reinterpret_cast<const mach_msg_audit_trailer_t*>(reinterpret_cast<const uint8_t*>(&r.msg) +
-                                                          ((r.msg.head.msgh_size + 3) & ~3u));
-}
-
 // A child task that sends `count` simple messages (values 0..count-1) to `name`.
 pid_t spawn_sender(const std::string& name, int count) {
   return spawn_task([name, count] {
@@ -244,8 +223,7 @@ TEST(FastLanes, TaskScribblingOnItsLanesIsCutOffAndOthersCarryOn) {
     }
     SimpleRcv in{};
     receive_simple(own, in, 1000);
-    size_t len = 0;
-    uint8_t* region = find_region(&len);
+    uint8_t* region = find_region();
     if (region == nullptr) return 1;
     std::mt19937_64 rng(777);
     // Random credits, lane heads and tails, ring slots that look published.

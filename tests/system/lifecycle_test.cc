@@ -5,8 +5,6 @@
 #include <mach/notify.h>
 #include <servers/bootstrap.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "../common/private_machd.h"
 #include "support.h"
 
 using namespace systest;
@@ -204,16 +203,7 @@ void machd_stop_unblocks_client(int sig) {
           static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 300; ++i) {
-    int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock.c_str());
-    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(s);
-    if (ok) break;
-    usleep(10000);
-  }
+  for (int i = 0; i < 300 && !testsupport::machd_answers(sock); ++i) usleep(10000);
   int out[2];
   ASSERT_EQ(pipe(out), 0);
   std::string helper = helper_path();
@@ -229,11 +219,7 @@ void machd_stop_unblocks_client(int sig) {
   ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0) << "helper got ready";
   usleep(100000);
   kill(d, sig);
-  int code = wait_exit_for(c, 5000);
-  if (code < 0) {
-    kill(c, SIGKILL);
-    wait_exit(c);
-  }
+  int code = reap_within(c, 5000);
   EXPECT_EQ(code, 0) << "the blocked client returned an error instead of hanging";
   int dcode = wait_exit(d);
   if (sig == SIGTERM) {
@@ -283,10 +269,6 @@ TEST(Lifecycle, MachCallFromSignalHandlerDuringBlockedReceive) {
     mach_port_t p = MACH_PORT_NULL;
     return mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) == KERN_SUCCESS ? 0 : 13;
   });
-  int code = wait_exit_for(child, 10000);
-  if (code < 0) {
-    kill(child, SIGKILL);
-    wait_exit(child);
-  }
+  int code = reap_within(child, 10000);
   EXPECT_EQ(code, 0) << "10: handler's call failed, 11: interrupted call clobbered, 12/13: task cut off";
 }

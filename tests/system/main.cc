@@ -5,44 +5,24 @@
 // SIGTERM and must exit cleanly (status 0).
 #include <gtest/gtest.h>
 #include <mach/mach.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "../common/private_machd.h"
 #include "support.h"
 
 namespace systest {
-void set_machd(const std::string& socket, pid_t pid);
+void set_machd(const std::string& socket);
 }
 
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
-  const char* machd = getenv("MACHD_BIN");
-  if (machd == nullptr) {
-    fprintf(stderr, "MACHD_BIN is not set\n");
-    return 2;
-  }
   testsupport::PrivateMachd daemon;
-  if (!daemon.start(machd)) {
-    fprintf(stderr, "machd did not start\n");
-    return 2;
-  }
-  setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
-  systest::set_machd(daemon.socket(), daemon.pid());
-  // Become a task now (the library connects lazily when started before machd).
-  mach_port_t p = mach_reply_port();
-  if (p == MACH_PORT_NULL || mach_task_self() == MACH_PORT_NULL) {
-    fprintf(stderr, "cannot connect to machd\n");
-    return 2;
-  }
-  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  if (!testsupport::start_and_join(daemon)) return 2;
+  systest::set_machd(daemon.socket());
 
   // After every test, and every child task they started, has finished,
   // machd must hold nothing more than before the first test.

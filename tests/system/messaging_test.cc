@@ -30,8 +30,7 @@ TEST(Messaging, SimpleMessageCrossesTasksWithKernelVerifiedAuditToken) {
   EXPECT_STREQ(r.msg.text, "hello");
   EXPECT_EQ(r.msg.head.msgh_size, sizeof(SimpleMsg));
   EXPECT_EQ(r.msg.head.msgh_local_port, port);
-  auto* t = reinterpret_cast<mach_msg_audit_trailer_t*>(reinterpret_cast<uint8_t*>(&r.msg) +
-                                                       ((r.msg.head.msgh_size + 3) & ~3u));
+  const mach_msg_audit_trailer_t* t = audit_of(r);
   EXPECT_EQ(t->msgh_trailer_type, MACH_MSG_TRAILER_FORMAT_0);
   EXPECT_EQ(t->msgh_trailer_size, sizeof(mach_msg_audit_trailer_t));
   EXPECT_EQ(t->msgh_audit.val[5], uint32_t(child)) << "audit token pid is the sender's";
@@ -131,9 +130,7 @@ TEST(Messaging, ManyThreadsBlockedOnOnePortEachMessageGoesToExactlyOne) {
       }
     });
   }
-  mach_port_limits_t lim{MACH_PORT_QLIMIT_LARGE};
-  mach_port_set_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&lim),
-                           MACH_PORT_LIMITS_INFO_COUNT);
+  set_qlimit(port, MACH_PORT_QLIMIT_LARGE);
   for (int i = 0; i < kMessages; ++i) ASSERT_EQ(send_simple(port, i, "m"), MACH_MSG_SUCCESS);
   for (int t = 0; t < kThreads; ++t) ASSERT_EQ(send_simple(port, -1, "stop"), MACH_MSG_SUCCESS);
   for (auto& th : threads) th.join();
@@ -243,9 +240,7 @@ TEST(Messaging, OutOfLineBuffersArriveIntactBothWays) {
 
 TEST(Messaging, TimedOutSendGivesRightsBackToTheSender) {
   mach_port_t full = make_port();
-  mach_port_limits_t lim{1};
-  mach_port_set_attributes(mach_task_self(), full, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&lim),
-                           MACH_PORT_LIMITS_INFO_COUNT);
+  set_qlimit(full, 1);
   ASSERT_EQ(send_simple(full, 0, "fills the queue"), MACH_MSG_SUCCESS);
   mach_port_t carried = MACH_PORT_NULL;
   ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &carried), KERN_SUCCESS);
@@ -273,9 +268,7 @@ TEST(Messaging, TimedOutSendGivesRightsBackToTheSender) {
 
 TEST(Messaging, SendOnceDestinationNeverBlocksOnAFullQueue) {
   mach_port_t p = make_port();
-  mach_port_limits_t lim{1};
-  mach_port_set_attributes(mach_task_self(), p, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&lim),
-                           MACH_PORT_LIMITS_INFO_COUNT);
+  set_qlimit(p, 1);
   ASSERT_EQ(send_simple(p, 0, "fills"), MACH_MSG_SUCCESS);
   EXPECT_EQ(send_simple(p, 1, "blocked", MACH_PORT_NULL, MACH_MSG_TYPE_COPY_SEND, 0, MACH_SEND_TIMEOUT, 0),
             MACH_SEND_TIMED_OUT);
@@ -490,11 +483,7 @@ TEST(Messaging, MoreLargeOutOfLineRegionsThanFdsPerSocketMessage) {
     }
     return 0;
   });
-  int code = wait_exit_for(child, 10000);
-  if (code < 0) {
-    kill(child, SIGKILL);
-    wait_exit(child);
-  }
+  int code = reap_within(child, 10000);
   ASSERT_EQ(code, 0) << "1: refused, 2/3: cut off, 128+: crashed";
   for (int moved = 0; moved < 2; ++moved) {
     struct {

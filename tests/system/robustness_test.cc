@@ -60,8 +60,7 @@ TEST(Robustness, GarbageInOwnRingDisconnectsOnlyThatTask) {
   mach_port_t port = MACH_PORT_NULL;
   std::string name = check_in_unique("garbage", &port);
   pid_t vandal = spawn_task([&] {
-    size_t len = 0;
-    uint8_t* region = find_region(&len);
+    uint8_t* region = find_region();
     if (region == nullptr) return 1;
     std::mt19937_64 rng(12345);
     // Random bytes over the header and the first channels' headers and data,

@@ -1,6 +1,7 @@
 // tests/system/support.cc — see support.h.
 #include "support.h"
 
+#include <gtest/gtest.h>
 #include <machd/machd_debug.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,7 +16,6 @@ namespace systest {
 
 namespace {
 std::string g_socket;
-pid_t g_machd = -1;
 std::atomic<int> g_unique{0};
 
 void sleep_ms(int ms) {
@@ -24,28 +24,23 @@ void sleep_ms(int ms) {
 }
 }  // namespace
 
-void set_machd(const std::string& socket, pid_t pid) {
-  g_socket = socket;
-  g_machd = pid;
-}
+void set_machd(const std::string& socket) { g_socket = socket; }
 const std::string& machd_socket() { return g_socket; }
 
-uint8_t* find_region(size_t* len) {
+uint8_t* find_region() {
   FILE* f = fopen("/proc/self/maps", "r");
   char line[512];
   uint8_t* found = nullptr;
   while (f && fgets(line, sizeof line, f)) {
-    unsigned long a, b;
-    if (strstr(line, "memfd:machd-task") && sscanf(line, "%lx-%lx", &a, &b) == 2) {
+    unsigned long a;
+    if (strstr(line, "memfd:machd-task") && sscanf(line, "%lx", &a) == 1) {
       found = reinterpret_cast<uint8_t*>(a);
-      *len = b - a;
       break;
     }
   }
   if (f) fclose(f);
   return found;
 }
-pid_t machd_pid() { return g_machd; }
 
 pid_t spawn_task(const std::function<int()>& body) {
   fflush(stdout);
@@ -139,6 +134,27 @@ mach_port_t make_port() {
   if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return MACH_PORT_NULL;
   mach_port_insert_right(mach_task_self(), p, p, MACH_MSG_TYPE_MAKE_SEND);
   return p;
+}
+
+void set_qlimit(mach_port_t port, mach_port_msgcount_t limit) {
+  mach_port_limits_t lim{limit};
+  ASSERT_EQ(mach_port_set_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO,
+                                     reinterpret_cast<mach_port_info_t>(&lim), MACH_PORT_LIMITS_INFO_COUNT),
+            KERN_SUCCESS);
+}
+
+mach_port_msgcount_t queued(mach_port_t port) {
+  mach_port_status_t st{};
+  mach_msg_type_number_t n = MACH_PORT_RECEIVE_STATUS_COUNT;
+  if (mach_port_get_attributes(mach_task_self(), port, MACH_PORT_RECEIVE_STATUS,
+                               reinterpret_cast<mach_port_info_t>(&st), &n) != KERN_SUCCESS)
+    return ~0u;
+  return st.mps_msgcount;
+}
+
+const mach_msg_audit_trailer_t* audit_of(const SimpleRcv& r) {
+  return reinterpret_cast<const mach_msg_audit_trailer_t*>(reinterpret_cast<const uint8_t*>(&r.msg) +
+                                                          ((r.msg.head.msgh_size + 3) & ~3u));
 }
 
 std::string check_in_unique(const char* prefix, mach_port_t* port) {

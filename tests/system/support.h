@@ -14,7 +14,6 @@ namespace systest {
 
 // The machd every test of this binary talks to (started by main()).
 const std::string& machd_socket();
-pid_t machd_pid();
 
 // Runs `body` in a forked child task; the child exits with body's return
 // value (or 99 if it threw). Returns the child's pid.
@@ -55,6 +54,12 @@ mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_m
 
 // A fresh receive right with a send right under the same name.
 mach_port_t make_port();
+// Sets the queue limit of `port` (a gtest failure if machd refuses).
+void set_qlimit(mach_port_t port, mach_port_msgcount_t limit);
+// Messages queued on `port` (mps_msgcount), or ~0u if the call fails.
+mach_port_msgcount_t queued(mach_port_t port);
+// The trailer receive_simple() asked for, right after the message.
+const mach_msg_audit_trailer_t* audit_of(const SimpleRcv& r);
 
 // Registers a receive right under a unique bootstrap name, returns the name.
 std::string check_in_unique(const char* prefix, mach_port_t* port);
@@ -62,7 +67,7 @@ std::string check_in_unique(const char* prefix, mach_port_t* port);
 mach_port_t look_up(const std::string& name);
 
 // This task's shared region with machd (the memfd mapping), or nullptr.
-uint8_t* find_region(size_t* len);
+uint8_t* find_region();
 
 // machd's current holdings.
 struct Holdings {

@@ -76,6 +76,24 @@ void t_fill_port(mach_port_name_t dest, size_t n) {
   }
 }
 
+// Sends `msg` (complex, one descriptor of `type`) to `rcv` and receives it
+// back into the same buffer. Pseudo-receive (`rcv` already full): the send
+// times out and hands the message back as a receive would have. Either way
+// the header and body must then read as received.
+template <typename Msg>
+void t_transfer(mach_port_name_t rcv, Msg& msg, bool pseudo_receive, mach_msg_descriptor_type_t type) {
+  kern_return_t kr = t_send(rcv, &msg.base.header, offsetof(Msg, trailer), true, MACH_SEND_TIMEOUT);
+  if (pseudo_receive) {
+    ASSERT_EQ(kr, MACH_SEND_TIMED_OUT);
+  } else {
+    ASSERT_EQ(kr, KERN_SUCCESS);
+    ASSERT_EQ(t_receive(rcv, &msg.base.header, sizeof msg, 0), KERN_SUCCESS);
+  }
+  EXPECT_EQ(msg.base.header.msgh_bits & MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_COMPLEX);
+  EXPECT_EQ(msg.base.body.msgh_descriptor_count, 1u);
+  EXPECT_EQ(mach_msg_descriptor_type_t(msg.dsc.type), type);
+}
+
 mach_msg_type_name_t received_disposition(mach_msg_type_name_t sent) {
   switch (sent) {
     case MACH_MSG_TYPE_MOVE_RECEIVE: return MACH_MSG_TYPE_PORT_RECEIVE;
@@ -296,17 +314,8 @@ void port_descriptors(bool pseudo_receive) {
     msg.dsc.type = MACH_MSG_PORT_DESCRIPTOR;
     msg.dsc.disposition = disp;
     msg.dsc.name = name;
-    kern_return_t kr = t_send(rcv, &msg.base.header, offsetof(PortMsg, trailer), true, MACH_SEND_TIMEOUT);
-    if (pseudo_receive) {
-      ASSERT_EQ(kr, MACH_SEND_TIMED_OUT);
-    } else {
-      ASSERT_EQ(kr, KERN_SUCCESS);
-      ASSERT_EQ(t_receive(rcv, &msg.base.header, sizeof msg, 0), KERN_SUCCESS);
-    }
+    ASSERT_NO_FATAL_FAILURE(t_transfer(rcv, msg, pseudo_receive, MACH_MSG_PORT_DESCRIPTOR));
     mach_msg_type_name_t want = received_disposition(disp);
-    EXPECT_EQ(msg.base.header.msgh_bits & MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_COMPLEX);
-    EXPECT_EQ(msg.base.body.msgh_descriptor_count, 1u);
-    EXPECT_EQ(mach_msg_descriptor_type_t(msg.dsc.type), mach_msg_descriptor_type_t(MACH_MSG_PORT_DESCRIPTOR));
     EXPECT_EQ(mach_msg_type_name_t(msg.dsc.disposition), want);
     // A receive or send right for a port this task holds comes back under
     // the name it already has.
@@ -361,16 +370,7 @@ void guarded_port_descriptors(bool pseudo_receive) {
     msg.dsc.name = port;
     msg.dsc.context = (f & MACH_MSG_GUARD_FLAGS_UNGUARDED_ON_SEND) ? 0 : kCtx;
     msg.dsc.flags = f;
-    kern_return_t kr = t_send(rcv, &msg.base.header, offsetof(GuardedMsg, trailer), true, MACH_SEND_TIMEOUT);
-    if (pseudo_receive) {
-      ASSERT_EQ(kr, MACH_SEND_TIMED_OUT);
-    } else {
-      ASSERT_EQ(kr, KERN_SUCCESS);
-      ASSERT_EQ(t_receive(rcv, &msg.base.header, sizeof msg, 0), KERN_SUCCESS);
-    }
-    EXPECT_EQ(msg.base.header.msgh_bits & MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_COMPLEX);
-    EXPECT_EQ(msg.base.body.msgh_descriptor_count, 1u);
-    EXPECT_EQ(mach_msg_descriptor_type_t(msg.dsc.type), mach_msg_descriptor_type_t(MACH_MSG_GUARDED_PORT_DESCRIPTOR));
+    ASSERT_NO_FATAL_FAILURE(t_transfer(rcv, msg, pseudo_receive, MACH_MSG_GUARDED_PORT_DESCRIPTOR));
     EXPECT_EQ(mach_msg_type_name_t(msg.dsc.disposition), mach_msg_type_name_t(MACH_MSG_TYPE_PORT_RECEIVE));
     EXPECT_EQ(msg.dsc.name, port);
     // The receiver's copy is guarded with the address of the message buffer.
@@ -423,18 +423,9 @@ void port_array_descriptors(bool pseudo_receive) {
     msg.dsc.deallocate = false;
     msg.array[0] = name1;
     msg.array[1] = name2;
-    kern_return_t kr = t_send(rcv, &msg.base.header, offsetof(PortArrayMsg, trailer), true, MACH_SEND_TIMEOUT);
-    if (pseudo_receive) {
-      ASSERT_EQ(kr, MACH_SEND_TIMED_OUT);
-    } else {
-      ASSERT_EQ(kr, KERN_SUCCESS);
-      ASSERT_EQ(t_receive(rcv, &msg.base.header, sizeof msg, 0), KERN_SUCCESS);
-    }
+    ASSERT_NO_FATAL_FAILURE(t_transfer(rcv, msg, pseudo_receive, MACH_MSG_OOL_PORTS_DESCRIPTOR));
     mach_msg_type_name_t want = received_disposition(disp);
     auto* array = static_cast<mach_port_name_t*>(msg.dsc.address);
-    EXPECT_EQ(msg.base.header.msgh_bits & MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_COMPLEX);
-    EXPECT_EQ(msg.base.body.msgh_descriptor_count, 1u);
-    EXPECT_EQ(mach_msg_descriptor_type_t(msg.dsc.type), mach_msg_descriptor_type_t(MACH_MSG_OOL_PORTS_DESCRIPTOR));
     EXPECT_EQ(mach_msg_type_name_t(msg.dsc.disposition), want);
     EXPECT_EQ(msg.dsc.count, 2u);
     EXPECT_TRUE(bool(msg.dsc.deallocate)) << "received arrays are the receiver's to deallocate";
@@ -493,16 +484,7 @@ void memory_descriptors(bool pseudo_receive) {
     msg.dsc.address = reinterpret_cast<void*>(addr);
     msg.dsc.size = size;
     msg.dsc.deallocate = n > 0;
-    kern_return_t kr = t_send(rcv, &msg.base.header, offsetof(MemoryMsg, trailer), true, MACH_SEND_TIMEOUT);
-    if (pseudo_receive) {
-      ASSERT_EQ(kr, MACH_SEND_TIMED_OUT);
-    } else {
-      ASSERT_EQ(kr, KERN_SUCCESS);
-      ASSERT_EQ(t_receive(rcv, &msg.base.header, sizeof msg, 0), KERN_SUCCESS);
-    }
-    EXPECT_EQ(msg.base.header.msgh_bits & MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_COMPLEX);
-    EXPECT_EQ(msg.base.body.msgh_descriptor_count, 1u);
-    EXPECT_EQ(mach_msg_descriptor_type_t(msg.dsc.type), mach_msg_descriptor_type_t(MACH_MSG_OOL_DESCRIPTOR));
+    ASSERT_NO_FATAL_FAILURE(t_transfer(rcv, msg, pseudo_receive, MACH_MSG_OOL_DESCRIPTOR));
     EXPECT_EQ(msg.dsc.size, size);
     ASSERT_NE(msg.dsc.address, nullptr);
     EXPECT_TRUE(all_ff(msg.dsc.address, size));

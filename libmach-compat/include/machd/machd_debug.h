@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 typedef struct machd_debug_stats {
-  uint64_t tasks;          /* connected tasks */
+  uint64_t tasks;          /* tasks, machd's own kernel task included */
   uint64_t ports;          /* live ports, machd's own included */
   uint64_t port_sets;
   uint64_t entries;        /* names in use over all spaces */

@@ -26,14 +26,9 @@
 namespace {
 
 using rt::NoLeak;
+using rt::type_of;
 
 mig::rtproof::Client client() { return mig::rtproof::Client(rt::server_port()); }
-
-mach_port_type_t type_of(mach_port_t name) {
-  mach_port_type_t t = 0;
-  if (mach_port_type(mach_task_self(), name, &t) != KERN_SUCCESS) return 0;
-  return t;
-}
 
 TEST(MigCxxClient, ResultCarriesTheValuesOfASuccessfulCall) {
   const int32_t xs[] = {3, 1, 4, 1, 5};

@@ -47,6 +47,12 @@ std::vector<Name> own_names();
 std::vector<Name> server_names(int* send_once = nullptr);
 std::string to_string(const std::vector<Name>& names);
 
+// The rights this task holds under `name` (0 if none).
+inline mach_port_type_t type_of(mach_port_t name) {
+  mach_port_type_t t = 0;
+  if (mach_port_type(mach_task_self(), name, &t) != KERN_SUCCESS) return 0;
+  return t;
+}
 // A receive right with a send right under the same name.
 mach_port_t make_port();
 // Receives one message on `port` (timeout in ms); returns its msgh_id, or

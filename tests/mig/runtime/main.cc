@@ -11,18 +11,15 @@
 #include <mach/mach.h>
 #include <servers/bootstrap.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <string>
 
+#include "../../common/private_machd.h"
 #include "harness.h"
 #include "rtproof.h"
 
@@ -30,16 +27,6 @@ namespace {
 
 mach_port_t g_server = MACH_PORT_NULL;
 pid_t g_server_pid = -1;
-
-bool answers(const std::string& path) {
-  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(s);
-  return ok;
-}
 
 void sleep_ms(int ms) {
   timespec ts{ms / 1000, long(ms % 1000) * 1000000L};
@@ -215,49 +202,13 @@ void NoLeak::ExpectNothingLeaked() {
 
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
-  const char* machd = getenv("MACHD_BIN");
-  if (machd == nullptr) {
-    fprintf(stderr, "MACHD_BIN is not set\n");
-    return 2;
-  }
-  char dir[] = "/tmp/machd-migrt-XXXXXX";
-  if (mkdtemp(dir) == nullptr) return 2;
-  std::string sock = std::string(dir) + "/machd.sock";
-  setenv("MACHD_SOCKET", sock.c_str(), 1);
-  pid_t machd_pid = fork();
-  if (machd_pid == 0) {
-    execl(machd, machd, "--foreground", "--socket", sock.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && !answers(sock); ++i) sleep_ms(10);
-  auto stop_machd = [&]() -> int {
-    kill(machd_pid, SIGTERM);
-    int status = 0;
-    waitpid(machd_pid, &status, 0);
-    unlink(sock.c_str());
-    rmdir(dir);
-    return status;
-  };
-  if (!answers(sock)) {
-    fprintf(stderr, "machd did not start\n");
-    kill(machd_pid, SIGKILL);
-    stop_machd();
-    return 2;
-  }
-  // Become a task now.
-  mach_port_t p = mach_reply_port();
-  if (p == MACH_PORT_NULL || mach_task_self() == MACH_PORT_NULL) {
-    fprintf(stderr, "cannot connect to machd\n");
-    stop_machd();
-    return 2;
-  }
-  mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+  testsupport::PrivateMachd daemon;
+  if (!testsupport::start_and_join(daemon)) return 2;
 
   g_server = start_server(&g_server_pid);
   if (g_server == MACH_PORT_NULL) {
     fprintf(stderr, "the rtproof server did not check in\n");
     if (g_server_pid > 0) kill(g_server_pid, SIGKILL);
-    stop_machd();
     return 2;
   }
 
@@ -272,7 +223,7 @@ int main(int argc, char** argv) {
     waitpid(g_server_pid, nullptr, 0);
     if (rc == 0) rc = 1;
   }
-  int status = stop_machd();
+  int status = daemon.stop();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "machd did not exit cleanly on SIGTERM (status %d)\n", status);
     if (rc == 0) rc = 1;

@@ -45,11 +45,7 @@ static_assert(sizeof(__Request__notes_t) == sizeof(mach_msg_header_t));
 
 mach_port_t server() { return rt::server_port(); }
 
-mach_port_type_t type_of(mach_port_t name) {
-  mach_port_type_t t = 0;
-  if (mach_port_type(mach_task_self(), name, &t) != KERN_SUCCESS) return 0;
-  return t;
-}
+using rt::type_of;
 
 mach_port_urefs_t send_refs(mach_port_t name) {
   mach_port_urefs_t r = 0;

@@ -172,13 +172,10 @@ kern_return_t do_ports_move(mach_port_t server, rp_move_send_array_t ports,
 	return KERN_SUCCESS;
 }
 
+/* The same on this side: only the disposition the client chose differs. */
 kern_return_t do_ports_copy(mach_port_t server, rp_copy_send_array_t ports,
     mach_msg_type_number_t portsCnt, int32_t base, int32_t *count) {
-	(void)server;
-	kern_return_t kr = send_on_each(ports, portsCnt, base, count);
-	if (kr != KERN_SUCCESS) return kr;
-	if (portsCnt > 0) vm_deallocate(mach_task_self(), (vm_address_t)ports, portsCnt * sizeof *ports);
-	return KERN_SUCCESS;
+	return do_ports_move(server, ports, portsCnt, base, count);
 }
 
 kern_return_t do_ports_copy_few(mach_port_t server, rp_copy_send_few_t ports,
