@@ -67,12 +67,18 @@ extern "C" {
 
 boolean_t mach_task_is_self(task_name_t task) { return task == mach_task_self_ && task != MACH_PORT_NULL; }
 
-// Thread and host kernel objects are not provided yet: no port names them.
+// Thread kernel objects are not provided yet: no port names them.
 mach_port_t mach_thread_self(void) { return MACH_PORT_NULL; }
-mach_port_t mach_host_self(void) { return MACH_PORT_NULL; }
 mach_port_name_t task_self_trap(void) { return mach_task_self_; }
 mach_port_name_t thread_self_trap(void) { return MACH_PORT_NULL; }
-mach_port_name_t host_self_trap(void) { return MACH_PORT_NULL; }
+
+// As XNU's host_self_trap: a send right to the host port (a user reference
+// more on each call).
+mach_port_name_t host_self_trap(void) {
+  machcompat::CallResult r = machcompat::call(MACHD_OP_HOST_SELF, {});
+  return r.machd_gone || r.result != KERN_SUCCESS ? MACH_PORT_NULL : mach_port_name_t(r.rets[0]);
+}
+mach_port_t mach_host_self(void) { return host_self_trap(); }
 
 kern_return_t host_page_size(host_t host, vm_size_t* page_size) {
   (void)host;

@@ -18,17 +18,9 @@
 
 extern "C" {
 
-// <mach/mach_host.h>
-kern_return_t _host_page_size(host_t host, vm_size_t *out_page_size) { return KERN_NOT_SUPPORTED; }
-kern_return_t host_get_clock_service(host_t host, clock_id_t clock_id, clock_serv_t *clock_serv) { return KERN_NOT_SUPPORTED; }
+// <mach/host_priv.h>
 kern_return_t host_get_special_port(host_priv_t host_priv, int node, int which, mach_port_t *port) { return KERN_NOT_SUPPORTED; }
-kern_return_t host_info(host_t host, host_flavor_t flavor, host_info_t host_info_out, mach_msg_type_number_t *host_info_outCnt) { return KERN_NOT_SUPPORTED; }
-kern_return_t host_kernel_version(host_t host, kernel_version_t kernel_version) { return KERN_NOT_SUPPORTED; }
-kern_return_t host_processor_info(host_t host, processor_flavor_t flavor, natural_t *out_processor_count, processor_info_array_t *out_processor_info, mach_msg_type_number_t *out_processor_infoCnt) { return KERN_NOT_SUPPORTED; }
 kern_return_t host_set_special_port(host_priv_t host_priv, int which, mach_port_t port) { return KERN_NOT_SUPPORTED; }
-kern_return_t host_statistics(host_t host_priv, host_flavor_t flavor, host_info_t host_info_out, mach_msg_type_number_t *host_info_outCnt) { return KERN_NOT_SUPPORTED; }
-kern_return_t host_statistics64(host_t host_priv, host_flavor_t flavor, host_info64_t host_info64_out, mach_msg_type_number_t *host_info64_outCnt) { return KERN_NOT_SUPPORTED; }
-kern_return_t mach_memory_object_memory_entry_64(host_t host, boolean_t internal, memory_object_size_t size, vm_prot_t permission, memory_object_t pager, mach_port_t *entry_handle) { return KERN_NOT_SUPPORTED; }
 
 // <mach/mach_vm.h>
 kern_return_t _mach_make_memory_entry(vm_map_t target_task, memory_object_size_t *size, memory_object_offset_t offset, vm_prot_t permission, mem_entry_name_port_t *object_handle, mem_entry_name_port_t parent_handle) { return KERN_NOT_SUPPORTED; }

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 2u
+#define MACHD_ABI_VERSION 3u
 
 /* Region geometry (fixed for ABI version 2):
  *   [0, 4096)                 machd_region_header, credit table, lane controls
@@ -253,6 +253,7 @@ enum machd_op {
   MACHD_OP_PING = 33,               /* no args; result KERN_SUCCESS (tests, benchmarks) */
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
   MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
+  MACHD_OP_HOST_SELF = 36,          /* no args → rets[0] = send right to the host port */
   MACHD_OP_MAX
 };
 

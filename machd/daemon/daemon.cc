@@ -28,7 +28,7 @@
 #include "machd_socket_path.h"
 #include "kernel_servers.h"
 #include "message_rights.h"
-#include "task_port_server.h"
+#include "kern/subsystems.h"
 #include "msg_codec.h"
 #include "traps.h"
 
@@ -42,21 +42,6 @@ namespace {
 
 constexpr ipc::WaiterId kKernelReceiveWaiter = 1;  // session 0, channel 1
 constexpr ipc::WaiterId kKernelSendWaiter = 2;
-
-// The demux of a port that serves no subsystem: every id is MIG_BAD_ID, with
-// the reply MIG's demux functions write in that case.
-boolean_t no_server_demux(mach_msg_header_t* in, mach_msg_header_t* out) {
-  auto* r = reinterpret_cast<mig_reply_error_t*>(out);
-  r->Head.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(in->msgh_bits), 0);
-  r->Head.msgh_remote_port = in->msgh_remote_port;
-  r->Head.msgh_size = sizeof *r;
-  r->Head.msgh_local_port = MACH_PORT_NULL;
-  r->Head.msgh_id = in->msgh_id + 100;
-  r->Head.msgh_reserved = 0;
-  r->NDR = NDR_record;
-  r->RetCode = MIG_BAD_ID;
-  return FALSE;
-}
 
 int open_pidfd(int sock, pid_t pid) {
   int fd = -1;
@@ -82,7 +67,9 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   kernel_.port_allocate(kernel_.kernel_task(), MACH_PORT_RIGHT_PORT_SET, &set);
   kernel_set_ = set;
   bootstrap_ = std::make_unique<BootstrapServer>(kernel_, kernel_set_);
-  task_ports_ = std::make_unique<TaskPortServer>(kernel_);
+  runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
+  kern::add_kernel_subsystems(dispatch_);
+  host_ = std::make_unique<kern::Host>();
   arm_kernel_receive();
 }
 
@@ -227,6 +214,7 @@ void Daemon::on_hello(int fd) {
   }
   s->task = kernel_.task_create(creds);
   kernel_.port_insert_member(kernel_.kernel_task(), kernel_.task_port_kernel_name(s->task), kernel_set_);
+  directory_.add(s->task, cred.pid, s->pidfd());
   w.kind = MACHD_SOCK_WELCOME;
   w.task_self = kernel_.task_self_name(s->task);
   mach_port_name_t bp = MACH_PORT_NULL;
@@ -401,14 +389,14 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
   KernelReply kr;
   if (bootstrap_->serves(h.msgh_local_port)) {
     kr = bootstrap_->handle(c.msg);
-  } else if (kernel_.resolve_task(kt, h.msgh_local_port) != ipc::kNoTask) {
-    kr = task_ports_->handle(c.msg);  // the mach_port subsystem on a task port
   } else {
-    kr = run_mig_server(no_server_demux, c.msg, sizeof(mig_reply_error_t));
+    // A kernel object (or a port that is none any more: MIG_BAD_ID).
+    MappedRequest req(c);
+    kr = dispatch_.serve(req.msg(), kernel_.kobject_of(kt, h.msgh_local_port));
   }
   std::vector<uint8_t>& reply = kr.msg;
   const bool keep_body = kr.keep_body;
-  release_message_rights(kernel_, kt, c, /*header=*/reply.empty(), /*body=*/!keep_body);
+  release_message_rights(kernel_, kt, c, /*header=*/reply.empty() && !kr.keep_reply, /*body=*/!keep_body);
   ipc::SendArgs send;
   take_reply_payloads(reply, send);  // out-of-line arrays the routine returned (always frees them)
   if (!reply.empty()) {
@@ -438,6 +426,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
   for (uint64_t t : s.tokens)
     if (t) loop_->cancel(t);
   fast_.retire(id);
+  directory_.remove(s.task);
   kernel_.task_terminate(s.task);
   fast_.detach(id);
   sessions_.erase(it);

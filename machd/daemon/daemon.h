@@ -7,9 +7,10 @@
 //   after each batch: Kernel::take_completions → encode → Session::finish
 //   pidfd readable / socket hang-up → Kernel::task_terminate → Session gone
 //
-// Kernel-served ports (bootstrap, task ports) are received by the kernel task
-// through one port set; a kernel "thread" stays blocked receiving on it and
-// its completions go to the KernelServers.
+// Kernel-served ports (bootstrap, kernel objects: task ports, host, ...) are
+// received by the kernel task through one port set; a kernel "thread" stays
+// blocked receiving on it and its completions go to the bootstrap server or
+// to kern::Dispatch (the MIG subsystems of kernel objects).
 #pragma once
 
 #include <cstdint>
@@ -21,13 +22,16 @@
 #include "event_loop.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
+#include "kern/dispatch.h"
+#include "kern/host.h"
+#include "kern/runtime.h"
 #include "options.h"
 #include "session.h"
+#include "task_host.h"
 
 namespace machd {
 
 class BootstrapServer;
-class TaskPortServer;
 
 class Daemon {
  public:
@@ -72,7 +76,10 @@ class Daemon {
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
   mach_port_name_t kernel_set_ = 0;  // port set of kernel-served ports (kernel task)
   std::unique_ptr<BootstrapServer> bootstrap_;
-  std::unique_ptr<TaskPortServer> task_ports_;
+  TaskDirectory directory_;
+  std::unique_ptr<kern::Runtime> runtime_;
+  kern::Dispatch dispatch_;
+  std::unique_ptr<kern::Host> host_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the

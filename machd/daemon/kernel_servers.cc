@@ -3,6 +3,8 @@
 
 #include <mach/mig_errors.h>
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -27,6 +29,7 @@ KernelReply run_mig_server(MigDemux demux, const std::vector<uint8_t>& request, 
   if ((out_h->msgh_bits & MACH_MSGH_BITS_COMPLEX) == 0 && out_h->msgh_size >= sizeof(mig_reply_error_t)) {
     if (err->RetCode == MIG_NO_REPLY) {
       out_h->msgh_remote_port = MACH_PORT_NULL;
+      r.keep_reply = true;
     } else if (err->RetCode != KERN_SUCCESS) {
       r.keep_body = false;
     }
@@ -37,6 +40,34 @@ KernelReply run_mig_server(MigDemux demux, const std::vector<uint8_t>& request, 
     r.msg.assign(b, b + out_h->msgh_size);
   }
   return r;
+}
+
+MappedRequest::MappedRequest(const ipc::Completion& c) : msg_(c.msg) {
+  auto set_address = [&](uint32_t off, const void* p) {
+    // address is the first field of both OOL descriptor shapes.
+    if (off + sizeof(uint64_t) <= msg_.size()) {
+      const uint64_t a = reinterpret_cast<uintptr_t>(p);
+      memcpy(msg_.data() + off, &a, sizeof a);
+    }
+  };
+  for (const ipc::OolOut& o : c.ool) {
+    const void* p = nullptr;
+    if (const auto* in = dynamic_cast<const InlinePayload*>(o.payload.get())) {
+      p = in->bytes().data();
+    } else if (const auto* mf = dynamic_cast<const MemfdPayload*>(o.payload.get())) {
+      void* m = mmap(nullptr, mf->size(), PROT_READ, MAP_PRIVATE, mf->fd(), off_t(mf->offset()));
+      if (m != MAP_FAILED) {
+        maps_.emplace_back(m, mf->size());
+        p = m;
+      }
+    }
+    set_address(o.descriptor_offset, p);
+  }
+  for (const ipc::OolPortsOut& o : c.ool_ports) set_address(o.descriptor_offset, o.names.data());
+}
+
+MappedRequest::~MappedRequest() {
+  for (auto& [p, n] : maps_) munmap(p, n);
 }
 
 namespace {

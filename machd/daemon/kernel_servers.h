@@ -5,7 +5,8 @@
 // contract, as mach_msg_server does in a task:
 //
 //   reply simple, RetCode == MIG_NO_REPLY   no reply now (the server kept the
-//                                           reply right to answer later)
+//                                           reply right to answer later:
+//                                           keep_reply)
 //   reply simple, RetCode is another error  the request's body (rights,
 //                                           memory) is released, the reply
 //                                           right answers the error
@@ -26,6 +27,7 @@ namespace machd {
 struct KernelReply {
   std::vector<uint8_t> msg;  // the reply to send; empty: none
   bool keep_body = true;     // false: release the rights the request carried
+  bool keep_reply = false;   // true: the server kept the request's reply right
 };
 
 using MigDemux = boolean_t (*)(mach_msg_header_t* in, mach_msg_header_t* out);
@@ -33,6 +35,24 @@ using MigDemux = boolean_t (*)(mach_msg_header_t* in, mach_msg_header_t* out);
 // Runs `demux` on `request` (header, body and trailer as received) with a
 // reply buffer of `max_reply` bytes.
 KernelReply run_mig_server(MigDemux demux, const std::vector<uint8_t>& request, size_t max_reply);
+
+// Out-of-line data in requests: the kernel task's received message with the
+// address of every out-of-line descriptor pointing at the region mapped (read
+// only) in machd and every out-of-line ports descriptor at its names. The
+// memory stays valid while the MappedRequest lives; a routine that answers
+// later copies what it needs.
+class MappedRequest {
+ public:
+  explicit MappedRequest(const ipc::Completion& c);
+  ~MappedRequest();
+  MappedRequest(const MappedRequest&) = delete;
+  MappedRequest& operator=(const MappedRequest&) = delete;
+  const std::vector<uint8_t>& msg() const { return msg_; }
+
+ private:
+  std::vector<uint8_t> msg_;
+  std::vector<std::pair<void*, size_t>> maps_;
+};
 
 // Out-of-line data in replies: a server routine returns arrays it allocated
 // with reply_alloc(); when the reply is sent, take_reply_payloads() copies

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "kern/host.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 
@@ -73,6 +74,10 @@ kern_return_t trap(Ctx& c) {
     out.rss_bytes = resident_bytes();
     const auto* b = reinterpret_cast<const uint8_t*>(&out);
     c.rep.data.assign(b, b + sizeof out);
+    return KERN_SUCCESS;
+  }
+  if (c.req.op == MACHD_OP_HOST_SELF) {
+    c.rep.rets[0] = kern::host().host_self(self);
     return KERN_SUCCESS;
   }
   if (c.req.op == MACHD_OP_REPLY_PORT) {

@@ -6,6 +6,7 @@
 
 #include "credit.h"
 #include "ipc.h"
+#include "kobject.h"
 #include "lane.h"
 #include "mach_port.h"
 #include "msg.h"
@@ -91,6 +92,33 @@ mach_port_name_t Kernel::task_port_kernel_name(TaskId task) const {
   Task* t = impl_->ipc.task(task);
   if (!t || !t->task_port || t->task_port->receiver != impl_->ipc.kernel) return MACH_PORT_NULL;
   return t->task_port->receiver_name;
+}
+
+kern_return_t Kernel::kobject_alloc(TaskId task, KObject ko, mach_port_name_t* name) {
+  Drain d{impl_->ipc};
+  return ipc::kobject_alloc(impl_->ipc, task, ko, name);
+}
+
+KObject Kernel::kobject_of(TaskId caller, mach_port_name_t name) const {
+  return ipc::kobject_of(impl_->ipc, caller, name);
+}
+
+kern_return_t Kernel::kobject_make_send(TaskId task, mach_port_name_t kernel_name, mach_port_name_t* out) {
+  Drain d{impl_->ipc};
+  return ipc::kobject_make_send(impl_->ipc, task, kernel_name, out);
+}
+
+kern_return_t Kernel::kobject_set(mach_port_name_t kernel_name, KObject ko) {
+  return ipc::kobject_set(impl_->ipc, kernel_name, ko);
+}
+
+kern_return_t Kernel::kobject_request_no_senders(mach_port_name_t kernel_name) {
+  Drain d{impl_->ipc};
+  return ipc::kobject_request_no_senders(impl_->ipc, kernel_name);
+}
+
+mach_port_mscount_t Kernel::kobject_mscount(mach_port_name_t kernel_name) const {
+  return ipc::kobject_mscount(impl_->ipc, kernel_name);
 }
 
 const Credentials* Kernel::credentials(TaskId task) const {

@@ -177,6 +177,15 @@ class LaneHooks {
   virtual uint32_t lane_reclaim(LaneId lane, bool close) = 0;
 };
 
+// A kernel object's label on its port (machd/kern gives the types meaning;
+// type 0 is no object). Task ports are labelled {kKObjectTaskType, TaskId}.
+struct KObject {
+  uint16_t type = 0;
+  uint64_t id = 0;
+  bool operator==(const KObject&) const = default;
+};
+inline constexpr uint16_t kKObjectTaskType = 1;
+
 struct CreditGrant {
   CreditId id = 0;
   uint32_t count = 0;
@@ -237,6 +246,22 @@ class Kernel {
   mach_port_name_t task_port_kernel_name(TaskId task) const;
 
   const Credentials* credentials(TaskId task) const;
+
+  // ---- kernel objects (kobject.h) --------------------------------------------
+  // A new port labelled `ko` whose receive right is in `task`'s space (the
+  // kernel task for objects machd serves; a user task for an mk_timer).
+  kern_return_t kobject_alloc(TaskId task, KObject ko, mach_port_name_t* name);
+  // Label of the port a send/send-once/receive right `name` of `caller`
+  // denotes ({} when none or the port is dead).
+  KObject kobject_of(TaskId caller, mach_port_name_t name) const;
+  // A send right made from the kernel task's receive right `kernel_name`,
+  // copied out into `task` (*out: its name there).
+  kern_return_t kobject_make_send(TaskId task, mach_port_name_t kernel_name, mach_port_name_t* out);
+  kern_return_t kobject_set(mach_port_name_t kernel_name, KObject ko);
+  // No-senders notification on the kernel task's receive right, delivered to
+  // the port itself (XNU ipc_kobject_nsrequest).
+  kern_return_t kobject_request_no_senders(mach_port_name_t kernel_name);
+  mach_port_mscount_t kobject_mscount(mach_port_name_t kernel_name) const;
 
   // ---- special ports ---------------------------------------------------------
   // Sets the port that every task created afterwards receives as its bootstrap

@@ -74,7 +74,8 @@ kern_return_t request(Ipc& ipc, Task& task, mach_port_name_t name, mach_msg_id_t
       Port* p = nullptr;
       kern_return_t kr = translate_receive(task.space, name, &p);
       if (kr != KERN_SUCCESS) return kr;
-      if (p->aux && p->aux->kobject_task != kNoTask) return KERN_INVALID_RIGHT;  // kernel object
+      if (p->aux && (p->aux->kobject_task != kNoTask || p->aux->kobject_type != 0))
+        return KERN_INVALID_RIGHT;  // kernel object (XNU: ipc_port_request_alloc refuses kobjects)
       PortAux& aux = p->ensure_aux();
       *previous = aux.pdrequest;
       aux.pdrequest = notify;

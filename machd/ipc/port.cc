@@ -86,6 +86,8 @@ void port_destroy(Ipc& ipc, Port* port) {
     }
     port->aux->destination = nullptr;
     port->aux->kobject_task = kNoTask;
+    port->aux->kobject_type = 0;
+    port->aux->kobject_id = 0;
   }
   mqueue_destroy(ipc, *port);
   port_dnnotify(ipc, *port);

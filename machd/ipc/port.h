@@ -47,6 +47,8 @@ struct PortAux {
   Port* pdrequest = nullptr;        // port-destroyed send-once right
   Port* destination = nullptr;      // receive right in transit: dest of its message
   TaskId kobject_task = kNoTask;    // this is the task port of that task
+  uint16_t kobject_type = 0;        // kernel object label (kobject.h); 0: none
+  uint64_t kobject_id = 0;
   LaneId lane = 0;                  // receive lane the queue head is lent to (lane.h)
   uint32_t lent = 0;                // the first `lent` queued messages are lent
   std::vector<Credit*> credits;     // send credits reserving slots here (credit.h)

@@ -1,0 +1,86 @@
+// machd/kern/host.cc — see host.h. The routines of mach_host.defs and
+// host_priv.defs that machd provides; the others answer KERN_NOT_SUPPORTED
+// (generated, mach_host_unimplemented.c / host_priv_unimplemented.c).
+#include "host.h"
+
+#include <mach/host_info.h>
+#include <mach/machine.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime.h"
+#include "translate.h"
+
+extern "C" {
+#include "mach_hostServer.h"
+}
+
+namespace machd::kern {
+
+namespace {
+Host* g_host = nullptr;
+
+bool is_host(mach_port_t port) { return translate(port, {KType::kHost, KType::kHostPriv}).has_value(); }
+}  // namespace
+
+Host& host() { return *g_host; }
+
+Host::Host() {
+  host_ = runtime().create_port(KType::kHost, 0);
+  host_priv_ = runtime().create_port(KType::kHostPriv, 0);
+  g_host = this;
+}
+
+mach_port_name_t Host::host_self(ipc::TaskId task) { return runtime().make_send(task, host_); }
+
+}  // namespace machd::kern
+
+using machd::kern::is_host;
+
+extern "C" {
+
+// XNU host_info (osfmk/kern/host.c): a count below the flavor's old count
+// is KERN_FAILURE; HOST_BASIC_INFO fills the fields the count has room for.
+kern_return_t host_info(host_t host, host_flavor_t flavor, host_info_t info, mach_msg_type_number_t* count) {
+  if (!is_host(host)) return KERN_INVALID_ARGUMENT;
+  switch (flavor) {
+    case HOST_BASIC_INFO: {
+      constexpr mach_msg_type_number_t kOldCount = 5;  // up to cpu_subtype
+      if (*count < kOldCount) return KERN_FAILURE;
+      host_basic_info_data_t b{};
+      const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+      const long online = sysconf(_SC_NPROCESSORS_ONLN);
+      struct sysinfo si{};
+      sysinfo(&si);
+      const uint64_t mem = uint64_t(si.totalram) * si.mem_unit;
+      b.max_cpus = integer_t(cpus);
+      b.avail_cpus = integer_t(online);
+      b.memory_size = natural_t(std::min<uint64_t>(mem, 0x80000000ull));
+      b.cpu_type = CPU_TYPE_X86_64;
+      b.cpu_subtype = CPU_SUBTYPE_X86_64_ALL;
+      b.cpu_threadtype = 0;  // CPU_THREADTYPE_NONE
+      b.physical_cpu = integer_t(online);
+      b.physical_cpu_max = integer_t(cpus);
+      b.logical_cpu = integer_t(online);
+      b.logical_cpu_max = integer_t(cpus);
+      b.max_mem = mem;
+      const mach_msg_type_number_t n = *count >= HOST_BASIC_INFO_COUNT ? HOST_BASIC_INFO_COUNT : kOldCount;
+      memcpy(info, &b, n * sizeof(integer_t));
+      *count = n;
+      return KERN_SUCCESS;
+    }
+    default:
+      return KERN_INVALID_ARGUMENT;
+  }
+}
+
+kern_return_t _host_page_size(host_t host, vm_size_t* out_page_size) {
+  if (!is_host(host)) return KERN_INVALID_ARGUMENT;
+  *out_page_size = vm_size_t(sysconf(_SC_PAGESIZE));
+  return KERN_SUCCESS;
+}
+
+}  // extern "C"

@@ -1,0 +1,107 @@
+// machd/kern/runtime.cc — see runtime.h.
+#include "runtime.h"
+
+#include <mach/mig_errors.h>
+#include <mach/ndr.h>
+
+#include <cstring>
+
+namespace machd::kern {
+
+namespace {
+Runtime* g_runtime = nullptr;
+// Kernel-task sends never block: the waiter id only names the attempt.
+constexpr ipc::WaiterId kKernelSendWaiter = 3;
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+}  // namespace
+
+Runtime& runtime() { return *g_runtime; }
+
+Runtime::Runtime(ipc::Kernel& kernel, mach_port_name_t kernel_set, TaskHost& host)
+    : kernel_(kernel), kt_(kernel.kernel_task()), kernel_set_(kernel_set), host_(host) {
+  g_runtime = this;
+}
+
+Runtime::~Runtime() {
+  if (g_runtime == this) g_runtime = nullptr;
+}
+
+mach_port_name_t Runtime::create_port(KType type, uint64_t id) {
+  mach_port_name_t name = MACH_PORT_NULL;
+  if (kernel_.kobject_alloc(kt_, make_kobject(type, id), &name) != KERN_SUCCESS) return MACH_PORT_NULL;
+  kernel_.port_insert_member(kt_, name, kernel_set_);
+  return name;
+}
+
+void Runtime::destroy_port(mach_port_name_t kernel_name) {
+  if (!MACH_PORT_VALID(kernel_name)) return;
+  kernel_.kobject_set(kernel_name, {});
+  kernel_.port_destroy(kt_, kernel_name);
+}
+
+mach_port_name_t Runtime::make_send(ipc::TaskId task, mach_port_name_t kernel_name) {
+  mach_port_name_t out = MACH_PORT_NULL;
+  if (kernel_.kobject_make_send(task, kernel_name, &out) != KERN_SUCCESS) return MACH_PORT_NULL;
+  return out;
+}
+
+void Runtime::release_send(mach_port_name_t kernel_name) {
+  if (MACH_PORT_VALID(kernel_name)) kernel_.port_deallocate(kt_, kernel_name);
+}
+
+mach_msg_return_t Runtime::send(std::vector<uint8_t> msg, ipc::SendArgs extras) {
+  ipc::MsgArgs args;
+  args.options = MACH_SEND_MSG | MACH_SEND_TIMEOUT;
+  args.timeout = 0;
+  extras.msg = std::move(msg);
+  args.send = std::move(extras);
+  ipc::MsgOutcome o = kernel_.msg(kt_, kKernelSendWaiter, std::move(args), now_ns());
+  if (o.blocked) return MACH_MSG_SUCCESS;  // cannot happen with a zero timeout
+  if (o.done.result != MACH_MSG_SUCCESS && o.done.returned_send) {
+    // The message came back with its rights: destroy them (the send failed).
+    mach_msg_header_t h;
+    if (o.done.msg.size() >= sizeof h) {
+      memcpy(&h, o.done.msg.data(), sizeof h);
+      if (MACH_PORT_VALID(h.msgh_remote_port)) kernel_.port_deallocate(kt_, h.msgh_remote_port);
+      if (MACH_PORT_VALID(h.msgh_local_port)) kernel_.port_deallocate(kt_, h.msgh_local_port);
+    }
+  }
+  return o.done.result;
+}
+
+DeferredReply Runtime::defer() {
+  DeferredReply d{request_.reply, request_.reply_type, request_.id};
+  request_.reply = MACH_PORT_NULL;  // the routine owns it now
+  return d;
+}
+
+void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size) {
+  if (!MACH_PORT_VALID(d.reply) || size < sizeof(mach_msg_header_t)) return;
+  std::vector<uint8_t> msg(static_cast<const uint8_t*>(reply), static_cast<const uint8_t*>(reply) + size);
+  mach_msg_header_t h;
+  memcpy(&h, msg.data(), sizeof h);
+  const mach_msg_type_name_t disp =
+      d.reply_type == MACH_MSG_TYPE_PORT_SEND_ONCE ? MACH_MSG_TYPE_MOVE_SEND_ONCE : MACH_MSG_TYPE_MOVE_SEND;
+  h.msgh_bits = MACH_MSGH_BITS(disp, 0) | (h.msgh_bits & MACH_MSGH_BITS_COMPLEX);
+  h.msgh_size = mach_msg_size_t(size);
+  h.msgh_remote_port = d.reply;
+  h.msgh_local_port = MACH_PORT_NULL;
+  h.msgh_voucher_port = MACH_PORT_NULL;
+  h.msgh_id = d.id + 100;
+  memcpy(msg.data(), &h, sizeof h);
+  send(std::move(msg));
+}
+
+void Runtime::send_error_reply(const DeferredReply& d, kern_return_t kr) {
+  mig_reply_error_t r{};
+  r.NDR = NDR_record;
+  r.RetCode = kr;
+  send_reply(d, &r, sizeof r);
+}
+
+}  // namespace machd::kern

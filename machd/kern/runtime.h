@@ -1,0 +1,119 @@
+// machd/kern/runtime.h — what every kernel-object server in machd shares:
+// the IPC core, the kernel task's port set, the request being served, and
+// the daemon's services (which process is which task).
+//
+// One Runtime exists in machd (runtime() reaches it from the extern "C"
+// routines the MIG server stubs call). It is driven by the event loop's
+// thread only.
+//
+//   kernel task receives on a kobject port
+//     └─ Dispatch::serve ─ sets request() ─ MIG demux ─ routine (kern/*.cc)
+//          routine: translate the object port (translate.h), one core call,
+//                   fill the reply; or defer() and answer later with
+//                   DeferredReply::send.
+#pragma once
+
+#include <mach/message.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ipc/kernel.h"
+#include "kobject.h"
+
+namespace machd::kern {
+
+// The daemon's side: what only the I/O layer knows about a task.
+class TaskHost {
+ public:
+  virtual ~TaskHost() = default;
+  // The Linux process of a task (0 when unknown: the kernel task, a gone task).
+  virtual pid_t pid_of(ipc::TaskId task) const = 0;
+  // A pidfd of the task's process (-1 when none); owned by the daemon.
+  virtual int pidfd_of(ipc::TaskId task) const = 0;
+  // The task a process is, if it is connected (ipc::kNoTask otherwise).
+  virtual ipc::TaskId task_of_pid(pid_t pid) const = 0;
+  // Every connected task.
+  virtual std::vector<ipc::TaskId> tasks() const = 0;
+};
+
+// The request being served (valid during a routine).
+struct Request {
+  ipc::TaskId sender = ipc::kNoTask;          // the task that sent it (from its audit token)
+  audit_token_t audit{};                      // kernel-verified identity of the sender
+  mach_msg_id_t id = 0;
+  mach_port_name_t reply = MACH_PORT_NULL;    // reply right (kernel task name), if any
+  mach_msg_type_name_t reply_type = 0;        // MACH_MSG_TYPE_PORT_SEND(_ONCE)
+  mach_port_name_t local = MACH_PORT_NULL;    // the object port (kernel task name)
+};
+
+// A reply a routine promised to send later (it returned MIG_NO_REPLY).
+struct DeferredReply {
+  mach_port_name_t reply = MACH_PORT_NULL;
+  mach_msg_type_name_t reply_type = 0;
+  mach_msg_id_t id = 0;  // the request's id (the reply's is id + 100)
+};
+
+class Runtime {
+ public:
+  Runtime(ipc::Kernel& kernel, mach_port_name_t kernel_set, TaskHost& host);
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  ~Runtime();
+
+  ipc::Kernel& kernel() { return kernel_; }
+  ipc::TaskId kt() const { return kt_; }
+  TaskHost& host() { return host_; }
+
+  // A new object port served by machd: receive right in the kernel task,
+  // labelled (type, id), in the port set the kernel task receives on.
+  // Returns its kernel-task name (MACH_PORT_NULL on failure).
+  mach_port_name_t create_port(KType type, uint64_t id);
+  // Destroys an object port: holders' send rights become dead names.
+  void destroy_port(mach_port_name_t kernel_name);
+  // A send right to the object port, copied out into `task`; its name there.
+  mach_port_name_t make_send(ipc::TaskId task, mach_port_name_t kernel_name);
+
+  // What the kernel task holds as a right of a received message: the object
+  // it denotes ({} when not an object).
+  ipc::KObject object_of(mach_port_name_t kernel_name) const {
+    return kernel_.kobject_of(kt_, kernel_name);
+  }
+  // Drops a send right the kernel task received in a request (what XNU's
+  // MIG intran conversions consume on success).
+  void release_send(mach_port_name_t kernel_name);
+
+  // Sends a message from the kernel task without blocking (replies,
+  // notifications, alarms). Rights in `msg` are kernel-task names with the
+  // dispositions its bits and descriptors give; out-of-line memory travels
+  // in `send` (ool / ool_ports). Returns the send result; an undeliverable
+  // message is destroyed with its rights.
+  mach_msg_return_t send(std::vector<uint8_t> msg, ipc::SendArgs extras = {});
+
+  // The request being served, and how to answer it later.
+  const Request& request() const { return request_; }
+  void set_request(const Request& r) { request_ = r; }
+  // Keeps the reply right of the current request; the routine must then
+  // return MIG_NO_REPLY and later send exactly one reply with send_reply().
+  DeferredReply defer();
+  // Sends a deferred reply: `body` is the reply after the header (NDR,
+  // RetCode, out arguments) as the MIG reply struct lays it out; a simple
+  // message. A reply whose RetCode is not KERN_SUCCESS should be a bare
+  // mig_reply_error_t (use send_error_reply).
+  void send_reply(const DeferredReply& d, const void* reply, size_t size);
+  void send_error_reply(const DeferredReply& d, kern_return_t kr);
+
+ private:
+  ipc::Kernel& kernel_;
+  ipc::TaskId kt_;
+  mach_port_name_t kernel_set_;
+  TaskHost& host_;
+  Request request_;
+};
+
+// The runtime of this machd (set by the Runtime constructor).
+Runtime& runtime();
+
+}  // namespace machd::kern
