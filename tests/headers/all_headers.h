@@ -65,6 +65,16 @@
 #include <mach/vm_statistics.h>
 #include <mach/vm_sync.h>
 #include <mach/vm_types.h>
+#include <mach/clock_priv.h>
+#include <mach/clock_reply.h>
+#include <mach/exc.h>
+#include <mach/host_priv.h>
+#include <mach/lock_set.h>
+#include <mach/mach_exc.h>
+#include <mach/mach_voucher.h>
+#include <mach/memory_entry.h>
+#include <mach/processor.h>
+#include <mach/processor_set.h>
 #include <mach_debug/mach_debug_types.h>
 #include <servers/bootstrap.h>
 #include <servers/bootstrap_defs.h>
