@@ -10,6 +10,8 @@
 #include <mach/exception_types.h>
 #include <mach/host_info.h>
 #include <mach/host_special_ports.h>
+#include <mach/i386/_structs.h>
+#include <mach/i386/thread_state.h>
 #include <mach/i386/thread_status.h>
 #include <mach/kern_return.h>
 #include <mach/mach.h>
@@ -26,6 +28,7 @@
 #include <mach/machine/boolean.h>
 #include <mach/machine/exception.h>
 #include <mach/machine/kern_return.h>
+#include <mach/machine/_structs.h>
 #include <mach/machine/thread_status.h>
 #include <mach/machine/vm_types.h>
 #include <mach/memory_object_types.h>

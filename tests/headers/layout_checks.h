@@ -189,21 +189,6 @@ CHECK(MACH_PORT_GUARD_INFO_COUNT == 2);
 SIZE(mach_timespec_t, 8);
 SIZE(time_value_t, 8);
 SIZE(mach_timebase_info_data_t, 8);
-SIZE(x86_thread_state64_t, 168);
-CHECK(x86_THREAD_STATE64_COUNT == 42);
-OFF(x86_thread_state64_t, __rip, 128);
-SIZE(x86_thread_state32_t, 64);
-SIZE(x86_exception_state64_t, 16);
-CHECK(x86_EXCEPTION_STATE64_COUNT == 4);
-SIZE(x86_debug_state64_t, 64);
-SIZE(x86_float_state64_t, 524);
-CHECK(x86_FLOAT_STATE64_COUNT == 131);
-OFF(x86_float_state64_t, __fpu_mxcsr, 32);
-OFF(x86_float_state64_t, __fpu_stmm0, 40);
-OFF(x86_float_state64_t, __fpu_xmm0, 168);
-SIZE(x86_thread_state_t, 176);
-CHECK(x86_THREAD_STATE_COUNT == 44);
-CHECK(I386_THREAD_STATE_MAX == 614);
 CHECK(THREAD_STATE_MAX == 1296);   /* mig-layouts.json: thread_state_t is natural_t[1296] */
 SIZE(thread_state_data_t, 1296 * 4);
 SIZE(struct vm_region_basic_info_64, 36);
@@ -338,7 +323,6 @@ CHECK(HOST_PORT == 1 && HOST_PRIV_PORT == 2 && HOST_DYNAMIC_PAGER_PORT == 8);
 CHECK(EXC_BAD_ACCESS == 1 && EXC_CRASH == 10 && EXC_CORPSE_NOTIFY == 13);
 CHECK(EXC_MASK_ALL == 0x1bfe);
 CHECK(EXCEPTION_STATE_IDENTITY == 3 && MACH_EXCEPTION_CODES == 0x80000000u);
-CHECK(x86_THREAD_STATE64 == 4 && x86_EXCEPTION_STATE64 == 6 && x86_THREAD_STATE == 7);
 
 CHECK(VM_FLAGS_FIXED == 0 && VM_FLAGS_ANYWHERE == 1 && VM_FLAGS_OVERWRITE == 0x4000);
 CHECK(VM_PROT_DEFAULT == 3 && VM_PROT_ALL == 7 && VM_PROT_NO_CHANGE == 0x01000000);
@@ -353,5 +337,7 @@ CHECK(BOOTSTRAP_NOT_PRIVILEGED == 1100 && BOOTSTRAP_NAME_IN_USE == 1101);
 CHECK(BOOTSTRAP_UNKNOWN_SERVICE == 1102 && BOOTSTRAP_SERVICE_ACTIVE == 1103);
 CHECK(BOOTSTRAP_BAD_COUNT == 1104 && BOOTSTRAP_NO_MEMORY == 1105);
 CHECK(BOOTSTRAP_NO_CHILDREN == 1106);
+
+#include "thread_state_checks.h"
 
 #endif /* MACH_HEADERS_LAYOUT_CHECKS_H */
