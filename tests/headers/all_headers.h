@@ -75,9 +75,12 @@
 #include <mach/lock_set.h>
 #include <mach/mach_exc.h>
 #include <mach/mach_voucher.h>
+#include <mach/mk_timer.h>
 #include <mach/memory_entry.h>
 #include <mach/processor.h>
 #include <mach/processor_set.h>
 #include <mach_debug/mach_debug_types.h>
+#include <bsm/libbsm.h>
+#include <pthread/mach_np.h>
 #include <servers/bootstrap.h>
 #include <servers/bootstrap_defs.h>
