@@ -10,6 +10,8 @@
 #include <mach/exception_types.h>
 #include <mach/host_info.h>
 #include <mach/host_special_ports.h>
+#include <mach/i386/_structs.h>
+#include <mach/i386/thread_state.h>
 #include <mach/i386/thread_status.h>
 #include <mach/kern_return.h>
 #include <mach/mach.h>
@@ -26,6 +28,7 @@
 #include <mach/machine/boolean.h>
 #include <mach/machine/exception.h>
 #include <mach/machine/kern_return.h>
+#include <mach/machine/_structs.h>
 #include <mach/machine/thread_status.h>
 #include <mach/machine/vm_types.h>
 #include <mach/memory_object_types.h>
@@ -65,6 +68,19 @@
 #include <mach/vm_statistics.h>
 #include <mach/vm_sync.h>
 #include <mach/vm_types.h>
+#include <mach/clock_priv.h>
+#include <mach/clock_reply.h>
+#include <mach/exc.h>
+#include <mach/host_priv.h>
+#include <mach/lock_set.h>
+#include <mach/mach_exc.h>
+#include <mach/mach_voucher.h>
+#include <mach/mk_timer.h>
+#include <mach/memory_entry.h>
+#include <mach/processor.h>
+#include <mach/processor_set.h>
 #include <mach_debug/mach_debug_types.h>
+#include <bsm/libbsm.h>
+#include <pthread/mach_np.h>
 #include <servers/bootstrap.h>
 #include <servers/bootstrap_defs.h>

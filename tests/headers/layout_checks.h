@@ -189,25 +189,35 @@ CHECK(MACH_PORT_GUARD_INFO_COUNT == 2);
 SIZE(mach_timespec_t, 8);
 SIZE(time_value_t, 8);
 SIZE(mach_timebase_info_data_t, 8);
-SIZE(x86_thread_state64_t, 168);
-CHECK(x86_THREAD_STATE64_COUNT == 42);
-OFF(x86_thread_state64_t, __rip, 128);
-SIZE(x86_thread_state32_t, 64);
-SIZE(x86_exception_state64_t, 16);
-CHECK(x86_EXCEPTION_STATE64_COUNT == 4);
-SIZE(x86_debug_state64_t, 64);
-SIZE(x86_float_state64_t, 524);
-CHECK(x86_FLOAT_STATE64_COUNT == 131);
-OFF(x86_float_state64_t, __fpu_mxcsr, 32);
-OFF(x86_float_state64_t, __fpu_stmm0, 40);
-OFF(x86_float_state64_t, __fpu_xmm0, 168);
-SIZE(x86_thread_state_t, 176);
-CHECK(x86_THREAD_STATE_COUNT == 44);
-CHECK(I386_THREAD_STATE_MAX == 614);
 CHECK(THREAD_STATE_MAX == 1296);   /* mig-layouts.json: thread_state_t is natural_t[1296] */
 SIZE(thread_state_data_t, 1296 * 4);
 SIZE(struct vm_region_basic_info_64, 36);
 CHECK(VM_REGION_BASIC_INFO_COUNT_64 == 9);
+SIZE(vm_region_extended_info_data_t, 36);
+CHECK(VM_REGION_EXTENDED_INFO == 13 && VM_REGION_EXTENDED_INFO_COUNT == 9);
+OFF(vm_region_extended_info_data_t, share_mode, 31);
+OFF(vm_region_extended_info_data_t, pages_reusable, 32);
+SIZE(vm_region_top_info_data_t, 20);
+CHECK(VM_REGION_TOP_INFO == 12 && VM_REGION_TOP_INFO_COUNT == 5);
+SIZE(vm_region_submap_info_data_t, 60);
+CHECK(VM_REGION_SUBMAP_INFO_COUNT == 15);
+SIZE(vm_region_submap_info_data_64_t, 76);
+OFF(vm_region_submap_info_data_64_t, offset, 12);
+OFF(vm_region_submap_info_data_64_t, is_submap, 48);
+OFF(vm_region_submap_info_data_64_t, object_id_full, 68);
+CHECK(VM_REGION_SUBMAP_INFO_COUNT_64 == 19);
+CHECK(VM_REGION_SUBMAP_INFO_V1_COUNT_64 == 17 && VM_REGION_SUBMAP_INFO_V0_COUNT_64 == 16);
+SIZE(vm_region_submap_short_info_data_64_t, 48);
+CHECK(VM_REGION_SUBMAP_SHORT_INFO_COUNT_64 == 12);
+CHECK(SM_COW == 1 && SM_PRIVATE == 2 && SM_EMPTY == 3 && SM_SHARED == 4);
+CHECK(SM_TRUESHARED == 5 && SM_PRIVATE_ALIASED == 6 && SM_SHARED_ALIASED == 7);
+CHECK(SM_LARGE_PAGE == 8);
+CHECK(VM_FLAGS_USER_REMAP == 0x104069);
+CHECK(VM_FLAGS_USER_MAP == 0xff97509fu);
+CHECK(PAGE_SIZE == 4096 && PAGE_SHIFT == 12 && PAGE_MASK == 4095);
+CHECK(PAGE_MAX_SIZE == 16384 && PAGE_MIN_SIZE == 4096);
+SIZE(mk_timer_expire_msg_t, 48);
+CHECK(MK_TIMER_NORMAL == 0 && MK_TIMER_CRITICAL == 1);
 SIZE(struct vm_region_basic_info, 32);
 CHECK(VM_REGION_BASIC_INFO_COUNT == 8);
 SIZE(struct mach_task_basic_info, 48);
@@ -338,7 +348,6 @@ CHECK(HOST_PORT == 1 && HOST_PRIV_PORT == 2 && HOST_DYNAMIC_PAGER_PORT == 8);
 CHECK(EXC_BAD_ACCESS == 1 && EXC_CRASH == 10 && EXC_CORPSE_NOTIFY == 13);
 CHECK(EXC_MASK_ALL == 0x1bfe);
 CHECK(EXCEPTION_STATE_IDENTITY == 3 && MACH_EXCEPTION_CODES == 0x80000000u);
-CHECK(x86_THREAD_STATE64 == 4 && x86_EXCEPTION_STATE64 == 6 && x86_THREAD_STATE == 7);
 
 CHECK(VM_FLAGS_FIXED == 0 && VM_FLAGS_ANYWHERE == 1 && VM_FLAGS_OVERWRITE == 0x4000);
 CHECK(VM_PROT_DEFAULT == 3 && VM_PROT_ALL == 7 && VM_PROT_NO_CHANGE == 0x01000000);
@@ -353,5 +362,7 @@ CHECK(BOOTSTRAP_NOT_PRIVILEGED == 1100 && BOOTSTRAP_NAME_IN_USE == 1101);
 CHECK(BOOTSTRAP_UNKNOWN_SERVICE == 1102 && BOOTSTRAP_SERVICE_ACTIVE == 1103);
 CHECK(BOOTSTRAP_BAD_COUNT == 1104 && BOOTSTRAP_NO_MEMORY == 1105);
 CHECK(BOOTSTRAP_NO_CHILDREN == 1106);
+
+#include "thread_state_checks.h"
 
 #endif /* MACH_HEADERS_LAYOUT_CHECKS_H */

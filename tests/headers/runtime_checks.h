@@ -90,6 +90,31 @@ static int run_checks(const char *lang)
 	EXPECT_EQ(MACH_MSGH_BITS_VOUCHER(bits), MACH_MSG_TYPE_MOVE_SEND);
 	EXPECT_EQ(MACH_MSGH_BITS_IS_COMPLEX(bits), 1);
 
+	/* libbsm: audit token fields in XNU's order. */
+	{
+		audit_token_t at;
+		unsigned i;
+		for (i = 0; i < 8; i++)
+			at.val[i] = 100 + i;
+		EXPECT_EQ(audit_token_to_auid(at), 100);
+		EXPECT_EQ(audit_token_to_euid(at), 101);
+		EXPECT_EQ(audit_token_to_egid(at), 102);
+		EXPECT_EQ(audit_token_to_ruid(at), 103);
+		EXPECT_EQ(audit_token_to_rgid(at), 104);
+		EXPECT_EQ(audit_token_to_pid(at), 105);
+		EXPECT_EQ(audit_token_to_asid(at), 106);
+		EXPECT_EQ(audit_token_to_pidversion(at), 107);
+	}
+
+	/* x87 control word bits land where FCW has them. */
+	{
+		struct __darwin_fp_control fcw;
+		memset(&fcw, 0, sizeof fcw);
+		fcw.__pc = FP_PREC_64B;
+		fcw.__rc = FP_CHOP;
+		EXPECT_EQ(byte_at(&fcw, 1), 0x0f);   /* PC bits 8-9, RC bits 10-11 */
+	}
+
 	/* A few values, printed for the log. */
 	printf("[%s] mach_msg_header_t=%zu port_desc=%zu ool_desc=%zu "
 	    "guarded_desc=%zu max_trailer=%zu mig_reply_error=%zu "

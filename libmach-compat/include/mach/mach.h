@@ -19,6 +19,8 @@
 #include <mach/message.h>
 #include <mach/mig_errors.h>
 #include <mach/notify.h>
+#include <mach/mk_timer.h>
+#include <pthread/mach_np.h>   /* pthread_mach_thread_np(), as <pthread.h> on macOS */
 
 __BEGIN_DECLS
 

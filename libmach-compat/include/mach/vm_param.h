@@ -1,8 +1,11 @@
 /*
  * mach/vm_param.h - page size and address-space constants (x86_64 macOS).
  *
- * Compile-time PAGE_SIZE is 4096 as on macOS x86_64; code that must
- * follow the running system uses vm_page_size (mach/vm_page_size.h).
+ * Compile-time PAGE_SIZE is 4096, as macOS x86_64 has it for deployment
+ * targets before 11 (from 11 on, Apple's header makes it vm_page_size,
+ * which is 4096 on x86_64 too); code that must follow the running system
+ * uses vm_page_size (mach/vm_page_size.h).  As on macOS, <mach/mach.h>
+ * reaches this header through <mach/vm_region.h>.
  * glibc's <sys/user.h> also defines PAGE_SIZE/PAGE_MASK (with PAGE_MASK
  * meaning ~(PAGE_SIZE-1)); whichever header comes first wins.
  * SPDX-License-Identifier: MIT
@@ -29,12 +32,13 @@
 #define PAGE_MASK               (PAGE_SIZE - 1)
 #endif
 
-#define PAGE_MAX_SHIFT          PAGE_SHIFT
-#define PAGE_MAX_SIZE           PAGE_SIZE
-#define PAGE_MAX_MASK           PAGE_MASK
-#define PAGE_MIN_SHIFT          PAGE_SHIFT
-#define PAGE_MIN_SIZE           PAGE_SIZE
-#define PAGE_MIN_MASK           PAGE_MASK
+/* Bounds over every page size a Mach task may meet (4 KiB to 16 KiB). */
+#define PAGE_MAX_SHIFT          14
+#define PAGE_MAX_SIZE           (1 << PAGE_MAX_SHIFT)
+#define PAGE_MAX_MASK           (PAGE_MAX_SIZE - 1)
+#define PAGE_MIN_SHIFT          12
+#define PAGE_MIN_SIZE           (1 << PAGE_MIN_SHIFT)
+#define PAGE_MIN_MASK           (PAGE_MIN_SIZE - 1)
 
 #define VM_MIN_ADDRESS64        ((uint64_t) 0x0000000000000000ULL)
 #define VM_MAX_ADDRESS64        ((uint64_t) 0x00007FFFFFE00000ULL)

@@ -1,5 +1,6 @@
 /*
- * mach/vm_region.h - vm_region() information (basic flavors) and
+ * mach/vm_region.h - vm_region() information (basic, extended, top and
+ * submap flavors, SM_* share modes) and
  * vm_read_list() entries.
  * SPDX-License-Identifier: MIT
  */
@@ -14,6 +15,7 @@
 #include <mach/vm_behavior.h>
 #include <mach/vm_types.h>
 #include <mach/memory_object_types.h>
+#include <mach/vm_param.h>
 
 #pragma pack(push, 4)
 
@@ -57,6 +59,136 @@ typedef struct vm_region_basic_info *vm_region_basic_info_t;
 typedef struct vm_region_basic_info  vm_region_basic_info_data_t;
 #define VM_REGION_BASIC_INFO_COUNT \
 	((mach_msg_type_number_t)(sizeof(vm_region_basic_info_data_t) / sizeof(int)))
+
+/* How a region's memory is shared (share_mode below). */
+#define SM_COW             1   /* copy-on-write */
+#define SM_PRIVATE         2
+#define SM_EMPTY           3   /* no memory behind it yet */
+#define SM_SHARED          4
+#define SM_TRUESHARED      5   /* shared, and not copy-on-write anywhere */
+#define SM_PRIVATE_ALIASED 6
+#define SM_SHARED_ALIASED  7
+#define SM_LARGE_PAGE      8
+
+/* With VM_REGION_EXTENDED_INFO: report SM_SHARED for the aliased modes. */
+#define VM_REGION_INFO_FLAGS_NO_ALIASED 0x1
+
+typedef uint32_t vm32_object_id_t;
+
+#define VM_REGION_EXTENDED_INFO 13
+struct vm_region_extended_info {
+	vm_prot_t      protection;
+	unsigned int   user_tag;
+	unsigned int   pages_resident;
+	unsigned int   pages_shared_now_private;
+	unsigned int   pages_swapped_out;
+	unsigned int   pages_dirtied;
+	unsigned int   ref_count;
+	unsigned short shadow_depth;
+	unsigned char  external_pager;
+	unsigned char  share_mode;       /* SM_* */
+	unsigned int   pages_reusable;
+};
+typedef struct vm_region_extended_info *vm_region_extended_info_t;
+typedef struct vm_region_extended_info  vm_region_extended_info_data_t;
+#define VM_REGION_EXTENDED_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(vm_region_extended_info_data_t) / sizeof(natural_t)))
+
+#define VM_REGION_TOP_INFO      12
+struct vm_region_top_info {
+	unsigned int  obj_id;
+	unsigned int  ref_count;
+	unsigned int  private_pages_resident;
+	unsigned int  shared_pages_resident;
+	unsigned char share_mode;        /* SM_* */
+};
+typedef struct vm_region_top_info *vm_region_top_info_t;
+typedef struct vm_region_top_info  vm_region_top_info_data_t;
+#define VM_REGION_TOP_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(vm_region_top_info_data_t) / sizeof(natural_t)))
+
+/* vm_region_recurse(): one entry, and whether it is a submap (nesting). */
+struct vm_region_submap_info {
+	vm_prot_t        protection;
+	vm_prot_t        max_protection;
+	vm_inherit_t     inheritance;
+	uint32_t         offset;
+	unsigned int     user_tag;
+	unsigned int     pages_resident;
+	unsigned int     pages_shared_now_private;
+	unsigned int     pages_swapped_out;
+	unsigned int     pages_dirtied;
+	unsigned int     ref_count;
+	unsigned short   shadow_depth;
+	unsigned char    external_pager;
+	unsigned char    share_mode;
+	boolean_t        is_submap;
+	vm_behavior_t    behavior;
+	vm32_object_id_t object_id;      /* a name for the object, not a port */
+	unsigned short   user_wired_count;
+};
+typedef struct vm_region_submap_info *vm_region_submap_info_t;
+typedef struct vm_region_submap_info  vm_region_submap_info_data_t;
+#define VM_REGION_SUBMAP_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(vm_region_submap_info_data_t) / sizeof(natural_t)))
+
+/*
+ * mach_vm_region_recurse() / vm_region_recurse_64().  Older callers pass a
+ * shorter count: V0 ends before pages_reusable, V1 before object_id_full.
+ */
+struct vm_region_submap_info_64 {
+	vm_prot_t              protection;
+	vm_prot_t              max_protection;
+	vm_inherit_t           inheritance;
+	memory_object_offset_t offset;
+	unsigned int           user_tag;
+	unsigned int           pages_resident;
+	unsigned int           pages_shared_now_private;
+	unsigned int           pages_swapped_out;
+	unsigned int           pages_dirtied;
+	unsigned int           ref_count;
+	unsigned short         shadow_depth;
+	unsigned char          external_pager;
+	unsigned char          share_mode;
+	boolean_t              is_submap;
+	vm_behavior_t          behavior;
+	vm32_object_id_t       object_id;
+	unsigned short         user_wired_count;
+	unsigned int           pages_reusable;
+	vm_object_id_t         object_id_full;
+};
+typedef struct vm_region_submap_info_64 *vm_region_submap_info_64_t;
+typedef struct vm_region_submap_info_64  vm_region_submap_info_data_64_t;
+#define VM_REGION_SUBMAP_INFO_V2_SIZE   (sizeof(vm_region_submap_info_data_64_t))
+#define VM_REGION_SUBMAP_INFO_V1_SIZE   (VM_REGION_SUBMAP_INFO_V2_SIZE - sizeof(vm_object_id_t))
+#define VM_REGION_SUBMAP_INFO_V0_SIZE   (VM_REGION_SUBMAP_INFO_V1_SIZE - sizeof(unsigned int))
+#define VM_REGION_SUBMAP_INFO_V2_COUNT_64 \
+	((mach_msg_type_number_t)(VM_REGION_SUBMAP_INFO_V2_SIZE / sizeof(natural_t)))
+#define VM_REGION_SUBMAP_INFO_V1_COUNT_64 \
+	((mach_msg_type_number_t)(VM_REGION_SUBMAP_INFO_V1_SIZE / sizeof(natural_t)))
+#define VM_REGION_SUBMAP_INFO_V0_COUNT_64 \
+	((mach_msg_type_number_t)(VM_REGION_SUBMAP_INFO_V0_SIZE / sizeof(natural_t)))
+#define VM_REGION_SUBMAP_INFO_COUNT_64  VM_REGION_SUBMAP_INFO_V2_COUNT_64
+
+struct vm_region_submap_short_info_64 {
+	vm_prot_t              protection;
+	vm_prot_t              max_protection;
+	vm_inherit_t           inheritance;
+	memory_object_offset_t offset;
+	unsigned int           user_tag;
+	unsigned int           ref_count;
+	unsigned short         shadow_depth;
+	unsigned char          external_pager;
+	unsigned char          share_mode;
+	boolean_t              is_submap;
+	vm_behavior_t          behavior;
+	vm32_object_id_t       object_id;
+	unsigned short         user_wired_count;
+};
+typedef struct vm_region_submap_short_info_64 *vm_region_submap_short_info_64_t;
+typedef struct vm_region_submap_short_info_64  vm_region_submap_short_info_data_64_t;
+#define VM_REGION_SUBMAP_SHORT_INFO_COUNT_64 \
+	((mach_msg_type_number_t)(sizeof(vm_region_submap_short_info_data_64_t) / sizeof(natural_t)))
 
 #pragma pack(pop)
 

@@ -326,7 +326,8 @@ def check_subsystem(args, subsys, entries, rep):
     if not os.path.exists(defs):
         fail_all('no .defs file %s' % defs)
         return
-    cmd = args.mig + ['-I' + args.defs_dir, '-header', hdr, '-user', user,
+    cmd = args.mig + ['-I' + args.defs_dir] + ['-D' + d for d in args.define]
+    cmd += ['-header', hdr, '-user', user,
                       '-server', server, '-sheader', shdr, defs]
     rc, out = run(cmd, cwd=work)
     if rc != 0 or not os.path.exists(hdr):
@@ -482,6 +483,8 @@ def main():
     ap.add_argument('--cxx', default=os.environ.get('CXX', ''),
                     help='also compile the stubs as C++ (warnings only)')
     ap.add_argument('-I', '--include', action='append', default=[])
+    ap.add_argument('-D', '--define', action='append', default=[],
+                    help='a macro for mig\'s preprocessor (NAME or NAME=V)')
     ap.add_argument('--compile-only', action='append', default=None,
                     metavar='DEFS', help='a .defs (relative to --defs-dir) '
                     'without layout data, only compiled (default: the '
