@@ -6,9 +6,14 @@ extern "C" {
 #include "clockServer.h"
 #include "clock_privServer.h"
 #include "host_privServer.h"
+#include "lock_setServer.h"
 #include "mach_hostServer.h"
 #include "mach_portServer.h"
 #include "mach_vmServer.h"
+#include "mach_voucherServer.h"
+#include "memory_entryServer.h"
+#include "processorServer.h"
+#include "processor_setServer.h"
 #include "semaphoreServer.h"
 #include "taskServer.h"
 #include "thread_actServer.h"
@@ -31,6 +36,11 @@ void add_kernel_subsystems(Dispatch& d) {
   d.add(SUBSYSTEM(clock));
   d.add(SUBSYSTEM(clock_priv));
   d.add(SUBSYSTEM(semaphore));
+  d.add(SUBSYSTEM(processor));
+  d.add(SUBSYSTEM(processor_set));
+  d.add(SUBSYSTEM(lock_set));
+  d.add(SUBSYSTEM(mach_voucher));
+  d.add(SUBSYSTEM(memory_entry));
 }
 
 #undef SUBSYSTEM

@@ -6,7 +6,8 @@
 namespace machd::kern {
 
 // Adds every kernel subsystem (mach_port, mach_host, host_priv, task,
-// thread_act, vm_map, mach_vm, clock, clock_priv, semaphore) to `d`.
+// thread_act, vm_map, mach_vm, clock, clock_priv, semaphore, processor,
+// processor_set, lock_set, mach_voucher, memory_entry) to `d`.
 void add_kernel_subsystems(Dispatch& d);
 
 }  // namespace machd::kern
