@@ -370,9 +370,8 @@ class Sema {
     return same_wire(*a.elem, *b.elem);
   }
 
-  // in_arg: "arg : name = spec" re-declares types on purpose (XNU's
-  // vm_map.defs gives memory_object_name_t a MOVE_SEND flavour that way).
-  TypeRef declare(const ast::TypeDecl& d, bool in_arg = false) {
+  // A type statement: the name means the new type from here on.
+  TypeRef declare(const ast::TypeDecl& d) {
     TypeRef base = build(*d.spec);
     if (!base) {
       types_[d.name] = nullptr;
@@ -380,13 +379,22 @@ class Sema {
     }
     TypeRef t = make_named(base, d.name, d.loc, d.attrs);
     auto it = types_.find(d.name);
-    if (!in_arg && it != types_.end() && it->second && !same_wire(*it->second, *t)) {
+    if (it != types_.end() && it->second && !same_wire(*it->second, *t)) {
       diag_.warning(d.loc, "type '" + d.name + "' redefined differently");
       if (it->second->loc.valid())
         diag_.note(it->second->loc, "previous definition is here");
     }
     types_[d.name] = t;
     return t;
+  }
+
+  // "arg : name = spec" in an argument list: a type of that name for this
+  // argument only (Apple's itTypeDecl without itInsert). The file's 'name'
+  // keeps its meaning for every later argument and routine.
+  TypeRef declare_in_arg(const ast::TypeDecl& d) {
+    TypeRef base = build(*d.spec);
+    if (!base) return nullptr;
+    return make_named(base, d.name, d.loc, d.attrs);
   }
 
   // ---- routines --------------------------------------------------------
@@ -409,7 +417,7 @@ class Sema {
       const ast::ArgDecl& ad = rd.args[i];
       TypeRef t;
       if (ad.named_decl) {
-        t = declare(*ad.named_decl, true);
+        t = declare_in_arg(*ad.named_decl);
       } else if (ad.anon_spec) {
         TypeRef b = build(*ad.anon_spec);
         if (b) {
