@@ -118,7 +118,7 @@ struct RoutineDecl {
 struct Statement {
   enum class Kind {
     Subsystem, Routine, Skip, Type, Import, UserPrefix, ServerPrefix,
-    ServerDemux, RcsId, WaitTime, NoWaitTime, SendTime, MsgOption,
+    ServerDemux, RcsId, WaitTime, NoWaitTime, SendTime, NoSendTime, MsgOption,
     UseSpecialReplyPort, ConsumeOnSendError, UserTypeLimit, OnStackLimit,
   };
   Kind kind;

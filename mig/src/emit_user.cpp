@@ -376,7 +376,7 @@ void UserRoutine::header() {
 
 void UserRoutine::send() {
   bool rcv_timeout = false;
-  std::string wt = wait_time_expr(m_, r_, &rcv_timeout);
+  std::string wt = wait_time_expr(r_, &rcv_timeout);
   std::string timeout = wt.empty() ? "MACH_MSG_TIMEOUT_NONE" : wt;
   std::string size = r_.request.num_var ? "msgh_size" : "(mach_msg_size_t)sizeof(Request)";
   std::string opts = user_msg_options(m_, r_);

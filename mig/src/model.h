@@ -191,6 +191,10 @@ struct Routine {
   Arg* wait_time = nullptr;   // WaitTime argument
   Arg* send_time = nullptr;   // SendTime argument
   Arg* msg_option = nullptr;  // MsgOption argument
+  // The waittime / sendtime / msgoption statements in force where the
+  // routine is declared ("" = none); its own arguments take precedence.
+  std::string default_wait_time, default_send_time;
+  std::string default_msg_option = "MACH_MSG_OPTION_NONE";
 
   Message request, reply;
   bool reply_has_retcode = false;  // RetCode field in the reply struct
@@ -221,9 +225,6 @@ struct Module {
   unsigned base = 0;
   std::string user_prefix, server_prefix, server_demux;
   std::string rcsid;
-  std::string wait_time;          // waittime statement ("" = none)
-  std::string send_time;          // sendtime statement
-  std::string msg_option = "MACH_MSG_OPTION_NONE";
   bool use_special_reply_port = false;
   std::string consume_on_send_error = "None";  // None, Timeout, Any
   std::vector<Import> imports;

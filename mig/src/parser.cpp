@@ -51,7 +51,7 @@ const std::set<std::string>& keywords() {
       "serverprefix", "serverdemux", "rcsid", "import", "uimport", "simport",
       "dimport", "iimport", "skip", "type", "array", "struct", "of",
       "c_string", "in", "out", "inout", "requestport", "replyport",
-      "sreplyport", "ureplyport", "waittime", "nowaittime", "sendtime",
+      "sreplyport", "ureplyport", "waittime", "nowaittime", "sendtime", "nosendtime",
       "msgseqno", "sectoken", "serversectoken", "usersectoken", "audittoken",
       "serveraudittoken", "useraudittoken", "servercontexttoken",
       "kernelserver", "kerneluser", "ctype", "cusertype", "cservertype",
@@ -200,9 +200,9 @@ class Parser {
       s.kind = at_kw("waittime") ? K::WaitTime : K::SendTime;
       take();
       s.text = option_text("time-out value");
-    } else if (at_kw("nowaittime")) {
+    } else if (at_kw("nowaittime") || at_kw("nosendtime")) {
+      s.kind = at_kw("nowaittime") ? K::NoWaitTime : K::NoSendTime;
       take();
-      s.kind = K::NoWaitTime;
     } else if (at_kw("msgoption")) {
       take();
       s.kind = K::MsgOption;

@@ -104,10 +104,12 @@ class Sema {
         return;
       case SK::ServerDemux: m_->server_demux = s.name; return;
       case SK::RcsId: m_->rcsid = s.text; return;
-      case SK::WaitTime: m_->wait_time = s.text; return;
-      case SK::NoWaitTime: m_->wait_time.clear(); return;
-      case SK::SendTime: m_->send_time = s.text; return;
-      case SK::MsgOption: m_->msg_option = s.text; return;
+      // In force for the routines that follow (Apple's MIG).
+      case SK::WaitTime: wait_time_ = s.text; return;
+      case SK::NoWaitTime: wait_time_.clear(); return;
+      case SK::SendTime: send_time_ = s.text; return;
+      case SK::NoSendTime: send_time_.clear(); return;
+      case SK::MsgOption: msg_option_ = s.text; return;
       case SK::UseSpecialReplyPort:
         m_->use_special_reply_port = s.number != 0;
         return;
@@ -405,6 +407,9 @@ class Sema {
     r->loc = rd.loc;
     r->simple = rd.simple;
     r->number = m_->routine_count++;
+    r->default_wait_time = wait_time_;
+    r->default_send_time = send_time_;
+    r->default_msg_option = msg_option_;
     if (!routine_names_.insert(rd.name).second) {
       diag_.error(rd.loc, "routine '" + rd.name + "' already declared");
       return;
@@ -805,6 +810,8 @@ class Sema {
   std::map<std::string, TypeRef> types_;
   std::set<std::string> routine_names_;
   bool have_subsystem_ = false;
+  std::string wait_time_, send_time_;  // waittime / sendtime statements
+  std::string msg_option_ = "MACH_MSG_OPTION_NONE";
   bool warned_no_subsystem_ = false;
   TypeRef count_type_, poly_type_, bool_type_;
 };
