@@ -83,7 +83,7 @@ struct TypeAttrs {
 struct TypeDecl {
   std::string name;
   SourceLoc loc;
-  TypeSpecPtr spec;
+  TypeSpecPtr spec;  // null: the declaration had a syntax error
   TypeAttrs attrs;
 };
 
@@ -113,6 +113,7 @@ struct RoutineDecl {
   std::string name;
   SourceLoc loc;
   std::vector<ArgDecl> args;
+  bool broken = false;  // an argument had a syntax error (already reported)
 };
 
 struct Statement {
