@@ -36,7 +36,9 @@ bool is_move(mach_msg_type_name_t disp) {
 mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t options) {
   Space& sp = task.space;
   auto h = load<mach_msg_header_t>(k.bytes, 0);
-  const mach_msg_bits_t mbits = h.msgh_bits & MACH_MSGH_BITS_USER;
+  // Only the bits a user may set (XNU ipc_kmsg_copyin_header_validate).
+  if (h.msgh_bits & ~MACH_MSGH_BITS_USER) return MACH_SEND_INVALID_HEADER;
+  const mach_msg_bits_t mbits = h.msgh_bits;
   const mach_msg_type_name_t dest_type = MACH_MSGH_BITS_REMOTE(mbits);
   const mach_msg_type_name_t reply_type = MACH_MSGH_BITS_LOCAL(mbits);
   const mach_msg_type_name_t voucher_type = MACH_MSGH_BITS_VOUCHER(mbits);

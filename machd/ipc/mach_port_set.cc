@@ -70,6 +70,8 @@ kern_return_t mp_move_member(Ipc& ipc, Task& task, mach_port_name_t member, mach
     kr = translate_pset(task.space, after, &set);
     if (kr != KERN_SUCCESS) return kr;
   }
+  // Leaving every set when in none is KERN_NOT_IN_SET (XNU).
+  if (!set && !pset_in_any(*port)) return KERN_NOT_IN_SET;
   pset_remove_from_all(*port);
   if (set) join(ipc, *set, *port);
   return KERN_SUCCESS;

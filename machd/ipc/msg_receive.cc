@@ -67,15 +67,9 @@ MsgOutcome receive_half(Ipc& ipc, Task& task, WaiterId id, Waiter* w, mach_msg_o
   Entry* e = task.space.lookup(rcv_name);
   if (e && (e->type() & MACH_PORT_TYPE_RECEIVE)) port = e->port();
   else if (e && (e->type() & MACH_PORT_TYPE_PORT_SET)) set = e->pset();
-  // Anything but a receive right or a port set is MACH_RCV_INVALID_NAME,
-  // except a dead name: a receive attempted on a dead name is
-  // MACH_RCV_PORT_DIED (the project's stated rule, DESIGN.md; modern XNU's
-  // ipc_mqueue_copyin answers MACH_RCV_INVALID_NAME there).
-  if (!port && !set) {
-    if (e) right_check(ipc, task.space, task.space.index_of(e));  // a send right to a dead port is a dead name
-    if (e && (e->type() & MACH_PORT_TYPE_DEAD_NAME)) return finish(result_only(MACH_RCV_PORT_DIED));
-    return finish(result_only(MACH_RCV_INVALID_NAME));
-  }
+  // Anything but a receive right or a port set, a dead name included, is
+  // MACH_RCV_INVALID_NAME (XNU ipc_mqueue_copyin).
+  if (!port && !set) return finish(result_only(MACH_RCV_INVALID_NAME));
 
   // Messages lent to a receive lane are settled first; the lane closes.
   // (A port in a set never has one: joining a set closes it.)

@@ -43,6 +43,8 @@ kern_return_t pset_remove(PortSet& set, Port& port) {
   return KERN_SUCCESS;
 }
 
+bool pset_in_any(const Port& port) { return port.aux && !port.aux->sets.empty(); }
+
 void pset_remove_from_all(Port& port) {
   if (!port.aux) return;
   std::vector<PortSet*> sets;

@@ -26,6 +26,9 @@ struct PortSet {
 // True iff `port` is a member of `set`.
 bool pset_has_member(const PortSet& set, const Port* port);
 
+// True iff `port` is a member of at least one set.
+bool pset_in_any(const Port& port);
+
 // Adds `port` to `set`. KERN_ALREADY_IN_SET if it is a member already.
 kern_return_t pset_add(PortSet& set, Port& port);
 

@@ -83,7 +83,7 @@ struct TypeAttrs {
 struct TypeDecl {
   std::string name;
   SourceLoc loc;
-  TypeSpecPtr spec;
+  TypeSpecPtr spec;  // null: the declaration had a syntax error
   TypeAttrs attrs;
 };
 
@@ -113,12 +113,13 @@ struct RoutineDecl {
   std::string name;
   SourceLoc loc;
   std::vector<ArgDecl> args;
+  bool broken = false;  // an argument had a syntax error (already reported)
 };
 
 struct Statement {
   enum class Kind {
     Subsystem, Routine, Skip, Type, Import, UserPrefix, ServerPrefix,
-    ServerDemux, RcsId, WaitTime, NoWaitTime, SendTime, MsgOption,
+    ServerDemux, RcsId, WaitTime, NoWaitTime, SendTime, NoSendTime, MsgOption,
     UseSpecialReplyPort, ConsumeOnSendError, UserTypeLimit, OnStackLimit,
   };
   Kind kind;

@@ -42,24 +42,23 @@ std::string request_bits(const Routine& r, bool with_complex) {
   return s;
 }
 
-std::string wait_time_expr(const Module& m, const Routine& r, bool* rcv) {
+std::string wait_time_expr(const Routine& r, bool* rcv) {
   *rcv = false;
   if (r.wait_time) {
     *rcv = true;
     return r.wait_time->name;
   }
   if (r.send_time) return r.send_time->name;
-  if (!m.wait_time.empty()) {
+  if (!r.default_wait_time.empty()) {
     *rcv = true;
-    return m.wait_time;
+    return r.default_wait_time;
   }
-  if (!m.send_time.empty()) return m.send_time;
-  return "";
+  return r.default_send_time;
 }
 
 std::string user_msg_options(const Module& m, const Routine& r) {
   bool rcv_timeout = false;
-  std::string wt = wait_time_expr(m, r, &rcv_timeout);
+  std::string wt = wait_time_expr(r, &rcv_timeout);
   std::string s = "MACH_SEND_MSG|";
   if (!r.simple) s += "MACH_RCV_MSG|";
   if (!r.simple && r.user_trailer)
@@ -71,7 +70,7 @@ std::string user_msg_options(const Module& m, const Routine& r) {
   }
   if (m.use_special_reply_port && !r.simple && !(r.reply_port && r.reply_port->user))
     s += "__MigSpecialReplyPortMsgOption|";
-  s += r.msg_option ? r.msg_option->name : m.msg_option;
+  s += r.msg_option ? r.msg_option->name : r.default_msg_option;
   return s;
 }
 

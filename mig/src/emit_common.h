@@ -15,8 +15,10 @@ namespace mig {
 std::string request_bits(const Routine& r, bool with_complex);
 // "MACH_SEND_MSG|MACH_RCV_MSG|MACH_MSG_OPTION_NONE" as the user stub sends.
 std::string user_msg_options(const Module& m, const Routine& r);
-// The time-out expression ("" = none) and whether it applies to receive.
-std::string wait_time_expr(const Module& m, const Routine& r, bool* rcv);
+// The time-out expression ("" = none) and whether it applies to receive:
+// the routine's WaitTime/SendTime argument, else the waittime/sendtime
+// statement in force where it was declared.
+std::string wait_time_expr(const Routine& r, bool* rcv);
 
 // typedef struct { ... } <name> (packed to 4 bytes).
 //   trailer: "" | "mach_msg_trailer_t" | "mach_msg_max_trailer_t"

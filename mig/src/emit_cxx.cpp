@@ -19,6 +19,7 @@
 #include <map>
 
 #include "emit.h"
+#include "cxx_keywords.h"
 #include "emit_common.h"
 #include "emit_cxx.h"
 #include "parser.h"
@@ -91,27 +92,20 @@ unsigned elem_count(const Type& t) {
 }
 
 // Routine names that are C++ keywords (launchd's bootstrap has "register")
-// get a trailing underscore as method names.
+// or members of Client/Server get a trailing underscore as method names.
 std::string cxx_name(const std::string& n) {
-  static const char* const kw[] = {
-      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool",
-      "break", "case", "catch", "char", "char8_t", "char16_t", "char32_t", "class",
-      "compl", "concept", "const", "consteval", "constexpr", "constinit", "const_cast",
-      "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
-      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
-      "false", "float", "for", "friend", "goto", "if", "inline", "int", "long",
-      "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator",
-      "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
-      "requires", "return", "short", "signed", "sizeof", "static", "static_assert",
-      "static_cast", "struct", "switch", "template", "this", "thread_local", "throw",
-      "true", "try", "typedef", "typeid", "typename", "union", "unsigned", "using",
-      "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq",
-      "dispatch", "port"};
-  for (const char* k : kw)
-    if (n == k) return n + "_";
+  if (is_cxx_keyword(n) || n == "dispatch" || n == "port") return n + "_";
   return n;
 }
 
+std::string fresh_local(const Routine& r, std::string base) {
+  for (;;) {
+    bool taken = false;
+    for (const auto& a : r.args) taken |= a->name == base;
+    if (!taken) return base;
+    base += "_";
+  }
+}
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
   std::string s;
@@ -133,7 +127,8 @@ struct Member {
 
 class ClientMethod {
  public:
-  ClientMethod(const Module& m, const Routine& r, Aliases& al) : m_(m), r_(r), al_(al) {}
+  ClientMethod(const Module& m, const Routine& r, Aliases& al)
+      : m_(m), r_(r), al_(al), kr_(fresh_local(r, "kr")) {}
 
   void build() {
     for (const auto& up : r_.args) {
@@ -173,12 +168,12 @@ class ClientMethod {
         auto it = cexpr_.find(a);
         cargs.push_back(it != cexpr_.end() ? it->second : a->name);
       }
-      p("kern_return_t kr = ::{}{}({});", m_.user_prefix, r_.name, join(cargs));
+      p("kern_return_t {} = ::{}{}({});", kr_, m_.user_prefix, r_.name, join(cargs));
       for (const auto& s : post_any_) p.line(s);
       if (outs_.empty()) {
-        p("return mig::Result<void>::from(kr);");
+        p("return mig::Result<void>::from({});", kr_);
       } else {
-        p("if (kr != KERN_SUCCESS) return {}::error(kr);", result_type());
+        p("if ({0} != KERN_SUCCESS) return {1}::error({0});", kr_, result_type());
         if (outs_.size() == 1) {
           p("{} {}_r;", outs_[0].type, outs_[0].name);
           for (const auto& s : build_) p.line(s);
@@ -226,6 +221,8 @@ class ClientMethod {
         return;
       case ArgKind::UserAuditToken:
       case ArgKind::UserSecToken:
+      case ArgKind::ServerAuditToken:  // AuditToken / SecToken: both sides
+      case ArgKind::ServerSecToken:
         pre_.push_back(fmt::format("{} {}_v{{}};", t.user_type(), n));
         cexpr_[a] = "&" + n + "_v";
         add_out(t.user_type(), n);
@@ -327,7 +324,7 @@ class ClientMethod {
             if (!out) {
               cexpr_[a] = n + ".get()";
               post_any_.push_back(fmt::format(
-                  "if (mig::detail::request_was_sent(kr)) (void){}.release();", n));
+                  "if (mig::detail::request_was_sent({})) (void){}.release();", kr_, n));
             }
           } else {
             params_.push_back("mach_port_t " + n);
@@ -392,7 +389,7 @@ class ClientMethod {
           if (consumed) {
             params_.push_back(fmt::format("mig::OolBuffer<{}> {}", e, n));
             post_any_.push_back(fmt::format(
-                "if (mig::detail::request_was_sent(kr)) (void){}.release();", n));
+                "if (mig::detail::request_was_sent({})) (void){}.release();", kr_, n));
           } else if (t.variable) {
             params_.push_back(fmt::format("std::span<const {}> {}", e, n));
           } else {
@@ -474,6 +471,7 @@ class ClientMethod {
   const Module& m_;
   const Routine& r_;
   Aliases& al_;
+  std::string kr_;  // the stub's result, named apart from the arguments
   std::vector<std::string> params_, pre_, post_any_, build_;
   std::map<const Arg*, std::string> cexpr_;
   std::vector<Member> outs_;

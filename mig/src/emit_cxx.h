@@ -32,6 +32,8 @@ unsigned elem_count(const Type& t);
 // Routine names that are C++ keywords (launchd's bootstrap has "register")
 // get a trailing underscore as method names.
 std::string cxx_name(const std::string& n);
+// `base`, or `base_`, `base__`, ...: a local that no argument of `r` names.
+std::string fresh_local(const Routine& r, std::string base);
 std::string join(const std::vector<std::string>& v, const char* sep = ", ");
 
 // The server class's virtual methods and the trampolines from the C server

@@ -33,12 +33,13 @@ struct ServerSide::Method {
     {
       Printer::Indent in(p);
       for (const auto& s : pre_) p.line(s);
-      p("kern_return_t kr = self.{}({});", cxx_name(r_.name), join(vargs_));
+      const std::string kr = fresh_local(r_, "kr");
+      p("kern_return_t {} = self.{}({});", kr, cxx_name(r_.name), join(vargs_));
       if (!post_.empty()) {
-        p("if (kr != KERN_SUCCESS) return kr;");
+        p("if ({0} != KERN_SUCCESS) return {0};", kr);
         for (const auto& s : post_) p.line(s);
       }
-      p("return kr;");
+      p("return {};", kr);
     }
     p("}}");
     p.blank();

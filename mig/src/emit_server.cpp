@@ -32,6 +32,10 @@ class ServerRoutine {
  private:
   void check_body();
   void locals_and_extract();
+  void trailer_check();
+  void prepare_args();
+  void call_routine(const std::string& rc);
+  void error_form(const std::string& rc);
   std::string call_arg(const Arg* a);
   void pack_reply();
   bool reply_direct(const Arg* a) const {
@@ -59,6 +63,7 @@ class ServerRoutine {
   const Routine& r_;
   Printer& p_;
   const ServerStyle& st_;
+  bool error_form_ = false;  // writing error_form()
 };
 
 // ------------------------------------------------------ request check ---
@@ -150,6 +155,7 @@ bool trans_needs_local(const Arg* a) {
 
 std::string ServerRoutine::call_arg(const Arg* a) {
   const Type& t = *a->type;
+  if (a == r_.retcode_arg) return error_form_ ? "ErrorCode" : "KERN_SUCCESS";
   auto tr = [&](const std::string& e) {
     if (!t.intran.empty()) return t.intran + "(" + e + ")";
     return e;
@@ -442,6 +448,9 @@ void ServerRoutine::stub() {
   locals_and_extract();
   p_.blank();
 
+  std::string rc = local_rc ? "RetCode" : "OutP->RetCode";
+  if (r_.retcode_arg) error_form(rc);
+
   std::string extra;
   for (int i = 1; i <= max_pos; ++i) extra += fmt::format(", &In{}P", i);
   p_("check_result = __MIG_check__Request__{}_t((__Request *)In0P{});", r_.name, extra);
@@ -449,6 +458,19 @@ void ServerRoutine::stub() {
   p_("\t{{ {}(OutP, check_result); }}", st_.ret_err());
   p_.blank();
 
+  trailer_check();
+  prepare_args();
+  call_routine(rc);
+  if (r_.simple) return;
+  p_("if ({} != KERN_SUCCESS) {{", rc);
+  p_("\t{}(OutP, {});", st_.ret_err(), rc);
+  p_("}}");
+  p_.blank();
+  pack_reply();
+}
+
+// The trailer the request came with (MsgSeqno, Server*Token).
+void ServerRoutine::trailer_check() {
   if (r_.server_trailer) {
     p_("TrailerP = (mach_msg_max_trailer_t *)((vm_offset_t)In0P +");
     p_("\tround_msg(In0P->Head.msgh_size));");
@@ -457,9 +479,11 @@ void ServerRoutine::stub() {
     p_("\t{{ {}(OutP, MIG_TRAILER_ERROR); }}", st_.ret_err());
     p_.blank();
   }
+}
 
-  // Translate arguments now that the request is known to be well formed;
-  // gather in-line port arrays; initialise in/out values and counts.
+// Translate arguments now that the request is known to be well formed;
+// gather in-line port arrays; initialise in/out values and counts.
+void ServerRoutine::prepare_args() {
   for (const auto& up : r_.args) {
     const Arg* a = up.get();
     const Type& t = *a->type;
@@ -530,10 +554,12 @@ void ServerRoutine::stub() {
                                   ? std::string("MACH_MSG_TYPE_MOVE_SEND")
                                   : std::to_string(a->parent->type->port_base().out_name));
   }
+}
 
+// Calls the server routine, storing its result in `rc`.
+void ServerRoutine::call_routine(const std::string& rc) {
   std::vector<std::string> call;
   for (Arg* a : r_.server_args()) call.push_back(call_arg(a));
-  std::string rc = local_rc ? "RetCode" : "OutP->RetCode";
   std::string args;
   for (size_t i = 0; i < call.size(); ++i) args += (i ? ", " : "") + call[i];
   if (st_.cxx)
@@ -550,12 +576,35 @@ void ServerRoutine::stub() {
     p_("if ({} != KERN_SUCCESS)", rc);
     p_("\tIn0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;");
   }
-  if (r_.simple) return;
-  p_("if ({} != KERN_SUCCESS) {{", rc);
-  p_("\t{}(OutP, {});", st_.ret_err(), rc);
+}
+
+// A simpleroutine whose RetCode argument the sender had set: the request
+// is a mig_reply_error_t. As Apple's MIG, the routine is called with that
+// code and every other message argument zero (request port and trailer as
+// sent); nothing travelled, so nothing is released.
+void ServerRoutine::error_form(const std::string& rc) {
+  p_("if (!(In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) &&");
+  p_("    In0P->Head.msgh_size == (mach_msg_size_t)sizeof(mig_reply_error_t)) {{");
+  {
+    Printer::Indent in(p_);
+    p_("Request Zero;");
+    p_("kern_return_t ErrorCode = ((mig_reply_error_t *)In0P)->RetCode;");
+    p_.blank();
+    trailer_check();
+    p_("(void)memset(&Zero, 0, sizeof(Zero));");
+    p_("Zero.Head = In0P->Head;");
+    p_("In0P = &Zero;");
+    for (int i = 1; i <= last_pos(r_.request); ++i)
+      p_("In{}P = (__Request__{}_t *)&Zero;", i, r_.name);
+    p_.blank();
+    error_form_ = true;
+    prepare_args();
+    call_routine(rc);
+    error_form_ = false;
+    p_("return;");
+  }
   p_("}}");
   p_.blank();
-  pack_reply();
 }
 
 }  // namespace
@@ -646,10 +695,13 @@ std::string emit_server(const EmitContext& cx) {
       const Routine* r = ri < m.routines.size() && m.routines[ri]->number == n
                              ? m.routines[ri++].get()
                              : nullptr;
+      unsigned argc = 0;
+      if (r)
+        for (const Arg* a : r->server_args()) argc += a->rpc_words();
       if (r)
         p("\t\t{{ (mig_impl_routine_t) 0,\n\t\t  (mig_stub_routine_t) _X{}, {}, 0, "
           "(routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__{}_t)}},",
-          r->name, r->server_args().size(), r->name);
+          r->name, argc, r->name);
       else
         p("\t\t{{0, 0, 0, 0, 0, 0}},");
     }

@@ -37,6 +37,8 @@ class UserRoutine {
   void pack_body();
   void pack_count(const Field& f);
   void pack_data(const Field& f);
+  void send_error_instead();
+  std::string send_size() const;
   void header();
   void send();
   void unpack();
@@ -159,7 +161,7 @@ void UserRoutine::locals() {
   }
   p_.blank();
   p_("mach_msg_return_t msg_result;");
-  if (r_.request.num_var > 0) p_("unsigned int msgh_size;");
+  if (r_.request.num_var > 0) p_("unsigned int msgh_size{};", r_.retcode_arg ? " = 0" : "");
   if (has_pos_after(r_.request, 0)) p_("unsigned int msgh_size_delta;");
   if (r_.user_trailer) p_("mach_msg_max_trailer_t *TrailerP;");
   if (!r_.simple) p_("kern_return_t check_result;");
@@ -350,15 +352,46 @@ void UserRoutine::pack_body() {
   }
 }
 
+// A RetCode argument (Routine::retcode_arg) that is not KERN_SUCCESS
+// replaces the request by a mig_reply_error_t carrying it (Apple's
+// WriteRetCodeArg): no rights or memory travel.
+void UserRoutine::send_error_instead() {
+  const Arg* rc = r_.retcode_arg;
+  if (!rc) return;
+  p_("if ({}) {{", rc->name);
+  p_("	((mig_reply_error_t *)InP)->RetCode = {};", rc->name);
+  p_("	((mig_reply_error_t *)InP)->NDR = NDR_record;");
+  p_("	goto ready_to_send;");
+  p_("}}");
+  p_.blank();
+}
+
+std::string UserRoutine::send_size() const {
+  std::string size = r_.request.num_var ? "msgh_size" : "(mach_msg_size_t)sizeof(Request)";
+  if (r_.retcode_arg)
+    size = fmt::format("({}) ? (mach_msg_size_t)sizeof(mig_reply_error_t) : {}",
+                       r_.retcode_arg->name, size);
+  return size;
+}
+
 void UserRoutine::header() {
+  if (r_.retcode_arg) {
+    p_.out();
+    p_("ready_to_send:");
+    p_.in();
+  }
   if (has_pos_after(r_.request, 0)) p_("InP = &Mess.In;");
   std::string bits = request_bits(r_, false);
-  if (r_.request.complex)
-    p_("InP->Head.msgh_bits = MACH_MSGH_BITS_COMPLEX|{};", bits);
-  else
+  if (r_.retcode_arg) {
     p_("InP->Head.msgh_bits = {};", bits);
-  p_("InP->Head.msgh_size = {};",
-     r_.request.num_var ? "msgh_size" : "(mach_msg_size_t)sizeof(Request)");
+    p_("if (!{})", r_.retcode_arg->name);
+    p_("	InP->Head.msgh_bits |= MACH_MSGH_BITS_COMPLEX;");
+  } else if (r_.request.complex) {
+    p_("InP->Head.msgh_bits = MACH_MSGH_BITS_COMPLEX|{};", bits);
+  } else {
+    p_("InP->Head.msgh_bits = {};", bits);
+  }
+  p_("InP->Head.msgh_size = {};", send_size());
   p_("InP->Head.msgh_remote_port = {};", r_.request_port->name);
   if (r_.reply_port && r_.reply_port->user)
     p_("InP->Head.msgh_local_port = {};", r_.reply_port->name);
@@ -376,9 +409,9 @@ void UserRoutine::header() {
 
 void UserRoutine::send() {
   bool rcv_timeout = false;
-  std::string wt = wait_time_expr(m_, r_, &rcv_timeout);
+  std::string wt = wait_time_expr(r_, &rcv_timeout);
   std::string timeout = wt.empty() ? "MACH_MSG_TIMEOUT_NONE" : wt;
-  std::string size = r_.request.num_var ? "msgh_size" : "(mach_msg_size_t)sizeof(Request)";
+  std::string size = send_size();
   std::string opts = user_msg_options(m_, r_);
   if (r_.simple)
     p_("msg_result = mach_msg(&InP->Head, {}, {}, 0, MACH_PORT_NULL, {}, MACH_PORT_NULL);",
@@ -396,7 +429,10 @@ void UserRoutine::send() {
     for (const auto& f : r_.request.fields)
       if (f.role == Role::Kpd && f.kpd == KpdKind::Ool) any = true;
     if (any) {
-      p_("if (msg_result == MACH_SEND_TIMED_OUT) {{");
+      if (r_.retcode_arg)  // an error went instead: no memory travelled
+        p_("if (msg_result == MACH_SEND_TIMED_OUT && !{}) {{", r_.retcode_arg->name);
+      else
+        p_("if (msg_result == MACH_SEND_TIMED_OUT) {{");
       for (const auto& f : r_.request.fields) {
         if (f.role != Role::Kpd || f.kpd != KpdKind::Ool) continue;
         p_("\tif ((vm_offset_t) InP->{}.address != (vm_offset_t) {})", f.name, val(f.arg));
@@ -531,9 +567,10 @@ void UserRoutine::unpack() {
   }
   for (const auto& ap : r_.args) {
     const Arg* a = ap.get();
-    if (a->kind == ArgKind::UserAuditToken)
+    if (!a->user) continue;
+    if (a->kind == ArgKind::UserAuditToken || a->kind == ArgKind::ServerAuditToken)
       p_("{} = TrailerP->msgh_audit;", val(a));
-    else if (a->kind == ArgKind::UserSecToken)
+    else if (a->kind == ArgKind::UserSecToken || a->kind == ArgKind::ServerSecToken)
       p_("{} = TrailerP->msgh_sender;", val(a));
   }
 }
@@ -553,6 +590,7 @@ void UserRoutine::stub() {
   {
     Printer::Indent in(p_);
     locals();
+    send_error_instead();
     pack_body();
     header();
     send();

@@ -57,8 +57,9 @@ int main(int argc, char** argv) {
   if (!text) return 1;  // ~Diagnostics prints the messages
   std::string input_name = opts->input == "-" ? "<stdin>" : opts->input;
   auto tokens = mig::lex(*text, input_name, diag);
+  // The statements that parsed are checked even after a syntax error, so
+  // one run reports both kinds.
   mig::ast::File file = mig::parse(tokens, diag);
-  if (diag.errors()) return 1;
   auto module = mig::analyze(file, diag);
   if (!module || diag.errors()) return 1;
 

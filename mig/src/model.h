@@ -62,7 +62,7 @@ struct Type {
   std::string cservertype;  // cservertype:
   // intran: trans_type func(server_type); outtran: server_type func(trans)
   std::string intran, intran_type, intran_arg;
-  std::string outtran, outtran_arg;
+  std::string outtran, outtran_type, outtran_arg;
   std::string destructor;
 
   // ---- derived ---------------------------------------------------------
@@ -87,7 +87,9 @@ struct Type {
   }
 
   std::string user_type() const;    // C type for the user side
-  std::string server_type() const;  // C type in the server's message view
+  // C type in the server's message view: cservertype:, else ctype:, else
+  // what intran: takes or outtran: gives (as Apple's MIG), else the name.
+  std::string server_type() const;
   std::string trans_type() const;   // C type the server routine receives
   std::string elem_c_type() const;  // C type of one element (arrays)
 };
@@ -109,7 +111,8 @@ enum class ArgKind {
 struct Routine;
 
 struct Arg {
-  std::string name;
+  std::string name;             // in the outputs (see cxx_keywords.h)
+  std::string defs_name;        // as written; implicit names derive from it
   ArgKind kind = ArgKind::In;
   ast::ArgDir dir = ast::ArgDir::None;  // as declared
   TypeRef type;
@@ -127,6 +130,7 @@ struct Arg {
   Type::Dealloc dealloc = Type::Dealloc::Default;
   bool physical_copy = false, server_copy_flag = false, count_in_out = false;
   bool same_count = false, is_const = false;
+  SourceLoc retcode_flag;       // where 'RetCode' was written, if it was
 
   // Relations.
   Arg* parent = nullptr;        // for implicit args
@@ -138,6 +142,10 @@ struct Arg {
   bool owns_count = false;      // false for samecount arrays
 
   bool is_in() const { return kind == ArgKind::In || kind == ArgKind::InOut; }
+  // 32-bit words Apple's MIG counts for it in the subsystem table's
+  // argc: one, but a 64-bit scalar or an in-line struct passed by value
+  // counts its words (rtCountArgDescriptors).
+  unsigned rpc_words() const;
   bool is_out() const { return kind == ArgKind::Out || kind == ArgKind::InOut; }
   std::string user_decl() const;    // "mach_port_t *name"
   std::string server_decl() const;  // "mach_port_t *name"
@@ -191,13 +199,21 @@ struct Routine {
   Arg* wait_time = nullptr;   // WaitTime argument
   Arg* send_time = nullptr;   // SendTime argument
   Arg* msg_option = nullptr;  // MsgOption argument
+  // simpleroutine with a complex request and an argument flagged RetCode:
+  // the argument is not in the request; when non-zero the user stub sends
+  // a mig_reply_error_t carrying it instead (Apple's rtRetCArg).
+  Arg* retcode_arg = nullptr;
+  // The waittime / sendtime / msgoption statements in force where the
+  // routine is declared ("" = none); its own arguments take precedence.
+  std::string default_wait_time, default_send_time;
+  std::string default_msg_option = "MACH_MSG_OPTION_NONE";
 
   Message request, reply;
   bool reply_has_retcode = false;  // RetCode field in the reply struct
 
   // Trailer use.
-  bool server_trailer = false;     // MsgSeqno/Server*Token
-  bool user_trailer = false;       // User*Token
+  bool server_trailer = false;     // MsgSeqno, [Server]*Token
+  bool user_trailer = false;       // User*Token, SecToken, AuditToken
   std::string server_trailer_elements;  // MACH_RCV_TRAILER_xxx
   std::string user_trailer_elements;
   unsigned server_trailer_min = 0;      // bytes needed in the trailer
@@ -221,9 +237,6 @@ struct Module {
   unsigned base = 0;
   std::string user_prefix, server_prefix, server_demux;
   std::string rcsid;
-  std::string wait_time;          // waittime statement ("" = none)
-  std::string send_time;          // sendtime statement
-  std::string msg_option = "MACH_MSG_OPTION_NONE";
   bool use_special_reply_port = false;
   std::string consume_on_send_error = "None";  // None, Timeout, Any
   std::vector<Import> imports;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -51,7 +52,7 @@ const std::set<std::string>& keywords() {
       "serverprefix", "serverdemux", "rcsid", "import", "uimport", "simport",
       "dimport", "iimport", "skip", "type", "array", "struct", "of",
       "c_string", "in", "out", "inout", "requestport", "replyport",
-      "sreplyport", "ureplyport", "waittime", "nowaittime", "sendtime",
+      "sreplyport", "ureplyport", "waittime", "nowaittime", "sendtime", "nosendtime",
       "msgseqno", "sectoken", "serversectoken", "usersectoken", "audittoken",
       "serveraudittoken", "useraudittoken", "servercontexttoken",
       "kernelserver", "kerneluser", "ctype", "cusertype", "cservertype",
@@ -79,9 +80,19 @@ class Parser {
     ast::File f;
     while (!at(Tok::End)) {
       size_t before = p_;
+      broken_type_.reset();
       try {
         statement(f);
       } catch (ParseError&) {
+        // A type whose declaration did not parse is still declared, as
+        // broken: its uses are not reported as unknown types.
+        if (broken_type_) {
+          ast::Statement s;
+          s.kind = ast::Statement::Kind::Type;
+          s.loc = broken_type_->loc;
+          s.type = std::move(*broken_type_);
+          f.statements.push_back(std::move(s));
+        }
         recover_statement();
       }
       if (p_ == before) ++p_;  // never loop without progress
@@ -90,6 +101,9 @@ class Parser {
   }
 
  private:
+  // The name of the type statement being parsed (spec left empty).
+  std::optional<ast::TypeDecl> broken_type_;
+
   // ---- token helpers -------------------------------------------------
   const Token& cur() const { return t_[p_]; }
   const Token& peek(size_t k = 1) const {
@@ -200,9 +214,9 @@ class Parser {
       s.kind = at_kw("waittime") ? K::WaitTime : K::SendTime;
       take();
       s.text = option_text("time-out value");
-    } else if (at_kw("nowaittime")) {
+    } else if (at_kw("nowaittime") || at_kw("nosendtime")) {
+      s.kind = at_kw("nowaittime") ? K::NoWaitTime : K::NoSendTime;
       take();
-      s.kind = K::NoWaitTime;
     } else if (at_kw("msgoption")) {
       take();
       s.kind = K::MsgOption;
@@ -286,6 +300,9 @@ class Parser {
   void type_decl(ast::TypeDecl& d) {
     d.loc = cur().loc;
     d.name = name("type name").text;
+    broken_type_.emplace();
+    broken_type_->name = d.name;
+    broken_type_->loc = d.loc;
     expect(Tok::Equal, "'='");
     d.spec = type_spec();
     type_attrs(d.attrs);
@@ -502,6 +519,7 @@ class Parser {
       try {
         r.args.push_back(argument());
       } catch (ParseError&) {
+        r.broken = true;
         // Skip to the end of this argument.
         int depth = 0;
         while (!at(Tok::End)) {

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "cxx_keywords.h"
 #include "parser.h"
 
 namespace mig {
@@ -53,9 +54,8 @@ class Sema {
   std::unique_ptr<Module> run(const ast::File& f) {
     m_ = std::make_unique<Module>();
     for (const auto& s : f.statements) statement(s);
-    if (!have_subsystem_) {
+    if (!have_subsystem_ && !warned_no_subsystem_)  // one message for one problem
       diag_.fatal("no subsystem statement (subsystem <name> <base>;)");
-    }
     if (m_->routine_count > 100)
       diag_.warning(m_->subsystem_loc,
                     "subsystem '" + m_->subsystem + "' has " +
@@ -77,9 +77,7 @@ class Sema {
                                  m_->subsystem + "'");
           return;
         }
-        if (!m_->routines.empty() || m_->routine_count)
-          diag_.error(s.loc, "the subsystem statement must come before "
-                             "every routine");
+        // (Routines before it were reported already.)
         have_subsystem_ = true;
         m_->subsystem = s.name;
         m_->subsystem_loc = s.loc;
@@ -104,10 +102,12 @@ class Sema {
         return;
       case SK::ServerDemux: m_->server_demux = s.name; return;
       case SK::RcsId: m_->rcsid = s.text; return;
-      case SK::WaitTime: m_->wait_time = s.text; return;
-      case SK::NoWaitTime: m_->wait_time.clear(); return;
-      case SK::SendTime: m_->send_time = s.text; return;
-      case SK::MsgOption: m_->msg_option = s.text; return;
+      // In force for the routines that follow (Apple's MIG).
+      case SK::WaitTime: wait_time_ = s.text; return;
+      case SK::NoWaitTime: wait_time_.clear(); return;
+      case SK::SendTime: send_time_ = s.text; return;
+      case SK::NoSendTime: send_time_.clear(); return;
+      case SK::MsgOption: msg_option_ = s.text; return;
       case SK::UseSpecialReplyPort:
         m_->use_special_reply_port = s.number != 0;
         return;
@@ -126,8 +126,8 @@ class Sema {
 
   void need_subsystem(const SourceLoc& loc) {
     if (!have_subsystem_ && !warned_no_subsystem_) {
-      diag_.error(loc, "expected a subsystem statement before the first "
-                       "routine");
+      diag_.error(loc, "expected a subsystem statement (subsystem <name> "
+                       "<base>;) before the first routine");
       warned_no_subsystem_ = true;
     }
   }
@@ -287,9 +287,12 @@ class Sema {
     t->in_name = in;
     t->out_name = out;
     if (t->kind == K::Port) {
-      if (bits != 32 && ts.has_size)
-        diag_.warning(ts.loc, "port rights are 32 bits wide; size " +
-                                  std::to_string(bits) + " ignored");
+      if (ts.has_size) {  // Apple's MIG rejects every long form
+        diag_.error(ts.loc, "a port type cannot be declared in the long form "
+                            "(" + ts.in_name.spelling + ", <bits>); write " +
+                            ts.in_name.spelling);
+        return nullptr;
+      }
       bits = 32;
     }
     if (bits == 0) {
@@ -335,6 +338,7 @@ class Sema {
     }
     if (a.outtran) {
       t.outtran = a.outtran->func;
+      t.outtran_type = a.outtran->result_type;
       t.outtran_arg = a.outtran->arg_type;
     }
     if (a.destructor) t.destructor = a.destructor->func;
@@ -353,6 +357,7 @@ class Sema {
     t->intran_type.clear();
     t->intran_arg.clear();
     t->outtran.clear();
+    t->outtran_type.clear();
     t->outtran_arg.clear();
     t->destructor.clear();
     apply_attrs(*t, attrs);
@@ -370,23 +375,31 @@ class Sema {
     return same_wire(*a.elem, *b.elem);
   }
 
-  // in_arg: "arg : name = spec" re-declares types on purpose (XNU's
-  // vm_map.defs gives memory_object_name_t a MOVE_SEND flavour that way).
-  TypeRef declare(const ast::TypeDecl& d, bool in_arg = false) {
-    TypeRef base = build(*d.spec);
+  // A type statement: the name means the new type from here on.
+  TypeRef declare(const ast::TypeDecl& d) {
+    TypeRef base = d.spec ? build(*d.spec) : nullptr;
     if (!base) {
       types_[d.name] = nullptr;
       return nullptr;
     }
     TypeRef t = make_named(base, d.name, d.loc, d.attrs);
     auto it = types_.find(d.name);
-    if (!in_arg && it != types_.end() && it->second && !same_wire(*it->second, *t)) {
+    if (it != types_.end() && it->second && !same_wire(*it->second, *t)) {
       diag_.warning(d.loc, "type '" + d.name + "' redefined differently");
       if (it->second->loc.valid())
         diag_.note(it->second->loc, "previous definition is here");
     }
     types_[d.name] = t;
     return t;
+  }
+
+  // "arg : name = spec" in an argument list: a type of that name for this
+  // argument only (Apple's itTypeDecl without itInsert). The file's 'name'
+  // keeps its meaning for every later argument and routine.
+  TypeRef declare_in_arg(const ast::TypeDecl& d) {
+    TypeRef base = build(*d.spec);
+    if (!base) return nullptr;
+    return make_named(base, d.name, d.loc, d.attrs);
   }
 
   // ---- routines --------------------------------------------------------
@@ -397,19 +410,24 @@ class Sema {
     r->loc = rd.loc;
     r->simple = rd.simple;
     r->number = m_->routine_count++;
+    r->default_wait_time = wait_time_;
+    r->default_send_time = send_time_;
+    r->default_msg_option = msg_option_;
     if (!routine_names_.insert(rd.name).second) {
       diag_.error(rd.loc, "routine '" + rd.name + "' already declared");
       return;
     }
+    if (rd.broken) return;  // its syntax error is reported: no guesses
     int errors_before = diag_.errors();
 
     std::vector<std::unique_ptr<Arg>> mains;
     std::set<std::string> names;
+    bool incomplete = false;
     for (size_t i = 0; i < rd.args.size(); ++i) {
       const ast::ArgDecl& ad = rd.args[i];
       TypeRef t;
       if (ad.named_decl) {
-        t = declare(*ad.named_decl, true);
+        t = declare_in_arg(*ad.named_decl);
       } else if (ad.anon_spec) {
         TypeRef b = build(*ad.anon_spec);
         if (b) {
@@ -437,9 +455,13 @@ class Sema {
                             "routine '" + rd.name + "'");
         continue;
       }
-      if (!t) continue;
+      if (!t) {  // reported where the type was declared or used
+        incomplete = true;
+        continue;
+      }
       auto a = std::make_unique<Arg>();
-      a->name = ad.name;
+      a->defs_name = ad.name;
+      a->name = is_cxx_keyword(ad.name) ? ad.name + "_" : ad.name;
       a->loc = ad.loc;
       a->type = t;
       a->kind = arg_kind(ad, i == 0);
@@ -448,7 +470,7 @@ class Sema {
       for (const auto& f : ad.flags) apply_flag(*a, f);
       mains.push_back(std::move(a));
     }
-    if (diag_.errors() != errors_before) return;
+    if (incomplete || diag_.errors() != errors_before) return;
 
     for (auto& a : mains) roles(*r, *a);
     if (diag_.errors() != errors_before) return;
@@ -465,6 +487,7 @@ class Sema {
       r->args.push_back(std::move(up));
       implicit_args(*r, *a, with_count);
     }
+    retcode(*r);
     if (diag_.errors() != errors_before) return;
 
     trailer(*r);
@@ -509,7 +532,7 @@ class Sema {
       case F::SameCount: a.same_count = true; break;
       case F::Const: a.is_const = true; break;
       case F::PhysicalCopy: a.physical_copy = true; break;
-      case F::RetCode:    // warned about below
+      case F::RetCode: a.retcode_flag = f.loc; break;  // see retcode()
       case F::Overwrite:  // warned about below
       case F::Auto:
       case F::IsLong:
@@ -534,8 +557,6 @@ class Sema {
     if (f.flag == F::Overwrite && ool)
       diag_.warning(f.loc, "flag 'overwrite' is accepted but the data is "
                            "received into newly allocated memory");
-    if (f.flag == F::RetCode)
-      diag_.warning(f.loc, "flag 'retcode' is obsolete and ignored");
     if ((f.flag == F::CountInOut || f.flag == F::SameCount) && !t.variable) {
       diag_.error(f.loc, "flag '" + flag_name(f.flag) + "' needs a variable-"
                          "sized array, but argument '" + a.name +
@@ -611,11 +632,16 @@ class Sema {
         a.user = true;
         break;
       case ArgKind::MsgSeqno:
-      case ArgKind::ServerSecToken:
-      case ArgKind::ServerAuditToken:
       case ArgKind::ServerContextToken:
         a.server = true;
         break;
+      case ArgKind::ServerSecToken:
+      case ArgKind::ServerAuditToken:
+        a.server = true;
+        // SecToken / AuditToken: both sides, as in Apple's MIG; the user
+        // stub reads the token of the reply's trailer.
+        if (a.dir != ast::ArgDir::SecToken && a.dir != ast::ArgDir::AuditToken) break;
+        [[fallthrough]];
       case ArgKind::UserSecToken:
       case ArgKind::UserAuditToken:
         if (r.simple) {
@@ -650,7 +676,8 @@ class Sema {
   Arg* add_implicit(Routine& r, Arg& parent, ArgKind kind,
                     const std::string& suffix, TypeRef type) {
     auto a = std::make_unique<Arg>();
-    a->name = parent.name + suffix;
+    a->defs_name = parent.defs_name + suffix;
+    a->name = a->defs_name;
     a->kind = kind;
     a->type = std::move(type);
     a->loc = parent.loc;
@@ -761,6 +788,41 @@ class Sema {
     }
   }
 
+  // The RetCode flag (Apple's rtProcessRetCodeFlag / rtProcessRetCode): on
+  // a 32-bit scalar of a simpleroutine whose request is complex, the value
+  // leaves the request; a non-zero one is sent as a mig_reply_error_t
+  // instead. A simple request keeps it in its body as any argument.
+  void retcode(Routine& r) {
+    for (const auto& up : r.args) {
+      Arg& a = *up;
+      if (!a.retcode_flag.valid()) continue;
+      const Type& t = *a.type;
+      if (t.kind != K::Scalar || t.bits != 32 || !a.is_in()) {
+        diag_.warning(a.retcode_flag, "flag 'retcode' ignored: argument '" + a.name +
+                                          "' is not a 32-bit in-line value like "
+                                          "kern_return_t");
+      } else if (!r.simple) {
+        diag_.error(a.retcode_flag, "flag 'retcode' is only allowed in a "
+                                    "simpleroutine ('" + r.name + "' is a routine)");
+      } else if (r.retcode_arg) {
+        diag_.warning(a.retcode_flag, "flag 'retcode' ignored: argument '" +
+                                          r.retcode_arg->name + "' already carries "
+                                          "the return code of '" + r.name + "'");
+      } else {
+        r.retcode_arg = &a;
+      }
+    }
+    if (!r.retcode_arg) return;
+    bool complex = false;
+    for (const auto& a : r.args)
+      if (!a->parent && a->in_request && a->is_in() && a->type->kpd() != KpdKind::None)
+        complex = true;
+    if (complex)
+      r.retcode_arg->in_request = false;
+    else
+      r.retcode_arg = nullptr;
+  }
+
   void trailer(Routine& r) {
     for (const auto& a : r.args) {
       unsigned need = 0;
@@ -774,15 +836,14 @@ class Sema {
         case ArgKind::UserAuditToken: need = 52; elem = "MACH_RCV_TRAILER_AUDIT"; break;
         default: continue;
       }
-      bool user = a->kind == ArgKind::UserSecToken ||
-                  a->kind == ArgKind::UserAuditToken;
-      if (user) {
+      if (a->user) {
         r.user_trailer = true;
         if (need > r.user_trailer_min) {
           r.user_trailer_min = need;
           r.user_trailer_elements = elem;
         }
-      } else {
+      }
+      if (a->server) {
         r.server_trailer = true;
         if (need > r.server_trailer_min) {
           r.server_trailer_min = need;
@@ -797,6 +858,8 @@ class Sema {
   std::map<std::string, TypeRef> types_;
   std::set<std::string> routine_names_;
   bool have_subsystem_ = false;
+  std::string wait_time_, send_time_;  // waittime / sendtime statements
+  std::string msg_option_ = "MACH_MSG_OPTION_NONE";
   bool warned_no_subsystem_ = false;
   TypeRef count_type_, poly_type_, bool_type_;
 };

@@ -112,6 +112,8 @@ std::string Type::user_type() const {
 std::string Type::server_type() const {
   if (!cservertype.empty()) return cservertype;
   if (!ctype.empty()) return ctype;
+  if (!intran_arg.empty()) return intran_arg;
+  if (!outtran_type.empty()) return outtran_type;
   if (!name.empty()) return name;
   if ((kind == Kind::Array || kind == Kind::Struct) && elem)
     return elem->server_type() + " *";
@@ -142,16 +144,48 @@ std::string decl(const std::string& type, bool ref, const std::string& name,
   return s + name;
 }
 
+// "const" applies to in-line arrays and strings, on both sides (Apple's
+// WriteVarDecl).
+bool const_applies(const Arg& a) {
+  return a.is_const && (a.type->kind == Type::Kind::String ||
+                        (a.type->kind == Type::Kind::Array && !a.type->ool));
+}
+
 }  // namespace
 
 std::string Arg::user_decl() const {
-  bool c = is_const && (type->kind == Type::Kind::String ||
-                        (type->kind == Type::Kind::Array && !type->ool));
-  return decl(type->user_type(), user_ref, name, c);
+  return decl(type->user_type(), user_ref, name, const_applies(*this));
 }
 
 std::string Arg::server_decl() const {
-  return decl(type->trans_type(), server_ref, name, false);
+  return decl(type->trans_type(), server_ref, name, const_applies(*this));
+}
+
+unsigned Arg::rpc_words() const {
+  const Type& t = *type;
+  if (is_out()) return 1;  // passed by reference
+  const Type* b = &t;
+  unsigned n = 1;
+  switch (t.kind) {
+    case Type::Kind::Scalar: break;
+    case Type::Kind::Struct:
+      if (t.has_port_elements()) return 1;  // port descriptors
+      while ((b->kind == Type::Kind::Struct || b->kind == Type::Kind::Array) && b->elem &&
+             !b->ool && !b->variable) {
+        n *= b->count;
+        b = b->elem.get();
+      }
+      if (b->kind != Type::Kind::Scalar) return 1;
+      break;
+    case Type::Kind::Array:  // ^T of a single scalar is counted as T
+      if (!t.ool || t.variable || t.count != 1 || !t.elem ||
+          t.elem->kind != Type::Kind::Scalar)
+        return 1;
+      b = t.elem.get();
+      break;
+    default: return 1;
+  }
+  return b->bits >= 32 ? n * (b->bits / 32) : 1;
 }
 
 std::string Field::decl(bool server) const {

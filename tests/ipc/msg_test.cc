@@ -121,6 +121,27 @@ TEST_F(MsgTest, HeaderDispositionChecks) {
   EXPECT_EQ(type_of(a, p), MACH_PORT_TYPE_RECEIVE);
 }
 
+// XNU ipc_kmsg_copyin_header_validate: a bit outside MACH_MSGH_BITS_USER is
+// MACH_SEND_INVALID_HEADER, before any right is taken.
+TEST_F(MsgTest, HeaderBitsOutsideUserMaskAreInvalidHeader) {
+  TaskId a = task();
+  mach_port_name_t p = recv_port(a);
+  mach_port_name_t s = port_with_send(a);
+  for (uint32_t bit : {MACH_MSGH_BITS_RAISEIMP, MACH_MSGH_BITS_CIRCULAR, 0x40000000u, 0x00000020u,
+                       0x00002000u, 0x00200000u, 0x0000e000u}) {
+    Msg m = simple(p, 1, MACH_MSG_TYPE_MAKE_SEND);
+    m.extra_bits = bit;
+    EXPECT_EQ(send(a, m), MACH_SEND_INVALID_HEADER) << std::hex << bit;
+    Msg moved = simple(s, 1, MACH_MSG_TYPE_MOVE_SEND);
+    moved.extra_bits = bit;
+    EXPECT_EQ(send(a, moved), MACH_SEND_INVALID_HEADER) << std::hex << bit;
+  }
+  EXPECT_EQ(status(a, p).mps_mscount, 0u) << "nothing was copied in";
+  EXPECT_EQ(status(a, p).mps_msgcount, 0u);
+  EXPECT_EQ(refs(a, s, MACH_PORT_RIGHT_SEND), 1u) << "the moved send right stayed";
+  EXPECT_EQ(k.port_deallocate(a, s), KERN_SUCCESS);
+}
+
 TEST_F(MsgTest, InvalidDestinationConsumesNothing) {
   TaskId a = task();
   mach_port_name_t p = recv_port(a);
@@ -221,14 +242,17 @@ TEST_F(MsgTest, SameNameAsDestinationAndReply) {
   EXPECT_EQ(k.port_deallocate(a, p), KERN_SUCCESS);
 }
 
-TEST_F(MsgTest, ReceiveOnSendRightIsInvalidNameAndOnDeadNameIsPortDied) {
+// XNU ipc_mqueue_copyin: any name without a receive right or a port set,
+// a dead name included, is MACH_RCV_INVALID_NAME.
+TEST_F(MsgTest, ReceiveOnAnythingButReceiveRightOrSetIsInvalidName) {
   TaskId a = task(), b = task();
   mach_port_name_t p = recv_port(b);
   mach_port_name_t s = give_send(b, p, a);
   EXPECT_EQ(receive(a, s).mr, MACH_RCV_INVALID_NAME);
   ASSERT_EQ(k.port_destroy(b, p), KERN_SUCCESS);
-  // DESIGN.md: a receive attempted on a dead name is MACH_RCV_PORT_DIED.
-  EXPECT_EQ(receive(a, s).mr, MACH_RCV_PORT_DIED);
+  EXPECT_EQ(receive(a, s).mr, MACH_RCV_INVALID_NAME) << "a send right to a dead port";
+  EXPECT_EQ(type_of(a, s), MACH_PORT_TYPE_DEAD_NAME);
+  EXPECT_EQ(receive(a, s).mr, MACH_RCV_INVALID_NAME) << "a dead name";
   EXPECT_EQ(receive(a, MACH_PORT_NULL).mr, MACH_RCV_INVALID_NAME);
   EXPECT_EQ(receive(a, 0x9999).mr, MACH_RCV_INVALID_NAME);
 }

@@ -115,6 +115,19 @@ TEST_F(PsetTest, MembershipErrors) {
   EXPECT_EQ(k.port_get_set_status(a, p, &m1), KERN_INVALID_RIGHT);
 }
 
+// XNU mach_port_move_member: leaving "every set" (after = MACH_PORT_NULL) is
+// KERN_NOT_IN_SET for a port in none.
+TEST_F(PsetTest, MoveMemberToNullOnPortInNoSetIsNotInSet) {
+  TaskId a = task();
+  mach_port_name_t set = new_set(k, a);
+  mach_port_name_t p = recv_port(a);
+  EXPECT_EQ(k.port_move_member(a, p, MACH_PORT_NULL), KERN_NOT_IN_SET);
+  ASSERT_EQ(k.port_insert_member(a, p, set), KERN_SUCCESS);
+  EXPECT_EQ(k.port_move_member(a, p, MACH_PORT_NULL), KERN_SUCCESS);
+  EXPECT_EQ(status(a, p).mps_pset, 0u);
+  EXPECT_EQ(k.port_move_member(a, p, MACH_PORT_NULL), KERN_NOT_IN_SET) << "it left its last set";
+}
+
 TEST_F(PsetTest, DestroyingTheSetWakesItsReceiversWithPortChanged) {
   TaskId a = task();
   mach_port_name_t set = new_set(k, a);

@@ -29,6 +29,16 @@ typedef memory_object_t   *memory_object_array_t;
 typedef mach_port_t        memory_object_name_t;     /* vm_region() name */
 typedef mach_port_t        memory_object_default_t;  /* default pager */
 
+/* Universal page lists, named by the kernel-mode memory_object_control
+ * interface (upl_t itself is in <mach/vm_types.h>). */
+typedef uint32_t           upl_size_t;
+typedef uint32_t           upl_offset_t;
+typedef struct upl_page_info {
+  uint32_t phys_addr;      /* page number */
+  uint32_t flags;          /* state bits */
+} upl_page_info_t;
+typedef upl_page_info_t   *upl_page_info_array_t;
+
 #define MEMORY_OBJECT_NULL          ((memory_object_t) 0)
 #define MEMORY_OBJECT_CONTROL_NULL  ((memory_object_control_t) 0)
 #define MEMORY_OBJECT_NAME_NULL     ((memory_object_name_t) 0)

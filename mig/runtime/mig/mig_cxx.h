@@ -10,7 +10,11 @@
 //                         memory are released by the destructor)
 //
 // Every owner is move-only; release() hands the raw value over (to a
-// message) and disowns it. Header-only; needs <mach/mach.h>.
+// message) and disowns it. Header-only. It includes none of the headers
+// of MIG interfaces (<mach/mach.h>, <mach/vm_map.h>, <mach/mach_port.h>):
+// stubs regenerated from the system .defs use their include guards (and,
+// from Apple's vm_map.defs without LIBSYSCALL_INTERFACE, other names), so
+// it declares the two calls it needs itself.
 //
 // Ownership at a glance (server side):
 //
@@ -22,7 +26,9 @@
 // so a handler that returns an error early cannot leak what it received.
 #pragma once
 
-#include <mach/mach.h>
+#include <mach/mach_init.h>  // mach_task_self
+#include <mach/mig.h>        // mig_allocate, mig_deallocate
+#include <mach/port.h>
 
 #include <array>
 #include <cstddef>
@@ -35,6 +41,12 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+extern "C" {
+kern_return_t mach_port_deallocate(ipc_space_t task, mach_port_name_t name);
+kern_return_t mach_port_mod_refs(ipc_space_t task, mach_port_name_t name,
+                                 mach_port_right_t right, mach_port_delta_t delta);
+}
 
 namespace mig {
 
@@ -200,9 +212,8 @@ class OolBuffer {
   static OolBuffer allocate(std::size_t count) {
     if (count == 0) return {};
     vm_address_t addr = 0;
-    if (vm_allocate(mach_task_self(), &addr, count * sizeof(T), VM_FLAGS_ANYWHERE) !=
-        KERN_SUCCESS)
-      return {};
+    mig_allocate(&addr, count * sizeof(T));  // zeroed, or 0 on failure
+    if (addr == 0) return {};
     return OolBuffer(reinterpret_cast<T*>(addr), count);
   }
   // A copy of `src` in fresh memory.
@@ -235,8 +246,7 @@ class OolBuffer {
     T* d = std::exchange(data_, nullptr);
     std::size_t n = std::exchange(count_, 0);
     if (d && n)
-      (void)vm_deallocate(mach_task_self(), reinterpret_cast<vm_address_t>(d),
-                          n * sizeof(T));
+      mig_deallocate(reinterpret_cast<vm_address_t>(d), n * sizeof(T));
   }
 
  private:

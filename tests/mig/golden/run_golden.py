@@ -98,6 +98,8 @@ def check_good(mig, case, update):
             # Warnings of good cases are part of their contract too.
             with open(os.path.join(expdir, 'stderr'), 'w') as f:
                 f.write(err)
+        elif update and os.path.exists(os.path.join(expdir, 'stderr')):
+            os.remove(os.path.join(expdir, 'stderr'))  # no warnings any more
         elif not update:
             path = os.path.join(expdir, 'stderr')
             want = open(path).read() if os.path.exists(path) else ''

@@ -237,7 +237,7 @@ inline kern_return_t call_same(Server& self, mach_port_t server, int_array_t xs,
 	return kr;
 }
 
-inline kern_return_t call_bytes(Server& self, mach_port_t server, byte_ool_t data, mach_msg_type_number_t dataCnt, int_array_t echo, mach_msg_type_number_t *echoCnt)
+inline kern_return_t call_bytes(Server& self, mach_port_t server, const byte_ool_t data, mach_msg_type_number_t dataCnt, int_array_t echo, mach_msg_type_number_t *echoCnt)
 {
 	std::vector<int_array_elem_t> echo_v;
 	echo_v.assign(echo, echo + *echoCnt);

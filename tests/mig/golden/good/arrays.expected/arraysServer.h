@@ -102,7 +102,7 @@ extern
 kern_return_t bytes
 (
 	mach_port_t server,
-	byte_ool_t data,
+	const byte_ool_t data,
 	mach_msg_type_number_t dataCnt,
 	int_array_t echo,
 	mach_msg_type_number_t *echoCnt

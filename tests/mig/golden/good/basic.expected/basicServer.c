@@ -319,10 +319,10 @@ const struct s_basic_subsystem s_basic_subsystem = {
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xadd, 4, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__add_t)},
 		{ (mig_impl_routine_t) 0,
-		  (mig_stub_routine_t) _Xnotify_value, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__notify_value_t)},
+		  (mig_stub_routine_t) _Xnotify_value, 3, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__notify_value_t)},
 		{0, 0, 0, 0, 0, 0},
 		{ (mig_impl_routine_t) 0,
-		  (mig_stub_routine_t) _Xmixed, 10, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__mixed_t)},
+		  (mig_stub_routine_t) _Xmixed, 13, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__mixed_t)},
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xnothing, 1, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__nothing_t)},
 	}

@@ -18,7 +18,7 @@
 #include <mach/port.h>
 
 #ifndef	options_MSG_COUNT
-#define	options_MSG_COUNT	4
+#define	options_MSG_COUNT	5
 #endif	/* options_MSG_COUNT */
 
 #include "golden_types.h"
@@ -84,6 +84,18 @@ kern_return_t oneway_timeout
 	int v
 );
 
+/* Routine no_timeout */
+#ifdef	mig_external
+mig_external
+#else
+extern
+#endif	/* mig_external */
+kern_return_t no_timeout
+(
+	mach_port_t server,
+	int *v
+);
+
 #ifdef __cplusplus
 }
 #endif
@@ -130,6 +142,11 @@ typedef struct {
 	int v;
 } __Request__oneway_timeout_t __attribute__((unused));
 #pragma pack(pop)
+#pragma pack(push, 4)
+typedef struct {
+	mach_msg_header_t Head;
+} __Request__no_timeout_t __attribute__((unused));
+#pragma pack(pop)
 #endif /* !__Request__options_subsystem__defined */
 
 /* union of all requests */
@@ -141,6 +158,7 @@ union __RequestUnion__options_subsystem {
 	__Request__send_only_timeout_t Request_send_only_timeout;
 	__Request__per_call_t Request_per_call;
 	__Request__oneway_timeout_t Request_oneway_timeout;
+	__Request__no_timeout_t Request_no_timeout;
 };
 #endif /* !__RequestUnion__options_subsystem__defined */
 
@@ -180,6 +198,14 @@ typedef struct {
 	kern_return_t RetCode;
 } __Reply__oneway_timeout_t __attribute__((unused));
 #pragma pack(pop)
+#pragma pack(push, 4)
+typedef struct {
+	mach_msg_header_t Head;
+	NDR_record_t NDR;
+	kern_return_t RetCode;
+	int v;
+} __Reply__no_timeout_t __attribute__((unused));
+#pragma pack(pop)
 #endif /* !__Reply__options_subsystem__defined */
 
 /* union of all replies */
@@ -191,6 +217,7 @@ union __ReplyUnion__options_subsystem {
 	__Reply__send_only_timeout_t Reply_send_only_timeout;
 	__Reply__per_call_t Reply_per_call;
 	__Reply__oneway_timeout_t Reply_oneway_timeout;
+	__Reply__no_timeout_t Reply_no_timeout;
 };
 #endif /* !__ReplyUnion__options_subsystem__defined */
 
@@ -199,7 +226,8 @@ union __ReplyUnion__options_subsystem {
     { "uses_default", 6000 },\
     { "send_only_timeout", 6001 },\
     { "per_call", 6002 },\
-    { "oneway_timeout", 6003 }
+    { "oneway_timeout", 6003 },\
+    { "no_timeout", 6004 }
 #endif
 
 #ifdef __AfterMigUserHeader

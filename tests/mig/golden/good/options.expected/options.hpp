@@ -32,7 +32,7 @@
 namespace mig::options {
 
 inline constexpr mach_msg_id_t kBase = 6000;
-inline constexpr mach_msg_id_t kEnd = 6004;
+inline constexpr mach_msg_id_t kEnd = 6005;
 
 // Element types of the arrays.
 using int_ool_elem_t = mig::detail::elem_t<int_ool_t, 4>;
@@ -54,6 +54,9 @@ class Client {
 
 	// SimpleRoutine oneway_timeout (id 6003): one-way, no reply
 	mig::Result<void> oneway_timeout(mach_msg_timeout_t timeout, int v) const;
+
+	// Routine no_timeout (id 6004): request and reply
+	mig::Result<int> no_timeout() const;
 
  private:
 	mach_port_t port_;
@@ -91,6 +94,15 @@ inline mig::Result<void> Client::oneway_timeout(mach_msg_timeout_t timeout, int 
 	return mig::Result<void>::from(kr);
 }
 
+inline mig::Result<int> Client::no_timeout() const {
+	int v_v{};
+	kern_return_t kr = ::no_timeout(port_, &v_v);
+	if (kr != KERN_SUCCESS) return mig::Result<int>::error(kr);
+	int v_r;
+	v_r = v_v;
+	return v_r;
+}
+
 // Serves 'options': implement every routine; rights and out-of-line memory
 // arrive in owners, so returning early never leaks them.
 class Server {
@@ -120,6 +132,9 @@ class Server {
 	// SimpleRoutine oneway_timeout (id 6003)
 	virtual kern_return_t oneway_timeout(mach_port_t server, int v) = 0;
 
+	// Routine no_timeout (id 6004)
+	virtual kern_return_t no_timeout(mach_port_t server, int& v) = 0;
+
 };
 
 namespace detail {
@@ -145,6 +160,12 @@ inline kern_return_t call_per_call(Server& self, mach_port_t server, int *v)
 inline kern_return_t call_oneway_timeout(Server& self, mach_port_t server, int v)
 {
 	kern_return_t kr = self.oneway_timeout(server, v);
+	return kr;
+}
+
+inline kern_return_t call_no_timeout(Server& self, mach_port_t server, int *v)
+{
+	kern_return_t kr = self.no_timeout(server, *v);
 	return kr;
 }
 
@@ -363,6 +384,59 @@ inline void _Xoneway_timeout(Server& self, mach_msg_header_t *InHeadP, mach_msg_
 		In0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;
 }
 
+inline kern_return_t __MIG_check__Request__no_timeout_t(__attribute__((__unused__)) __Request__no_timeout_t *In0P)
+{
+	typedef __Request__no_timeout_t __Request;
+
+	if ((In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
+		return MIG_BAD_ARGUMENTS;
+
+	return MACH_MSG_SUCCESS;
+}
+
+/* Routine no_timeout */
+inline void _Xno_timeout(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_trailer_t trailer;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+	typedef __Request__no_timeout_t __Request;
+	typedef __Reply__no_timeout_t Reply __attribute__((unused));
+
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	Request *In0P = (Request *) InHeadP;
+	Reply *OutP = (Reply *) OutHeadP;
+	kern_return_t check_result;
+	int v;
+
+	check_result = __MIG_check__Request__no_timeout_t((__Request *)In0P);
+	if (check_result != MACH_MSG_SUCCESS)
+		{ MIG_CXX_RETURN_ERROR_(OutP, check_result); }
+
+	OutP->RetCode = call_no_timeout(self, In0P->Head.msgh_local_port, &v);
+	if (OutP->RetCode != KERN_SUCCESS)
+		In0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;
+	if (OutP->RetCode != KERN_SUCCESS) {
+		MIG_CXX_RETURN_ERROR_(OutP, OutP->RetCode);
+	}
+
+	OutP->NDR = NDR_record;
+
+	OutP->v = v;
+	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
+}
+
 }  // namespace detail
 
 inline bool Server::dispatch(mach_msg_header_t* InHeadP, mach_msg_header_t* OutHeadP) {
@@ -384,6 +458,9 @@ inline bool Server::dispatch(mach_msg_header_t* InHeadP, mach_msg_header_t* OutH
 		return true;
 	case 6003:
 		detail::_Xoneway_timeout(*this, InHeadP, OutHeadP);
+		return true;
+	case 6004:
+		detail::_Xno_timeout(*this, InHeadP, OutHeadP);
 		return true;
 	default:
 		((mig_reply_error_t *)OutHeadP)->NDR = NDR_record;

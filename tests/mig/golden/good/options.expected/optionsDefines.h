@@ -7,10 +7,11 @@
 
 
 #define	options_SUBSYSTEM_BASE	6000
-#define	options_MSG_COUNT	4
+#define	options_MSG_COUNT	5
 #define	options_uses_default_ID	6000
 #define	options_send_only_timeout_ID	6001
 #define	options_per_call_ID	6002
 #define	options_oneway_timeout_ID	6003
+#define	options_no_timeout_ID	6004
 
 #endif	 /* _options_defines_ */

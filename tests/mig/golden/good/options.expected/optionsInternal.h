@@ -70,6 +70,18 @@ kern_return_t oneway_timeout
 	int v
 );
 
+/* Routine no_timeout */
+#ifdef	mig_external
+mig_external
+#else
+extern
+#endif	/* mig_external */
+kern_return_t no_timeout
+(
+	mach_port_t server,
+	int *v
+);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,6 +72,9 @@ mig_internal void _Xper_call
 mig_internal void _Xoneway_timeout
 	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
 
+mig_internal void _Xno_timeout
+	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
+
 #if !defined(__MIG_check__Request__uses_default_t__defined)
 #define __MIG_check__Request__uses_default_t__defined
 
@@ -299,11 +302,67 @@ mig_internal void _Xoneway_timeout
 	OutP->RetCode = oneway_timeout(In0P->Head.msgh_local_port, In0P->v);
 }
 
+#if !defined(__MIG_check__Request__no_timeout_t__defined)
+#define __MIG_check__Request__no_timeout_t__defined
+
+mig_internal kern_return_t __MIG_check__Request__no_timeout_t(__attribute__((__unused__)) __Request__no_timeout_t *In0P)
+{
+	typedef __Request__no_timeout_t __Request;
+
+	if ((In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
+		return MIG_BAD_ARGUMENTS;
+
+	return MACH_MSG_SUCCESS;
+}
+#endif /* !defined(__MIG_check__Request__no_timeout_t__defined) */
+
+/* Routine no_timeout */
+mig_internal void _Xno_timeout
+	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_trailer_t trailer;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+	typedef __Request__no_timeout_t __Request;
+	typedef __Reply__no_timeout_t Reply __attribute__((unused));
+
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	Request *In0P = (Request *) InHeadP;
+	Reply *OutP = (Reply *) OutHeadP;
+	kern_return_t check_result;
+	int v;
+
+	check_result = __MIG_check__Request__no_timeout_t((__Request *)In0P);
+	if (check_result != MACH_MSG_SUCCESS)
+		{ MIG_RETURN_ERROR(OutP, check_result); }
+
+	OutP->RetCode = no_timeout(In0P->Head.msgh_local_port, &v);
+	if (OutP->RetCode != KERN_SUCCESS) {
+		MIG_RETURN_ERROR(OutP, OutP->RetCode);
+	}
+
+	OutP->NDR = NDR_record;
+
+	OutP->v = v;
+	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
+}
+
 /* Description of this subsystem, for use in direct RPC */
 const struct options_subsystem options_subsystem = {
 	options_demux_routine,
 	6000,
-	6004,
+	6005,
 	(mach_msg_size_t)sizeof(union __ReplyUnion__options_subsystem),
 	(vm_address_t)0,
 	{
@@ -315,6 +374,8 @@ const struct options_subsystem options_subsystem = {
 		  (mig_stub_routine_t) _Xper_call, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__per_call_t)},
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xoneway_timeout, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__oneway_timeout_t)},
+		{ (mig_impl_routine_t) 0,
+		  (mig_stub_routine_t) _Xno_timeout, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__no_timeout_t)},
 	}
 };
 
@@ -339,7 +400,7 @@ mig_external boolean_t options_demux
 	OutHeadP->msgh_id = InHeadP->msgh_id + 100;
 	OutHeadP->msgh_voucher_port = MACH_PORT_NULL;
 
-	if ((InHeadP->msgh_id > 6003) || (InHeadP->msgh_id < 6000) ||
+	if ((InHeadP->msgh_id > 6004) || (InHeadP->msgh_id < 6000) ||
 	    ((routine = options_subsystem.routine[InHeadP->msgh_id - 6000].stub_routine) == 0)) {
 		((mig_reply_error_t *)OutHeadP)->NDR = NDR_record;
 		((mig_reply_error_t *)OutHeadP)->RetCode = MIG_BAD_ID;
@@ -356,7 +417,7 @@ mig_external mig_routine_t options_demux_routine
 
 	msgh_id = InHeadP->msgh_id - 6000;
 
-	if ((msgh_id > 3) || (msgh_id < 0))
+	if ((msgh_id > 4) || (msgh_id < 0))
 		return 0;
 
 	return options_subsystem.routine[msgh_id].stub_routine;

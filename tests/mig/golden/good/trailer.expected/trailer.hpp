@@ -32,12 +32,18 @@
 namespace mig::trailer {
 
 inline constexpr mach_msg_id_t kBase = 7000;
-inline constexpr mach_msg_id_t kEnd = 7002;
+inline constexpr mach_msg_id_t kEnd = 7003;
 
 struct back_out {
 	int v;
 	audit_token_t audit;
 	security_token_t sec;
+};
+
+struct both_out {
+	audit_token_t audit;
+	security_token_t sec;
+	int v;
 };
 
 // Calls the routines of 'trailer' on a send right the caller keeps.
@@ -51,6 +57,9 @@ class Client {
 
 	// Routine back (id 7001): request and reply
 	mig::Result<back_out> back() const;
+
+	// Routine both (id 7002): request and reply
+	mig::Result<both_out> both() const;
 
  private:
 	mach_port_t port_;
@@ -78,6 +87,19 @@ inline mig::Result<back_out> Client::back() const {
 	return out;
 }
 
+inline mig::Result<both_out> Client::both() const {
+	audit_token_t audit_v{};
+	security_token_t sec_v{};
+	int v_v{};
+	kern_return_t kr = ::both(port_, &audit_v, &sec_v, &v_v);
+	if (kr != KERN_SUCCESS) return mig::Result<both_out>::error(kr);
+	both_out out;
+	out.audit = audit_v;
+	out.sec = sec_v;
+	out.v = v_v;
+	return out;
+}
+
 // Serves 'trailer': implement every routine; rights and out-of-line memory
 // arrive in owners, so returning early never leaks them.
 class Server {
@@ -101,6 +123,9 @@ class Server {
 	// Routine back (id 7001)
 	virtual kern_return_t back(mach_port_t server, int& v) = 0;
 
+	// Routine both (id 7002)
+	virtual kern_return_t both(mach_port_t server, audit_token_t audit, security_token_t sec, int& v) = 0;
+
 };
 
 namespace detail {
@@ -114,6 +139,12 @@ inline kern_return_t call_who(Server& self, mach_port_t server, mach_port_seqno_
 inline kern_return_t call_back(Server& self, mach_port_t server, int *v)
 {
 	kern_return_t kr = self.back(server, *v);
+	return kr;
+}
+
+inline kern_return_t call_both(Server& self, mach_port_t server, audit_token_t audit, security_token_t sec, int *v)
+{
+	kern_return_t kr = self.both(server, audit, sec, *v);
 	return kr;
 }
 
@@ -230,6 +261,66 @@ inline void _Xback(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *
 	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
 }
 
+inline kern_return_t __MIG_check__Request__both_t(__attribute__((__unused__)) __Request__both_t *In0P)
+{
+	typedef __Request__both_t __Request;
+
+	if ((In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
+		return MIG_BAD_ARGUMENTS;
+
+	return MACH_MSG_SUCCESS;
+}
+
+/* Routine both */
+inline void _Xboth(Server& self, mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_max_trailer_t trailer;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+	typedef __Request__both_t __Request;
+	typedef __Reply__both_t Reply __attribute__((unused));
+
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	Request *In0P = (Request *) InHeadP;
+	Reply *OutP = (Reply *) OutHeadP;
+	mach_msg_max_trailer_t *TrailerP;
+	kern_return_t check_result;
+	int v;
+
+	check_result = __MIG_check__Request__both_t((__Request *)In0P);
+	if (check_result != MACH_MSG_SUCCESS)
+		{ MIG_CXX_RETURN_ERROR_(OutP, check_result); }
+
+	TrailerP = (mach_msg_max_trailer_t *)((vm_offset_t)In0P +
+		round_msg(In0P->Head.msgh_size));
+	if (TrailerP->msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
+	    TrailerP->msgh_trailer_size < 52)
+		{ MIG_CXX_RETURN_ERROR_(OutP, MIG_TRAILER_ERROR); }
+
+	OutP->RetCode = call_both(self, In0P->Head.msgh_local_port, TrailerP->msgh_audit, TrailerP->msgh_sender, &v);
+	if (OutP->RetCode != KERN_SUCCESS)
+		In0P->Head.msgh_bits &= ~(mach_msg_bits_t)MACH_MSGH_BITS_COMPLEX;
+	if (OutP->RetCode != KERN_SUCCESS) {
+		MIG_CXX_RETURN_ERROR_(OutP, OutP->RetCode);
+	}
+
+	OutP->NDR = NDR_record;
+
+	OutP->v = v;
+	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
+}
+
 }  // namespace detail
 
 inline bool Server::dispatch(mach_msg_header_t* InHeadP, mach_msg_header_t* OutHeadP) {
@@ -245,6 +336,9 @@ inline bool Server::dispatch(mach_msg_header_t* InHeadP, mach_msg_header_t* OutH
 		return true;
 	case 7001:
 		detail::_Xback(*this, InHeadP, OutHeadP);
+		return true;
+	case 7002:
+		detail::_Xboth(*this, InHeadP, OutHeadP);
 		return true;
 	default:
 		((mig_reply_error_t *)OutHeadP)->NDR = NDR_record;

@@ -7,8 +7,9 @@
 
 
 #define	trailer_SUBSYSTEM_BASE	7000
-#define	trailer_MSG_COUNT	2
+#define	trailer_MSG_COUNT	3
 #define	trailer_who_ID	7000
 #define	trailer_back_ID	7001
+#define	trailer_both_ID	7002
 
 #endif	 /* _trailer_defines_ */

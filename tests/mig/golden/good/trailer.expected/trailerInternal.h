@@ -48,6 +48,20 @@ kern_return_t back
 	int *v
 );
 
+/* Routine both */
+#ifdef	mig_external
+mig_external
+#else
+extern
+#endif	/* mig_external */
+kern_return_t both
+(
+	mach_port_t server,
+	audit_token_t audit,
+	security_token_t sec,
+	int *v
+);
+
 #ifdef __cplusplus
 }
 #endif

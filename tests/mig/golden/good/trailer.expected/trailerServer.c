@@ -66,6 +66,9 @@ mig_internal void _Xwho
 mig_internal void _Xback
 	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
 
+mig_internal void _Xboth
+	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP);
+
 #if !defined(__MIG_check__Request__who_t__defined)
 #define __MIG_check__Request__who_t__defined
 
@@ -185,18 +188,83 @@ mig_internal void _Xback
 	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
 }
 
+#if !defined(__MIG_check__Request__both_t__defined)
+#define __MIG_check__Request__both_t__defined
+
+mig_internal kern_return_t __MIG_check__Request__both_t(__attribute__((__unused__)) __Request__both_t *In0P)
+{
+	typedef __Request__both_t __Request;
+
+	if ((In0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    (In0P->Head.msgh_size != (mach_msg_size_t)sizeof(__Request)))
+		return MIG_BAD_ARGUMENTS;
+
+	return MACH_MSG_SUCCESS;
+}
+#endif /* !defined(__MIG_check__Request__both_t__defined) */
+
+/* Routine both */
+mig_internal void _Xboth
+	(mach_msg_header_t *InHeadP, mach_msg_header_t *OutHeadP)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		mach_msg_max_trailer_t trailer;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+	typedef __Request__both_t __Request;
+	typedef __Reply__both_t Reply __attribute__((unused));
+
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	Request *In0P = (Request *) InHeadP;
+	Reply *OutP = (Reply *) OutHeadP;
+	mach_msg_max_trailer_t *TrailerP;
+	kern_return_t check_result;
+	int v;
+
+	check_result = __MIG_check__Request__both_t((__Request *)In0P);
+	if (check_result != MACH_MSG_SUCCESS)
+		{ MIG_RETURN_ERROR(OutP, check_result); }
+
+	TrailerP = (mach_msg_max_trailer_t *)((vm_offset_t)In0P +
+		round_msg(In0P->Head.msgh_size));
+	if (TrailerP->msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
+	    TrailerP->msgh_trailer_size < 52)
+		{ MIG_RETURN_ERROR(OutP, MIG_TRAILER_ERROR); }
+
+	OutP->RetCode = both(In0P->Head.msgh_local_port, TrailerP->msgh_audit, TrailerP->msgh_sender, &v);
+	if (OutP->RetCode != KERN_SUCCESS) {
+		MIG_RETURN_ERROR(OutP, OutP->RetCode);
+	}
+
+	OutP->NDR = NDR_record;
+
+	OutP->v = v;
+	OutP->Head.msgh_size = (mach_msg_size_t)sizeof(Reply);
+}
+
 /* Description of this subsystem, for use in direct RPC */
 const struct trailer_subsystem trailer_subsystem = {
 	trailer_server_routine,
 	7000,
-	7002,
+	7003,
 	(mach_msg_size_t)sizeof(union __ReplyUnion__trailer_subsystem),
 	(vm_address_t)0,
 	{
 		{ (mig_impl_routine_t) 0,
-		  (mig_stub_routine_t) _Xwho, 6, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__who_t)},
+		  (mig_stub_routine_t) _Xwho, 15, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__who_t)},
 		{ (mig_impl_routine_t) 0,
 		  (mig_stub_routine_t) _Xback, 2, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__back_t)},
+		{ (mig_impl_routine_t) 0,
+		  (mig_stub_routine_t) _Xboth, 12, 0, (routine_arg_descriptor_t)0, (mach_msg_size_t)sizeof(__Reply__both_t)},
 	}
 };
 
@@ -221,7 +289,7 @@ mig_external boolean_t trailer_server
 	OutHeadP->msgh_id = InHeadP->msgh_id + 100;
 	OutHeadP->msgh_voucher_port = MACH_PORT_NULL;
 
-	if ((InHeadP->msgh_id > 7001) || (InHeadP->msgh_id < 7000) ||
+	if ((InHeadP->msgh_id > 7002) || (InHeadP->msgh_id < 7000) ||
 	    ((routine = trailer_subsystem.routine[InHeadP->msgh_id - 7000].stub_routine) == 0)) {
 		((mig_reply_error_t *)OutHeadP)->NDR = NDR_record;
 		((mig_reply_error_t *)OutHeadP)->RetCode = MIG_BAD_ID;
@@ -238,7 +306,7 @@ mig_external mig_routine_t trailer_server_routine
 
 	msgh_id = InHeadP->msgh_id - 7000;
 
-	if ((msgh_id > 1) || (msgh_id < 0))
+	if ((msgh_id > 2) || (msgh_id < 0))
 		return 0;
 
 	return trailer_subsystem.routine[msgh_id].stub_routine;

@@ -60,6 +60,20 @@ kern_return_t back
 	int *v
 );
 
+/* Routine both */
+#ifdef	mig_external
+mig_external
+#else
+extern
+#endif	/* mig_external */
+kern_return_t both
+(
+	mach_port_t server,
+	audit_token_t audit,
+	security_token_t sec,
+	int *v
+);
+
 #ifdef	mig_external
 mig_external
 #else
@@ -85,7 +99,7 @@ extern const struct trailer_subsystem {
 	unsigned int	maxsize;	/* Max msg size */
 	vm_address_t	reserved;	/* Reserved */
 	struct routine_descriptor	/* Array of routine descriptors */
-		routine[2];
+		routine[3];
 } trailer_subsystem;
 
 #ifdef __cplusplus
@@ -118,6 +132,11 @@ typedef struct {
 	mach_msg_header_t Head;
 } __Request__back_t __attribute__((unused));
 #pragma pack(pop)
+#pragma pack(push, 4)
+typedef struct {
+	mach_msg_header_t Head;
+} __Request__both_t __attribute__((unused));
+#pragma pack(pop)
 #endif /* !__Request__trailer_subsystem__defined */
 
 /* union of all requests */
@@ -127,6 +146,7 @@ typedef struct {
 union __RequestUnion__trailer_subsystem {
 	__Request__who_t Request_who;
 	__Request__back_t Request_back;
+	__Request__both_t Request_both;
 };
 #endif /* !__RequestUnion__trailer_subsystem__defined */
 
@@ -151,6 +171,14 @@ typedef struct {
 	int v;
 } __Reply__back_t __attribute__((unused));
 #pragma pack(pop)
+#pragma pack(push, 4)
+typedef struct {
+	mach_msg_header_t Head;
+	NDR_record_t NDR;
+	kern_return_t RetCode;
+	int v;
+} __Reply__both_t __attribute__((unused));
+#pragma pack(pop)
 #endif /* !__Reply__trailer_subsystem__defined */
 
 /* union of all replies */
@@ -160,13 +188,15 @@ typedef struct {
 union __ReplyUnion__trailer_subsystem {
 	__Reply__who_t Reply_who;
 	__Reply__back_t Reply_back;
+	__Reply__both_t Reply_both;
 };
 #endif /* !__ReplyUnion__trailer_subsystem__defined */
 
 #ifndef subsystem_to_name_map_trailer
 #define subsystem_to_name_map_trailer \
     { "who", 7000 },\
-    { "back", 7001 }
+    { "back", 7001 },\
+    { "both", 7002 }
 #endif
 
 #ifdef __AfterMigServerHeader

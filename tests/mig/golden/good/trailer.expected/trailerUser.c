@@ -287,3 +287,119 @@ mig_external kern_return_t back
 	return KERN_SUCCESS;
 }
 
+#if !defined(__MIG_check__Reply__both_t__defined)
+#define __MIG_check__Reply__both_t__defined
+
+mig_internal kern_return_t __MIG_check__Reply__both_t(__Reply__both_t *Out0P)
+{
+	typedef __Reply__both_t __Reply __attribute__((unused));
+	unsigned int msgh_size;
+
+	if (Out0P->Head.msgh_id != 7102) {
+	    if (Out0P->Head.msgh_id == MACH_NOTIFY_SEND_ONCE)
+		{ return MIG_SERVER_DIED; }
+	    else
+		{ return MIG_REPLY_MISMATCH; }
+	}
+
+	msgh_size = Out0P->Head.msgh_size;
+
+	if ((Out0P->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+	    ((msgh_size != (mach_msg_size_t)sizeof(__Reply)) &&
+	     (msgh_size != (mach_msg_size_t)sizeof(mig_reply_error_t) ||
+	      Out0P->RetCode == KERN_SUCCESS)))
+		{ return MIG_TYPE_ERROR ; }
+	if (Out0P->RetCode != KERN_SUCCESS) {
+		return ((mig_reply_error_t *)Out0P)->RetCode;
+	}
+
+	return MACH_MSG_SUCCESS;
+}
+#endif /* !defined(__MIG_check__Reply__both_t__defined) */
+
+/* Routine both */
+mig_external kern_return_t both
+(
+	mach_port_t server,
+	audit_token_t *audit,
+	security_token_t *sec,
+	int *v
+)
+{
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+	} Request __attribute__((unused));
+#pragma pack(pop)
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		NDR_record_t NDR;
+		kern_return_t RetCode;
+		int v;
+		mach_msg_max_trailer_t trailer;
+	} Reply __attribute__((unused));
+#pragma pack(pop)
+#pragma pack(push, 4)
+	typedef struct {
+		mach_msg_header_t Head;
+		NDR_record_t NDR;
+		kern_return_t RetCode;
+		int v;
+	} __Reply __attribute__((unused));
+#pragma pack(pop)
+	/*
+	 * typedef struct {
+	 * 	mach_msg_header_t Head;
+	 * 	NDR_record_t NDR;
+	 * 	kern_return_t RetCode;
+	 * } mig_reply_error_t;
+	 */
+
+	union {
+		Request In;
+		Reply Out;
+	} Mess;
+
+	Request *InP = &Mess.In;
+	Reply *Out0P = &Mess.Out;
+
+	mach_msg_return_t msg_result;
+	mach_msg_max_trailer_t *TrailerP;
+	kern_return_t check_result;
+
+	InP->Head.msgh_bits = MACH_MSGH_BITS(19, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+	InP->Head.msgh_size = (mach_msg_size_t)sizeof(Request);
+	InP->Head.msgh_remote_port = server;
+	InP->Head.msgh_local_port = mig_get_reply_port();
+	InP->Head.msgh_id = 7002;
+	InP->Head.msgh_voucher_port = MACH_PORT_NULL;
+
+	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0)|MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT)|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+
+	if (msg_result != MACH_MSG_SUCCESS) {
+		__MachMsgErrorWithoutTimeout(msg_result);
+		return msg_result;
+	}
+
+	check_result = __MIG_check__Reply__both_t((__Reply__both_t *)Out0P);
+	if (check_result != MACH_MSG_SUCCESS) {
+		mach_msg_destroy(&Out0P->Head);
+		return check_result;
+	}
+
+	TrailerP = (mach_msg_max_trailer_t *)((vm_offset_t)Out0P +
+		round_msg(Out0P->Head.msgh_size));
+	if (TrailerP->msgh_trailer_type != MACH_MSG_TRAILER_FORMAT_0 ||
+	    TrailerP->msgh_trailer_size < 52) {
+		mach_msg_destroy(&Out0P->Head);
+		return MIG_TRAILER_ERROR;
+	}
+
+	*v = Out0P->v;
+
+	*audit = TrailerP->msgh_audit;
+	*sec = TrailerP->msgh_sender;
+	return KERN_SUCCESS;
+}
+
