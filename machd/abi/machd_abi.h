@@ -254,7 +254,12 @@ enum machd_op {
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
   MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
   MACHD_OP_HOST_SELF = 36,          /* no args → rets[0] = send right to the host port */
-  MACHD_OP_MAX
+  /* Ranges by kernel-object area (kern/), each documented where it is used:
+   *   40-59 threads and the in-task agent   60-69 tasks
+   *   70-89 host, clocks, timers, time      90-109 virtual memory
+   *   110-129 semaphores and lock sets
+   * An op inside a range that machd does not know answers KERN_NOT_SUPPORTED. */
+  MACHD_OP_MAX = 130
 };
 
 /* What machd holds right now (tests check that nothing leaks). */

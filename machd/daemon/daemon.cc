@@ -215,6 +215,7 @@ void Daemon::on_hello(int fd) {
   s->task = kernel_.task_create(creds);
   kernel_.port_insert_member(kernel_.kernel_task(), kernel_.task_port_kernel_name(s->task), kernel_set_);
   directory_.add(s->task, cred.pid, s->pidfd());
+  runtime_->notify_task_created(s->task);
   w.kind = MACHD_SOCK_WELCOME;
   w.task_self = kernel_.task_self_name(s->task);
   mach_port_name_t bp = MACH_PORT_NULL;
@@ -426,6 +427,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
   for (uint64_t t : s.tokens)
     if (t) loop_->cancel(t);
   fast_.retire(id);
+  runtime_->notify_task_terminating(s.task);
   directory_.remove(s.task);
   kernel_.task_terminate(s.task);
   fast_.detach(id);

@@ -200,7 +200,7 @@ kern_return_t trap(Ctx& c) {
     case MACHD_OP_TASK_SET_SPECIAL_PORT:
       return k.task_set_special_port(self, t, int(c.a(1)), c.name(2));
     default:
-      return KERN_NOT_SUPPORTED;  // not reached: handle() disconnects a task for an unknown op
+      return KERN_NOT_SUPPORTED;  // an op of a reserved range machd does not know (machd_abi.h)
   }
 }
 

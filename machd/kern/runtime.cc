@@ -74,6 +74,16 @@ mach_msg_return_t Runtime::send(std::vector<uint8_t> msg, ipc::SendArgs extras) 
   return o.done.result;
 }
 
+void Runtime::remove_observer(TaskObserver* o) { std::erase(observers_, o); }
+
+void Runtime::notify_task_created(ipc::TaskId t) {
+  for (TaskObserver* o : observers_) o->task_created(t);
+}
+
+void Runtime::notify_task_terminating(ipc::TaskId t) {
+  for (TaskObserver* o : observers_) o->task_terminating(t);
+}
+
 DeferredReply Runtime::defer() {
   DeferredReply d{request_.reply, request_.reply_type, request_.id};
   request_.reply = MACH_PORT_NULL;  // the routine owns it now

@@ -39,6 +39,16 @@ class TaskHost {
   virtual std::vector<ipc::TaskId> tasks() const = 0;
 };
 
+// Told when a task appears or goes (kernel objects of a task: its thread
+// ports, its read/inspect/name ports, its timers...). Called by the daemon
+// after the IPC core created the task, and before it terminates it.
+class TaskObserver {
+ public:
+  virtual ~TaskObserver() = default;
+  virtual void task_created(ipc::TaskId) {}
+  virtual void task_terminating(ipc::TaskId) {}
+};
+
 // The request being served (valid during a routine).
 struct Request {
   ipc::TaskId sender = ipc::kNoTask;          // the task that sent it (from its audit token)
@@ -92,6 +102,13 @@ class Runtime {
   // message is destroyed with its rights.
   mach_msg_return_t send(std::vector<uint8_t> msg, ipc::SendArgs extras = {});
 
+  // Task lifecycle (the daemon calls the notify_* functions; observers must
+  // outlive the Runtime or remove themselves).
+  void add_observer(TaskObserver* o) { observers_.push_back(o); }
+  void remove_observer(TaskObserver* o);
+  void notify_task_created(ipc::TaskId t);
+  void notify_task_terminating(ipc::TaskId t);
+
   // The request being served, and how to answer it later.
   const Request& request() const { return request_; }
   void set_request(const Request& r) { request_ = r; }
@@ -111,6 +128,7 @@ class Runtime {
   mach_port_name_t kernel_set_;
   TaskHost& host_;
   Request request_;
+  std::vector<TaskObserver*> observers_;
 };
 
 // The runtime of this machd (set by the Runtime constructor).
