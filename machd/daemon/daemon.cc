@@ -71,6 +71,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
   clocks_ = std::make_unique<kern::Clocks>();
+  processors_ = std::make_unique<kern::Processors>();
   timers_ = std::make_unique<kern::Timers>();
   arm_kernel_receive();
 }

@@ -25,6 +25,7 @@
 #include "kern/dispatch.h"
 #include "kern/clock.h"
 #include "kern/host.h"
+#include "kern/processor.h"
 #include "kern/timer.h"
 #include "kern/runtime.h"
 #include "options.h"
@@ -83,6 +84,7 @@ class Daemon {
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
   std::unique_ptr<kern::Clocks> clocks_;
+  std::unique_ptr<kern::Processors> processors_;
   std::unique_ptr<kern::Timers> timers_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello

@@ -120,3 +120,32 @@ TEST(Host, InformationCallsLeaveNothingBehind) {
   EXPECT_EQ(after.ports, before.ports);
   EXPECT_EQ(after.messages, before.messages);
 }
+
+TEST(Host, ProcessorInfoHasOneEntryPerCpu) {
+  HostPort h;
+  natural_t n = 0;
+  processor_info_array_t info = nullptr;
+  mach_msg_type_number_t count = 0;
+  ASSERT_EQ(host_processor_info(h.port, PROCESSOR_CPU_LOAD_INFO, &n, &info, &count), KERN_SUCCESS);
+  EXPECT_EQ(n, natural_t(sysconf(_SC_NPROCESSORS_CONF)));
+  EXPECT_EQ(count, n * PROCESSOR_CPU_LOAD_INFO_COUNT);
+  vm_deallocate(mach_task_self(), vm_address_t(info), count * sizeof(integer_t));
+  ASSERT_EQ(host_processor_info(h.port, PROCESSOR_BASIC_INFO, &n, &info, &count), KERN_SUCCESS);
+  EXPECT_EQ(count, n * PROCESSOR_BASIC_INFO_COUNT);
+  auto* b = reinterpret_cast<processor_basic_info_t>(info);
+  EXPECT_EQ(b[0].cpu_type, CPU_TYPE_X86_64);
+  EXPECT_TRUE(b[0].is_master);
+  vm_deallocate(mach_task_self(), vm_address_t(info), count * sizeof(integer_t));
+  EXPECT_EQ(host_processor_info(h.port, 77, &n, &info, &count), KERN_FAILURE);
+}
+
+TEST(Host, DefaultProcessorSetIsOneNamePort) {
+  HostPort h;
+  processor_set_name_t a = MACH_PORT_NULL, b = MACH_PORT_NULL;
+  ASSERT_EQ(processor_set_default(h.port, &a), KERN_SUCCESS);
+  ASSERT_EQ(processor_set_default(h.port, &b), KERN_SUCCESS);
+  EXPECT_TRUE(MACH_PORT_VALID(a));
+  EXPECT_EQ(a, b);
+  mach_port_deallocate(mach_task_self(), a);
+  mach_port_deallocate(mach_task_self(), b);
+}
