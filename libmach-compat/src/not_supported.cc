@@ -13,7 +13,6 @@
 #include <mach/thread_act.h>
 #include <mach/task.h>
 #include <mach/vm_map.h>
-#include <mach/mk_timer.h>
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
@@ -30,10 +29,6 @@ extern "C" {
 // <mach/mach.h>
 kern_return_t clock_get_res(mach_port_t clock_serv, clock_res_t *res) { return KERN_NOT_SUPPORTED; }
 kern_return_t clock_set_res(mach_port_t clock_serv, clock_res_t res) { return KERN_NOT_SUPPORTED; }
-kern_return_t clock_sleep(mach_port_t clock_serv, int sleep_type, mach_timespec_t sleep_time, mach_timespec_t *wake_time) { return KERN_NOT_SUPPORTED; }
-
-// <mach/mach_traps.h>
-kern_return_t clock_sleep_trap(mach_port_name_t clock_name, sleep_type_t sleep_type, int sleep_sec, int sleep_nsec, mach_timespec_t *wakeup_time) { return KERN_NOT_SUPPORTED; }
 
 // <mach/task.h>
 
@@ -51,12 +46,5 @@ kern_return_t task_set_port_space(ipc_space_t task, int table_entries) { return 
 
 // <mach/message.h>
 kern_return_t mach_voucher_deallocate(mach_port_name_t voucher) { return KERN_NOT_SUPPORTED; }
-
-// <mach/mk_timer.h> (traps in XNU; timers are not served yet)
-mach_port_name_t mk_timer_create(void) { return MACH_PORT_NULL; }
-kern_return_t mk_timer_destroy(mach_port_name_t name) { return KERN_NOT_SUPPORTED; }
-kern_return_t mk_timer_arm(mach_port_name_t name, uint64_t expire_time) { return KERN_NOT_SUPPORTED; }
-kern_return_t mk_timer_arm_leeway(mach_port_name_t name, uint64_t mk_timer_flags, uint64_t mk_timer_expire_time, uint64_t mk_timer_leeway) { return KERN_NOT_SUPPORTED; }
-kern_return_t mk_timer_cancel(mach_port_name_t name, uint64_t *result_time) { return KERN_NOT_SUPPORTED; }
 
 }  // extern "C"

@@ -254,6 +254,12 @@ enum machd_op {
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
   MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
   MACHD_OP_HOST_SELF = 36,          /* no args → rets[0] = send right to the host port */
+  /* 70-89: host, clocks, timers, time (machd/kern/timer.h, clock.h) */
+  MACHD_OP_MK_TIMER_CREATE = 70,    /* no args → rets[0] = receive right to a new timer port */
+  MACHD_OP_MK_TIMER_DESTROY = 71,   /* args {name} */
+  MACHD_OP_MK_TIMER_ARM = 72,       /* args {name, expire_time, leeway, flags} (mach_absolute_time units) */
+  MACHD_OP_MK_TIMER_CANCEL = 73,    /* args {name} → rets[0] = the armed deadline (0 if none) */
+  MACHD_OP_CLOCK_OF = 74,           /* args {name} → rets[0] = clock id of the clock a send right names */
   /* Ranges by kernel-object area (kern/), each documented where it is used:
    *   40-59 threads and the in-task agent   60-69 tasks
    *   70-89 host, clocks, timers, time      90-109 virtual memory

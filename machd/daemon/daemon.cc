@@ -70,6 +70,9 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
+  clocks_ = std::make_unique<kern::Clocks>();
+  processors_ = std::make_unique<kern::Processors>();
+  timers_ = std::make_unique<kern::Timers>();
   arm_kernel_receive();
 }
 
@@ -484,6 +487,7 @@ int Daemon::run() {
   idle_since_ns_ = monotonic_ns();
   while (!stopping_) {
     std::optional<uint64_t> deadline = kernel_.next_deadline();
+    if (auto t = runtime_->timers().next()) deadline = deadline ? std::min(*deadline, *t) : *t;
     if (opts_.idle_exit_seconds > 0 && sessions_.empty() && pending_hellos_ == 0) {
       uint64_t idle_deadline = idle_since_ns_ + uint64_t(opts_.idle_exit_seconds) * 1000000000ull;
       if (monotonic_ns() >= idle_deadline) {
@@ -501,6 +505,10 @@ int Daemon::run() {
     }
     if (kernel_.next_deadline()) {
       kernel_.expire(monotonic_ns());
+      drain_completions();
+    }
+    if (runtime_->timers().next()) {  // machd's own deadlines (kern/timer_queue.h)
+      runtime_->timers().run_expired(monotonic_ns());
       drain_completions();
     }
   }

@@ -23,7 +23,10 @@
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
 #include "kern/dispatch.h"
+#include "kern/clock.h"
 #include "kern/host.h"
+#include "kern/processor.h"
+#include "kern/timer.h"
 #include "kern/runtime.h"
 #include "options.h"
 #include "session.h"
@@ -80,6 +83,9 @@ class Daemon {
   std::unique_ptr<kern::Runtime> runtime_;
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
+  std::unique_ptr<kern::Clocks> clocks_;
+  std::unique_ptr<kern::Processors> processors_;
+  std::unique_ptr<kern::Timers> timers_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the

@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "kern/clock.h"
 #include "kern/host.h"
+#include "kern/timer.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 
@@ -79,6 +81,21 @@ kern_return_t trap(Ctx& c) {
   if (c.req.op == MACHD_OP_HOST_SELF) {
     c.rep.rets[0] = kern::host().host_self(self);
     return KERN_SUCCESS;
+  }
+  switch (c.req.op) {  // 70-89: on the caller's own space (kern/timer.h, clock.h)
+    case MACHD_OP_MK_TIMER_CREATE:
+      c.rep.rets[0] = kern::timers().create(self);
+      return KERN_SUCCESS;
+    case MACHD_OP_MK_TIMER_DESTROY: return kern::timers().destroy(self, c.name(0));
+    case MACHD_OP_MK_TIMER_ARM: return kern::timers().arm(self, c.name(0), c.a(1));
+    case MACHD_OP_MK_TIMER_CANCEL:
+      return ret0<uint64_t>(c, [&](uint64_t* v) { return kern::timers().cancel(self, c.name(0), v); });
+    case MACHD_OP_CLOCK_OF: {
+      auto id = kern::clocks().clock_of(self, c.name(0));
+      c.rep.rets[0] = id ? uint64_t(*id) : 0;
+      return id ? KERN_SUCCESS : KERN_INVALID_ARGUMENT;
+    }
+    default: break;
   }
   if (c.req.op == MACHD_OP_REPLY_PORT) {
     c.rep.rets[0] = k.reply_port(self);

@@ -1,14 +1,18 @@
-// machd/kern/host.cc — see host.h. The routines of mach_host.defs and
-// host_priv.defs that machd provides; the others answer KERN_NOT_SUPPORTED
+// machd/kern/host.cc — see host.h. host_info (BASIC, SCHED, PRIORITY),
+// host_kernel_version, _host_page_size; host_statistics(64) are in
+// host_statistics.cc, the clocks in clock.cc. Of mach_host.defs and
+// host_priv.defs, the others answer KERN_NOT_SUPPORTED
 // (generated, mach_host_unimplemented.c / host_priv_unimplemented.c).
 #include "host.h"
 
 #include <mach/host_info.h>
 #include <mach/machine.h>
 #include <sys/sysinfo.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "runtime.h"
@@ -72,9 +76,41 @@ kern_return_t host_info(host_t host, host_flavor_t flavor, host_info_t info, mac
       *count = n;
       return KERN_SUCCESS;
     }
+    case HOST_SCHED_INFO: {
+      if (*count < HOST_SCHED_INFO_COUNT) return KERN_FAILURE;
+      auto* si = reinterpret_cast<host_sched_info_t>(info);
+      si->min_timeout = si->min_quantum = 10;  // ms: XNU's default quantum (Linux has no fixed one)
+      *count = HOST_SCHED_INFO_COUNT;
+      return KERN_SUCCESS;
+    }
+    case HOST_PRIORITY_INFO: {
+      // XNU's Mach priority bands (osfmk/kern/sched.h).
+      if (*count < HOST_PRIORITY_INFO_COUNT) return KERN_FAILURE;
+      auto* p = reinterpret_cast<host_priority_info_t>(info);
+      p->kernel_priority = 80;   // MINPRI_KERNEL
+      p->system_priority = 80;   // MINPRI_KERNEL
+      p->server_priority = 64;   // MINPRI_RESERVED
+      p->user_priority = 31;     // BASEPRI_DEFAULT
+      p->depress_priority = 0;   // DEPRESSPRI
+      p->idle_priority = 0;      // IDLEPRI
+      p->minimum_priority = 0;   // MINPRI_USER
+      p->maximum_priority = 79;  // MAXPRI_RESERVED
+      *count = HOST_PRIORITY_INFO_COUNT;
+      return KERN_SUCCESS;
+    }
     default:
       return KERN_INVALID_ARGUMENT;
   }
+}
+
+// XNU copies its version string; ours names machd and the Linux kernel.
+kern_return_t host_kernel_version(host_t host, kernel_version_t kernel_version) {
+  if (!is_host(host)) return KERN_INVALID_ARGUMENT;
+  struct utsname u{};
+  uname(&u);
+  snprintf(kernel_version, sizeof(kernel_version_t), "machd (Mach emulation) on %s %s %s %s", u.sysname, u.release,
+           u.version, u.machine);
+  return KERN_SUCCESS;
 }
 
 kern_return_t _host_page_size(host_t host, vm_size_t* out_page_size) {

@@ -22,6 +22,7 @@
 
 #include "ipc/kernel.h"
 #include "kobject.h"
+#include "timer_queue.h"
 
 namespace machd::kern {
 
@@ -76,6 +77,9 @@ class Runtime {
   ipc::Kernel& kernel() { return kernel_; }
   ipc::TaskId kt() const { return kt_; }
   TaskHost& host() { return host_; }
+  // machd's deadlines (clock alarms, timers): the daemon's loop waits for
+  // timers().next() too and runs run_expired() when it is reached.
+  TimerQueue& timers() { return timers_; }
 
   // A new object port served by machd: receive right in the kernel task,
   // labelled (type, id), in the port set the kernel task receives on.
@@ -129,6 +133,7 @@ class Runtime {
   TaskHost& host_;
   Request request_;
   std::vector<TaskObserver*> observers_;
+  TimerQueue timers_;
 };
 
 // The runtime of this machd (set by the Runtime constructor).

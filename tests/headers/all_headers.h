@@ -76,6 +76,7 @@
 #include <mach/mach_exc.h>
 #include <mach/mach_voucher.h>
 #include <mach/mk_timer.h>
+#include <mach/mach_time_private.h>
 #include <mach/memory_entry.h>
 #include <mach/processor.h>
 #include <mach/processor_set.h>

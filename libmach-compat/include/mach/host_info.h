@@ -65,6 +65,32 @@ typedef struct host_sched_info *host_sched_info_t;
 #define HOST_SCHED_INFO_COUNT \
 	((mach_msg_type_number_t)(sizeof(host_sched_info_data_t) / sizeof(integer_t)))
 
+struct host_priority_info {
+	integer_t kernel_priority;
+	integer_t system_priority;
+	integer_t server_priority;
+	integer_t user_priority;
+	integer_t depress_priority;
+	integer_t idle_priority;
+	integer_t minimum_priority;
+	integer_t maximum_priority;
+};
+typedef struct host_priority_info  host_priority_info_data_t;
+typedef struct host_priority_info *host_priority_info_t;
+#define HOST_PRIORITY_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(host_priority_info_data_t) / sizeof(integer_t)))
+
+/* host_statistics(HOST_LOAD_INFO): load averages scaled by LOAD_SCALE. */
+#define LOAD_SCALE 1000
+struct host_load_info {
+	integer_t avenrun[3];     /* 1, 5 and 15 minutes */
+	integer_t mach_factor[3];
+};
+typedef struct host_load_info  host_load_info_data_t;
+typedef struct host_load_info *host_load_info_t;
+#define HOST_LOAD_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(host_load_info_data_t) / sizeof(integer_t)))
+
 /* host_statistics() flavors. */
 #define HOST_LOAD_INFO          1
 #define HOST_VM_INFO            2
@@ -75,6 +101,9 @@ typedef struct host_sched_info *host_sched_info_t;
 
 #define HOST_VM_INFO_COUNT \
 	((mach_msg_type_number_t)(sizeof(vm_statistics_data_t) / sizeof(integer_t)))
+#define HOST_VM_INFO_REV0_COUNT ((mach_msg_type_number_t)12)  /* up to hits */
+#define HOST_VM_INFO_REV1_COUNT ((mach_msg_type_number_t)14)  /* + purgeable_count, purges */
+#define HOST_VM_INFO_REV2_COUNT HOST_VM_INFO_COUNT            /* + speculative_count */
 
 struct host_cpu_load_info {
 	natural_t cpu_ticks[CPU_STATE_MAX];

@@ -53,6 +53,9 @@ extern kern_return_t clock_sleep_trap(mach_port_name_t clock_name,
     sleep_type_t sleep_type, int sleep_sec, int sleep_nsec,
     mach_timespec_t *wakeup_time);
 
+struct mach_timebase_info;
+extern kern_return_t mach_timebase_info_trap(struct mach_timebase_info *info);
+
 extern kern_return_t task_for_pid(mach_port_name_t target_tport, int pid,
     mach_port_name_t *t);
 extern kern_return_t task_name_for_pid(mach_port_name_t target_tport, int pid,
