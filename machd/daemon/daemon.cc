@@ -70,6 +70,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
+  tasks_ = std::make_unique<kern::Tasks>(dispatch_);
   arm_kernel_receive();
 }
 
@@ -412,6 +413,7 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
       if (o.done.returned_send) release_message_rights(kernel_, kt, o.done, true, true);
     }
   }
+  runtime_->reply_done();  // rights a routine made only for its reply to copy
   return true;
 }
 
