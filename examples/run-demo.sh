@@ -19,7 +19,7 @@ machd="$build/machd/machd"
 mach_run="$build/libmach-compat/mach-run"
 ex="$build/examples"
 for f in "$machd" "$mach_run" "$ex/rpc_server" "$ex/rpc_client" "$ex/pass_receive_right" \
-         "$ex/ool_transfer" "$ex/dead_name"; do
+         "$ex/ool_transfer" "$ex/dead_name" "$ex/mach_ps"; do
   if [ ! -x "$f" ]; then
     echo "run-demo: $f is missing (run: ninja -C $build)" >&2
     exit 2
@@ -140,6 +140,13 @@ else
   failed+=("kv_server")
 fi
 server_pid=""
+
+# ---------------------------------------------------------------------------
+say "6. A small ps / vmmap / sample for Mach tasks (mach_ps)"
+note "task_for_pid on every process that is a Mach task (here: itself): task_info, then the threads with their" \
+     "registers and the memory regions (a call machd does not answer yet" \
+     "prints its error and the listing goes on)."
+run "mach_ps" 60 "$mach_run" "$ex/mach_ps" -n 6
 
 # ---------------------------------------------------------------------------
 say "Stopping machd"

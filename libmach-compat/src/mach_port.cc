@@ -262,12 +262,4 @@ kern_return_t mach_port_peek(ipc_space_t task, mach_port_name_t name, mach_msg_t
   return KERN_SUCCESS;
 }
 
-kern_return_t task_get_special_port(task_t task, int which_port, mach_port_t* special_port) {
-  return call_out(special_port, MACHD_OP_TASK_GET_SPECIAL_PORT, {task, uint64_t(uint32_t(which_port))});
-}
-
-kern_return_t task_set_special_port(task_t task, int which_port, mach_port_t special_port) {
-  return kr_of(call(MACHD_OP_TASK_SET_SPECIAL_PORT, {task, uint64_t(uint32_t(which_port)), special_port}));
-}
-
 }  // extern "C"

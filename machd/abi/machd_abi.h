@@ -248,11 +248,10 @@ enum machd_op {
   MACHD_OP_PORT_GET_SRIGHTS = 28,   /* args {task, name} → rets[0] */
   MACHD_OP_PORT_RENAME = 29,        /* args {task, old, new} */
   MACHD_OP_PORT_PEEK = 30,          /* args {task, name, trailer_type, seqno} → rets {seqno, size, id, trailer_len}; data = trailer */
-  MACHD_OP_TASK_GET_SPECIAL_PORT = 31, /* args {task, which} → rets[0] */
-  MACHD_OP_TASK_SET_SPECIAL_PORT = 32, /* args {task, which, name} */
+  /* 31, 32: retired (task_get/set_special_port are MIG routines on the task port). */
   MACHD_OP_PING = 33,               /* no args; result KERN_SUCCESS (tests, benchmarks) */
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
-  MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
+  MACHD_OP_PID_FOR_TASK = 35,       /* args {task port of any flavor} → rets[0] = pid */
   MACHD_OP_HOST_SELF = 36,          /* no args → rets[0] = send right to the host port */
   /* 70-89: host, clocks, timers, time (machd/kern/timer.h, clock.h) */
   MACHD_OP_MK_TIMER_CREATE = 70,    /* no args → rets[0] = receive right to a new timer port */
@@ -265,6 +264,11 @@ enum machd_op {
    *   70-89 host, clocks, timers, time      90-109 virtual memory
    *   110-129 semaphores and lock sets
    * An op inside a range that machd does not know answers KERN_NOT_SUPPORTED. */
+  /* tasks (kern/task.h): the Mach traps task_for_pid and task_name_for_pid.
+   * args {target_tport (the caller's own task port), pid} → rets[0] = a send
+   * right in the caller to the task's control / name port. */
+  MACHD_OP_TASK_FOR_PID = 60,
+  MACHD_OP_TASK_NAME_FOR_PID = 61,
   MACHD_OP_MAX = 130
 };
 

@@ -73,6 +73,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   clocks_ = std::make_unique<kern::Clocks>();
   processors_ = std::make_unique<kern::Processors>();
   timers_ = std::make_unique<kern::Timers>();
+  tasks_ = std::make_unique<kern::Tasks>(dispatch_);
   arm_kernel_receive();
 }
 
@@ -415,6 +416,7 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
       if (o.done.returned_send) release_message_rights(kernel_, kt, o.done, true, true);
     }
   }
+  runtime_->reply_done();  // rights a routine made only for its reply to copy
   return true;
 }
 

@@ -28,6 +28,7 @@
 #include "kern/processor.h"
 #include "kern/timer.h"
 #include "kern/runtime.h"
+#include "kern/task.h"
 #include "options.h"
 #include "session.h"
 #include "task_host.h"
@@ -86,6 +87,7 @@ class Daemon {
   std::unique_ptr<kern::Clocks> clocks_;
   std::unique_ptr<kern::Processors> processors_;
   std::unique_ptr<kern::Timers> timers_;
+  std::unique_ptr<kern::Tasks> tasks_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the

@@ -1,8 +1,6 @@
 // machd/daemon/traps.cc — see traps.h.
 #include "traps.h"
 
-#include <mach/task_special_ports.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +9,7 @@
 #include "kern/clock.h"
 #include "kern/host.h"
 #include "kern/timer.h"
+#include "kern/task.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 
@@ -100,6 +99,18 @@ kern_return_t trap(Ctx& c) {
   if (c.req.op == MACHD_OP_REPLY_PORT) {
     c.rep.rets[0] = k.reply_port(self);
     return KERN_SUCCESS;
+  }
+  // Task traps answer a bad task name as XNU's do (KERN_FAILURE).
+  if (c.req.op == MACHD_OP_TASK_FOR_PID || c.req.op == MACHD_OP_TASK_NAME_FOR_PID) {
+    const auto flavor = c.req.op == MACHD_OP_TASK_FOR_PID ? kern::TaskFlavor::kControl : kern::TaskFlavor::kName;
+    return ret0<mach_port_name_t>(
+        c, [&](auto* n) { return kern::tasks().task_for_pid(self, c.name(0), int(int32_t(c.a(1))), flavor, n); });
+  }
+  if (c.req.op == MACHD_OP_PID_FOR_TASK) {
+    int pid = 0;
+    kern_return_t kr = kern::tasks().pid_for_task(self, c.name(0), &pid);
+    c.rep.rets[0] = uint64_t(uint32_t(pid));
+    return kr;
   }
   TaskId t = target(c);
   if (t == ipc::kNoTask) return MACH_SEND_INVALID_DEST;
@@ -206,16 +217,6 @@ kern_return_t trap(Ctx& c) {
       c.rep.data = std::move(trailer);
       return kr;
     }
-    case MACHD_OP_TASK_GET_SPECIAL_PORT:
-      return ret0<mach_port_name_t>(c, [&](auto* n) { return k.task_get_special_port(self, t, int(c.a(1)), n); });
-    case MACHD_OP_PID_FOR_TASK: {
-      const ipc::Credentials* cr = k.credentials(t);
-      if (cr == nullptr) return KERN_FAILURE;
-      c.rep.rets[0] = cr->pid;
-      return KERN_SUCCESS;
-    }
-    case MACHD_OP_TASK_SET_SPECIAL_PORT:
-      return k.task_set_special_port(self, t, int(c.a(1)), c.name(2));
     default:
       return KERN_NOT_SUPPORTED;  // an op of a reserved range machd does not know (machd_abi.h)
   }

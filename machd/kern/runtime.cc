@@ -54,6 +54,16 @@ void Runtime::release_send(mach_port_name_t kernel_name) {
   if (MACH_PORT_VALID(kernel_name)) kernel_.port_deallocate(kt_, kernel_name);
 }
 
+mach_port_name_t Runtime::release_after_reply(mach_port_name_t kernel_name) {
+  if (MACH_PORT_VALID(kernel_name)) lent_.push_back(kernel_name);
+  return kernel_name;
+}
+
+void Runtime::reply_done() {
+  for (mach_port_name_t n : lent_) kernel_.port_deallocate(kt_, n);
+  lent_.clear();
+}
+
 mach_msg_return_t Runtime::send(std::vector<uint8_t> msg, ipc::SendArgs extras) {
   ipc::MsgArgs args;
   args.options = MACH_SEND_MSG | MACH_SEND_TIMEOUT;

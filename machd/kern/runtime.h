@@ -98,6 +98,12 @@ class Runtime {
   // Drops a send right the kernel task received in a request (what XNU's
   // MIG intran conversions consume on success).
   void release_send(mach_port_name_t kernel_name);
+  // A send right the kernel task holds only for the reply being built (the
+  // MIG server stubs COPY_SEND the ports a routine returns): it is released
+  // once the reply went out (reply_done). Returns `kernel_name`.
+  mach_port_name_t release_after_reply(mach_port_name_t kernel_name);
+  // Called by the daemon after each served request, reply sent or not.
+  void reply_done();
 
   // Sends a message from the kernel task without blocking (replies,
   // notifications, alarms). Rights in `msg` are kernel-task names with the
@@ -134,6 +140,7 @@ class Runtime {
   Request request_;
   std::vector<TaskObserver*> observers_;
   TimerQueue timers_;
+  std::vector<mach_port_name_t> lent_;
 };
 
 // The runtime of this machd (set by the Runtime constructor).

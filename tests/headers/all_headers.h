@@ -19,6 +19,7 @@
 #include <mach/mach_host.h>
 #include <mach/mach_init.h>
 #include <mach/mach_interface.h>
+#include <mach/mach_param.h>
 #include <mach/mach_port.h>
 #include <mach/mach_time.h>
 #include <mach/mach_traps.h>
