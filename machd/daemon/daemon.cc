@@ -70,6 +70,8 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
+  semaphores_ = std::make_unique<kern::Semaphores>();
+  lock_sets_ = std::make_unique<kern::LockSets>();
   arm_kernel_receive();
 }
 

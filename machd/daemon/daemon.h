@@ -24,7 +24,9 @@
 #include "ipc/kernel.h"
 #include "kern/dispatch.h"
 #include "kern/host.h"
+#include "kern/lock_set.h"
 #include "kern/runtime.h"
+#include "kern/semaphore.h"
 #include "options.h"
 #include "session.h"
 #include "task_host.h"
@@ -80,6 +82,8 @@ class Daemon {
   std::unique_ptr<kern::Runtime> runtime_;
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
+  std::unique_ptr<kern::Semaphores> semaphores_;
+  std::unique_ptr<kern::LockSets> lock_sets_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the
