@@ -35,6 +35,7 @@
 
 #include "connection.h"
 #include "machd_abi.h"
+#include "machd_semaphore.h"
 
 namespace {
 
@@ -86,15 +87,6 @@ PagePtr find(semaphore_t s) {
 
 long futex(std::atomic<uint32_t>& w, int op, uint32_t val, const timespec* ts) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w), op, val, ts, nullptr, 0);
-}
-
-void post(Page& s, uint32_t n) {
-  s.tokens().fetch_add(n, std::memory_order_release);
-  futex(s.tokens(), FUTEX_WAKE, n, nullptr);
-}
-
-void signal_one(Page& s) {
-  if (s.count().fetch_add(1, std::memory_order_acq_rel) < 0) post(s, 1);
 }
 
 enum class Took { kToken, kTimedOut, kInterrupted };
@@ -163,21 +155,14 @@ extern "C" {
 kern_return_t semaphore_signal(semaphore_t semaphore) {
   auto s = find(semaphore);
   if (!s) return KERN_INVALID_ARGUMENT;
-  signal_one(*s);
+  machd_sem_signal(s->w);
   return KERN_SUCCESS;
 }
 
 kern_return_t semaphore_signal_all(semaphore_t semaphore) {
   auto s = find(semaphore);
   if (!s) return KERN_INVALID_ARGUMENT;
-  // Wakes the threads waiting now; with none waiting the count is unchanged.
-  int32_t c = s->count().load(std::memory_order_acquire);
-  while (c < 0) {
-    if (s->count().compare_exchange_weak(c, 0, std::memory_order_acq_rel)) {
-      post(*s, uint32_t(-c));
-      break;
-    }
-  }
+  machd_sem_signal_all(s->w, UINT32_MAX);
   return KERN_SUCCESS;
 }
 
@@ -185,14 +170,7 @@ kern_return_t semaphore_signal_thread(semaphore_t semaphore, thread_act_t thread
   if (thread != MACH_PORT_NULL) return KERN_NOT_SUPPORTED;  // a chosen thread: not provided
   auto s = find(semaphore);
   if (!s) return KERN_INVALID_ARGUMENT;
-  int32_t c = s->count().load(std::memory_order_acquire);
-  while (c < 0) {
-    if (s->count().compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
-      post(*s, 1);
-      return KERN_SUCCESS;
-    }
-  }
-  return KERN_NOT_WAITING;
+  return machd_sem_signal_waiter(s->w, UINT32_MAX) ? KERN_SUCCESS : KERN_NOT_WAITING;
 }
 
 kern_return_t semaphore_wait(semaphore_t semaphore) {
@@ -211,7 +189,7 @@ kern_return_t semaphore_timedwait(semaphore_t semaphore, mach_timespec_t wait_ti
 kern_return_t semaphore_wait_signal(semaphore_t wait_semaphore, semaphore_t signal_semaphore) {
   auto w = find(wait_semaphore), s = find(signal_semaphore);
   if (!w || !s) return KERN_INVALID_ARGUMENT;
-  signal_one(*s);
+  machd_sem_signal(s->w);
   return wait(*w, nullptr);
 }
 
@@ -220,7 +198,7 @@ kern_return_t semaphore_timedwait_signal(semaphore_t wait_semaphore, semaphore_t
   auto w = find(wait_semaphore), s = find(signal_semaphore);
   if (!w || !s) return KERN_INVALID_ARGUMENT;
   if (wait_time.tv_nsec >= 1000000000) return KERN_INVALID_VALUE;
-  signal_one(*s);
+  machd_sem_signal(s->w);
   timespec d = deadline_after(wait_time);
   return wait(*w, &d);
 }

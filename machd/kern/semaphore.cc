@@ -2,7 +2,6 @@
 // semaphore_create / semaphore_destroy.
 #include "semaphore.h"
 
-#include <linux/futex.h>
 #include <mach/sync_policy.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -13,9 +12,11 @@
 #include <vector>
 
 #include "machd_abi.h"
+#include "machd_semaphore.h"
 #include "translate.h"
 
 extern "C" {
+#include "semaphoreServer.h"
 #include "taskServer.h"
 }
 
@@ -24,14 +25,6 @@ namespace machd::kern {
 namespace {
 Semaphores* g_semaphores = nullptr;
 
-// Destroyed: every waiter now and later finds a token and the bit.
-void wake_all(machd_semaphore_word* w) {
-  auto* destroyed = reinterpret_cast<std::atomic<uint32_t>*>(&w->destroyed);
-  auto* tokens = reinterpret_cast<std::atomic<uint32_t>*>(&w->tokens);
-  destroyed->store(1, std::memory_order_release);
-  tokens->fetch_add(uint32_t(INT32_MAX / 2), std::memory_order_release);
-  syscall(SYS_futex, &w->tokens, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-}
 }  // namespace
 
 Semaphores& semaphores() { return *g_semaphores; }
@@ -78,7 +71,7 @@ kern_return_t Semaphores::create(ipc::TaskId owner, int policy, int value, mach_
 }
 
 void Semaphores::kill(Sem& s) {
-  wake_all(s.word);
+  machd_sem_destroy(s.word);
   munmap(s.word, MACHD_SEMAPHORE_PAGE_SIZE);
   close(s.fd);
   runtime().destroy_port(s.port);  // holders' send rights become dead names
@@ -102,6 +95,11 @@ kern_return_t Semaphores::page(ipc::TaskId task, mach_port_name_t name, int* fd,
   return KERN_SUCCESS;
 }
 
+machd_semaphore_word* Semaphores::word(uint64_t id) const {
+  auto it = sems_.find(id);
+  return it == sems_.end() ? nullptr : it->second.word;
+}
+
 void Semaphores::task_terminating(ipc::TaskId task) {
   std::vector<uint64_t> dead;
   for (auto& [id, s] : sems_)
@@ -113,6 +111,16 @@ void Semaphores::task_terminating(ipc::TaskId task) {
 
 using machd::kern::KType;
 using machd::kern::translate;
+
+namespace {
+// The word of the semaphore `port` denotes (null: not a live semaphore).
+machd_semaphore_word* word_of(semaphore_t port) {
+  auto s = translate(port, {KType::kSemaphore});
+  return s ? machd::kern::semaphores().word(*s) : nullptr;
+}
+// machd's bound on a CAS loop over a word tasks may be rewriting (machd_semaphore.h).
+constexpr uint32_t kTries = 64;
+}  // namespace
 
 extern "C" {
 
@@ -137,6 +145,31 @@ kern_return_t semaphore_destroy(task_t task, semaphore_t semaphore) {
   kern_return_t kr = machd::kern::semaphores().destroy(machd::ipc::TaskId(*t), *s);
   if (kr == KERN_SUCCESS) machd::kern::runtime().release_send(semaphore);
   return kr;
+}
+
+// The MIG routines of semaphore.defs on the semaphore port (the library's
+// semaphore_signal* are the traps, which do not come here): the signalling
+// ones act on the shared word from machd; the waiting ones would block
+// machd's thread and are not provided (KERN_NOT_SUPPORTED, generated).
+kern_return_t semaphore_signal(semaphore_t semaphore) {
+  machd_semaphore_word* w = word_of(semaphore);
+  if (!w) return KERN_INVALID_ARGUMENT;
+  machd_sem_signal(w);
+  return KERN_SUCCESS;
+}
+
+kern_return_t semaphore_signal_all(semaphore_t semaphore) {
+  machd_semaphore_word* w = word_of(semaphore);
+  if (!w) return KERN_INVALID_ARGUMENT;
+  machd_sem_signal_all(w, kTries);
+  return KERN_SUCCESS;
+}
+
+kern_return_t semaphore_signal_thread(semaphore_t semaphore, thread_act_t thread) {
+  machd_semaphore_word* w = word_of(semaphore);
+  if (!w) return KERN_INVALID_ARGUMENT;
+  if (MACH_PORT_VALID(thread)) return KERN_NOT_SUPPORTED;  // a chosen thread: not provided
+  return machd_sem_signal_waiter(w, kTries) ? KERN_SUCCESS : KERN_NOT_WAITING;
 }
 
 }  // extern "C"

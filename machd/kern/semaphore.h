@@ -7,10 +7,13 @@
 // (struct machd_semaphore_word, machd_abi.h) that every task holding a send
 // right may map (MACHD_OP_SEMAPHORE_PAGE). signal and wait are atomic
 // operations and futex calls on that word in the tasks themselves
-// (libmach-compat/src/semaphore.cc): machd takes no part in them. machd only
+// (libmach-compat/src/semaphore.cc): machd takes no part in them. machd
 // creates, destroys (sets the word's destroyed bit and wakes every waiter)
-// and hands out the page. Since machd never reads the word, a task that
-// writes garbage into it breaks only the semaphores it holds.
+// and hands out the page; it signals on the word only for the MIG routines
+// of semaphore.defs (the waiting ones are not provided: they would block
+// machd). machd relies on nothing it reads there (its loops are bounded), so
+// a task that writes garbage into the word breaks only the semaphores it
+// holds.
 //
 // A semaphore belongs to the task that created it: only that task destroys
 // it (another task: KERN_INVALID_ARGUMENT, as XNU), and it is destroyed
@@ -44,6 +47,9 @@ class Semaphores final : public TaskObserver {
   // The page of the semaphore that `name` (a right in `task`'s space)
   // denotes: a memfd machd keeps owning (the caller sends it, no close).
   kern_return_t page(ipc::TaskId task, mach_port_name_t name, int* fd, uint64_t* id) const;
+
+  // The mapped word of semaphore `id` in machd (null: no such semaphore).
+  machd_semaphore_word* word(uint64_t id) const;
 
   size_t live() const { return sems_.size(); }
 

@@ -4,13 +4,18 @@
 // KERN_TERMINATED, and a task scribbling on the shared word hurts no one else.
 #include <gtest/gtest.h>
 #include <mach/mach.h>
+#include <mach/mig_errors.h>
 #include <mach/semaphore.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "machd_abi.h"
 #include "support.h"
@@ -173,4 +178,61 @@ TEST(Semaphores, NamesThatAreNoSemaphoreAreInvalidArguments) {
   EXPECT_EQ(semaphore_create(mach_task_self(), &s, SYNC_POLICY_MAX + 1, 0), KERN_INVALID_ARGUMENT);
   EXPECT_EQ(semaphore_destroy(mach_task_self(), p), KERN_INVALID_ARGUMENT);
   mach_port_mod_refs(mach_task_self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+namespace {
+void on_usr1(int) {}
+
+// A request with no arguments to `dest` (a MIG routine of the semaphore
+// port, sent as a message rather than as a trap); the reply's RetCode.
+kern_return_t mig_no_args(mach_port_t dest, mach_msg_id_t id) {
+  struct {
+    mig_reply_error_t r;
+    mach_msg_max_trailer_t trailer;
+  } buf{};
+  mach_port_t reply = mig_get_reply_port();
+  buf.r.Head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+  buf.r.Head.msgh_size = sizeof(mach_msg_header_t);
+  buf.r.Head.msgh_remote_port = dest;
+  buf.r.Head.msgh_local_port = reply;
+  buf.r.Head.msgh_id = id;
+  mach_msg_return_t mr = mach_msg(&buf.r.Head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(mach_msg_header_t), sizeof buf,
+                                  reply, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+  return mr == MACH_MSG_SUCCESS ? buf.r.RetCode : mr;
+}
+}  // namespace
+
+TEST(Semaphores, AWaitInterruptedBySignalHandlerReturnsAborted) {
+  semaphore_t s = new_semaphore(0);
+  struct sigaction sa{}, old{};
+  sa.sa_handler = on_usr1;  // no SA_RESTART: the wait is interrupted
+  sigaction(SIGUSR1, &sa, &old);
+  std::atomic<kern_return_t> got{-1};
+  std::atomic<bool> started{false};
+  std::thread th([&] {
+    started = true;
+    got = semaphore_wait(s);
+  });
+  while (!started) usleep(1000);
+  usleep(50 * 1000);
+  pthread_kill(th.native_handle(), SIGUSR1);
+  th.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(got.load(), KERN_ABORTED);
+  // The interrupted waiter withdrew: one signal is one unit again.
+  ASSERT_EQ(semaphore_signal(s), KERN_SUCCESS);
+  EXPECT_EQ(semaphore_timedwait(s, kNoWait), KERN_SUCCESS);
+  EXPECT_EQ(semaphore_timedwait(s, kNoWait), KERN_OPERATION_TIMED_OUT);
+  EXPECT_EQ(semaphore_destroy(mach_task_self(), s), KERN_SUCCESS);
+}
+
+TEST(Semaphores, TheSignalRoutinesServedAsMessagesActOnTheSameCount) {
+  semaphore_t s = new_semaphore(0);
+  constexpr mach_msg_id_t kSignal = 617200, kSignalAll = 617201, kWait = 617202;
+  EXPECT_EQ(mig_no_args(s, kSignal), KERN_SUCCESS);
+  EXPECT_EQ(semaphore_timedwait(s, kNoWait), KERN_SUCCESS) << "the unit machd added";
+  EXPECT_EQ(mig_no_args(s, kSignalAll), KERN_SUCCESS);
+  EXPECT_EQ(semaphore_timedwait(s, kNoWait), KERN_OPERATION_TIMED_OUT) << "signal_all with no waiter adds nothing";
+  EXPECT_EQ(mig_no_args(s, kWait), KERN_NOT_SUPPORTED) << "a wait would block machd";
+  EXPECT_EQ(semaphore_destroy(mach_task_self(), s), KERN_SUCCESS);
 }
