@@ -74,13 +74,30 @@ LockSets::ULock* LockSets::find(uint64_t set, int lock, kern_return_t* kr) {
 
 kern_return_t LockSets::granted(const ULock& l) const { return l.unstable ? KERN_LOCK_UNSTABLE : KERN_SUCCESS; }
 
+namespace {
+// Whether the thread behind a deferred reply still waits for it (its reply
+// port lives): a waiter that gave up is skipped instead of given the lock.
+bool still_waiting(const DeferredReply& d) {
+  mach_port_type_t type = 0;
+  Runtime& rt = runtime();
+  return rt.kernel().port_type(rt.kt(), d.reply, &type) == KERN_SUCCESS &&
+         (type & (MACH_PORT_TYPE_SEND_ONCE | MACH_PORT_TYPE_SEND)) != 0;
+}
+}  // namespace
+
 void LockSets::pass_on(ULock& l) {
   l.holder = ipc::kNoTask;
-  if (l.acquirers.empty()) return;
-  Waiter w = l.acquirers.front();
-  l.acquirers.pop_front();
-  l.holder = w.task;
-  runtime().send_error_reply(w.reply, granted(l));
+  while (!l.acquirers.empty()) {
+    Waiter w = l.acquirers.front();
+    l.acquirers.pop_front();
+    if (!still_waiting(w.reply)) {
+      runtime().send_error_reply(w.reply, KERN_ABORTED);  // destroys the dead right
+      continue;
+    }
+    l.holder = w.task;
+    runtime().send_error_reply(w.reply, granted(l));
+    return;
+  }
 }
 
 kern_return_t LockSets::acquire(uint64_t set, int lock, ipc::TaskId caller, bool wait) {
@@ -135,7 +152,7 @@ kern_return_t LockSets::handoff(uint64_t set, int lock, ipc::TaskId caller) {
     Waiter a = *l->accepting;
     l->accepting.reset();
     l->holder = a.task;
-    runtime().send_error_reply(a.reply, granted(*l));
+    runtime().send_error_reply(a.reply, KERN_SUCCESS);  // XNU: a woken accepter is not told it is unstable
     return KERN_SUCCESS;
   }
   l->handing = Waiter{caller, runtime().defer()};

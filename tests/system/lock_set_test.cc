@@ -5,6 +5,7 @@
 #include <mach/lock_set.h>
 #include <mach/mach.h>
 #include <mach/sync_policy.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <string>
@@ -136,3 +137,16 @@ TEST(LockSets, DestroyAnswersWaitersLockSetDestroyedAndOnlyTheOwnerDestroys) {
   EXPECT_EQ(wait_exit(waiter), 0);
 }
 
+
+TEST(LockSets, AWaiterThatDiesIsNotGivenTheLock) {
+  lock_set_t set = new_set(1);
+  ASSERT_EQ(lock_acquire(set, 0), KERN_SUCCESS);
+  pid_t child = with_set_in_child(set, [](lock_set_t s) { return lock_acquire(s, 0) == KERN_SUCCESS ? 0 : 1; });
+  usleep(100 * 1000);
+  kill(child, SIGKILL);
+  EXPECT_EQ(wait_exit(child), 128 + SIGKILL);
+  usleep(50 * 1000);  // machd sees the task go
+  EXPECT_EQ(lock_release(set, 0), KERN_SUCCESS);
+  EXPECT_EQ(lock_try(set, 0), KERN_SUCCESS) << "free: the dead waiter did not take it";
+  EXPECT_EQ(destroy(set), KERN_SUCCESS);
+}
