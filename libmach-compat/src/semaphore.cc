@@ -36,6 +36,7 @@
 #include "connection.h"
 #include "machd_abi.h"
 #include "machd_semaphore.h"
+#include "semaphore_cache.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ using PagePtr = std::shared_ptr<Page>;
 
 std::mutex g_mu;
 std::unordered_map<mach_port_t, PagePtr> g_pages;
+std::atomic<size_t> g_cached{0};  // g_pages.size(), read without the lock
 
 PagePtr fetch(semaphore_t s) {
   machcompat::CallResult r = machcompat::call(MACHD_OP_SEMAPHORE_PAGE, {uint64_t(s)});
@@ -75,14 +77,16 @@ PagePtr find(semaphore_t s) {
     auto it = g_pages.find(s);
     if (it != g_pages.end()) {
       if (!it->second->destroyed()) return it->second;
-      g_pages.erase(it);
-      return nullptr;
+      g_pages.erase(it);  // the name may denote another semaphore now: ask again
+      g_cached.store(g_pages.size(), std::memory_order_release);
     }
   }
   PagePtr p = fetch(s);
   if (!p || p->destroyed()) return nullptr;
   std::lock_guard<std::mutex> lk(g_mu);
-  return g_pages.emplace(s, p).first->second;
+  PagePtr kept = g_pages.emplace(s, p).first->second;
+  g_cached.store(g_pages.size(), std::memory_order_release);
+  return kept;
 }
 
 long futex(std::atomic<uint32_t>& w, int op, uint32_t val, const timespec* ts) {
@@ -143,11 +147,20 @@ timespec deadline_after(mach_timespec_t t) {
 }  // namespace
 
 namespace machcompat {
-// fork(): the child is a new task; the parent's semaphore names mean nothing there.
+
+void semaphore_name_released(mach_port_t task, mach_port_name_t name) {
+  if (task != mach_task_self() || g_cached.load(std::memory_order_acquire) == 0) return;
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_pages.erase(name);
+  g_cached.store(g_pages.size(), std::memory_order_release);
+}
+
 void semaphores_after_fork_child() {
   new (&g_mu) std::mutex;
   g_pages.clear();
+  g_cached.store(0);
 }
+
 }  // namespace machcompat
 
 extern "C" {

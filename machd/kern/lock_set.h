@@ -20,6 +20,9 @@
 // (only the creating task: KERN_INVALID_RIGHT otherwise) every waiting call
 // answers KERN_LOCK_SET_DESTROYED and the port dies.
 //
+// A task owns at most kMaxPerTask lock sets of at most kMaxULocks locks at
+// once (then KERN_RESOURCE_SHORTAGE), so what it costs machd is bounded.
+//
 // Ownership is per task, not per thread (machd does not know which thread
 // of a task sent a request): two threads of one task share the locks it
 // holds. A task that dies holding a lock leaves it unstable and passed on;
@@ -40,6 +43,9 @@ namespace machd::kern {
 
 class LockSets final : public TaskObserver {
  public:
+  static constexpr uint32_t kMaxPerTask = 1024;
+  static constexpr int kMaxULocks = 1 << 16;
+
   LockSets();
   ~LockSets() override;
   LockSets(const LockSets&) = delete;
@@ -83,6 +89,7 @@ class LockSets final : public TaskObserver {
   void pass_on(ULock& l);  // the holder let go: the next acquirer gets it
 
   std::unordered_map<uint64_t, Set> sets_;
+  std::unordered_map<ipc::TaskId, uint32_t> owned_;  // lock sets per owner
   uint64_t next_id_ = 1;
 };
 

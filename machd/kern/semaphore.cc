@@ -45,6 +45,7 @@ Semaphores::~Semaphores() {
 
 kern_return_t Semaphores::create(ipc::TaskId owner, int policy, int value, mach_port_name_t* port) {
   if (value < 0 || policy < 0 || policy > SYNC_POLICY_MAX) return KERN_INVALID_ARGUMENT;
+  if (auto n = owned_.find(owner); n != owned_.end() && n->second >= kMaxPerTask) return KERN_RESOURCE_SHORTAGE;
   const int fd = int(syscall(SYS_memfd_create, "machd-semaphore", MFD_CLOEXEC));
   if (fd < 0) return KERN_RESOURCE_SHORTAGE;
   void* p = MAP_FAILED;
@@ -66,6 +67,7 @@ kern_return_t Semaphores::create(ipc::TaskId owner, int policy, int value, mach_
   auto* w = static_cast<machd_semaphore_word*>(p);
   w->count = value;
   sems_.emplace(id, Sem{owner, kname, fd, w});
+  ++owned_[owner];
   *port = kname;
   return KERN_SUCCESS;
 }
@@ -82,6 +84,7 @@ kern_return_t Semaphores::destroy(ipc::TaskId task, uint64_t id) {
   if (it == sems_.end() || it->second.owner != task) return KERN_INVALID_ARGUMENT;
   kill(it->second);
   sems_.erase(it);
+  if (--owned_[task] == 0) owned_.erase(task);
   return KERN_SUCCESS;
 }
 

@@ -17,7 +17,9 @@
 //
 // A semaphore belongs to the task that created it: only that task destroys
 // it (another task: KERN_INVALID_ARGUMENT, as XNU), and it is destroyed
-// when that task goes.
+// when that task goes. Each costs machd an fd and a page, so a task owns at
+// most kMaxPerTask at once (then KERN_RESOURCE_SHORTAGE): a task creating
+// semaphores without end exhausts only its own allowance.
 #pragma once
 
 #include <mach/port.h>
@@ -33,6 +35,8 @@ namespace machd::kern {
 
 class Semaphores final : public TaskObserver {
  public:
+  static constexpr uint32_t kMaxPerTask = 4096;
+
   Semaphores();
   ~Semaphores() override;
   Semaphores(const Semaphores&) = delete;
@@ -65,6 +69,7 @@ class Semaphores final : public TaskObserver {
   void kill(Sem& s);
 
   std::unordered_map<uint64_t, Sem> sems_;
+  std::unordered_map<ipc::TaskId, uint32_t> owned_;  // semaphores per owner
   uint64_t next_id_ = 1;
 };
 

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "machd_abi.h"
 #include "support.h"
@@ -235,4 +236,101 @@ TEST(Semaphores, TheSignalRoutinesServedAsMessagesActOnTheSameCount) {
   EXPECT_EQ(semaphore_timedwait(s, kNoWait), KERN_OPERATION_TIMED_OUT) << "signal_all with no waiter adds nothing";
   EXPECT_EQ(mig_no_args(s, kWait), KERN_NOT_SUPPORTED) << "a wait would block machd";
   EXPECT_EQ(semaphore_destroy(mach_task_self(), s), KERN_SUCCESS);
+}
+
+TEST(Semaphores, ATaskOwnsABoundedNumberAndTheRestAreUnharmed) {
+  const Holdings before = holdings();
+  pid_t child = spawn_task([] {
+    std::vector<semaphore_t> made;
+    kern_return_t kr = KERN_SUCCESS;
+    for (int i = 0; i < 5000 && kr == KERN_SUCCESS; ++i) {
+      semaphore_t s = MACH_PORT_NULL;
+      kr = semaphore_create(mach_task_self(), &s, SYNC_POLICY_FIFO, 0);
+      if (kr == KERN_SUCCESS) made.push_back(s);
+    }
+    if (kr != KERN_RESOURCE_SHORTAGE || made.size() < 1000) return 1;
+    // Destroying one makes room for one.
+    if (semaphore_destroy(mach_task_self(), made.back()) != KERN_SUCCESS) return 2;
+    semaphore_t s = MACH_PORT_NULL;
+    return semaphore_create(mach_task_self(), &s, SYNC_POLICY_FIFO, 0) == KERN_SUCCESS ? 0 : 3;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  semaphore_t mine = new_semaphore(1);
+  EXPECT_EQ(semaphore_timedwait(mine, kNoWait), KERN_SUCCESS) << "another task still creates semaphores";
+  EXPECT_EQ(semaphore_destroy(mach_task_self(), mine), KERN_SUCCESS);
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  EXPECT_EQ(holdings().ports, before.ports) << "the dead task's semaphores are gone";
+}
+
+TEST(Semaphores, SignalsAndTimedWaitsRacingAcrossTasksLoseNoUnit) {
+  semaphore_t s = new_semaphore(0), done = new_semaphore(0);
+  mach_port_t port = MACH_PORT_NULL;
+  std::string name = check_in_unique("semr", &port);
+  constexpr int kPerThread = 2000;
+  pid_t child = spawn_task([&] {
+    mach_port_t inbox = trade_inbox(name);
+    mach_port_t cs = receive_right(inbox), cdone = receive_right(inbox);
+    std::atomic<int> taken{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 2; ++t)
+      ts.emplace_back([&] {
+        const mach_timespec_t tiny{0, 20000};
+        while (taken.load() < 2 * kPerThread) {
+          kern_return_t kr = semaphore_timedwait(cs, tiny);
+          if (kr == KERN_SUCCESS) taken.fetch_add(1);
+          else if (kr != KERN_OPERATION_TIMED_OUT) {
+            fprintf(stderr, "timedwait: %d\n", kr);
+            return;
+          }
+        }
+      });
+    for (auto& t : ts) t.join();
+    semaphore_signal(cdone);
+    return taken.load() == 2 * kPerThread ? 0 : 1;
+  });
+  give(port, {s, done});
+  std::atomic<int> failed_signals{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i)
+        if (semaphore_signal(s) != KERN_SUCCESS) failed_signals.fetch_add(1);
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failed_signals.load(), 0);
+  EXPECT_EQ(semaphore_timedwait(done, kLong), KERN_SUCCESS);
+  EXPECT_EQ(wait_exit(child), 0);
+  EXPECT_EQ(semaphore_timedwait(s, kNoWait), KERN_OPERATION_TIMED_OUT) << "every unit was taken exactly once";
+  semaphore_destroy(mach_task_self(), s);
+  semaphore_destroy(mach_task_self(), done);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+// The count of a semaphore is that of the semaphore the name denotes now,
+// also when the name denoted another one before (names recur once their
+// 64 generations are used up).
+int reuse_names(bool destroy) {
+  for (int i = 0; i < 300; ++i) {
+    semaphore_t s = MACH_PORT_NULL;
+    const int units = i % 3;
+    if (semaphore_create(mach_task_self(), &s, SYNC_POLICY_FIFO, units) != KERN_SUCCESS) return 1;
+    for (int u = 0; u < units; ++u)
+      if (semaphore_timedwait(s, kNoWait) != KERN_SUCCESS) return 2;
+    if (semaphore_timedwait(s, kNoWait) != KERN_OPERATION_TIMED_OUT) return 3;
+    semaphore_signal(s);  // leaves one unit in this semaphore
+    if (destroy ? semaphore_destroy(mach_task_self(), s) != KERN_SUCCESS
+                : mach_port_deallocate(mach_task_self(), s) != KERN_SUCCESS)
+      return 4;
+  }
+  return 0;
+}
+
+TEST(Semaphores, AReusedNameDenotesTheNewSemaphoreAfterDestroy) { EXPECT_EQ(reuse_names(true), 0); }
+
+TEST(Semaphores, AReusedNameDenotesTheNewSemaphoreAfterDeallocate) {
+  const Holdings before = holdings();
+  pid_t child = spawn_task([] { return reuse_names(false); });  // its semaphores die with it
+  EXPECT_EQ(wait_exit(child), 0);
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  EXPECT_EQ(holdings().ports, before.ports);
 }
