@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "connection.h"
+#include "semaphore_cache.h"
 #include "vm_regions.h"
 
 extern "C" {
@@ -26,10 +27,6 @@ vm_size_t vm_kernel_page_size = 4096;
 vm_size_t vm_kernel_page_mask = 4095;
 int vm_kernel_page_shift = 12;
 int (*vprintf_stderr_func)(const char* format, va_list ap) = nullptr;
-}
-
-namespace machcompat {
-void semaphores_after_fork_child();  // semaphore.cc
 }
 
 namespace {

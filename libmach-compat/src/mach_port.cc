@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "connection.h"
+#include "semaphore_cache.h"
 #include "vm_regions.h"
 
 using machcompat::call;
@@ -65,16 +66,22 @@ kern_return_t mach_port_allocate_full(ipc_space_t task, mach_port_right_t right,
 }
 
 kern_return_t mach_port_deallocate(ipc_space_t task, mach_port_name_t name) {
-  return kr_of(call(MACHD_OP_PORT_DEALLOCATE, {task, name}));
+  kern_return_t kr = kr_of(call(MACHD_OP_PORT_DEALLOCATE, {task, name}));
+  machcompat::semaphore_name_released(task, name);
+  return kr;
 }
 
 kern_return_t mach_port_destroy(ipc_space_t task, mach_port_name_t name) {
-  return kr_of(call(MACHD_OP_PORT_DESTROY, {task, name}));
+  kern_return_t kr = kr_of(call(MACHD_OP_PORT_DESTROY, {task, name}));
+  machcompat::semaphore_name_released(task, name);
+  return kr;
 }
 
 kern_return_t mach_port_mod_refs(ipc_space_t task, mach_port_name_t name, mach_port_right_t right,
                                  mach_port_delta_t delta) {
-  return kr_of(call(MACHD_OP_PORT_MOD_REFS, {task, name, right, uint64_t(uint32_t(delta))}));
+  kern_return_t kr = kr_of(call(MACHD_OP_PORT_MOD_REFS, {task, name, right, uint64_t(uint32_t(delta))}));
+  if (delta < 0) machcompat::semaphore_name_released(task, name);
+  return kr;
 }
 
 kern_return_t mach_port_get_refs(ipc_space_t task, mach_port_name_t name, mach_port_right_t right,

@@ -269,6 +269,11 @@ enum machd_op {
    * right in the caller to the task's control / name port. */
   MACHD_OP_TASK_FOR_PID = 60,
   MACHD_OP_TASK_NAME_FOR_PID = 61,
+  /* The shared page of a semaphore: args {name of a send right to a
+   * semaphore in the caller's space} → rets {fd tag, semaphore id}; the
+   * memfd (one page, struct machd_semaphore_word at offset 0) travels as
+   * machd_sock_fds before the reply. Not a semaphore: KERN_INVALID_ARGUMENT. */
+  MACHD_OP_SEMAPHORE_PAGE = 110,
   MACHD_OP_MAX = 130
 };
 
@@ -286,6 +291,23 @@ struct machd_stats {
   uint64_t reserved[3];
 };
 MACHD_STATIC_ASSERT(sizeof(struct machd_stats) == 96, "stats layout");
+
+/* The word of a semaphore every task holding it maps (MACHD_OP_SEMAPHORE_PAGE).
+ * count = units available - threads waiting (negative while threads wait);
+ * a signal that finds count < 0 adds one to `tokens` and FUTEX_WAKEs it
+ * (shared, not PRIVATE: the waiters are in other processes); a waiter
+ * sleeps on `tokens` and takes one. machd sets `destroyed` (then adds
+ * tokens for every waiter and wakes them all) when the semaphore is
+ * destroyed. machd never reads the word: a task that scribbles on it
+ * breaks only the semaphores it holds. */
+struct machd_semaphore_word {
+  int32_t count;
+  uint32_t tokens;    /* futex word */
+  uint32_t destroyed; /* set once by machd */
+  uint32_t reserved[13];
+};
+MACHD_STATIC_ASSERT(sizeof(struct machd_semaphore_word) == 64, "semaphore word layout");
+#define MACHD_SEMAPHORE_PAGE_SIZE 4096u
 
 /* Reply flags for MACHD_OP_MSG (rets[0]). */
 #define MACHD_MSG_HAS_MSG 0x1u      /* data holds a message for the user buffer */

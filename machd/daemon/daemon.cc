@@ -74,6 +74,8 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   processors_ = std::make_unique<kern::Processors>();
   timers_ = std::make_unique<kern::Timers>();
   tasks_ = std::make_unique<kern::Tasks>(dispatch_);
+  semaphores_ = std::make_unique<kern::Semaphores>();
+  lock_sets_ = std::make_unique<kern::LockSets>();
   arm_kernel_receive();
 }
 

@@ -29,6 +29,9 @@
 #include "kern/timer.h"
 #include "kern/runtime.h"
 #include "kern/task.h"
+#include "kern/lock_set.h"
+#include "kern/runtime.h"
+#include "kern/semaphore.h"
 #include "options.h"
 #include "session.h"
 #include "task_host.h"
@@ -88,6 +91,8 @@ class Daemon {
   std::unique_ptr<kern::Processors> processors_;
   std::unique_ptr<kern::Timers> timers_;
   std::unique_ptr<kern::Tasks> tasks_;
+  std::unique_ptr<kern::Semaphores> semaphores_;
+  std::unique_ptr<kern::LockSets> lock_sets_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the

@@ -10,6 +10,7 @@
 #include "kern/host.h"
 #include "kern/timer.h"
 #include "kern/task.h"
+#include "kern/semaphore.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 
@@ -95,6 +96,17 @@ kern_return_t trap(Ctx& c) {
       return id ? KERN_SUCCESS : KERN_INVALID_ARGUMENT;
     }
     default: break;
+  }
+  if (c.req.op == MACHD_OP_SEMAPHORE_PAGE) {
+    int fd = -1;
+    uint64_t id = 0;
+    kern_return_t kr = kern::semaphores().page(self, c.name(0), &fd, &id);
+    if (kr != KERN_SUCCESS) return kr;
+    const uint64_t tag = c.s.next_fd_tags(1);
+    if (!c.s.send_fds(std::span<const int>(&fd, 1), tag)) return KERN_RESOURCE_SHORTAGE;
+    c.rep.rets[0] = tag;
+    c.rep.rets[1] = id;
+    return KERN_SUCCESS;
   }
   if (c.req.op == MACHD_OP_REPLY_PORT) {
     c.rep.rets[0] = k.reply_port(self);

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "../common/port_rights.h"
+
 namespace systest {
 
 namespace {
@@ -105,19 +107,17 @@ mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text,
 }
 
 mach_msg_return_t send_right(mach_port_t dest, mach_port_t right, mach_msg_type_name_t disposition) {
-  struct {
-    mach_msg_header_t head;
-    mach_msg_body_t body;
-    mach_msg_port_descriptor_t port;
-  } m{};
-  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
-  m.head.msgh_size = sizeof m;
-  m.head.msgh_remote_port = dest;
-  m.body.msgh_descriptor_count = 1;
-  m.port.name = right;
-  m.port.disposition = disposition;
-  m.port.type = MACH_MSG_PORT_DESCRIPTOR;
-  return mach_msg(&m.head, MACH_SEND_MSG, sizeof m, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL);
+  return testsupport::send_port_right(dest, right, disposition);
+}
+
+mach_port_t receive_right(mach_port_t port, int timeout_ms) { return testsupport::receive_port_right(port, timeout_ms); }
+
+mach_port_t trade_inbox(const std::string& name) {
+  mach_port_t parent = look_up(name);
+  if (parent == MACH_PORT_NULL) return MACH_PORT_NULL;
+  mach_port_t inbox = make_port();
+  if (send_right(parent, inbox, MACH_MSG_TYPE_MAKE_SEND) != MACH_MSG_SUCCESS) return MACH_PORT_NULL;
+  return inbox;
 }
 
 mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms) {
