@@ -33,12 +33,28 @@ bool is_host(mach_port_t port) { return translate(port, {KType::kHost, KType::kH
 Host& host() { return *g_host; }
 
 Host::Host() {
-  host_ = runtime().create_port(KType::kHost, 0);
-  host_priv_ = runtime().create_port(KType::kHostPriv, 0);
+  Runtime& rt = runtime();
+  host_ = rt.create_port(KType::kHost, 0);
+  host_priv_ = rt.create_port(KType::kHostPriv, 0);
+  rt.make_send(rt.kt(), host_);  // the kernel task's send rights: replies COPY_SEND them
+  rt.make_send(rt.kt(), host_priv_);
   g_host = this;
 }
 
-mach_port_name_t Host::host_self(ipc::TaskId task) { return runtime().make_send(task, host_); }
+bool Host::privileged(ipc::TaskId task) {
+  const ipc::Credentials* c = runtime().kernel().credentials(task);
+  return c && c->euid == 0;
+}
+
+mach_port_name_t Host::host_self(ipc::TaskId task) {
+  return runtime().make_send(task, privileged(task) ? host_priv_ : host_);
+}
+
+void Host::set_special(int which, mach_port_name_t kernel_name) {
+  mach_port_name_t& slot = special_[size_t(which)];
+  runtime().release_send(slot);
+  slot = kernel_name;
+}
 
 }  // namespace machd::kern
 
