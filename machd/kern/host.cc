@@ -31,6 +31,7 @@ bool is_host(mach_port_t port) { return translate(port, {KType::kHost, KType::kH
 }  // namespace
 
 Host& host() { return *g_host; }
+HostNotify& host_notify() { return g_host->notify(); }
 
 Host::Host() {
   Runtime& rt = runtime();

@@ -13,6 +13,7 @@
 
 #include <array>
 
+#include "host_notify.h"
 #include "ipc/kernel.h"
 
 namespace machd::kern {
@@ -39,9 +40,12 @@ class Host {
   // takes the caller's send right and releases the one it replaces.
   mach_port_name_t special(int which) const { return special_[size_t(which)]; }
   void set_special(int which, mach_port_name_t kernel_name);
+  // host_request_notification's registrations.
+  HostNotify& notify() { return notify_; }
 
  private:
   std::array<mach_port_name_t, HOST_MAX_SPECIAL_PORT + 1> special_{};
+  HostNotify notify_;
   mach_port_name_t host_ = MACH_PORT_NULL;
   mach_port_name_t host_priv_ = MACH_PORT_NULL;
 };
