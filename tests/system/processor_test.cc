@@ -11,6 +11,7 @@
 #include <mach/processor.h>
 #include <mach/processor_set.h>
 #include <mach/task_special_ports.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,9 +57,19 @@ TEST(HostPriv, RootTaskHostSelfIsHostPriv) {
   EXPECT_EQ(host_kernel_version(h.name, v), KERN_SUCCESS);
 }
 
+// The helper runs as nobody: the test opens this test run's private machd
+// socket (and its temporary directory) to it for the test's duration.
 TEST(HostPriv, NonRootTaskHostSelfIsTheNamePort) {
   const char* helper = getenv("TASK_HELPER");
+  const char* sock = getenv("MACHD_SOCKET");
   ASSERT_NE(helper, nullptr);
+  ASSERT_NE(sock, nullptr);
+  const std::string dir = std::string(sock).substr(0, std::string(sock).rfind('/'));
+  struct stat dir_st{}, sock_st{};
+  ASSERT_EQ(stat(dir.c_str(), &dir_st), 0);
+  ASSERT_EQ(stat(sock, &sock_st), 0);
+  chmod(dir.c_str(), dir_st.st_mode | 0011);
+  chmod(sock, sock_st.st_mode | 0666);
   pid_t pid = fork();
   if (pid == 0) {
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(126);
@@ -66,6 +77,8 @@ TEST(HostPriv, NonRootTaskHostSelfIsTheNamePort) {
     _exit(127);
   }
   int code = wait_exit(pid);
+  chmod(dir.c_str(), dir_st.st_mode & 07777);
+  chmod(sock, sock_st.st_mode & 07777);
   if (code == 126) GTEST_SKIP() << "cannot become nobody here";
   if (code == 32) GTEST_SKIP() << "nobody cannot reach this machd's socket";
   EXPECT_EQ(code, 30) << "a non-root task's host_processors(mach_host_self()) is refused";
