@@ -7,6 +7,7 @@
 
 #include <mach/host_info.h>
 #include <mach/machine.h>
+#include <mach/task_special_ports.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -39,7 +40,16 @@ Host::Host() {
   host_priv_ = rt.create_port(KType::kHostPriv, 0);
   rt.make_send(rt.kt(), host_);  // the kernel task's send rights: replies COPY_SEND them
   rt.make_send(rt.kt(), host_priv_);
+  rt.add_observer(this);
   g_host = this;
+}
+
+Host::~Host() { runtime().remove_observer(this); }
+
+// XNU itk_host: the task's TASK_HOST_PORT (what task_get_special_port gives).
+void Host::task_created(ipc::TaskId task) {
+  Runtime& rt = runtime();
+  rt.kernel().task_set_special_port(rt.kt(), task, TASK_HOST_PORT, privileged(task) ? host_priv_ : host_);
 }
 
 bool Host::privileged(ipc::TaskId task) {

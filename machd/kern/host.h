@@ -5,7 +5,8 @@
 //
 // Privilege as XNU (bsd set_security_token): a task whose effective uid is 0
 // has host_priv as its host port, so its mach_host_self() is host_priv; any
-// other task gets the host name port.
+// other task gets the host name port. Each task's TASK_HOST_PORT special
+// port is set to the same when the task is created.
 #pragma once
 
 #include <mach/host_special_ports.h>
@@ -15,13 +16,16 @@
 
 #include "host_notify.h"
 #include "ipc/kernel.h"
+#include "runtime.h"
 
 namespace machd::kern {
 
-class Host {
+class Host final : public TaskObserver {
  public:
   // Creates the host and host_priv ports (served by machd).
   Host();
+  ~Host() override;
+  void task_created(ipc::TaskId task) override;
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 

@@ -52,6 +52,10 @@ TEST(HostPriv, RootTaskHostSelfIsHostPriv) {
   ASSERT_EQ(host_get_special_port(h.priv, HOST_LOCAL_NODE, HOST_PRIV_PORT, &again), KERN_SUCCESS);
   EXPECT_EQ(again, h.priv);
   mach_port_deallocate(mach_task_self(), again);
+  // The task's TASK_HOST_PORT is the same port (XNU itk_host).
+  ASSERT_EQ(task_get_special_port(mach_task_self(), TASK_HOST_PORT, &again), KERN_SUCCESS);
+  EXPECT_EQ(again, h.priv);
+  mach_port_deallocate(mach_task_self(), again);
   // The host name port still answers the unprivileged calls.
   kernel_version_t v{};
   EXPECT_EQ(host_kernel_version(h.name, v), KERN_SUCCESS);

@@ -9,7 +9,8 @@
  *   task_helper host-port       exit 0 if mach_host_self() is host_priv
  *                               (host_processors works), 30 if it is the
  *                               host name port (refused as XNU), 32 if
- *                               it is no task (machd unreachable), 31 else
+ *                               it is no task (machd unreachable), 33 if
+ *                               TASK_HOST_PORT differs from it, 31 else
  */
 #include <mach/mach.h>
 #include <stdio.h>
@@ -57,7 +58,10 @@ int main(int argc, char** argv) {
     processor_array_t list = NULL;
     mach_msg_type_number_t n = 0;
     mach_port_t host = mach_host_self();
+    mach_port_t special = MACH_PORT_NULL;
     if (host == MACH_PORT_NULL) return 32; /* not connected to machd */
+    if (task_get_special_port(mach_task_self(), TASK_HOST_PORT, &special) != KERN_SUCCESS || special != host)
+      return 33; /* TASK_HOST_PORT is not mach_host_self() */
     kern_return_t kr = host_processors(host, &list, &n);
     if (kr != KERN_SUCCESS && kr != KERN_INVALID_ARGUMENT) fprintf(stderr, "host-port: %#x\n", kr);
     return kr == KERN_SUCCESS ? 0 : kr == KERN_INVALID_ARGUMENT ? 30 : 31;
