@@ -78,6 +78,7 @@ void HostNotify::sweep() {
 
 kern_return_t HostNotify::register_port(int type, mach_port_name_t kernel_name) {
   sweep();
+  if (pending() >= kMaxRegistrations) return KERN_RESOURCE_SHORTAGE;
   if (!watch()) return KERN_RESOURCE_SHORTAGE;
   ports_[size_t(type)].push_back(kernel_name);
   return KERN_SUCCESS;

@@ -33,8 +33,14 @@ class HostNotify {
   HostNotify& operator=(const HostNotify&) = delete;
   ~HostNotify();
 
+  // At most this many live registrations (a task cannot grow machd without
+  // bound, and each request sweeps them all; XNU is bounded by its
+  // port-request tables).
+  static constexpr size_t kMaxRegistrations = 1024;
+
   // type is HOST_NOTIFY_CALENDAR_CHANGE or _SET (checked by the caller).
-  // KERN_RESOURCE_SHORTAGE if the calendar cannot be watched.
+  // KERN_RESOURCE_SHORTAGE if the calendar cannot be watched or
+  // kMaxRegistrations are held.
   kern_return_t register_port(int type, mach_port_name_t kernel_name);
   // Registrations held (for tests and introspection).
   size_t pending() const { return ports_[0].size() + ports_[1].size(); }

@@ -98,3 +98,26 @@ TEST(HostNotify, CalendarSetToNowAsRootSendsEachRegistrationOnce) {
   EXPECT_EQ(after.messages, before.messages);
   mach_port_deallocate(mach_task_self(), host);
 }
+
+// machd keeps at most HostNotify::kMaxRegistrations (1024); dead ones do
+// not count once a later request swept them.
+TEST(HostNotify, RegistrationsAreBoundedAndDeadOnesFreeTheirPlace) {
+  mach_port_t host = mach_host_self();
+  Holdings before = holdings();
+  {
+    Receiver r;
+    kern_return_t kr = KERN_SUCCESS;
+    int n = 0;
+    while (n < 5000 && (kr = host_request_notification(host, HOST_NOTIFY_CALENDAR_CHANGE, r.port)) == KERN_SUCCESS) ++n;
+    EXPECT_EQ(kr, KERN_RESOURCE_SHORTAGE);
+    EXPECT_EQ(n, 1024);
+  }
+  Receiver r2;
+  EXPECT_EQ(host_request_notification(host, HOST_NOTIFY_CALENDAR_SET, r2.port), KERN_SUCCESS);
+  mach_port_destruct(mach_task_self(), r2.port, 0, 0);
+  r2.port = MACH_PORT_NULL;
+  EXPECT_EQ(host_request_notification(host, HOST_NOTIFY_CALENDAR_SET, MACH_PORT_NULL), KERN_INVALID_CAPABILITY);
+  Holdings after = holdings();
+  EXPECT_EQ(after.ports, before.ports);
+  mach_port_deallocate(mach_task_self(), host);
+}
