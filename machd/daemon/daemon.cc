@@ -67,6 +67,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   kernel_.port_allocate(kernel_.kernel_task(), MACH_PORT_RIGHT_PORT_SET, &set);
   kernel_set_ = set;
   bootstrap_ = std::make_unique<BootstrapServer>(kernel_, kernel_set_);
+  directory_.set_loop(loop_.get());
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();

@@ -1,6 +1,8 @@
 // machd/daemon/task_host.cc — see task_host.h.
 #include "task_host.h"
 
+#include <poll.h>
+
 namespace machd {
 
 void TaskDirectory::add(ipc::TaskId task, pid_t pid, int pidfd) {
@@ -36,6 +38,17 @@ std::vector<ipc::TaskId> TaskDirectory::tasks() const {
   out.reserve(by_task_.size());
   for (const auto& [t, e] : by_task_) out.push_back(t);
   return out;
+}
+
+uint64_t TaskDirectory::watch_fd(int fd, std::function<void()> on_readable) {
+  if (!loop_ || fd < 0) return 0;
+  return loop_->poll_multishot(fd, POLLIN, [cb = std::move(on_readable)](int res, bool) {
+    if (res >= 0) cb();
+  });
+}
+
+void TaskDirectory::unwatch_fd(uint64_t token) {
+  if (loop_ && token) loop_->cancel(token);
 }
 
 }  // namespace machd

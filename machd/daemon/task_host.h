@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include "event_loop.h"
 #include "kern/runtime.h"
 
 namespace machd {
@@ -19,6 +20,10 @@ class TaskDirectory final : public kern::TaskHost {
   int pidfd_of(ipc::TaskId task) const override;
   ipc::TaskId task_of_pid(pid_t pid) const override;
   std::vector<ipc::TaskId> tasks() const override;
+  // Through `loop` (set_loop before any kernel object asks).
+  void set_loop(EventLoop* loop) { loop_ = loop; }
+  uint64_t watch_fd(int fd, std::function<void()> on_readable) override;
+  void unwatch_fd(uint64_t token) override;
 
  private:
   struct Entry {
@@ -27,6 +32,7 @@ class TaskDirectory final : public kern::TaskHost {
   };
   std::unordered_map<ipc::TaskId, Entry> by_task_;
   std::unordered_map<pid_t, ipc::TaskId> by_pid_;
+  EventLoop* loop_ = nullptr;
 };
 
 }  // namespace machd

@@ -7,6 +7,7 @@
 
 #include <mach/host_info.h>
 #include <mach/machine.h>
+#include <mach/task_special_ports.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -31,14 +32,40 @@ bool is_host(mach_port_t port) { return translate(port, {KType::kHost, KType::kH
 }  // namespace
 
 Host& host() { return *g_host; }
+HostNotify& host_notify() { return g_host->notify(); }
 
 Host::Host() {
-  host_ = runtime().create_port(KType::kHost, 0);
-  host_priv_ = runtime().create_port(KType::kHostPriv, 0);
+  Runtime& rt = runtime();
+  host_ = rt.create_port(KType::kHost, 0);
+  host_priv_ = rt.create_port(KType::kHostPriv, 0);
+  rt.make_send(rt.kt(), host_);  // the kernel task's send rights: replies COPY_SEND them
+  rt.make_send(rt.kt(), host_priv_);
+  rt.add_observer(this);
   g_host = this;
 }
 
-mach_port_name_t Host::host_self(ipc::TaskId task) { return runtime().make_send(task, host_); }
+Host::~Host() { runtime().remove_observer(this); }
+
+// XNU itk_host: the task's TASK_HOST_PORT (what task_get_special_port gives).
+void Host::task_created(ipc::TaskId task) {
+  Runtime& rt = runtime();
+  rt.kernel().task_set_special_port(rt.kt(), task, TASK_HOST_PORT, privileged(task) ? host_priv_ : host_);
+}
+
+bool Host::privileged(ipc::TaskId task) {
+  const ipc::Credentials* c = runtime().kernel().credentials(task);
+  return c && c->euid == 0;
+}
+
+mach_port_name_t Host::host_self(ipc::TaskId task) {
+  return runtime().make_send(task, privileged(task) ? host_priv_ : host_);
+}
+
+void Host::set_special(int which, mach_port_name_t kernel_name) {
+  mach_port_name_t& slot = special_[size_t(which)];
+  runtime().release_send(slot);
+  slot = kernel_name;
+}
 
 }  // namespace machd::kern
 

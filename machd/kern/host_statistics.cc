@@ -6,10 +6,15 @@
 //                      system = system + irq + softirq, idle = idle + iowait
 //   HOST_VM_INFO       /proc/meminfo (pages) and /proc/vmstat (events);
 //                      counters Linux has no match for are 0
+//   HOST_VM_INFO64     the same, 64-bit, plus revision 1: swapins/swapouts
+//                      (pswpin/pswpout), file-backed and anonymous pages
+//                      (Active+Inactive(file), (anon)); no compressor: 0
+//   HOST_EXTMOD_INFO64 all 0 (machd does not count task_for_pid or remote
+//                      thread creation / set-state yet)
 // Counts as XNU: below the flavor's (first revision's) count KERN_FAILURE;
-// HOST_VM_INFO fills the revisions the count has room for. Unknown flavors
-// KERN_INVALID_ARGUMENT; HOST_VM_INFO64 and HOST_EXTMOD_INFO64 are not
-// provided yet (KERN_NOT_SUPPORTED).
+// HOST_VM_INFO(64) fills the revisions the count has room for. Unknown
+// flavors KERN_INVALID_ARGUMENT, and so are the 64-bit flavors asked of
+// host_statistics.
 #include <mach/host_info.h>
 #include <mach/machine.h>
 #include <mach/vm_statistics.h>
@@ -114,6 +119,40 @@ kern_return_t vm_info(host_info_t info, mach_msg_type_number_t* count) {
   return KERN_SUCCESS;
 }
 
+kern_return_t vm_info64(host_info64_t info, mach_msg_type_number_t* count) {
+  if (*count < HOST_VM_INFO64_REV0_COUNT) return KERN_FAILURE;
+  auto mem = read_table("/proc/meminfo");
+  auto vm = read_table("/proc/vmstat");
+  const uint64_t page_kb = uint64_t(sysconf(_SC_PAGESIZE)) / 1024;
+  auto pages = [&](const char* k) { return clamp32(mem[k] / page_kb); };
+  vm_statistics64_data_t s{};
+  s.free_count = pages("MemFree");
+  s.active_count = pages("Active");
+  s.inactive_count = pages("Inactive");
+  s.wire_count = clamp32((mem["Unevictable"] + mem["KernelStack"] + mem["PageTables"]) / page_kb);
+  s.reactivations = vm["pgactivate"];
+  s.pageins = vm["pgmajfault"];
+  s.pageouts = vm["pswpout"];
+  s.faults = vm["pgfault"];
+  s.swapins = vm["pswpin"];
+  s.swapouts = vm["pswpout"];
+  s.external_page_count = clamp32((mem["Active(file)"] + mem["Inactive(file)"]) / page_kb);
+  s.internal_page_count = clamp32((mem["Active(anon)"] + mem["Inactive(anon)"]) / page_kb);
+  const mach_msg_type_number_t n =
+      *count >= HOST_VM_INFO64_REV1_COUNT ? HOST_VM_INFO64_REV1_COUNT : HOST_VM_INFO64_REV0_COUNT;
+  memcpy(info, &s, n * sizeof(integer_t));
+  *count = n;
+  return KERN_SUCCESS;
+}
+
+kern_return_t extmod_info64(host_info64_t info, mach_msg_type_number_t* count) {
+  if (*count < HOST_EXTMOD_INFO64_COUNT) return KERN_FAILURE;
+  vm_extmod_statistics_data_t e{};
+  memcpy(info, &e, sizeof e);
+  *count = HOST_EXTMOD_INFO64_COUNT;
+  return KERN_SUCCESS;
+}
+
 }  // namespace
 }  // namespace machd::kern
 
@@ -135,9 +174,8 @@ kern_return_t host_statistics64(host_t host_priv, host_flavor_t flavor, host_inf
                                 mach_msg_type_number_t* host_info64_outCnt) {
   if (!machd::kern::is_host(host_priv)) return KERN_INVALID_HOST;
   switch (flavor) {
-    case HOST_VM_INFO64:
-    case HOST_EXTMOD_INFO64:
-      return KERN_NOT_SUPPORTED;
+    case HOST_VM_INFO64: return machd::kern::vm_info64(host_info64_out, host_info64_outCnt);
+    case HOST_EXTMOD_INFO64: return machd::kern::extmod_info64(host_info64_out, host_info64_outCnt);
     default:  // as XNU: the other flavors are host_statistics' (counted in integer_t)
       return host_statistics(host_priv, flavor, reinterpret_cast<host_info_t>(host_info64_out), host_info64_outCnt);
   }

@@ -38,6 +38,11 @@ class TaskHost {
   virtual ipc::TaskId task_of_pid(pid_t pid) const = 0;
   // Every connected task.
   virtual std::vector<ipc::TaskId> tasks() const = 0;
+  // Asks the daemon's loop to call `on_readable` (on its thread) whenever
+  // `fd` is readable, until unwatch_fd(token). The callback must consume
+  // what made fd readable. The fd stays the caller's. 0: cannot watch.
+  virtual uint64_t watch_fd(int /*fd*/, std::function<void()> /*on_readable*/) { return 0; }
+  virtual void unwatch_fd(uint64_t /*token*/) {}
 };
 
 // Told when a task appears or goes (kernel objects of a task: its thread

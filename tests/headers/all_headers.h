@@ -9,6 +9,7 @@
 #include <mach/error.h>
 #include <mach/exception_types.h>
 #include <mach/host_info.h>
+#include <mach/host_notify.h>
 #include <mach/host_special_ports.h>
 #include <mach/i386/_structs.h>
 #include <mach/i386/thread_state.h>

@@ -97,6 +97,39 @@ TEST(Host, VmInfoFillsTheRevisionTheCountHasRoomFor) {
   EXPECT_EQ(count, HOST_VM_INFO_COUNT);
 }
 
+TEST(Host, VmInfo64FillsTheRevisionTheCountHasRoomFor) {
+  HostPort h;
+  vm_statistics64_data_t v{};
+  mach_msg_type_number_t count = HOST_VM_INFO64_REV0_COUNT;
+  ASSERT_EQ(host_statistics64(h.port, HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&v), &count), KERN_SUCCESS);
+  EXPECT_EQ(count, HOST_VM_INFO64_REV0_COUNT);
+  EXPECT_GT(uint64_t(v.free_count) + v.active_count + v.inactive_count, 0u);
+  EXPECT_GT(v.faults, 0u);
+  EXPECT_EQ(v.external_page_count, 0u) << "revision 1 not written";
+  count = HOST_VM_INFO64_COUNT + 5;
+  ASSERT_EQ(host_statistics64(h.port, HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&v), &count), KERN_SUCCESS);
+  EXPECT_EQ(count, HOST_VM_INFO64_COUNT);
+  EXPECT_GT(uint64_t(v.external_page_count) + v.internal_page_count, 0u);
+  count = HOST_VM_INFO64_REV0_COUNT - 1;
+  EXPECT_EQ(host_statistics64(h.port, HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&v), &count), KERN_FAILURE);
+  // The 64-bit flavors are host_statistics64's only.
+  integer_t buf[64] = {};
+  count = 64;
+  EXPECT_EQ(host_statistics(h.port, HOST_VM_INFO64, buf, &count), KERN_INVALID_ARGUMENT);
+  count = 64;
+  EXPECT_EQ(host_statistics(h.port, HOST_EXTMOD_INFO64, buf, &count), KERN_INVALID_ARGUMENT);
+}
+
+TEST(Host, ExtmodInfo64NeedsItsWholeCount) {
+  HostPort h;
+  vm_extmod_statistics_data_t e{};
+  mach_msg_type_number_t count = HOST_EXTMOD_INFO64_COUNT - 1;
+  EXPECT_EQ(host_statistics64(h.port, HOST_EXTMOD_INFO64, reinterpret_cast<host_info64_t>(&e), &count), KERN_FAILURE);
+  count = HOST_EXTMOD_INFO64_COUNT;
+  ASSERT_EQ(host_statistics64(h.port, HOST_EXTMOD_INFO64, reinterpret_cast<host_info64_t>(&e), &count), KERN_SUCCESS);
+  EXPECT_EQ(count, HOST_EXTMOD_INFO64_COUNT);
+}
+
 TEST(Host, KernelVersionIsAString) {
   HostPort h;
   kernel_version_t v{};

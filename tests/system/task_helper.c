@@ -6,6 +6,11 @@
  *                               call returns, prints its code and exits 0
  *                               (an error is the expected outcome when
  *                               machd goes away)
+ *   task_helper host-port       exit 0 if mach_host_self() is host_priv
+ *                               (host_processors works), 30 if it is the
+ *                               host name port (refused as XNU), 32 if
+ *                               it is no task (machd unreachable), 33 if
+ *                               TASK_HOST_PORT differs from it, 31 else
  */
 #include <mach/mach.h>
 #include <stdio.h>
@@ -49,5 +54,17 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
+  if (strcmp(argv[1], "host-port") == 0) {
+    processor_array_t list = NULL;
+    mach_msg_type_number_t n = 0;
+    mach_port_t host = mach_host_self();
+    mach_port_t special = MACH_PORT_NULL;
+    if (host == MACH_PORT_NULL) return 32; /* not connected to machd */
+    if (task_get_special_port(mach_task_self(), TASK_HOST_PORT, &special) != KERN_SUCCESS || special != host)
+      return 33; /* TASK_HOST_PORT is not mach_host_self() */
+    kern_return_t kr = host_processors(host, &list, &n);
+    if (kr != KERN_SUCCESS && kr != KERN_INVALID_ARGUMENT) fprintf(stderr, "host-port: %#x\n", kr);
+    return kr == KERN_SUCCESS ? 0 : kr == KERN_INVALID_ARGUMENT ? 30 : 31;
+  }
   return 2;
 }

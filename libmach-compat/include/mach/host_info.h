@@ -105,6 +105,15 @@ typedef struct host_load_info *host_load_info_t;
 #define HOST_VM_INFO_REV1_COUNT ((mach_msg_type_number_t)14)  /* + purgeable_count, purges */
 #define HOST_VM_INFO_REV2_COUNT HOST_VM_INFO_COUNT            /* + speculative_count */
 
+#define HOST_VM_INFO64_COUNT \
+	((mach_msg_type_number_t)(sizeof(vm_statistics64_data_t) / sizeof(integer_t)))
+#define HOST_VM_INFO64_LATEST_COUNT HOST_VM_INFO64_COUNT
+#define HOST_VM_INFO64_REV1_COUNT   HOST_VM_INFO64_LATEST_COUNT
+#define HOST_VM_INFO64_REV0_COUNT   ((mach_msg_type_number_t)(HOST_VM_INFO64_REV1_COUNT - 14))
+#define HOST_EXTMOD_INFO64_COUNT \
+	((mach_msg_type_number_t)(sizeof(vm_extmod_statistics_data_t) / sizeof(integer_t)))
+#define HOST_EXTMOD_INFO64_LATEST_COUNT HOST_EXTMOD_INFO64_COUNT
+
 struct host_cpu_load_info {
 	natural_t cpu_ticks[CPU_STATE_MAX];
 };

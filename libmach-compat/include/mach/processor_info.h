@@ -45,5 +45,25 @@ typedef struct processor_cpu_load_info *processor_cpu_load_info_t;
 
 typedef int processor_set_flavor_t;
 #define PROCESSOR_SET_BASIC_INFO 5
+struct processor_set_basic_info {
+	int processor_count;
+	int default_policy;
+};
+typedef struct processor_set_basic_info  processor_set_basic_info_data_t;
+typedef struct processor_set_basic_info *processor_set_basic_info_t;
+#define PROCESSOR_SET_BASIC_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(processor_set_basic_info_data_t) / sizeof(natural_t)))
+
+#define PROCESSOR_SET_LOAD_INFO 4
+struct processor_set_load_info {
+	int       task_count;
+	int       thread_count;
+	integer_t load_average;  /* scaled by LOAD_SCALE */
+	integer_t mach_factor;   /* scaled by LOAD_SCALE */
+};
+typedef struct processor_set_load_info  processor_set_load_info_data_t;
+typedef struct processor_set_load_info *processor_set_load_info_t;
+#define PROCESSOR_SET_LOAD_INFO_COUNT \
+	((mach_msg_type_number_t)(sizeof(processor_set_load_info_data_t) / sizeof(natural_t)))
 
 #endif /* _MACH_PROCESSOR_INFO_H_ */

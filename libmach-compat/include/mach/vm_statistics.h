@@ -30,6 +30,54 @@ struct vm_statistics {
 typedef struct vm_statistics *vm_statistics_t;
 typedef struct vm_statistics  vm_statistics_data_t;
 
+/* 64-bit counters (host_statistics64 HOST_VM_INFO64). 152 bytes, Apple's
+ * layout: revision 0 ends at speculative_count, revision 1 adds the
+ * compressor and swap counters. */
+struct vm_statistics64 {
+	natural_t free_count;
+	natural_t active_count;
+	natural_t inactive_count;
+	natural_t wire_count;
+	uint64_t  zero_fill_count;
+	uint64_t  reactivations;
+	uint64_t  pageins;
+	uint64_t  pageouts;
+	uint64_t  faults;
+	uint64_t  cow_faults;
+	uint64_t  lookups;
+	uint64_t  hits;
+	uint64_t  purges;
+	natural_t purgeable_count;
+	natural_t speculative_count;
+	/* revision 1 */
+	uint64_t  decompressions;
+	uint64_t  compressions;
+	uint64_t  swapins;
+	uint64_t  swapouts;
+	natural_t compressor_page_count;
+	natural_t throttled_count;
+	natural_t external_page_count;
+	natural_t internal_page_count;
+	uint64_t  total_uncompressed_pages_in_compressor;
+} __attribute__((aligned(8)));
+typedef struct vm_statistics64 *vm_statistics64_t;
+typedef struct vm_statistics64  vm_statistics64_data_t;
+
+/* host_statistics64 HOST_EXTMOD_INFO64. 48 bytes. */
+struct vm_extmod_statistics {
+	int64_t task_for_pid_count;
+	int64_t task_for_pid_caller_count;
+	int64_t thread_creation_count;
+	int64_t thread_creation_caller_count;
+	int64_t thread_set_state_count;
+	int64_t thread_set_state_caller_count;
+} __attribute__((aligned(8)));
+typedef struct vm_extmod_statistics *vm_extmod_statistics_t;
+typedef struct vm_extmod_statistics  vm_extmod_statistics_data_t;
+
+#define VM_STATISTICS_TRUNCATE_TO_32_BIT(value) \
+	((uint32_t)(((value) > UINT32_MAX) ? UINT32_MAX : (value)))
+
 /* ---- vm_allocate / vm_map flags ---------------------------------------- */
 
 #define VM_FLAGS_FIXED                  0x00000000
