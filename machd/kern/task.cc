@@ -146,7 +146,7 @@ kern_return_t Tasks::get_special(ipc::TaskId task, TaskFlavor via, int which, ma
     case TASK_READ_PORT: *out = flavor_send(task, TaskFlavor::kRead); break;
     case TASK_INSPECT_PORT: *out = flavor_send(task, TaskFlavor::kInspect); break;
     case TASK_NAME_PORT: *out = flavor_send(task, TaskFlavor::kName); break;
-    case TASK_HOST_PORT: *out = runtime().make_send(kt(), host().host_port()); break;
+    case TASK_HOST_PORT:  // host_priv for a root task, the host name port otherwise (host.h)
     case TASK_BOOTSTRAP_PORT:
     case TASK_ACCESS_PORT:
     case TASK_DEBUG_CONTROL_PORT:
