@@ -254,6 +254,8 @@ enum machd_op {
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
   MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
   MACHD_OP_HOST_SELF = 36,          /* no args → rets[0] = send right to the host port */
+  MACHD_OP_MEMORY_ENTRY_MAP = 90,   /* args {task (self), entry name} → rets {fd tag, offset, size, protection};
+                                       the entry's memfd comes with the tag (vm/memory_entry.h) */
   /* Ranges by kernel-object area (kern/), each documented where it is used:
    *   40-59 threads and the in-task agent   60-69 tasks
    *   70-89 host, clocks, timers, time      90-109 virtual memory

@@ -70,6 +70,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
+  memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
   arm_kernel_receive();
 }
 

@@ -28,6 +28,7 @@
 #include "options.h"
 #include "session.h"
 #include "task_host.h"
+#include "vm/memory_entry.h"
 
 namespace machd {
 
@@ -80,6 +81,7 @@ class Daemon {
   std::unique_ptr<kern::Runtime> runtime_;
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
+  std::unique_ptr<vm::MemoryEntries> memory_entries_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the

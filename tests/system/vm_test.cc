@@ -303,6 +303,9 @@ TEST(VmRemote, MutationsOfAnotherTaskAreNotSupportedYet) {
   EXPECT_EQ(mach_vm_deallocate(w.task(), 0x10000, kPage), KERN_NOT_SUPPORTED);
   EXPECT_EQ(mach_vm_protect(w.task(), 0x10000, kPage, FALSE, VM_PROT_READ), KERN_NOT_SUPPORTED);
   EXPECT_EQ(mach_vm_inherit(w.task(), 0x10000, kPage, VM_INHERIT_NONE), KERN_NOT_SUPPORTED);
+  EXPECT_EQ(mach_vm_map(w.task(), &a, kPage, 0, VM_FLAGS_ANYWHERE, MACH_PORT_NULL, 0, FALSE, VM_PROT_DEFAULT,
+                        VM_PROT_ALL, VM_INHERIT_DEFAULT),
+            KERN_NOT_SUPPORTED);
   EXPECT_EQ(w.release(), 0);
 }
 
