@@ -21,6 +21,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "agent.h"
 #include "fast_lanes.h"
 #include "machd_fds.h"
 #include "machd_socket_path.h"
@@ -210,6 +211,7 @@ void connect_now() {
   c.sock = sock;
   c.up = true;
   g_conn = c;
+  start_agent();  // machd's hands in this process (agent.h)
 }
 
 machd_fast_header* fast_header() {
