@@ -22,6 +22,7 @@
 #include <new>
 #include <unordered_map>
 
+#include "agent.h"
 #include "fast_lanes.h"
 #include "machd_fds.h"
 #include "machd_socket_path.h"
@@ -223,6 +224,7 @@ void connect_now() {
   c.up = true;
   g_conn = c;
   allow_machd_to_access_memory(sock);
+  start_agent();  // machd's hands in this process (agent.h)
 }
 
 machd_fast_header* fast_header() {

@@ -22,6 +22,7 @@
 #include "event_loop.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
+#include "kern/agent.h"
 #include "kern/dispatch.h"
 #include "kern/host.h"
 #include "kern/runtime.h"
@@ -34,7 +35,7 @@ namespace machd {
 
 class BootstrapServer;
 
-class Daemon {
+class Daemon final : public kern::AgentLink {
  public:
   explicit Daemon(const Options& opts);
   ~Daemon();
@@ -64,6 +65,10 @@ class Daemon {
   void shutdown_all();
   void poll_hot_sessions();
   void service_fast_lanes();
+  Session* session_of_task(ipc::TaskId task);
+  // kern::AgentLink
+  uint8_t* agent_area(ipc::TaskId task) override;
+  bool send_fd(ipc::TaskId task, int fd, uint64_t* tag) override;
 
   Options opts_;
   std::string socket_path_;
@@ -82,6 +87,8 @@ class Daemon {
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
   std::unique_ptr<vm::MemoryEntries> memory_entries_;
+  std::unique_ptr<kern::Agent> agent_;
+  std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the
