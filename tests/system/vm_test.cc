@@ -296,13 +296,52 @@ TEST(VmRemote, RegionsOfAWorkerReportItsProtections) {
   mach_vm_deallocate(mach_task_self(), a, size);
 }
 
-TEST(VmRemote, MutationsOfAnotherTaskAreNotSupportedYet) {
+TEST(VmRemote, ControllerAllocatesProtectsAndDeallocatesInAWorkerThroughItsAgent) {
   Worker w([] {});
   mach_vm_address_t a = 0;
-  EXPECT_EQ(mach_vm_allocate(w.task(), &a, kPage, VM_FLAGS_ANYWHERE), KERN_NOT_SUPPORTED);
-  EXPECT_EQ(mach_vm_deallocate(w.task(), 0x10000, kPage), KERN_NOT_SUPPORTED);
-  EXPECT_EQ(mach_vm_protect(w.task(), 0x10000, kPage, FALSE, VM_PROT_READ), KERN_NOT_SUPPORTED);
-  EXPECT_EQ(mach_vm_inherit(w.task(), 0x10000, kPage, VM_INHERIT_NONE), KERN_NOT_SUPPORTED);
+  ASSERT_EQ(mach_vm_allocate(w.task(), &a, 2 * kPage, VM_FLAGS_ANYWHERE), KERN_SUCCESS);
+  ASSERT_NE(a, 0u);
+  const char msg[] = "remote";
+  ASSERT_EQ(mach_vm_write(w.task(), a, vm_offset_t(msg), sizeof msg), KERN_SUCCESS);
+  char back[sizeof msg] = {};
+  mach_vm_size_t out = 0;
+  ASSERT_EQ(mach_vm_read_overwrite(w.task(), a, sizeof msg, mach_vm_address_t(back), &out), KERN_SUCCESS);
+  EXPECT_STREQ(back, "remote");
+
+  ASSERT_EQ(mach_vm_protect(w.task(), a, kPage, FALSE, VM_PROT_READ), KERN_SUCCESS);
+  mach_vm_address_t r = a;
+  mach_vm_size_t s = 0;
+  EXPECT_EQ(basic_info(w.task(), &r, &s).protection, VM_PROT_READ);
+  EXPECT_EQ(mach_vm_write(w.task(), a, vm_offset_t(msg), sizeof msg), KERN_PROTECTION_FAILURE);
+  ASSERT_EQ(mach_vm_inherit(w.task(), a, 2 * kPage, VM_INHERIT_NONE), KERN_SUCCESS);
+  r = a;
+  EXPECT_EQ(basic_info(w.task(), &r, &s).inheritance, VM_INHERIT_NONE);
+
+  ASSERT_EQ(mach_vm_deallocate(w.task(), a, 2 * kPage), KERN_SUCCESS);
+  vm_offset_t data = 0;
+  mach_msg_type_number_t n = 0;
+  EXPECT_EQ(mach_vm_read(w.task(), a, kPage, &data, &n), KERN_INVALID_ADDRESS);
+  EXPECT_EQ(mach_vm_protect(w.task(), a, kPage, FALSE, VM_PROT_READ), KERN_INVALID_ADDRESS);
+  // FIXED where it was, then FIXED again without OVERWRITE: no space.
+  mach_vm_address_t again = a;
+  ASSERT_EQ(mach_vm_allocate(w.task(), &again, kPage, VM_FLAGS_FIXED), KERN_SUCCESS);
+  EXPECT_EQ(again, a);
+  EXPECT_EQ(mach_vm_allocate(w.task(), &again, kPage, VM_FLAGS_FIXED), KERN_NO_SPACE);
+  // The same argument checks as for the task itself.
+  EXPECT_EQ(mach_vm_allocate(w.task(), &again, kPage, VM_FLAGS_ANYWHERE | VM_FLAGS_OVERWRITE), KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(mach_vm_protect(w.task(), 0x1, ~mach_vm_size_t(0), FALSE, VM_PROT_READ), KERN_INVALID_ARGUMENT);
+  mach_vm_address_t zero = 0x123000;
+  EXPECT_EQ(mach_vm_allocate(w.task(), &zero, 0, VM_FLAGS_FIXED), KERN_SUCCESS);
+  EXPECT_EQ(zero, 0u);
+  EXPECT_EQ(w.release(), 0);
+}
+
+TEST(VmRemote, WhatOnlyTheTaskItselfCanDoIsNotSupportedRemotely) {
+  Worker w([] {});
+  mach_vm_address_t a = 0;
+  ASSERT_EQ(mach_vm_allocate(w.task(), &a, kPage, VM_FLAGS_ANYWHERE), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_protect(w.task(), a, kPage, TRUE, VM_PROT_READ), KERN_NOT_SUPPORTED);
+  EXPECT_EQ(mach_vm_inherit(w.task(), a, kPage, VM_INHERIT_SHARE), KERN_NOT_SUPPORTED);
   EXPECT_EQ(mach_vm_map(w.task(), &a, kPage, 0, VM_FLAGS_ANYWHERE, MACH_PORT_NULL, 0, FALSE, VM_PROT_DEFAULT,
                         VM_PROT_ALL, VM_INHERIT_DEFAULT),
             KERN_NOT_SUPPORTED);
