@@ -519,3 +519,44 @@ TEST(VmLeaks, CallsOnTasksLeaveNothingBehindInMachd) {
   EXPECT_EQ(after.ool_payloads, before.ool_payloads);
   EXPECT_EQ(after.memfd_payloads, before.memfd_payloads);
 }
+
+// ---- behavior_set and msync (machd, through the task's agent) ----------------------
+
+TEST(VmAdvice, BehaviorSetChecksItsArgumentsAndZeroEmptiesPrivatePages) {
+  mach_vm_address_t a = alloc(2 * kPage);
+  memset(reinterpret_cast<void*>(a), 'x', 2 * kPage);
+  EXPECT_EQ(mach_vm_behavior_set(mach_task_self(), a, 2 * kPage, VM_BEHAVIOR_SEQUENTIAL), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_behavior_set(mach_task_self(), a, 2 * kPage, 99), KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(mach_vm_behavior_set(mach_task_self(), a, ~mach_vm_size_t(0), VM_BEHAVIOR_DEFAULT), KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(mach_vm_behavior_set(mach_task_self(), a, kPage, VM_BEHAVIOR_ZERO), KERN_SUCCESS);
+  EXPECT_EQ(reinterpret_cast<char*>(a)[0], 0);
+  EXPECT_EQ(reinterpret_cast<char*>(a)[kPage], 'x');
+  ASSERT_EQ(mach_vm_deallocate(mach_task_self(), a + kPage, kPage), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_behavior_set(mach_task_self(), a, 2 * kPage, VM_BEHAVIOR_WILLNEED), KERN_INVALID_ADDRESS);
+  mach_vm_deallocate(mach_task_self(), a, kPage);
+}
+
+TEST(VmAdvice, MsyncAnswersAsXnu) {
+  mach_vm_address_t a = alloc(3 * kPage);
+  memset(reinterpret_cast<void*>(a), 'x', 3 * kPage);
+  EXPECT_EQ(mach_vm_msync(mach_task_self(), a, 3 * kPage, VM_SYNC_SYNCHRONOUS), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_msync(mach_task_self(), a, 3 * kPage, VM_SYNC_SYNCHRONOUS | VM_SYNC_ASYNCHRONOUS),
+            KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(mach_vm_msync(mach_task_self(), a, kPage, VM_SYNC_KILLPAGES), KERN_SUCCESS);
+  EXPECT_EQ(reinterpret_cast<char*>(a)[0], 0);
+  ASSERT_EQ(mach_vm_deallocate(mach_task_self(), a + kPage, kPage), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_msync(mach_task_self(), a, 3 * kPage, VM_SYNC_ASYNCHRONOUS | VM_SYNC_CONTIGUOUS),
+            KERN_INVALID_ADDRESS);
+  EXPECT_EQ(mach_vm_msync(mach_task_self(), a, 3 * kPage, VM_SYNC_ASYNCHRONOUS), KERN_SUCCESS);
+  mach_vm_deallocate(mach_task_self(), a, 3 * kPage);
+}
+
+TEST(VmAdvice, BehaviorSetReachesAnotherTask) {
+  const mach_vm_size_t size = 2 * kPage;
+  mach_vm_address_t a = alloc(size);
+  Worker w([&] { memset(reinterpret_cast<void*>(a), 'w', size); },
+           [&] { return reinterpret_cast<char*>(a)[0] == 0 && reinterpret_cast<char*>(a)[kPage] == 'w' ? 0 : 1; });
+  EXPECT_EQ(mach_vm_behavior_set(w.task(), a, kPage, VM_BEHAVIOR_ZERO), KERN_SUCCESS);
+  EXPECT_EQ(w.release(), 0);
+  mach_vm_deallocate(mach_task_self(), a, size);
+}
