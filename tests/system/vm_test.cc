@@ -278,6 +278,37 @@ TEST(VmRemote, ControllerReadsWritesAndCopiesInAWorker) {
   mach_vm_deallocate(mach_task_self(), a, size);
 }
 
+TEST(VmRemote, ReadListCopiesRangesOfAWorkerIntoTheCaller) {
+  const mach_vm_size_t size = 4 * kPage;
+  mach_vm_address_t a = alloc(size);
+  Worker w([&] {
+    memset(reinterpret_cast<void*>(a), 'w', size);
+    strcpy(reinterpret_cast<char*>(a + kPage + 5), "second");
+  });
+  mach_vm_read_entry_t list{};
+  list[0] = {a, 100};
+  list[1] = {0, 0};  // empty: left alone
+  list[2] = {a + kPage + 5, 7};
+  ASSERT_EQ(mach_vm_read_list(w.task(), list, 3), KERN_SUCCESS);
+  ASSERT_NE(list[0].address, 0u);
+  EXPECT_NE(list[0].address, a);  // a copy in this task
+  EXPECT_EQ(reinterpret_cast<char*>(list[0].address)[0], 'w');
+  EXPECT_EQ(reinterpret_cast<char*>(list[0].address)[99], 'w');
+  EXPECT_EQ(list[1].address, 0u);
+  EXPECT_EQ(list[2].address % kPage, 5u);  // same offset in its page as the source
+  EXPECT_STREQ(reinterpret_cast<char*>(list[2].address), "second");
+  EXPECT_EQ(mach_vm_deallocate(mach_task_self(), list[0].address, 100), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_deallocate(mach_task_self(), list[2].address, 7), KERN_SUCCESS);
+
+  mach_vm_read_entry_t bad{};
+  bad[0] = {a, 10};
+  bad[1] = {0x1000, 10};  // unmapped, and the last: its answer is the call's
+  EXPECT_EQ(mach_vm_read_list(w.task(), bad, 2), KERN_INVALID_ADDRESS);
+  EXPECT_EQ(mach_vm_read_list(w.task(), bad, VM_MAP_ENTRY_MAX + 1), KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(w.release(), 0);
+  mach_vm_deallocate(mach_task_self(), a, size);
+}
+
 TEST(VmRemote, RegionsOfAWorkerReportItsProtections) {
   const mach_vm_size_t size = 2 * kPage;
   mach_vm_address_t a = alloc(size);
