@@ -53,6 +53,10 @@ class MemoryEntries {
   uint64_t next_id_ = 1;
 };
 
+// The task's fd (taken with pidfd_getfd) whose file is inode `ino`: the
+// memfd behind one of its shared mappings. -1 if none.
+int task_fd_of_inode(ipc::TaskId task, pid_t pid, uint64_t ino);
+
 // The entries of this machd (set by the constructor).
 MemoryEntries& memory_entries();
 

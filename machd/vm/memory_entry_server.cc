@@ -44,8 +44,8 @@ int new_memfd(uint64_t size) {
   return fd;
 }
 
-// The task's fd (taken with pidfd_getfd) whose file is inode `ino`: the
-// memfd behind one of its shared mappings. -1 if none.
+}  // namespace
+
 int task_fd_of_inode(ipc::TaskId task, pid_t pid, uint64_t ino) {
   const int pidfd = kern::runtime().host().pidfd_of(task);
   if (pidfd < 0) return -1;
@@ -62,6 +62,8 @@ int task_fd_of_inode(ipc::TaskId task, pid_t pid, uint64_t ino) {
   closedir(d);
   return found;
 }
+
+namespace {
 
 // A memory entry for [offset, offset+size) of the task's map (page aligned).
 // Shared memfd mappings are shared; with MAP_MEM_VM_COPY a snapshot is taken.

@@ -591,3 +591,52 @@ TEST(VmAdvice, BehaviorSetReachesAnotherTask) {
   EXPECT_EQ(w.release(), 0);
   mach_vm_deallocate(mach_task_self(), a, size);
 }
+
+// ---- remap ------------------------------------------------------------------------------
+
+TEST(VmRemap, ShareSeesWritesAndCopyIsASnapshot) {
+  const mach_vm_size_t big = 1 << 20;  // memfd-backed: shareable
+  mach_vm_address_t a = alloc(big);
+  strcpy(reinterpret_cast<char*>(a), "before");
+  mach_vm_address_t shared = 0, copied = 0;
+  vm_prot_t cur = 0, max = 0;
+  ASSERT_EQ(mach_vm_remap(mach_task_self(), &shared, big, 0, VM_FLAGS_ANYWHERE, mach_task_self(), a, FALSE, &cur, &max,
+                          VM_INHERIT_DEFAULT),
+            KERN_SUCCESS);
+  EXPECT_EQ(cur, VM_PROT_READ | VM_PROT_WRITE);
+  ASSERT_EQ(mach_vm_remap(mach_task_self(), &copied, kPage, 0, VM_FLAGS_ANYWHERE, mach_task_self(), a, TRUE, &cur,
+                          &max, VM_INHERIT_DEFAULT),
+            KERN_SUCCESS);
+  EXPECT_NE(shared, a);
+  EXPECT_STREQ(reinterpret_cast<char*>(shared), "before");
+  EXPECT_STREQ(reinterpret_cast<char*>(copied), "before");
+  strcpy(reinterpret_cast<char*>(a), "after");
+  EXPECT_STREQ(reinterpret_cast<char*>(shared), "after");
+  EXPECT_STREQ(reinterpret_cast<char*>(copied), "before");
+  strcpy(reinterpret_cast<char*>(shared) + 100, "back");
+  EXPECT_STREQ(reinterpret_cast<char*>(a) + 100, "back");
+
+  mach_vm_address_t small = alloc(kPage), t = 0;
+  EXPECT_EQ(mach_vm_remap(mach_task_self(), &t, kPage, 0, VM_FLAGS_ANYWHERE, mach_task_self(), small, FALSE, &cur,
+                          &max, VM_INHERIT_DEFAULT),
+            KERN_NOT_SUPPORTED);  // private memory: the task would have to remap it first
+  EXPECT_EQ(mach_vm_remap(mach_task_self(), &t, kPage, 0, VM_FLAGS_ANYWHERE, mach_task_self(), 0x1000, TRUE, &cur,
+                          &max, VM_INHERIT_DEFAULT),
+            KERN_INVALID_ADDRESS);
+  for (auto [p, n] : {std::pair{a, big}, {shared, big}, {copied, kPage}, {small, kPage}})
+    mach_vm_deallocate(mach_task_self(), p, n);
+}
+
+TEST(VmRemap, CopyFromAWorkerIntoTheController) {
+  mach_vm_address_t a = alloc(kPage);
+  Worker w([&] { strcpy(reinterpret_cast<char*>(a), "worker"); });
+  mach_vm_address_t t = 0;
+  vm_prot_t cur = 0, max = 0;
+  ASSERT_EQ(mach_vm_remap(mach_task_self(), &t, kPage, 0, VM_FLAGS_ANYWHERE, w.task(), a, TRUE, &cur, &max,
+                          VM_INHERIT_DEFAULT),
+            KERN_SUCCESS);
+  EXPECT_STREQ(reinterpret_cast<char*>(t), "worker");
+  EXPECT_EQ(w.release(), 0);
+  mach_vm_deallocate(mach_task_self(), t, kPage);
+  mach_vm_deallocate(mach_task_self(), a, kPage);
+}
