@@ -22,20 +22,6 @@ namespace {
 
 const mach_vm_size_t kPage = mach_vm_size_t(sysconf(_SC_PAGESIZE));
 
-struct PortMsg {
-  mach_msg_header_t head;
-  mach_msg_body_t body;
-  mach_msg_port_descriptor_t port;
-  mach_msg_max_trailer_t trailer;
-};
-
-mach_port_t receive_port(mach_port_t on) {
-  PortMsg m{};
-  if (mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, on, 10000, MACH_PORT_NULL) != MACH_MSG_SUCCESS)
-    return MACH_PORT_NULL;
-  return m.port.name;
-}
-
 mach_port_t named_entry(mach_vm_size_t size, vm_prot_t extra = 0) {
   memory_object_size_t s = size;
   mach_port_t entry = MACH_PORT_NULL;
@@ -80,7 +66,7 @@ TEST(VmMemoryEntry, NamedEntryMappedByTwoTasksSeesBothTasksWrites) {
     return strcmp(p, "parent") == 0 ? 0 : 4;
   });
   ReleaseOnExit release{go[1]};
-  mach_port_t entry = receive_port(rendezvous);
+  mach_port_t entry = receive_right(rendezvous);
   ASSERT_NE(entry, MACH_PORT_NULL);
   char* p = map_entry(entry, kPage);
   ASSERT_NE(p, nullptr);
@@ -118,7 +104,7 @@ TEST(VmMemoryEntry, EntryOfAWorkersAllocatedMemorySharesItsPages) {
   ReleaseOnExit release{go[1]};
   mach_vm_address_t a = 0;
   ASSERT_EQ(read(where[0], &a, sizeof a), ssize_t(sizeof a));
-  mach_port_t task = receive_port(rendezvous);
+  mach_port_t task = receive_right(rendezvous);
   ASSERT_NE(task, MACH_PORT_NULL);
   memory_object_size_t s = size;
   mach_port_t entry = MACH_PORT_NULL;

@@ -23,13 +23,6 @@ namespace {
 
 const mach_vm_size_t kPage = mach_vm_size_t(sysconf(_SC_PAGESIZE));
 
-struct PortMsg {
-  mach_msg_header_t head;
-  mach_msg_body_t body;
-  mach_msg_port_descriptor_t port;
-  mach_msg_max_trailer_t trailer;
-};
-
 // A worker task forked from this one, its task port held here, parked until
 // release(): memory the worker allocated before fork is at the same address
 // in both, with the worker's own contents.
@@ -50,10 +43,8 @@ class Worker {
       return check();
     });
     close(go_[0]);
-    PortMsg m{};
-    mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, port_, 10000, MACH_PORT_NULL);
-    EXPECT_EQ(mr, MACH_MSG_SUCCESS);
-    task_ = m.port.name;
+    task_ = receive_right(port_);
+    EXPECT_NE(task_, MACH_PORT_NULL);
   }
   ~Worker() {
     if (!released_) release();
