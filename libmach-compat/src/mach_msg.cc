@@ -18,6 +18,7 @@
 #include "connection.h"
 #include "fast_lanes.h"
 #include "vm_regions.h"
+#include "vm_self.h"
 
 namespace {
 
@@ -208,7 +209,7 @@ void settle_sent(Marshal& mr, bool sent) {
       continue;
     }
     if (o.fd >= 0) close(o.fd);
-    if (sent && o.deallocate && o.size > 0) machcompat::deallocate(o.addr, size_t(o.size));
+    if (sent && o.deallocate && o.size > 0) machcompat::deallocate_self(o.addr, o.size);
   }
   if (mr.copy_fd >= 0) close(mr.copy_fd);
   mr.copy_fd = -1;

@@ -1,35 +1,42 @@
-// libmach-compat/src/vm_regions.cc — see vm_regions.h; also vm_allocate & co.
+// libmach-compat/src/vm_regions.cc — see vm_regions.h.
 #include "vm_regions.h"
 
+#include <fcntl.h>
 #include <mach/mach.h>
-#include <mach/mach_vm.h>
-#include <mach/vm_map.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
+#include <string>
+#include <vector>
+
+#include "vm_attrs.h"
 
 namespace machcompat {
 
 namespace {
+
 struct Region {
   size_t size;
   int fd;
+  bool share;  // "mach-vm-share": stays shared across fork
 };
 std::mutex g_mu;
 std::map<uintptr_t, Region> g_regions;  // memfd-backed, by start address
 
-// Drops registry entries overlapping [addr, addr+size). Caller holds g_mu.
-void forget_overlapping(uintptr_t addr, size_t size) {
-  auto it = g_regions.upper_bound(addr);
-  if (it != g_regions.begin()) --it;
+// Drops registry entries lying entirely inside [addr, addr+size): their
+// memory is gone. An entry only partly covered stays (its fd keeps the
+// remaining pages' memfd for fork). Caller holds g_mu.
+void forget_inside(uintptr_t addr, size_t size) {
+  auto it = g_regions.lower_bound(addr);
   while (it != g_regions.end() && it->first < addr + size) {
-    if (it->first + it->second.size > addr) {
+    if (it->first + it->second.size <= addr + size) {
       close(it->second.fd);
       it = g_regions.erase(it);
     } else {
@@ -37,6 +44,79 @@ void forget_overlapping(uintptr_t addr, size_t size) {
     }
   }
 }
+
+// One line of /proc/self/maps.
+struct Seg {
+  uintptr_t start, end;
+  int prot;
+  bool shared;
+  std::string path;
+};
+
+// The segments of this process's map intersecting [start, end), clipped.
+std::vector<Seg> self_segments(uintptr_t start, uintptr_t end) {
+  std::vector<Seg> out;
+  FILE* f = fopen("/proc/self/maps", "re");
+  if (f == nullptr) return out;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    unsigned long s, e;
+    char perms[5] = {};
+    int off = 0;
+    if (sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &s, &e, perms, &off) < 3) continue;
+    if (e <= start || s >= end) continue;
+    Seg g{s < start ? start : s, e > end ? end : e,
+          (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0),
+          perms[3] == 's', std::string(line + off)};
+    while (!g.path.empty() && (g.path.back() == '\n' || g.path.back() == ' ')) g.path.pop_back();
+    out.push_back(std::move(g));
+  }
+  fclose(f);
+  return out;
+}
+
+bool starts_with(const std::string& s, const char* p) { return s.compare(0, strlen(p), p) == 0; }
+
+// Turns [s.start, s.end) into a MAP_SHARED "mach-vm-share" memfd mapping with
+// the same contents and protection, registered. Caller holds g_mu.
+bool make_shared(const Seg& s) {
+  const size_t len = s.end - s.start;
+  int fd = memfd_create("mach-vm-share", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return false;
+  void* tmp = MAP_FAILED;
+  if (ftruncate(fd, off_t(len)) == 0) tmp = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (tmp == MAP_FAILED) {
+    close(fd);
+    return false;
+  }
+  void* at = reinterpret_cast<void*>(s.start);
+  if (!(s.prot & PROT_READ)) mprotect(at, len, s.prot | PROT_READ);
+  memcpy(tmp, at, len);
+  munmap(tmp, len);
+  if (mmap(at, len, s.prot, MAP_SHARED | MAP_FIXED, fd, 0) != at) {
+    if (!(s.prot & PROT_READ)) mprotect(at, len, s.prot);
+    close(fd);
+    return false;
+  }
+  forget_inside(s.start, len);
+  g_regions[s.start] = Region{len, fd, true};
+  return true;
+}
+
+// Remaps the "mach-vm" pages of a registered region MAP_PRIVATE over
+// themselves (same memfd pages, same protection): copy-on-write from now on,
+// in this process and in a child forked next. Caller holds g_mu.
+void privatize(uintptr_t base, const Region& r) {
+  for (const Seg& s : self_segments(base, base + r.size)) {
+    if (!s.shared || !starts_with(s.path, "/memfd:mach-vm (deleted)")) continue;
+    mmap(reinterpret_cast<void*>(s.start), s.end - s.start, s.prot, MAP_PRIVATE | MAP_FIXED, r.fd,
+         off_t(s.start - base));
+  }
+  // A new mapping forgets MADV_DONTFORK: put NONE back.
+  for (const vm_attrs::Piece& p : vm_attrs::pieces(base, base + r.size))
+    if (p.inherit == VM_INHERIT_NONE) madvise(reinterpret_cast<void*>(p.start), p.end - p.start, MADV_DONTFORK);
+}
+
 }  // namespace
 
 size_t host_page() {
@@ -44,55 +124,72 @@ size_t host_page() {
   return p;
 }
 
-int allocate(uintptr_t* addr, size_t size, bool anywhere) {
-  if (addr == nullptr) return KERN_INVALID_ARGUMENT;
-  if (size == 0) {
-    if (anywhere) *addr = 0;
-    return KERN_SUCCESS;
-  }
-  size_t len = round_to_page(size);
-  if (len < size) return KERN_INVALID_ARGUMENT;
-  if (!anywhere && (*addr % host_page()) != 0) return KERN_INVALID_ADDRESS;
-  void* hint = anywhere ? nullptr : reinterpret_cast<void*>(*addr);
-  int fixed = anywhere ? 0 : MAP_FIXED_NOREPLACE;
+void* map_zeroed(uintptr_t hint, size_t len, bool fixed, bool overwrite) {
+  void* at = fixed ? reinterpret_cast<void*>(hint) : nullptr;
+  const int how = fixed ? (overwrite ? MAP_FIXED : MAP_FIXED_NOREPLACE) : 0;
   void* p = MAP_FAILED;
   int fd = -1;
   if (len >= kMemfdRegionMin) {
     fd = memfd_create("mach-vm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd >= 0 && ftruncate(fd, off_t(len)) == 0)
-      p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_SHARED | fixed, fd, 0);
+    if (fd >= 0 && ftruncate(fd, off_t(len)) == 0) p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | how, fd, 0);
     if (p == MAP_FAILED && fd >= 0) {
+      int e = errno;
       close(fd);
       fd = -1;
+      errno = e;
+      if (e == EEXIST || e == EPERM) return nullptr;
     }
   }
-  if (p == MAP_FAILED) p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+  if (p == MAP_FAILED) p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | how, -1, 0);
   if (p == MAP_FAILED) {
+    int e = errno;
     if (fd >= 0) close(fd);
-    return errno == EEXIST ? KERN_NO_SPACE : KERN_RESOURCE_SHORTAGE;
+    errno = e;
+    return nullptr;
   }
-  if (!anywhere && p != hint) {  // old kernels ignore MAP_FIXED_NOREPLACE
+  if (fixed && p != at) {  // old kernels ignore MAP_FIXED_NOREPLACE
     munmap(p, len);
     if (fd >= 0) close(fd);
-    return KERN_NO_SPACE;
+    errno = EEXIST;
+    return nullptr;
   }
-  if (fd >= 0) {
-    std::lock_guard<std::mutex> lk(g_mu);
-    g_regions[reinterpret_cast<uintptr_t>(p)] = Region{len, fd};
-  }
-  *addr = reinterpret_cast<uintptr_t>(p);
-  return KERN_SUCCESS;
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (overwrite) forget_inside(uintptr_t(p), len);
+  if (fd >= 0) g_regions[reinterpret_cast<uintptr_t>(p)] = Region{len, fd, false};
+  return p;
 }
 
-int deallocate(uintptr_t addr, size_t size) {
-  if (size == 0) return KERN_SUCCESS;
-  uintptr_t start = addr & ~(host_page() - 1);
-  size_t len = round_to_page(addr + size - start);
+int unmap(uintptr_t start, size_t len) {
   {
     std::lock_guard<std::mutex> lk(g_mu);
-    forget_overlapping(start, len);
+    forget_inside(start, len);
   }
-  if (munmap(reinterpret_cast<void*>(start), len) != 0) return KERN_INVALID_ADDRESS;
+  return munmap(reinterpret_cast<void*>(start), len);
+}
+
+int set_inheritance(uintptr_t start, uintptr_t end, vm_inherit_t inheritance) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  void* at = reinterpret_cast<void*>(start);
+  switch (inheritance) {
+    case VM_INHERIT_NONE:
+      madvise(at, end - start, MADV_DONTFORK);  // ENOMEM for holes: the mapped parts are done
+      break;
+    case VM_INHERIT_COPY:
+      madvise(at, end - start, MADV_DOFORK);
+      break;
+    case VM_INHERIT_SHARE:
+      madvise(at, end - start, MADV_DOFORK);
+      for (const Seg& s : self_segments(start, end)) {
+        // Already shared memory (other than the library's movable "mach-vm"
+        // memfds, which fork copies) stays as it is.
+        if (s.shared && !starts_with(s.path, "/memfd:mach-vm (deleted)")) continue;
+        if (!make_shared(s)) return KERN_RESOURCE_SHORTAGE;
+      }
+      break;
+    default:
+      return KERN_INVALID_ARGUMENT;
+  }
+  vm_attrs::set_inherit(start, end, inheritance);
   return KERN_SUCCESS;
 }
 
@@ -112,7 +209,7 @@ void* alloc_ool(size_t size) {
 int take_memfd_region(uintptr_t addr, size_t size) {
   std::lock_guard<std::mutex> lk(g_mu);
   auto it = g_regions.find(addr);
-  if (it == g_regions.end() || it->second.size != size) return -1;
+  if (it == g_regions.end() || it->second.size != size || it->second.share) return -1;
   int fd = it->second.fd;
   g_regions.erase(it);
   return fd;
@@ -129,138 +226,42 @@ void restore_memfd_region(uintptr_t addr, size_t size, int fd, bool remap) {
     }
   }
   std::lock_guard<std::mutex> lk(g_mu);
-  g_regions[addr] = Region{size, fd};
+  g_regions[addr] = Region{size, fd, false};
 }
+
+void vm_before_fork() {
+  g_mu.lock();
+  // COPY: every movable "mach-vm" region becomes copy-on-write now, so the
+  // child gets the contents as of fork and neither sees the other's writes.
+  for (auto it = g_regions.begin(); it != g_regions.end();) {
+    if (it->second.share) {
+      ++it;
+      continue;
+    }
+    privatize(it->first, it->second);
+    close(it->second.fd);
+    it = g_regions.erase(it);
+  }
+}
+
+void vm_after_fork_parent() { g_mu.unlock(); }
 
 void vm_after_fork_child() {
   new (&g_mu) std::mutex;
-  for (auto& [addr, r] : g_regions) {
-    // Replace the shared mapping with a private copy of its contents.
-    void* tmp = mmap(nullptr, r.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (tmp != MAP_FAILED) {
-      memcpy(tmp, reinterpret_cast<void*>(addr), r.size);
-      mremap(tmp, r.size, r.size, MREMAP_MAYMOVE | MREMAP_FIXED, reinterpret_cast<void*>(addr));
+  vm_attrs::after_fork_child();
+  // What remains are SHARE regions; those also inherited NONE are not here.
+  for (auto it = g_regions.begin(); it != g_regions.end();) {
+    bool gone = false;
+    for (const vm_attrs::Piece& p : vm_attrs::pieces(it->first, it->first + it->second.size))
+      gone = gone || p.inherit == VM_INHERIT_NONE;
+    if (gone) {
+      close(it->second.fd);
+      it = g_regions.erase(it);
+    } else {
+      ++it;
     }
-    close(r.fd);
   }
-  g_regions.clear();
+  vm_attrs::drop_inherit_none();
 }
 
 }  // namespace machcompat
-
-using machcompat::allocate;
-using machcompat::copy_self;
-using machcompat::deallocate;
-
-extern "C" {
-
-kern_return_t vm_allocate(vm_map_t target_task, vm_address_t* address, vm_size_t size, int flags) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;  // other tasks' memory: not yet
-  uintptr_t a = *address;
-  kern_return_t kr = allocate(&a, size, (flags & VM_FLAGS_ANYWHERE) != 0);
-  if (kr == KERN_SUCCESS) *address = a;
-  return kr;
-}
-
-kern_return_t vm_deallocate(vm_map_t target_task, vm_address_t address, vm_size_t size) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
-  return deallocate(address, size);
-}
-
-kern_return_t mach_vm_allocate(vm_map_t target, mach_vm_address_t* address, mach_vm_size_t size, int flags) {
-  if (!mach_task_is_self(target)) return KERN_NOT_SUPPORTED;
-  uintptr_t a = uintptr_t(*address);
-  kern_return_t kr = allocate(&a, size_t(size), (flags & VM_FLAGS_ANYWHERE) != 0);
-  if (kr == KERN_SUCCESS) *address = a;
-  return kr;
-}
-
-kern_return_t mach_vm_deallocate(vm_map_t target, mach_vm_address_t address, mach_vm_size_t size) {
-  if (!mach_task_is_self(target)) return KERN_NOT_SUPPORTED;
-  return deallocate(uintptr_t(address), size_t(size));
-}
-
-static int prot_of(vm_prot_t p) {
-  return ((p & VM_PROT_READ) ? PROT_READ : 0) | ((p & VM_PROT_WRITE) ? PROT_WRITE : 0) |
-         ((p & VM_PROT_EXECUTE) ? PROT_EXEC : 0);
-}
-
-kern_return_t vm_protect(vm_map_t target_task, vm_address_t address, vm_size_t size, boolean_t set_maximum,
-                         vm_prot_t new_protection) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
-  if (set_maximum) return KERN_NOT_SUPPORTED;  // maximum protections are not tracked
-  uintptr_t start = address & ~(machcompat::host_page() - 1);
-  if (mprotect(reinterpret_cast<void*>(start), machcompat::round_to_page(address + size - start),
-               prot_of(new_protection)) != 0)
-    return KERN_INVALID_ADDRESS;
-  return KERN_SUCCESS;
-}
-
-kern_return_t mach_vm_protect(vm_map_t target_task, mach_vm_address_t address, mach_vm_size_t size,
-                              boolean_t set_maximum, vm_prot_t new_protection) {
-  return vm_protect(target_task, vm_address_t(address), vm_size_t(size), set_maximum, new_protection);
-}
-
-}  // extern "C"
-
-// ---- copies within the task itself (other tasks: not yet) --------------------
-extern "C" {
-
-kern_return_t vm_read(vm_map_read_t target_task, vm_address_t address, vm_size_t size, vm_offset_t* data,
-                      mach_msg_type_number_t* dataCnt) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
-  if (data == nullptr || dataCnt == nullptr || size > UINT32_MAX) return KERN_INVALID_ARGUMENT;
-  void* p = machcompat::alloc_ool(size);
-  if (size && p == nullptr) return KERN_RESOURCE_SHORTAGE;
-  if (!copy_self(reinterpret_cast<uintptr_t>(p), address, size)) {
-    if (p) munmap(p, machcompat::round_to_page(size));
-    return KERN_INVALID_ADDRESS;
-  }
-  *data = reinterpret_cast<vm_offset_t>(p);
-  *dataCnt = mach_msg_type_number_t(size);
-  return KERN_SUCCESS;
-}
-
-kern_return_t vm_write(vm_map_t target_task, vm_address_t address, vm_offset_t data,
-                       mach_msg_type_number_t dataCnt) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
-  return copy_self(address, data, dataCnt) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
-}
-
-kern_return_t vm_copy(vm_map_t target_task, vm_address_t source_address, vm_size_t size, vm_address_t dest_address) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
-  return copy_self(dest_address, source_address, size) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
-}
-
-kern_return_t vm_read_overwrite(vm_map_read_t target_task, vm_address_t address, vm_size_t size, vm_address_t data,
-                                vm_size_t* outsize) {
-  if (!mach_task_is_self(target_task)) return KERN_NOT_SUPPORTED;
-  if (!copy_self(data, address, size)) return KERN_INVALID_ADDRESS;
-  if (outsize) *outsize = size;
-  return KERN_SUCCESS;
-}
-
-kern_return_t mach_vm_read(vm_map_read_t target_task, mach_vm_address_t address, mach_vm_size_t size,
-                           vm_offset_t* data, mach_msg_type_number_t* dataCnt) {
-  return vm_read(target_task, vm_address_t(address), vm_size_t(size), data, dataCnt);
-}
-
-kern_return_t mach_vm_write(vm_map_t target_task, mach_vm_address_t address, vm_offset_t data,
-                            mach_msg_type_number_t dataCnt) {
-  return vm_write(target_task, vm_address_t(address), data, dataCnt);
-}
-
-kern_return_t mach_vm_copy(vm_map_t target_task, mach_vm_address_t source_address, mach_vm_size_t size,
-                           mach_vm_address_t dest_address) {
-  return vm_copy(target_task, vm_address_t(source_address), vm_size_t(size), vm_address_t(dest_address));
-}
-
-kern_return_t mach_vm_read_overwrite(vm_map_read_t target_task, mach_vm_address_t address, mach_vm_size_t size,
-                                     mach_vm_address_t data, mach_vm_size_t* outsize) {
-  vm_size_t out = 0;
-  kern_return_t kr = vm_read_overwrite(target_task, vm_address_t(address), vm_size_t(size), vm_address_t(data), &out);
-  if (kr == KERN_SUCCESS && outsize) *outsize = out;
-  return kr;
-}
-
-}  // extern "C"

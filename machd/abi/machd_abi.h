@@ -48,7 +48,8 @@ extern "C" {
  *   [0, 4096)                 machd_region_header, credit table, lane controls
  *   [MACHD_SEND_RING_OFFSET)  the send ring (fast lane, client -> machd)
  *   [MACHD_LANES_OFFSET)      the receive lanes (fast lane, machd -> client)
- *   [MACHD_CHANNELS_OFFSET)   the channels (one per calling thread) */
+ *   [MACHD_CHANNELS_OFFSET)   the channels (one per calling thread)
+ *   [MACHD_AGENT_OFFSET)      the in-task agent: mailbox, then thread slots */
 #define MACHD_MAX_CHANNELS 256u           /* concurrent calling threads per task */
 #define MACHD_CHANNEL_SIZE (256u * 1024u) /* bytes per channel, header included */
 #define MACHD_REGION_HEADER_SIZE 4096u
@@ -62,8 +63,9 @@ extern "C" {
   (MACHD_SEND_RING_OFFSET + (uint64_t)MACHD_SEND_SLOTS * MACHD_SEND_SLOT_SIZE)
 #define MACHD_CHANNELS_OFFSET \
   (MACHD_LANES_OFFSET + (uint64_t)MACHD_LANES * MACHD_LANE_SLOTS * MACHD_LANE_SLOT_SIZE)
-#define MACHD_REGION_SIZE \
+#define MACHD_AGENT_OFFSET \
   (MACHD_CHANNELS_OFFSET + (uint64_t)MACHD_MAX_CHANNELS * MACHD_CHANNEL_SIZE)
+#define MACHD_REGION_SIZE (MACHD_AGENT_OFFSET + (uint64_t)MACHD_AGENT_AREA_SIZE)
 
 /* machd_region_header.flags */
 #define MACHD_FLAG_NEED_WAKEUP 0x1u /* machd may be asleep: ring the doorbell */
@@ -182,6 +184,120 @@ struct machd_lane_slot {
 MACHD_STATIC_ASSERT(sizeof(struct machd_lane_slot) == MACHD_LANE_SLOT_SIZE, "lane slot layout");
 #define MACHD_LANE_IMAGE_MAX (MACHD_LANE_SLOT_SIZE - 8u)
 
+/* ---- the in-task agent ------------------------------------------------------
+ * libmach-compat starts one agent thread in every task. It does for machd
+ * what only the process can do (map memory in itself, create threads), and
+ * every thread of the task can be parked in a signal handler with its full
+ * context saved in a thread slot, where machd reads and writes it.
+ *
+ * Mailbox (machd -> agent, answered agent -> machd)
+ *   machd fills a free call slot (op, args, seq; fds first sent on the socket
+ *   as machd_sock_fds, the tag in args), stores state := MACHD_AC_REQ
+ *   (release), increments agent.wake and FUTEX_WAKEs it. The agent sleeps on
+ *   agent.wake; it runs every REQ slot, writes result/rets, stores state :=
+ *   MACHD_AC_DONE (release), sets agent.done := 1 and writes the doorbell.
+ *   machd, on every doorbell, swaps agent.done with 0 and takes every DONE
+ *   slot whose seq it is waiting for (copying the answer once), then frees it
+ *   (state := MACHD_AC_FREE). machd never waits for the agent: an unanswered
+ *   call times out in machd.
+ *
+ * Thread slots (parking)
+ *   machd owns the assignment of slots to threads. To stop thread `tid` it
+ *   writes slot.tid, slot.flags, state := MACHD_TS_STOPPING, then sends
+ *   MACHD_THREAD_SIGNAL to the thread with rt_tgsigqueueinfo, si_value = the
+ *   slot index. The handler (on that thread) checks slot.tid, saves the
+ *   ucontext (gregs, fs/gs bases, the signal frame's FP/xstate) into the slot,
+ *   CASes state STOPPING -> PARKED (if machd already resumed, it returns at
+ *   once), sets bit `slot` in agent.parked, agent.done := 1, writes the
+ *   doorbell and FUTEX_WAITs while state is PARKED. machd reads the context
+ *   (thread_get_state) and may rewrite it, setting MACHD_TSF_DIRTY. To let the
+ *   thread go it stores state := MACHD_TS_RUNNING and FUTEX_WAKEs the slot's
+ *   state; the handler copies a DIRTY context back into the ucontext (its
+ *   sigreturn applies it) and, with MACHD_TSF_EXIT, ends the thread instead.
+ *   The agent thread blocks MACHD_THREAD_SIGNAL. */
+#define MACHD_THREAD_SIGNAL 63 /* SIGRTMAX-1: libmach-compat's handler */
+#define MACHD_AGENT_CALLS 32u
+#define MACHD_THREAD_SLOTS 256u
+#define MACHD_THREAD_SLOT_SIZE 8192u
+#define MACHD_AGENT_HEADER_SIZE 4096u
+#define MACHD_AGENT_AREA_SIZE \
+  (MACHD_AGENT_HEADER_SIZE + (uint64_t)MACHD_THREAD_SLOTS * MACHD_THREAD_SLOT_SIZE)
+
+/* machd_agent_call.state */
+#define MACHD_AC_FREE 0u
+#define MACHD_AC_REQ 1u  /* machd -> agent */
+#define MACHD_AC_BUSY 2u /* the agent took it */
+#define MACHD_AC_DONE 3u /* agent -> machd: result and rets are written */
+
+/* Agent operations. Addresses and sizes are the task's. */
+enum machd_agent_op {
+  MACHD_AGENT_NOP = 0,      /* answers KERN_SUCCESS (liveness) */
+  MACHD_AGENT_MMAP = 1,     /* args {addr, len, prot, flags, fd tag (0: none), offset} -> rets[0] address;
+                               result KERN_SUCCESS or KERN_NO_SPACE/INVALID_ADDRESS/INVALID_ARGUMENT,
+                               rets[1] = errno */
+  MACHD_AGENT_MUNMAP = 2,   /* args {addr, len} */
+  MACHD_AGENT_MPROTECT = 3, /* args {addr, len, prot} (PROT_*) */
+  MACHD_AGENT_MADVISE = 4,  /* args {addr, len, advice} (MADV_*) */
+  MACHD_AGENT_THREAD_CREATE = 5, /* args {slot}: a new thread that parks at once in `slot` (tid
+                                    written in the slot by machd's reading) -> rets[0] = tid */
+  MACHD_AGENT_OP_COUNT
+};
+
+struct machd_agent_call {
+  uint32_t state; /* MACHD_AC_* */
+  uint32_t op;    /* machd_agent_op */
+  uint32_t seq;   /* machd's id of the call (the answer must keep it) */
+  int32_t result; /* agent: kern_return_t */
+  uint64_t args[6];
+  uint64_t rets[2];
+};
+MACHD_STATIC_ASSERT(sizeof(struct machd_agent_call) == 80, "agent call layout");
+
+struct machd_agent_header {
+  uint32_t wake;      /* futex word the agent sleeps on: machd increments it */
+  uint32_t done;      /* agent (and parked threads): 1 = look at the calls/slots */
+  uint32_t agent_tid; /* the agent thread (never listed, never stopped) */
+  uint32_t pid;       /* the process, as the agent sees it */
+  uint64_t parked[MACHD_THREAD_SLOTS / 64]; /* handlers: atomic OR of a slot's bit once parked */
+  uint64_t reserved[2];
+  struct machd_agent_call calls[MACHD_AGENT_CALLS];
+};
+MACHD_STATIC_ASSERT(offsetof(struct machd_agent_header, parked) == 16, "parked offset");
+MACHD_STATIC_ASSERT(offsetof(struct machd_agent_header, calls) == 64, "calls offset");
+MACHD_STATIC_ASSERT(sizeof(struct machd_agent_header) <= MACHD_AGENT_HEADER_SIZE, "agent header fits");
+
+/* machd_thread_slot.state (futex word) */
+#define MACHD_TS_FREE 0u
+#define MACHD_TS_STOPPING 1u /* machd: signal sent */
+#define MACHD_TS_PARKED 2u   /* handler: context saved, waiting */
+#define MACHD_TS_RUNNING 3u  /* machd: go on (the handler returns) */
+/* machd_thread_slot.flags (machd) */
+#define MACHD_TSF_DIRTY 0x1u /* machd rewrote gregs/fpstate: load them */
+#define MACHD_TSF_EXIT 0x2u  /* end the thread instead of returning */
+/* machd_thread_slot.fp_kind (handler) */
+#define MACHD_FP_NONE 0u
+#define MACHD_FP_FXSAVE 1u /* fpstate holds a 512-byte FXSAVE image */
+#define MACHD_FP_XSAVE 2u  /* FXSAVE image + XSAVE header and components (standard format) */
+
+/* gregs[] indexes are glibc's REG_* (REG_R8 = 0 ... REG_CR2 = 22). */
+#define MACHD_NGREG 23u
+struct machd_thread_slot {
+  uint32_t state;   /* MACHD_TS_* */
+  uint32_t tid;     /* machd: the thread this slot is for */
+  uint32_t flags;   /* MACHD_TSF_* */
+  uint32_t fp_kind; /* MACHD_FP_* */
+  uint32_t fp_size; /* bytes of fpstate[] in use */
+  uint32_t reserved0;
+  uint64_t fs_base;
+  uint64_t gs_base;
+  uint64_t gregs[MACHD_NGREG];
+  uint64_t reserved1[4];
+  uint8_t fpstate[MACHD_THREAD_SLOT_SIZE - 256];
+};
+MACHD_STATIC_ASSERT(offsetof(struct machd_thread_slot, gregs) == 40, "gregs offset");
+MACHD_STATIC_ASSERT(offsetof(struct machd_thread_slot, fpstate) == 256, "fpstate offset");
+MACHD_STATIC_ASSERT(sizeof(struct machd_thread_slot) == MACHD_THREAD_SLOT_SIZE, "thread slot layout");
+
 /* machd_channel.state (the futex word). */
 #define MACHD_CH_IDLE 0u
 #define MACHD_CH_REQ 1u   /* client → machd: a request is ready */
@@ -259,6 +375,8 @@ enum machd_op {
   MACHD_OP_MK_TIMER_ARM = 72,       /* args {name, expire_time, leeway, flags} (mach_absolute_time units) */
   MACHD_OP_MK_TIMER_CANCEL = 73,    /* args {name} → rets[0] = the armed deadline (0 if none) */
   MACHD_OP_CLOCK_OF = 74,           /* args {name} → rets[0] = clock id of the clock a send right names */
+  MACHD_OP_MEMORY_ENTRY_MAP = 90,   /* args {task (self), entry name} → rets {fd tag, offset, size, protection};
+                                       the entry's memfd comes with the tag (vm/memory_entry.h) */
   /* Ranges by kernel-object area (kern/), each documented where it is used:
    *   40-59 threads and the in-task agent   60-69 tasks
    *   70-89 host, clocks, timers, time      90-109 virtual memory

@@ -77,6 +77,8 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   tasks_ = std::make_unique<kern::Tasks>(dispatch_);
   semaphores_ = std::make_unique<kern::Semaphores>();
   lock_sets_ = std::make_unique<kern::LockSets>();
+  memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
+  agent_ = std::make_unique<kern::Agent>(*this);
   arm_kernel_receive();
 }
 
@@ -222,6 +224,7 @@ void Daemon::on_hello(int fd) {
   s->task = kernel_.task_create(creds);
   kernel_.port_insert_member(kernel_.kernel_task(), kernel_.task_port_kernel_name(s->task), kernel_set_);
   directory_.add(s->task, cred.pid, s->pidfd());
+  session_of_task_[s->task] = id;
   runtime_->notify_task_created(s->task);
   w.kind = MACHD_SOCK_WELCOME;
   w.task_self = kernel_.task_self_name(s->task);
@@ -263,6 +266,8 @@ void Daemon::on_doorbell(Session& s) {
     (void)!read(s.doorbell(), &v, sizeof v);
   }
   uint64_t id = s.id();
+  agent_->on_doorbell(s.task);  // answers of the task's agent, threads that parked
+  if (sessions_.find(id) == sessions_.end()) return;
   std::vector<Request> reqs;
   bool violation = false;
   s.collect(reqs, violation);
@@ -436,6 +441,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
     if (t) loop_->cancel(t);
   fast_.retire(id);
   runtime_->notify_task_terminating(s.task);
+  session_of_task_.erase(s.task);
   directory_.remove(s.task);
   kernel_.task_terminate(s.task);
   fast_.detach(id);
@@ -480,6 +486,26 @@ void Daemon::poll_hot_sessions() {
   }
 }
 
+Session* Daemon::session_of_task(ipc::TaskId task) {
+  auto t = session_of_task_.find(task);
+  if (t == session_of_task_.end()) return nullptr;
+  auto it = sessions_.find(t->second);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+uint8_t* Daemon::agent_area(ipc::TaskId task) {
+  Session* s = session_of_task(task);
+  return s ? s->region() + MACHD_AGENT_OFFSET : nullptr;
+}
+
+bool Daemon::send_fd(ipc::TaskId task, int fd, uint64_t* tag) {
+  Session* s = session_of_task(task);
+  if (s == nullptr) return false;
+  *tag = s->next_fd_tags(1);
+  const int fds[1] = {fd};
+  return s->send_fds(fds, *tag);
+}
+
 void Daemon::shutdown_all() {
   for (auto& [id, s] : sessions_) s->mark_shutdown();
   std::vector<uint64_t> ids;
@@ -493,6 +519,7 @@ int Daemon::run() {
   while (!stopping_) {
     std::optional<uint64_t> deadline = kernel_.next_deadline();
     if (auto t = runtime_->timers().next()) deadline = deadline ? std::min(*deadline, *t) : *t;
+    if (auto a = agent_->next_deadline()) deadline = deadline ? std::min(*deadline, *a) : *a;
     if (opts_.idle_exit_seconds > 0 && sessions_.empty() && pending_hellos_ == 0) {
       uint64_t idle_deadline = idle_since_ns_ + uint64_t(opts_.idle_exit_seconds) * 1000000000ull;
       if (monotonic_ns() >= idle_deadline) {
@@ -514,6 +541,10 @@ int Daemon::run() {
     }
     if (runtime_->timers().next()) {  // machd's own deadlines (kern/timer_queue.h)
       runtime_->timers().run_expired(monotonic_ns());
+      drain_completions();
+    }
+    if (auto a = agent_->next_deadline(); a && *a <= kern::agent_now_ns()) {
+      agent_->expire(kern::agent_now_ns());
       drain_completions();
     }
   }

@@ -22,6 +22,7 @@
 #include "event_loop.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
+#include "kern/agent.h"
 #include "kern/dispatch.h"
 #include "kern/clock.h"
 #include "kern/host.h"
@@ -35,12 +36,13 @@
 #include "options.h"
 #include "session.h"
 #include "task_host.h"
+#include "vm/memory_entry.h"
 
 namespace machd {
 
 class BootstrapServer;
 
-class Daemon {
+class Daemon final : public kern::AgentLink {
  public:
   explicit Daemon(const Options& opts);
   ~Daemon();
@@ -70,6 +72,10 @@ class Daemon {
   void shutdown_all();
   void poll_hot_sessions();
   void service_fast_lanes();
+  Session* session_of_task(ipc::TaskId task);
+  // kern::AgentLink
+  uint8_t* agent_area(ipc::TaskId task) override;
+  bool send_fd(ipc::TaskId task, int fd, uint64_t* tag) override;
 
   Options opts_;
   std::string socket_path_;
@@ -93,6 +99,9 @@ class Daemon {
   std::unique_ptr<kern::Tasks> tasks_;
   std::unique_ptr<kern::Semaphores> semaphores_;
   std::unique_ptr<kern::LockSets> lock_sets_;
+  std::unique_ptr<vm::MemoryEntries> memory_entries_;
+  std::unique_ptr<kern::Agent> agent_;
+  std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
   // Polling before sleeping (only with more than one CPU: on one CPU the

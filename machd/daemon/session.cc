@@ -154,7 +154,9 @@ bool Session::has_pending() const {
   for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w)
     if (atomic(hdr_->pending[w]).load(std::memory_order_relaxed) != 0) return true;
   auto* fast = reinterpret_cast<machd_fast_header*>(region_ + MACHD_FAST_OFFSET);
-  return atomic(fast->async_pending).load(std::memory_order_relaxed) != 0;
+  if (atomic(fast->async_pending).load(std::memory_order_relaxed) != 0) return true;
+  auto* agent = reinterpret_cast<machd_agent_header*>(region_ + MACHD_AGENT_OFFSET);
+  return atomic(agent->done).load(std::memory_order_relaxed) != 0;
 }
 
 void Session::set_need_wakeup(bool need) {

@@ -13,6 +13,7 @@
 #include "kern/semaphore.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
+#include "vm/memory_entry.h"
 
 namespace machd {
 
@@ -228,6 +229,19 @@ kern_return_t trap(Ctx& c) {
       c.rep.rets[3] = trailer.size();
       c.rep.data = std::move(trailer);
       return kr;
+    }
+    case MACHD_OP_MEMORY_ENTRY_MAP: {
+      // Only a task mapping into itself (vm_map on mach_task_self()).
+      if (t != self) return KERN_NOT_SUPPORTED;
+      const vm::MemoryEntry* e = vm::memory_entries().find_in(self, c.name(1));
+      if (e == nullptr) return KERN_INVALID_ARGUMENT;
+      const uint64_t tag = c.s.next_fd_tags(1);
+      if (!c.s.send_fds(std::span<const int>(&e->fd, 1), tag)) return KERN_RESOURCE_SHORTAGE;
+      c.rep.rets[0] = tag;
+      c.rep.rets[1] = e->offset;
+      c.rep.rets[2] = e->size;
+      c.rep.rets[3] = uint64_t(e->protection);
+      return KERN_SUCCESS;
     }
     default:
       return KERN_NOT_SUPPORTED;  // an op of a reserved range machd does not know (machd_abi.h)

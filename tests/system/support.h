@@ -48,6 +48,10 @@ mach_msg_return_t send_simple(mach_port_t dest, int32_t value, const char* text,
 // one port descriptor.
 mach_msg_return_t send_right(mach_port_t dest, mach_port_t right, mach_msg_type_name_t disposition);
 
+// Receives a message carrying one port descriptor (as send_right sends it)
+// from `port` within timeout_ms; the right's name here, or MACH_PORT_NULL.
+mach_port_t receive_right(mach_port_t port, int timeout_ms = 10000);
+
 // Receives into `out` from `port` (timeout_ms < 0: wait forever), asking for
 // the audit trailer.
 mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms = -1);
