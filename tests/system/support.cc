@@ -120,19 +120,6 @@ mach_port_t trade_inbox(const std::string& name) {
   return inbox;
 }
 
-mach_port_t receive_right(mach_port_t port, int timeout_ms) {
-  struct {
-    mach_msg_header_t head;
-    mach_msg_body_t body;
-    mach_msg_port_descriptor_t port;
-    mach_msg_max_trailer_t trailer;
-  } m{};
-  if (mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, port, mach_msg_timeout_t(timeout_ms),
-               MACH_PORT_NULL) != MACH_MSG_SUCCESS)
-    return MACH_PORT_NULL;
-  return m.port.name;
-}
-
 mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms) {
   memset(&out, 0, sizeof out);
   mach_msg_option_t opt = MACH_RCV_MSG | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |

@@ -56,9 +56,6 @@ mach_port_t receive_right(mach_port_t port, int timeout_ms = 10000);
 // the audit trailer.
 mach_msg_return_t receive_simple(mach_port_t port, SimpleRcv& out, int timeout_ms = -1);
 
-// Receives a message carrying one port descriptor from `port`; the right's
-// name, or MACH_PORT_NULL (timeout, other message).
-mach_port_t receive_right(mach_port_t port, int timeout_ms = 5000);
 // In a child task: a fresh port whose send right is sent to the port the
 // parent checked in under `name` (the parent gets it with receive_right);
 // returns the port, on which the child then receives what the parent sends.
