@@ -370,6 +370,10 @@ enum machd_op {
   MACHD_OP_STATS = 34,              /* no args; data = struct machd_stats */
   MACHD_OP_PID_FOR_TASK = 35,       /* args {task} → rets[0] = pid */
   MACHD_OP_HOST_SELF = 36,          /* no args → rets[0] = send right to the host port */
+  /* threads (40-59) */
+  MACHD_OP_THREAD_SELF = 40,        /* args {tid: the caller's gettid()} -> rets[0] = send right to
+                                       the thread's port (a user reference more per call), 0 if the
+                                       tid is not a thread of the caller's process */
   /* Ranges by kernel-object area (kern/), each documented where it is used:
    *   40-59 threads and the in-task agent   60-69 tasks
    *   70-89 host, clocks, timers, time      90-109 virtual memory

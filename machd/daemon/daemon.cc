@@ -71,6 +71,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
   agent_ = std::make_unique<kern::Agent>(*this);
+  threads_ = std::make_unique<kern::Threads>();
   arm_kernel_receive();
 }
 

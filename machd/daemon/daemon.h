@@ -25,6 +25,7 @@
 #include "kern/agent.h"
 #include "kern/dispatch.h"
 #include "kern/host.h"
+#include "kern/thread.h"
 #include "kern/runtime.h"
 #include "options.h"
 #include "session.h"
@@ -86,6 +87,7 @@ class Daemon final : public kern::AgentLink {
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
   std::unique_ptr<kern::Agent> agent_;
+  std::unique_ptr<kern::Threads> threads_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello

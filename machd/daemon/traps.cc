@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "kern/host.h"
+#include "kern/thread.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 
@@ -78,6 +79,10 @@ kern_return_t trap(Ctx& c) {
   }
   if (c.req.op == MACHD_OP_HOST_SELF) {
     c.rep.rets[0] = kern::host().host_self(self);
+    return KERN_SUCCESS;
+  }
+  if (c.req.op == MACHD_OP_THREAD_SELF) {
+    c.rep.rets[0] = kern::thread_self(self, pid_t(c.a(0)));
     return KERN_SUCCESS;
   }
   if (c.req.op == MACHD_OP_REPLY_PORT) {
