@@ -9,41 +9,22 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <mutex>
-#include <unordered_map>
+#include <cstdio>
 
 #include "agent.h"
 #include "connection.h"
 
-namespace {
-// Ports already handed out per tid: pthread_mach_thread_np adds no
-// reference after the first (as macOS keeps one per pthread).
-std::mutex g_mu;
-std::unordered_map<int, mach_port_t> g_ports;
-uint64_t g_gen = 0;
-}  // namespace
-
 extern "C" {
 
+// Unlike macOS (which keeps one port per pthread and adds no reference),
+// each call returns a send right with one more user reference, as
+// mach_thread_self(): deallocate it when done to let machd drop the port.
 mach_port_t pthread_mach_thread_np(pthread_t thread) {
   const int tid = machcompat::tid_of_pthread(uint64_t(thread));
   if (tid <= 0) return MACH_PORT_NULL;
-  {
-    std::lock_guard<std::mutex> lk(g_mu);
-    if (g_gen != machcompat::generation()) {
-      g_ports.clear();
-      g_gen = machcompat::generation();
-    }
-    auto it = g_ports.find(tid);
-    if (it != g_ports.end()) return it->second;
-  }
   machcompat::CallResult r = machcompat::call(MACHD_OP_THREAD_SELF, {uint64_t(tid)});
-  if (r.machd_gone || r.result != KERN_SUCCESS || r.rets[0] == 0) return MACH_PORT_NULL;
-  const mach_port_t port = mach_port_t(r.rets[0]);
-  std::lock_guard<std::mutex> lk(g_mu);
-  auto [it, fresh] = g_ports.emplace(tid, port);
-  if (!fresh) mach_port_deallocate(mach_task_self(), port);  // another caller won the race
-  return it->second;
+  if (r.machd_gone || r.result != KERN_SUCCESS) return MACH_PORT_NULL;
+  return mach_port_t(r.rets[0]);
 }
 
 pthread_t pthread_from_mach_thread_np(mach_port_t thread) {

@@ -72,6 +72,9 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   host_ = std::make_unique<kern::Host>();
   agent_ = std::make_unique<kern::Agent>(*this);
   threads_ = std::make_unique<kern::Threads>();
+  dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
+    kern::threads().on_no_senders(ko.id, ms);
+  });
   arm_kernel_receive();
 }
 
@@ -417,6 +420,7 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
       if (o.done.returned_send) release_message_rights(kernel_, kt, o.done, true, true);
     }
   }
+  runtime_->run_after_reply();
   return true;
 }
 

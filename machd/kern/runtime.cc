@@ -107,6 +107,12 @@ void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size)
   send(std::move(msg));
 }
 
+void Runtime::run_after_reply() {
+  std::vector<std::function<void()>> run;
+  run.swap(after_reply_);
+  for (auto& f : run) f();
+}
+
 void Runtime::send_error_reply(const DeferredReply& d, kern_return_t kr) {
   mig_reply_error_t r{};
   r.NDR = NDR_record;

@@ -122,6 +122,12 @@ class Runtime {
   void send_reply(const DeferredReply& d, const void* reply, size_t size);
   void send_error_reply(const DeferredReply& d, kern_return_t kr);
 
+  // Work to do once the reply of the routine being served went out (e.g.
+  // dropping a send right the reply copied, COPY_SEND). The daemon calls
+  // run_after_reply() after sending each kernel reply.
+  void after_reply(std::function<void()> f) { after_reply_.push_back(std::move(f)); }
+  void run_after_reply();
+
  private:
   ipc::Kernel& kernel_;
   ipc::TaskId kt_;
@@ -129,6 +135,7 @@ class Runtime {
   TaskHost& host_;
   Request request_;
   std::vector<TaskObserver*> observers_;
+  std::vector<std::function<void()>> after_reply_;
 };
 
 // The runtime of this machd (set by the Runtime constructor).

@@ -78,6 +78,8 @@ bool read_thread_proc(pid_t pid, pid_t tid, ThreadProc& out) {
   return true;
 }
 
+bool idle(const Thread& t);
+
 Thread* Threads::add(ipc::TaskId task, pid_t tid) {
   auto t = std::make_unique<Thread>();
   t->id = next_id_++;
@@ -85,8 +87,6 @@ Thread* Threads::add(ipc::TaskId task, pid_t tid) {
   t->tid = tid;
   t->port = runtime().create_port(KType::kThread, t->id);
   if (t->port == MACH_PORT_NULL) return nullptr;
-  // The kernel task keeps one send right: replies copy it (COPY_SEND).
-  runtime().make_send(runtime().kt(), t->port);
   Thread* raw = t.get();
   by_tid_[{task, tid}] = t->id;
   by_id_[t->id] = std::move(t);
@@ -109,7 +109,8 @@ Thread* Threads::of_tid(ipc::TaskId task, pid_t tid) {
   auto it = by_tid_.find({task, tid});
   if (it != by_tid_.end()) return by_id_[it->second].get();
   const pid_t pid = runtime().host().pid_of(task);
-  if (pid <= 0 || tid <= 0 || tid == agent().agent_tid(task) || !tid_alive(pid, tid)) return nullptr;
+  if (pid <= 0 || tid <= 0 || tid == agent().agent_tid(task) || ended_.count({task, tid}) || !tid_alive(pid, tid))
+    return nullptr;
   return add(task, tid);
 }
 
@@ -129,6 +130,8 @@ std::vector<Thread*> Threads::of_task(ipc::TaskId task) {
     if (!std::binary_search(live.begin(), live.end(), it->first.second)) dead.push_back(it->second);
   for (uint64_t id : dead)
     if (Thread* t = of_id(id)) forget(*t);
+  for (auto it = ended_.lower_bound({task, 0}); it != ended_.end() && it->first == task;)
+    it = std::binary_search(live.begin(), live.end(), it->second) ? std::next(it) : ended_.erase(it);
   for (pid_t tid : live)
     if (Thread* t = of_tid(task, tid)) out.push_back(t);
   return out;
@@ -181,9 +184,11 @@ void Threads::stopped(uint64_t id, kern_return_t kr) {
 void Threads::unhold(Thread& t) {
   if (t.holds == 0) return;
   if (--t.holds > 0) return;
-  if (t.stop == Thread::Stop::kRunning || t.slot < 0) return;
-  t.stop = Thread::Stop::kRunning;
-  agent().release(t.task, uint32_t(t.slot));
+  if (t.stop != Thread::Stop::kRunning && t.slot >= 0) {
+    t.stop = Thread::Stop::kRunning;
+    agent().release(t.task, uint32_t(t.slot));
+  }
+  if (!t.watched && idle(t)) forget(t);  // nobody holds its port: drop it
 }
 
 machd_thread_slot* Threads::parked_slot(Thread& t) {
@@ -193,6 +198,7 @@ machd_thread_slot* Threads::parked_slot(Thread& t) {
 
 void Threads::end(Thread& t) {
   if (machd_thread_slot* s = parked_slot(t)) std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_EXIT);
+  ended_.insert({t.task, t.tid});
   forget(t);  // releases the slot: the thread exits in its handler
 }
 
@@ -231,6 +237,35 @@ void Threads::create(ipc::TaskId task, std::function<void(kern_return_t, Thread*
   });
 }
 
+// Watching for no-senders starts once a send right exists (armed with no
+// sender, the request would fire at once).
+mach_port_name_t Threads::reply_send(Thread& t) {
+  mach_port_name_t n = runtime().make_send(runtime().kt(), t.port);
+  if (!t.watched) t.watched = runtime().kernel().kobject_request_no_senders(t.port) == KERN_SUCCESS;
+  return n;
+}
+
+mach_port_name_t Threads::send_to(ipc::TaskId task, Thread& t) {
+  mach_port_name_t n = runtime().make_send(task, t.port);
+  if (n != MACH_PORT_NULL && !t.watched)
+    t.watched = runtime().kernel().kobject_request_no_senders(t.port) == KERN_SUCCESS;
+  return n;
+}
+
+// Policies are not a reason to keep the port (they go with it, a difference from XNU).
+bool idle(const Thread& t) { return t.holds == 0 && t.suspend_count == 0 && t.waiters.empty(); }
+
+void Threads::on_no_senders(uint64_t id, mach_port_mscount_t mscount) {
+  Thread* t = of_id(id);
+  if (t == nullptr) return;
+  t->watched = false;
+  if (runtime().kernel().kobject_mscount(t->port) != mscount) {
+    t->watched = runtime().kernel().kobject_request_no_senders(t->port) == KERN_SUCCESS;  // sent again since
+    return;
+  }
+  if (idle(*t)) forget(*t);  // else kept: unhold() drops it once idle
+}
+
 void Threads::task_terminating(ipc::TaskId task) {
   std::vector<uint64_t> ids;
   for (auto it = by_tid_.lower_bound({task, 0}); it != by_tid_.end() && it->first.first == task; ++it)
@@ -239,6 +274,7 @@ void Threads::task_terminating(ipc::TaskId task) {
     if (Thread* t = of_id(id)) forget(*t);
   slots_.erase(task);
   task_suspends_.erase(task);
+  for (auto it = ended_.lower_bound({task, 0}); it != ended_.end() && it->first == task;) it = ended_.erase(it);
 }
 
 }  // namespace machd::kern

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +43,7 @@ struct Thread {
   uint32_t suspend_count = 0;              // thread_suspend - thread_resume
   uint32_t holds = 0;
   bool task_held = false;                  // one of the holds is its task's suspension
+  bool watched = false;                    // a no-senders request is armed on the port
   enum class Stop { kRunning, kStopping, kParked } stop = Stop::kRunning;
   std::vector<ParkDone> waiters;           // called once parked (or the stop failed)
   x86_debug_state64_t debug{};
@@ -79,6 +81,18 @@ class Threads final : public TaskObserver {
 
   void task_terminating(ipc::TaskId task) override;
 
+  // A send right to the thread's port held by the kernel task for one
+  // reply (COPY_SEND); dropped after the reply went (Runtime::after_reply)
+  // or by release_reply_send() for a deferred reply.
+  mach_port_name_t reply_send(Thread& t);
+  // A send right copied out to `task` (mach_thread_self).
+  mach_port_name_t send_to(ipc::TaskId task, Thread& t);
+  void release_reply_send(mach_port_name_t port) { runtime().release_send(port); }
+  // The port's last send right went: an idle thread's port is destroyed
+  // (a later mach_thread_self/task_threads makes a new one); a suspended
+  // or held thread keeps it.
+  void on_no_senders(uint64_t id, mach_port_mscount_t mscount);
+
  private:
   Thread* add(ipc::TaskId task, pid_t tid);
   void forget(Thread& t);
@@ -90,6 +104,7 @@ class Threads final : public TaskObserver {
   std::map<std::pair<ipc::TaskId, pid_t>, uint64_t> by_tid_;
   std::unordered_map<ipc::TaskId, std::bitset<MACHD_THREAD_SLOTS>> slots_;
   std::unordered_map<ipc::TaskId, uint32_t> task_suspends_;
+  std::set<std::pair<ipc::TaskId, pid_t>> ended_;  // terminated, maybe still in procfs
 };
 
 Threads& threads();

@@ -25,7 +25,7 @@ namespace machd::kern {
 
 mach_port_name_t thread_self(ipc::TaskId task, pid_t tid) {
   Thread* t = threads().of_tid(task, tid);
-  return t ? runtime().make_send(task, t->port) : MACH_PORT_NULL;
+  return t ? threads().send_to(task, *t) : MACH_PORT_NULL;
 }
 
 namespace {
@@ -84,7 +84,8 @@ void reply_state(const DeferredReply& d, Thread& t, int flavor, mach_msg_type_nu
   runtime().send_reply(d, &r, sizeof r - sizeof r.old_state + count * sizeof(natural_t));
 }
 
-void reply_port(const DeferredReply& d, mach_port_name_t port) {
+void reply_port(const DeferredReply& d, Thread& t) {
+  const mach_port_name_t port = threads().reply_send(t);
   __Reply__thread_create_t r{};
   r.Head.msgh_bits = MACH_MSGH_BITS_COMPLEX;
   r.msgh_body.msgh_descriptor_count = 1;
@@ -92,6 +93,7 @@ void reply_port(const DeferredReply& d, mach_port_name_t port) {
   r.child_act.disposition = MACH_MSG_TYPE_COPY_SEND;
   r.child_act.type = MACH_MSG_PORT_DESCRIPTOR;
   runtime().send_reply(d, &r, sizeof r);
+  threads().release_reply_send(port);
 }
 
 kern_return_t do_get_state(mach_port_t port, int flavor, thread_state_t out, mach_msg_type_number_t* cnt) {
@@ -342,7 +344,10 @@ kern_return_t task_threads(task_inspect_t task, thread_act_array_t* list, mach_m
   if (!id) return KERN_INVALID_ARGUMENT;
   std::vector<Thread*> ts = threads().of_task(*id);
   auto* out = static_cast<mach_port_t*>(machd::reply_alloc(std::max<size_t>(1, ts.size()) * sizeof(mach_port_t)));
-  for (size_t i = 0; i < ts.size(); ++i) out[i] = ts[i]->port;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    out[i] = threads().reply_send(*ts[i]);
+    runtime().after_reply([p = out[i]] { threads().release_reply_send(p); });
+  }
   *list = out;
   *cnt = mach_msg_type_number_t(ts.size());
   return KERN_SUCCESS;
@@ -355,7 +360,7 @@ kern_return_t thread_create(task_t task, thread_act_t* child) {
   DeferredReply d = runtime().defer();
   threads().create(*id, [d](kern_return_t kr, Thread* t) {
     if (kr != KERN_SUCCESS || t == nullptr) return runtime().send_error_reply(d, kr ? kr : KERN_FAILURE);
-    reply_port(d, t->port);
+    reply_port(d, *t);
   });
   return MIG_NO_REPLY;
 }
@@ -380,9 +385,8 @@ kern_return_t thread_create_running(task_t task, thread_state_flavor_t flavor, t
       return runtime().send_error_reply(d, kr);
     }
     t->suspend_count = 0;
-    const mach_port_name_t port = t->port;
+    reply_port(d, *t);  // first: the reply's right keeps the port
     threads().unhold(*t);
-    reply_port(d, port);
   });
   return MIG_NO_REPLY;
 }
