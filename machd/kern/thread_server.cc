@@ -84,15 +84,22 @@ void reply_state(const DeferredReply& d, Thread& t, int flavor, mach_msg_type_nu
   runtime().send_reply(d, &r, sizeof r - sizeof r.old_state + count * sizeof(natural_t));
 }
 
-void reply_port(const DeferredReply& d, Thread& t) {
-  const mach_port_name_t port = threads().reply_send(t);
+// A deferred reply carrying one port (thread_create's, task_suspend2's
+// layout: header, body, one port descriptor).
+void send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition) {
+  static_assert(sizeof(__Reply__thread_create_t) == sizeof(__Reply__task_suspend2_t));
   __Reply__thread_create_t r{};
   r.Head.msgh_bits = MACH_MSGH_BITS_COMPLEX;
   r.msgh_body.msgh_descriptor_count = 1;
   r.child_act.name = port;
-  r.child_act.disposition = MACH_MSG_TYPE_COPY_SEND;
+  r.child_act.disposition = disposition;
   r.child_act.type = MACH_MSG_PORT_DESCRIPTOR;
   runtime().send_reply(d, &r, sizeof r);
+}
+
+void reply_port(const DeferredReply& d, Thread& t) {
+  const mach_port_name_t port = threads().reply_send(t);
+  send_port_reply(d, port, MACH_MSG_TYPE_COPY_SEND);
   threads().release_reply_send(port);
 }
 
@@ -124,22 +131,25 @@ void hold_then_reply(Thread& t, std::function<void(kern_return_t)> done) {
   threads().hold(t, [done = std::move(done)](kern_return_t kr) { done(kr); });
 }
 
-kern_return_t suspend_task(ipc::TaskId task) {
+// XNU task_hold + task_wait: `done` once every thread is parked.
+void suspend_task(ipc::TaskId task, std::function<void(kern_return_t)> done) {
   uint32_t& count = threads().task_suspend_count(task);
-  if (count++ > 0) return KERN_SUCCESS;
+  if (count++ > 0) return done(KERN_SUCCESS);
   std::vector<Thread*> list = threads().of_task(task);
-  DeferredReply d = runtime().defer();
   auto left = std::make_shared<size_t>(list.size() + 1);
-  auto finish = [d, left](kern_return_t) {
-    if (--*left == 0) runtime().send_error_reply(d, KERN_SUCCESS);
+  auto finish = [done = std::move(done), left](kern_return_t) {
+    if (--*left == 0) done(KERN_SUCCESS);
   };
   for (Thread* t : list) {
     t->task_held = true;
     hold_then_reply(*t, finish);
   }
   finish(KERN_SUCCESS);
-  return MIG_NO_REPLY;
 }
+
+// task_suspend2's tokens: token id -> task.
+std::unordered_map<uint64_t, ipc::TaskId> g_tokens;
+uint64_t g_next_token = 1;
 
 kern_return_t resume_task(ipc::TaskId task) {
   uint32_t& count = threads().task_suspend_count(task);
@@ -394,13 +404,45 @@ kern_return_t thread_create_running(task_t task, thread_state_flavor_t flavor, t
 kern_return_t task_suspend(task_read_t task) {
   auto id = task_of(task, {KType::kTask, KType::kTaskRead});
   if (!id) return KERN_INVALID_ARGUMENT;
-  return suspend_task(*id);
+  DeferredReply d = runtime().defer();
+  suspend_task(*id, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
+  return MIG_NO_REPLY;
 }
 
 kern_return_t task_resume(task_read_t task) {
   auto id = task_of(task, {KType::kTask, KType::kTaskRead});
   if (!id) return KERN_INVALID_ARGUMENT;
   return resume_task(*id);
+}
+
+// task_suspend2: a suspension whose token (a send-once right) task_resume2
+// consumes. A token dropped unused does not resume the task (XNU does).
+kern_return_t task_suspend2(task_read_t task, task_suspension_token_t* token) {
+  auto id = task_of(task, {KType::kTask, KType::kTaskRead});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  (void)token;
+  const uint64_t tid = g_next_token++;
+  const mach_port_name_t port = runtime().create_port(KType::kTaskResumeToken, tid);
+  if (port == MACH_PORT_NULL) return KERN_RESOURCE_SHORTAGE;
+  g_tokens[tid] = *id;
+  DeferredReply d = runtime().defer();
+  suspend_task(*id, [d, port](kern_return_t kr) {
+    if (kr != KERN_SUCCESS) return runtime().send_error_reply(d, kr);
+    send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+  });
+  return MIG_NO_REPLY;
+}
+
+kern_return_t task_resume2(task_suspension_token_t token) {
+  auto id = translate(token, {KType::kTaskResumeToken});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  auto it = g_tokens.find(*id);
+  if (it == g_tokens.end()) return KERN_INVALID_ARGUMENT;
+  const machd::ipc::TaskId task = it->second;
+  g_tokens.erase(it);
+  const mach_port_name_t port = token;
+  runtime().after_reply([port] { runtime().destroy_port(port); });
+  return runtime().host().pid_of(task) > 0 ? resume_task(task) : KERN_SUCCESS;
 }
 
 }  // extern "C"

@@ -342,6 +342,29 @@ TEST(Threads, TaskSuspendStopsEveryThreadAndCountsAsXnu) {
   w.finish();
 }
 
+TEST(Threads, TaskSuspend2GivesATokenThatTaskResume2Consumes) {
+  Worker w;
+  w.start();
+  task_suspension_token_t token = MACH_PORT_NULL;
+  ASSERT_EQ(task_suspend2(w.task, &token), KERN_SUCCESS);
+  ASSERT_NE(token, MACH_PORT_NULL);
+  mach_port_type_t type = 0;
+  ASSERT_EQ(mach_port_type(mach_task_self(), token, &type), KERN_SUCCESS);
+  EXPECT_TRUE(type & MACH_PORT_TYPE_SEND_ONCE);
+  mach_port_t spin = w.thread(w.spin_tid);
+  x86_thread_state64_t s = state_of(spin);
+  EXPECT_EQ(basic_of(spin).run_state, TH_STATE_STOPPED);
+  s.__r14 = 9;
+  ASSERT_EQ(thread_set_state(spin, x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&s),
+                             x86_THREAD_STATE64_COUNT),
+            KERN_SUCCESS);
+  ASSERT_EQ(task_resume2(token), KERN_SUCCESS);
+  EXPECT_EQ(receive_value(w.inbox), 9);
+  EXPECT_EQ(mach_port_type(mach_task_self(), token, &type), KERN_INVALID_NAME);  // consumed
+  mach_port_deallocate(mach_task_self(), spin);
+  w.finish();
+}
+
 TEST(Threads, ThreadCreateRunningInAnotherTaskRunsCodeGivenByAddress) {
   Worker w;
   w.start();
