@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <cstring>
 
 #include <mach/kern_return.h>
@@ -322,8 +323,14 @@ void start_agent() {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
   pthread_t th;
-  pthread_create(&th, &attr, agent_main, reinterpret_cast<void*>(uintptr_t(gen)));
+  g_agent_tid.store(0);
+  const bool started = pthread_create(&th, &attr, agent_main, reinterpret_cast<void*>(uintptr_t(gen))) == 0;
   pthread_attr_destroy(&attr);
+  // Wait until the agent published its tid: machd must never list it.
+  for (int i = 0; started && i < 2000 && g_agent_tid.load() == 0; ++i) {
+    timespec t{0, 1000 * 1000};
+    nanosleep(&t, nullptr);
+  }
 }
 
 uint32_t agent_tid() { return g_agent_tid.load(); }

@@ -64,10 +64,15 @@ extern "C" {
 
 boolean_t mach_task_is_self(task_name_t task) { return task == mach_task_self_ && task != MACH_PORT_NULL; }
 
-// Thread kernel objects are not provided yet: no port names them.
-mach_port_t mach_thread_self(void) { return MACH_PORT_NULL; }
 mach_port_name_t task_self_trap(void) { return mach_task_self_; }
-mach_port_name_t thread_self_trap(void) { return MACH_PORT_NULL; }
+
+// As XNU's thread_self_trap: a send right to the calling thread's port (a
+// user reference more on each call); machd knows the thread by its tid.
+mach_port_name_t thread_self_trap(void) {
+  machcompat::CallResult r = machcompat::call(MACHD_OP_THREAD_SELF, {uint64_t(gettid())});
+  return r.machd_gone || r.result != KERN_SUCCESS ? MACH_PORT_NULL : mach_port_name_t(r.rets[0]);
+}
+mach_port_t mach_thread_self(void) { return thread_self_trap(); }
 
 // As XNU's host_self_trap: a send right to the host port (a user reference
 // more on each call).

@@ -1,7 +1,9 @@
 // libmach-compat/src/misc.cc — small libsyscall leftovers: yielding, panic.
 #include <mach/mach.h>
 #include <mach/mach_traps.h>
+#include <mach/thread_switch.h>
 #include <sched.h>
+#include <time.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -21,12 +23,31 @@ boolean_t swtch_pri(int pri) {
   return FALSE;
 }
 
+// XNU thread_switch: an unknown option is KERN_INVALID_ARGUMENT; the named
+// thread is a hint (Linux has no directed hand-off: the caller yields, and
+// for the WAIT/DEPRESS options sleeps option_time ms at most).
 kern_return_t thread_switch(mach_port_name_t thread_name, int option, mach_msg_timeout_t option_time) {
-  (void)option;
-  (void)option_time;
-  if (thread_name != MACH_PORT_NULL) return KERN_NOT_SUPPORTED;  // no handoff to a named thread
-  sched_yield();
-  return KERN_SUCCESS;
+  (void)thread_name;
+  switch (option) {
+    case SWITCH_OPTION_NONE:
+      sched_yield();
+      return KERN_SUCCESS;
+    case SWITCH_OPTION_DEPRESS:
+    case SWITCH_OPTION_WAIT:
+    case SWITCH_OPTION_OSLOCK_DEPRESS:
+    case SWITCH_OPTION_OSLOCK_WAIT:
+    case SWITCH_OPTION_DISPATCH_CONTENTION: {
+      if (option_time == 0) {
+        sched_yield();
+        return KERN_SUCCESS;
+      }
+      timespec ts{time_t(option_time / 1000), long(option_time % 1000) * 1000000L};
+      nanosleep(&ts, nullptr);
+      return KERN_SUCCESS;
+    }
+    default:
+      return KERN_INVALID_ARGUMENT;
+  }
 }
 
 void panic_init(mach_port_t) {}

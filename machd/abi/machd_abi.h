@@ -377,6 +377,10 @@ enum machd_op {
   MACHD_OP_CLOCK_OF = 74,           /* args {name} → rets[0] = clock id of the clock a send right names */
   MACHD_OP_MEMORY_ENTRY_MAP = 90,   /* args {task (self), entry name} → rets {fd tag, offset, size, protection};
                                        the entry's memfd comes with the tag (vm/memory_entry.h) */
+  /* threads (40-59) */
+  MACHD_OP_THREAD_SELF = 40,        /* args {tid: the caller's gettid()} -> rets[0] = send right to
+                                       the thread's port (a user reference more per call), 0 if the
+                                       tid is not a thread of the caller's process */
   /* Ranges by kernel-object area (kern/), each documented where it is used:
    *   40-59 threads and the in-task agent   60-69 tasks
    *   70-89 host, clocks, timers, time      90-109 virtual memory

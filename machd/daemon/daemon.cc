@@ -79,6 +79,10 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   lock_sets_ = std::make_unique<kern::LockSets>();
   memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
   agent_ = std::make_unique<kern::Agent>(*this);
+  threads_ = std::make_unique<kern::Threads>();
+  dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
+    kern::threads().on_no_senders(ko.id, ms);
+  });
   arm_kernel_receive();
 }
 
@@ -424,7 +428,7 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
       if (o.done.returned_send) release_message_rights(kernel_, kt, o.done, true, true);
     }
   }
-  runtime_->reply_done();  // rights a routine made only for its reply to copy
+  runtime_->run_after_reply();  // e.g. rights a routine made only for its reply to copy
   return true;
 }
 

@@ -28,6 +28,7 @@
 #include "kern/host.h"
 #include "kern/processor.h"
 #include "kern/timer.h"
+#include "kern/thread.h"
 #include "kern/runtime.h"
 #include "kern/task.h"
 #include "kern/lock_set.h"
@@ -101,6 +102,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::LockSets> lock_sets_;
   std::unique_ptr<vm::MemoryEntries> memory_entries_;
   std::unique_ptr<kern::Agent> agent_;
+  std::unique_ptr<kern::Threads> threads_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello

@@ -11,6 +11,7 @@
 #include "kern/timer.h"
 #include "kern/task.h"
 #include "kern/semaphore.h"
+#include "kern/thread.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 #include "vm/memory_entry.h"
@@ -107,6 +108,10 @@ kern_return_t trap(Ctx& c) {
     if (!c.s.send_fds(std::span<const int>(&fd, 1), tag)) return KERN_RESOURCE_SHORTAGE;
     c.rep.rets[0] = tag;
     c.rep.rets[1] = id;
+    return KERN_SUCCESS;
+  }
+  if (c.req.op == MACHD_OP_THREAD_SELF) {
+    c.rep.rets[0] = kern::thread_self(self, pid_t(c.a(0)));
     return KERN_SUCCESS;
   }
   if (c.req.op == MACHD_OP_REPLY_PORT) {

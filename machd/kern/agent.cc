@@ -126,8 +126,11 @@ void Agent::await_park(ipc::TaskId task, uint32_t index, ParkDone done) {
     g_soon.push_back([done = std::move(done)] { done(KERN_TERMINATED); });
     return;
   }
+  if (atomic(ts->state).load(std::memory_order_acquire) == MACHD_TS_PARKED) {
+    g_soon.push_back([done = std::move(done)] { done(KERN_SUCCESS); });  // parked before we asked
+    return;
+  }
   tasks_[task].parks[index] = Park{agent_now_ns() + kTimeoutNs, std::move(done)};
-  if (atomic(ts->state).load(std::memory_order_acquire) == MACHD_TS_PARKED) on_doorbell(task);
 }
 
 void Agent::release(ipc::TaskId task, uint32_t index) {

@@ -14,8 +14,9 @@
 //       KERN_INVALID_ARGUMENT (no such task, bad op); these are also
 //       reported through the callback, never synchronously.
 //   An fd in AgentCall::fd (MMAP of a memfd) is sent to the task over its
-//   socket with a tag before the call is posted; the caller keeps its own fd
-//   (the Agent dups what it sends).
+//   socket with a tag before the call is posted (SCM_RIGHTS gives the task
+//   its own copy); the caller keeps and closes its fd. The agent closes its
+//   copy after mmap.
 //   `done` may call request() again. It must not assume the task is alive.
 //
 //   Ops (machd_agent_op): MMAP {addr, len, prot, flags (MAP_* incl.

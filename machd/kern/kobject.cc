@@ -27,6 +27,7 @@ const char* type_name(KType t) {
     case KType::kMemoryObjectControl: return "memory-object-control";
     case KType::kVoucher: return "voucher";
     case KType::kIdentityToken: return "identity-token";
+    case KType::kTaskResumeToken: return "task-resume-token";
     case KType::kCount: break;
   }
   return "unknown";

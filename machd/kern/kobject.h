@@ -36,6 +36,7 @@ enum class KType : uint16_t {
   kMemoryObjectControl,
   kVoucher,
   kIdentityToken,
+  kTaskResumeToken,               // task_suspend2's token (id: token id, thread_server.cc)
   kCount
 };
 

@@ -55,13 +55,8 @@ void Runtime::release_send(mach_port_name_t kernel_name) {
 }
 
 mach_port_name_t Runtime::release_after_reply(mach_port_name_t kernel_name) {
-  if (MACH_PORT_VALID(kernel_name)) lent_.push_back(kernel_name);
+  if (MACH_PORT_VALID(kernel_name)) after_reply([this, kernel_name] { release_send(kernel_name); });
   return kernel_name;
-}
-
-void Runtime::reply_done() {
-  for (mach_port_name_t n : lent_) kernel_.port_deallocate(kt_, n);
-  lent_.clear();
 }
 
 mach_msg_return_t Runtime::send(std::vector<uint8_t> msg, ipc::SendArgs extras) {
@@ -115,6 +110,12 @@ void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size)
   h.msgh_id = d.id + 100;
   memcpy(msg.data(), &h, sizeof h);
   send(std::move(msg));
+}
+
+void Runtime::run_after_reply() {
+  std::vector<std::function<void()>> run;
+  run.swap(after_reply_);
+  for (auto& f : run) f();
 }
 
 void Runtime::send_error_reply(const DeferredReply& d, kern_return_t kr) {

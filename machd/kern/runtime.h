@@ -105,10 +105,8 @@ class Runtime {
   void release_send(mach_port_name_t kernel_name);
   // A send right the kernel task holds only for the reply being built (the
   // MIG server stubs COPY_SEND the ports a routine returns): it is released
-  // once the reply went out (reply_done). Returns `kernel_name`.
+  // once the reply went out (after_reply). Returns `kernel_name`.
   mach_port_name_t release_after_reply(mach_port_name_t kernel_name);
-  // Called by the daemon after each served request, reply sent or not.
-  void reply_done();
 
   // Sends a message from the kernel task without blocking (replies,
   // notifications, alarms). Rights in `msg` are kernel-task names with the
@@ -137,6 +135,12 @@ class Runtime {
   void send_reply(const DeferredReply& d, const void* reply, size_t size);
   void send_error_reply(const DeferredReply& d, kern_return_t kr);
 
+  // Work to do once the reply of the routine being served went out (e.g.
+  // dropping a send right the reply copied, COPY_SEND). The daemon calls
+  // run_after_reply() after each served request, reply sent or not.
+  void after_reply(std::function<void()> f) { after_reply_.push_back(std::move(f)); }
+  void run_after_reply();
+
  private:
   ipc::Kernel& kernel_;
   ipc::TaskId kt_;
@@ -145,7 +149,7 @@ class Runtime {
   Request request_;
   std::vector<TaskObserver*> observers_;
   TimerQueue timers_;
-  std::vector<mach_port_name_t> lent_;
+  std::vector<std::function<void()>> after_reply_;
 };
 
 // The runtime of this machd (set by the Runtime constructor).

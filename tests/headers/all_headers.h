@@ -58,6 +58,7 @@
 #include <mach/task_inspect.h>
 #include <mach/task_policy.h>
 #include <mach/thread_policy.h>
+#include <mach/thread_switch.h>
 #include <mach/vm_purgable.h>
 #include <mach/vm_attributes.h>
 #include <mach/vm_behavior.h>

@@ -123,7 +123,7 @@ TEST(Api, MachAbsoluteTimeAdvancesInNanoseconds) {
 }
 
 TEST(Api, UnprovidedCallsSayNotSupported) {
-  thread_act_array_t threads = nullptr;
-  mach_msg_type_number_t n = 0;
-  EXPECT_EQ(task_threads(mach_task_self(), &threads, &n), KERN_NOT_SUPPORTED);
+  mach_port_t self = mach_thread_self();
+  EXPECT_EQ(thread_sample(self, MACH_PORT_NULL), KERN_NOT_SUPPORTED);
+  mach_port_deallocate(mach_task_self(), self);
 }

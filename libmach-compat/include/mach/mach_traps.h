@@ -13,6 +13,7 @@
 #include <mach/port.h>
 #include <mach/message.h>
 #include <mach/clock_types.h>
+#include <mach/thread_switch.h>
 
 __BEGIN_DECLS
 

@@ -62,7 +62,17 @@ typedef struct thread_affinity_policy *thread_affinity_policy_t;
 	((mach_msg_type_number_t)(sizeof(thread_affinity_policy_data_t) / sizeof(integer_t)))
 
 #define THREAD_BACKGROUND_POLICY        5
+struct thread_background_policy {
+	integer_t priority;
+};
+typedef struct thread_background_policy  thread_background_policy_data_t;
+typedef struct thread_background_policy *thread_background_policy_t;
+#define THREAD_BACKGROUND_POLICY_COUNT \
+	((mach_msg_type_number_t)(sizeof(thread_background_policy_data_t) / sizeof(integer_t)))
+
 #define THREAD_LATENCY_QOS_POLICY       7
+#define THREAD_LATENCY_QOS_POLICY_COUNT 1
 #define THREAD_THROUGHPUT_QOS_POLICY    8
+#define THREAD_THROUGHPUT_QOS_POLICY_COUNT 1
 
 #endif /* _MACH_THREAD_POLICY_H_ */

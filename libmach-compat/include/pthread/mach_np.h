@@ -15,7 +15,8 @@
 
 __BEGIN_DECLS
 
-/* The thread's port (no reference is added); MACH_PORT_NULL if unknown. */
+/* The thread's port; MACH_PORT_NULL if unknown.  Unlike macOS, a send
+ * right with one more user reference per call (as mach_thread_self()). */
 extern mach_port_t pthread_mach_thread_np(pthread_t thread);
 
 /* The pthread of a thread port of this task; 0 if none. */

@@ -1,0 +1,129 @@
+// machd/kern/thread.h — thread objects: a Linux thread of a task (its tid)
+// behind a Mach thread port, and the stop/park machinery under
+// thread_suspend, task_suspend and the state calls.
+//
+//   Threads registry: (task, tid) -> Thread {id, port, holds, slot, ...}
+//   created lazily (mach_thread_self, task_threads, thread_create), gone when
+//   the thread is seen dead or its task terminates (its port then dies and
+//   holders' rights become dead names). The agent thread is never one.
+//
+//   A thread is stopped while holds > 0; holds = its suspend count (thread_
+//   suspend) + 1 while its task is suspended + transient holds (get/set
+//   state of a running thread, terminate). The first hold asks the agent
+//   (kern/agent.h) to park it; hold() calls back once it is parked, never
+//   synchronously blocking machd. The last unhold lets it go.
+#pragma once
+
+#include <mach/kern_return.h>
+#include <mach/thread_status.h>
+#include <sys/types.h>
+
+#include <bitset>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent.h"
+#include "machd_abi.h"
+#include "runtime.h"
+
+namespace machd::kern {
+
+struct Thread {
+  uint64_t id = 0;
+  ipc::TaskId task = ipc::kNoTask;
+  pid_t tid = 0;
+  mach_port_name_t port = MACH_PORT_NULL;  // kernel-task name (receive + one send right)
+  int slot = -1;                           // thread slot, once it was stopped
+  uint32_t suspend_count = 0;              // thread_suspend - thread_resume
+  uint32_t holds = 0;
+  bool task_held = false;                  // one of the holds is its task's suspension
+  bool watched = false;                    // a no-senders request is armed on the port
+  enum class Stop { kRunning, kStopping, kParked } stop = Stop::kRunning;
+  std::vector<ParkDone> waiters;           // called once parked (or the stop failed)
+  x86_debug_state64_t debug{};
+  std::map<int, std::vector<integer_t>> policies;  // thread_policy_set, by flavor
+};
+
+class Threads final : public TaskObserver {
+ public:
+  Threads();
+  ~Threads() override;
+
+  // The thread `tid` of `task` (registered on first use); nullptr if it is
+  // not a live Mach thread of the task (no such tid, or the agent).
+  Thread* of_tid(ipc::TaskId task, pid_t tid);
+  // The thread a port's object id denotes, nullptr if gone.
+  Thread* of_id(uint64_t id);
+  // Every live thread of the task, in tid order (dead ones dropped).
+  std::vector<Thread*> of_task(ipc::TaskId task);
+
+  // Adds a hold; `done` is called when the thread is parked (KERN_SUCCESS),
+  // or with the error that prevented it. May call `done` before returning.
+  void hold(Thread& t, ParkDone done);
+  // Drops a hold; the last one lets the thread run.
+  void unhold(Thread& t);
+  // The parked thread's slot (nullptr unless parked).
+  machd_thread_slot* parked_slot(Thread& t);
+  // Ends the thread (it must be parked): it exits when let go.
+  void end(Thread& t);
+
+  // Task suspension (XNU's task_hold): counts per task.
+  uint32_t& task_suspend_count(ipc::TaskId task) { return task_suspends_[task]; }
+
+  // A new thread in `task` made by its agent; done(kr, thread parked) .
+  void create(ipc::TaskId task, std::function<void(kern_return_t, Thread*)> done);
+
+  void task_terminating(ipc::TaskId task) override;
+
+  // A send right to the thread's port held by the kernel task for one
+  // reply (COPY_SEND); dropped after the reply went (Runtime::after_reply)
+  // or by release_reply_send() for a deferred reply.
+  mach_port_name_t reply_send(Thread& t);
+  // A send right copied out to `task` (mach_thread_self).
+  mach_port_name_t send_to(ipc::TaskId task, Thread& t);
+  void release_reply_send(mach_port_name_t port) { runtime().release_send(port); }
+  // The port's last send right went: an idle thread's port is destroyed
+  // (a later mach_thread_self/task_threads makes a new one); a suspended
+  // or held thread keeps it.
+  void on_no_senders(uint64_t id, mach_port_mscount_t mscount);
+
+ private:
+  Thread* add(ipc::TaskId task, pid_t tid);
+  void forget(Thread& t);
+  int take_slot(ipc::TaskId task);
+  void stopped(uint64_t id, kern_return_t kr);
+
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Thread>> by_id_;
+  std::map<std::pair<ipc::TaskId, pid_t>, uint64_t> by_tid_;
+  std::unordered_map<ipc::TaskId, std::bitset<MACHD_THREAD_SLOTS>> slots_;
+  std::unordered_map<ipc::TaskId, uint32_t> task_suspends_;
+  std::set<std::pair<ipc::TaskId, pid_t>> ended_;  // terminated, maybe still in procfs
+};
+
+Threads& threads();
+
+// mach_thread_self for thread `tid` of `task`: a send right in the task (a
+// user reference more per call); MACH_PORT_NULL if tid is not its thread.
+mach_port_name_t thread_self(ipc::TaskId task, pid_t tid);
+
+// Linux facts about a thread (procfs); false if it is gone.
+struct ThreadProc {
+  char state = '?';      // R, S, D, T, t, Z, ...
+  uint64_t utime_us = 0;
+  uint64_t stime_us = 0;
+  int priority = 0;
+  int nice = 0;
+  std::string name;
+};
+bool read_thread_proc(pid_t pid, pid_t tid, ThreadProc& out);
+// The tids of a process (/proc/PID/task).
+std::vector<pid_t> tids_of(pid_t pid);
+
+}  // namespace machd::kern

@@ -1,0 +1,448 @@
+// machd/kern/thread_server.cc — the routines of thread_act.defs and the
+// thread part of task.defs that machd provides (thread.h holds the logic).
+// Each: translate the port, one call into Threads, reply now or, when the
+// thread must park first, defer() and reply from the callback.
+#include <mach/mig_errors.h>
+#include <mach/ndr.h>
+#include <mach/thread_info.h>
+#include <mach/thread_policy.h>
+#include <sched.h>
+#include <time.h>
+
+#include <cstring>
+
+#include "daemon/kernel_servers.h"
+#include "thread.h"
+#include "thread_state.h"
+#include "translate.h"
+
+extern "C" {
+#include "taskServer.h"
+#include "thread_actServer.h"
+}
+
+namespace machd::kern {
+
+mach_port_name_t thread_self(ipc::TaskId task, pid_t tid) {
+  Thread* t = threads().of_tid(task, tid);
+  return t ? threads().send_to(task, *t) : MACH_PORT_NULL;
+}
+
+namespace {
+
+Thread* thread_of(mach_port_t port, std::initializer_list<KType> types) {
+  auto id = translate(port, types);
+  return id ? threads().of_id(*id) : nullptr;
+}
+Thread* control(mach_port_t p) { return thread_of(p, {KType::kThread}); }
+Thread* readable(mach_port_t p) { return thread_of(p, {KType::kThread, KType::kThreadRead}); }
+Thread* inspectable(mach_port_t p) {
+  return thread_of(p, {KType::kThread, KType::kThreadRead, KType::kThreadInspect});
+}
+std::optional<ipc::TaskId> task_of(mach_port_t p, std::initializer_list<KType> types) {
+  auto id = translate(p, types);
+  if (!id) return std::nullopt;
+  return ipc::TaskId(*id);
+}
+
+bool known_flavor(int f) {
+  switch (f) {
+    case x86_THREAD_STATE64: case x86_THREAD_STATE: case x86_FLOAT_STATE64: case x86_FLOAT_STATE:
+    case x86_AVX_STATE64: case x86_EXCEPTION_STATE64: case x86_DEBUG_STATE64: return true;
+    default: return false;
+  }
+}
+
+// Runs `body` on the parked thread: now if it is parked, else after a
+// transient hold (the reply is deferred). body returns the reply to send.
+using ParkedBody = std::function<void(Thread&, const DeferredReply&)>;
+kern_return_t with_parked(Thread& t, ParkedBody body) {
+  DeferredReply d = runtime().defer();
+  const uint64_t id = t.id;
+  threads().hold(t, [id, d, body = std::move(body)](kern_return_t kr) {
+    Thread* t = threads().of_id(id);
+    if (t == nullptr) return runtime().send_error_reply(d, KERN_TERMINATED);
+    if (kr != KERN_SUCCESS || threads().parked_slot(*t) == nullptr) {
+      threads().unhold(*t);
+      return runtime().send_error_reply(d, kr != KERN_SUCCESS ? kr : KERN_ABORTED);
+    }
+    body(*t, d);
+    if (Thread* again = threads().of_id(id)) threads().unhold(*again);
+  });
+  return MIG_NO_REPLY;
+}
+
+void reply_state(const DeferredReply& d, Thread& t, int flavor, mach_msg_type_number_t room) {
+  __Reply__thread_get_state_t r{};
+  r.NDR = NDR_record;
+  mach_msg_type_number_t count = std::min<mach_msg_type_number_t>(room, THREAD_STATE_MAX);
+  kern_return_t kr = get_thread_state(*threads().parked_slot(t), t.debug, flavor,
+                                      reinterpret_cast<natural_t*>(r.old_state), &count);
+  if (kr != KERN_SUCCESS) return runtime().send_error_reply(d, kr);
+  r.RetCode = KERN_SUCCESS;
+  r.old_stateCnt = count;
+  runtime().send_reply(d, &r, sizeof r - sizeof r.old_state + count * sizeof(natural_t));
+}
+
+// A deferred reply carrying one port (thread_create's, task_suspend2's
+// layout: header, body, one port descriptor).
+void send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition) {
+  static_assert(sizeof(__Reply__thread_create_t) == sizeof(__Reply__task_suspend2_t));
+  __Reply__thread_create_t r{};
+  r.Head.msgh_bits = MACH_MSGH_BITS_COMPLEX;
+  r.msgh_body.msgh_descriptor_count = 1;
+  r.child_act.name = port;
+  r.child_act.disposition = disposition;
+  r.child_act.type = MACH_MSG_PORT_DESCRIPTOR;
+  runtime().send_reply(d, &r, sizeof r);
+}
+
+void reply_port(const DeferredReply& d, Thread& t) {
+  const mach_port_name_t port = threads().reply_send(t);
+  send_port_reply(d, port, MACH_MSG_TYPE_COPY_SEND);
+  threads().release_reply_send(port);
+}
+
+kern_return_t do_get_state(mach_port_t port, int flavor, thread_state_t out, mach_msg_type_number_t* cnt) {
+  Thread* t = readable(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  if (!known_flavor(flavor)) return KERN_INVALID_ARGUMENT;
+  if (machd_thread_slot* s = threads().parked_slot(*t))  // suspended: a read of its slot
+    return get_thread_state(*s, t->debug, flavor, reinterpret_cast<natural_t*>(out), cnt);
+  const mach_msg_type_number_t room = *cnt;
+  return with_parked(*t, [flavor, room](Thread& t, const DeferredReply& d) { reply_state(d, t, flavor, room); });
+}
+
+kern_return_t do_set_state(mach_port_t port, int flavor, thread_state_t in, mach_msg_type_number_t cnt) {
+  Thread* t = control(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  if (!known_flavor(flavor)) return KERN_INVALID_ARGUMENT;
+  if (machd_thread_slot* s = threads().parked_slot(*t))
+    return set_thread_state(*s, t->debug, flavor, reinterpret_cast<const natural_t*>(in), cnt);
+  std::vector<natural_t> copy(reinterpret_cast<natural_t*>(in), reinterpret_cast<natural_t*>(in) + cnt);
+  return with_parked(*t, [flavor, copy](Thread& t, const DeferredReply& d) {
+    runtime().send_error_reply(d, set_thread_state(*threads().parked_slot(t), t.debug, flavor, copy.data(),
+                                                   mach_msg_type_number_t(copy.size())));
+  });
+}
+
+// Adds a hold and answers once parked (thread_suspend, task_suspend).
+void hold_then_reply(Thread& t, std::function<void(kern_return_t)> done) {
+  threads().hold(t, [done = std::move(done)](kern_return_t kr) { done(kr); });
+}
+
+// XNU task_hold + task_wait: `done` once every thread is parked.
+void suspend_task(ipc::TaskId task, std::function<void(kern_return_t)> done) {
+  uint32_t& count = threads().task_suspend_count(task);
+  if (count++ > 0) return done(KERN_SUCCESS);
+  std::vector<Thread*> list = threads().of_task(task);
+  auto left = std::make_shared<size_t>(list.size() + 1);
+  auto finish = [done = std::move(done), left](kern_return_t) {
+    if (--*left == 0) done(KERN_SUCCESS);
+  };
+  for (Thread* t : list) {
+    t->task_held = true;
+    hold_then_reply(*t, finish);
+  }
+  finish(KERN_SUCCESS);
+}
+
+// task_suspend2's tokens: token id -> task.
+std::unordered_map<uint64_t, ipc::TaskId> g_tokens;
+uint64_t g_next_token = 1;
+
+kern_return_t resume_task(ipc::TaskId task) {
+  uint32_t& count = threads().task_suspend_count(task);
+  if (count == 0) return KERN_FAILURE;
+  if (--count > 0) return KERN_SUCCESS;
+  for (Thread* t : threads().of_task(task)) {
+    if (!t->task_held) continue;
+    t->task_held = false;
+    threads().unhold(*t);
+  }
+  return KERN_SUCCESS;
+}
+
+uint64_t now_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000ull + uint64_t(ts.tv_nsec) / 1000;
+}
+
+integer_t run_state_of(const ThreadProc& p, const Thread& t) {
+  if (t.suspend_count > 0 || t.task_held) return TH_STATE_STOPPED;
+  switch (p.state) {
+    case 'R': return TH_STATE_RUNNING;
+    case 'D': return TH_STATE_UNINTERRUPTIBLE;
+    case 'T': case 't': return TH_STATE_STOPPED;
+    case 'Z': case 'X': return TH_STATE_HALTED;
+    default: return TH_STATE_WAITING;
+  }
+}
+
+}  // namespace
+}  // namespace machd::kern
+
+using namespace machd::kern;
+
+extern "C" {
+
+kern_return_t thread_get_state(thread_read_t t, thread_state_flavor_t flavor, thread_state_t out,
+                               mach_msg_type_number_t* cnt) {
+  return do_get_state(t, flavor, out, cnt);
+}
+kern_return_t act_get_state(thread_read_t t, int flavor, thread_state_t out, mach_msg_type_number_t* cnt) {
+  return do_get_state(t, flavor, out, cnt);
+}
+kern_return_t thread_set_state(thread_act_t t, thread_state_flavor_t flavor, thread_state_t in,
+                               mach_msg_type_number_t cnt) {
+  return do_set_state(t, flavor, in, cnt);
+}
+kern_return_t act_set_state(thread_act_t t, int flavor, thread_state_t in, mach_msg_type_number_t cnt) {
+  return do_set_state(t, flavor, in, cnt);
+}
+
+// XNU thread_suspend: the count goes up, and the call returns once the
+// thread is stopped.
+kern_return_t thread_suspend(thread_read_t port) {
+  Thread* t = readable(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  ++t->suspend_count;
+  DeferredReply d = runtime().defer();
+  hold_then_reply(*t, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
+  return MIG_NO_REPLY;
+}
+
+// XNU thread_resume: a count of 0 is KERN_FAILURE.
+kern_return_t thread_resume(thread_read_t port) {
+  Thread* t = readable(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  if (t->suspend_count == 0) return KERN_FAILURE;
+  --t->suspend_count;
+  threads().unhold(*t);
+  return KERN_SUCCESS;
+}
+
+// Aborting a wait is not provided: a blocked syscall goes on (SA_RESTART).
+// The thread is checked and the call succeeds, as for a thread not waiting.
+kern_return_t thread_abort(thread_act_t port) { return control(port) ? KERN_SUCCESS : KERN_INVALID_ARGUMENT; }
+kern_return_t thread_abort_safely(thread_act_t port) {
+  return control(port) ? KERN_SUCCESS : KERN_INVALID_ARGUMENT;
+}
+
+kern_return_t thread_terminate(thread_act_t port) {
+  Thread* t = control(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  DeferredReply d = runtime().defer();
+  const uint64_t id = t->id;
+  threads().hold(*t, [d, id](kern_return_t kr) {
+    Thread* t = threads().of_id(id);
+    if (t != nullptr && kr == KERN_SUCCESS) threads().end(*t);
+    runtime().send_error_reply(d, kr == KERN_SUCCESS || t == nullptr ? KERN_SUCCESS : kr);
+  });
+  return MIG_NO_REPLY;
+}
+
+kern_return_t thread_info(thread_inspect_t port, thread_flavor_t flavor, thread_info_t out,
+                          mach_msg_type_number_t* cnt) {
+  Thread* t = inspectable(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  ThreadProc p;
+  if (!read_thread_proc(runtime().host().pid_of(t->task), t->tid, p)) return KERN_TERMINATED;
+  switch (flavor) {
+    case THREAD_BASIC_INFO: {
+      if (*cnt < THREAD_BASIC_INFO_COUNT) return KERN_INVALID_ARGUMENT;
+      thread_basic_info_data_t b{};
+      b.user_time.seconds = integer_t(p.utime_us / 1000000);
+      b.user_time.microseconds = integer_t(p.utime_us % 1000000);
+      b.system_time.seconds = integer_t(p.stime_us / 1000000);
+      b.system_time.microseconds = integer_t(p.stime_us % 1000000);
+      b.cpu_usage = 0;
+      b.policy = POLICY_TIMESHARE;
+      b.run_state = run_state_of(p, *t);
+      b.flags = 0;
+      b.suspend_count = integer_t(t->suspend_count);
+      b.sleep_time = 0;
+      memcpy(out, &b, sizeof b);
+      *cnt = THREAD_BASIC_INFO_COUNT;
+      return KERN_SUCCESS;
+    }
+    case THREAD_IDENTIFIER_INFO: {
+      if (*cnt < THREAD_IDENTIFIER_INFO_COUNT) return KERN_INVALID_ARGUMENT;
+      thread_identifier_info_data_t id{};
+      id.thread_id = uint64_t(t->tid);
+      id.thread_handle = t->slot >= 0 && threads().parked_slot(*t) ? threads().parked_slot(*t)->fs_base : 0;
+      id.dispatch_qaddr = 0;
+      memcpy(out, &id, sizeof id);
+      *cnt = THREAD_IDENTIFIER_INFO_COUNT;
+      return KERN_SUCCESS;
+    }
+    case THREAD_EXTENDED_INFO: {
+      if (*cnt < THREAD_EXTENDED_INFO_COUNT) return KERN_INVALID_ARGUMENT;
+      thread_extended_info_data_t e{};
+      e.pth_user_time = p.utime_us * 1000;
+      e.pth_system_time = p.stime_us * 1000;
+      e.pth_cpu_usage = 0;
+      e.pth_policy = POLICY_TIMESHARE;
+      e.pth_run_state = run_state_of(p, *t);
+      e.pth_flags = 0;
+      e.pth_sleep_time = 0;
+      e.pth_curpri = 31 - p.nice;  // BASEPRI_DEFAULT, moved by nice
+      e.pth_priority = 31 - p.nice;
+      e.pth_maxpriority = 63;
+      strncpy(e.pth_name, p.name.c_str(), sizeof e.pth_name - 1);
+      memcpy(out, &e, sizeof e);
+      *cnt = THREAD_EXTENDED_INFO_COUNT;
+      return KERN_SUCCESS;
+    }
+    default: return KERN_INVALID_ARGUMENT;
+  }
+}
+
+// Policies are kept as set and reported back; Linux scheduling is not changed.
+kern_return_t thread_policy_set(thread_act_t port, thread_policy_flavor_t flavor, thread_policy_t info,
+                                mach_msg_type_number_t cnt) {
+  Thread* t = control(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  mach_msg_type_number_t need = 0;
+  switch (flavor) {
+    case THREAD_EXTENDED_POLICY: need = THREAD_EXTENDED_POLICY_COUNT; break;
+    case THREAD_TIME_CONSTRAINT_POLICY: need = THREAD_TIME_CONSTRAINT_POLICY_COUNT; break;
+    case THREAD_PRECEDENCE_POLICY: need = THREAD_PRECEDENCE_POLICY_COUNT; break;
+    case THREAD_AFFINITY_POLICY: need = THREAD_AFFINITY_POLICY_COUNT; break;
+    case THREAD_BACKGROUND_POLICY: need = THREAD_BACKGROUND_POLICY_COUNT; break;
+    case THREAD_LATENCY_QOS_POLICY: need = THREAD_LATENCY_QOS_POLICY_COUNT; break;
+    case THREAD_THROUGHPUT_QOS_POLICY: need = THREAD_THROUGHPUT_QOS_POLICY_COUNT; break;
+    default: return KERN_INVALID_ARGUMENT;
+  }
+  if (cnt < need) return KERN_INVALID_ARGUMENT;
+  if (flavor == THREAD_TIME_CONSTRAINT_POLICY) {
+    auto* tc = reinterpret_cast<thread_time_constraint_policy_t>(info);
+    if (tc->constraint < tc->computation || tc->computation == 0) return KERN_INVALID_ARGUMENT;
+  }
+  t->policies[flavor].assign(info, info + need);
+  return KERN_SUCCESS;
+}
+
+kern_return_t thread_policy_get(thread_inspect_t port, thread_policy_flavor_t flavor, thread_policy_t info,
+                                mach_msg_type_number_t* cnt, boolean_t* get_default) {
+  Thread* t = inspectable(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  std::vector<integer_t> v;
+  auto it = t->policies.find(flavor);
+  const bool have = it != t->policies.end() && !*get_default;
+  switch (flavor) {
+    case THREAD_EXTENDED_POLICY: v = {1}; break;  // timeshare
+    case THREAD_TIME_CONSTRAINT_POLICY: v = {0, 0, 0, 0}; break;
+    case THREAD_PRECEDENCE_POLICY: v = {0}; break;
+    case THREAD_AFFINITY_POLICY: v = {THREAD_AFFINITY_TAG_NULL}; break;
+    case THREAD_BACKGROUND_POLICY: v = {0}; break;
+    case THREAD_LATENCY_QOS_POLICY: v = {0}; break;
+    case THREAD_THROUGHPUT_QOS_POLICY: v = {0}; break;
+    default: return KERN_INVALID_ARGUMENT;
+  }
+  if (have) v = it->second;
+  if (*cnt < v.size()) return KERN_INVALID_ARGUMENT;
+  memcpy(info, v.data(), v.size() * sizeof(integer_t));
+  *cnt = mach_msg_type_number_t(v.size());
+  *get_default = have ? FALSE : TRUE;
+  return KERN_SUCCESS;
+}
+
+kern_return_t task_threads(task_inspect_t task, thread_act_array_t* list, mach_msg_type_number_t* cnt) {
+  auto id = task_of(task, {KType::kTask, KType::kTaskRead, KType::kTaskInspect});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  std::vector<Thread*> ts = threads().of_task(*id);
+  auto* out = static_cast<mach_port_t*>(machd::reply_alloc(std::max<size_t>(1, ts.size()) * sizeof(mach_port_t)));
+  for (size_t i = 0; i < ts.size(); ++i) {
+    out[i] = threads().reply_send(*ts[i]);
+    runtime().after_reply([p = out[i]] { threads().release_reply_send(p); });
+  }
+  *list = out;
+  *cnt = mach_msg_type_number_t(ts.size());
+  return KERN_SUCCESS;
+}
+
+kern_return_t thread_create(task_t task, thread_act_t* child) {
+  auto id = task_of(task, {KType::kTask});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  (void)child;
+  DeferredReply d = runtime().defer();
+  threads().create(*id, [d](kern_return_t kr, Thread* t) {
+    if (kr != KERN_SUCCESS || t == nullptr) return runtime().send_error_reply(d, kr ? kr : KERN_FAILURE);
+    reply_port(d, *t);
+  });
+  return MIG_NO_REPLY;
+}
+
+kern_return_t thread_create_running(task_t task, thread_state_flavor_t flavor, thread_state_t state,
+                                    mach_msg_type_number_t cnt, thread_act_t* child) {
+  auto id = task_of(task, {KType::kTask});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  (void)child;
+  if (flavor != x86_THREAD_STATE64 && flavor != x86_THREAD_STATE) return KERN_INVALID_ARGUMENT;
+  if (cnt < (flavor == x86_THREAD_STATE64 ? x86_THREAD_STATE64_COUNT : x86_THREAD_STATE_COUNT))
+    return KERN_INVALID_ARGUMENT;
+  std::vector<natural_t> copy(reinterpret_cast<natural_t*>(state), reinterpret_cast<natural_t*>(state) + cnt);
+  DeferredReply d = runtime().defer();
+  threads().create(*id, [d, flavor, copy](kern_return_t kr, Thread* t) {
+    if (kr != KERN_SUCCESS || t == nullptr) return runtime().send_error_reply(d, kr ? kr : KERN_FAILURE);
+    machd_thread_slot* s = threads().parked_slot(*t);
+    kr = s ? set_thread_state(*s, t->debug, flavor, copy.data(), mach_msg_type_number_t(copy.size()))
+           : KERN_FAILURE;
+    if (kr != KERN_SUCCESS) {
+      threads().end(*t);
+      return runtime().send_error_reply(d, kr);
+    }
+    t->suspend_count = 0;
+    reply_port(d, *t);  // first: the reply's right keeps the port
+    threads().unhold(*t);
+  });
+  return MIG_NO_REPLY;
+}
+
+kern_return_t task_suspend(task_read_t task) {
+  auto id = task_of(task, {KType::kTask, KType::kTaskRead});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  DeferredReply d = runtime().defer();
+  suspend_task(*id, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
+  return MIG_NO_REPLY;
+}
+
+kern_return_t task_resume(task_read_t task) {
+  auto id = task_of(task, {KType::kTask, KType::kTaskRead});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  return resume_task(*id);
+}
+
+// task_suspend2: a suspension whose token (a send-once right) task_resume2
+// consumes. A token dropped unused does not resume the task (XNU does).
+kern_return_t task_suspend2(task_read_t task, task_suspension_token_t* token) {
+  auto id = task_of(task, {KType::kTask, KType::kTaskRead});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  (void)token;
+  const uint64_t tid = g_next_token++;
+  const mach_port_name_t port = runtime().create_port(KType::kTaskResumeToken, tid);
+  if (port == MACH_PORT_NULL) return KERN_RESOURCE_SHORTAGE;
+  g_tokens[tid] = *id;
+  DeferredReply d = runtime().defer();
+  suspend_task(*id, [d, port](kern_return_t kr) {
+    if (kr != KERN_SUCCESS) return runtime().send_error_reply(d, kr);
+    send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+  });
+  return MIG_NO_REPLY;
+}
+
+kern_return_t task_resume2(task_suspension_token_t token) {
+  auto id = translate(token, {KType::kTaskResumeToken});
+  if (!id) return KERN_INVALID_ARGUMENT;
+  auto it = g_tokens.find(*id);
+  if (it == g_tokens.end()) return KERN_INVALID_ARGUMENT;
+  const machd::ipc::TaskId task = it->second;
+  g_tokens.erase(it);
+  const mach_port_name_t port = token;
+  runtime().after_reply([port] { runtime().destroy_port(port); });
+  return runtime().host().pid_of(task) > 0 ? resume_task(task) : KERN_SUCCESS;
+}
+
+}  // extern "C"
