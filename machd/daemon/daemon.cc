@@ -41,7 +41,6 @@ namespace machd {
 namespace {
 
 constexpr ipc::WaiterId kKernelReceiveWaiter = 1;  // session 0, channel 1
-constexpr ipc::WaiterId kKernelSendWaiter = 2;
 
 int open_pidfd(int sock, pid_t pid) {
   int fd = -1;
@@ -417,16 +416,8 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
   ipc::SendArgs send;
   take_reply_payloads(reply, send);  // out-of-line arrays the routine returned (always frees them)
   if (!reply.empty()) {
-    ipc::MsgArgs args;
-    args.options = MACH_SEND_MSG | MACH_SEND_TIMEOUT;
-    args.timeout = 0;
-    send.msg = std::move(reply);
-    args.send = std::move(send);
-    ipc::MsgOutcome o = kernel_.msg(kt, kKernelSendWaiter, std::move(args), monotonic_ns());
-    if (!o.blocked && o.done.result != MACH_MSG_SUCCESS) {
-      spdlog::debug("kernel reply not delivered: {:#x}", o.done.result);
-      if (o.done.returned_send) release_message_rights(kernel_, kt, o.done, true, true);
-    }
+    mach_msg_return_t mr = runtime_->send(std::move(reply), std::move(send));
+    if (mr != MACH_MSG_SUCCESS) spdlog::debug("kernel reply not delivered: {:#x}", mr);
   }
   runtime_->run_after_reply();  // e.g. rights a routine made only for its reply to copy
   return true;

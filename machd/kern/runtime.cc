@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "daemon/message_rights.h"
+
 namespace machd::kern {
 
 namespace {
@@ -67,15 +69,10 @@ mach_msg_return_t Runtime::send(std::vector<uint8_t> msg, ipc::SendArgs extras) 
   args.send = std::move(extras);
   ipc::MsgOutcome o = kernel_.msg(kt_, kKernelSendWaiter, std::move(args), now_ns());
   if (o.blocked) return MACH_MSG_SUCCESS;  // cannot happen with a zero timeout
-  if (o.done.result != MACH_MSG_SUCCESS && o.done.returned_send) {
-    // The message came back with its rights: destroy them (the send failed).
-    mach_msg_header_t h;
-    if (o.done.msg.size() >= sizeof h) {
-      memcpy(&h, o.done.msg.data(), sizeof h);
-      if (MACH_PORT_VALID(h.msgh_remote_port)) kernel_.port_deallocate(kt_, h.msgh_remote_port);
-      if (MACH_PORT_VALID(h.msgh_local_port)) kernel_.port_deallocate(kt_, h.msgh_local_port);
-    }
-  }
+  // A message that came back (the send failed) is destroyed with every
+  // right it carried, header and body.
+  if (o.done.result != MACH_MSG_SUCCESS && o.done.returned_send)
+    release_message_rights(kernel_, kt_, o.done, true, true);
   return o.done.result;
 }
 
