@@ -57,6 +57,10 @@ int task_fd_of_inode(ipc::TaskId task, pid_t pid, uint64_t ino) {
     struct stat st{};
     if (de->d_name[0] == '.' || stat((dir + "/" + de->d_name).c_str(), &st) != 0 || st.st_ino != ino) continue;
     found = int(syscall(SYS_pidfd_getfd, pidfd, atoi(de->d_name), 0));
+    // Where pidfd_getfd is filtered (container seccomp profiles), reopening
+    // the descriptor's /proc link gives the same memfd, under the same
+    // ptrace-access check.
+    if (found < 0) found = open((dir + "/" + de->d_name).c_str(), O_RDWR | O_CLOEXEC);
     break;
   }
   closedir(d);
