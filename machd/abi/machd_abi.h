@@ -314,9 +314,13 @@ struct machd_channel {
   int32_t result;      /* reply: kern_return_t / mach_msg_return_t */
   uint64_t args[MACHD_CH_ARGS];
   uint64_t rets[MACHD_CH_RETS];
+  int32_t tid;         /* request: the calling thread's Linux tid (thread_abort
+                        * finds a thread's blocked mach_msg by it) */
+  uint32_t reserved;
   /* uint8_t data[MACHD_CHANNEL_DATA_SIZE] follows */
 };
-MACHD_STATIC_ASSERT(sizeof(struct machd_channel) == 144, "channel header layout");
+MACHD_STATIC_ASSERT(sizeof(struct machd_channel) == 152, "channel header layout");
+MACHD_STATIC_ASSERT(offsetof(struct machd_channel, tid) == 144, "tid offset");
 MACHD_STATIC_ASSERT(offsetof(struct machd_channel, args) == 16, "args offset");
 MACHD_STATIC_ASSERT(offsetof(struct machd_channel, rets) == 96, "rets offset");
 #define MACHD_CHANNEL_DATA_SIZE (MACHD_CHANNEL_SIZE - (uint32_t)sizeof(struct machd_channel))

@@ -74,6 +74,10 @@ class AgentLink {
   virtual uint8_t* agent_area(ipc::TaskId task) = 0;
   // Sends `fd` to the task tagged (machd_sock_fds); false on failure.
   virtual bool send_fd(ipc::TaskId task, int fd, uint64_t* tag) = 0;
+  // Ends a blocked mach_msg of thread `tid` of the task (found by the tid
+  // its channel records): it returns MACH_SEND_INTERRUPTED or
+  // MACH_RCV_INTERRUPTED. No-op when the thread is not blocked in one.
+  virtual void interrupt_wait(ipc::TaskId task, pid_t tid) = 0;
 };
 
 class Agent final : public TaskObserver {
@@ -84,6 +88,8 @@ class Agent final : public TaskObserver {
   ~Agent() override;
 
   void request(ipc::TaskId task, const AgentCall& call, AgentDone done);
+  // thread_abort: see AgentLink::interrupt_wait.
+  void interrupt_wait(ipc::TaskId task, pid_t tid) { link_.interrupt_wait(task, tid); }
 
   // The slot `index` of the task (nullptr if the task has no region).
   machd_thread_slot* slot(ipc::TaskId task, uint32_t index);
