@@ -240,6 +240,9 @@ enum machd_agent_op {
   MACHD_AGENT_MADVISE = 4,  /* args {addr, len, advice} (MADV_*) */
   MACHD_AGENT_THREAD_CREATE = 5, /* args {slot}: a new thread that parks at once in `slot` (tid
                                     written in the slot by machd's reading) -> rets[0] = tid */
+  MACHD_AGENT_MLOCK = 6,    /* args {addr, len}: mlock; KERN_RESOURCE_SHORTAGE when Linux refuses
+                               (RLIMIT_MEMLOCK, EAGAIN), rets[1] = errno */
+  MACHD_AGENT_MUNLOCK = 7,  /* args {addr, len}: munlock */
   MACHD_AGENT_OP_COUNT
 };
 

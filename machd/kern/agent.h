@@ -24,7 +24,8 @@
 //   rets[0] the address; MUNMAP {addr, len}; MPROTECT {addr, len, prot};
 //   MADVISE {addr, len, advice}; errors come back as KERN_NO_SPACE,
 //   KERN_INVALID_ARGUMENT, KERN_PROTECTION_FAILURE or KERN_FAILURE, with
-//   the errno in rets[1]. THREAD_CREATE {slot} → rets[0] the new tid (used
+//   the errno in rets[1]. MLOCK / MUNLOCK {addr, len} (KERN_RESOURCE_SHORTAGE
+//   when Linux refuses to lock). THREAD_CREATE {slot} → rets[0] the new tid (used
 //   by kern/thread).
 //
 // Thread slots: stop(task, slot, tid, done) asks thread `tid` to park in

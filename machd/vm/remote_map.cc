@@ -27,6 +27,7 @@
 #include "kern/agent.h"
 #include "kern/runtime.h"
 #include "kern/translate.h"
+#include "agent_reply.h"
 #include "memory_entry.h"
 
 extern "C" {
@@ -64,8 +65,8 @@ struct AddressReply {
 };
 #pragma pack(pop)
 
-// Posts `call` to the task's agent; the reply is sent when it answers
-// (RetCode only, or RetCode + address when `with_address`).
+}  // namespace
+
 kern_return_t ask_agent(ipc::TaskId t, const kern::AgentCall& call, bool with_address) {
   kern::DeferredReply d = kern::runtime().defer();
   kern::agent().request(t, call, [d, with_address](const kern::AgentResult& r) {
@@ -87,6 +88,8 @@ kern_return_t ask_agent(ipc::TaskId t, const kern::AgentCall& call, bool with_ad
   });
   return MIG_NO_REPLY;
 }
+
+namespace {
 
 kern_return_t remote_allocate(mach_port_t task, uint64_t* address, uint64_t size, int flags) {
   auto t = target(task);

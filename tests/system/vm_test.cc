@@ -7,7 +7,9 @@
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
 #include <mach/vm_map.h>
+#include <mach/host_priv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -704,4 +706,77 @@ TEST(VmRemap, CopyFromAWorkerIntoTheController) {
   EXPECT_EQ(w.release(), 0);
   mach_vm_deallocate(mach_task_self(), t, kPage);
   mach_vm_deallocate(mach_task_self(), a, kPage);
+}
+
+// ---- wiring ---------------------------------------------------------------------------
+
+namespace {
+
+// The worker's locked memory (VmLck, kB) as Linux reports it.
+long locked_kb(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/status";
+  FILE* f = fopen(path.c_str(), "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmLck: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+// Leaves the calling process (every thread: the agent locks) with a lock
+// limit of `bytes` and, by becoming nobody, without CAP_IPC_LOCK, so the
+// limit applies. False if it cannot.
+bool limit_locking(rlim_t bytes) {
+  rlimit rl{bytes, bytes};
+  return setrlimit(RLIMIT_MEMLOCK, &rl) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+         setresuid(65534, 65534, 65534) == 0;
+}
+
+}  // namespace
+
+// XNU vm_wire / mach_vm_wire: access != NONE wires the range in the target
+// task, NONE unwires it; a range that cannot be wired is
+// KERN_RESOURCE_SHORTAGE; host name port KERN_INVALID_HOST, a non-task
+// KERN_INVALID_TASK, a hole KERN_INVALID_ADDRESS, a bad access
+// KERN_INVALID_ARGUMENT. task_wire is obsolete: KERN_NOT_SUPPORTED.
+TEST(VmWire, WireLocksAWorkersRangeWithinItsLimitAndUnwireUnlocks) {
+  const Holdings before = holdings();
+  {
+    const rlim_t limit = rlim_t(8 * kPage);
+    Worker w([limit] {
+      if (!limit_locking(limit)) _exit(3);
+    });
+    mach_port_t priv = mach_host_self(), name = MACH_PORT_NULL;
+    ASSERT_EQ(host_get_special_port(priv, HOST_LOCAL_NODE, HOST_PORT, &name), KERN_SUCCESS);
+    mach_vm_address_t a = 0;
+    ASSERT_EQ(mach_vm_allocate(w.task(), &a, 32 * kPage, VM_FLAGS_ANYWHERE), KERN_SUCCESS);
+    const long base = locked_kb(w.pid());
+    ASSERT_GE(base, 0);
+
+    ASSERT_EQ(mach_vm_wire(priv, w.task(), a, 4 * kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
+    EXPECT_EQ(locked_kb(w.pid()) - base, long(4 * kPage / 1024));
+    ASSERT_EQ(vm_wire(priv, w.task(), vm_address_t(a), vm_size_t(4 * kPage), VM_PROT_NONE), KERN_SUCCESS);
+    EXPECT_EQ(locked_kb(w.pid()), base);
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, 32 * kPage, VM_PROT_READ), KERN_RESOURCE_SHORTAGE)
+        << "beyond the worker's RLIMIT_MEMLOCK";
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, 0, VM_PROT_READ), KERN_SUCCESS);
+
+    EXPECT_EQ(mach_vm_wire(name, w.task(), a, kPage, VM_PROT_READ), KERN_INVALID_HOST);
+    EXPECT_EQ(mach_vm_wire(priv, priv, a, kPage, VM_PROT_READ), KERN_INVALID_TASK);
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, kPage, 0x100), KERN_INVALID_ARGUMENT);
+    ASSERT_EQ(mach_vm_deallocate(w.task(), a, 32 * kPage), KERN_SUCCESS);
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, kPage, VM_PROT_READ), KERN_INVALID_ADDRESS);
+
+    EXPECT_EQ(task_wire(w.task(), TRUE), KERN_NOT_SUPPORTED);
+    EXPECT_EQ(task_wire(priv, TRUE), KERN_INVALID_ARGUMENT);
+    mach_port_deallocate(mach_task_self(), name);
+    mach_port_deallocate(mach_task_self(), priv);
+    EXPECT_EQ(w.release(), 0);
+  }
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  const Holdings after = holdings();
+  EXPECT_EQ(after.ports, before.ports);
+  EXPECT_EQ(after.messages, before.messages);
 }
