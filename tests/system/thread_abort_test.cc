@@ -98,6 +98,58 @@ TEST(ThreadAbort, AbortEndsABlockedReceiveWithRcvInterruptedOnlyWithTheInterrupt
   EXPECT_EQ(after.waiters, before.waiters);
 }
 
+// XNU: a send blocked on a full queue ends with MACH_SEND_INTERRUPTED (with
+// MACH_SEND_INTERRUPT; the message stays the sender's).
+TEST(ThreadAbort, AbortEndsABlockedSendWithSendInterrupted) {
+  const Holdings before = holdings();
+  mach_port_t inbox = MACH_PORT_NULL;
+  std::string name = check_in_unique("org.machd.test.abort-send", &inbox);
+  pid_t pid = spawn_task([name] {
+    mach_port_t dest = look_up(name);
+    mach_port_t full = make_port();
+    set_qlimit(full, 1);
+    if (send_simple(full, 1, "fills the queue") != MACH_MSG_SUCCESS) return 3;
+    std::atomic<pid_t> tid{0};
+    std::thread t([&] {
+      tid = gettid_();
+      struct {
+        mach_msg_header_t head;
+      } m{};
+      m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND, 0);
+      m.head.msgh_size = sizeof m;
+      m.head.msgh_remote_port = full;
+      m.head.msgh_id = 7;
+      send_simple(dest, int32_t(mach_msg(&m.head, MACH_SEND_MSG | MACH_SEND_INTERRUPT, sizeof m, 0, MACH_PORT_NULL,
+                                         MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL)),
+                  "send");
+    });
+    while (tid == 0) usleep(1000);
+    send_right(dest, mach_task_self(), MACH_MSG_TYPE_COPY_SEND);
+    send_simple(dest, tid, "tid");
+    t.join();
+    return queued(full) == 1 ? 0 : 4;  // the interrupted message was not queued
+  });
+  mach_port_t task = receive_right(inbox);
+  ASSERT_NE(task, MACH_PORT_NULL);
+  mach_port_t th = thread_of_tid(task, receive_value(inbox));
+  ASSERT_NE(th, MACH_PORT_NULL);
+  int32_t got = INT32_MIN;
+  for (int i = 0; i < 50 && got == INT32_MIN; ++i) {
+    ASSERT_EQ(thread_abort(th), KERN_SUCCESS);
+    got = receive_value(inbox, 100);
+  }
+  EXPECT_EQ(got, MACH_SEND_INTERRUPTED);
+  EXPECT_EQ(wait_exit(pid), 0);
+  mach_port_deallocate(mach_task_self(), th);
+  mach_port_deallocate(mach_task_self(), task);
+  mach_port_mod_refs(mach_task_self(), inbox, MACH_PORT_RIGHT_RECEIVE, -1);
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  const Holdings after = holdings();
+  EXPECT_EQ(after.ports, before.ports);
+  EXPECT_EQ(after.messages, before.messages);
+  EXPECT_EQ(after.waiters, before.waiters);
+}
+
 TEST(ThreadAbort, AbortOfAThreadNotInMachMsgSucceedsAndRejectsANonThread) {
   mach_port_t self = mach_thread_self();
   EXPECT_EQ(thread_abort(self), KERN_SUCCESS);  // not waiting: nothing to end
