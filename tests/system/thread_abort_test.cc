@@ -36,6 +36,24 @@ mach_msg_return_t wait_on_empty_port(mach_msg_option_t extra, mach_msg_timeout_t
   return mr;
 }
 
+// The thread may not be blocked yet: aborts until it reports (up to 5 s).
+int32_t abort_until_answered(mach_port_t thread, mach_port_t inbox) {
+  int32_t got = INT32_MIN;
+  for (int i = 0; i < 50 && got == INT32_MIN; ++i) {
+    if (thread_abort(thread) != KERN_SUCCESS) return INT32_MIN;
+    got = receive_value(inbox, 100);
+  }
+  return got;
+}
+
+void expect_nothing_left(const Holdings& before) {
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  const Holdings after = holdings();
+  EXPECT_EQ(after.ports, before.ports);
+  EXPECT_EQ(after.messages, before.messages);
+  EXPECT_EQ(after.waiters, before.waiters);
+}
+
 }  // namespace
 
 // XNU: thread_abort ends the target's mach_msg wait with MACH_RCV_INTERRUPTED;
@@ -71,13 +89,7 @@ TEST(ThreadAbort, AbortEndsABlockedReceiveWithRcvInterruptedOnlyWithTheInterrupt
   ASSERT_NE(a, MACH_PORT_NULL);
   ASSERT_NE(b, MACH_PORT_NULL);
 
-  // The thread may not be blocked yet: abort until it answers.
-  int32_t got = INT32_MIN;
-  for (int i = 0; i < 50 && got == INT32_MIN; ++i) {
-    ASSERT_EQ(thread_abort(a), KERN_SUCCESS);
-    got = receive_value(inbox, 100);
-  }
-  EXPECT_EQ(got, MACH_RCV_INTERRUPTED);
+  EXPECT_EQ(abort_until_answered(a, inbox), MACH_RCV_INTERRUPTED);
 
   // Without MACH_RCV_INTERRUPT the receive goes on until its timeout.
   for (int i = 0; i < 10; ++i) {
@@ -91,11 +103,7 @@ TEST(ThreadAbort, AbortEndsABlockedReceiveWithRcvInterruptedOnlyWithTheInterrupt
   mach_port_deallocate(mach_task_self(), b);
   mach_port_deallocate(mach_task_self(), task);
   mach_port_mod_refs(mach_task_self(), inbox, MACH_PORT_RIGHT_RECEIVE, -1);
-  ASSERT_TRUE(wait_for_tasks(before.tasks));
-  const Holdings after = holdings();
-  EXPECT_EQ(after.ports, before.ports);
-  EXPECT_EQ(after.messages, before.messages);
-  EXPECT_EQ(after.waiters, before.waiters);
+  expect_nothing_left(before);
 }
 
 // XNU: a send blocked on a full queue ends with MACH_SEND_INTERRUPTED (with
@@ -133,21 +141,12 @@ TEST(ThreadAbort, AbortEndsABlockedSendWithSendInterrupted) {
   ASSERT_NE(task, MACH_PORT_NULL);
   mach_port_t th = thread_of_tid(task, receive_value(inbox));
   ASSERT_NE(th, MACH_PORT_NULL);
-  int32_t got = INT32_MIN;
-  for (int i = 0; i < 50 && got == INT32_MIN; ++i) {
-    ASSERT_EQ(thread_abort(th), KERN_SUCCESS);
-    got = receive_value(inbox, 100);
-  }
-  EXPECT_EQ(got, MACH_SEND_INTERRUPTED);
+  EXPECT_EQ(abort_until_answered(th, inbox), MACH_SEND_INTERRUPTED);
   EXPECT_EQ(wait_exit(pid), 0);
   mach_port_deallocate(mach_task_self(), th);
   mach_port_deallocate(mach_task_self(), task);
   mach_port_mod_refs(mach_task_self(), inbox, MACH_PORT_RIGHT_RECEIVE, -1);
-  ASSERT_TRUE(wait_for_tasks(before.tasks));
-  const Holdings after = holdings();
-  EXPECT_EQ(after.ports, before.ports);
-  EXPECT_EQ(after.messages, before.messages);
-  EXPECT_EQ(after.waiters, before.waiters);
+  expect_nothing_left(before);
 }
 
 TEST(ThreadAbort, AbortOfAThreadNotInMachMsgSucceedsAndRejectsANonThread) {
