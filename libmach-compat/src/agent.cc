@@ -230,6 +230,16 @@ void run_call(machd_agent_call& c, uint32_t op, const uint64_t* a) {
       }
       break;
     }
+    case MACHD_AGENT_MLOCK:
+    case MACHD_AGENT_MUNLOCK: {
+      void* addr = reinterpret_cast<void*>(a[0]);
+      if ((op == MACHD_AGENT_MLOCK ? mlock(addr, size_t(a[1])) : munlock(addr, size_t(a[1]))) != 0) {
+        rets[1] = uint64_t(errno);
+        // machd checked the range is mapped: a refusal is a limit (XNU: cannot wire).
+        result = errno == EINVAL ? KERN_INVALID_ARGUMENT : KERN_RESOURCE_SHORTAGE;
+      }
+      break;
+    }
     case MACHD_AGENT_THREAD_CREATE: {
       if (a[0] >= MACHD_THREAD_SLOTS) {
         result = KERN_INVALID_ARGUMENT;

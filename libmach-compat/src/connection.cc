@@ -65,6 +65,12 @@ struct ThreadChannel {
 };
 thread_local ThreadChannel t_channel;
 thread_local int t_calls = 0;  // CallBuilders alive on this thread (>1: a signal handler's)
+thread_local pid_t t_tid = 0;  // gettid(), cached (reset in a forked child)
+
+pid_t my_tid() {
+  if (t_tid == 0) t_tid = pid_t(syscall(SYS_gettid));
+  return t_tid;
+}
 
 void futex_wait(uint32_t* word, uint32_t expected, const timespec* timeout, bool shared) {
   syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
@@ -268,6 +274,7 @@ CallBuilder::CallBuilder(uint32_t op) {
   ch_ = channel_at(index);
   ch_->op = op;
   ch_->data_len = 0;
+  ch_->tid = my_tid();
 }
 
 CallBuilder::~CallBuilder() {
@@ -389,6 +396,7 @@ void after_fork_child() {
   drop_connection();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   t_channel = ThreadChannel{};
+  t_tid = 0;
   connect_now();
 }
 

@@ -265,14 +265,10 @@ bool is_send_error(mach_msg_return_t mr) {
   return (mr & ~MACH_MSG_MASK) >= MACH_SEND_IN_PROGRESS && (mr & ~MACH_MSG_MASK) < MACH_RCV_IN_PROGRESS;
 }
 
-}  // namespace
-
-extern "C" {
-
-mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
-                                     mach_msg_size_t rcv_size, mach_port_name_t rcv_name,
-                                     mach_msg_timeout_t timeout, mach_port_name_t notify,
-                                     mach_msg_header_t* rcv_msg, mach_msg_size_t rcv_limit) {
+// One mach_msg trap (XNU's mach_msg_overwrite_trap).
+mach_msg_return_t msg_trap(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
+                           mach_msg_size_t rcv_size, mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
+                           mach_port_name_t notify, mach_msg_header_t* rcv_msg, mach_msg_size_t rcv_limit) {
   (void)rcv_limit;
   const bool sending = (option & MACH_SEND_MSG) != 0;
   const bool receiving = (option & MACH_RCV_MSG) != 0;
@@ -376,6 +372,44 @@ mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t o
     if (st != MACH_MSG_SUCCESS && result == MACH_MSG_SUCCESS) result = st;
   }
   return result;
+}
+
+}  // namespace
+
+extern "C" {
+
+// As libsyscall: an interrupted send (thread_abort) is retried unless
+// MACH_SEND_INTERRUPT is given, an interrupted receive unless
+// MACH_RCV_INTERRUPT (the retry only receives).
+mach_msg_return_t mach_msg_overwrite(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
+                                     mach_msg_size_t rcv_size, mach_port_name_t rcv_name,
+                                     mach_msg_timeout_t timeout, mach_port_name_t notify,
+                                     mach_msg_header_t* rcv_msg, mach_msg_size_t rcv_limit) {
+  mach_msg_return_t mr = msg_trap(msg, option, send_size, rcv_size, rcv_name, timeout, notify, rcv_msg, rcv_limit);
+  if (mr == MACH_MSG_SUCCESS) return mr;
+  if ((option & MACH_SEND_INTERRUPT) == 0)
+    while (mr == MACH_SEND_INTERRUPTED)
+      mr = msg_trap(msg, option, send_size, rcv_size, rcv_name, timeout, notify, rcv_msg, rcv_limit);
+  if ((option & MACH_RCV_INTERRUPT) == 0)
+    while (mr == MACH_RCV_INTERRUPTED)
+      mr = msg_trap(msg, option & ~MACH_SEND_MSG, 0, rcv_size, rcv_name, timeout, notify, rcv_msg, rcv_limit);
+  return mr;
+}
+
+// The traps behind mach_msg: one trap each, no retry.
+mach_msg_return_t mach_msg_trap(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
+                                mach_msg_size_t rcv_size, mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
+                                mach_port_name_t notify) {
+  return msg_trap(msg, option, send_size, rcv_size, rcv_name, timeout, notify, nullptr, 0);
+}
+
+mach_msg_return_t mach_msg_overwrite_trap(mach_msg_header_t* msg, mach_msg_option_t option,
+                                          mach_msg_size_t send_size, mach_msg_size_t rcv_size,
+                                          mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
+                                          mach_msg_priority_t priority, mach_msg_header_t* rcv_msg,
+                                          mach_msg_size_t rcv_limit) {
+  (void)priority;  // no QoS here
+  return msg_trap(msg, option, send_size, rcv_size, rcv_name, timeout, MACH_PORT_NULL, rcv_msg, rcv_limit);
 }
 
 mach_msg_return_t mach_msg(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,

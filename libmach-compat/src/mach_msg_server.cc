@@ -116,21 +116,4 @@ mach_msg_return_t mach_msg_server_importance(Demux demux, mach_msg_size_t max_si
   return mach_msg_server(demux, max_size, rcv_name, options);
 }
 
-// The traps behind mach_msg: the same call here.
-mach_msg_return_t mach_msg_trap(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
-                                mach_msg_size_t rcv_size, mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
-                                mach_port_name_t notify) {
-  return mach_msg(msg, option, send_size, rcv_size, rcv_name, timeout, notify);
-}
-
-mach_msg_return_t mach_msg_overwrite_trap(mach_msg_header_t* msg, mach_msg_option_t option,
-                                          mach_msg_size_t send_size, mach_msg_size_t rcv_size,
-                                          mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
-                                          mach_msg_priority_t priority, mach_msg_header_t* rcv_msg,
-                                          mach_msg_size_t rcv_limit) {
-  (void)priority;  // no QoS here
-  return mach_msg_overwrite(msg, option, send_size, rcv_size, rcv_name, timeout, MACH_PORT_NULL, rcv_msg,
-                            rcv_limit);
-}
-
 }  // extern "C"

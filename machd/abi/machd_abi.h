@@ -240,6 +240,9 @@ enum machd_agent_op {
   MACHD_AGENT_MADVISE = 4,  /* args {addr, len, advice} (MADV_*) */
   MACHD_AGENT_THREAD_CREATE = 5, /* args {slot}: a new thread that parks at once in `slot` (tid
                                     written in the slot by machd's reading) -> rets[0] = tid */
+  MACHD_AGENT_MLOCK = 6,    /* args {addr, len}: mlock; KERN_RESOURCE_SHORTAGE when Linux refuses
+                               (RLIMIT_MEMLOCK, EAGAIN), rets[1] = errno */
+  MACHD_AGENT_MUNLOCK = 7,  /* args {addr, len}: munlock */
   MACHD_AGENT_OP_COUNT
 };
 
@@ -314,9 +317,13 @@ struct machd_channel {
   int32_t result;      /* reply: kern_return_t / mach_msg_return_t */
   uint64_t args[MACHD_CH_ARGS];
   uint64_t rets[MACHD_CH_RETS];
+  int32_t tid;         /* request: the calling thread's Linux tid (thread_abort
+                        * finds a thread's blocked mach_msg by it) */
+  uint32_t reserved;
   /* uint8_t data[MACHD_CHANNEL_DATA_SIZE] follows */
 };
-MACHD_STATIC_ASSERT(sizeof(struct machd_channel) == 144, "channel header layout");
+MACHD_STATIC_ASSERT(sizeof(struct machd_channel) == 152, "channel header layout");
+MACHD_STATIC_ASSERT(offsetof(struct machd_channel, tid) == 144, "tid offset");
 MACHD_STATIC_ASSERT(offsetof(struct machd_channel, args) == 16, "args offset");
 MACHD_STATIC_ASSERT(offsetof(struct machd_channel, rets) == 96, "rets offset");
 #define MACHD_CHANNEL_DATA_SIZE (MACHD_CHANNEL_SIZE - (uint32_t)sizeof(struct machd_channel))

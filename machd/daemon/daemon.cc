@@ -82,6 +82,10 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
     kern::threads().on_no_senders(ko.id, ms);
   });
+  for (kern::KType ty : {kern::KType::kThreadRead, kern::KType::kThreadInspect})
+    dispatch_.on_no_senders(ty, [](ipc::KObject ko, mach_port_name_t p, mach_port_mscount_t ms) {
+      kern::threads().on_flavor_no_senders(ko, p, ms);
+    });
   arm_kernel_receive();
 }
 
@@ -499,6 +503,20 @@ bool Daemon::send_fd(ipc::TaskId task, int fd, uint64_t* tag) {
   *tag = s->next_fd_tags(1);
   const int fds[1] = {fd};
   return s->send_fds(fds, *tag);
+}
+
+void Daemon::interrupt_wait(ipc::TaskId task, pid_t tid) {
+  Session* s = session_of_task(task);
+  if (s == nullptr || tid <= 0) return;
+  // The channels this thread calls through (its own, and a signal
+  // handler's); only a blocked one has a waiter to end. The completion is
+  // delivered by the loop's drain_completions().
+  for (uint32_t i = 0; i < MACHD_MAX_CHANNELS; ++i) {
+    const auto* ch = reinterpret_cast<const machd_channel*>(s->region() + MACHD_CHANNELS_OFFSET +
+                                                            uint64_t(i) * MACHD_CHANNEL_SIZE);
+    if (__atomic_load_n(&ch->tid, __ATOMIC_RELAXED) == tid)
+      kernel_.abort_wait(make_waiter(s->id(), i), MACH_RCV_INTERRUPTED);
+  }
 }
 
 void Daemon::shutdown_all() {

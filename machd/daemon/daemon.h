@@ -77,6 +77,7 @@ class Daemon final : public kern::AgentLink {
   // kern::AgentLink
   uint8_t* agent_area(ipc::TaskId task) override;
   bool send_fd(ipc::TaskId task, int fd, uint64_t* tag) override;
+  void interrupt_wait(ipc::TaskId task, pid_t tid) override;
 
   Options opts_;
   std::string socket_path_;

@@ -24,7 +24,8 @@
 //   rets[0] the address; MUNMAP {addr, len}; MPROTECT {addr, len, prot};
 //   MADVISE {addr, len, advice}; errors come back as KERN_NO_SPACE,
 //   KERN_INVALID_ARGUMENT, KERN_PROTECTION_FAILURE or KERN_FAILURE, with
-//   the errno in rets[1]. THREAD_CREATE {slot} → rets[0] the new tid (used
+//   the errno in rets[1]. MLOCK / MUNLOCK {addr, len} (KERN_RESOURCE_SHORTAGE
+//   when Linux refuses to lock). THREAD_CREATE {slot} → rets[0] the new tid (used
 //   by kern/thread).
 //
 // Thread slots: stop(task, slot, tid, done) asks thread `tid` to park in
@@ -74,6 +75,10 @@ class AgentLink {
   virtual uint8_t* agent_area(ipc::TaskId task) = 0;
   // Sends `fd` to the task tagged (machd_sock_fds); false on failure.
   virtual bool send_fd(ipc::TaskId task, int fd, uint64_t* tag) = 0;
+  // Ends a blocked mach_msg of thread `tid` of the task (found by the tid
+  // its channel records): it returns MACH_SEND_INTERRUPTED or
+  // MACH_RCV_INTERRUPTED. No-op when the thread is not blocked in one.
+  virtual void interrupt_wait(ipc::TaskId task, pid_t tid) = 0;
 };
 
 class Agent final : public TaskObserver {
@@ -84,6 +89,8 @@ class Agent final : public TaskObserver {
   ~Agent() override;
 
   void request(ipc::TaskId task, const AgentCall& call, AgentDone done);
+  // thread_abort: see AgentLink::interrupt_wait.
+  void interrupt_wait(ipc::TaskId task, pid_t tid) { link_.interrupt_wait(task, tid); }
 
   // The slot `index` of the task (nullptr if the task has no region).
   machd_thread_slot* slot(ipc::TaskId task, uint32_t index);

@@ -11,8 +11,8 @@
 //   processor_set_tasks       control port only (host_processor_set_priv):
 //                             a send right to the control port of every
 //                             connected task
-// Too small a count is KERN_FAILURE. processor_set_threads stays
-// KERN_NOT_SUPPORTED (generated) until thread objects exist.
+// Too small a count is KERN_FAILURE. processor_set_threads (every thread's
+// control port) is in thread_server.cc, beside task_threads.
 #include <mach/kern_return.h>
 #include <mach/policy.h>
 #include <mach/processor_info.h>

@@ -100,6 +100,8 @@ void Threads::forget(Thread& t) {
     slots_[t.task].reset(size_t(t.slot));
   }
   runtime().destroy_port(t.port);
+  if (MACH_PORT_VALID(t.read_port)) runtime().destroy_port(t.read_port);
+  if (MACH_PORT_VALID(t.inspect_port)) runtime().destroy_port(t.inspect_port);
   by_tid_.erase({t.task, t.tid});
   by_id_.erase(t.id);  // t is gone
   for (auto& w : waiters) w(KERN_TERMINATED);
@@ -253,7 +255,43 @@ mach_port_name_t Threads::send_to(ipc::TaskId task, Thread& t) {
 }
 
 // Policies are not a reason to keep the port (they go with it, a difference from XNU).
-bool idle(const Thread& t) { return t.holds == 0 && t.suspend_count == 0 && t.waiters.empty(); }
+bool idle(const Thread& t) {
+  return t.holds == 0 && t.suspend_count == 0 && t.waiters.empty() && t.read_port == MACH_PORT_NULL &&
+         t.inspect_port == MACH_PORT_NULL;
+}
+
+mach_port_name_t Threads::flavor_reply_send(Thread& t, KType type) {
+  mach_port_name_t n = MACH_PORT_NULL;
+  if (type == KType::kThread) {
+    n = reply_send(t);
+  } else {
+    mach_port_name_t& port = type == KType::kThreadRead ? t.read_port : t.inspect_port;
+    if (!MACH_PORT_VALID(port)) {
+      port = runtime().create_port(type, t.id);
+      if (!MACH_PORT_VALID(port)) return port = MACH_PORT_NULL;
+      n = runtime().make_send(runtime().kt(), port);
+      runtime().kernel().kobject_request_no_senders(port);
+    } else {
+      n = runtime().make_send(runtime().kt(), port);
+    }
+  }
+  if (MACH_PORT_VALID(n)) runtime().after_reply([n] { runtime().release_send(n); });
+  return n;
+}
+
+void Threads::on_flavor_no_senders(ipc::KObject ko, mach_port_name_t port, mach_port_mscount_t mscount) {
+  Thread* t = of_id(ko.id);
+  if (t == nullptr) return;
+  mach_port_name_t* slot = t->read_port == port ? &t->read_port : t->inspect_port == port ? &t->inspect_port : nullptr;
+  if (slot == nullptr) return;
+  if (runtime().kernel().kobject_mscount(port) != mscount) {  // sent again since
+    runtime().kernel().kobject_request_no_senders(port);
+    return;
+  }
+  *slot = MACH_PORT_NULL;
+  runtime().destroy_port(port);
+  if (!t->watched && idle(*t)) forget(*t);  // the control port has no sender either
+}
 
 void Threads::on_no_senders(uint64_t id, mach_port_mscount_t mscount) {
   Thread* t = of_id(id);

@@ -39,6 +39,10 @@ struct Thread {
   ipc::TaskId task = ipc::kNoTask;
   pid_t tid = 0;
   mach_port_name_t port = MACH_PORT_NULL;  // kernel-task name (receive + one send right)
+  // The read and inspect ports (thread_get_special_port), made on demand;
+  // each goes when its last send right does, and keeps the thread meanwhile.
+  mach_port_name_t read_port = MACH_PORT_NULL;
+  mach_port_name_t inspect_port = MACH_PORT_NULL;
   int slot = -1;                           // thread slot, once it was stopped
   uint32_t suspend_count = 0;              // thread_suspend - thread_resume
   uint32_t holds = 0;
@@ -88,6 +92,12 @@ class Threads final : public TaskObserver {
   // A send right copied out to `task` (mach_thread_self).
   mach_port_name_t send_to(ipc::TaskId task, Thread& t);
   void release_reply_send(mach_port_name_t port) { runtime().release_send(port); }
+  // A send right in the kernel task to the thread's port of `type`
+  // (kThread, kThreadRead, kThreadInspect), for one reply to copy (released
+  // after the reply); MACH_PORT_NULL on failure.
+  mach_port_name_t flavor_reply_send(Thread& t, KType type);
+  // The last send right of a read or inspect port went.
+  void on_flavor_no_senders(ipc::KObject ko, mach_port_name_t port, mach_port_mscount_t mscount);
   // The port's last send right went: an idle thread's port is destroyed
   // (a later mach_thread_self/task_threads makes a new one); a suspended
   // or held thread keeps it.

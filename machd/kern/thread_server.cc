@@ -17,6 +17,7 @@
 #include "translate.h"
 
 extern "C" {
+#include "processor_setServer.h"
 #include "taskServer.h"
 #include "thread_actServer.h"
 }
@@ -223,11 +224,47 @@ kern_return_t thread_resume(thread_read_t port) {
   return KERN_SUCCESS;
 }
 
-// Aborting a wait is not provided: a blocked syscall goes on (SA_RESTART).
-// The thread is checked and the call succeeds, as for a thread not waiting.
-kern_return_t thread_abort(thread_act_t port) { return control(port) ? KERN_SUCCESS : KERN_INVALID_ARGUMENT; }
-kern_return_t thread_abort_safely(thread_act_t port) {
-  return control(port) ? KERN_SUCCESS : KERN_INVALID_ARGUMENT;
+// A thread blocked in mach_msg returns MACH_SEND_INTERRUPTED /
+// MACH_RCV_INTERRUPTED (mach_msg retries unless the INTERRUPT option is
+// given, as libsyscall). Other blocking syscalls go on (SA_RESTART).
+// thread_abort_safely is the same here: a mach_msg wait is always at a
+// safe point.
+kern_return_t thread_abort(thread_act_t port) {
+  Thread* t = control(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  agent().interrupt_wait(t->task, t->tid);
+  return KERN_SUCCESS;
+}
+kern_return_t thread_abort_safely(thread_act_t port) { return thread_abort(port); }
+
+// XNU: a read port may get the read and inspect ports, an inspect port only
+// the inspect port (KERN_INVALID_CAPABILITY otherwise); the control port any.
+kern_return_t thread_get_special_port(thread_inspect_t port, int which, mach_port_t* out) {
+  Thread* t = inspectable(port);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  const KType type = type_of(runtime().object_of(port));
+  const bool allowed = type == KType::kThread ||
+                       (type == KType::kThreadRead && (which == THREAD_READ_PORT || which == THREAD_INSPECT_PORT)) ||
+                       (type == KType::kThreadInspect && which == THREAD_INSPECT_PORT);
+  if (!allowed) return KERN_INVALID_CAPABILITY;
+  KType want;
+  switch (which) {
+    case THREAD_KERNEL_PORT: want = KType::kThread; break;
+    case THREAD_READ_PORT: want = KType::kThreadRead; break;
+    case THREAD_INSPECT_PORT: want = KType::kThreadInspect; break;
+    default: return KERN_INVALID_ARGUMENT;
+  }
+  *out = threads().flavor_reply_send(*t, want);
+  return MACH_PORT_VALID(*out) ? KERN_SUCCESS : KERN_FAILURE;
+}
+
+// XNU with SIP on: the kernel port cannot be replaced (KERN_NO_ACCESS); the
+// read and inspect ports, or another `which`, are KERN_INVALID_ARGUMENT. The
+// error reply releases `special`.
+kern_return_t thread_set_special_port(thread_act_t port, int which, mach_port_t special) {
+  (void)special;
+  if (control(port) == nullptr) return KERN_INVALID_ARGUMENT;
+  return which == THREAD_KERNEL_PORT ? KERN_NO_ACCESS : KERN_INVALID_ARGUMENT;
 }
 
 kern_return_t thread_terminate(thread_act_t port) {
@@ -354,6 +391,24 @@ kern_return_t task_threads(task_inspect_t task, thread_act_array_t* list, mach_m
   if (!id) return KERN_INVALID_ARGUMENT;
   std::vector<Thread*> ts = threads().of_task(*id);
   auto* out = static_cast<mach_port_t*>(machd::reply_alloc(std::max<size_t>(1, ts.size()) * sizeof(mach_port_t)));
+  for (size_t i = 0; i < ts.size(); ++i) {
+    out[i] = threads().reply_send(*ts[i]);
+    runtime().after_reply([p = out[i]] { threads().release_reply_send(p); });
+  }
+  *list = out;
+  *cnt = mach_msg_type_number_t(ts.size());
+  return KERN_SUCCESS;
+}
+
+// The privileged processor set: the control port of every thread of every
+// connected task (XNU on macOS), COPY_SENT and released after the reply.
+kern_return_t processor_set_threads(processor_set_t pset, thread_act_array_t* list, mach_msg_type_number_t* cnt) {
+  if (!translate(pset, {KType::kProcessorSet})) return KERN_INVALID_ARGUMENT;
+  std::vector<Thread*> ts;
+  for (machd::ipc::TaskId task : runtime().host().tasks())
+    for (Thread* t : threads().of_task(task)) ts.push_back(t);
+  auto* out = static_cast<mach_port_t*>(machd::reply_alloc(std::max<size_t>(1, ts.size()) * sizeof(mach_port_t)));
+  if (out == nullptr) return KERN_RESOURCE_SHORTAGE;
   for (size_t i = 0; i < ts.size(); ++i) {
     out[i] = threads().reply_send(*ts[i]);
     runtime().after_reply([p = out[i]] { threads().release_reply_send(p); });

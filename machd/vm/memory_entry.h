@@ -7,7 +7,8 @@
 // memory (MAP_MEM_VM_COPY), or a sub-range of another entry. A task maps an
 // entry with vm_map on itself: the library asks for the memfd with
 // MACHD_OP_MEMORY_ENTRY_MAP and maps it MAP_SHARED (copy=TRUE: MAP_PRIVATE),
-// so every task mapping one entry sees the same pages. The entry lives while
+// so every task mapping one entry sees the same pages. vm_map of an entry
+// into another task: the task's agent maps the memfd (vm/remote_map.cc). The entry lives while
 // send rights to its port exist (no-senders destroys it and closes the fd).
 #pragma once
 

@@ -6,9 +6,15 @@
 // in-task agent (kern/agent.h) and answers later from the agent's
 // completion (defer / send_reply): machd never waits on a task.
 //
+// vm_map / vm_map_64 / mach_vm_map: anonymous memory (object null) or a
+// memory entry's memfd (MAP_SHARED, copy=TRUE: MAP_PRIVATE), mapped by the
+// agent with cur_protection.
+//
 // Not done remotely (KERN_NOT_SUPPORTED): set_maximum (the maximum lives in
-// the task's library), inheritance SHARE (it turns the range into a memfd
-// mapping, which the task must do), VM_FLAGS_PERMANENT.
+// the task's library; vm_map's max_protection is checked, not recorded),
+// inheritance SHARE (it turns the range into a memfd mapping, which the
+// task must do; also for vm_map of anonymous memory), vm_map with an
+// alignment mask beyond a page, VM_FLAGS_PERMANENT.
 #include <mach/mach_types.h>
 #include <mach/mig_errors.h>
 #include <sys/mman.h>
@@ -21,6 +27,8 @@
 #include "kern/agent.h"
 #include "kern/runtime.h"
 #include "kern/translate.h"
+#include "agent_reply.h"
+#include "memory_entry.h"
 
 extern "C" {
 #include "mach_vmServer.h"
@@ -57,8 +65,8 @@ struct AddressReply {
 };
 #pragma pack(pop)
 
-// Posts `call` to the task's agent; the reply is sent when it answers
-// (RetCode only, or RetCode + address when `with_address`).
+}  // namespace
+
 kern_return_t ask_agent(ipc::TaskId t, const kern::AgentCall& call, bool with_address) {
   kern::DeferredReply d = kern::runtime().defer();
   kern::agent().request(t, call, [d, with_address](const kern::AgentResult& r) {
@@ -80,6 +88,8 @@ kern_return_t ask_agent(ipc::TaskId t, const kern::AgentCall& call, bool with_ad
   });
   return MIG_NO_REPLY;
 }
+
+namespace {
 
 kern_return_t remote_allocate(mach_port_t task, uint64_t* address, uint64_t size, int flags) {
   auto t = target(task);
@@ -154,6 +164,56 @@ kern_return_t remote_inherit(mach_port_t task, uint64_t address, uint64_t size, 
   return ask_agent(*t, c, false);
 }
 
+// XNU's vm_map checks (the library's map_self does the same for itself).
+kern_return_t remote_vm_map(mach_port_t task, uint64_t* address, uint64_t size, uint64_t mask, int flags,
+                            mach_port_t object, uint64_t offset, boolean_t copy, vm_prot_t cur, vm_prot_t max,
+                            vm_inherit_t inheritance) {
+  auto t = target(task);
+  if (!t) return KERN_INVALID_ARGUMENT;
+  if ((flags & ~VM_FLAGS_USER_MAP) != 0) return KERN_INVALID_ARGUMENT;
+  if (!machcompat::prot_ok(cur, 0) || !machcompat::prot_ok(max, 0) || (cur & max) != cur) return KERN_INVALID_ARGUMENT;
+  if (!machcompat::inherit_ok(inheritance)) return KERN_INVALID_ARGUMENT;
+  const bool anywhere = (flags & VM_FLAGS_ANYWHERE) != 0;
+  const bool overwrite = (flags & VM_FLAGS_OVERWRITE) != 0;
+  if (anywhere && overwrite) return KERN_INVALID_ARGUMENT;
+  const uint64_t pm = page_mask();
+  machcompat::SanitizedRange r = machcompat::sanitize_addr_size(anywhere ? 0 : *address, size, pm);
+  if (r.kr != KERN_SUCCESS) return r.kr;
+  if (r.empty) return KERN_INVALID_ARGUMENT;  // XNU: a zero-size map fails
+  if (!anywhere && (r.start < 0x10000 || r.end > kUserTop)) return KERN_INVALID_ADDRESS;
+  const uint64_t len = r.end - r.start;
+  MemoryEntry* e = nullptr;
+  if (MACH_PORT_VALID(object)) {
+    e = memory_entries().find(object);
+    if (e == nullptr) return KERN_INVALID_ARGUMENT;
+    uint64_t end;
+    if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end) || end > e->size) return KERN_INVALID_ARGUMENT;
+    if (!copy && (max & e->protection) != max) return KERN_INVALID_RIGHT;
+  } else if (object != MACH_PORT_NULL) {
+    return KERN_INVALID_ARGUMENT;
+  }
+  if ((mask | pm) != pm || (flags & VM_FLAGS_PERMANENT)) return KERN_NOT_SUPPORTED;
+  if (inheritance == VM_INHERIT_SHARE && e == nullptr) return KERN_NOT_SUPPORTED;
+  kern::AgentCall c;
+  c.op = MACHD_AGENT_MMAP;
+  c.args[0] = anywhere ? 0 : r.start;
+  c.args[1] = len;
+  c.args[2] = uint64_t(to_linux(cur));
+  const int fixed = anywhere ? 0 : (overwrite ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+  if (e != nullptr) {
+    c.args[3] = uint64_t((copy ? MAP_PRIVATE : MAP_SHARED) | fixed);
+    c.args[5] = e->offset + offset;
+    c.fd = e->fd;  // sent now; the entry keeps its fd
+  } else {
+    c.args[3] = uint64_t(MAP_PRIVATE | MAP_ANONYMOUS | fixed);
+  }
+  // (VM_INHERIT_NONE would need a second agent call: MADV_DONTFORK.)
+  if (inheritance == VM_INHERIT_NONE) return KERN_NOT_SUPPORTED;
+  kern_return_t kr = ask_agent(*t, c, true);
+  if (MACH_PORT_VALID(object)) kern::runtime().release_send(object);  // the request's copy (an error reply releases it)
+  return kr;
+}
+
 }  // namespace
 }  // namespace machd::vm
 
@@ -200,6 +260,34 @@ kern_return_t mach_vm_inherit(vm_map_t target_task, mach_vm_address_t address, m
 
 kern_return_t vm_inherit(vm_map_t target_task, vm_address_t address, vm_size_t size, vm_inherit_t new_inheritance) {
   return remote_inherit(target_task, address, size, new_inheritance);
+}
+
+kern_return_t mach_vm_map(vm_map_t target_task, mach_vm_address_t* address, mach_vm_size_t size,
+                          mach_vm_offset_t mask, int flags, mem_entry_name_port_t object, memory_object_offset_t offset,
+                          boolean_t copy, vm_prot_t cur_protection, vm_prot_t max_protection,
+                          vm_inherit_t inheritance) {
+  uint64_t a = *address;
+  kern_return_t kr = remote_vm_map(target_task, &a, size, mask, flags, object, offset, copy, cur_protection,
+                                   max_protection, inheritance);
+  *address = a;
+  return kr;
+}
+
+kern_return_t vm_map_64(vm_map_t target_task, vm_address_t* address, vm_size_t size, vm_address_t mask, int flags,
+                        mem_entry_name_port_t object, memory_object_offset_t offset, boolean_t copy,
+                        vm_prot_t cur_protection, vm_prot_t max_protection, vm_inherit_t inheritance) {
+  uint64_t a = *address;
+  kern_return_t kr = remote_vm_map(target_task, &a, size, mask, flags, object, offset, copy, cur_protection,
+                                   max_protection, inheritance);
+  *address = vm_address_t(a);
+  return kr;
+}
+
+kern_return_t vm_map(vm_map_t target_task, vm_address_t* address, vm_size_t size, vm_address_t mask, int flags,
+                     mem_entry_name_port_t object, vm_offset_t offset, boolean_t copy, vm_prot_t cur_protection,
+                     vm_prot_t max_protection, vm_inherit_t inheritance) {
+  return vm_map_64(target_task, address, size, mask, flags, object, offset, copy, cur_protection, max_protection,
+                   inheritance);
 }
 
 }  // extern "C"

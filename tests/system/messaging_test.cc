@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "machd_abi.h"
 #include "support.h"
 
 using namespace systest;
@@ -353,7 +354,7 @@ TEST(Messaging, OutOfLinePortArrayCarriesRightsBetweenTasks) {
 // (MACH_SEND_TOO_LARGE, nothing queued) or arrive whole. Never a receive that
 // loses descriptors or rights.
 namespace {
-constexpr size_t kChannelData = 256 * 1024 - 144;  // MACHD_CHANNEL_DATA_SIZE
+constexpr size_t kChannelData = MACHD_CHANNEL_DATA_SIZE;
 constexpr size_t align8(size_t v) { return (v + 7) & ~size_t(7); }
 }  // namespace
 

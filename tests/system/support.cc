@@ -189,4 +189,25 @@ bool wait_for_tasks(uint64_t tasks) {
   return false;
 }
 
+pid_t tid_of(mach_port_t thread) {
+  thread_identifier_info_data_t id{};
+  mach_msg_type_number_t n = THREAD_IDENTIFIER_INFO_COUNT;
+  if (thread_info(thread, THREAD_IDENTIFIER_INFO, reinterpret_cast<thread_info_t>(&id), &n) != KERN_SUCCESS)
+    return -1;
+  return pid_t(id.thread_id);
+}
+
+mach_port_t thread_of_tid(mach_port_t task, pid_t tid) {
+  thread_act_array_t list = nullptr;
+  mach_msg_type_number_t n = 0;
+  if (task_threads(task, &list, &n) != KERN_SUCCESS) return MACH_PORT_NULL;
+  mach_port_t found = MACH_PORT_NULL;
+  for (mach_msg_type_number_t i = 0; i < n; ++i) {
+    if (found == MACH_PORT_NULL && tid_of(list[i]) == tid) found = list[i];
+    else mach_port_deallocate(mach_task_self(), list[i]);
+  }
+  vm_deallocate(mach_task_self(), vm_address_t(list), n * sizeof(mach_port_t));
+  return found;
+}
+
 }  // namespace systest

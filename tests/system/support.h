@@ -85,4 +85,10 @@ Holdings holdings();
 // Waits (up to 5 s) until machd's task count is `tasks`.
 bool wait_for_tasks(uint64_t tasks);
 
+// The Linux tid a thread port names (THREAD_IDENTIFIER_INFO), -1 on error.
+pid_t tid_of(mach_port_t thread);
+// The control port of thread `tid` of `task` (from task_threads; the
+// caller owns the send right), MACH_PORT_NULL if none.
+mach_port_t thread_of_tid(mach_port_t task, pid_t tid);
+
 }  // namespace systest

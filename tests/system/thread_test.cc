@@ -73,14 +73,6 @@ int32_t receive_value(mach_port_t inbox, int timeout_ms = 5000) {
   return r.msg.value;
 }
 
-pid_t tid_of(mach_port_t thread) {
-  thread_identifier_info_data_t id{};
-  mach_msg_type_number_t n = THREAD_IDENTIFIER_INFO_COUNT;
-  if (thread_info(thread, THREAD_IDENTIFIER_INFO, reinterpret_cast<thread_info_t>(&id), &n) != KERN_SUCCESS)
-    return -1;
-  return pid_t(id.thread_id);
-}
-
 thread_basic_info_data_t basic_of(mach_port_t thread) {
   thread_basic_info_data_t b{};
   mach_msg_type_number_t n = THREAD_BASIC_INFO_COUNT;
@@ -140,18 +132,7 @@ struct Worker {
     ASSERT_GT(read_tid, 0);
   }
 
-  mach_port_t thread(pid_t tid) {
-    thread_act_array_t list = nullptr;
-    mach_msg_type_number_t n = 0;
-    EXPECT_EQ(task_threads(task, &list, &n), KERN_SUCCESS);
-    mach_port_t found = MACH_PORT_NULL;
-    for (mach_msg_type_number_t i = 0; i < n; ++i) {
-      if (found == MACH_PORT_NULL && tid_of(list[i]) == tid) found = list[i];
-      else mach_port_deallocate(mach_task_self(), list[i]);
-    }
-    vm_deallocate(mach_task_self(), vm_address_t(list), n * sizeof(mach_port_t));
-    return found;
-  }
+  mach_port_t thread(pid_t tid) { return thread_of_tid(task, tid); }
 
   void finish() {
     if (pid > 0) {

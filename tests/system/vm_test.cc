@@ -7,7 +7,9 @@
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
 #include <mach/vm_map.h>
+#include <mach/host_priv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -364,10 +366,84 @@ TEST(VmRemote, WhatOnlyTheTaskItselfCanDoIsNotSupportedRemotely) {
   ASSERT_EQ(mach_vm_allocate(w.task(), &a, kPage, VM_FLAGS_ANYWHERE), KERN_SUCCESS);
   EXPECT_EQ(mach_vm_protect(w.task(), a, kPage, TRUE, VM_PROT_READ), KERN_NOT_SUPPORTED);
   EXPECT_EQ(mach_vm_inherit(w.task(), a, kPage, VM_INHERIT_SHARE), KERN_NOT_SUPPORTED);
-  EXPECT_EQ(mach_vm_map(w.task(), &a, kPage, 0, VM_FLAGS_ANYWHERE, MACH_PORT_NULL, 0, FALSE, VM_PROT_DEFAULT,
+  // An alignment beyond a page would need the task to reserve the range.
+  EXPECT_EQ(mach_vm_map(w.task(), &a, kPage, 0xFFFFF, VM_FLAGS_ANYWHERE, MACH_PORT_NULL, 0, FALSE, VM_PROT_DEFAULT,
                         VM_PROT_ALL, VM_INHERIT_DEFAULT),
             KERN_NOT_SUPPORTED);
   EXPECT_EQ(w.release(), 0);
+}
+
+// XNU vm_map on another task: anonymous memory (zero-filled, cur_protection),
+// or a memory entry shared with every other mapping of it (copy=TRUE: a
+// private copy); range and rights checked as for the task itself.
+TEST(VmRemote, MapPutsAnonymousMemoryAndAMemoryEntryIntoAWorker) {
+  const Holdings before = holdings();
+  {
+    Worker w([] {});
+    mach_vm_address_t a = 0;
+    ASSERT_EQ(mach_vm_map(w.task(), &a, 2 * kPage, 0, VM_FLAGS_ANYWHERE, MACH_PORT_NULL, 0, FALSE, VM_PROT_READ,
+                          VM_PROT_ALL, VM_INHERIT_DEFAULT),
+              KERN_SUCCESS);
+    ASSERT_NE(a, 0u);
+    mach_vm_address_t r = a;
+    mach_vm_size_t s = 0;
+    EXPECT_EQ(basic_info(w.task(), &r, &s).protection, VM_PROT_READ);
+    char zero[8] = {1};
+    mach_vm_size_t out = 0;
+    ASSERT_EQ(mach_vm_read_overwrite(w.task(), a, sizeof zero, mach_vm_address_t(zero), &out), KERN_SUCCESS);
+    EXPECT_EQ(zero[0], 0);
+    ASSERT_EQ(mach_vm_deallocate(w.task(), a, 2 * kPage), KERN_SUCCESS);
+
+    // A named entry, mapped here and in the worker: one set of pages.
+    memory_object_size_t size = kPage;
+    mach_port_t entry = MACH_PORT_NULL;
+    ASSERT_EQ(mach_make_memory_entry_64(mach_task_self(), &size, 0, MAP_MEM_NAMED_CREATE | VM_PROT_DEFAULT, &entry,
+                                        MACH_PORT_NULL),
+              KERN_SUCCESS);
+    mach_vm_address_t mine = 0;
+    ASSERT_EQ(mach_vm_map(mach_task_self(), &mine, kPage, 0, VM_FLAGS_ANYWHERE, entry, 0, FALSE, VM_PROT_DEFAULT,
+                          VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
+              KERN_SUCCESS);
+    strcpy(reinterpret_cast<char*>(mine), "shared");
+    mach_vm_address_t theirs = 0;
+    ASSERT_EQ(mach_vm_map(w.task(), &theirs, kPage, 0, VM_FLAGS_ANYWHERE, entry, 0, FALSE, VM_PROT_DEFAULT,
+                          VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
+              KERN_SUCCESS);
+    char back[8] = {};
+    ASSERT_EQ(mach_vm_read_overwrite(w.task(), theirs, 7, mach_vm_address_t(back), &out), KERN_SUCCESS);
+    EXPECT_STREQ(back, "shared");
+    ASSERT_EQ(mach_vm_write(w.task(), theirs, vm_offset_t("worker"), 7), KERN_SUCCESS);
+    EXPECT_STREQ(reinterpret_cast<char*>(mine), "worker") << "the worker's write is seen here";
+
+    mach_vm_address_t copy = 0;
+    ASSERT_EQ(mach_vm_map(w.task(), &copy, kPage, 0, VM_FLAGS_ANYWHERE, entry, 0, TRUE, VM_PROT_DEFAULT,
+                          VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
+              KERN_SUCCESS);
+    ASSERT_EQ(mach_vm_write(w.task(), copy, vm_offset_t("copied"), 7), KERN_SUCCESS);
+    EXPECT_STREQ(reinterpret_cast<char*>(mine), "worker") << "a copy's write stays in the copy";
+
+    // Checks: beyond the entry, zero size, a foreign port.
+    mach_vm_address_t bad = 0;
+    EXPECT_EQ(mach_vm_map(w.task(), &bad, 2 * kPage, 0, VM_FLAGS_ANYWHERE, entry, 0, FALSE, VM_PROT_DEFAULT,
+                          VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
+              KERN_INVALID_ARGUMENT);
+    EXPECT_EQ(mach_vm_map(w.task(), &bad, 0, 0, VM_FLAGS_ANYWHERE, MACH_PORT_NULL, 0, FALSE, VM_PROT_DEFAULT,
+                          VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
+              KERN_INVALID_ARGUMENT);
+    EXPECT_EQ(mach_vm_map(w.task(), &bad, kPage, 0, VM_FLAGS_ANYWHERE, w.task(), 0, FALSE, VM_PROT_DEFAULT,
+                          VM_PROT_DEFAULT, VM_INHERIT_DEFAULT),
+              KERN_INVALID_ARGUMENT);
+    mach_port_urefs_t refs = 0;
+    ASSERT_EQ(mach_port_get_refs(mach_task_self(), entry, MACH_PORT_RIGHT_SEND, &refs), KERN_SUCCESS);
+    EXPECT_EQ(refs, 1u) << "the caller's right is copied (COPY_SEND), machd drops its copy";
+    mach_vm_deallocate(mach_task_self(), mine, kPage);
+    mach_port_deallocate(mach_task_self(), entry);
+    EXPECT_EQ(w.release(), 0);
+  }
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  const Holdings after = holdings();
+  EXPECT_EQ(after.ports, before.ports);
+  EXPECT_EQ(after.memfd_payloads, before.memfd_payloads);
 }
 
 // ---- vm_region flavors --------------------------------------------------------------
@@ -630,4 +706,77 @@ TEST(VmRemap, CopyFromAWorkerIntoTheController) {
   EXPECT_EQ(w.release(), 0);
   mach_vm_deallocate(mach_task_self(), t, kPage);
   mach_vm_deallocate(mach_task_self(), a, kPage);
+}
+
+// ---- wiring ---------------------------------------------------------------------------
+
+namespace {
+
+// The worker's locked memory (VmLck, kB) as Linux reports it.
+long locked_kb(pid_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/status";
+  FILE* f = fopen(path.c_str(), "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmLck: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+// Leaves the calling process (every thread: the agent locks) with a lock
+// limit of `bytes` and, by becoming nobody, without CAP_IPC_LOCK, so the
+// limit applies. False if it cannot.
+bool limit_locking(rlim_t bytes) {
+  rlimit rl{bytes, bytes};
+  return setrlimit(RLIMIT_MEMLOCK, &rl) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+         setresuid(65534, 65534, 65534) == 0;
+}
+
+}  // namespace
+
+// XNU vm_wire / mach_vm_wire: access != NONE wires the range in the target
+// task, NONE unwires it; a range that cannot be wired is
+// KERN_RESOURCE_SHORTAGE; host name port KERN_INVALID_HOST, a non-task
+// KERN_INVALID_TASK, a hole KERN_INVALID_ADDRESS, a bad access
+// KERN_INVALID_ARGUMENT. task_wire is obsolete: KERN_NOT_SUPPORTED.
+TEST(VmWire, WireLocksAWorkersRangeWithinItsLimitAndUnwireUnlocks) {
+  const Holdings before = holdings();
+  {
+    const rlim_t limit = rlim_t(8 * kPage);
+    Worker w([limit] {
+      if (!limit_locking(limit)) _exit(3);
+    });
+    mach_port_t priv = mach_host_self(), name = MACH_PORT_NULL;
+    ASSERT_EQ(host_get_special_port(priv, HOST_LOCAL_NODE, HOST_PORT, &name), KERN_SUCCESS);
+    mach_vm_address_t a = 0;
+    ASSERT_EQ(mach_vm_allocate(w.task(), &a, 32 * kPage, VM_FLAGS_ANYWHERE), KERN_SUCCESS);
+    const long base = locked_kb(w.pid());
+    ASSERT_GE(base, 0);
+
+    ASSERT_EQ(mach_vm_wire(priv, w.task(), a, 4 * kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
+    EXPECT_EQ(locked_kb(w.pid()) - base, long(4 * kPage / 1024));
+    ASSERT_EQ(vm_wire(priv, w.task(), vm_address_t(a), vm_size_t(4 * kPage), VM_PROT_NONE), KERN_SUCCESS);
+    EXPECT_EQ(locked_kb(w.pid()), base);
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, 32 * kPage, VM_PROT_READ), KERN_RESOURCE_SHORTAGE)
+        << "beyond the worker's RLIMIT_MEMLOCK";
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, 0, VM_PROT_READ), KERN_SUCCESS);
+
+    EXPECT_EQ(mach_vm_wire(name, w.task(), a, kPage, VM_PROT_READ), KERN_INVALID_HOST);
+    EXPECT_EQ(mach_vm_wire(priv, priv, a, kPage, VM_PROT_READ), KERN_INVALID_TASK);
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, kPage, 0x100), KERN_INVALID_ARGUMENT);
+    ASSERT_EQ(mach_vm_deallocate(w.task(), a, 32 * kPage), KERN_SUCCESS);
+    EXPECT_EQ(mach_vm_wire(priv, w.task(), a, kPage, VM_PROT_READ), KERN_INVALID_ADDRESS);
+
+    EXPECT_EQ(task_wire(w.task(), TRUE), KERN_NOT_SUPPORTED);
+    EXPECT_EQ(task_wire(priv, TRUE), KERN_INVALID_ARGUMENT);
+    mach_port_deallocate(mach_task_self(), name);
+    mach_port_deallocate(mach_task_self(), priv);
+    EXPECT_EQ(w.release(), 0);
+  }
+  ASSERT_TRUE(wait_for_tasks(before.tasks));
+  const Holdings after = holdings();
+  EXPECT_EQ(after.ports, before.ports);
+  EXPECT_EQ(after.messages, before.messages);
 }
