@@ -164,12 +164,6 @@ kern_return_t resume_task(ipc::TaskId task) {
   return KERN_SUCCESS;
 }
 
-uint64_t now_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000ull + uint64_t(ts.tv_nsec) / 1000;
-}
-
 integer_t run_state_of(const ThreadProc& p, const Thread& t) {
   if (t.suspend_count > 0 || t.task_held) return TH_STATE_STOPPED;
   switch (p.state) {
