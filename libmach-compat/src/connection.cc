@@ -1,5 +1,6 @@
 // libmach-compat/src/connection.cc — see connection.h.
 #include "connection.h"
+#include "userfaultfd.h"
 
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -136,8 +137,17 @@ uint64_t now_ns() {
 
 bool handshake(int sock, Connection& c) {
   machd_hello hello{MACHD_SOCK_HELLO, MACHD_ABI_MAGIC, MACHD_ABI_VERSION,
-                    fast_lanes_enabled() ? MACHD_HELLO_FAST_LANES : 0u};
-  if (send(sock, &hello, sizeof hello, MSG_NOSIGNAL) != ssize_t(sizeof hello)) return false;
+                    fast_lanes_enabled() ? MACHD_HELLO_FAST_LANES : 0u, 0};
+  // Our userfaultfd goes to machd (our faults on memory objects reach their
+  // pagers through it); we keep no copy, so machd's going releases it.
+  TaskUserfaultfd uffd = make_task_userfaultfd();
+  if (uffd.fd >= 0) {
+    hello.flags |= MACHD_HELLO_UFFD | (uffd.user_mode_only ? MACHD_HELLO_UFFD_USER_ONLY : 0u);
+    hello.uffd_features = uffd.features;
+  }
+  const ssize_t sent = machd_send_fds(sock, &hello, sizeof hello, &uffd.fd, uffd.fd >= 0 ? 1 : 0, 0);
+  if (uffd.fd >= 0) close(uffd.fd);
+  if (sent != ssize_t(sizeof hello)) return false;
   machd_welcome w{};
   int got[MACHD_MAX_FDS_PER_MSG];
   size_t ngot = 0;

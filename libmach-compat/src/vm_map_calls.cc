@@ -85,6 +85,8 @@ kern_return_t map_self(uint64_t* address, uint64_t size, uint64_t mask, int flag
 
   EntryFd e;
   if (MACH_PORT_VALID(object)) {
+    // KERN_INVALID_OBJECT: a memory object (a pager's port): the caller
+    // sends the vm_map message, machd maps it through our agent.
     if (kern_return_t kr = entry_fd(object, &e); kr != KERN_SUCCESS) return kr;
     uint64_t end;
     if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end) || end > e.size) {
@@ -151,6 +153,9 @@ kern_return_t mach_vm_map(vm_map_t target_task, mach_vm_address_t* address, mach
   uint64_t a = *address;
   kern_return_t kr =
       map_self(&a, size, mask, flags, object, offset, copy != 0, cur_protection, max_protection, inheritance);
+  if (kr == KERN_INVALID_OBJECT)
+    return _kernelrpc_mach_vm_map(target_task, address, size, mask, flags, object, offset, copy, cur_protection,
+                                  max_protection, inheritance);
   if (kr == KERN_SUCCESS) *address = a;
   return kr;
 }
@@ -165,6 +170,9 @@ kern_return_t vm_map_64(vm_map_t target_task, vm_address_t* address, vm_size_t s
   uint64_t a = *address;
   kern_return_t kr =
       map_self(&a, size, mask, flags, object, offset, copy != 0, cur_protection, max_protection, inheritance);
+  if (kr == KERN_INVALID_OBJECT)
+    return _kernelrpc_vm_map_64(target_task, address, size, mask, flags, object, offset, copy, cur_protection,
+                                max_protection, inheritance);
   if (kr == KERN_SUCCESS) *address = vm_address_t(a);
   return kr;
 }

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 3u
+#define MACHD_ABI_VERSION 4u
 
 /* Region geometry (fixed for ABI version 2):
  *   [0, 4096)                 machd_region_header, credit table, lane controls
@@ -474,14 +474,24 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_ool_out) == 32, "ool_out layout");
 #define MACHD_SOCK_REFUSED 5u
 
 #define MACHD_HELLO_FAST_LANES 0x1u /* the client uses the fast lanes */
+#define MACHD_HELLO_UFFD 0x2u       /* the hello carries (SCM_RIGHTS) the task's userfaultfd */
+#define MACHD_HELLO_UFFD_USER_ONLY 0x4u /* ... made with UFFD_USER_MODE_ONLY (faults in syscalls fail) */
+
+/* The userfaultfd features the library asks for (UFFD_FEATURE_* bits):
+ * MISSING_SHMEM, EVENT_UNMAP, EVENT_REMAP, THREAD_ID, MINOR_SHMEM,
+ * WP_HUGETLBFS_SHMEM, POISON. machd routes faults on memory objects only
+ * when the first three and MINOR_SHMEM were granted. */
+#define MACHD_UFFD_FEATURES \
+  ((1ull << 5) | (1ull << 6) | (1ull << 2) | (1ull << 8) | (1ull << 10) | (1ull << 12) | (1ull << 14))
 
 struct machd_hello {
   uint32_t kind; /* MACHD_SOCK_HELLO */
   uint32_t magic;
   uint32_t version;
   uint32_t flags; /* MACHD_HELLO_*: machd grants credits and lends only when asked */
+  uint64_t uffd_features; /* MACHD_HELLO_UFFD: what UFFDIO_API granted */
 };
-MACHD_STATIC_ASSERT(sizeof(struct machd_hello) == 16, "hello layout");
+MACHD_STATIC_ASSERT(sizeof(struct machd_hello) == 24, "hello layout");
 
 /* Sent with SCM_RIGHTS {region memfd, doorbell eventfd}. */
 struct machd_welcome {

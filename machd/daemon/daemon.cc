@@ -78,6 +78,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   lock_sets_ = std::make_unique<kern::LockSets>();
   memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
   agent_ = std::make_unique<kern::Agent>(*this);
+  memory_objects_ = std::make_unique<vm::MemoryObjects>(dispatch_, directory_, opts_.pager_timeout_ns);
   threads_ = std::make_unique<kern::Threads>();
   dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
     kern::threads().on_no_senders(ko.id, ms);
@@ -188,7 +189,24 @@ void Daemon::on_accept(int fd) {
 
 void Daemon::on_hello(int fd) {
   machd_hello hello{};
-  ssize_t n = recv(fd, &hello, sizeof hello, MSG_DONTWAIT);
+  int hello_fds[MACHD_MAX_FDS_PER_MSG];
+  size_t nhello_fds = 0;
+  int hello_flags = 0;
+  ssize_t n = machd_recv_fds(fd, &hello, sizeof hello, hello_fds, &nhello_fds, MSG_DONTWAIT, &hello_flags);
+  // The task's userfaultfd, if the hello carries one (and only then).
+  int uffd = -1;
+  for (size_t i = 0; i < nhello_fds; ++i) {
+    if (i == 0 && (hello.flags & MACHD_HELLO_UFFD) && n == ssize_t(sizeof hello))
+      uffd = hello_fds[i];
+    else
+      close(hello_fds[i]);
+  }
+  struct UffdGuard {
+    int& fd;
+    ~UffdGuard() {
+      if (fd >= 0) close(fd);
+    }
+  } uffd_guard{uffd};
   machd_welcome w{};
   w.kind = MACHD_SOCK_REFUSED;
   w.version = MACHD_ABI_VERSION;
@@ -249,6 +267,11 @@ void Daemon::on_hello(int fd) {
   }
   Session& ref = *s;
   if (hello.flags & MACHD_HELLO_FAST_LANES) fast_.attach(ref);
+  if (uffd >= 0) {
+    memory_objects_->router().attach_task(s->task, uffd, hello.uffd_features,
+                                          (hello.flags & MACHD_HELLO_UFFD_USER_ONLY) != 0);
+    uffd = -1;  // the router owns it
+  }
   sessions_.emplace(id, std::move(s));
   ref.tokens[0] = loop_->poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
     auto it = sessions_.find(id);

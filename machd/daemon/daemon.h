@@ -38,6 +38,7 @@
 #include "session.h"
 #include "task_host.h"
 #include "vm/memory_entry.h"
+#include "vm/memory_objects.h"
 
 namespace machd {
 
@@ -103,6 +104,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::LockSets> lock_sets_;
   std::unique_ptr<vm::MemoryEntries> memory_entries_;
   std::unique_ptr<kern::Agent> agent_;
+  std::unique_ptr<vm::MemoryObjects> memory_objects_;
   std::unique_ptr<kern::Threads> threads_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;

@@ -80,7 +80,7 @@ void* reply_alloc(size_t size) {
   return p;
 }
 
-void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send) {
+void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send) {
   mach_msg_header_t h;
   if (msg.size() >= sizeof h) memcpy(&h, msg.data(), sizeof h);
   if (msg.size() >= sizeof h + sizeof(mach_msg_body_t) && (h.msgh_bits & MACH_MSGH_BITS_COMPLEX)) {
@@ -112,6 +112,10 @@ void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send) {
       off += sizeof(mach_msg_ool_descriptor_t);
     }
   }
+}
+
+void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send) {
+  copy_message_payloads(msg, send);
   for (void* p : g_reply_allocations) free(p);
   g_reply_allocations.clear();
 }

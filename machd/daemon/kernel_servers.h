@@ -60,5 +60,8 @@ class MappedRequest {
 // allocation made since the last call (whether the reply went out or not).
 void* reply_alloc(size_t size);
 void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send);
+// Copies the out-of-line memory and port arrays `msg`'s descriptors point at
+// (machd's own memory) into `send`, as the kernel task sends it.
+void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send);
 
 }  // namespace machd

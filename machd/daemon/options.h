@@ -1,6 +1,7 @@
 // machd/daemon/options.h — machd's command line.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@ struct Options {
   int idle_exit_seconds = 0;    // > 0: exit after this long with no tasks connected
   std::string log_level = "info";
   bool systemd = false;         // use the socket passed by systemd (LISTEN_FDS)
+  uint64_t pager_timeout_ns = 30'000'000'000ull;  // a pager's time to answer a fault
 };
 
 // Parses argv. Returns nullopt after printing usage (help or error); `exit_code`

@@ -239,7 +239,16 @@ kern_return_t trap(Ctx& c) {
       // Only a task mapping into itself (vm_map on mach_task_self()).
       if (t != self) return KERN_NOT_SUPPORTED;
       const vm::MemoryEntry* e = vm::memory_entries().find_in(self, c.name(1));
-      if (e == nullptr) return KERN_INVALID_ARGUMENT;
+      if (e == nullptr) {
+        // A send right to a port no kernel object is: a pager's memory
+        // object. The task maps it with the vm_map message (the fault
+        // router must register the range): say so.
+        mach_port_type_t type = 0;
+        if (k.port_type(self, c.name(1), &type) == KERN_SUCCESS && (type & MACH_PORT_TYPE_SEND) &&
+            k.kobject_of(self, c.name(1)).type == 0)
+          return KERN_INVALID_OBJECT;
+        return KERN_INVALID_ARGUMENT;
+      }
       const uint64_t tag = c.s.next_fd_tags(1);
       if (!c.s.send_fds(std::span<const int>(&e->fd, 1), tag)) return KERN_RESOURCE_SHORTAGE;
       c.rep.rets[0] = tag;

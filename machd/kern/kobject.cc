@@ -25,6 +25,7 @@ const char* type_name(KType t) {
     case KType::kLockSet: return "lock-set";
     case KType::kMemoryEntry: return "memory-entry";
     case KType::kMemoryObjectControl: return "memory-object-control";
+    case KType::kMemoryObjectName: return "memory-object-name";
     case KType::kVoucher: return "voucher";
     case KType::kIdentityToken: return "identity-token";
     case KType::kTaskResumeToken: return "task-resume-token";

@@ -37,6 +37,7 @@ enum class KType : uint16_t {
   kVoucher,
   kIdentityToken,
   kTaskResumeToken,               // task_suspend2's token (id: token id, thread_server.cc)
+  kMemoryObjectName,              // a memory object's name port (vm_region reports it)
   kCount
 };
 

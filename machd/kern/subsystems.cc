@@ -12,6 +12,7 @@ extern "C" {
 #include "mach_vmServer.h"
 #include "mach_voucherServer.h"
 #include "memory_entryServer.h"
+#include "machServer.h"
 #include "processorServer.h"
 #include "processor_setServer.h"
 #include "semaphoreServer.h"
@@ -41,6 +42,7 @@ void add_kernel_subsystems(Dispatch& d) {
   d.add(SUBSYSTEM(lock_set));
   d.add(SUBSYSTEM(mach_voucher));
   d.add(SUBSYSTEM(memory_entry));
+  d.add(SUBSYSTEM(mach));  // GNU Mach's memory-object calls (vm/memory_object_server.cc)
 }
 
 #undef SUBSYSTEM

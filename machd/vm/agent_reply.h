@@ -15,4 +15,8 @@ namespace machd::vm {
 // KERN_INVALID_TASK. Returns MIG_NO_REPLY for the routine to return.
 kern_return_t ask_agent(ipc::TaskId t, const kern::AgentCall& call, bool with_address);
 
+// Sends the deferred reply of a vm_map-like routine: RetCode KERN_SUCCESS
+// and the address.
+void send_address_reply(const kern::DeferredReply& d, uint64_t address);
+
 }  // namespace machd::vm

@@ -29,6 +29,7 @@
 #include "kern/translate.h"
 #include "agent_reply.h"
 #include "memory_entry.h"
+#include "object_map.h"
 
 extern "C" {
 #include "mach_vmServer.h"
@@ -80,13 +81,17 @@ kern_return_t ask_agent(ipc::TaskId t, const kern::AgentCall& call, bool with_ad
       kern::runtime().send_error_reply(d, KERN_SUCCESS);  // a bare RetCode reply
       return;
     }
-    AddressReply rep{};
-    rep.NDR = NDR_record;
-    rep.RetCode = KERN_SUCCESS;
-    rep.address = r.rets[0];
-    kern::runtime().send_reply(d, &rep, sizeof rep);
+    send_address_reply(d, r.rets[0]);
   });
   return MIG_NO_REPLY;
+}
+
+void send_address_reply(const kern::DeferredReply& d, uint64_t address) {
+  AddressReply rep{};
+  rep.NDR = NDR_record;
+  rep.RetCode = KERN_SUCCESS;
+  rep.address = address;
+  kern::runtime().send_reply(d, &rep, sizeof rep);
 }
 
 namespace {
@@ -185,7 +190,14 @@ kern_return_t remote_vm_map(mach_port_t task, uint64_t* address, uint64_t size, 
   MemoryEntry* e = nullptr;
   if (MACH_PORT_VALID(object)) {
     e = memory_entries().find(object);
-    if (e == nullptr) return KERN_INVALID_ARGUMENT;
+    if (e == nullptr) {
+      // Another kernel object is no memory; a plain port is a pager's
+      // memory object.
+      if (kern::runtime().object_of(object).type != 0) return KERN_INVALID_ARGUMENT;
+      if ((mask | pm) != pm || (flags & VM_FLAGS_PERMANENT)) return KERN_NOT_SUPPORTED;
+      const int fixed = anywhere ? 0 : (overwrite ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+      return map_memory_object(*t, anywhere ? 0 : r.start, len, fixed, object, offset, copy, cur, max, inheritance);
+    }
     uint64_t end;
     if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end) || end > e->size) return KERN_INVALID_ARGUMENT;
     if (!copy && (max & e->protection) != max) return KERN_INVALID_RIGHT;

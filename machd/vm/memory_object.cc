@@ -1,0 +1,526 @@
+// machd/vm/memory_object.cc — see memory_object.h.
+#include "memory_object.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace machd::vm {
+
+namespace {
+
+constexpr uint64_t kPage = MemoryObject::kPage;
+
+uint8_t lock_bits(vm_prot_t lock_value) {
+  uint8_t b = 0;
+  if (lock_value & VM_PROT_WRITE) b |= MemoryObject::kLockWrite;
+  if (lock_value & (VM_PROT_READ | VM_PROT_EXECUTE)) b |= MemoryObject::kLockRead;
+  return b;
+}
+
+// Writes all of buf at off (short writes retried); false on error.
+bool write_all(int fd, const uint8_t* buf, uint64_t len, uint64_t off) {
+  while (len > 0) {
+    ssize_t n = pwrite(fd, buf, size_t(len), off_t(off));
+    if (n <= 0) return false;
+    buf += n;
+    len -= uint64_t(n);
+    off += uint64_t(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, uint8_t* buf, uint64_t len, uint64_t off) {
+  while (len > 0) {
+    ssize_t n = pread(fd, buf, size_t(len), off_t(off));
+    if (n < 0) return false;
+    if (n == 0) {  // past the end: zeros
+      std::fill(buf, buf + len, uint8_t(0));
+      return true;
+    }
+    buf += n;
+    len -= uint64_t(n);
+    off += uint64_t(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+uint64_t object_now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+MemoryObject::MemoryObject(uint64_t id, int fd, PagerLink& pager, MappingOps& ops, uint64_t timeout_ns)
+    : id_(id), fd_(fd), pager_(pager), ops_(ops), timeout_ns_(timeout_ns) {
+  pager_.init(*this);
+}
+
+MemoryObject::~MemoryObject() {
+  if (fd_ >= 0) close(fd_);
+}
+
+uint8_t& MemoryObject::page(uint64_t index) { return state_[index]; }
+
+uint8_t MemoryObject::page_state(uint64_t offset) const {
+  const uint64_t i = offset / kPage;
+  return i < state_.size() ? state_[i] : 0;
+}
+
+void MemoryObject::ensure(uint64_t end_offset) {
+  const uint64_t n = (end_offset + kPage - 1) / kPage;
+  if (n <= state_.size()) return;
+  state_.resize(n, 0);
+  // The cache covers every mapped page: a shared mapping past the memfd's
+  // end would raise SIGBUS before the fault reached us.
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && uint64_t(st.st_size) < n * kPage) (void)!ftruncate(fd_, off_t(n * kPage));
+}
+
+// ---- mappings ----------------------------------------------------------------
+
+void MemoryObject::attach(ObjectMapping* m, bool map_now) {
+  mappings_.push_back(m);
+  ensure(m->offset + (m->end - m->start));
+  if (alive_ && map_now) map_in(*m, m->offset / kPage, (m->end - m->start) / kPage);
+}
+
+void MemoryObject::detach(ObjectMapping* m) {
+  mappings_.erase(std::remove(mappings_.begin(), mappings_.end(), m), mappings_.end());
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->second.mapping == m)
+      it = waiters_.erase(it);
+    else
+      ++it;
+  }
+}
+
+// Maps, in mapping m, the resident and readable pages of [first,
+// first+count): runs of pages with the same write protection.
+void MemoryObject::map_in(ObjectMapping& m, uint64_t first, uint64_t count) {
+  const uint64_t mfirst = m.offset / kPage;
+  const uint64_t mend = mfirst + (m.end - m.start) / kPage;
+  uint64_t a = std::max(first, mfirst);
+  const uint64_t b = std::min(first + count, mend);
+  auto mappable = [&](uint64_t i) { return (state_[i] & kResident) && !(state_[i] & kLockRead); };
+  auto wp_of = [&](uint64_t i) { return mapping_writes(m) && (!(state_[i] & kDirty) || (state_[i] & kLockWrite)); };
+  while (a < b) {
+    if (!mappable(a)) {
+      ++a;
+      continue;
+    }
+    const bool wp = wp_of(a);
+    uint64_t e = a + 1;
+    while (e < b && mappable(e) && wp_of(e) == wp) ++e;
+    if (!ops_.map_cached(m, m.address_of(a * kPage), (e - a) * kPage, wp)) {
+      // Some page left the cache behind our back (a task punched a hole):
+      // forget what is not there; the next fault asks again.
+      for (uint64_t i = a; i < e; ++i) {
+        off_t data = lseek(fd_, off_t(i * kPage), SEEK_DATA);
+        if (data < 0 || uint64_t(data) >= (i + 1) * kPage) state_[i] &= uint8_t(~(kResident | kDirty));
+      }
+    }
+    a = e;
+  }
+}
+
+void MemoryObject::map_everywhere(uint64_t first, uint64_t count) {
+  for (ObjectMapping* m : mappings_) map_in(*m, first, count);
+}
+
+// ---- faults ------------------------------------------------------------------
+
+void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool wp) {
+  ++stats_.faults;
+  if (!alive_) {
+    ops_.fail(m, addr, kPage);
+    return;
+  }
+  const uint64_t off = m.offset + (addr - m.start);
+  const uint64_t idx = off / kPage;
+  ensure((idx + 1) * kPage);
+  uint8_t& s = page(idx);
+  auto ask_unlock = [&](vm_prot_t access) {
+    waiters_.emplace(idx, Waiter{&m, addr, {}});
+    if (!(s & kUnlockAsked)) {
+      s |= kUnlockAsked;
+      ++stats_.unlocks;
+      pending_.push_back({idx * kPage, kPage, object_now_ns() + timeout_ns_, true});
+      pager_.data_unlock(*this, idx * kPage, kPage, access);
+    }
+  };
+  if (s & kResident) {
+    if (s & kLockRead) return ask_unlock(write ? VM_PROT_READ | VM_PROT_WRITE : VM_PROT_READ);
+    if ((wp || write) && (s & kLockWrite)) {
+      if (wp) return ask_unlock(VM_PROT_WRITE);
+      // Map it write-protected: the write faults again (wp) and asks then.
+      if (ops_.map_cached(m, addr, kPage, true)) return;
+    } else if (wp) {
+      // The first write to a clean page: it is dirty from now on.
+      s |= kDirty;
+      ops_.write_protect(m, addr, kPage, false);
+      return;
+    } else {
+      const bool writable = mapping_writes(m);
+      if (write && writable) s |= kDirty;  // being written now
+      if (ops_.map_cached(m, addr, kPage, writable && !(s & kDirty))) return;
+    }
+    s &= uint8_t(~(kResident | kDirty | kPrecious));  // lost from the cache: ask again
+  }
+  waiters_.emplace(idx, Waiter{&m, addr, {}});
+  if (s & kRequested) return;
+  if (!ready_) {
+    deferred_.push_back(idx);
+    return;
+  }
+  request_around(idx, write ? VM_PROT_READ | VM_PROT_WRITE : VM_PROT_READ);
+}
+
+void MemoryObject::request_around(uint64_t idx, vm_prot_t access) {
+  // Sequential faults double the cluster (read-ahead); others reset it.
+  if (idx == last_request_end_)
+    cluster_pages_ = std::min(cluster_pages_ * 2, kMaxClusterPages);
+  else
+    cluster_pages_ = kMinClusterPages;
+  const uint64_t base = idx - idx % cluster_pages_;
+  const uint64_t lim = std::min<uint64_t>(base + cluster_pages_, pages());
+  auto askable = [&](uint64_t i) { return (state_[i] & (kResident | kRequested)) == 0; };
+  uint64_t a = idx;
+  while (a > base && askable(a - 1)) --a;
+  uint64_t b = idx + 1;
+  while (b < lim && askable(b)) ++b;
+  request_range(a, b - a, access);
+  last_request_end_ = b;
+}
+
+void MemoryObject::request_range(uint64_t first, uint64_t count, vm_prot_t access) {
+  for (uint64_t i = first; i < first + count; ++i) state_[i] |= kRequested;
+  pending_.push_back({first * kPage, count * kPage, object_now_ns() + timeout_ns_, false});
+  ++stats_.requests;
+  stats_.pages_requested += count;
+  pager_.data_request(*this, first * kPage, count * kPage, access);
+}
+
+void MemoryObject::when_resident(uint64_t offset, uint64_t length, std::function<void(bool)> done) {
+  if (!alive_) return done(false);
+  const uint64_t first = offset / kPage;
+  const uint64_t end = (offset + length + kPage - 1) / kPage;
+  ensure(end * kPage);
+  struct Shared {
+    uint64_t left = 0;
+    bool over = false;
+    std::function<void(bool)> done;
+  };
+  auto sh = std::make_shared<Shared>();
+  sh->done = std::move(done);
+  for (uint64_t i = first; i < end; ++i) {
+    if (state_[i] & kResident) continue;
+    ++sh->left;
+    waiters_.emplace(i, Waiter{nullptr, 0, [sh](bool ok) {
+                                 if (sh->over) return;
+                                 if (!ok || --sh->left == 0) {
+                                   sh->over = true;
+                                   sh->done(ok);
+                                 }
+                               }});
+  }
+  if (sh->left == 0) {
+    sh->over = true;
+    sh->done(true);
+    return;
+  }
+  for (uint64_t i = first; i < end;) {
+    if (state_[i] & (kResident | kRequested)) {
+      ++i;
+      continue;
+    }
+    uint64_t e = i + 1;
+    while (e < end && !(state_[e] & (kResident | kRequested))) ++e;
+    if (ready_)
+      request_range(i, e - i, VM_PROT_READ);
+    else
+      for (uint64_t j = i; j < e; ++j) deferred_.push_back(j);
+    i = e;
+  }
+}
+
+// The waiters of page `index` go: resolved (their page is mapped now, or
+// their callback learns it is resident) or failed.
+void MemoryObject::wake(uint64_t index, bool ok) {
+  auto [lo, hi] = waiters_.equal_range(index);
+  std::vector<Waiter> ws;
+  for (auto it = lo; it != hi; ++it) ws.push_back(std::move(it->second));
+  waiters_.erase(lo, hi);
+  for (Waiter& w : ws) {
+    if (w.done)
+      w.done(ok);
+    else if (!ok)
+      ops_.fail(*w.mapping, w.addr, kPage);
+  }
+}
+
+void MemoryObject::fail_range(uint64_t first, uint64_t count) {
+  for (uint64_t i = first; i < first + count && i < pages(); ++i) {
+    state_[i] &= uint8_t(~(kRequested | kUnlockAsked));
+    wake(i, false);
+  }
+}
+
+// ---- the pager's calls -----------------------------------------------------------
+
+kern_return_t MemoryObject::set_attributes(bool ready, bool may_cache, memory_object_copy_strategy_t strategy) {
+  may_cache_ = may_cache;
+  copy_strategy_ = strategy;
+  if (ready && !ready_ && alive_) {
+    ready_ = true;
+    std::vector<uint64_t> asks;
+    asks.swap(deferred_);
+    for (uint64_t idx : asks)
+      if (waiters_.count(idx) && !(state_[idx] & (kResident | kRequested))) request_around(idx, VM_PROT_READ);
+  } else if (!ready) {
+    ready_ = false;
+  }
+  return KERN_SUCCESS;
+}
+
+kern_return_t MemoryObject::change_attributes(bool may_cache, memory_object_copy_strategy_t strategy,
+                                              mach_port_name_t reply_to, mach_msg_type_name_t reply_type) {
+  may_cache_ = may_cache;
+  copy_strategy_ = strategy;
+  if (MACH_PORT_VALID(reply_to)) pager_.change_completed(*this, reply_to, reply_type, may_cache, strategy);
+  return KERN_SUCCESS;
+}
+
+kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, uint64_t length, vm_prot_t lock_value,
+                                        bool precious, mach_port_name_t reply_to, mach_msg_type_name_t reply_type) {
+  kern_return_t result = KERN_SUCCESS;
+  uint64_t error_offset = 0;
+  if (offset % kPage != 0) {
+    result = KERN_INVALID_ARGUMENT;
+    error_offset = offset;
+  } else if (alive_) {
+    ++stats_.supplies;
+    const uint64_t first = offset / kPage;
+    const uint64_t count = length / kPage;  // a partial last page is discarded
+    ensure((first + count) * kPage);
+    const uint8_t locks = lock_bits(lock_value);
+    for (uint64_t i = 0; i < count;) {
+      if (state_[first + i] & kResident) {
+        if (result == KERN_SUCCESS) {
+          result = KERN_MEMORY_PRESENT;
+          error_offset = (first + i) * kPage;
+        }
+        ++i;
+        continue;
+      }
+      uint64_t e = i + 1;
+      while (e < count && !(state_[first + e] & kResident)) ++e;
+      if (!write_all(fd_, data + i * kPage, (e - i) * kPage, (first + i) * kPage)) {
+        if (result == KERN_SUCCESS) {
+          result = KERN_RESOURCE_SHORTAGE;
+          error_offset = (first + i) * kPage;
+        }
+        break;
+      }
+      for (uint64_t j = i; j < e; ++j) state_[first + j] = uint8_t(kResident | locks | (precious ? kPrecious : 0));
+      i = e;
+    }
+    map_everywhere(first, count);
+    for (uint64_t i = first; i < first + count; ++i)
+      if ((state_[i] & kResident) && !(state_[i] & kLockRead)) wake(i, true);
+  }
+  if (MACH_PORT_VALID(reply_to)) pager_.supply_completed(*this, reply_to, reply_type, offset, length, result, error_offset);
+  return result;
+}
+
+kern_return_t MemoryObject::data_unavailable(uint64_t offset, uint64_t length) {
+  if (!alive_) return KERN_SUCCESS;
+  static const std::vector<uint8_t> zeros(kMaxClusterPages * kPage, 0);
+  const uint64_t first = offset / kPage;
+  const uint64_t end = (offset + length + kPage - 1) / kPage;
+  ensure(end * kPage);
+  for (uint64_t i = first; i < end;) {
+    if (state_[i] & kResident) {
+      ++i;
+      continue;
+    }
+    uint64_t e = i + 1;
+    while (e < end && e - i < kMaxClusterPages && !(state_[e] & kResident)) ++e;
+    if (!write_all(fd_, zeros.data(), (e - i) * kPage, i * kPage)) {
+      fail_range(i, end - i);
+      return KERN_RESOURCE_SHORTAGE;
+    }
+    for (uint64_t j = i; j < e; ++j) state_[j] = kResident;
+    i = e;
+  }
+  map_everywhere(first, end - first);
+  for (uint64_t i = first; i < end; ++i) wake(i, true);
+  return KERN_SUCCESS;
+}
+
+kern_return_t MemoryObject::data_error(uint64_t offset, uint64_t length, kern_return_t) {
+  ++stats_.errors;
+  const uint64_t first = offset / kPage;
+  const uint64_t end = (offset + length + kPage - 1) / kPage;
+  fail_range(first, end - first);
+  return KERN_SUCCESS;
+}
+
+void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool keep) {
+  auto returned = [&](uint64_t i) {
+    const uint8_t s = state_[i];
+    return (s & kResident) && ((s & kDirty) || (all && (s & kPrecious)));
+  };
+  std::vector<uint8_t> buf;
+  const uint64_t end = std::min(first + count, pages());
+  for (uint64_t i = first; i < end;) {
+    if (!returned(i)) {
+      ++i;
+      continue;
+    }
+    const bool dirty = (state_[i] & kDirty) != 0;
+    uint64_t e = i + 1;
+    while (e < end && returned(e) && ((state_[e] & kDirty) != 0) == dirty && (e - i) * kPage < kMaxReturnBytes) ++e;
+    // Write-protect first: a write from now on faults and dirties the page
+    // again, so what we read is what the pager gets and nothing is lost.
+    for (ObjectMapping* m : mappings_) {
+      if (!mapping_writes(*m)) continue;
+      const uint64_t mfirst = m->offset / kPage;
+      const uint64_t mend = mfirst + (m->end - m->start) / kPage;
+      const uint64_t a = std::max(i, mfirst), b = std::min(e, mend);
+      if (a < b) ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true);
+    }
+    buf.resize((e - i) * kPage);
+    if (read_all(fd_, buf.data(), buf.size(), i * kPage)) {
+      ++stats_.returns;
+      stats_.pages_returned += e - i;
+      pager_.data_return(*this, i * kPage, buf.data(), buf.size(), dirty, keep);
+    }
+    for (uint64_t j = i; j < e; ++j) {
+      state_[j] &= uint8_t(~kDirty);
+      if (!keep) state_[j] &= uint8_t(~kPrecious);
+    }
+    i = e;
+  }
+}
+
+kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memory_object_return_t should_return,
+                                         bool should_flush, vm_prot_t lock_value, mach_port_name_t reply_to, mach_msg_type_name_t reply_type) {
+  const uint64_t first = offset / kPage;
+  const uint64_t end = std::min<uint64_t>((offset + length + kPage - 1) / kPage, pages());
+  const uint8_t locks = lock_bits(lock_value);
+  // 1) access restrictions.
+  for (uint64_t i = first; i < end; ++i) {
+    uint8_t& s = state_[i];
+    if (!(s & kResident)) continue;
+    const uint8_t old = s & (kLockWrite | kLockRead);
+    s = uint8_t((s & ~(kLockWrite | kLockRead)) | locks);
+    for (ObjectMapping* m : mappings_) {
+      if (!m->covers_offset(i * kPage)) continue;
+      const uint64_t addr = m->address_of(i * kPage);
+      if ((locks & kLockRead) && !(old & kLockRead)) ops_.unmap_pages(*m, addr, kPage);
+      if ((locks & kLockWrite) && !(old & kLockWrite) && mapping_writes(*m)) ops_.write_protect(*m, addr, kPage, true);
+    }
+    if ((old & ~locks) != 0) {  // a lock lifted: the threads waiting for it go on
+      s &= uint8_t(~kUnlockAsked);
+      auto [lo, hi] = waiters_.equal_range(i);
+      for (auto it = lo; it != hi; ++it) {
+        const Waiter& w = it->second;
+        if (!w.mapping) continue;
+        if (!(locks & kLockWrite) && mapping_writes(*w.mapping)) {
+          s |= kDirty;
+          ops_.write_protect(*w.mapping, w.addr, kPage, false);
+        }
+      }
+      if (!(locks & kLockRead)) {
+        map_everywhere(i, 1);
+        wake(i, true);
+      }
+    }
+  }
+  // 2) write back.
+  if (should_return == MEMORY_OBJECT_RETURN_DIRTY || should_return == MEMORY_OBJECT_RETURN_ALL ||
+      should_return == MEMORY_OBJECT_RETURN_ANYTHING)
+    return_pages(first, end > first ? end - first : 0, should_return != MEMORY_OBJECT_RETURN_DIRTY, !should_flush);
+  // 3) flush: holes in the cache unmap the pages from every task.
+  if (should_flush) {
+    for (uint64_t i = first; i < end;) {
+      if (!(state_[i] & kResident)) {
+        ++i;
+        continue;
+      }
+      uint64_t e = i + 1;
+      while (e < end && (state_[e] & kResident)) ++e;
+      (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(i * kPage), off_t((e - i) * kPage));
+      for (uint64_t j = i; j < e; ++j) state_[j] = 0;
+      i = e;
+    }
+  }
+  if (MACH_PORT_VALID(reply_to)) pager_.lock_completed(*this, reply_to, reply_type, offset, length);
+  return KERN_SUCCESS;
+}
+
+void MemoryObject::destroy(bool pager_dead) {
+  if (terminated_) return;
+  alive_ = false;
+  std::vector<uint64_t> idx;
+  for (auto& [i, w] : waiters_) idx.push_back(i);
+  for (uint64_t i : idx) wake(i, false);
+  pending_.clear();
+  deferred_.clear();
+  std::fill(state_.begin(), state_.end(), uint8_t(0));
+  // The memory goes now: later accesses fault (and fail) on the holes.
+  (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, off_t(pages() * kPage));
+  terminated_ = true;
+  if (!pager_dead) pager_.terminate(*this);
+}
+
+void MemoryObject::terminate() {
+  if (terminated_) return;
+  if (alive_) return_pages(0, pages(), true, false);
+  alive_ = false;
+  terminated_ = true;
+  std::vector<uint64_t> idx;
+  for (auto& [i, w] : waiters_) idx.push_back(i);
+  for (uint64_t i : idx) wake(i, false);
+  pager_.terminate(*this);
+}
+
+void MemoryObject::expire(uint64_t now_ns) {
+  std::vector<Pending> late;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const uint8_t bit = it->unlock ? kUnlockAsked : kRequested;
+    bool open = false;
+    for (uint64_t i = it->offset / kPage; i < (it->offset + it->length) / kPage && i < pages(); ++i)
+      if (state_[i] & bit) open = true;
+    if (!open) {
+      it = pending_.erase(it);
+    } else if (it->deadline <= now_ns) {
+      late.push_back(*it);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const Pending& p : late) {
+    ++stats_.errors;
+    const uint8_t bit = p.unlock ? kUnlockAsked : kRequested;
+    for (uint64_t i = p.offset / kPage; i < (p.offset + p.length) / kPage && i < pages(); ++i)
+      if (state_[i] & bit) fail_range(i, 1);
+  }
+}
+
+std::optional<uint64_t> MemoryObject::next_deadline() const {
+  std::optional<uint64_t> d;
+  for (const Pending& p : pending_)
+    if (!d || p.deadline < *d) d = p.deadline;
+  return d;
+}
+
+}  // namespace machd::vm

@@ -1,0 +1,225 @@
+// machd/vm/memory_object.h — one memory object as machd (the kernel) holds
+// it: its cache of pages, what each page's state is, which threads wait on
+// which pages, and the memory_object protocol's rules (GNU Mach's external
+// pager interface, doc/mach.texi "External Memory Management").
+//
+// The cache is a memfd machd owns. Tasks map it MAP_SHARED (copy=FALSE), so
+// every mapping sees one copy of each page; their userfaultfds route faults
+// on pages not mapped yet to fault() (vm/fault_router.h). Pages come from
+// the pager (supply) and go back to it (data_return).
+//
+// This class is pure protocol and state: it reaches the pager through a
+// PagerLink and the tasks' page tables through a MappingOps, both
+// interfaces, so it is tested with simulated pagers and faults.
+//
+// Rules it keeps (each pinned by a test in tests/vm/memory_object_test.cc):
+//   - one data_request per page at a time: a page is never requested while
+//     it is resident or already asked for; faults on one page coalesce;
+//   - a request covers a cluster: the run of absent, unrequested pages
+//     around the fault, aligned to the cluster size, doubling on
+//     sequential faults up to kMaxClusterPages (read-ahead);
+//   - supply of a resident page is ignored and reported in
+//     supply_completed (KERN_MEMORY_PRESENT, its offset), as GNU Mach does;
+//   - supplied pages are mapped at once in every mapping (eager), write-
+//     protected where the mapping may write, so the first write is seen:
+//     dirty tracking is exact per page;
+//   - lock_value is the access the pager forbids; a fault needing it sends
+//     data_unlock once and waits for lock_request to lift it;
+//   - lock_request restricts, returns dirty (RETURN_DIRTY) or dirty and
+//     precious (RETURN_ALL) pages, flushes, in that order, then answers
+//     lock_completed; data_return is batched (kMaxReturnBytes per message);
+//   - data_error fails the threads waiting on those pages (SIGBUS through
+//     MappingOps::fail); the pages stay absent so a later access asks again;
+//   - a pager that dies or leaves a request unanswered past the timeout
+//     fails the waiting threads the same way; a dead object fails every
+//     later fault and releases its memory.
+#pragma once
+
+#include <mach/kern_return.h>
+#include <mach/memory_object_types.h>
+#include <mach/vm_prot.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "ipc/kernel.h"
+
+namespace machd::vm {
+
+class MemoryObject;
+
+// One range of one task mapped from an object (owned by the fault router).
+struct ObjectMapping {
+  ipc::TaskId task = ipc::kNoTask;
+  uint64_t start = 0;       // task address, page aligned
+  uint64_t end = 0;
+  uint64_t offset = 0;      // object offset of `start`
+  vm_prot_t protection = VM_PROT_NONE;
+  MemoryObject* object = nullptr;
+
+  bool covers_offset(uint64_t off) const { return off >= offset && off < offset + (end - start); }
+  uint64_t address_of(uint64_t off) const { return start + (off - offset); }
+};
+
+// How the object reaches its pager (vm/pager_link.h sends the messages).
+// Every call is a one-way message; the object never waits on it.
+class PagerLink {
+ public:
+  virtual ~PagerLink() = default;
+  virtual void init(MemoryObject& o) = 0;
+  virtual void data_request(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) = 0;
+  virtual void data_unlock(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) = 0;
+  // `data` is [offset, offset+length) of the cache; dirty: modified since
+  // supplied; kernel_copy: the kernel keeps its copy.
+  virtual void data_return(MemoryObject& o, uint64_t offset, const uint8_t* data, uint64_t length, bool dirty,
+                           bool kernel_copy) = 0;
+  virtual void lock_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset, uint64_t length) = 0;
+  virtual void supply_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset, uint64_t length,
+                                kern_return_t result, uint64_t error_offset) = 0;
+  virtual void change_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, bool may_cache,
+                                memory_object_copy_strategy_t strategy) = 0;
+  // The object ends: memory_object_terminate, then the link forgets it.
+  virtual void terminate(MemoryObject& o) = 0;
+};
+
+// What the object asks of the tasks' page tables (the fault router does it
+// with each task's userfaultfd). Ranges are task addresses.
+class MappingOps {
+ public:
+  virtual ~MappingOps() = default;
+  // Maps cached pages and wakes their waiters; false if a page is not in
+  // the cache any more (the object then asks the pager again).
+  virtual bool map_cached(const ObjectMapping& m, uint64_t addr, uint64_t len, bool write_protect) = 0;
+  virtual void write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) = 0;
+  // Removes the pages from the task's page table (they fault again).
+  virtual void unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t len) = 0;
+  // The threads waiting on the range get SIGBUS.
+  virtual void fail(const ObjectMapping& m, uint64_t addr, uint64_t len) = 0;
+};
+
+class MemoryObject {
+ public:
+  static constexpr uint64_t kPage = 4096;
+  static constexpr uint32_t kMinClusterPages = 64;    // 256 KiB
+  static constexpr uint32_t kMaxClusterPages = 512;   // 2 MiB
+  static constexpr uint64_t kMaxReturnBytes = 1 << 20;
+
+  // `fd`: the cache memfd (taken). Sends memory_object_init at once.
+  MemoryObject(uint64_t id, int fd, PagerLink& pager, MappingOps& ops, uint64_t timeout_ns);
+  ~MemoryObject();
+  MemoryObject(const MemoryObject&) = delete;
+  MemoryObject& operator=(const MemoryObject&) = delete;
+
+  uint64_t id() const { return id_; }
+  int fd() const { return fd_; }
+  bool ready() const { return ready_; }
+  bool alive() const { return alive_; }
+  bool may_cache() const { return may_cache_; }
+  memory_object_copy_strategy_t copy_strategy() const { return copy_strategy_; }
+  const std::vector<ObjectMapping*>& mappings() const { return mappings_; }
+
+  // ---- the tasks' side ----
+  // A mapping appears (map_now: its pages already resident are mapped at
+  // once; not for the pieces of a mapping split by an unmap) or goes away.
+  void attach(ObjectMapping* m, bool map_now = true);
+  void detach(ObjectMapping* m);
+  // A thread of m.task faulted at `addr` (page aligned). write: a write
+  // access; wp: the page was mapped write-protected.
+  void fault(const ObjectMapping& m, uint64_t addr, bool write, bool wp);
+  // Calls done(true) once [offset, offset+length) is all resident (asking
+  // the pager as needed), done(false) if the pager fails it. (copy=TRUE
+  // snapshots.)
+  void when_resident(uint64_t offset, uint64_t length, std::function<void(bool)> done);
+
+  // ---- the pager's calls on the control port (GNU Mach's mach.defs) ----
+  // reply_to (with the type it was received as) takes the *_completed
+  // answer; MACH_PORT_NULL for none. The object consumes it.
+  kern_return_t set_attributes(bool ready, bool may_cache, memory_object_copy_strategy_t strategy);
+  kern_return_t change_attributes(bool may_cache, memory_object_copy_strategy_t strategy, mach_port_name_t reply_to, mach_msg_type_name_t reply_type);
+  // Whole pages of data (partial tail ignored), lock_value: forbidden access.
+  kern_return_t data_supply(uint64_t offset, const uint8_t* data, uint64_t length, vm_prot_t lock_value,
+                            bool precious, mach_port_name_t reply_to, mach_msg_type_name_t reply_type);
+  kern_return_t data_unavailable(uint64_t offset, uint64_t length);
+  kern_return_t data_error(uint64_t offset, uint64_t length, kern_return_t error);
+  kern_return_t lock_request(uint64_t offset, uint64_t length, memory_object_return_t should_return,
+                             bool should_flush, vm_prot_t lock_value, mach_port_name_t reply_to, mach_msg_type_name_t reply_type);
+  // memory_object_destroy / the pager died: every waiter and later fault
+  // fails, the memory is released, terminate is sent (not when dead).
+  void destroy(bool pager_dead);
+  // Ends the object once nothing maps it (returns dirty and precious pages
+  // first). The owner deletes it after.
+  void terminate();
+
+  // Requests whose deadline passed fail their waiters.
+  void expire(uint64_t now_ns);
+  std::optional<uint64_t> next_deadline() const;
+
+  // Counters (introspection, tests).
+  struct Stats {
+    uint64_t faults = 0, requests = 0, pages_requested = 0, supplies = 0, returns = 0, pages_returned = 0,
+             unlocks = 0, errors = 0;
+  };
+  const Stats& stats() const { return stats_; }
+  // A page's state bits (tests).
+  uint8_t page_state(uint64_t offset) const;
+
+  enum PageBits : uint8_t {
+    kResident = 1,
+    kRequested = 2,
+    kDirty = 4,
+    kPrecious = 8,
+    kLockWrite = 16,   // the pager forbids writing
+    kLockRead = 32,    // the pager forbids reading (and executing)
+    kUnlockAsked = 64,
+  };
+
+ private:
+  struct Waiter {
+    const ObjectMapping* mapping = nullptr;  // a faulting thread's mapping, or
+    uint64_t addr = 0;
+    std::function<void(bool)> done;          // a when_resident callback
+  };
+  struct Pending {  // a data_request (or data_unlock) not answered yet
+    uint64_t offset, length, deadline;
+    bool unlock;
+  };
+
+  uint8_t& page(uint64_t index);
+  uint64_t pages() const { return state_.size(); }
+  void ensure(uint64_t end_offset);
+  void request_around(uint64_t index, vm_prot_t access);
+  void request_range(uint64_t first, uint64_t count, vm_prot_t access);
+  void map_in(ObjectMapping& m, uint64_t first, uint64_t count);
+  void map_everywhere(uint64_t first, uint64_t count);
+  void wake(uint64_t index, bool ok);
+  void fail_range(uint64_t first, uint64_t count);
+  void return_pages(uint64_t first, uint64_t count, bool all, bool keep);
+  bool mapping_writes(const ObjectMapping& m) const { return (m.protection & VM_PROT_WRITE) != 0; }
+
+  uint64_t id_;
+  int fd_;
+  PagerLink& pager_;
+  MappingOps& ops_;
+  uint64_t timeout_ns_;
+  bool ready_ = false;
+  bool alive_ = true;
+  bool terminated_ = false;
+  bool may_cache_ = false;
+  memory_object_copy_strategy_t copy_strategy_ = MEMORY_OBJECT_COPY_DELAY;
+  std::vector<uint8_t> state_;                         // per page
+  std::multimap<uint64_t, Waiter> waiters_;            // by page index
+  std::vector<uint64_t> deferred_;                     // faulted before ready: page indexes to ask for
+  std::vector<Pending> pending_;                       // data_requests in flight
+  std::vector<ObjectMapping*> mappings_;
+  uint64_t last_request_end_ = UINT64_MAX;             // read-ahead
+  uint32_t cluster_pages_ = kMinClusterPages;
+  Stats stats_;
+};
+
+// machd's clock for pager deadlines.
+uint64_t object_now_ns();
+
+}  // namespace machd::vm

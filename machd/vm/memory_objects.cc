@@ -1,0 +1,179 @@
+// machd/vm/memory_objects.cc — see memory_objects.h.
+#include "memory_objects.h"
+
+#include <mach/notify.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "kern/runtime.h"
+
+namespace machd::vm {
+
+namespace {
+MemoryObjects* g_objects = nullptr;
+using kern::KType;
+}  // namespace
+
+MemoryObjects& memory_objects() { return *g_objects; }
+
+MemoryObjects::MemoryObjects(kern::Dispatch& dispatch, kern::TaskHost& host, uint64_t timeout_ns)
+    : dispatch_(dispatch), router_(host), timeout_ns_(timeout_ns) {
+  g_objects = this;
+  kern::runtime().add_observer(&router_);
+  router_.on_unmapped([this](MemoryObject* o) { unmapped(o); });
+  router_.after_events([this] { arm(); });
+  dispatch_.on_dead_name(KType::kMemoryObjectControl, [this](ipc::KObject ko, mach_port_name_t dead) {
+    kern::Runtime& rt = kern::runtime();
+    rt.kernel().port_mod_refs(rt.kt(), dead, MACH_PORT_RIGHT_DEAD_NAME, -1);  // the notification's reference
+    pager_died(ko.id);
+  });
+}
+
+MemoryObjects::~MemoryObjects() {
+  kern::runtime().remove_observer(&router_);
+  if (timer_) kern::runtime().timers().cancel(timer_);
+  for (auto& [id, o] : objects_) router_.forget_object(o.get());
+  objects_.clear();
+  if (g_objects == this) g_objects = nullptr;
+}
+
+MemoryObject* MemoryObjects::object_for(mach_port_name_t pager) {
+  kern::Runtime& rt = kern::runtime();
+  if (auto it = by_pager_.find(pager); it != by_pager_.end()) {
+    rt.release_send(pager);  // the object holds one reference already
+    return by_id(it->second);
+  }
+  int fd = memfd_create("mach-object", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return nullptr;
+  const uint64_t id = next_id_++;
+  ObjectPorts p;
+  p.pager = pager;
+  p.control = rt.create_port(KType::kMemoryObjectControl, id);
+  p.name = rt.create_port(KType::kMemoryObjectName, id);
+  if (!MACH_PORT_VALID(p.control) || !MACH_PORT_VALID(p.name)) {
+    if (MACH_PORT_VALID(p.control)) rt.destroy_port(p.control);
+    if (MACH_PORT_VALID(p.name)) rt.destroy_port(p.name);
+    close(fd);
+    return nullptr;
+  }
+  // The pager's death reaches us as a dead-name notification on the
+  // control port.
+  mach_port_name_t previous = MACH_PORT_NULL;
+  const kern_return_t kr = rt.kernel().port_request_notification(
+      rt.kt(), pager, MACH_NOTIFY_DEAD_NAME, 1, p.control, MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
+  if (MACH_PORT_VALID(previous)) rt.kernel().port_mod_refs(rt.kt(), previous, MACH_PORT_RIGHT_SEND_ONCE, -1);
+  link_.set_ports(id, p);
+  by_pager_[pager] = id;
+  auto o = std::make_unique<MemoryObject>(id, fd, link_, router_, timeout_ns_);
+  MemoryObject* raw = o.get();
+  objects_.emplace(id, std::move(o));
+  spdlog::debug("memory object {}: pager port {:#x}, control {:#x}", id, pager, p.control);
+  if (kr != KERN_SUCCESS) {  // (sync 1: already dead gives a notification at once; anything else)
+    spdlog::debug("memory object {}: no dead-name notification on its pager ({})", id, kr);
+  }
+  return raw;
+}
+
+MemoryObject* MemoryObjects::by_id(uint64_t id) {
+  auto it = objects_.find(id);
+  return it == objects_.end() ? nullptr : it->second.get();
+}
+
+MemoryObject* MemoryObjects::by_control(mach_port_name_t kernel_name) {
+  ipc::KObject ko = kern::runtime().object_of(kernel_name);
+  if (kern::type_of(ko) != KType::kMemoryObjectControl) return nullptr;
+  return by_id(ko.id);
+}
+
+mach_port_name_t MemoryObjects::name_port(uint64_t id) {
+  const ObjectPorts* p = link_.ports(id);
+  if (p == nullptr || !MACH_PORT_VALID(p->name)) return MACH_PORT_NULL;
+  kern::Runtime& rt = kern::runtime();
+  return rt.release_after_reply(rt.make_send(rt.kt(), p->name));
+}
+
+void MemoryObjects::erase(uint64_t id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  for (auto b = by_pager_.begin(); b != by_pager_.end();) {
+    if (b->second == id)
+      b = by_pager_.erase(b);
+    else
+      ++b;
+  }
+  router_.forget_object(it->second.get());
+  link_.forget(id);
+  objects_.erase(it);
+}
+
+// The object stops being found by its pager port (a later vm_map makes a
+// new one) but lives while tasks still map it: their faults fail.
+void MemoryObjects::destroy(MemoryObject* o) {
+  const uint64_t id = o->id();
+  for (auto b = by_pager_.begin(); b != by_pager_.end();) {
+    if (b->second == id)
+      b = by_pager_.erase(b);
+    else
+      ++b;
+  }
+  o->destroy(false);
+  if (o->mappings().empty()) erase(id);
+}
+
+void MemoryObjects::pager_died(uint64_t id) {
+  MemoryObject* o = by_id(id);
+  if (o == nullptr) return;
+  spdlog::info("memory object {}: its pager died; faults on it fail from now on", id);
+  // Our send right is a dead name now: drop it.
+  if (const ObjectPorts* p = link_.ports(id)) {
+    kern::Runtime& rt = kern::runtime();
+    rt.kernel().port_mod_refs(rt.kt(), p->pager, MACH_PORT_RIGHT_DEAD_NAME, -1);
+    ObjectPorts q = *p;
+    q.pager = MACH_PORT_NULL;
+    link_.set_ports(id, q);
+  }
+  for (auto b = by_pager_.begin(); b != by_pager_.end();) {
+    if (b->second == id)
+      b = by_pager_.erase(b);
+    else
+      ++b;
+  }
+  o->destroy(true);
+  if (o->mappings().empty()) erase(id);
+}
+
+void MemoryObjects::unmapped(MemoryObject* o) {
+  if (o->alive() && o->may_cache()) return;  // the pager lets us keep its pages
+  const uint64_t id = o->id();
+  o->terminate();
+  erase(id);
+}
+
+void MemoryObjects::release_if_unused(uint64_t id) {
+  MemoryObject* o = by_id(id);
+  if (o != nullptr && o->mappings().empty()) unmapped(o);
+}
+
+void MemoryObjects::arm() {
+  std::optional<uint64_t> next;
+  for (auto& [id, o] : objects_)
+    if (auto d = o->next_deadline(); d && (!next || *d < *next)) next = d;
+  if (!next) return;
+  kern::TimerQueue& tq = kern::runtime().timers();
+  if (timer_ && tq.deadline_of(timer_) && timer_deadline_ <= *next) return;
+  if (timer_) tq.cancel(timer_);
+  timer_deadline_ = *next;
+  timer_ = tq.add(*next, [this] {
+    timer_ = 0;
+    const uint64_t now = object_now_ns();
+    std::vector<uint64_t> ids;
+    for (auto& [id, o] : objects_) ids.push_back(id);
+    for (uint64_t id : ids)
+      if (MemoryObject* o = by_id(id)) o->expire(now);
+    arm();
+  });
+}
+
+}  // namespace machd::vm

@@ -1,0 +1,82 @@
+// machd/vm/memory_objects.h — every memory object machd holds, found by
+// its pager's port (vm_map) or its control port (the pager's calls).
+//
+// Contract
+//   object_for(pager): the object of the memory object port `pager` (a
+//     kernel-task name of a send right the current request carried). One
+//     object per port, however many tasks map it (machd is one kernel: one
+//     memory_object_init, one control port). A new object takes the
+//     request's send right and sends memory_object_init; for a known one
+//     the request's right is released. Null if machd cannot make one.
+//   An object ends when:
+//     - the last mapping goes and the pager did not allow caching
+//       (may_cache FALSE): dirty and precious pages are returned, then
+//       memory_object_terminate;
+//     - the pager calls memory_object_destroy: terminate is sent, later
+//       faults fail;
+//     - the pager's port dies (a dead-name notification on the control
+//       port): waiting and later faults fail, the memory is released.
+//   A later vm_map of the same port then makes a new object.
+//   Request deadlines (--pager-timeout) are kept on machd's timer queue.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "kern/dispatch.h"
+#include "fault_router.h"
+#include "memory_object.h"
+#include "pager_link.h"
+
+namespace machd::vm {
+
+class MemoryObjects {
+ public:
+  MemoryObjects(kern::Dispatch& dispatch, kern::TaskHost& host, uint64_t timeout_ns);
+  ~MemoryObjects();
+  MemoryObjects(const MemoryObjects&) = delete;
+  MemoryObjects& operator=(const MemoryObjects&) = delete;
+
+  FaultRouter& router() { return router_; }
+  MessagePagerLink& link() { return link_; }
+
+  MemoryObject* object_for(mach_port_name_t pager);
+  // The object whose control port `kernel_name` is (a name the kernel task
+  // received), or null.
+  MemoryObject* by_control(mach_port_name_t kernel_name);
+  MemoryObject* by_id(uint64_t id);
+  // A send right (in the kernel task, for a reply to carry) to the
+  // object's name port.
+  mach_port_name_t name_port(uint64_t id);
+  size_t count() const { return objects_.size(); }
+
+  // Ends object `id` if nothing maps it (after a vm_map that failed or
+  // only copied from it), as the last unmap does.
+  void release_if_unused(uint64_t id);
+  // The pager destroyed the object (memory_object_destroy).
+  void destroy(MemoryObject* o);
+  // Re-arms the timer for the earliest request deadline (after anything
+  // that may have asked a pager).
+  void arm();
+
+ private:
+  void pager_died(uint64_t id);
+  void unmapped(MemoryObject* o);
+  void erase(uint64_t id);
+
+  kern::Dispatch& dispatch_;
+  FaultRouter router_;
+  MessagePagerLink link_;
+  uint64_t timeout_ns_;
+  std::unordered_map<uint64_t, std::unique_ptr<MemoryObject>> objects_;
+  std::unordered_map<mach_port_name_t, uint64_t> by_pager_;
+  uint64_t next_id_ = 1;
+  uint64_t timer_ = 0;
+  uint64_t timer_deadline_ = 0;
+};
+
+// The objects of this machd (set by the constructor).
+MemoryObjects& memory_objects();
+
+}  // namespace machd::vm

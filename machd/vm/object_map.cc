@@ -1,0 +1,139 @@
+// machd/vm/object_map.cc — see object_map.h.
+#include "object_map.h"
+
+#include <mach/mig_errors.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent_reply.h"
+#include "kern/agent.h"
+#include "kern/runtime.h"
+#include "memory_objects.h"
+
+namespace machd::vm {
+
+namespace {
+
+int to_linux(vm_prot_t p) {
+  return ((p & VM_PROT_READ) ? PROT_READ : 0) | ((p & VM_PROT_WRITE) ? PROT_WRITE : 0) |
+         ((p & VM_PROT_EXECUTE) ? PROT_EXEC : 0);
+}
+
+kern_return_t kr_of_agent(kern_return_t kr) {
+  return (kr == KERN_TERMINATED || kr == KERN_OPERATION_TIMED_OUT) ? KERN_INVALID_TASK : kr;
+}
+
+void unmap_in(ipc::TaskId task, uint64_t addr, uint64_t len) {
+  kern::AgentCall c;
+  c.op = MACHD_AGENT_MUNMAP;
+  c.args[0] = addr;
+  c.args[1] = len;
+  kern::agent().request(task, c, [](const kern::AgentResult&) {});
+}
+
+// A private copy of [offset, offset+len) of the object's cache; -1 on failure.
+int snapshot(int from, uint64_t offset, uint64_t len) {
+  int fd = memfd_create("mach-object-copy", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (ftruncate(fd, off_t(len)) != 0) {
+    close(fd);
+    return -1;
+  }
+  loff_t in = loff_t(offset), out = 0;
+  while (uint64_t(out) < len) {
+    ssize_t n = copy_file_range(from, &in, fd, &out, size_t(len - uint64_t(out)), 0);
+    if (n <= 0) {
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, uint64_t offset, vm_prot_t cur,
+              kern::DeferredReply d) {
+  MemoryObject* o = memory_objects().by_id(id);
+  int fd = o ? snapshot(o->fd(), offset, len) : -1;
+  memory_objects().release_if_unused(id);
+  if (fd < 0) {
+    kern::runtime().send_error_reply(d, o ? KERN_RESOURCE_SHORTAGE : KERN_MEMORY_ERROR);
+    return;
+  }
+  kern::AgentCall c;
+  c.op = MACHD_AGENT_MMAP;
+  c.args[0] = start;
+  c.args[1] = len;
+  c.args[2] = uint64_t(to_linux(cur));
+  c.args[3] = uint64_t(MAP_PRIVATE | fixed);
+  c.args[5] = 0;
+  c.fd = fd;
+  kern::agent().request(task, c, [d, fd](const kern::AgentResult& r) {
+    close(fd);
+    if (r.result != KERN_SUCCESS) return kern::runtime().send_error_reply(d, kr_of_agent(r.result));
+    send_address_reply(d, r.rets[0]);
+  });
+}
+
+}  // namespace
+
+kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
+                                uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
+  (void)max;
+  (void)inheritance;
+  const uint64_t pm = MemoryObject::kPage - 1;
+  uint64_t end;
+  if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end)) return KERN_INVALID_ARGUMENT;
+  MemoryObjects& objects = memory_objects();
+  if (!copy && !objects.router().has_userfaultfd(task)) return KERN_NOT_SUPPORTED;  // no route for its faults
+  MemoryObject* o = objects.object_for(object);  // takes the request's right
+  if (o == nullptr) return KERN_RESOURCE_SHORTAGE;
+  const uint64_t id = o->id();
+  kern::DeferredReply d = kern::runtime().defer();
+  if (copy) {
+    o->when_resident(offset, len, [=](bool ok) {
+      if (!ok) {
+        memory_objects().release_if_unused(id);
+        return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
+      }
+      map_copy(task, start, len, fixed, id, offset, cur, d);
+    });
+    objects.arm();
+    return MIG_NO_REPLY;
+  }
+  kern::AgentCall c;
+  c.op = MACHD_AGENT_MMAP;
+  c.args[0] = start;
+  c.args[1] = len;
+  c.args[2] = uint64_t(to_linux(cur));
+  c.args[3] = uint64_t(MAP_SHARED | fixed);
+  c.args[5] = offset;
+  c.fd = o->fd();
+  kern::agent().request(task, c, [=](const kern::AgentResult& r) {
+    MemoryObjects& objs = memory_objects();
+    if (r.result != KERN_SUCCESS) {
+      objs.release_if_unused(id);
+      return kern::runtime().send_error_reply(d, kr_of_agent(r.result));
+    }
+    const uint64_t addr = r.rets[0];
+    MemoryObject* obj = objs.by_id(id);
+    const int e = (obj && obj->alive()) ? objs.router().add_mapping(task, addr, addr + len, offset, cur, obj) : ESRCH;
+    if (e != 0) {
+      unmap_in(task, addr, len);
+      objs.release_if_unused(id);
+      return kern::runtime().send_error_reply(d, e == ESRCH ? KERN_MEMORY_ERROR : KERN_NOT_SUPPORTED);
+    }
+    // A forked child must not touch the cache without machd seeing its
+    // faults (its copy of the range is not registered): keep it out.
+    kern::AgentCall dontfork;
+    dontfork.op = MACHD_AGENT_MADVISE;
+    dontfork.args[0] = addr;
+    dontfork.args[1] = len;
+    dontfork.args[2] = MADV_DONTFORK;
+    kern::agent().request(task, dontfork, [](const kern::AgentResult&) {});
+    objs.arm();
+    send_address_reply(d, addr);
+  });
+  return MIG_NO_REPLY;
+}
+
+}  // namespace machd::vm

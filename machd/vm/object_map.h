@@ -1,0 +1,34 @@
+// machd/vm/object_map.h — vm_map of a memory object (a pager's port) into a
+// task: the vm_map routines (remote_map.cc) come here when the object port
+// is neither null nor a memory entry.
+//
+// copy=FALSE: the task's agent maps the object's cache memfd MAP_SHARED
+//   with cur_protection, then the fault router registers the range on the
+//   task's userfaultfd; pages the object holds are mapped at once, the rest
+//   fault to the pager. Every task (and every mapping in one task) sees the
+//   same pages.
+// copy=TRUE: a snapshot taken now: the object's pages in the range are
+//   made resident (asking the pager), copied to a new private memfd, and
+//   that is mapped MAP_PRIVATE. Later writes to the object are not seen.
+//   (The whole range is read at vm_map time: O(size).)
+// The reply is deferred until the agent answered; the request's send right
+// to the object port is taken by the object (or released).
+//
+// Not done: fork inheritance of object mappings (they are MADV_DONTFORK: a
+// child does not have them, whatever `inheritance` says, so a child can
+// never write into the cache behind machd's back); max_protection is
+// checked, not enforced.
+#pragma once
+
+#include <mach/mach_types.h>
+
+#include "ipc/kernel.h"
+
+namespace machd::vm {
+
+// `fixed`: 0 (anywhere), MAP_FIXED or MAP_FIXED_NOREPLACE at `start`.
+// Returns MIG_NO_REPLY (answered later) or an error now.
+kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
+                                uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance);
+
+}  // namespace machd::vm

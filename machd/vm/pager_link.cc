@@ -1,0 +1,108 @@
+// machd/vm/pager_link.cc — see pager_link.h.
+#include "pager_link.h"
+
+#include <mach/message.h>
+
+#include <vector>
+
+#include "kern/runtime.h"
+#include "kernel_servers.h"
+
+extern "C" {
+#include "memory_objectUser.h"
+}
+
+// What the generated user stubs call instead of mach_msg (they are compiled
+// with -Dmach_msg=machd_kernel_mach_msg): a non-blocking send from the
+// kernel task. Only sends are asked for (every routine is a simpleroutine).
+extern "C" mach_msg_return_t machd_kernel_mach_msg(mach_msg_header_t* msg, mach_msg_option_t option,
+                                                    mach_msg_size_t send_size, mach_msg_size_t, mach_port_name_t,
+                                                    mach_msg_timeout_t, mach_port_name_t) {
+  if (!(option & MACH_SEND_MSG) || (option & MACH_RCV_MSG)) return MACH_SEND_INVALID_DATA;
+  const auto* p = reinterpret_cast<const uint8_t*>(msg);
+  std::vector<uint8_t> m(p, p + send_size);
+  machd::ipc::SendArgs extras;
+  machd::copy_message_payloads(m, extras);
+  return machd::kern::runtime().send(std::move(m), std::move(extras));
+}
+
+namespace machd::vm {
+
+namespace {
+// The right a pager's reply_to arrived as (MIG's polymorphic PORT_*), moved.
+mach_msg_type_name_t reply_disposition(mach_msg_type_name_t received) {
+  return received == MACH_MSG_TYPE_PORT_SEND ? MACH_MSG_TYPE_MOVE_SEND : MACH_MSG_TYPE_MOVE_SEND_ONCE;
+}
+}  // namespace
+
+const ObjectPorts* MessagePagerLink::ports(uint64_t id) const {
+  auto it = ports_.find(id);
+  return it == ports_.end() ? nullptr : &it->second;
+}
+
+void MessagePagerLink::forget(uint64_t id) {
+  auto it = ports_.find(id);
+  if (it == ports_.end()) return;
+  kern::Runtime& rt = kern::runtime();
+  if (MACH_PORT_VALID(it->second.pager)) rt.release_send(it->second.pager);
+  if (MACH_PORT_VALID(it->second.control)) rt.destroy_port(it->second.control);
+  if (MACH_PORT_VALID(it->second.name)) rt.destroy_port(it->second.name);
+  ports_.erase(it);
+}
+
+void MessagePagerLink::init(MemoryObject& o) {
+  if (const ObjectPorts* p = ports(o.id()))
+    memory_object_init(p->pager, p->control, p->name, vm_size_t(MemoryObject::kPage));
+}
+
+void MessagePagerLink::data_request(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) {
+  if (const ObjectPorts* p = ports(o.id()))
+    memory_object_data_request(p->pager, p->control, vm_offset_t(offset), vm_size_t(length), access);
+}
+
+void MessagePagerLink::data_unlock(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) {
+  if (const ObjectPorts* p = ports(o.id()))
+    memory_object_data_unlock(p->pager, p->control, vm_offset_t(offset), vm_size_t(length), access);
+}
+
+void MessagePagerLink::data_return(MemoryObject& o, uint64_t offset, const uint8_t* data, uint64_t length,
+                                   bool dirty, bool kernel_copy) {
+  if (const ObjectPorts* p = ports(o.id()))
+    memory_object_data_return(p->pager, p->control, vm_offset_t(offset), reinterpret_cast<vm_offset_t>(data),
+                              mach_msg_type_number_t(length), dirty, kernel_copy);
+}
+
+void MessagePagerLink::lock_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset,
+                                      uint64_t length) {
+  if (const ObjectPorts* p = ports(o.id()))
+    memory_object_lock_completed(reply_to, reply_disposition(reply_type), p->control, vm_offset_t(offset),
+                                 vm_size_t(length));
+}
+
+void MessagePagerLink::supply_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset,
+                                        uint64_t length, kern_return_t result, uint64_t error_offset) {
+  if (const ObjectPorts* p = ports(o.id()))
+    memory_object_supply_completed(reply_to, reply_disposition(reply_type), p->control, vm_offset_t(offset),
+                                   vm_size_t(length), result, vm_offset_t(error_offset));
+}
+
+void MessagePagerLink::change_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, bool may_cache,
+                                        memory_object_copy_strategy_t strategy) {
+  if (ports(o.id()) != nullptr) memory_object_change_completed(reply_to, reply_disposition(reply_type), may_cache, strategy);
+}
+
+void MessagePagerLink::terminate(MemoryObject& o) {
+  auto it = ports_.find(o.id());
+  if (it == ports_.end()) return;
+  ObjectPorts p = it->second;
+  kern::Runtime& rt = kern::runtime();
+  // The control and name ports leave the kernel: the pager receives them.
+  rt.kernel().kobject_set(p.control, ipc::KObject{});
+  rt.kernel().kobject_set(p.name, ipc::KObject{});
+  // Sent or not, the message took the three rights (a failed send
+  // destroys them with it).
+  memory_object_terminate(p.pager, p.control, p.name);
+  it->second = ObjectPorts{};
+}
+
+}  // namespace machd::vm
