@@ -49,19 +49,13 @@ void BootstrapServer::watch(mach_port_name_t send) {
 void BootstrapServer::forget(std::map<std::string, Service>::iterator it) {
   const Service s = it->second;
   services_.erase(it);
-  bool shared = false;
-  for (const auto& [n, other] : services_)
-    if (other.send == s.send) shared = true;
   if (s.receive != MACH_PORT_NULL) k_.port_mod_refs(kt_, s.receive, MACH_PORT_RIGHT_RECEIVE, -1);
+  // Exactly the service's own reference: other servers of machd's kernel
+  // task (memory objects, ...) may hold the same port under the same name.
   mach_port_type_t type = 0;
   if (k_.port_type(kt_, s.send, &type) == KERN_SUCCESS) {
     if (type & MACH_PORT_TYPE_SEND) k_.port_mod_refs(kt_, s.send, MACH_PORT_RIGHT_SEND, -1);
-    if (type & MACH_PORT_TYPE_DEAD_NAME) {
-      // The last holder also drops the notification's reference.
-      mach_port_urefs_t refs = 1;
-      if (!shared) k_.port_get_refs(kt_, s.send, MACH_PORT_RIGHT_DEAD_NAME, &refs);
-      k_.port_mod_refs(kt_, s.send, MACH_PORT_RIGHT_DEAD_NAME, -mach_port_delta_t(refs));
-    }
+    if (type & MACH_PORT_TYPE_DEAD_NAME) k_.port_mod_refs(kt_, s.send, MACH_PORT_RIGHT_DEAD_NAME, -1);
   }
 }
 
@@ -71,8 +65,8 @@ void BootstrapServer::on_dead_name(mach_port_name_t name) {
   for (const auto& [n, s] : services_)
     if (s.send == name) names.push_back(n);
   for (const std::string& n : names) forget(services_.find(n));
-  // Not ours any more: drop the reference the notification carried.
-  if (names.empty()) k_.port_mod_refs(kt_, name, MACH_PORT_RIGHT_DEAD_NAME, -1);
+  // And the reference the notification carried.
+  k_.port_mod_refs(kt_, name, MACH_PORT_RIGHT_DEAD_NAME, -1);
 }
 
 kern_return_t BootstrapServer::check_in(const std::string& name, mach_port_name_t* receive_out) {

@@ -56,8 +56,6 @@ void Dispatch::add(const Subsystem& s) { subsystems_.push_back(s); }
 
 void Dispatch::on_no_senders(KType type, NoSendersHandler h) { no_senders_[size_t(type)] = std::move(h); }
 
-void Dispatch::on_dead_name(KType type, DeadNameHandler h) { dead_name_[size_t(type)] = std::move(h); }
-
 const Subsystem* Dispatch::find(mach_msg_id_t id) const {
   for (const Subsystem& s : subsystems_)
     if (id >= s.base && id < s.end) return &s;
@@ -77,17 +75,6 @@ KernelReply Dispatch::serve(const std::vector<uint8_t>& msg, ipc::KObject ko) {
       memcpy(&n, msg.data(), std::min(msg.size(), sizeof n));
       if (auto& h = no_senders_[size_t(type_of(ko))]) h(ko, req.local, n.not_count);
     }
-    return {};
-  }
-  if (req.id == MACH_NOTIFY_DEAD_NAME && req.reply_type == 0) {
-    if (req.audit.val[5] != 0 || req.sender != ipc::kNoTask) return {};
-    mach_dead_name_notification_t n{};
-    if (msg.size() < sizeof n) return {};
-    memcpy(&n, msg.data(), sizeof n);
-    if (auto& h = dead_name_[size_t(type_of(ko))])
-      h(ko, n.not_port);
-    else
-      rt.kernel().port_mod_refs(rt.kt(), n.not_port, MACH_PORT_RIGHT_DEAD_NAME, -1);
     return {};
   }
   rt.set_request(req);

@@ -27,18 +27,11 @@ struct Subsystem {
 
 // (object, kernel-task name of its port, make-send count the notification carries)
 using NoSendersHandler = std::function<void(ipc::KObject, mach_port_name_t, mach_port_mscount_t)>;
-// (object whose port the notification arrived on, the dead name in the
-// kernel task; the handler owns the notification's reference to it)
-using DeadNameHandler = std::function<void(ipc::KObject, mach_port_name_t)>;
 
 class Dispatch {
  public:
   void add(const Subsystem& s);
   void on_no_senders(KType type, NoSendersHandler h);
-  // Dead-name notifications the kernel task asked for with an object's port
-  // as the notify port go to the handler of the object's type (a send right
-  // machd holds died). Without a handler the dead name is released.
-  void on_dead_name(KType type, DeadNameHandler h);
 
   // Serves `msg` (header, body, trailer as the kernel task received it, with
   // out-of-line memory mapped in machd) that arrived on the port of `ko`.
@@ -52,7 +45,6 @@ class Dispatch {
  private:
   std::vector<Subsystem> subsystems_;
   std::vector<NoSendersHandler> no_senders_ = std::vector<NoSendersHandler>(size_t(KType::kCount));
-  std::vector<DeadNameHandler> dead_name_ = std::vector<DeadNameHandler>(size_t(KType::kCount));
 };
 
 }  // namespace machd::kern

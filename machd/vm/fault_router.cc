@@ -21,6 +21,7 @@ constexpr uint64_t kPage = MemoryObject::kPage;
 FaultRouter::FaultRouter(kern::TaskHost& host) : host_(host) {}
 
 FaultRouter::~FaultRouter() {
+  if (retry_timer_) kern::runtime().timers().cancel(retry_timer_);
   for (auto& [task, pt] : tasks_) {
     if (pt.watch) host_.unwatch_fd(pt.watch);
     if (pt.fd >= 0) close(pt.fd);
@@ -196,6 +197,7 @@ void FaultRouter::drain_events(ipc::TaskId task) {
           const uint64_t addr = msg.arg.pagefault.address & ~(kPage - 1);
           const uint64_t flags = msg.arg.pagefault.flags;
           const ObjectMapping* m = find(task, addr);
+          spdlog::debug("task {}: fault at {:#x} flags {:#x} ({})", task, addr, flags, m ? "object" : "unknown");
           if (m == nullptr) {  // unmapped meanwhile: let it fault on what is there now
             ++stats_.unknown;
             uffd::wake(pt->fd, addr, kPage);
@@ -232,15 +234,50 @@ bool FaultRouter::map_cached(const ObjectMapping& m, uint64_t addr, uint64_t len
     e = uffd::map_cached(pt->fd, addr, len, wp, false);
   }
   if (e == EFAULT) return false;  // not in the cache
+  if (e == EAGAIN) {
+    const ipc::TaskId task = m.task;
+    retry_later(task, [this, task, addr, len, wp] {
+      if (const ObjectMapping* now = find(task, addr)) map_cached(*now, addr, len, wp);
+    });
+    return true;
+  }
   if (e != 0 && e != ESRCH && e != ENOENT)
     spdlog::debug("task {}: mapping object pages at {:#x}+{:#x}: {}", m.task, addr, len, strerror(e));
   return true;
 }
 
-void FaultRouter::write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) {
+bool FaultRouter::write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) {
   PerTask* pt = per_task(m.task);
-  if (pt == nullptr || !(pt->features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) return;
-  uffd::write_protect(pt->fd, addr, len, protect);
+  if (pt == nullptr || !(pt->features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM)) return true;
+  const int e = uffd::write_protect(pt->fd, addr, len, protect);
+  if (e == EAGAIN) {
+    if (protect) return false;
+    const ipc::TaskId task = m.task;
+    retry_later(task, [this, task, addr, len] {
+      if (const ObjectMapping* now = find(task, addr)) write_protect(*now, addr, len, false);
+    });
+  }
+  return true;
+}
+
+void FaultRouter::retry_later(ipc::TaskId task, std::function<void()> op) {
+  retries_.emplace_back(task, std::move(op));
+  if (retry_timer_ == 0)
+    retry_timer_ = kern::runtime().timers().add(object_now_ns() + kRetryNs, [this] {
+      retry_timer_ = 0;
+      run_retries();
+    });
+}
+
+void FaultRouter::run_retries() {
+  std::vector<std::pair<ipc::TaskId, std::function<void()>>> todo;
+  todo.swap(retries_);
+  // The events that made the map change first (they may end the mappings
+  // the operations were for).
+  for (auto& [task, op] : todo) drain_events(task);
+  for (auto& [task, op] : todo)
+    if (per_task(task)) op();
+  if (after_events_) after_events_();
 }
 
 void FaultRouter::unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t len) {
@@ -255,7 +292,15 @@ void FaultRouter::unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t le
 void FaultRouter::fail(const ObjectMapping& m, uint64_t addr, uint64_t len) {
   PerTask* pt = per_task(m.task);
   if (pt == nullptr) return;
-  if (uffd::poison(pt->fd, addr, len) != 0) return;  // (woken: it faults again)
+  const int e = uffd::poison(pt->fd, addr, len);
+  if (e == EAGAIN) {
+    const ipc::TaskId task = m.task;
+    retry_later(task, [this, task, addr, len] {
+      if (const ObjectMapping* now = find(task, addr)) fail(*now, addr, len);
+    });
+    return;
+  }
+  if (e != 0) return;  // (woken: it faults again)
   // Mach asks the pager again on a later access: lift the poison once the
   // faulting threads had their SIGBUS.
   const ipc::TaskId task = m.task;

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "kern/runtime.h"
 #include "memory_object.h"
@@ -64,7 +65,7 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
 
   // MappingOps
   bool map_cached(const ObjectMapping& m, uint64_t addr, uint64_t len, bool write_protect) override;
-  void write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) override;
+  bool write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) override;
   void unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t len) override;
   void fail(const ObjectMapping& m, uint64_t addr, uint64_t len) override;
 
@@ -90,6 +91,10 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   void remove_range(PerTask& pt, uint64_t start, uint64_t end);
   void move_range(PerTask& pt, uint64_t from, uint64_t to, uint64_t len);
   void drop(std::unique_ptr<ObjectMapping> m);
+  // An operation the task's changing map refused (EAGAIN): done again
+  // shortly, after the pending events were read.
+  void retry_later(ipc::TaskId task, std::function<void()> op);
+  void run_retries();
 
   // A poisoned page is reset this long after (so a later access faults to
   // the pager again, as after data_error on Mach).
@@ -100,6 +105,9 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   std::unordered_map<ipc::TaskId, PerTask> tasks_;
   std::function<void(MemoryObject*)> on_unmapped_;
   std::function<void()> after_events_;
+  std::vector<std::pair<ipc::TaskId, std::function<void()>>> retries_;
+  uint64_t retry_timer_ = 0;
+  static constexpr uint64_t kRetryNs = 200'000;
   Stats stats_;
 };
 

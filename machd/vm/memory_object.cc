@@ -389,12 +389,15 @@ void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool k
     while (e < end && returned(e) && ((state_[e] & kDirty) != 0) == dirty && (e - i) * kPage < kMaxReturnBytes) ++e;
     // Write-protect first: a write from now on faults and dirties the page
     // again, so what we read is what the pager gets and nothing is lost.
+    // (If a task's map is changing and the protection cannot be set now,
+    // the pages stay dirty: returned now and again later, never lost.)
+    bool protected_all = true;
     for (ObjectMapping* m : mappings_) {
       if (!mapping_writes(*m)) continue;
       const uint64_t mfirst = m->offset / kPage;
       const uint64_t mend = mfirst + (m->end - m->start) / kPage;
       const uint64_t a = std::max(i, mfirst), b = std::min(e, mend);
-      if (a < b) ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true);
+      if (a < b && !ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true)) protected_all = false;
     }
     buf.resize((e - i) * kPage);
     if (read_all(fd_, buf.data(), buf.size(), i * kPage)) {
@@ -403,7 +406,7 @@ void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool k
       pager_.data_return(*this, i * kPage, buf.data(), buf.size(), dirty, keep);
     }
     for (uint64_t j = i; j < e; ++j) {
-      state_[j] &= uint8_t(~kDirty);
+      if (protected_all) state_[j] &= uint8_t(~kDirty);
       if (!keep) state_[j] &= uint8_t(~kPrecious);
     }
     i = e;

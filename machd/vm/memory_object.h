@@ -93,7 +93,10 @@ class MappingOps {
   // Maps cached pages and wakes their waiters; false if a page is not in
   // the cache any more (the object then asks the pager again).
   virtual bool map_cached(const ObjectMapping& m, uint64_t addr, uint64_t len, bool write_protect) = 0;
-  virtual void write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) = 0;
+  // Sets (protect) or lifts write protection. Lifting always succeeds in
+  // the end (retried if the task's map is changing); setting returns false
+  // when it could not be done now (the caller keeps the pages dirty).
+  virtual bool write_protect(const ObjectMapping& m, uint64_t addr, uint64_t len, bool protect) = 0;
   // Removes the pages from the task's page table (they fault again).
   virtual void unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t len) = 0;
   // The threads waiting on the range get SIGBUS.

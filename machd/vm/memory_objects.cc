@@ -1,9 +1,10 @@
 // machd/vm/memory_objects.cc — see memory_objects.h.
 #include "memory_objects.h"
 
-#include <mach/notify.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
@@ -24,11 +25,6 @@ MemoryObjects::MemoryObjects(kern::Dispatch& dispatch, kern::TaskHost& host, uin
   kern::runtime().add_observer(&router_);
   router_.on_unmapped([this](MemoryObject* o) { unmapped(o); });
   router_.after_events([this] { arm(); });
-  dispatch_.on_dead_name(KType::kMemoryObjectControl, [this](ipc::KObject ko, mach_port_name_t dead) {
-    kern::Runtime& rt = kern::runtime();
-    rt.kernel().port_mod_refs(rt.kt(), dead, MACH_PORT_RIGHT_DEAD_NAME, -1);  // the notification's reference
-    pager_died(ko.id);
-  });
 }
 
 MemoryObjects::~MemoryObjects() {
@@ -58,21 +54,12 @@ MemoryObject* MemoryObjects::object_for(mach_port_name_t pager) {
     close(fd);
     return nullptr;
   }
-  // The pager's death reaches us as a dead-name notification on the
-  // control port.
-  mach_port_name_t previous = MACH_PORT_NULL;
-  const kern_return_t kr = rt.kernel().port_request_notification(
-      rt.kt(), pager, MACH_NOTIFY_DEAD_NAME, 1, p.control, MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
-  if (MACH_PORT_VALID(previous)) rt.kernel().port_mod_refs(rt.kt(), previous, MACH_PORT_RIGHT_SEND_ONCE, -1);
   link_.set_ports(id, p);
   by_pager_[pager] = id;
   auto o = std::make_unique<MemoryObject>(id, fd, link_, router_, timeout_ns_);
   MemoryObject* raw = o.get();
   objects_.emplace(id, std::move(o));
   spdlog::debug("memory object {}: pager port {:#x}, control {:#x}", id, pager, p.control);
-  if (kr != KERN_SUCCESS) {  // (sync 1: already dead gives a notification at once; anything else)
-    spdlog::debug("memory object {}: no dead-name notification on its pager ({})", id, kr);
-  }
   return raw;
 }
 
@@ -126,10 +113,12 @@ void MemoryObjects::pager_died(uint64_t id) {
   MemoryObject* o = by_id(id);
   if (o == nullptr) return;
   spdlog::info("memory object {}: its pager died; faults on it fail from now on", id);
-  // Our send right is a dead name now: drop it.
+  // Our send right is a dead name now: drop our reference.
   if (const ObjectPorts* p = link_.ports(id)) {
     kern::Runtime& rt = kern::runtime();
-    rt.kernel().port_mod_refs(rt.kt(), p->pager, MACH_PORT_RIGHT_DEAD_NAME, -1);
+    mach_port_type_t type = 0;
+    if (rt.kernel().port_type(rt.kt(), p->pager, &type) == KERN_SUCCESS && (type & MACH_PORT_TYPE_DEAD_NAME))
+      rt.kernel().port_mod_refs(rt.kt(), p->pager, MACH_PORT_RIGHT_DEAD_NAME, -1);
     ObjectPorts q = *p;
     q.pager = MACH_PORT_NULL;
     link_.set_ports(id, q);
@@ -156,17 +145,36 @@ void MemoryObjects::release_if_unused(uint64_t id) {
   if (o != nullptr && o->mappings().empty()) unmapped(o);
 }
 
+bool MemoryObjects::pager_alive(uint64_t id) {
+  const ObjectPorts* p = link_.ports(id);
+  if (p == nullptr || !MACH_PORT_VALID(p->pager)) return true;  // (terminated: nothing to watch)
+  kern::Runtime& rt = kern::runtime();
+  mach_port_type_t type = 0;
+  return rt.kernel().port_type(rt.kt(), p->pager, &type) == KERN_SUCCESS && !(type & MACH_PORT_TYPE_DEAD_NAME);
+}
+
+void MemoryObjects::check_pagers() {
+  std::vector<uint64_t> dead;
+  for (auto& [id, o] : objects_)
+    if (o->alive() && !pager_alive(id)) dead.push_back(id);
+  for (uint64_t id : dead) pager_died(id);
+}
+
 void MemoryObjects::arm() {
+  // The earliest request deadline, and while anything waits on a pager a
+  // look at whether the pagers still live every kLivenessNs.
   std::optional<uint64_t> next;
   for (auto& [id, o] : objects_)
     if (auto d = o->next_deadline(); d && (!next || *d < *next)) next = d;
   if (!next) return;
+  next = std::min(*next, object_now_ns() + kLivenessNs);
   kern::TimerQueue& tq = kern::runtime().timers();
   if (timer_ && tq.deadline_of(timer_) && timer_deadline_ <= *next) return;
   if (timer_) tq.cancel(timer_);
   timer_deadline_ = *next;
   timer_ = tq.add(*next, [this] {
     timer_ = 0;
+    check_pagers();
     const uint64_t now = object_now_ns();
     std::vector<uint64_t> ids;
     for (auto& [id, o] : objects_) ids.push_back(id);

@@ -14,8 +14,10 @@
 //       memory_object_terminate;
 //     - the pager calls memory_object_destroy: terminate is sent, later
 //       faults fail;
-//     - the pager's port dies (a dead-name notification on the control
-//       port): waiting and later faults fail, the memory is released.
+//     - the pager's port dies: waiting and later faults fail, the memory
+//       is released. (Noticed within kLivenessNs while a fault waits: the
+//       kernel task's names are shared with machd's other servers, so it
+//       takes no dead-name request of its own on a pager's port.)
 //   A later vm_map of the same port then makes a new object.
 //   Request deadlines (--pager-timeout) are kept on machd's timer queue.
 #pragma once
@@ -61,7 +63,10 @@ class MemoryObjects {
   void arm();
 
  private:
+  static constexpr uint64_t kLivenessNs = 100'000'000;
   void pager_died(uint64_t id);
+  bool pager_alive(uint64_t id);
+  void check_pagers();
   void unmapped(MemoryObject* o);
   void erase(uint64_t id);
 

@@ -2,7 +2,6 @@
 #include "pager_link.h"
 
 #include <mach/message.h>
-#include <mach/notify.h>
 
 #include <vector>
 
@@ -35,16 +34,6 @@ mach_msg_type_name_t reply_disposition(mach_msg_type_name_t received) {
   return received == MACH_MSG_TYPE_PORT_SEND ? MACH_MSG_TYPE_MOVE_SEND : MACH_MSG_TYPE_MOVE_SEND_ONCE;
 }
 
-// The kernel task's dead-name request on the pager port (memory_objects.cc)
-// goes before the right does.
-void cancel_dead_name_request(mach_port_name_t pager) {
-  kern::Runtime& rt = kern::runtime();
-  mach_port_name_t previous = MACH_PORT_NULL;
-  if (rt.kernel().port_request_notification(rt.kt(), pager, MACH_NOTIFY_DEAD_NAME, 0, MACH_PORT_NULL,
-                                            MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous) == KERN_SUCCESS &&
-      MACH_PORT_VALID(previous))
-    rt.kernel().port_mod_refs(rt.kt(), previous, MACH_PORT_RIGHT_SEND_ONCE, -1);
-}
 }  // namespace
 
 const ObjectPorts* MessagePagerLink::ports(uint64_t id) const {
@@ -56,10 +45,7 @@ void MessagePagerLink::forget(uint64_t id) {
   auto it = ports_.find(id);
   if (it == ports_.end()) return;
   kern::Runtime& rt = kern::runtime();
-  if (MACH_PORT_VALID(it->second.pager)) {
-    cancel_dead_name_request(it->second.pager);
-    rt.release_send(it->second.pager);
-  }
+  if (MACH_PORT_VALID(it->second.pager)) rt.release_send(it->second.pager);
   if (MACH_PORT_VALID(it->second.control)) rt.destroy_port(it->second.control);
   if (MACH_PORT_VALID(it->second.name)) rt.destroy_port(it->second.name);
   ports_.erase(it);
@@ -111,10 +97,11 @@ void MessagePagerLink::terminate(MemoryObject& o) {
   if (it == ports_.end()) return;
   ObjectPorts p = it->second;
   kern::Runtime& rt = kern::runtime();
-  cancel_dead_name_request(p.pager);
   // The control and name ports leave the kernel: the pager receives them.
-  rt.kernel().kobject_set(p.control, ipc::KObject{});
-  rt.kernel().kobject_set(p.name, ipc::KObject{});
+  for (mach_port_name_t n : {p.control, p.name}) {
+    rt.kernel().kobject_set(n, ipc::KObject{});
+    rt.kernel().port_move_member(rt.kt(), n, MACH_PORT_NULL);  // out of the kernel's port set
+  }
   // Sent or not, the message took the three rights (a failed send
   // destroys them with it).
   memory_object_terminate(p.pager, p.control, p.name);

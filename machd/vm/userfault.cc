@@ -57,10 +57,13 @@ int map_cached(int fd, uint64_t start, uint64_t len, bool wp, bool wp_supported)
       at += done + kPage;  // the page after those mapped was there already
       continue;
     }
-    if (e == EAGAIN) {  // the map changed under us: try the rest again
+    if (e == EAGAIN && done > 0) {  // partly done: go on with the rest
       at += done;
       continue;
     }
+    // EAGAIN with nothing done: the task's map is changing (an unmap event
+    // we have not read yet, or its task has not run since): the caller
+    // retries later; spinning here would keep the task from finishing.
     return e;
   }
   // A skipped (already mapped) page may still have a waiter: wake them all.
@@ -82,7 +85,7 @@ int poison(int fd, uint64_t start, uint64_t len) {
   p.range.len = len;
   if (ioctl(fd, UFFDIO_POISON, &p) == 0) return 0;
   const int e = errno;
-  wake(fd, start, len);
+  if (e != EAGAIN) wake(fd, start, len);  // (no POISON here: they fault again)
   return e;
 }
 

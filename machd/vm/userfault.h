@@ -40,7 +40,10 @@ int unregister_range(int fd, uint64_t start, uint64_t len);
 // object's memfd) and wakes the threads faulting on them. Pages already
 // mapped are skipped. write_protect: mapped read-only for write tracking
 // (a write faults with UFFD_PAGEFAULT_FLAG_WP). Returns 0 or the errno of
-// the first page that could not be mapped.
+// the first page that could not be mapped. EAGAIN: the task's map is
+// changing (an unmap or remap event is pending): retry later, never in a
+// loop (every operation but wake and register fails so until the event is
+// read and the unmapping thread has run).
 int map_cached(int fd, uint64_t start, uint64_t len, bool write_protect, bool wp_supported);
 // Sets or clears write protection of [start, start+len); clearing wakes the
 // threads waiting on it. Pages not mapped are skipped.

@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace testsupport {
 
@@ -29,9 +30,11 @@ inline bool machd_answers(const std::string& path) {
 
 class PrivateMachd {
  public:
-  // Starts `machd --foreground --socket <tmp>/machd.sock` (with the given CPU
-  // affinity if `cpus` is non-null) and waits up to 5 s for it to answer.
-  bool start(const std::string& machd, const char* log_level = "warn", const cpu_set_t* cpus = nullptr) {
+  // Starts `machd --foreground --socket <tmp>/machd.sock [extra...]` (with the
+  // given CPU affinity if `cpus` is non-null) and waits up to 5 s for it to
+  // answer.
+  bool start(const std::string& machd, const char* log_level = "warn", const cpu_set_t* cpus = nullptr,
+             const std::vector<std::string>& extra = {}) {
     char dir[] = "/tmp/machd-test-XXXXXX";
     if (mkdtemp(dir) == nullptr) return false;
     dir_ = dir;
@@ -39,8 +42,11 @@ class PrivateMachd {
     pid_ = fork();
     if (pid_ == 0) {
       if (cpus) sched_setaffinity(0, sizeof *cpus, cpus);
-      execl(machd.c_str(), machd.c_str(), "--foreground", "--socket", socket_.c_str(), "--log-level", log_level,
-            static_cast<char*>(nullptr));
+      std::vector<const char*> argv = {machd.c_str(), "--foreground", "--socket", socket_.c_str(), "--log-level",
+                                       log_level};
+      for (const std::string& a : extra) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      execv(machd.c_str(), const_cast<char* const*>(argv.data()));
       _exit(127);
     }
     for (int i = 0; i < 500 && !machd_answers(socket_); ++i) usleep(10000);
@@ -75,13 +81,13 @@ class PrivateMachd {
 // For a test program's main(): starts the machd named by $MACHD_BIN, points
 // MACHD_SOCKET at it (for this process and every child) and makes this
 // process a task of it now. False, having said why on stderr, if it cannot.
-inline bool start_and_join(PrivateMachd& daemon) {
+inline bool start_and_join(PrivateMachd& daemon, const std::vector<std::string>& extra = {}) {
   const char* machd = getenv("MACHD_BIN");
   if (machd == nullptr) {
     fprintf(stderr, "MACHD_BIN is not set\n");
     return false;
   }
-  if (!daemon.start(machd)) {
+  if (!daemon.start(machd, getenv("MACHD_TEST_LOG") ? getenv("MACHD_TEST_LOG") : "warn", nullptr, extra)) {
     fprintf(stderr, "machd did not start\n");
     return false;
   }

@@ -21,7 +21,9 @@ void set_machd(const std::string& socket);
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   testsupport::PrivateMachd daemon;
-  if (!testsupport::start_and_join(daemon)) return 2;
+  // A pager that never answers fails the faulting thread after 2 s here
+  // (pager_test.cc), not the default 30.
+  if (!testsupport::start_and_join(daemon, {"--pager-timeout", "2"})) return 2;
   systest::set_machd(daemon.socket());
 
   // After every test, and every child task they started, has finished,

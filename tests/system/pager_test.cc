@@ -49,8 +49,12 @@ struct TestPager {
   std::thread thread;
   std::atomic<bool> stop{false};
 
+  std::string name;  // the object port's bootstrap name (other tasks look it up)
+
+  // The object port is a bootstrap service port, so other tasks can map it.
   void start() {
-    ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port), KERN_SUCCESS);
+    name = check_in_unique("pager", &port);
+    ASSERT_FALSE(name.empty());
     ASSERT_EQ(mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND), KERN_SUCCESS);
     thread = std::thread([this] { serve(); });
   }
@@ -60,6 +64,8 @@ struct TestPager {
     if (thread.joinable()) thread.join();
     mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
     mach_port_deallocate(mach_task_self(), port);
+    if (MACH_PORT_VALID(control)) mach_port_deallocate(mach_task_self(), control);
+    control = MACH_PORT_NULL;
   }
   // Waits up to 5 s for the kernel's memory_object_terminate.
   bool await_terminate(int n = 1) {
@@ -72,6 +78,23 @@ struct TestPager {
     }
     return false;
   }
+  // The pager asks the kernel to act on [offset, offset+size) and waits for
+  // lock_completed (which arrives on the object port).
+  bool lock(uint64_t offset, uint64_t size, memory_object_return_t ret, bool flush, vm_prot_t lock_value) {
+    mach_port_t c;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      c = control;
+    }
+    const int before = lock_completions.load();
+    if (memory_object_lock_request(c, offset, size, ret, flush, lock_value, port) != KERN_SUCCESS) return false;
+    for (int i = 0; i < 500 && lock_completions.load() == before; ++i) usleep(10000);
+    return lock_completions.load() > before;
+  }
+  size_t return_count() {
+    std::lock_guard<std::mutex> lk(mu);
+    return returns.size();
+  }
   size_t request_count() {
     std::lock_guard<std::mutex> lk(mu);
     return requests.size();
@@ -79,6 +102,14 @@ struct TestPager {
 };
 
 TestPager* g_pager = nullptr;
+
+// The send right to the control port each kernel message carries (MIG
+// MAKE_SEND): released when the routine is done, as a pager must.
+struct ControlRef {
+  mach_port_t port;
+  explicit ControlRef(mach_port_t p) : port(p) {}
+  ~ControlRef() { mach_port_deallocate(mach_task_self(), port); }
+};
 
 void TestPager::serve() {
   union {
@@ -113,6 +144,10 @@ kern_return_t memory_object_terminate(memory_object_t object, mach_port_t contro
   std::lock_guard<std::mutex> lk(g_pager->mu);
   ++g_pager->terminates;
   mach_port_mod_refs(mach_task_self(), control, MACH_PORT_RIGHT_RECEIVE, -1);
+  if (control == g_pager->control) {  // the send right init gave us (a dead name now)
+    mach_port_deallocate(mach_task_self(), control);
+    g_pager->control = MACH_PORT_NULL;
+  }
   mach_port_mod_refs(mach_task_self(), name, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_deallocate(mach_task_self(), object);
   return KERN_SUCCESS;
@@ -128,6 +163,7 @@ kern_return_t memory_object_data_request(memory_object_t, mach_port_t control, v
     std::lock_guard<std::mutex> lk(g_pager->mu);
     g_pager->requests.emplace_back(offset, length);
   }
+  ControlRef ref(control);  // every call carries a send right to the control port
   if (!g_pager->answer) return KERN_SUCCESS;
   if (g_pager->error) return memory_object_data_error(control, offset, length, KERN_FAILURE);
   std::vector<uint8_t> buf(length);
@@ -142,22 +178,26 @@ kern_return_t memory_object_data_unlock(memory_object_t, mach_port_t control, vm
     std::lock_guard<std::mutex> lk(g_pager->mu);
     g_pager->unlocks.emplace_back(offset, length);
   }
+  ControlRef ref(control);
   return memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_NONE, FALSE, VM_PROT_NONE,
                                     MACH_PORT_NULL);
 }
 
-kern_return_t memory_object_lock_completed(memory_object_t, mach_port_t, vm_offset_t, vm_size_t) {
+kern_return_t memory_object_lock_completed(memory_object_t, mach_port_t control, vm_offset_t, vm_size_t) {
+  ControlRef ref(control);
   ++g_pager->lock_completions;
   return KERN_SUCCESS;
 }
 
-kern_return_t memory_object_supply_completed(memory_object_t, mach_port_t, vm_offset_t, vm_size_t, kern_return_t,
-                                             vm_offset_t) {
+kern_return_t memory_object_supply_completed(memory_object_t, mach_port_t control, vm_offset_t, vm_size_t,
+                                             kern_return_t, vm_offset_t) {
+  ControlRef ref(control);
   return KERN_SUCCESS;
 }
 
-kern_return_t memory_object_data_return(memory_object_t, mach_port_t, vm_offset_t offset, vm_offset_t data,
+kern_return_t memory_object_data_return(memory_object_t, mach_port_t control, vm_offset_t offset, vm_offset_t data,
                                         mach_msg_type_number_t dataCnt, boolean_t, boolean_t) {
+  ControlRef ref(control);
   {
     std::lock_guard<std::mutex> lk(g_pager->mu);
     const auto* p = reinterpret_cast<const uint8_t*>(data);
@@ -244,6 +284,219 @@ TEST_F(PagerTest, TwoMappingsOfOneObjectShareOneCacheAndOneInit) {
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(q), size);
   EXPECT_TRUE(pager_->await_terminate());
+}
+
+
+TEST_F(PagerTest, AnotherTaskMappingTheObjectSeesThisTasksWritesAndViceVersa) {
+  const uint64_t size = 16 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  p[2 * kPage + 1] = 0x5A;  // before the child maps it
+  const std::string name = pager_->name;
+  mach_port_t svc;
+  const std::string back = check_in_unique("pager-peer", &svc);
+  pid_t child = spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 2;
+    uint8_t* q = map_object(obj, size);
+    if (q == nullptr) return 3;
+    if (q[2 * kPage + 1] != 0x5A) return 4;  // the parent's write
+    if (q[7 * kPage] != pattern(7 * kPage, 1)) return 5;
+    q[9 * kPage + 3] = 0xC3;                  // seen by the parent
+    mach_port_t parent = look_up(back);
+    return send_simple(parent, 1, "written") == MACH_MSG_SUCCESS ? 0 : 6;
+  });
+  SimpleRcv r{};
+  ASSERT_EQ(receive_simple(svc, r, 10000), MACH_MSG_SUCCESS);
+  EXPECT_EQ(p[9 * kPage + 3], 0xC3);
+  EXPECT_EQ(wait_exit(child), 0);
+  EXPECT_EQ(pager_->inits, 1);  // one kernel, one object
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+  mach_port_mod_refs(mach_task_self(), svc, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
+TEST_F(PagerTest, LockRequestReturnsExactlyTheDirtyPagesWithTheirNewContents) {
+  const uint64_t size = 64 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p[0], pattern(0, 1));  // the whole cluster is resident, clean
+  p[2 * kPage + 10] = 0x11;
+  p[5 * kPage + 20] = 0x22;
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_DIRTY, FALSE, VM_PROT_NONE));
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    ASSERT_EQ(pager_->returns.size(), 2u);
+    EXPECT_EQ(pager_->returns[0].first, 2 * kPage);
+    ASSERT_EQ(pager_->returns[0].second.size(), kPage);
+    EXPECT_EQ(pager_->returns[0].second[10], 0x11);
+    EXPECT_EQ(pager_->returns[0].second[11], pattern(2 * kPage + 11, 1));
+    EXPECT_EQ(pager_->returns[1].first, 5 * kPage);
+    EXPECT_EQ(pager_->returns[1].second[20], 0x22);
+    pager_->returns.clear();
+  }
+  // Clean now: a second clean returns nothing; a new write dirties one page.
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_DIRTY, FALSE, VM_PROT_NONE));
+  EXPECT_EQ(pager_->return_count(), 0u);
+  p[5 * kPage + 21] = 0x33;
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_DIRTY, FALSE, VM_PROT_NONE));
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    ASSERT_EQ(pager_->returns.size(), 1u);
+    EXPECT_EQ(pager_->returns[0].first, 5 * kPage);
+    EXPECT_EQ(pager_->returns[0].second[20], 0x22);
+    EXPECT_EQ(pager_->returns[0].second[21], 0x33);
+  }
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
+TEST_F(PagerTest, AFlushedPageIsAskedForAgainAndShowsThePagersNewData) {
+  const uint64_t size = 64 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p[3 * kPage], pattern(3 * kPage, 1));
+  const size_t asked = pager_->request_count();
+  pager_->seed = 9;  // the pager's data changed behind the kernel's copy
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_NONE, TRUE, VM_PROT_NONE));
+  EXPECT_EQ(p[3 * kPage], pattern(3 * kPage, 9));
+  EXPECT_GT(pager_->request_count(), asked);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+}
+
+TEST_F(PagerTest, DirtyPagesComeBackBeforeTerminate) {
+  const uint64_t size = 8 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  p[kPage + 5] = 0x77;
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  ASSERT_TRUE(pager_->await_terminate());
+  std::lock_guard<std::mutex> lk(pager_->mu);
+  ASSERT_EQ(pager_->returns.size(), 1u);
+  EXPECT_EQ(pager_->returns[0].first, kPage);
+  EXPECT_EQ(pager_->returns[0].second[5], 0x77);
+}
+
+TEST_F(PagerTest, AWriteToAPageSuppliedReadOnlyAsksDataUnlockThenProceeds) {
+  pager_->supply_lock = VM_PROT_WRITE;
+  const uint64_t size = 8 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p[kPage], pattern(kPage, 1));
+  p[kPage] = 0x42;  // faults: write-protected until the pager unlocks
+  EXPECT_EQ(p[kPage], 0x42);
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    ASSERT_EQ(pager_->unlocks.size(), 1u);
+    EXPECT_EQ(pager_->unlocks[0].first, kPage);
+  }
+  p[kPage + 1] = 0x43;  // unlocked now: no second request
+  EXPECT_EQ(pager_->unlocks.size(), 1u);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+  std::lock_guard<std::mutex> lk(pager_->mu);
+  ASSERT_EQ(pager_->returns.size(), 1u);  // the unlocked, written page came back
+  EXPECT_EQ(pager_->returns[0].second[0], 0x42);
+}
+
+TEST_F(PagerTest, CopyTrueIsASnapshotThatLaterWritesDoNotReach) {
+  const uint64_t size = 8 * kPage;
+  uint8_t* shared = map_object(pager_->port, size);
+  ASSERT_NE(shared, nullptr);
+  shared[4] = 0x10;
+  uint8_t* copy = map_object(pager_->port, size, 0, VM_PROT_DEFAULT, TRUE);
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy[4], 0x10);
+  EXPECT_EQ(copy[6 * kPage], pattern(6 * kPage, 1));
+  shared[4] = 0x20;       // after the copy: not in it
+  shared[6 * kPage] = 1;  // a page the copy never touched before either
+  EXPECT_EQ(copy[4], 0x10);
+  EXPECT_EQ(copy[6 * kPage], pattern(6 * kPage, 1));
+  copy[5] = 0x99;  // private
+  EXPECT_NE(shared[5], 0x99);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(copy), size);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(shared), size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
+TEST_F(PagerTest, DeallocatingPartOfAMappingKeepsTheRestServed) {
+  const uint64_t size = 256 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p + 64 * kPage), 64 * kPage), KERN_SUCCESS);
+  EXPECT_EQ(p[10 * kPage], pattern(10 * kPage, 1));
+  EXPECT_EQ(p[200 * kPage + 7], pattern(200 * kPage + 7, 1));
+  EXPECT_EQ(pager_->terminates, 0);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), 64 * kPage);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p + 128 * kPage), 128 * kPage);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
+// Runs `touch` in a child task that maps the object; returns its exit code
+// (128 + signal when a signal ended it).
+int touch_in_child(const std::string& name, uint64_t size, uint64_t offset_touched) {
+  pid_t child = spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 2;
+    volatile uint8_t* q = map_object(obj, size);
+    if (q == nullptr) return 3;
+    return q[offset_touched] == pattern(offset_touched, 1) ? 0 : 4;
+  });
+  return wait_exit(child);
+}
+
+TEST_F(PagerTest, DataErrorFailsTheFaultingThreadWithSigbus) {
+  pager_->error = true;
+  EXPECT_EQ(touch_in_child(pager_->name, 8 * kPage, 3 * kPage), 128 + SIGBUS);
+}
+
+TEST_F(PagerTest, APagerThatNeverAnswersCostsTheFaultingThreadSigbusAfterTheTimeout) {
+  pager_->answer = false;
+  EXPECT_EQ(touch_in_child(pager_->name, 8 * kPage, 0), 128 + SIGBUS);  // machd runs with --pager-timeout 2
+}
+
+TEST_F(PagerTest, APagerKilledMidFaultCostsTheFaultingThreadSigbusAndMachdCarriesOn) {
+  pager_->finish();  // this test's pager is another process
+  mach_port_t svc;
+  const std::string ready = check_in_unique("pager-ready", &svc);
+  const std::string name = "org.machd.test.dying-pager." + std::to_string(getpid());
+  pid_t pager = spawn_task([&]() -> int {
+    TestPager tp;
+    g_pager = &tp;
+    tp.answer = false;
+    if (bootstrap_check_in(bootstrap_port, name.c_str(), &tp.port) != KERN_SUCCESS) return 2;
+    send_simple(look_up(ready), 1, "up");
+    tp.serve();
+    return 0;
+  });
+  SimpleRcv r{};
+  ASSERT_EQ(receive_simple(svc, r, 10000), MACH_MSG_SUCCESS);
+  pid_t client = spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    volatile uint8_t* q = map_object(obj, 8 * kPage);
+    if (q == nullptr) return 3;
+    return q[0];  // blocks: the pager does not answer
+  });
+  usleep(300000);
+  kill(pager, SIGKILL);
+  EXPECT_EQ(wait_exit(pager), 128 + SIGKILL);
+  EXPECT_EQ(reap_within(client, 1500), 128 + SIGBUS);  // well before the 2 s timeout
+  mach_port_mod_refs(mach_task_self(), svc, MACH_PORT_RIGHT_RECEIVE, -1);
+  pager_->start();  // (TearDown finishes it)
+}
+
+TEST_F(PagerTest, ATaskKilledWhileItsThreadWaitsOnAPagerLeavesNothingBehind) {
+  pager_->answer = false;
+  const std::string name = pager_->name;
+  pid_t client = spawn_task([&]() -> int {
+    volatile uint8_t* q = map_object(look_up(name), 8 * kPage);
+    return q ? q[0] : 3;
+  });
+  for (int i = 0; i < 300 && pager_->request_count() == 0; ++i) usleep(10000);
+  ASSERT_EQ(pager_->request_count(), 1u);
+  kill(client, SIGKILL);
+  EXPECT_EQ(wait_exit(client), 128 + SIGKILL);
+  EXPECT_TRUE(pager_->await_terminate());  // its only mapping went with it
 }
 
 }  // namespace
