@@ -103,6 +103,11 @@ def c_eval(text):
         return None
 
 
+def same_text(expr):
+    """A C expression with its blanks removed, for comparing spellings."""
+    return ''.join(expr.split())
+
+
 def run(cmd, cwd=None):
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
@@ -433,7 +438,15 @@ def check_subsystem(args, subsys, entries, rep):
                          % (e['msgh_id'], got, fname))
             want = c_eval(e['request_msgh_bits'])
             got = assigned(body, 'bits')
-            if got is None or c_eval(got) != want:
+            if want is None:
+                # A polymorphic destination (MACH_MSGH_BITS(objPoly, 0)):
+                # the bits name the stub's argument, so compare the text.
+                if got is None or same_text(got) != same_text(
+                        e['request_msgh_bits']):
+                    rep.fail(subsys, name, 'request msgh_bits expected %s, '
+                             'got %s' % (e['request_msgh_bits'],
+                                         got and ' '.join(got.split())))
+            elif got is None or c_eval(got) != want:
                 rep.fail(subsys, name, 'request msgh_bits expected %s '
                          '(0x%x), got %s' % (e['request_msgh_bits'], want,
                                              got and ' '.join(got.split())))
@@ -489,6 +502,9 @@ def main():
                     metavar='DEFS', help='a .defs (relative to --defs-dir) '
                     'without layout data, only compiled (default: the '
                     'other shipped interfaces)')
+    ap.add_argument('--exclude', action='append', default=[],
+                    metavar='SUBSYSTEM', help='a subsystem of the JSON file '
+                    'not to check')
     ap.add_argument('subsystems', nargs='*',
                     help='only these subsystems (default: all)')
     args = ap.parse_args()
@@ -503,6 +519,11 @@ def main():
 
     with open(args.json) as f:
         data = json.load(f)
+    for subsys in args.exclude:
+        if subsys not in data:
+            print('unknown subsystem %s' % subsys)
+            return 2
+        del data[subsys]
     names = args.subsystems or sorted(data)
     rep = Report()
     total = 0
