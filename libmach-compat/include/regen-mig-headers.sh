@@ -17,10 +17,13 @@ mig=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 include=$(cd "$(dirname "$0")" && pwd)
 defs=$include/../../mig/defs
 
-# One header per interface; mach_exc.h declares the optional routines too.
+# One header per interface, named after its .defs, or DEFS:HEADER where
+# they differ (GNU Mach's mach.defs holds only the memory-object calls a
+# pager makes on a control port here: <mach/memory_object_control.h>).
+# mach_exc.h declares the optional routines too.
 headers="task thread_act vm_map mach_vm mach_host host_priv mach_port
     clock clock_priv clock_reply processor processor_set lock_set
-    mach_voucher memory_entry exc mach_exc"
+    mach_voucher memory_entry exc mach_exc mach:memory_object_control"
 mig_defines="-DMACH_EXC_SERVER_TASKIDTOKEN -DMACH_EXC_SERVER_BACKTRACE
     -DMACH_EXC_SERVER_TASKIDTOKEN_STATE"
 
@@ -34,15 +37,18 @@ fi
 # Relative paths, so that the headers name mach/<sub>.defs wherever the
 # tree is.
 cd "$defs"
-for h in $headers; do
+for entry in $headers; do
+    src=${entry%%:*}
+    h=${entry#*:}
     # shellcheck disable=SC2086
     "$mig" -q -I. $mig_defines -header "$out/$h.h" -user /dev/null \
-        -server /dev/null "mach/$h.defs"
+        -server /dev/null "mach/$src.defs"
 done
 
 if [ $check = 1 ]; then
     stale=0
-    for h in $headers; do
+    for entry in $headers; do
+        h=${entry#*:}
         if ! diff -u "$include/mach/$h.h" "$out/$h.h"; then stale=1; fi
     done
     if [ $stale = 1 ]; then

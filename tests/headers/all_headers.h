@@ -33,6 +33,7 @@
 #include <mach/machine/_structs.h>
 #include <mach/machine/thread_status.h>
 #include <mach/machine/vm_types.h>
+#include <mach/memory_object_control.h>
 #include <mach/memory_object_types.h>
 #include <mach/message.h>
 #include <mach/mig.h>

@@ -44,6 +44,11 @@ SIZE(memory_object_offset_t, 8);
 SIZE(memory_object_size_t, 8);
 SIZE(memory_object_cluster_size_t, 4);
 SIZE(memory_object_fault_info_t, 8);
+SIZE(memory_object_t, 4);
+SIZE(memory_object_control_t, 4);
+SIZE(memory_object_name_t, 4);
+SIZE(memory_object_copy_strategy_t, 4);
+SIZE(memory_object_return_t, 4);
 SIZE(task_t, 4);
 SIZE(semaphore_t, 4);
 SIZE(vm_prot_t, 4);
@@ -377,6 +382,12 @@ CHECK(VM_PROT_DEFAULT == 3 && VM_PROT_ALL == 7 && VM_PROT_NO_CHANGE == 0x0100000
 CHECK(VM_INHERIT_SHARE == 0 && VM_INHERIT_COPY == 1 && VM_INHERIT_NONE == 2);
 CHECK(VM_MAKE_TAG(VM_MEMORY_MALLOC) == 0x01000000);
 CHECK(MEMORY_OBJECT_COPY_DELAY == 2 && MEMORY_OBJECT_RETURN_ALL == 2);
+/* The values GNU Mach's pager interface shares with XNU. */
+CHECK(MEMORY_OBJECT_COPY_NONE == 0 && MEMORY_OBJECT_COPY_CALL == 1 &&
+      MEMORY_OBJECT_COPY_TEMPORARY == 3);
+CHECK(MEMORY_OBJECT_RETURN_NONE == 0 && MEMORY_OBJECT_RETURN_DIRTY == 1);
+CHECK(MEMORY_OBJECT_NULL == 0 && MEMORY_OBJECT_CONTROL_NULL == 0 &&
+      MEMORY_OBJECT_NAME_NULL == 0);
 CHECK(MEMORY_OBJECT_DATA_FLUSH_ALL == 0x40);
 CHECK(SYNC_POLICY_FIFO == 0 && SYNC_POLICY_LIFO == 2);
 

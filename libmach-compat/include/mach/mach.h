@@ -20,6 +20,7 @@
 #include <mach/mig_errors.h>
 #include <mach/notify.h>
 #include <mach/mk_timer.h>
+#include <mach/memory_object_control.h>  /* a pager's calls on a control port (GNU Mach's) */
 #include <pthread/mach_np.h>   /* pthread_mach_thread_np(), as <pthread.h> on macOS */
 
 __BEGIN_DECLS
