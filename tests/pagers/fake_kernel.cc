@@ -118,21 +118,40 @@ size_t names_in_space() {
 // The kernel's server routines for mach/mach.defs: each records the call.
 using pagertest::t_call;
 
+namespace {
+
+void take_range(vm_offset_t offset, vm_size_t size) {
+  t_call->offset = offset;
+  t_call->size = size;
+}
+
+// Out-of-line data: copied into the record, then released.
+void take_data(vm_offset_t offset, vm_offset_t data, mach_msg_type_number_t count) {
+  take_range(offset, count);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(data);
+  t_call->data.assign(bytes, bytes + count);
+  (void)vm_deallocate(mach_task_self(), data, count);
+}
+
+// The completion right: the test's from now on.
+void take_reply(mach_port_t reply_to, mach_msg_type_name_t type) {
+  t_call->reply_to = reply_to;
+  t_call->reply_to_type = type;
+}
+
+}  // namespace
+
 extern "C" {
 
 kern_return_t fake_kernel_memory_object_data_provided(memory_object_control_t, vm_offset_t offset, vm_offset_t data,
                                                       mach_msg_type_number_t dataCnt, vm_prot_t lock_value) {
-  t_call->offset = offset;
-  t_call->size = dataCnt;
-  t_call->data.assign(reinterpret_cast<const uint8_t*>(data), reinterpret_cast<const uint8_t*>(data) + dataCnt);
+  take_data(offset, data, dataCnt);
   t_call->lock_value = lock_value;
-  (void)vm_deallocate(mach_task_self(), data, dataCnt);
   return KERN_SUCCESS;
 }
 
 kern_return_t fake_kernel_memory_object_data_unavailable(memory_object_control_t, vm_offset_t offset, vm_size_t size) {
-  t_call->offset = offset;
-  t_call->size = size;
+  take_range(offset, size);
   return KERN_SUCCESS;
 }
 
@@ -149,20 +168,17 @@ kern_return_t fake_kernel_memory_object_lock_request(memory_object_control_t, vm
                                                      memory_object_return_t should_return, boolean_t should_flush,
                                                      vm_prot_t lock_value, mach_port_t reply_to,
                                                      mach_msg_type_name_t reply_toPoly) {
-  t_call->offset = offset;
-  t_call->size = size;
+  take_range(offset, size);
   t_call->should_return = should_return;
   t_call->should_flush = should_flush;
   t_call->lock_value = lock_value;
-  t_call->reply_to = reply_to;
-  t_call->reply_to_type = reply_toPoly;
+  take_reply(reply_to, reply_toPoly);
   return KERN_SUCCESS;
 }
 
 kern_return_t fake_kernel_memory_object_data_error(memory_object_control_t, vm_offset_t offset, vm_size_t size,
                                                    kern_return_t error_value) {
-  t_call->offset = offset;
-  t_call->size = size;
+  take_range(offset, size);
   t_call->error = error_value;
   return KERN_SUCCESS;
 }
@@ -183,14 +199,10 @@ kern_return_t fake_kernel_memory_object_data_supply(memory_object_control_t, vm_
                                                     mach_msg_type_number_t dataCnt, vm_prot_t lock_value,
                                                     boolean_t precious, mach_port_t reply_to,
                                                     mach_msg_type_name_t reply_toPoly) {
-  t_call->offset = offset;
-  t_call->size = dataCnt;
-  t_call->data.assign(reinterpret_cast<const uint8_t*>(data), reinterpret_cast<const uint8_t*>(data) + dataCnt);
+  take_data(offset, data, dataCnt);
   t_call->lock_value = lock_value;
   t_call->precious = precious;
-  t_call->reply_to = reply_to;
-  t_call->reply_to_type = reply_toPoly;
-  (void)vm_deallocate(mach_task_self(), data, dataCnt);
+  take_reply(reply_to, reply_toPoly);
   return KERN_SUCCESS;
 }
 
@@ -206,8 +218,7 @@ kern_return_t fake_kernel_memory_object_change_attributes(memory_object_control_
                                                           mach_port_t reply_to, mach_msg_type_name_t reply_toPoly) {
   t_call->may_cache = may_cache;
   t_call->copy_strategy = copy_strategy;
-  t_call->reply_to = reply_to;
-  t_call->reply_to_type = reply_toPoly;
+  take_reply(reply_to, reply_toPoly);
   return KERN_SUCCESS;
 }
 

@@ -4,7 +4,6 @@
 // memory, no port left behind) and exit cleanly on SIGTERM.
 #include <gtest/gtest.h>
 #include <machd/machd_debug.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 
@@ -30,10 +29,5 @@ int main(int argc, char** argv) {
     fprintf(stderr, "LEAK: machd holds more after the tests than before\n");
     if (rc == 0) rc = 1;
   }
-  int status = daemon.stop();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "machd did not exit cleanly on SIGTERM (status %d)\n", status);
-    return rc != 0 ? rc : 1;
-  }
-  return rc;
+  return testsupport::stop_and_check(daemon, rc);
 }
