@@ -9,6 +9,7 @@
 // cleaned up by the loop.
 #include <mach/mach.h>
 
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -38,8 +39,10 @@ bool current(const std::shared_ptr<mach_pager_state>& p, mach_port_t control, Sn
   return true;
 }
 
-bool aligned(vm_offset_t offset, vm_size_t length, vm_size_t page) {
-  return length > 0 && offset % page == 0 && length % page == 0 && offset + length > offset;
+// Whole pages, no wrap-around, and a size an out-of-line count can carry.
+bool acceptable(vm_offset_t offset, vm_size_t length, vm_size_t page) {
+  return length > 0 && offset % page == 0 && length % page == 0 && offset + length > offset &&
+         length <= std::numeric_limits<mach_msg_type_number_t>::max();
 }
 
 // The outcome of read_page for one page: KERN_SUCCESS, MACH_PAGER_ZERO_FILL
@@ -53,7 +56,7 @@ using Outcome = kern_return_t;
 void supply(mach_pager_state* p, const Snapshot& s, vm_offset_t offset, vm_size_t length) {
   const mach_port_t control = s.control->control;
   const vm_size_t page = s.control->page_size;
-  if (!aligned(offset, length, page)) {
+  if (!acceptable(offset, length, page)) {
     (void)memory_object_data_error(control, offset, length, KERN_INVALID_ARGUMENT);
     return;
   }
@@ -78,9 +81,11 @@ void supply(mach_pager_state* p, const Snapshot& s, vm_offset_t offset, vm_size_
   }
   const mach_port_t reply_to = p->ops.supply_completed ? p->port : MACH_PORT_NULL;
   if (all_read) {
-    // The buffer moves to the kernel with the message.
-    (void)memory_object_data_supply(control, offset, buf, mach_msg_type_number_t(length), TRUE, s.attrs.lock_value,
-                                    s.attrs.precious, reply_to);
+    // The buffer moves to the kernel with the message; a message that was
+    // not sent leaves it ours.
+    if (memory_object_data_supply(control, offset, buf, mach_msg_type_number_t(length), TRUE, s.attrs.lock_value,
+                                  s.attrs.precious, reply_to) != KERN_SUCCESS)
+      (void)vm_deallocate(mach_task_self(), buf, length);
     return;
   }
   for (vm_size_t i = 0; i < pages;) {
