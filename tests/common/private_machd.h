@@ -102,4 +102,15 @@ inline bool start_and_join(PrivateMachd& daemon, const std::vector<std::string>&
   return true;
 }
 
+// For a test program's main(), last: stops machd (SIGTERM) and returns the
+// program's exit code: rc, or 1 if rc is 0 and machd did not exit with 0.
+inline int stop_and_check(PrivateMachd& daemon, int rc) {
+  int status = daemon.stop();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "machd did not exit cleanly on SIGTERM (status %d)\n", status);
+    if (rc == 0) rc = 1;
+  }
+  return rc;
+}
+
 }  // namespace testsupport

@@ -46,10 +46,5 @@ int main(int argc, char** argv) {
     if (rc == 0) rc = 1;
   }
 
-  int status = daemon.stop();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "machd did not exit cleanly on SIGTERM (status %d)\n", status);
-    return rc != 0 ? rc : 1;
-  }
-  return rc;
+  return testsupport::stop_and_check(daemon, rc);
 }

@@ -223,10 +223,5 @@ int main(int argc, char** argv) {
     waitpid(g_server_pid, nullptr, 0);
     if (rc == 0) rc = 1;
   }
-  int status = daemon.stop();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "machd did not exit cleanly on SIGTERM (status %d)\n", status);
-    if (rc == 0) rc = 1;
-  }
-  return rc;
+  return testsupport::stop_and_check(daemon, rc);
 }

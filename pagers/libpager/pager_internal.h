@@ -1,0 +1,91 @@
+// pagers/libpager/pager_internal.h — the state of one pager, shared by the
+// files of the library (not installed).
+//
+//   mach_pager_state ──control──▶ Control (the kernel's control and name
+//        │                         ports while an init is in force; shared
+//        │                         with the threads sending on it, released
+//        │                         by the last)
+//        └──waiters──▶ Waiter (a thread blocked in lock_request /
+//                      change_attributes until the completion is served)
+//
+// Lock order: the registry lock (pager.cc) and mach_pager_state::mu are never
+// held together.  No lock is held across a Mach call or a callback.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "mach_pager.h"
+
+namespace machpager {
+
+// The rights a kernel gave the pager for one init: one send-right user
+// reference each on the control and name ports (from memory_object_init),
+// plus their receive rights once memory_object_terminate moved them here.
+// The destructor releases them all; it runs when the pager and every
+// thread sending on the control port are done with it.
+struct Control {
+  mach_port_t control = MACH_PORT_NULL;
+  mach_port_t name = MACH_PORT_NULL;
+  vm_size_t page_size = 0;
+  bool own_receive = false;  // set by terminate, under mach_pager_state::mu
+
+  Control(mach_port_t c, mach_port_t n, vm_size_t ps) : control(c), name(n), page_size(ps) {}
+  Control(const Control&) = delete;
+  Control& operator=(const Control&) = delete;
+  ~Control();
+};
+
+// A thread waiting for memory_object_lock_completed (kLock, matched on
+// offset and size) or memory_object_change_completed (kChange, first come).
+struct Waiter {
+  enum Kind { kLock, kChange } kind;
+  vm_offset_t offset = 0;
+  vm_size_t size = 0;
+  bool done = false;
+  kern_return_t result = KERN_SUCCESS;
+};
+
+// The message that wakes a serving thread so that it sees `stopping`.
+constexpr mach_msg_id_t kStopId = 0x6d706770;  // 'mpgp'
+
+}  // namespace machpager
+
+struct mach_pager_state : std::enable_shared_from_this<mach_pager_state> {
+  // Fixed from creation on.
+  mach_port_t port = MACH_PORT_NULL;  // the object port: our receive right
+  mach_pager_ops ops{};
+  void* ctx = nullptr;
+
+  std::mutex mu;  // guards every field below
+  std::condition_variable cv;  // waiters' completions, `serving` going false
+  mach_pager_attributes attrs{};
+  std::shared_ptr<machpager::Control> control;  // null: no kernel has the object
+  std::list<machpager::Waiter*> waiters;
+  bool serving = false;   // a thread is in mach_pager_serve
+  bool stopping = false;  // mach_pager_destroy has begun
+  std::thread thread;     // mach_pager_start's
+
+  // Marks every waiter done with `result` (under mu) and wakes them.
+  void fail_waiters_locked(kern_return_t result);
+};
+
+namespace machpager {
+
+// The live pager whose object port is `port`, or null.
+std::shared_ptr<mach_pager_state> find_pager(mach_port_t port);
+
+// True while this thread runs mach_pager_demux (so, a callback).
+bool in_dispatch();
+
+// The copy strategies the library serves (not MEMORY_OBJECT_COPY_CALL).
+bool valid_copy_strategy(memory_object_copy_strategy_t s);
+
+// Drops one send-right user reference the kernel's message gave us.
+void release_send(mach_port_t name);
+
+}  // namespace machpager
