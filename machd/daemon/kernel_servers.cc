@@ -42,6 +42,28 @@ KernelReply run_mig_server(MigDemux demux, const std::vector<uint8_t>& request, 
   return r;
 }
 
+namespace {
+struct MappedSource {
+  const uint8_t* base;
+  size_t size;
+  int fd;
+  uint64_t offset;
+};
+std::vector<MappedSource> g_mapped_sources;  // of the MappedRequests alive (machd is single-threaded)
+}  // namespace
+
+bool mapped_request_source(const void* p, uint64_t len, int* fd, uint64_t* offset) {
+  const auto* a = static_cast<const uint8_t*>(p);
+  for (const MappedSource& m : g_mapped_sources) {
+    if (a >= m.base && len <= m.size && a - m.base <= ptrdiff_t(m.size - len)) {
+      *fd = m.fd;
+      *offset = m.offset + uint64_t(a - m.base);
+      return true;
+    }
+  }
+  return false;
+}
+
 MappedRequest::MappedRequest(const ipc::Completion& c) : msg_(c.msg) {
   auto set_address = [&](uint32_t off, const void* p) {
     // address is the first field of both OOL descriptor shapes.
@@ -58,6 +80,7 @@ MappedRequest::MappedRequest(const ipc::Completion& c) : msg_(c.msg) {
       void* m = mmap(nullptr, mf->size(), PROT_READ, MAP_PRIVATE, mf->fd(), off_t(mf->offset()));
       if (m != MAP_FAILED) {
         maps_.emplace_back(m, mf->size());
+        g_mapped_sources.push_back({static_cast<const uint8_t*>(m), mf->size(), mf->fd(), mf->offset()});
         p = m;
       }
     }
@@ -67,7 +90,10 @@ MappedRequest::MappedRequest(const ipc::Completion& c) : msg_(c.msg) {
 }
 
 MappedRequest::~MappedRequest() {
-  for (auto& [p, n] : maps_) munmap(p, n);
+  for (auto& [p, n] : maps_) {
+    std::erase_if(g_mapped_sources, [p = p](const MappedSource& m) { return m.base == p; });
+    munmap(p, n);
+  }
 }
 
 namespace {
@@ -80,7 +106,8 @@ void* reply_alloc(size_t size) {
   return p;
 }
 
-void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send) {
+void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send,
+                           const std::function<std::unique_ptr<ipc::OolPayload>(const void*, uint64_t)>& source) {
   mach_msg_header_t h;
   if (msg.size() >= sizeof h) memcpy(&h, msg.data(), sizeof h);
   if (msg.size() >= sizeof h + sizeof(mach_msg_body_t) && (h.msgh_bits & MACH_MSGH_BITS_COMPLEX)) {
@@ -104,7 +131,9 @@ void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send)
         mach_msg_ool_descriptor_t d;
         memcpy(&d, msg.data() + off, sizeof d);
         std::span<const uint8_t> bytes(static_cast<const uint8_t*>(d.address), d.address ? d.size : 0);
-        if (bytes.empty()) send.ool.push_back(nullptr);
+        std::unique_ptr<ipc::OolPayload> own = source && !bytes.empty() ? source(d.address, d.size) : nullptr;
+        if (own) send.ool.push_back(std::move(own));
+        else if (bytes.empty()) send.ool.push_back(nullptr);
         else if (bytes.size() < MACHD_OOL_INLINE_MAX)
           send.ool.push_back(std::make_unique<InlinePayload>(std::vector<uint8_t>(bytes.begin(), bytes.end())));
         else send.ool.push_back(MemfdPayload::from_bytes(bytes));

@@ -20,6 +20,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <vector>
 
 namespace machd {
@@ -54,6 +56,12 @@ class MappedRequest {
   std::vector<std::pair<void*, size_t>> maps_;
 };
 
+// The memfd behind out-of-line data a MappedRequest mapped: for [p, p+len)
+// inside one such mapping, its fd and the offset of p in it (valid while the
+// request lives), so a routine can copy with copy_file_range instead of
+// touching the mapping. False for inline data (and anything else).
+bool mapped_request_source(const void* p, uint64_t len, int* fd, uint64_t* offset);
+
 // Out-of-line data in replies: a server routine returns arrays it allocated
 // with reply_alloc(); when the reply is sent, take_reply_payloads() copies
 // what its descriptors point at into payloads of `send` and frees every
@@ -61,7 +69,9 @@ class MappedRequest {
 void* reply_alloc(size_t size);
 void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send);
 // Copies the out-of-line memory and port arrays `msg`'s descriptors point at
-// (machd's own memory) into `send`, as the kernel task sends it.
-void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send);
+// (machd's own memory) into `send`, as the kernel task sends it. `source`,
+// if given, may supply the payload of a region itself (null: copy it).
+void copy_message_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send,
+                           const std::function<std::unique_ptr<ipc::OolPayload>(const void*, uint64_t)>& source = {});
 
 }  // namespace machd

@@ -60,6 +60,23 @@ std::unique_ptr<MemfdPayload> MemfdPayload::adopt(int fd, uint64_t offset, uint6
   return nullptr;
 }
 
+std::unique_ptr<MemfdPayload> MemfdPayload::from_file_range(int src, uint64_t offset, uint64_t size) {
+  int fd = new_memfd();
+  if (fd < 0) return nullptr;
+  bool ok = ftruncate(fd, off_t(size)) == 0;
+  loff_t in = loff_t(offset), out = 0;
+  while (ok && uint64_t(out) < size) {
+    ssize_t n = copy_file_range(src, &in, fd, &out, size_t(size - uint64_t(out)), 0);
+    if (n <= 0) ok = false;  // (0: the source ended; the rest stays zero)
+    if (n == 0) ok = true, out = loff_t(size);
+  }
+  if (!ok || fcntl(fd, F_ADD_SEALS, kSeals) != 0) {
+    close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, 0, size));
+}
+
 std::unique_ptr<MemfdPayload> MemfdPayload::from_bytes(std::span<const uint8_t> bytes) {
   int fd = new_memfd();
   if (fd < 0) return nullptr;

@@ -43,6 +43,9 @@ class MemfdPayload final : public ipc::OolPayload {
 
   // Copies bytes into a new sealed memfd. Returns null on failure.
   static std::unique_ptr<MemfdPayload> from_bytes(std::span<const uint8_t> bytes);
+  // Copies [offset, offset+size) of file `fd` (not taken) into a new sealed
+  // memfd inside the kernel (copy_file_range: no mapping, no user copy).
+  static std::unique_ptr<MemfdPayload> from_file_range(int fd, uint64_t offset, uint64_t size);
 
   // Live payloads (for memory reports).
   static uint64_t live_count();

@@ -34,7 +34,7 @@ bool offer_to(Ipc& ipc, WaiterList& list, Port& port, Kmsg* k) {
 
 }  // namespace
 
-SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_timeout_t timeout) {
+SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_timeout_t timeout, bool from_kernel) {
   Port* dest = k->dest;
   if (!dest->active() || k->circular) {
     // A dead destination (or a cycle of receive rights): the message is
@@ -42,7 +42,7 @@ SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_tim
     ipc.defer_destroy(k);
     return SendStatus::kAccepted;
   }
-  const bool send_once = k->dest_type() == kPortSendOnce;
+  const bool send_once = k->dest_type() == kPortSendOnce || from_kernel;
   if (!send_once || dest->msgcount >= MACH_PORT_QLIMIT_KERNEL) mqueue_make_room(ipc, *dest);
   const bool kernel_full = dest->msgcount >= MACH_PORT_QLIMIT_KERNEL;
   if (!dest->full() || (send_once && !kernel_full)) {

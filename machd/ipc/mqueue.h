@@ -21,7 +21,12 @@ enum class SendStatus : uint8_t {
 
 // Tries to send `k` to k->dest. On kAccepted the message is no longer the
 // caller's. `option` / `timeout` as given to mach_msg.
-SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_timeout_t timeout);
+// from_kernel: a message the kernel task sends (kernel-object replies, the
+// memory_object protocol to pagers): like a send-once message it is taken
+// up to MACH_PORT_QLIMIT_KERNEL whatever the port's qlimit, as XNU's kernel
+// sends (MACH_SEND_ALWAYS) and GNU Mach's are never refused for a full queue.
+SendStatus mqueue_send(Ipc& ipc, Kmsg* k, mach_msg_option_t option, mach_msg_timeout_t timeout,
+                       bool from_kernel = false);
 
 // A full queue gets the room the fast lanes hold back before anyone decides
 // that it is full: messages its receive lane consumed are settled (their

@@ -48,7 +48,7 @@ MsgOutcome msg_trap(Ipc& ipc, Task* task, WaiterId wid, MsgArgs&& args) {
     mach_msg_return_t mr = kmsg_copyin(ipc, *task, std::move(*args.send), options, &k);
     if (mr != MACH_MSG_SUCCESS) return done(result_only(mr));
 
-    switch (mqueue_send(ipc, k, options, args.timeout)) {
+    switch (mqueue_send(ipc, k, options, args.timeout, task->id == ipc.kernel)) {
       case SendStatus::kAccepted:
         break;
       case SendStatus::kTimedOut:

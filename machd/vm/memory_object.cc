@@ -34,17 +34,13 @@ bool write_all(int fd, const uint8_t* buf, uint64_t len, uint64_t off) {
   return true;
 }
 
-bool read_all(int fd, uint8_t* buf, uint64_t len, uint64_t off) {
+// [from_off, +len) of `from` to `to` at to_off, inside the kernel.
+bool copy_range(int from, uint64_t from_off, int to, uint64_t to_off, uint64_t len) {
+  loff_t in = loff_t(from_off), out = loff_t(to_off);
   while (len > 0) {
-    ssize_t n = pread(fd, buf, size_t(len), off_t(off));
-    if (n < 0) return false;
-    if (n == 0) {  // past the end: zeros
-      std::fill(buf, buf + len, uint8_t(0));
-      return true;
-    }
-    buf += n;
+    ssize_t n = copy_file_range(from, &in, to, &out, size_t(len), 0);
+    if (n <= 0) return false;
     len -= uint64_t(n);
-    off += uint64_t(n);
   }
   return true;
 }
@@ -183,18 +179,35 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
 }
 
 void MemoryObject::request_around(uint64_t idx, vm_prot_t access) {
-  // Sequential faults double the cluster (read-ahead); others reset it.
-  if (idx == last_request_end_)
+  auto askable = [&](uint64_t i) { return (state_[i] & (kResident | kRequested)) == 0; };
+  // The run of askable pages in [from, lim) starting at `from`.
+  auto run_end = [&](uint64_t from, uint64_t lim) {
+    uint64_t b = from;
+    while (b < lim && askable(b)) ++b;
+    return b;
+  };
+  if (idx == last_request_end_) {
+    // Sequential: the cluster doubles (up to kMaxClusterPages), starts at
+    // the fault, and the next one is asked for at once (read-ahead), so the
+    // pager fills it while the task reads this one.
     cluster_pages_ = std::min(cluster_pages_ * 2, kMaxClusterPages);
-  else
-    cluster_pages_ = kMinClusterPages;
+    const uint64_t b = run_end(idx, std::min<uint64_t>(idx + cluster_pages_, pages()));
+    request_range(idx, b - idx, access);
+    last_request_end_ = b;
+    if (b < pages() && askable(b)) {
+      const uint64_t c = run_end(b, std::min<uint64_t>(b + cluster_pages_, pages()));
+      request_range(b, c - b, VM_PROT_READ);
+      last_request_end_ = c;
+    }
+    return;
+  }
+  // Otherwise the aligned cluster around the fault.
+  cluster_pages_ = kMinClusterPages;
   const uint64_t base = idx - idx % cluster_pages_;
   const uint64_t lim = std::min<uint64_t>(base + cluster_pages_, pages());
-  auto askable = [&](uint64_t i) { return (state_[i] & (kResident | kRequested)) == 0; };
   uint64_t a = idx;
   while (a > base && askable(a - 1)) --a;
-  uint64_t b = idx + 1;
-  while (b < lim && askable(b)) ++b;
+  const uint64_t b = run_end(idx + 1, lim);
   request_range(a, b - a, access);
   last_request_end_ = b;
 }
@@ -298,7 +311,8 @@ kern_return_t MemoryObject::change_attributes(bool may_cache, memory_object_copy
 }
 
 kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, uint64_t length, vm_prot_t lock_value,
-                                        bool precious, mach_port_name_t reply_to, mach_msg_type_name_t reply_type) {
+                                        bool precious, mach_port_name_t reply_to, mach_msg_type_name_t reply_type,
+                                        int src_fd, uint64_t src_off) {
   kern_return_t result = KERN_SUCCESS;
   uint64_t error_offset = 0;
   if (offset % kPage != 0) {
@@ -321,7 +335,9 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
       }
       uint64_t e = i + 1;
       while (e < count && !(state_[first + e] & kResident)) ++e;
-      if (!write_all(fd_, data + i * kPage, (e - i) * kPage, (first + i) * kPage)) {
+      const bool copied = src_fd >= 0 ? copy_range(src_fd, src_off + i * kPage, fd_, (first + i) * kPage, (e - i) * kPage)
+                                       : write_all(fd_, data + i * kPage, (e - i) * kPage, (first + i) * kPage);
+      if (!copied) {
         if (result == KERN_SUCCESS) {
           result = KERN_RESOURCE_SHORTAGE;
           error_offset = (first + i) * kPage;
@@ -334,6 +350,7 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
     map_everywhere(first, count);
     for (uint64_t i = first; i < first + count; ++i)
       if ((state_[i] & kResident) && !(state_[i] & kLockRead)) wake(i, true);
+    prune_pending();
   }
   if (MACH_PORT_VALID(reply_to)) pager_.supply_completed(*this, reply_to, reply_type, offset, length, result, error_offset);
   return result;
@@ -361,6 +378,7 @@ kern_return_t MemoryObject::data_unavailable(uint64_t offset, uint64_t length) {
   }
   map_everywhere(first, end - first);
   for (uint64_t i = first; i < end; ++i) wake(i, true);
+  prune_pending();
   return KERN_SUCCESS;
 }
 
@@ -369,6 +387,7 @@ kern_return_t MemoryObject::data_error(uint64_t offset, uint64_t length, kern_re
   const uint64_t first = offset / kPage;
   const uint64_t end = (offset + length + kPage - 1) / kPage;
   fail_range(first, end - first);
+  prune_pending();
   return KERN_SUCCESS;
 }
 
@@ -377,7 +396,6 @@ void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool k
     const uint8_t s = state_[i];
     return (s & kResident) && ((s & kDirty) || (all && (s & kPrecious)));
   };
-  std::vector<uint8_t> buf;
   const uint64_t end = std::min(first + count, pages());
   for (uint64_t i = first; i < end;) {
     if (!returned(i)) {
@@ -399,15 +417,14 @@ void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool k
       const uint64_t a = std::max(i, mfirst), b = std::min(e, mend);
       if (a < b && !ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true)) protected_all = false;
     }
-    buf.resize((e - i) * kPage);
-    if (read_all(fd_, buf.data(), buf.size(), i * kPage)) {
+    const bool sent = pager_.data_return(*this, i * kPage, (e - i) * kPage, dirty, keep);
+    if (sent) {
       ++stats_.returns;
       stats_.pages_returned += e - i;
-      pager_.data_return(*this, i * kPage, buf.data(), buf.size(), dirty, keep);
     }
     for (uint64_t j = i; j < e; ++j) {
-      if (protected_all) state_[j] &= uint8_t(~kDirty);
-      if (!keep) state_[j] &= uint8_t(~kPrecious);
+      if (sent && protected_all) state_[j] &= uint8_t(~kDirty);
+      if (sent && !keep) state_[j] &= uint8_t(~kPrecious);
     }
     i = e;
   }
@@ -453,13 +470,17 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
     return_pages(first, end > first ? end - first : 0, should_return != MEMORY_OBJECT_RETURN_DIRTY, !should_flush);
   // 3) flush: holes in the cache unmap the pages from every task.
   if (should_flush) {
+    // (A dirty page that could not be returned when asked is kept: flushing
+    // it would lose the only copy of its data.)
+    const bool keep_dirty = should_return != MEMORY_OBJECT_RETURN_NONE;
+    auto flushable = [&](uint64_t i) { return (state_[i] & kResident) && !(keep_dirty && (state_[i] & kDirty)); };
     for (uint64_t i = first; i < end;) {
-      if (!(state_[i] & kResident)) {
+      if (!flushable(i)) {
         ++i;
         continue;
       }
       uint64_t e = i + 1;
-      while (e < end && (state_[e] & kResident)) ++e;
+      while (e < end && flushable(e)) ++e;
       (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(i * kPage), off_t((e - i) * kPage));
       for (uint64_t j = i; j < e; ++j) state_[j] = 0;
       i = e;
@@ -493,6 +514,16 @@ void MemoryObject::terminate() {
   for (auto& [i, w] : waiters_) idx.push_back(i);
   for (uint64_t i : idx) wake(i, false);
   pager_.terminate(*this);
+}
+
+// Forgets requests that are all answered (so deadlines stay few).
+void MemoryObject::prune_pending() {
+  std::erase_if(pending_, [&](const Pending& p) {
+    const uint8_t bit = p.unlock ? kUnlockAsked : kRequested;
+    for (uint64_t i = p.offset / kPage; i < (p.offset + p.length) / kPage && i < pages(); ++i)
+      if (state_[i] & bit) return false;
+    return true;
+  });
 }
 
 void MemoryObject::expire(uint64_t now_ns) {

@@ -16,8 +16,9 @@
 //   - one data_request per page at a time: a page is never requested while
 //     it is resident or already asked for; faults on one page coalesce;
 //   - a request covers a cluster: the run of absent, unrequested pages
-//     around the fault, aligned to the cluster size, doubling on
-//     sequential faults up to kMaxClusterPages (read-ahead);
+//     around the fault, aligned to the cluster size; on sequential faults
+//     the cluster starts at the fault, doubles up to kMaxClusterPages, and
+//     the next cluster is asked for at once (read-ahead);
 //   - supply of a resident page is ignored and reported in
 //     supply_completed (KERN_MEMORY_PRESENT, its offset), as GNU Mach does;
 //   - supplied pages are mapped at once in every mapping (eager), write-
@@ -72,10 +73,10 @@ class PagerLink {
   virtual void init(MemoryObject& o) = 0;
   virtual void data_request(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) = 0;
   virtual void data_unlock(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) = 0;
-  // `data` is [offset, offset+length) of the cache; dirty: modified since
-  // supplied; kernel_copy: the kernel keeps its copy.
-  virtual void data_return(MemoryObject& o, uint64_t offset, const uint8_t* data, uint64_t length, bool dirty,
-                           bool kernel_copy) = 0;
+  // The data is [offset, offset+length) of the cache (o.fd()); dirty:
+  // modified since supplied; kernel_copy: the kernel keeps its copy. False
+  // if it could not be sent (the pages then stay dirty and cached).
+  virtual bool data_return(MemoryObject& o, uint64_t offset, uint64_t length, bool dirty, bool kernel_copy) = 0;
   virtual void lock_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset, uint64_t length) = 0;
   virtual void supply_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset, uint64_t length,
                                 kern_return_t result, uint64_t error_offset) = 0;
@@ -143,8 +144,11 @@ class MemoryObject {
   kern_return_t set_attributes(bool ready, bool may_cache, memory_object_copy_strategy_t strategy);
   kern_return_t change_attributes(bool may_cache, memory_object_copy_strategy_t strategy, mach_port_name_t reply_to, mach_msg_type_name_t reply_type);
   // Whole pages of data (partial tail ignored), lock_value: forbidden access.
+  // src_fd >= 0: the same bytes are at src_off in that file (copied from
+  // there inside the kernel, not through `data`).
   kern_return_t data_supply(uint64_t offset, const uint8_t* data, uint64_t length, vm_prot_t lock_value,
-                            bool precious, mach_port_name_t reply_to, mach_msg_type_name_t reply_type);
+                            bool precious, mach_port_name_t reply_to, mach_msg_type_name_t reply_type,
+                            int src_fd = -1, uint64_t src_off = 0);
   kern_return_t data_unavailable(uint64_t offset, uint64_t length);
   kern_return_t data_error(uint64_t offset, uint64_t length, kern_return_t error);
   kern_return_t lock_request(uint64_t offset, uint64_t length, memory_object_return_t should_return,
@@ -199,6 +203,7 @@ class MemoryObject {
   void map_everywhere(uint64_t first, uint64_t count);
   void wake(uint64_t index, bool ok);
   void fail_range(uint64_t first, uint64_t count);
+  void prune_pending();
   void return_pages(uint64_t first, uint64_t count, bool all, bool keep);
   bool mapping_writes(const ObjectMapping& m) const { return (m.protection & VM_PROT_WRITE) != 0; }
 

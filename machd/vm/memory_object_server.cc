@@ -8,6 +8,7 @@
 // destroyed with its rights).
 #include <mach/mach_types.h>
 
+#include "kernel_servers.h"
 #include "memory_objects.h"
 
 extern "C" {
@@ -33,8 +34,11 @@ kern_return_t memory_object_data_supply(memory_object_control_t control, vm_offs
                                         mach_port_t reply_to, mach_msg_type_name_t reply_toPoly) {
   MemoryObject* o = object_of(control);
   if (o == nullptr) return KERN_INVALID_ARGUMENT;
+  int src = -1;
+  uint64_t src_off = 0;
+  if (!machd::mapped_request_source(reinterpret_cast<const void*>(data), dataCnt, &src, &src_off)) src = -1;
   o->data_supply(offset, reinterpret_cast<const uint8_t*>(data), dataCnt, lock_value, precious, reply_of(reply_to),
-                 reply_toPoly);
+                 reply_toPoly, src, src_off);
   memory_objects().arm();
   return KERN_SUCCESS;
 }

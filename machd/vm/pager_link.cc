@@ -3,14 +3,30 @@
 
 #include <mach/message.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "kern/runtime.h"
 #include "kernel_servers.h"
+#include "machd_abi.h"
+#include "ool_payload.h"
 
 extern "C" {
 #include "memory_objectUser.h"
 }
+
+namespace {
+// The payload of an out-of-line region the link made itself (data_return:
+// a sealed memfd filled from the cache inside the kernel), found by the
+// address token it gave the stub.
+struct OwnPayload {
+  const void* token = nullptr;
+  std::unique_ptr<machd::ipc::OolPayload> payload;
+} g_own_payload;
+}  // namespace
 
 // What the generated user stubs call instead of mach_msg (they are compiled
 // with -Dmach_msg=machd_kernel_mach_msg): a non-blocking send from the
@@ -22,7 +38,10 @@ extern "C" mach_msg_return_t machd_kernel_mach_msg(mach_msg_header_t* msg, mach_
   const auto* p = reinterpret_cast<const uint8_t*>(msg);
   std::vector<uint8_t> m(p, p + send_size);
   machd::ipc::SendArgs extras;
-  machd::copy_message_payloads(m, extras);
+  machd::copy_message_payloads(m, extras, [](const void* addr, uint64_t) -> std::unique_ptr<machd::ipc::OolPayload> {
+    if (addr != g_own_payload.token) return nullptr;
+    return std::move(g_own_payload.payload);
+  });
   return machd::kern::runtime().send(std::move(m), std::move(extras));
 }
 
@@ -66,11 +85,29 @@ void MessagePagerLink::data_unlock(MemoryObject& o, uint64_t offset, uint64_t le
     memory_object_data_unlock(p->pager, p->control, vm_offset_t(offset), vm_size_t(length), access);
 }
 
-void MessagePagerLink::data_return(MemoryObject& o, uint64_t offset, const uint8_t* data, uint64_t length,
-                                   bool dirty, bool kernel_copy) {
-  if (const ObjectPorts* p = ports(o.id()))
-    memory_object_data_return(p->pager, p->control, vm_offset_t(offset), reinterpret_cast<vm_offset_t>(data),
-                              mach_msg_type_number_t(length), dirty, kernel_copy);
+bool MessagePagerLink::data_return(MemoryObject& o, uint64_t offset, uint64_t length, bool dirty,
+                                   bool kernel_copy) {
+  const ObjectPorts* p = ports(o.id());
+  if (p == nullptr || !MACH_PORT_VALID(p->pager)) return false;
+  // Small returns travel inline (read here); larger ones as a memfd filled
+  // from the cache by copy_file_range, never touching machd's memory.
+  std::vector<uint8_t> bytes;
+  static const uint8_t token = 0;
+  const void* data = &token;
+  if (length < MACHD_OOL_INLINE_MAX) {
+    bytes.resize(length);
+    if (pread(o.fd(), bytes.data(), length, off_t(offset)) != ssize_t(length)) std::fill(bytes.begin(), bytes.end(), 0);
+    data = bytes.data();
+  } else {
+    g_own_payload.token = &token;
+    g_own_payload.payload = MemfdPayload::from_file_range(o.fd(), offset, length);
+    if (!g_own_payload.payload) return false;
+  }
+  const kern_return_t kr = memory_object_data_return(p->pager, p->control, vm_offset_t(offset),
+                                                     reinterpret_cast<vm_offset_t>(data),
+                                                     mach_msg_type_number_t(length), dirty, kernel_copy);
+  g_own_payload = OwnPayload{};
+  return kr == MACH_MSG_SUCCESS;
 }
 
 void MessagePagerLink::lock_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset,

@@ -43,8 +43,7 @@ class MessagePagerLink final : public PagerLink {
   void init(MemoryObject& o) override;
   void data_request(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) override;
   void data_unlock(MemoryObject& o, uint64_t offset, uint64_t length, vm_prot_t access) override;
-  void data_return(MemoryObject& o, uint64_t offset, const uint8_t* data, uint64_t length, bool dirty,
-                   bool kernel_copy) override;
+  bool data_return(MemoryObject& o, uint64_t offset, uint64_t length, bool dirty, bool kernel_copy) override;
   void lock_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset, uint64_t length) override;
   void supply_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, uint64_t offset, uint64_t length,
                         kern_return_t result, uint64_t error_offset) override;

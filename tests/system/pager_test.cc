@@ -351,6 +351,30 @@ TEST_F(PagerTest, LockRequestReturnsExactlyTheDirtyPagesWithTheirNewContents) {
   EXPECT_TRUE(pager_->await_terminate());
 }
 
+TEST_F(PagerTest, ALargeWriteBackArrivesWholeAndExact) {
+  const uint64_t size = 512 * kPage;  // 2 MiB: returned out of line, in 1 MiB messages
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  for (uint64_t off = 0; off < size; off += 8) p[off] = uint8_t(off / 8 * 13);
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_DIRTY, FALSE, VM_PROT_NONE));
+  std::vector<uint8_t> got(size);
+  std::vector<bool> seen(size / kPage, false);
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    for (auto& [off, data] : pager_->returns) {
+      ASSERT_LE(off + data.size(), size);
+      memcpy(got.data() + off, data.data(), data.size());
+      for (uint64_t q = off / kPage; q < (off + data.size()) / kPage; ++q) seen[q] = true;
+    }
+    EXPECT_LE(pager_->returns.size(), 4u);  // batched, not a message per page
+  }
+  for (uint64_t q = 0; q < size / kPage; ++q) ASSERT_TRUE(seen[q]) << q;
+  for (uint64_t off = 0; off < size; ++off)
+    ASSERT_EQ(got[off], off % 8 == 0 ? uint8_t(off / 8 * 13) : pattern(off, 1)) << off;
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
 TEST_F(PagerTest, AFlushedPageIsAskedForAgainAndShowsThePagersNewData) {
   const uint64_t size = 64 * kPage;
   uint8_t* p = map_object(pager_->port, size);
