@@ -208,6 +208,7 @@ void FaultRouter::drain_events(ipc::TaskId task) {
         }
         case UFFD_EVENT_UNMAP:
           ++stats_.unmaps;
+          spdlog::debug("task {}: unmap {:#x}-{:#x}", task, uint64_t(msg.arg.remove.start), uint64_t(msg.arg.remove.end));
           remove_range(*pt, msg.arg.remove.start, msg.arg.remove.end);
           break;
         case UFFD_EVENT_REMAP:

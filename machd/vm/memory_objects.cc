@@ -74,13 +74,6 @@ MemoryObject* MemoryObjects::by_control(mach_port_name_t kernel_name) {
   return by_id(ko.id);
 }
 
-mach_port_name_t MemoryObjects::name_port(uint64_t id) {
-  const ObjectPorts* p = link_.ports(id);
-  if (p == nullptr || !MACH_PORT_VALID(p->name)) return MACH_PORT_NULL;
-  kern::Runtime& rt = kern::runtime();
-  return rt.release_after_reply(rt.make_send(rt.kt(), p->name));
-}
-
 void MemoryObjects::erase(uint64_t id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;

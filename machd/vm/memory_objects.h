@@ -48,9 +48,6 @@ class MemoryObjects {
   // received), or null.
   MemoryObject* by_control(mach_port_name_t kernel_name);
   MemoryObject* by_id(uint64_t id);
-  // A send right (in the kernel task, for a reply to carry) to the
-  // object's name port.
-  mach_port_name_t name_port(uint64_t id);
   size_t count() const { return objects_.size(); }
 
   // Ends object `id` if nothing maps it (after a vm_map that failed or

@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "kern/runtime.h"
 #include "kernel_servers.h"
 #include "machd_abi.h"
@@ -141,7 +143,8 @@ void MessagePagerLink::terminate(MemoryObject& o) {
   }
   // Sent or not, the message took the three rights (a failed send
   // destroys them with it).
-  memory_object_terminate(p.pager, p.control, p.name);
+  const kern_return_t kr = memory_object_terminate(p.pager, p.control, p.name);
+  spdlog::debug("memory object {}: terminate sent ({:#x})", o.id(), kr);
   it->second = ObjectPorts{};
 }
 
