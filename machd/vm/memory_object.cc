@@ -172,7 +172,10 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
   waiters_.emplace(idx, Waiter{&m, addr, {}});
   if (s & kRequested) return;
   if (!ready_) {
+    // Asked for once the pager is ready; until then the wait has the same
+    // deadline as a request (a pager that never answers init fails it).
     deferred_.push_back(idx);
+    if (!ready_deadline_) ready_deadline_ = object_now_ns() + timeout_ns_;
     return;
   }
   request_around(idx, write ? VM_PROT_READ | VM_PROT_WRITE : VM_PROT_READ);
@@ -257,8 +260,10 @@ void MemoryObject::when_resident(uint64_t offset, uint64_t length, std::function
     while (e < end && !(state_[e] & (kResident | kRequested))) ++e;
     if (ready_)
       request_range(i, e - i, VM_PROT_READ);
-    else
+    else {
       for (uint64_t j = i; j < e; ++j) deferred_.push_back(j);
+      if (!ready_deadline_) ready_deadline_ = object_now_ns() + timeout_ns_;
+    }
     i = e;
   }
 }
@@ -292,6 +297,7 @@ kern_return_t MemoryObject::set_attributes(bool ready, bool may_cache, memory_ob
   copy_strategy_ = strategy;
   if (ready && !ready_ && alive_) {
     ready_ = true;
+    ready_deadline_.reset();
     std::vector<uint64_t> asks;
     asks.swap(deferred_);
     for (uint64_t idx : asks)
@@ -434,9 +440,10 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
                                          bool should_flush, vm_prot_t lock_value, mach_port_name_t reply_to, mach_msg_type_name_t reply_type) {
   const uint64_t first = offset / kPage;
   const uint64_t end = std::min<uint64_t>((offset + length + kPage - 1) / kPage, pages());
-  const uint8_t locks = lock_bits(lock_value);
+  const bool no_change = lock_value == VM_PROT_NO_CHANGE || lock_value == VM_PROT_NO_CHANGE_LEGACY;
+  const uint8_t locks = no_change ? 0 : lock_bits(lock_value);
   // 1) access restrictions.
-  for (uint64_t i = first; i < end; ++i) {
+  for (uint64_t i = first; i < end && !no_change; ++i) {
     uint8_t& s = state_[i];
     if (!(s & kResident)) continue;
     const uint8_t old = s & (kLockWrite | kLockRead);
@@ -527,6 +534,13 @@ void MemoryObject::prune_pending() {
 }
 
 void MemoryObject::expire(uint64_t now_ns) {
+  if (ready_deadline_ && *ready_deadline_ <= now_ns) {  // never became ready: its waiters fail
+    ready_deadline_.reset();
+    std::vector<uint64_t> asks;
+    asks.swap(deferred_);
+    ++stats_.errors;
+    for (uint64_t idx : asks) wake(idx, false);
+  }
   std::vector<Pending> late;
   for (auto it = pending_.begin(); it != pending_.end();) {
     const uint8_t bit = it->unlock ? kUnlockAsked : kRequested;
@@ -551,7 +565,7 @@ void MemoryObject::expire(uint64_t now_ns) {
 }
 
 std::optional<uint64_t> MemoryObject::next_deadline() const {
-  std::optional<uint64_t> d;
+  std::optional<uint64_t> d = ready_deadline_;
   for (const Pending& p : pending_)
     if (!d || p.deadline < *d) d = p.deadline;
   return d;

@@ -31,8 +31,9 @@
 //     lock_completed; data_return is batched (kMaxReturnBytes per message);
 //   - data_error fails the threads waiting on those pages (SIGBUS through
 //     MappingOps::fail); the pages stay absent so a later access asks again;
-//   - a pager that dies or leaves a request unanswered past the timeout
-//     fails the waiting threads the same way; a dead object fails every
+//   - a pager that dies, never answers memory_object_init, or leaves a
+//     request unanswered past the timeout fails the waiting threads the
+//     same way; a dead object fails every
 //     later fault and releases its memory.
 #pragma once
 
@@ -143,6 +144,7 @@ class MemoryObject {
   // answer; MACH_PORT_NULL for none. The object consumes it.
   kern_return_t set_attributes(bool ready, bool may_cache, memory_object_copy_strategy_t strategy);
   kern_return_t change_attributes(bool may_cache, memory_object_copy_strategy_t strategy, mach_port_name_t reply_to, mach_msg_type_name_t reply_type);
+  // lock_request: lock_value VM_PROT_NO_CHANGE keeps each page's lock.
   // Whole pages of data (partial tail ignored), lock_value: forbidden access.
   // src_fd >= 0: the same bytes are at src_off in that file (copied from
   // there inside the kernel, not through `data`).
@@ -220,6 +222,7 @@ class MemoryObject {
   std::vector<uint8_t> state_;                         // per page
   std::multimap<uint64_t, Waiter> waiters_;            // by page index
   std::vector<uint64_t> deferred_;                     // faulted before ready: page indexes to ask for
+  std::optional<uint64_t> ready_deadline_;             // they fail if the pager is not ready by then
   std::vector<Pending> pending_;                       // data_requests in flight
   std::vector<ObjectMapping*> mappings_;
   uint64_t last_request_end_ = UINT64_MAX;             // read-ahead

@@ -70,7 +70,11 @@ kern_return_t memory_object_lock_request(memory_object_control_t control, vm_off
                                          mach_msg_type_name_t reply_toPoly) {
   MemoryObject* o = object_of(control);
   if (o == nullptr) return KERN_INVALID_ARGUMENT;
-  if (should_return > MEMORY_OBJECT_RETURN_ANYTHING || (lock_value & ~VM_PROT_ALL) != 0) return KERN_INVALID_ARGUMENT;
+  // VM_PROT_NO_CHANGE (and the legacy VM_PROT_NO_CHANGE_LEGACY) keeps each
+  // page's lock as it is.
+  const bool no_change = lock_value == VM_PROT_NO_CHANGE || lock_value == VM_PROT_NO_CHANGE_LEGACY;
+  if (should_return > MEMORY_OBJECT_RETURN_ANYTHING || (!no_change && (lock_value & ~VM_PROT_ALL) != 0))
+    return KERN_INVALID_ARGUMENT;
   o->lock_request(offset, size, should_return, should_flush, lock_value, reply_of(reply_to), reply_toPoly);
   return KERN_SUCCESS;
 }

@@ -306,6 +306,22 @@ TEST_F(MemoryObjectTest, ARequestUnansweredPastItsDeadlineFailsItsWaiters) {
   EXPECT_FALSE(obj_->next_deadline().has_value());
 }
 
+TEST_F(MemoryObjectTest, AFaultOnAnObjectWhosePagerNeverAnswersInitFailsAtTheDeadline) {
+  obj_->fault(map_, at(0), false, false);
+  ASSERT_TRUE(obj_->next_deadline().has_value());
+  obj_->expire(*obj_->next_deadline());
+  EXPECT_EQ(ops_.count("fail"), 1u);
+  ready();
+  EXPECT_TRUE(pager_.of("request").empty());  // nobody waits any more
+}
+
+TEST_F(MemoryObjectTest, LockRequestWithNoChangeKeepsEachPagesLock) {
+  ready();
+  supply(0, kPage, 0xA5, VM_PROT_WRITE);
+  obj_->lock_request(0, kPage, MEMORY_OBJECT_RETURN_NONE, false, VM_PROT_NO_CHANGE, MACH_PORT_NULL, 0);
+  EXPECT_NE(obj_->page_state(0) & MemoryObject::kLockWrite, 0);
+}
+
 TEST_F(MemoryObjectTest, AnsweredRequestsLeaveNoDeadlineBehind) {
   ready();
   obj_->fault(map_, at(0), false, false);
