@@ -332,6 +332,7 @@ void ProtocolChecker::pager_died(uint64_t, const std::string& how, bool expected
   asked_by_.clear();
   unlock_by_.clear();
   ready_deadline_ = 0;
+  initialized_ = false;  // the object ends with its pager
 }
 
 }  // namespace pagerkit

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <chrono>
+#include <memory>
 
 #include "proxy_state.h"
 
@@ -64,7 +65,8 @@ union Buffer {
 
 // Serves one request with a MIG demultiplexer, as mach_msg_server does: a
 // reply for a routine, the request destroyed unless the routine took it.
-void serve_with(boolean_t (*demux)(mach_msg_header_t*, mach_msg_header_t*), mach_msg_header_t* in,
+// False (the message destroyed) if the demultiplexer knows no such id.
+bool serve_with(boolean_t (*demux)(mach_msg_header_t*, mach_msg_header_t*), mach_msg_header_t* in,
                 uint64_t timeout_ns) {
   union {
     mig_reply_error_t error;
@@ -72,15 +74,27 @@ void serve_with(boolean_t (*demux)(mach_msg_header_t*, mach_msg_header_t*), mach
   } out{};
   if (!demux(in, &out.error.Head)) {
     mach_msg_destroy(in);
-    return;
+    return false;
   }
   const kern_return_t rc = out.error.RetCode;
   const bool complex = (out.error.Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) != 0;
-  if (!complex && rc != KERN_SUCCESS && rc != MIG_NO_REPLY) mach_msg_destroy(in);
-  if (!MACH_PORT_VALID(out.error.Head.msgh_remote_port) || (!complex && rc == MIG_NO_REPLY)) return;
+  if (!complex && rc == MIG_NO_REPLY) return true;
+  if (!complex && rc != KERN_SUCCESS) {
+    // The routine took nothing: the request goes, but its reply right
+    // stays for the error reply.
+    in->msgh_remote_port = MACH_PORT_NULL;
+    mach_msg_destroy(in);
+  }
+  if (!MACH_PORT_VALID(out.error.Head.msgh_remote_port)) return true;  // a simpleroutine
   mach_msg_return_t mr = mach_msg(&out.error.Head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, out.error.Head.msgh_size, 0,
                                   MACH_PORT_NULL, mach_msg_timeout_t(timeout_ns / 1000000), MACH_PORT_NULL);
   if (mr != MACH_MSG_SUCCESS) mach_msg_destroy(&out.error.Head);
+  return true;
+}
+
+void unknown_message(ProxyState& s, Party party, const char* where, mach_msg_id_t id) {
+  s.findings.violation(party, "unexpected-message",
+                       "a message with id " + std::to_string(id) + " on " + where + " (destroyed)");
 }
 
 // The pager's port died: so does the object the kit stands in for.
@@ -120,12 +134,14 @@ void dispatch(ProxyState& s, mach_msg_header_t* in) {
     serve_with(memory_object_server, in, s.timeout_ns);
     return;
   }
+  const mach_msg_id_t id = in->msgh_id;
   if (local == s.object) {
-    serve_with(memory_object_server, in, s.timeout_ns);
+    if (!serve_with(memory_object_server, in, s.timeout_ns))
+      unknown_message(s, Party::kKernel, "the memory object port", id);
     return;
   }
   if (local == s.epoch.control && MACH_PORT_VALID(local)) {
-    serve_with(mach_server, in, s.timeout_ns);
+    if (!serve_with(mach_server, in, s.timeout_ns)) unknown_message(s, Party::kPager, "the control port", id);
     return;
   }
   mach_msg_destroy(in);
@@ -133,7 +149,9 @@ void dispatch(ProxyState& s, mach_msg_header_t* in) {
 
 // Receives and handles what is queued on `port` now.
 void drain_port(ProxyState& s, mach_port_t port) {
-  static thread_local Buffer* buf = new Buffer;
+  // A buffer of its own: a drain may run inside the handling of a message
+  // received by another (terminate drains the control port).
+  std::unique_ptr<Buffer> buf(new Buffer);
   while (MACH_PORT_VALID(port)) {
     mach_msg_return_t mr =
         mach_msg(&buf->head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof *buf, port, 0, MACH_PORT_NULL);
