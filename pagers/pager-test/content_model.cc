@@ -2,23 +2,12 @@
 #include "content_model.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
 
 #include "mach_pager_test.h"
+#include "text.h"
 
 namespace pagerkit {
-
-namespace {
-
-uint64_t word_at(const uint8_t* p) {
-  uint64_t w = 0;
-  for (int b = 7; b >= 0; --b) w = (w << 8) | p[b];
-  return w;
-}
-
-}  // namespace
 
 ContentModel::ContentModel(ContentMode mode, uint64_t seed, uint64_t page_size)
     : mode_(mode), seed_(seed), page_(page_size) {}
@@ -34,23 +23,12 @@ bool ContentModel::store_of(uint64_t index, std::vector<uint8_t>& out) const {
   return true;
 }
 
-std::string ContentModel::first_difference(uint64_t index, const uint8_t* got, const uint8_t* want) const {
-  for (uint64_t i = 0; i < page_; i += 8) {
-    if (memcmp(got + i, want + i, 8) == 0) continue;
-    char buf[128];
-    snprintf(buf, sizeof buf, "word at 0x%" PRIx64 " is 0x%016" PRIx64 ", expected 0x%016" PRIx64,
-             index * page_ + i, word_at(got + i), word_at(want + i));
-    return buf;
-  }
-  return "";
-}
-
 std::string ContentModel::check_and_keep(uint64_t index, std::vector<uint8_t> data) {
   std::string diff;
   std::vector<uint8_t> want;
   const bool from_pattern = store_.find(index) == store_.end();
   if (store_of(index, want)) {
-    diff = first_difference(index, data.data(), want.data());
+    diff = word_difference(index * page_, data.data(), want.data(), page_);
     if (!diff.empty())
       diff += from_pattern ? " (the pattern of the seed)" : " (what the kernel returned to the pager)";
   } else {

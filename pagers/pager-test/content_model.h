@@ -43,10 +43,6 @@ class ContentModel {
   void returned(uint64_t index, const uint8_t* data, uint64_t len);
   const std::vector<uint8_t>* last_supplied(uint64_t index) const;
 
-  // The first difference between two pages as words, for messages:
-  // "word at 0x<offset> is 0x<got>, expected 0x<want>"; "" if equal.
-  std::string first_difference(uint64_t index, const uint8_t* got, const uint8_t* want) const;
-
  private:
   // The store's content of the page into `out`; false if unknown.
   bool store_of(uint64_t index, std::vector<uint8_t>& out) const;

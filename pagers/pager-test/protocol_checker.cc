@@ -1,18 +1,14 @@
 // pagers/pager-test/protocol_checker.cc — see protocol_checker.h.
 #include "protocol_checker.h"
 
+#include "text.h"
+
 #include <cinttypes>
 #include <cstdio>
 
 namespace pagerkit {
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char b[32];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
 
 std::string seconds(uint64_t ns) {
   char b[32];

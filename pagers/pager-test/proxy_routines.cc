@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "proxy_state.h"
+#include "text.h"
 
 extern "C" {
 #include "kit_machServer.h"
@@ -30,12 +31,6 @@ namespace {
 
 void release(mach_port_t send) {
   if (MACH_PORT_VALID(send)) mach_port_deallocate(mach_task_self(), send);
-}
-
-std::string hex(uint64_t v) {
-  char b[32];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
 }
 
 std::string range(uint64_t offset, uint64_t length) {
@@ -80,6 +75,15 @@ void check_content(ProxyState& s, const char* call, PageRange r, const uint8_t* 
                              std::to_string(r.count) + " pages are not the object's content; first: " + first);
 }
 
+// A supply (data_supply, data_provided) checked; false if it goes no
+// further: the kit holds it back, or no init is live.
+bool take_supply(ProxyState& s, const char* call, vm_offset_t offset, vm_offset_t data, mach_msg_type_number_t count) {
+  if (hold(s)) return false;
+  PageRange r = s.checker.supply(now_ns(), offset, count);
+  check_content(s, call, r, reinterpret_cast<const uint8_t*>(data));
+  return s.epoch.live();
+}
+
 // A completion port for machd's answer to a call of the pager's (always
 // asked, so the kit sees every one); the pager's own reply right, if any,
 // gets the answer after it.
@@ -120,6 +124,24 @@ const Completion* completion_of(ProxyState& s, mach_port_t port, Completion::Kin
 void abandon(ProxyState& s, mach_port_t completion) {
   auto it = s.completions.find(completion);
   if (it != s.completions.end()) complete(s, completion, it->second, false);
+}
+
+// memory_object_data_request (unlock: data_unlock): checked, passed on.
+void ask_pager(ProxyState& s, bool unlock, mach_port_t control, vm_offset_t offset, vm_size_t length,
+               vm_prot_t access) {
+  const char* call = unlock ? "data_unlock" : "data_request";
+  trace(s, "kernel -> kit", call, range(offset, length) + " access " + std::to_string(access));
+  const bool old = stale(s, call, control);
+  release(control);
+  if (old) return;
+  if (unlock)
+    s.checker.data_unlock(now_ns(), offset, length, access);
+  else
+    s.checker.data_request(now_ns(), offset, length, access);
+  if (s.pager_dead) return;
+  forwarded(s, call,
+            unlock ? to_pager_memory_object_data_unlock(s.pager, s.epoch.control, offset, length, access)
+                   : to_pager_memory_object_data_request(s.pager, s.epoch.control, offset, length, access));
 }
 
 mach_msg_type_name_t move_of(mach_msg_type_name_t received) {
@@ -200,29 +222,13 @@ kern_return_t from_kernel_memory_object_copy(memory_object_t, mach_port_t contro
 
 kern_return_t from_kernel_memory_object_data_request(memory_object_t, mach_port_t control, vm_offset_t offset,
                                                      vm_size_t length, vm_prot_t access) {
-  ProxyState& s = served();
-  trace(s, "kernel -> kit", "data_request", range(offset, length) + " access " + std::to_string(access));
-  const bool old = stale(s, "data_request", control);
-  release(control);
-  if (old) return KERN_SUCCESS;
-  s.checker.data_request(now_ns(), offset, length, access);
-  if (!s.pager_dead)
-    forwarded(s, "memory_object_data_request",
-              to_pager_memory_object_data_request(s.pager, s.epoch.control, offset, length, access));
+  ask_pager(served(), false, control, offset, length, access);
   return KERN_SUCCESS;
 }
 
 kern_return_t from_kernel_memory_object_data_unlock(memory_object_t, mach_port_t control, vm_offset_t offset,
                                                     vm_size_t length, vm_prot_t access) {
-  ProxyState& s = served();
-  trace(s, "kernel -> kit", "data_unlock", range(offset, length) + " access " + std::to_string(access));
-  const bool old = stale(s, "data_unlock", control);
-  release(control);
-  if (old) return KERN_SUCCESS;
-  s.checker.data_unlock(now_ns(), offset, length, access);
-  if (!s.pager_dead)
-    forwarded(s, "memory_object_data_unlock",
-              to_pager_memory_object_data_unlock(s.pager, s.epoch.control, offset, length, access));
+  ask_pager(served(), true, control, offset, length, access);
   return KERN_SUCCESS;
 }
 
@@ -320,14 +326,7 @@ kern_return_t from_pager_memory_object_data_supply(memory_object_control_t, vm_o
                                                    mach_msg_type_name_t reply_type) {
   ProxyState& s = served();
   trace(s, "pager -> kit", "data_supply", range(offset, count) + " lock " + std::to_string(lock_value) + (precious ? " precious" : "") + (MACH_PORT_VALID(reply_to) ? " reply" : ""));
-  if (hold(s)) {
-    vm_deallocate(mach_task_self(), data, count);
-    release(reply_to);
-    return KERN_SUCCESS;
-  }
-  PageRange r = s.checker.supply(now_ns(), offset, count);
-  check_content(s, "data_supply", r, reinterpret_cast<const uint8_t*>(data));
-  if (!s.epoch.live()) {
+  if (!take_supply(s, "data_supply", offset, data, count)) {
     vm_deallocate(mach_task_self(), data, count);
     release(reply_to);
     return KERN_SUCCESS;
@@ -345,11 +344,8 @@ kern_return_t from_pager_memory_object_data_provided(memory_object_control_t, vm
                                                      mach_msg_type_number_t count, vm_prot_t lock_value) {
   ProxyState& s = served();
   trace(s, "pager -> kit", "data_provided", range(offset, count));
-  if (!hold(s)) {
-    PageRange r = s.checker.supply(now_ns(), offset, count);
-    check_content(s, "data_provided", r, reinterpret_cast<const uint8_t*>(data));
-    if (s.epoch.live()) memory_object_data_provided(s.epoch.kernel_control, offset, data, count, lock_value);
-  }
+  if (take_supply(s, "data_provided", offset, data, count))
+    memory_object_data_provided(s.epoch.kernel_control, offset, data, count, lock_value);
   vm_deallocate(mach_task_self(), data, count);
   return KERN_SUCCESS;
 }

@@ -13,15 +13,16 @@
 #include <set>
 
 #include "client_task.h"
+#include "text.h"
 
 namespace pagerkit {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char b[32];
-  snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
+// machd broke one of its rules: a kernel finding, and the workload fails.
+void kernel_breach(Kit& kit, WorkloadResult& r, const char* rule, const std::string& text) {
+  kit.findings.violation(Party::kKernel, rule, text);
+  r.fail(text);
 }
 
 // Bytes a task writes: 64 bytes into each chosen page (object offsets).
@@ -92,19 +93,6 @@ bool expected_page(Kit& kit, uint64_t off, const std::vector<Write>& writes, std
   return true;
 }
 
-std::string first_difference(const Kit& kit, uint64_t off, const uint8_t* got, const uint8_t* want) {
-  for (uint64_t i = 0; i < kit.page; i += 8) {
-    if (memcmp(got + i, want + i, 8) == 0) continue;
-    uint64_t g, w;
-    memcpy(&g, got + i, 8);
-    memcpy(&w, want + i, 8);
-    char b[128];
-    snprintf(b, sizeof b, "word at 0x%" PRIx64 " is 0x%016" PRIx64 ", expected 0x%016" PRIx64, off + i, g, w);
-    return b;
-  }
-  return "";
-}
-
 // The pages `pages` (window-relative) of the task's witness against what it
 // should have read.
 void check_witness(Kit& kit, WorkloadResult& r, const std::string& who, const ClientTask& t,
@@ -118,7 +106,7 @@ void check_witness(Kit& kit, WorkloadResult& r, const std::string& who, const Cl
       if (unsupplied++ == 0 && first.empty()) first = "page " + hex(off) + " was never supplied by the pager";
       continue;
     }
-    const std::string d = first_difference(kit, off, t.witness() + p * kit.page, want.data());
+    const std::string d = word_difference(off, t.witness() + p * kit.page, want.data(), kit.page);
     if (d.empty()) continue;
     if (bad++ == 0) first = d;
   }
@@ -146,31 +134,25 @@ void check_returns(Kit& kit, WorkloadResult& r, const std::vector<Returned>& ret
       if (!expected_page(kit, off, writes, want)) continue;
       // (the content model holds the returned data as the page's store now;
       // compare with what the tasks should have had in the cache)
-      const std::string d = first_difference(kit, off, ret.data.data() + done, want.data());
+      const std::string d = word_difference(off, ret.data.data() + done, want.data(), kit.page);
       if (!d.empty() && bad++ == 0) first = d;
     }
   }
   std::vector<uint64_t> missing, extra;
   std::set_difference(written.begin(), written.end(), got.begin(), got.end(), std::back_inserter(missing));
   std::set_difference(got.begin(), got.end(), written.begin(), written.end(), std::back_inserter(extra));
-  if (!missing.empty()) {
-    const std::string t = when + ": " + std::to_string(missing.size()) + " written pages were not returned (the first " +
-                          hex(missing[0] * kit.page) + ")";
-    kit.findings.violation(Party::kKernel, "return-missing", t);
-    r.fail(t);
-  }
-  if (!extra.empty()) {
-    const std::string t = when + ": " + std::to_string(extra.size()) +
-                          " pages nobody wrote came back dirty (the first " + hex(extra[0] * kit.page) + ")";
-    kit.findings.violation(Party::kKernel, "return-clean-page", t);
-    r.fail(t);
-  }
-  if (bad) {
-    const std::string t = when + ": " + std::to_string(bad) + " returned pages differ from what the tasks wrote; first: " +
-                          first;
-    kit.findings.violation(Party::kKernel, "return-content", t);
-    r.fail(t);
-  }
+  if (!missing.empty())
+    kernel_breach(kit, r, "return-missing",
+                  when + ": " + std::to_string(missing.size()) + " written pages were not returned (the first " +
+                      hex(missing[0] * kit.page) + ")");
+  if (!extra.empty())
+    kernel_breach(kit, r, "return-clean-page",
+                  when + ": " + std::to_string(extra.size()) + " pages nobody wrote came back dirty (the first " +
+                      hex(extra[0] * kit.page) + ")");
+  if (bad)
+    kernel_breach(kit, r, "return-content",
+                  when + ": " + std::to_string(bad) + " returned pages differ from what the tasks wrote; first: " +
+                      first);
 }
 
 // Waits for every task's phase; false (with the reasons) if one did not end it.
@@ -190,12 +172,15 @@ bool phase_done(Kit& kit, WorkloadResult& r, std::vector<std::unique_ptr<ClientT
   return ok;
 }
 
-void go_all(std::vector<std::unique_ptr<ClientTask>>& tasks) {
+// Starts every task's next phase and waits for them.
+bool step(Kit& kit, WorkloadResult& r, std::vector<std::unique_ptr<ClientTask>>& tasks, const char* phase) {
   for (auto& t : tasks) t->go();
+  return phase_done(kit, r, tasks, phase);
 }
 
 void finish_all(Kit& kit, WorkloadResult& r, std::vector<std::unique_ptr<ClientTask>>& tasks) {
   for (size_t i = 0; i < tasks.size(); ++i) {
+    if (!tasks[i]) continue;  // never started
     ClientTask::Status s = tasks[i]->finish(kit.phase_timeout_ms());
     if (!s.ok()) r.fail("task " + std::to_string(i + 1) + " at its exit " + s.describe());
     std::vector<uint64_t> l = tasks[i]->latencies();
@@ -222,13 +207,21 @@ bool kit_lock(Kit& kit, WorkloadResult& r, uint64_t window, memory_object_return
       r.fail(std::string(what) + ": the kernel refused the kit's lock_request");
       return false;
     case Proxy::LockResult::kTimedOut: {
-      const std::string t = std::string(what) + ": no lock_completed from the kernel";
-      kit.findings.violation(Party::kKernel, "lock-unanswered", t);
-      r.fail(t);
+      kernel_breach(kit, r, "lock-unanswered",
+                    std::string(what) + ": no lock_completed from the kernel");
       return false;
     }
   }
   return false;
+}
+
+// The kit's clean (RETURN_DIRTY, no flush) of the window: what comes back
+// must be exactly the pages of `written`, with the data `writes` leave.
+bool clean_and_check(Kit& kit, WorkloadResult& r, uint64_t window, const std::vector<Write>& written,
+                     const std::vector<Write>& writes, const char* what) {
+  if (!kit_lock(kit, r, window, MEMORY_OBJECT_RETURN_DIRTY, false, what)) return false;
+  check_returns(kit, r, kit.proxy.take_returns(), page_set(kit, written), writes, std::string("the ") + what);
+  return true;
 }
 
 uint64_t requests_so_far(Kit& kit) {
@@ -274,15 +267,12 @@ void shared(Kit& kit, WorkloadResult& r) {
   const uint64_t inits =
       kit.proxy.with_state([](ProtocolChecker& c, ContentModel&) { return c.stats().inits; }) - inits_before;
   if (inits > 1) {
-    const std::string t = std::to_string(n) + " tasks mapping one object made " + std::to_string(inits) +
-                          " memory_object_init (one kernel, one object: one init)";
-    kit.findings.violation(Party::kKernel, "init-per-task", t);
-    r.fail(t);
+    kernel_breach(kit, r, "init-per-task",
+                  std::to_string(n) + " tasks mapping one object made " + std::to_string(inits) +
+                          " memory_object_init (one kernel, one object: one init)");
   }
-  go_all(tasks);
-  if (!phase_done(kit, r, tasks, "writing")) return finish_all(kit, r, tasks);
-  go_all(tasks);
-  if (phase_done(kit, r, tasks, "reading all"))
+  if (!step(kit, r, tasks, "writing")) return finish_all(kit, r, tasks);
+  if (step(kit, r, tasks, "reading all"))
     for (unsigned i = 0; i < n; ++i)
       check_witness(kit, r, "task " + std::to_string(i + 1), *tasks[i], every(pages, 1), all_writes);
   finish_all(kit, r, tasks);
@@ -297,26 +287,17 @@ void write_clean(Kit& kit, WorkloadResult& r) {
   std::vector<std::unique_ptr<ClientTask>> tasks;
   tasks.push_back(start_task(kit, r, window, {touch_phase(every(pages, 1)), write_phase(writes, window),
                                               touch_phase(every(pages, 1))}));
-  if (!tasks.back()) return;
-  if (!phase_done(kit, r, tasks, "reading")) return finish_all(kit, r, tasks);
-  tasks[0]->go();
-  if (!phase_done(kit, r, tasks, "writing")) return finish_all(kit, r, tasks);
+  if (!tasks.back() || !phase_done(kit, r, tasks, "reading") || !step(kit, r, tasks, "writing"))
+    return finish_all(kit, r, tasks);
   kit.proxy.take_returns();
-  if (kit_lock(kit, r, window, MEMORY_OBJECT_RETURN_DIRTY, false, "clean")) {
-    check_returns(kit, r, kit.proxy.take_returns(), page_set(kit, writes), writes, "the clean");
-    const uint64_t before = requests_so_far(kit);
-    if (kit_lock(kit, r, window, MEMORY_OBJECT_RETURN_NONE, true, "flush")) {
-      tasks[0]->go();  // reads every page again: from the pager
-      if (phase_done(kit, r, tasks, "reading after the flush")) {
-        check_witness(kit, r, "task 1, after the flush,", *tasks[0], every(pages, 1), writes);
-        if (requests_so_far(kit) == before) {
-          const std::string t = "no page was asked for again after the flush";
-          kit.findings.violation(Party::kKernel, "flush-kept-pages", t);
-          r.fail(t);
-        }
-      }
-    }
-  }
+  bool ok = clean_and_check(kit, r, window, writes, writes, "clean");
+  const uint64_t before = requests_so_far(kit);
+  // The task reads every page again after the flush: from the pager.
+  ok = ok && kit_lock(kit, r, window, MEMORY_OBJECT_RETURN_NONE, true, "flush") &&
+       step(kit, r, tasks, "reading after the flush");
+  if (ok) check_witness(kit, r, "task 1, after the flush,", *tasks[0], every(pages, 1), writes);
+  if (ok && requests_so_far(kit) == before)
+    kernel_breach(kit, r, "flush-kept-pages", "no page was asked for again after the flush");
   finish_all(kit, r, tasks);
 }
 
@@ -330,29 +311,16 @@ void clean_redirty(Kit& kit, WorkloadResult& r) {
   std::vector<std::unique_ptr<ClientTask>> tasks;
   tasks.push_back(start_task(kit, r, window, {touch_phase(every(pages, 1)), write_phase(first, window),
                                               write_phase(second, window), read_all_phase()}));
-  if (!tasks.back()) return;
-  if (!phase_done(kit, r, tasks, "reading")) return finish_all(kit, r, tasks);
-  tasks[0]->go();
-  if (!phase_done(kit, r, tasks, "writing")) return finish_all(kit, r, tasks);
+  if (!tasks.back() || !phase_done(kit, r, tasks, "reading") || !step(kit, r, tasks, "writing"))
+    return finish_all(kit, r, tasks);
   kit.proxy.take_returns();
   const uint64_t before = requests_so_far(kit);
-  if (kit_lock(kit, r, window, MEMORY_OBJECT_RETURN_DIRTY, false, "first clean")) {
-    check_returns(kit, r, kit.proxy.take_returns(), page_set(kit, first), first, "the first clean");
-    tasks[0]->go();
-    if (phase_done(kit, r, tasks, "writing again") &&
-        kit_lock(kit, r, window, MEMORY_OBJECT_RETURN_DIRTY, false, "second clean")) {
-      check_returns(kit, r, kit.proxy.take_returns(), page_set(kit, second), both, "the second clean");
-      tasks[0]->go();
-      if (phase_done(kit, r, tasks, "reading all")) {
-        check_witness(kit, r, "task 1", *tasks[0], every(pages, 1), both);
-        if (requests_so_far(kit) != before) {
-          const std::string t = "pages were asked for again after a clean without flush";
-          kit.findings.violation(Party::kKernel, "clean-dropped-pages", t);
-          r.fail(t);
-        }
-      }
-    }
-  }
+  bool ok = clean_and_check(kit, r, window, first, first, "first clean") &&
+            step(kit, r, tasks, "writing again") && clean_and_check(kit, r, window, second, both, "second clean") &&
+            step(kit, r, tasks, "reading all");
+  if (ok) check_witness(kit, r, "task 1", *tasks[0], every(pages, 1), both);
+  if (ok && requests_so_far(kit) != before)
+    kernel_breach(kit, r, "clean-dropped-pages", "pages were asked for again after a clean without flush");
   finish_all(kit, r, tasks);
 }
 
@@ -364,22 +332,19 @@ void unmap_writeback(Kit& kit, WorkloadResult& r) {
   {
     std::vector<std::unique_ptr<ClientTask>> tasks;
     tasks.push_back(start_task(kit, r, window, {touch_phase(every(pages, 1)), write_phase(writes, window)}));
-    if (!tasks.back()) return;
-    if (!phase_done(kit, r, tasks, "reading")) return finish_all(kit, r, tasks);
+    if (!tasks.back() || !phase_done(kit, r, tasks, "reading")) return finish_all(kit, r, tasks);
     // The object is initialized for this task now: the end of the one
     // before (ordered before this init on the kit's port) has been seen.
     terminates = kit.proxy.with_state([](ProtocolChecker& c, ContentModel&) { return c.stats().terminates; });
     kit.proxy.take_returns();
-    tasks[0]->go();
-    if (!phase_done(kit, r, tasks, "writing")) return finish_all(kit, r, tasks);
+    if (!step(kit, r, tasks, "writing")) return finish_all(kit, r, tasks);
     finish_all(kit, r, tasks);  // the task exits: its mapping goes
   }
   const bool may_cache = kit.proxy.with_state([](ProtocolChecker& c, ContentModel&) { return c.stats().may_cache; });
   if (!may_cache) {
     if (!kit.proxy.wait_terminates(terminates + 1, kit.timeout_ms() + 2000)) {
-      const std::string t = "no memory_object_terminate after the last mapping went (the pager said may_cache FALSE)";
-      kit.findings.violation(Party::kKernel, "terminate-missing", t);
-      r.fail(t);
+      kernel_breach(kit, r, "terminate-missing",
+                    "no memory_object_terminate after the last mapping went (the pager said may_cache FALSE)");
       return;
     }
     check_returns(kit, r, kit.proxy.take_returns(), page_set(kit, writes), writes, "the end of the object");
@@ -413,10 +378,9 @@ void kill_pager(Kit& kit, WorkloadResult& r) {
   if (!kit.proxy.wait_pager_dead(2000)) r.fail("the pager's object port did not die with it");
   ClientTask::Status s = tasks[0]->wait_phase(kit.timeout_ms() + 3000);
   if (s.kind != ClientTask::Status::kSignaled || s.code != SIGBUS || s.touching != window) {
-    const std::string t = "the task faulting on the dead pager's object " + s.describe() +
-                          ", where it should be killed by SIGBUS at " + hex(window);
-    kit.findings.violation(Party::kKernel, "dead-pager-fault", t);
-    r.fail(t);
+    kernel_breach(kit, r, "dead-pager-fault",
+                  "the task faulting on the dead pager's object " + s.describe() +
+                          ", where it should be killed by SIGBUS at " + hex(window));
   } else {
     char b[96];
     snprintf(b, sizeof b, "(SIGBUS %d ms after the kill)", s.waited_ms);

@@ -70,10 +70,57 @@ def conforming(c, rc, report):
     c.has(report, r"^RESULT: PASS")
 
 
+QUICK = ["--timeout", "1", "--window-pages", "64"]
+
+# Each broken pager: its mode, the kit's options, and what the report must say.
+BROKEN = {
+    "unanswered-request-is-reported": (
+        "silent", QUICK + ["--workloads", "sequential-read,write-clean"], [
+            r"^  \[pager\] request-unanswered in sequential-read: data_request \[0x0, 0x40000\)",
+            r"task 1 \(reading\) was killed by Bus error while touching object offset 0x0",
+            r"^  FAIL    write-clean"]),
+    "missing-ready-is-reported": (
+        "no-ready", QUICK + ["--workloads", "sequential-read"], [
+            r"^  \[pager\] ready-missing in sequential-read",
+            r"task 1 \(reading\) (hung|was killed by Bus error)"]),
+    "misplaced-supply-is-reported": (
+        "misplace", QUICK + ["--workloads", "sequential-read"], [
+            r"^  \[pager\] supply-content in sequential-read: data_supply at 0x1000: 64 of 64 pages",
+            r"^  \[pager\] request-unanswered in sequential-read: data_request \[0x0, 0x40000\) "
+            r"\(64 pages\): 1 pages \(the first at 0x0\)",
+            r"^  \[pager\] supply-unsolicited in sequential-read: .* nobody asked for \(the first at 0x40000\)"]),
+    "unaligned-supply-is-reported": (
+        "unaligned", QUICK + ["--workloads", "sequential-read"], [
+            r"^  \[pager\] supply-unaligned in sequential-read: data_supply \[0x200, 0x40200\): the offset"]),
+    "garbage-is-reported-byte-for-byte": (
+        "garbage", QUICK + ["--workloads", "sequential-read,write-clean"], [
+            r"^  \[pager\] supply-content in sequential-read: data_supply at 0x0: 64 of 64 pages .* "
+            r"word at 0x0 is 0xa5a5a5a5a5a5a5a5, expected 0x[0-9a-f]{16} \(the pattern of the seed\)",
+            r"task 1, after the flush, read \d+ of 64 pages differently"]),
+    "data-error-is-reported": (
+        "error", QUICK + ["--workloads", "sequential-read"], [
+            r"^  \[pager\] data-error in sequential-read: data_error\(0xa, .*\) for \[0x0, 0x40000\)",
+            r"task 1 \(reading\) was killed by Bus error while touching object offset 0x0"]),
+    # Two requests in the first window: the pager dies on the second.
+    "pager-dying-mid-fault-is-reported": (
+        "die", ["--timeout", "1", "--window-pages", "128"], [
+            r"^  \[pager\] pager-died in sequential-read: the pager died .* with data_request "
+            r"\[0x40000, 0x80000\) \(64 pages\) unanswered",
+            r"task 1 \(reading\) was killed by Bus error while touching object offset 0x40000",
+            r"^  NOT RUN random-read",
+            r"^pager:   was killed by signal 6"]),
+    "lost-write-back-is-reported": (
+        "forget-writes", QUICK + ["--workloads", "sequential-read,write-clean,unmap-writeback"], [
+            r"^  PASS    sequential-read",
+            r"^  FAIL    write-clean",
+            r"^  FAIL    unmap-writeback",
+            r"^  \[pager\] supply-content in write-clean: .*\(what the kernel returned to the pager\)"]),
+}
+
+
 def main():
     case, kit, example, broken, machd = sys.argv[1:6]
     c = Checks()
-    quick = ["--timeout", "1", "--window-pages", "64"]
     if case == "conforming-pager-passes":
         rc, report = run(kit, machd, [example], "--timeout", "3")
         conforming(c, rc, report)
@@ -81,57 +128,12 @@ def main():
         rc, report = run(kit, machd, [example, "--lock-writes"], "--timeout", "3", "--content", "any")
         conforming(c, rc, report)
         c.has(report, r"; [1-9]\d* data_unlock, [1-9]\d* lock_request by the pager")
-    elif case == "unanswered-request-is-reported":
-        rc, report = run(kit, machd, [broken, "silent"], *quick, "--workloads", "sequential-read,write-clean")
+    elif case in BROKEN:
+        mode, options, patterns = BROKEN[case]
+        rc, report = run(kit, machd, [broken, mode], *options)
         c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] request-unanswered in sequential-read: data_request \[0x0, 0x40000\)")
-        c.has(report, r"task 1 \(reading\) was killed by Bus error while touching object offset 0x0")
-        c.has(report, r"^  FAIL    write-clean")
-    elif case == "missing-ready-is-reported":
-        rc, report = run(kit, machd, [broken, "no-ready"], *quick, "--workloads", "sequential-read")
-        c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] ready-missing in sequential-read")
-        c.has(report, r"task 1 \(reading\) (hung|was killed by Bus error)")
-    elif case == "misplaced-supply-is-reported":
-        rc, report = run(kit, machd, [broken, "misplace"], *quick, "--workloads", "sequential-read")
-        c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] supply-content in sequential-read: data_supply at 0x1000: 64 of 64 pages")
-        c.has(report, r"^  \[pager\] request-unanswered in sequential-read: data_request \[0x0, 0x40000\) "
-                      r"\(64 pages\): 1 pages \(the first at 0x0\)")
-        c.has(report, r"^  \[pager\] supply-unsolicited in sequential-read: .* nobody asked for \(the first at 0x40000\)")
-    elif case == "unaligned-supply-is-reported":
-        rc, report = run(kit, machd, [broken, "unaligned"], *quick, "--workloads", "sequential-read")
-        c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] supply-unaligned in sequential-read: data_supply \[0x200, 0x40200\): the offset")
-    elif case == "garbage-is-reported-byte-for-byte":
-        rc, report = run(kit, machd, [broken, "garbage"], *quick, "--workloads", "sequential-read,write-clean")
-        c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] supply-content in sequential-read: data_supply at 0x0: 64 of 64 pages .* "
-                      r"word at 0x0 is 0xa5a5a5a5a5a5a5a5, expected 0x[0-9a-f]{16} \(the pattern of the seed\)")
-        c.has(report, r"task 1, after the flush, read \d+ of 64 pages differently")
-    elif case == "data-error-is-reported":
-        rc, report = run(kit, machd, [broken, "error"], *quick, "--workloads", "sequential-read")
-        c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] data-error in sequential-read: data_error\(0xa, .*\) for \[0x0, 0x40000\)")
-        c.has(report, r"task 1 \(reading\) was killed by Bus error while touching object offset 0x0")
-    elif case == "pager-dying-mid-fault-is-reported":
-        # Two requests in the first window: the pager dies on the second.
-        rc, report = run(kit, machd, [broken, "die"], "--timeout", "1", "--window-pages", "128")
-        c.expect(rc == 1, "exit status 1")
-        c.has(report, r"^  \[pager\] pager-died in sequential-read: the pager died .* with data_request "
-                      r"\[0x40000, 0x80000\) \(64 pages\) unanswered")
-        c.has(report, r"task 1 \(reading\) was killed by Bus error while touching object offset 0x40000")
-        c.has(report, r"^  NOT RUN random-read")
-        c.has(report, r"^pager:   was killed by signal 6")
-    elif case == "lost-write-back-is-reported":
-        rc, report = run(kit, machd, [broken, "forget-writes"], *quick,
-                         "--workloads", "sequential-read,write-clean,unmap-writeback")
-        c.expect(rc == 1, "exit status 1")
-        v = verdicts(report)
-        c.expect(v.get("sequential-read") == "PASS", "sequential-read passes")
-        c.expect(v.get("write-clean") == "FAIL", "write-clean fails")
-        c.expect(v.get("unmap-writeback") == "FAIL", "unmap-writeback fails")
-        c.has(report, r"^  \[pager\] supply-content in write-clean: .*\(what the kernel returned to the pager\)")
+        for p in patterns:
+            c.has(report, p)
     else:
         sys.exit(f"no case {case}")
     c.done()
