@@ -86,7 +86,15 @@ int MachdInstance::stop() {
   int status = 0;
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
-    waitpid(pid_, &status, 0);
+    int waited = 0;
+    while (waitpid(pid_, &status, WNOHANG) != pid_) {
+      if (waited++ == 500) {  // 5 s: it is not stopping
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      usleep(10000);
+    }
     pid_ = -1;
   }
   if (!dir_.empty()) {

@@ -6,8 +6,8 @@
 //     --pager-timeout <secs>`. Either way MACHD_SOCKET names it (for this
 //     process and every child) and this process is its task when start
 //     returns "". Otherwise returns why not.
-//   stop(): SIGTERM to a machd started here, waited for; returns its
-//     waitpid status, or 0 if none was started here.
+//   stop(): SIGTERM to a machd started here, waited for (SIGKILL after
+//     5 s); returns its waitpid status, or 0 if none was started here.
 //   locate_machd(): the machd to start: `given`, else $MACHD_BIN, else the
 //     build tree's next to this program, else the installed one.
 #pragma once

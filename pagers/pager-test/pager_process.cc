@@ -30,6 +30,7 @@ bool PagerProcess::start(const std::vector<std::string>& argv, const std::string
   }
   if (pid_ == 0) {
     setpgid(0, 0);
+    dup2(STDERR_FILENO, STDOUT_FILENO);  // the report alone goes to stdout
     setenv(MACH_PAGER_TEST_ENV_NAME, name.c_str(), 1);
     setenv(MACH_PAGER_TEST_ENV_SEED, seed_text, 1);
     setenv(MACH_PAGER_TEST_ENV_SIZE, size_text, 1);

@@ -3,8 +3,8 @@
 // Contract
 //   start(): forks and runs argv (PATH searched) in a process group of its
 //     own, with MACH_PAGER_NAME, MACH_PAGER_SEED and MACH_PAGER_SIZE set
-//     (mach_pager_test.h); MACHD_SOCKET is inherited. False (with *why) if
-//     it cannot fork.
+//     (mach_pager_test.h); MACHD_SOCKET is inherited, and its stdout is the
+//     kit's stderr. False (with *why) if it cannot fork.
 //   wait_published(): a send right to the port the pager published under
 //     its name (bootstrap_look_up, tried every 10 ms), or MACH_PORT_NULL
 //     with *why if the pager exited first or the time passed.
