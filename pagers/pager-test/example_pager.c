@@ -5,11 +5,16 @@
  * Part of machd (Mach IPC in user space on Linux).
  * SPDX-License-Identifier: MIT
  *
- * Run it as the kit does:  mach-pager-test -- example-pager [--lock-writes]
+ * Run it as the kit does:  mach-pager-test -- example-pager [--lock-writes | --clean-ms N]
  *
  * With --lock-writes it supplies every page write-locked (lock_value
  * VM_PROT_WRITE): the first write to each page then costs a
  * memory_object_data_unlock, which libpager grants.
+ *
+ * With --clean-ms N it asks for a completion of every supply, and a thread
+ * of its own cleans the whole object every N milliseconds (lock_request
+ * RETURN_DIRTY, waiting for lock_completed), as a pager that writes its
+ * data back on its own schedule does.
  *
  * Its object is MACH_PAGER_SIZE bytes.  A page nobody wrote back yet holds
  * the kit's pattern for MACH_PAGER_SEED (mach_pager_test.h); a page the
@@ -18,10 +23,12 @@
  * MACH_PAGER_NAME, then serves it on the main thread until it is killed.
  */
 #include <mach/mach.h>
+#include <pthread.h>
 #include <servers/bootstrap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mach_pager.h"
 #include "mach_pager_test.h"
@@ -62,14 +69,54 @@ static kern_return_t write_page(void *ctx, vm_offset_t offset, const void *buf, 
 	return KERN_SUCCESS;
 }
 
+static void supply_completed(void *ctx, vm_offset_t offset, vm_size_t len, kern_return_t result,
+                             vm_offset_t error_offset)
+{
+	(void)ctx;
+	(void)len;
+	if (result != KERN_SUCCESS)
+		fprintf(stderr, "example-pager: supply at 0x%lx: %s at 0x%lx\n", (unsigned long)offset,
+		        mach_error_string(result), (unsigned long)error_offset);
+}
+
 static const struct mach_pager_ops ops = {
 	.read_page = read_page,
 	.write_page = write_page,
 };
 
+static struct mach_pager_ops ops_with_completions = {
+	.read_page = read_page,
+	.write_page = write_page,
+	.supply_completed = supply_completed,
+};
+
+struct cleaner {
+	mach_pager_t *pager;
+	uint64_t size;
+	unsigned ms;
+};
+
+/* Cleans the object every c->ms milliseconds.  No kernel holding the
+ * object (KERN_INVALID_ARGUMENT) is the normal case between mappings.  The
+ * lock value is VM_PROT_NONE: this pager locks nothing. */
+static void *clean_loop(void *arg)
+{
+	const struct cleaner *c = arg;
+	for (;;) {
+		usleep(c->ms * 1000);
+		kern_return_t kr = mach_pager_lock_request(c->pager, 0, c->size, MEMORY_OBJECT_RETURN_DIRTY, FALSE,
+		                                           VM_PROT_NONE, 5000);
+		if (kr != KERN_SUCCESS && kr != KERN_INVALID_ARGUMENT && kr != KERN_TERMINATED)
+			fprintf(stderr, "example-pager: clean: %s\n", mach_error_string(kr));
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct mach_pager_attributes attrs = MACH_PAGER_ATTRIBUTES_DEFAULT;
+	const struct mach_pager_ops *callbacks = &ops;
+	struct cleaner cleaner = {NULL, 0, 0};
 	const char *name = getenv(MACH_PAGER_TEST_ENV_NAME);
 	struct store s;
 	mach_pager_t *pager = NULL;
@@ -84,8 +131,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "--lock-writes") == 0) {
 		attrs.lock_value = VM_PROT_WRITE;
+	} else if (argc == 3 && strcmp(argv[1], "--clean-ms") == 0 && atoi(argv[2]) > 0) {
+		callbacks = &ops_with_completions;
+		cleaner.ms = (unsigned)atoi(argv[2]);
 	} else if (argc != 1) {
-		fprintf(stderr, "usage: example-pager [--lock-writes]\n");
+		fprintf(stderr, "usage: example-pager [--lock-writes | --clean-ms N]\n");
 		return 2;
 	}
 	s.seed = mach_pager_test_env(MACH_PAGER_TEST_ENV_SEED, 0);
@@ -95,7 +145,7 @@ int main(int argc, char **argv)
 	if (s.pages == NULL)
 		return 1;
 
-	kr = mach_pager_create(&ops, &s, &attrs, &pager);
+	kr = mach_pager_create(callbacks, &s, &attrs, &pager);
 	if (kr != KERN_SUCCESS) {
 		fprintf(stderr, "example-pager: mach_pager_create: %s\n", mach_error_string(kr));
 		return 1;
@@ -112,6 +162,13 @@ int main(int argc, char **argv)
 	if (kr != KERN_SUCCESS) {
 		fprintf(stderr, "example-pager: bootstrap_register %s: %s\n", name, mach_error_string(kr));
 		return 1;
+	}
+	if (cleaner.ms) {
+		pthread_t t;
+		cleaner.pager = pager;
+		cleaner.size = s.size;
+		if (pthread_create(&t, NULL, clean_loop, &cleaner) != 0)
+			return 1;
 	}
 	kr = mach_pager_serve(pager);
 	fprintf(stderr, "example-pager: serving ended: %s\n", mach_error_string(kr));

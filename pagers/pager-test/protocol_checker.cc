@@ -242,6 +242,7 @@ bool ProtocolChecker::lock_request(uint64_t now, uint64_t offset, uint64_t lengt
                                    memory_object_return_t should_return, bool should_flush, vm_prot_t lock_value,
                                    bool by_kit) {
   if (!by_kit) ++stats_.lock_requests;
+  if (!by_kit && should_flush) ++stats_.pager_flushes;
   const bool no_change = lock_value == VM_PROT_NO_CHANGE || lock_value == VM_PROT_NO_CHANGE_LEGACY;
   if (should_return > MEMORY_OBJECT_RETURN_ANYTHING || (!no_change && (lock_value & ~VM_PROT_ALL) != 0)) {
     findings_.violation(Party::kPager, "lock-request-invalid",

@@ -90,7 +90,7 @@ class ProtocolChecker {
   struct Stats {
     uint64_t inits = 0, terminates = 0, requests = 0, pages_requested = 0, unlocks = 0, supplies = 0,
              pages_supplied = 0, pages_unavailable = 0, pages_failed = 0, unsolicited_pages = 0,
-             resident_supplied_pages = 0, returns = 0, pages_returned = 0, lock_requests = 0;
+             resident_supplied_pages = 0, returns = 0, pages_returned = 0, lock_requests = 0, pager_flushes = 0;
     std::map<uint64_t, uint64_t> request_pages;  // request size in pages -> how many
     std::vector<uint64_t> answer_ns;             // data_request -> last page answered
     bool ready = false;

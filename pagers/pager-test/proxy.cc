@@ -216,7 +216,10 @@ uint64_t now_ns() {
 
 mach_port_t completion_port(ProxyState& s, const Completion& c) {
   mach_port_t p = new_receive_right(s.set);
-  if (MACH_PORT_VALID(p)) s.completions[p] = c;
+  if (MACH_PORT_VALID(p)) {
+    s.completions[p] = c;
+    s.completions[p].epoch = s.inits;
+  }
   return p;
 }
 

@@ -159,6 +159,7 @@ kern_return_t from_kernel_memory_object_init(memory_object_t, mach_port_t contro
   ProxyState& s = served();
   trace(s, "kernel -> kit", "init", "page size " + std::to_string(page_size));
   s.checker.init(now_ns(), page_size);
+  ++s.inits;
   if (s.epoch.live()) {  // (init-twice: found above) the old one is forgotten
     release(s.epoch.kernel_control);
     release(s.epoch.kernel_name);
@@ -444,6 +445,7 @@ namespace pagerkit {
 
 // machd dropped a completion right the kit gave it, without answering.
 void report_dropped(ProxyState& s, const Completion& c) {
+  if (c.epoch != s.inits || !s.epoch.live()) return;  // the object ended: nothing was owed
   std::string what = std::string(completion_name(c.kind)) + " [" + hex(c.offset) + ", " + hex(c.offset + c.length) +
                      ")";
   if (c.kind == Completion::Kind::kLock) {

@@ -37,6 +37,7 @@ struct Completion {
   mach_port_t reply = MACH_PORT_NULL;  // the pager's reply right (MACH_PORT_NULL: it asked for none)
   mach_msg_type_name_t reply_type = 0;
   uint64_t ticket = 0;                 // the kit's own lock_request, else 0
+  uint64_t epoch = 0;                  // the init it was asked under (ProxyState::inits)
 };
 
 // A lock_request the kit asked the proxy thread to make.
@@ -73,6 +74,7 @@ struct ProxyState {
   std::map<uint64_t, Proxy::LockResult> kit_results;      // made and ended
 
   std::vector<Returned> returns;
+  uint64_t inits = 0;  // numbers the epochs
   uint64_t terminates = 0;
 
   bool hold_armed = false, held = false;
@@ -110,7 +112,9 @@ void complete(ProxyState& s, mach_port_t port, const Completion& c, bool answere
 // One line of the trace (if on): "<seconds> <direction> <call> <detail>".
 void trace(ProxyState& s, const char* direction, const char* call, const std::string& detail);
 
-// machd dropped the right of completion `c` without answering: a finding.
+// machd dropped the right of completion `c` without answering: a finding,
+// unless the object ended meanwhile (the calls still queued on machd's
+// control port went with it to the kit, which destroyed them).
 void report_dropped(ProxyState& s, const Completion& c);
 
 }  // namespace pagerkit

@@ -128,6 +128,12 @@ def main():
         rc, report = run(kit, machd, [example, "--lock-writes"], "--timeout", "3", "--content", "any")
         conforming(c, rc, report)
         c.has(report, r"; [1-9]\d* data_unlock, [1-9]\d* lock_request by the pager")
+    elif case == "self-cleaning-pager-passes":
+        # The pager cleans on its own every 5 ms, waiting for lock_completed,
+        # and asks for supply completions: the kit passes them on.
+        rc, report = run(kit, machd, [example, "--clean-ms", "5"], "--timeout", "3")
+        conforming(c, rc, report)
+        c.has(report, r"; 0 data_unlock, [1-9]\d* lock_request by the pager")
     elif case in BROKEN:
         mode, options, patterns = BROKEN[case]
         rc, report = run(kit, machd, [broken, mode], *options)
