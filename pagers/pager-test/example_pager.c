@@ -5,11 +5,15 @@
  * Part of machd (Mach IPC in user space on Linux).
  * SPDX-License-Identifier: MIT
  *
- * Run it as the kit does:  mach-pager-test -- example-pager [--lock-writes | --clean-ms N]
+ * Run it as the kit does:
+ *   mach-pager-test -- example-pager [--lock-writes] [--may-cache] [--clean-ms N]
  *
  * With --lock-writes it supplies every page write-locked (lock_value
  * VM_PROT_WRITE): the first write to each page then costs a
  * memory_object_data_unlock, which libpager grants.
+ *
+ * With --may-cache the kernel may keep the object's pages once nothing
+ * maps it (no memory_object_terminate then).
  *
  * With --clean-ms N it asks for a completion of every supply, and a thread
  * of its own cleans the whole object every N milliseconds (lock_request
@@ -129,14 +133,18 @@ int main(int argc, char **argv)
 		        MACH_PAGER_TEST_ENV_NAME);
 		return 2;
 	}
-	if (argc == 2 && strcmp(argv[1], "--lock-writes") == 0) {
-		attrs.lock_value = VM_PROT_WRITE;
-	} else if (argc == 3 && strcmp(argv[1], "--clean-ms") == 0 && atoi(argv[2]) > 0) {
-		callbacks = &ops_with_completions;
-		cleaner.ms = (unsigned)atoi(argv[2]);
-	} else if (argc != 1) {
-		fprintf(stderr, "usage: example-pager [--lock-writes | --clean-ms N]\n");
-		return 2;
+	for (int i = 1; i < argc; ++i) {
+		if (strcmp(argv[i], "--lock-writes") == 0) {
+			attrs.lock_value = VM_PROT_WRITE;
+		} else if (strcmp(argv[i], "--may-cache") == 0) {
+			attrs.may_cache = TRUE;
+		} else if (strcmp(argv[i], "--clean-ms") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0) {
+			callbacks = &ops_with_completions;
+			cleaner.ms = (unsigned)atoi(argv[++i]);
+		} else {
+			fprintf(stderr, "usage: example-pager [--lock-writes] [--may-cache] [--clean-ms N]\n");
+			return 2;
+		}
 	}
 	s.seed = mach_pager_test_env(MACH_PAGER_TEST_ENV_SEED, 0);
 	s.size = mach_pager_test_env(MACH_PAGER_TEST_ENV_SIZE, 64 << 20);

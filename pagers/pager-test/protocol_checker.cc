@@ -72,7 +72,7 @@ void ProtocolChecker::data_request(uint64_t now, uint64_t offset, uint64_t lengt
       ++duplicate;
       continue;  // the open request keeps it
     }
-    if (s & kResident) ++resident;
+    if ((s & kResident) && !(s & kFlushing)) ++resident;
     s |= kAsked;
     asked_by_[i] = id;
     ++p.left;
@@ -119,7 +119,7 @@ void ProtocolChecker::data_return(uint64_t, uint64_t offset, uint64_t length, bo
     findings_.violation(Party::kKernel, "return-not-resident",
                         "data_return " + range_text(offset, length) + " carries " + std::to_string(absent) +
                             " pages the pager never supplied (or that were flushed)");
-  if (!kernel_copy) forget_pages(first, count, kResident);
+  if (!kernel_copy) forget_pages(first, count, kResident | kFlushing);
 }
 
 void ProtocolChecker::terminate(uint64_t now) {
@@ -187,10 +187,13 @@ PageRange ProtocolChecker::answer(uint64_t now, const char* call, uint64_t offse
         first_unsolicited = i;
       }
     }
-    if (resident)
+    // (a page supplied again is no longer the one a pending flush drops)
+    if (resident) {
       pages_[i] |= kResident;
-    else
-      forget_pages(i, 1, kResident);
+      pages_[i] &= uint8_t(~kFlushing);
+    } else {
+      forget_pages(i, 1, kResident | kFlushing);
+    }
   }
   if (unsolicited && resident) {
     stats_.unsolicited_pages += unsolicited;
@@ -229,7 +232,7 @@ void ProtocolChecker::error(uint64_t now, uint64_t offset, uint64_t length, kern
     answer_page(now, i, kAsked);
     answer_page(now, i, kUnlockAsked);
   }
-  forget_pages(first, end - first, kResident);
+  forget_pages(first, end - first, kResident | kFlushing);
   stats_.pages_failed += end - first;
   char code[96];
   snprintf(code, sizeof code, "0x%x, %s", unsigned(error), mach_error_string(error));
@@ -262,8 +265,21 @@ bool ProtocolChecker::lock_request(uint64_t now, uint64_t offset, uint64_t lengt
       if (pe == pending_.end() || (pe->second.access & lock_value) == 0) answer_page(now, i, kUnlockAsked);
     }
   }
-  if (should_flush) forget_pages(first, end - first, kResident);
+  if (should_flush)
+    for (uint64_t i = first; i < end; ++i)
+      if (auto it = pages_.find(i); it != pages_.end() && (it->second & kResident)) it->second |= kFlushing;
   return true;
+}
+
+void ProtocolChecker::lock_completed(uint64_t offset, uint64_t length, bool should_flush, bool done) {
+  if (!should_flush) return;
+  const uint64_t first = offset / page_;
+  const uint64_t end = (offset + length + page_ - 1) / page_;
+  for (uint64_t i = first; i < end; ++i) {
+    auto it = pages_.find(i);
+    if (it == pages_.end() || !(it->second & kFlushing)) continue;
+    forget_pages(i, 1, done ? uint8_t(kResident | kFlushing) : uint8_t(kFlushing));
+  }
 }
 
 void ProtocolChecker::destroy(uint64_t, kern_return_t reason) {

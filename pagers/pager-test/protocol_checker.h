@@ -33,9 +33,10 @@
 //     return-not-resident a data_return only of pages the kernel held
 //
 // Page residency as the kit sees it: a page is resident from a supply or
-// data_unavailable until a flush (lock_request with should_flush), a
-// data_return without kernel_copy, a data_error, terminate, or the
-// pager's death.
+// data_unavailable until a flush (a lock_request with should_flush, from
+// its lock_completed on; in between the kernel may both return the page
+// and ask for it again), a data_return without kernel_copy, a data_error,
+// terminate, or the pager's death.
 #pragma once
 
 #include <mach/mach.h>
@@ -78,6 +79,9 @@ class ProtocolChecker {
   // does not forward it. by_kit: the kit's own request (clean, flush).
   bool lock_request(uint64_t now, uint64_t offset, uint64_t length, memory_object_return_t should_return,
                     bool should_flush, vm_prot_t lock_value, bool by_kit);
+  // The kernel's lock_completed for a lock_request (done), or the request
+  // dropped without one (!done): a flush it asked for is over.
+  void lock_completed(uint64_t offset, uint64_t length, bool should_flush, bool done);
   void destroy(uint64_t now, kern_return_t reason);
 
   // ---- time and death ----
@@ -107,7 +111,9 @@ class ProtocolChecker {
     bool unlock = false;
     vm_prot_t access = VM_PROT_NONE;
   };
-  enum : uint8_t { kAsked = 1, kUnlockAsked = 2, kResident = 4 };
+  // kFlushing: resident, with a flush asked for whose lock_completed has
+  // not come yet (the kernel may ask for the page again meanwhile).
+  enum : uint8_t { kAsked = 1, kUnlockAsked = 2, kResident = 4, kFlushing = 8 };
 
   static constexpr uint64_t kDeadlineSlackNs = 250'000'000;
 

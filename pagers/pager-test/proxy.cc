@@ -175,6 +175,7 @@ void make_kit_locks(ProxyState& s) {
     c.kind = Completion::Kind::kLock;
     c.offset = k.offset;
     c.length = k.length;
+    c.flush = k.flush;
     c.ticket = k.ticket;
     const mach_port_t reply = completion_port(s, c);
     kern_return_t kr = memory_object_lock_request(s.epoch.kernel_control, vm_offset_t(k.offset), vm_size_t(k.length),
@@ -248,6 +249,8 @@ void pager_send_failed(ProxyState& s, const char* call, mach_msg_return_t mr) {
 }
 
 void complete(ProxyState& s, mach_port_t port, const Completion& c, bool answered) {
+  if (c.kind == Completion::Kind::kLock && c.epoch == s.inits && s.epoch.live())
+    s.checker.lock_completed(c.offset, c.length, c.flush, answered);
   s.completions.erase(port);
   mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
   if (c.ticket) {

@@ -383,6 +383,7 @@ kern_return_t from_pager_memory_object_lock_request(memory_object_control_t, vm_
     return KERN_SUCCESS;
   }
   mach_port_t completion = ask_completion(s, Completion::Kind::kLock, offset, size, lock_value, reply_to, reply_type);
+  if (auto it = s.completions.find(completion); it != s.completions.end()) it->second.flush = should_flush;
   kern_return_t kr = memory_object_lock_request(s.epoch.kernel_control, offset, size, should_return, should_flush,
                                                 lock_value, completion);
   if (kr != KERN_SUCCESS) abandon(s, completion);

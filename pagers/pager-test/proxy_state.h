@@ -34,6 +34,7 @@ struct Completion {
   Kind kind = Kind::kLock;
   uint64_t offset = 0, length = 0;
   vm_prot_t lock_value = VM_PROT_NONE;
+  bool flush = false;                  // a lock_request's should_flush
   mach_port_t reply = MACH_PORT_NULL;  // the pager's reply right (MACH_PORT_NULL: it asked for none)
   mach_msg_type_name_t reply_type = 0;
   uint64_t ticket = 0;                 // the kit's own lock_request, else 0

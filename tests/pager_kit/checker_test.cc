@@ -149,10 +149,35 @@ TEST_F(CheckerTest, TheKernelAskingForAPageItHoldsOrHasAskedForBreaksItsRules) {
   checker.supply(2, 0, 3 * kPage);
   checker.data_request(3, 0, kPage, VM_PROT_READ);
   EXPECT_EQ(rules(), (Rules{"request-duplicate", "request-resident"}));
-  // A flush lets it ask again.
+  // While a flush is under way it may ask again; once it completed, the
+  // pages are gone and may be asked for.
   EXPECT_TRUE(checker.lock_request(4, 0, 3 * kPage, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NONE, true));
-  checker.supply(5, 0, kPage);
+  checker.data_request(5, 2 * kPage, kPage, VM_PROT_READ);
+  checker.lock_completed(0, 3 * kPage, true, true);
+  checker.data_request(6, kPage, kPage, VM_PROT_READ);
   EXPECT_EQ(rules().size(), 2u);
+}
+
+TEST_F(CheckerTest, AFlushsReturnsComeBeforeItsCompletionAndNothingComesAfter) {
+  ready();
+  checker.data_request(0, 0, 2 * kPage, VM_PROT_READ);
+  checker.supply(1, 0, 2 * kPage);
+  EXPECT_TRUE(checker.lock_request(2, 0, 2 * kPage, MEMORY_OBJECT_RETURN_DIRTY, true, VM_PROT_NONE, false));
+  checker.data_return(3, 0, kPage, true, false);
+  checker.lock_completed(0, 2 * kPage, true, true);
+  EXPECT_TRUE(rules().empty());
+  checker.data_return(4, kPage, kPage, true, false);
+  EXPECT_EQ(rules(), Rules{"return-not-resident"});
+}
+
+TEST_F(CheckerTest, AFlushTheKernelDroppedLeavesThePagesResident) {
+  ready();
+  checker.data_request(0, 0, kPage, VM_PROT_READ);
+  checker.supply(1, 0, kPage);
+  EXPECT_TRUE(checker.lock_request(2, 0, kPage, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, false));
+  checker.lock_completed(0, kPage, true, false);
+  checker.data_request(3, 0, kPage, VM_PROT_READ);
+  EXPECT_EQ(rules(), Rules{"request-resident"});
 }
 
 TEST_F(CheckerTest, TheKernelBeforeReadyOrTwiceInitializedOrReturningAbsentPagesBreaksItsRules) {

@@ -128,6 +128,12 @@ def main():
         rc, report = run(kit, machd, [example, "--lock-writes"], "--timeout", "3", "--content", "any")
         conforming(c, rc, report)
         c.has(report, r"; [1-9]\d* data_unlock, [1-9]\d* lock_request by the pager")
+    elif case == "caching-pager-passes":
+        # may_cache TRUE: no terminate between workloads; the kit cleans and
+        # flushes where it would have waited for one.
+        rc, report = run(kit, machd, [example, "--may-cache"], "--timeout", "3")
+        conforming(c, rc, report)
+        c.has(report, r"^kernel: 1 init, 0 terminate, ")
     elif case == "self-cleaning-pager-passes":
         # The pager cleans on its own every 5 ms, waiting for lock_completed,
         # and asks for supply completions: the kit passes them on.
