@@ -48,7 +48,9 @@ void ProtocolChecker::init(uint64_t now, uint64_t page_size) {
                             std::to_string(page_));
   initialized_ = true;
   stats_.ready = false;
-  ready_deadline_ = now + timeout_ns_;
+  // A little before machd's own deadline (--pager-timeout), which fails the
+  // faults held for the object and so may end the workload.
+  ready_deadline_ = now + timeout_ns_ / 10 * 9;
 }
 
 void ProtocolChecker::data_request(uint64_t now, uint64_t offset, uint64_t length, vm_prot_t access) {
@@ -124,6 +126,9 @@ void ProtocolChecker::data_return(uint64_t, uint64_t offset, uint64_t length, bo
 
 void ProtocolChecker::terminate(uint64_t now) {
   ++stats_.terminates;
+  // The kernel gave up on a pager that never said ready (machd fails the
+  // faults held for it at its --pager-timeout): the pager's fault.
+  if (ready_deadline_ && now >= ready_deadline_) report_ready_missing();
   initialized_ = false;
   ready_deadline_ = 0;
   stats_.ready = false;
@@ -290,13 +295,15 @@ void ProtocolChecker::destroy(uint64_t, kern_return_t reason) {
 
 // ---- time and death -----------------------------------------------------------------------
 
+void ProtocolChecker::report_ready_missing() {
+  findings_.violation(Party::kPager, "ready-missing",
+                      "no memory_object_ready within " + seconds(timeout_ns_) +
+                          " of memory_object_init: every fault on the object waited, then failed");
+  ready_deadline_ = 0;
+}
+
 void ProtocolChecker::tick(uint64_t now) {
-  if (ready_deadline_ && now >= ready_deadline_) {
-    findings_.violation(Party::kPager, "ready-missing",
-                        "no memory_object_ready within " + seconds(timeout_ns_) +
-                            " of memory_object_init: the kernel holds every fault on the object");
-    ready_deadline_ = 0;
-  }
+  if (ready_deadline_ && now >= ready_deadline_) report_ready_missing();
   std::vector<uint64_t> late;
   for (auto& [id, p] : pending_)
     if (now >= p.deadline) late.push_back(id);

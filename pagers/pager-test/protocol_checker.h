@@ -121,6 +121,7 @@ class ProtocolChecker {
   // Request `id` is over unanswered: a finding (request-unanswered if its
   // deadline passed, within a slack, else request-abandoned); its pages
   // are forgotten.
+  void report_ready_missing();
   void close_late(uint64_t now, uint64_t id);
   std::string range_text(uint64_t offset, uint64_t length) const;
   // The page is answered (data, zeroes or error); true if it was asked for.
