@@ -12,15 +12,14 @@
 // the object again later gives it back.
 #pragma once
 
+#include "../common/store_pager.h"
 #include "compressed_store.h"
-#include "mach_pager.hpp"
 
 namespace compresspager {
 
-class CompressPager final : public mach_pager::Pager {
+class CompressPager final : public pagerprog::StorePager<CompressedStore> {
  public:
-  explicit CompressPager(CompressedStore& store) : store_(store) {}
-  ~CompressPager() override { close(); }
+  explicit CompressPager(CompressedStore& store) : StorePager(store) {}
 
   // Takes every page out of the kernel's cache, the modified ones into the
   // store (lock_request RETURN_DIRTY with flush), and waits until they are
@@ -28,17 +27,6 @@ class CompressPager final : public mach_pager::Pager {
   // get the pages back from the store.  KERN_SUCCESS also when no task maps
   // the object; KERN_OPERATION_TIMED_OUT after wait_ms; or libpager's error.
   kern_return_t evict(int wait_ms);
-
- protected:
-  kern_return_t read_page(vm_offset_t offset, void* buf, vm_size_t len) override {
-    return store_.read_page(offset, buf, len);
-  }
-  kern_return_t write_page(vm_offset_t offset, const void* buf, vm_size_t len) override {
-    return store_.write_page(offset, buf, len);
-  }
-
- private:
-  CompressedStore& store_;
 };
 
 }  // namespace compresspager

@@ -18,14 +18,14 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "../common/store_pager.h"
 #include "file_store.h"
-#include "mach_pager.hpp"
 
 namespace filepager {
 
-class FilePager final : public mach_pager::Pager {
+class FilePager final : public pagerprog::StorePager<FileStore> {
  public:
-  explicit FilePager(FileStore& store) : store_(store) {}
+  explicit FilePager(FileStore& store) : StorePager(store) {}
   ~FilePager() override { close(); }
 
   // Has the kernel send back every page modified since it was supplied or
@@ -37,26 +37,20 @@ class FilePager final : public mach_pager::Pager {
 
   // For the program's end: forbids writing from now on and returns every
   // dirty page, as one lock_request (VM_PROT_WRITE, RETURN_DIRTY), so no
-  // write made before it is lost; a task that writes afterwards gets
-  // SIGBUS (its unlock is refused).  Then gives the object up
+  // write made before it is lost; a task that writes afterwards has its
+  // unlock refused (memory_object_data_error: SIGBUS on Mach; machd today
+  // spins instead, see the MachdGap tests in tests/system/pager_test.cc).  Then gives the object up
   // (memory_object_destroy) and waits up to wait_ms for the kernel's
   // terminate.  Returns the error of the lock request (as sync), else
   // KERN_SUCCESS.
   kern_return_t shut_down(int wait_ms);
 
  protected:
-  kern_return_t read_page(vm_offset_t offset, void* buf, vm_size_t len) override {
-    return store_.read_page(offset, buf, len);
-  }
-  kern_return_t write_page(vm_offset_t offset, const void* buf, vm_size_t len) override {
-    return store_.write_page(offset, buf, len);
-  }
   // Granted, except after shut_down began.
   kern_return_t unlock_page(vm_offset_t offset, vm_size_t len, vm_prot_t access) override;
   void terminated() override;
 
  private:
-  FileStore& store_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool closing_ = false;

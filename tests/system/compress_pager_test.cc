@@ -66,8 +66,7 @@ TEST_F(CompressPagerTest, DataWrittenComesBackEqualAfterTheLastMappingWentAndUnw
   const uint64_t written = 64 * kPage, size = 80 * kPage;
   const std::string name = name_;
   pid_t writer = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, size) : nullptr;
+    volatile uint8_t* q = map_named_object(name, size);
     if (q == nullptr) return 2;
     for (uint64_t off = 0; off < written; ++off) q[off] = content(off);
     return 0;  // exiting unmaps: machd terminates the object and returns the dirty pages
@@ -78,8 +77,7 @@ TEST_F(CompressPagerTest, DataWrittenComesBackEqualAfterTheLastMappingWentAndUnw
   EXPECT_EQ(s.before, written);
   EXPECT_LT(s.after, s.before / 4);  // text of 18 repeated bytes compresses well
   pid_t reader = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, size) : nullptr;
+    volatile uint8_t* q = map_named_object(name, size);
     if (q == nullptr) return 2;
     for (uint64_t off = 0; off < written; ++off)
       if (q[off] != content(off)) return 3;
@@ -92,9 +90,8 @@ TEST_F(CompressPagerTest, DataWrittenComesBackEqualAfterTheLastMappingWentAndUnw
 
 TEST_F(CompressPagerTest, EvictedPagesAreStoredCompressedAndFaultBackInEqual) {
   const uint64_t size = 32 * kPage;
-  mach_port_t obj = look_up(name_);
-  ASSERT_TRUE(MACH_PORT_VALID(obj));
-  uint8_t* p = map_object(obj, size);
+  mach_port_t obj;
+  uint8_t* p = map_named_object(name_, size, &obj);
   ASSERT_NE(p, nullptr);
   for (uint64_t off = 0; off < size; ++off) p[off] = content(off);
   pager_.signal(SIGUSR2);  // lock_request: return dirty pages and flush them from machd's cache

@@ -98,10 +98,7 @@ class FilePagerTest : public ::testing::Test {
 
   // Maps the object (found by its name, as any client does); nullptr on
   // failure.  *object gets the send right (the caller releases it).
-  uint8_t* map(uint64_t size, mach_port_t* object) {
-    *object = look_up(name_);
-    return MACH_PORT_VALID(*object) ? map_object(*object, size) : nullptr;
-  }
+  uint8_t* map(uint64_t size, mach_port_t* object) { return map_named_object(name_, size, object); }
   static void unmap(uint8_t* p, uint64_t size, mach_port_t object) {
     mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
     mach_port_deallocate(mach_task_self(), object);
@@ -123,8 +120,7 @@ TEST_F(FilePagerTest, TwoTasksMappingTheFileSeeItsDataAndEachOthersWrites) {
   Pipe written, answered;
   const std::string name = name_;
   pid_t child = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, 4 * kPage) : nullptr;
+    volatile uint8_t* q = map_named_object(name, 4 * kPage);
     if (q == nullptr) return 2;
     if (q[2 * kPage + 5] != pattern(2 * kPage + 5)) return 3;
     q[kPage + 7] = 'X';
@@ -181,8 +177,7 @@ TEST_F(FilePagerTest, WritesReachTheFileWhenTheLastMappingGoes) {
   ASSERT_TRUE(start());
   const std::string name = name_;
   pid_t child = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, 4 * kPage) : nullptr;
+    volatile uint8_t* q = map_named_object(name, 4 * kPage);
     if (q == nullptr) return 2;
     q[5] = 'L';
     q[3 * kPage + 99] = 'M';
@@ -208,8 +203,7 @@ TEST_F(FilePagerTest, WritesReachTheFileWhenThePagerIsTerminated) {
   Pipe written, done;
   const std::string name = name_;
   pid_t child = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, 4 * kPage) : nullptr;
+    volatile uint8_t* q = map_named_object(name, 4 * kPage);
     if (q == nullptr) return 2;
     q[100] = 'T';
     q[3 * kPage + 50] = 'U';
@@ -288,8 +282,7 @@ TEST_F(FilePagerTest, APagerKilledMidFaultCostsTheFaultingClientSigbus) {
   pager_.signal(SIGSTOP);       // it will not answer the next fault
   const std::string name = name_;
   pid_t child = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, 128 * kPage) : nullptr;
+    volatile uint8_t* q = map_named_object(name, 128 * kPage);
     if (q == nullptr) return 2;
     return q[100 * kPage] == pattern(100 * kPage) ? 0 : 3;  // a page of another cluster
   });
@@ -329,8 +322,7 @@ TEST_F(FilePagerTest, DISABLED_MachdGap_AFaultBeforeThePagerAnsweredInitFailsWhe
   pager_.signal(SIGSTOP);  // memory_object_init stays unanswered
   const std::string name = name_;
   pid_t child = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, 4 * kPage) : nullptr;
+    volatile uint8_t* q = map_named_object(name, 4 * kPage);
     if (q == nullptr) return 2;
     return q[kPage] == pattern(kPage) ? 0 : 3;
   });
@@ -353,8 +345,7 @@ TEST_F(FilePagerTest, DISABLED_MachdGap_ReadingACleanPageAfterThePagerEndedCosts
   Pipe read_once, ended;
   const std::string name = name_;
   pid_t child = spawn_task([&]() -> int {
-    mach_port_t o = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(o) ? map_object(o, 4 * kPage) : nullptr;
+    volatile uint8_t* q = map_named_object(name, 4 * kPage);
     if (q == nullptr) return 2;
     if (q[0] != pattern(0)) return 3;
     read_once.post();

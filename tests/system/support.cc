@@ -39,6 +39,12 @@ uint8_t* map_object(mach_port_t object, uint64_t size, uint64_t offset, vm_prot_
   return kr == KERN_SUCCESS ? reinterpret_cast<uint8_t*>(a) : nullptr;
 }
 
+uint8_t* map_named_object(const std::string& name, uint64_t size, mach_port_t* object) {
+  const mach_port_t o = look_up(name);
+  if (object) *object = o;
+  return MACH_PORT_VALID(o) ? map_object(o, size) : nullptr;
+}
+
 uint8_t* find_region() {
   FILE* f = fopen("/proc/self/maps", "r");
   char line[512];
