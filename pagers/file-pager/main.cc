@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -101,7 +102,7 @@ int main(int argc, char** argv) {
   bool failed = false;
   kern_return_t kr;
   uint64_t reported = 0;  // pages written when the last sync was reported
-  const int period_ms = opt.sync_every > 0 ? int(opt.sync_every * 1000) : -1;
+  const int period_ms = opt.sync_every > 0 ? std::max(10, int(opt.sync_every * 1000)) : -1;  // 10 ms at least
   for (;;) {
     const int sig = pagerprog::next_signal(period_ms);
     if (sig == SIGTERM || sig == SIGINT || sig < 0) break;
