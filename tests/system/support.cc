@@ -2,6 +2,7 @@
 #include "support.h"
 
 #include <gtest/gtest.h>
+#include <mach/mach_vm.h>
 #include <machd/machd_debug.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -28,6 +29,21 @@ void sleep_ms(int ms) {
 
 void set_machd(const std::string& socket) { g_socket = socket; }
 const std::string& machd_socket() { return g_socket; }
+
+uint8_t* map_object(mach_port_t object, uint64_t size, uint64_t offset, vm_prot_t prot, boolean_t copy,
+                    kern_return_t* out) {
+  mach_vm_address_t a = 0;
+  kern_return_t kr = mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, object, offset, copy, prot,
+                                 VM_PROT_ALL, VM_INHERIT_DEFAULT);
+  if (out) *out = kr;
+  return kr == KERN_SUCCESS ? reinterpret_cast<uint8_t*>(a) : nullptr;
+}
+
+uint8_t* map_named_object(const std::string& name, uint64_t size, mach_port_t* object) {
+  const mach_port_t o = look_up(name);
+  if (object) *object = o;
+  return MACH_PORT_VALID(o) ? map_object(o, size) : nullptr;
+}
 
 uint8_t* find_region() {
   FILE* f = fopen("/proc/self/maps", "r");

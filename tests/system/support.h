@@ -74,6 +74,18 @@ std::string check_in_unique(const char* prefix, mach_port_t* port);
 // bootstrap_look_up, retrying for up to 5 s while the name is unknown.
 mach_port_t look_up(const std::string& name);
 
+// Maps the memory object `object` (a pager's port) into this task at any
+// address with mach_vm_map (copy as given, cur protection `prot`, max
+// VM_PROT_ALL); the address, or nullptr with *out (if given) the error.
+uint8_t* map_object(mach_port_t object, uint64_t size, uint64_t offset = 0, vm_prot_t prot = VM_PROT_DEFAULT,
+                    boolean_t copy = FALSE, kern_return_t* out = nullptr);
+
+// Looks the object up by its bootstrap name (look_up) and maps it as
+// map_object does (copy FALSE, VM_PROT_DEFAULT); nullptr on failure.
+// *object, if given, gets the send right (the caller releases it); else it
+// is kept for the task's life.
+uint8_t* map_named_object(const std::string& name, uint64_t size, mach_port_t* object = nullptr);
+
 // This task's shared region with machd (the memfd mapping), or nullptr.
 uint8_t* find_region();
 

@@ -1,0 +1,137 @@
+// pagers/file-pager/main.cc — file-pager: serves a file as a Mach memory
+// object, published under a bootstrap name (README.md).
+//
+//   file-pager [--name NAME] [--grow] [--sync-every SECS] FILE
+//
+// Part of machd (Mach IPC in user space on Linux).
+// SPDX-License-Identifier: MIT
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "../common/publish.h"
+#include "../common/signal_inbox.h"
+#include "file_pager.h"
+#include "service_name.h"
+
+namespace {
+
+// How long a sync or the shut-down waits for the kernel.
+constexpr int kKernelWaitMs = 10000;
+
+void usage() {
+  fprintf(stderr,
+          "usage: file-pager [--name NAME] [--grow] [--sync-every SECS] FILE\n"
+          "  serves FILE as a memory object under the bootstrap name NAME\n"
+          "  (default: file-pager:<absolute path>).\n"
+          "  --grow            write-back may extend the file (else bytes past its end are dropped)\n"
+          "  --sync-every SECS return modified pages to the file every SECS seconds\n"
+          "  SIGUSR1: return modified pages now; SIGTERM, SIGINT: return them, then exit\n");
+}
+
+struct Options {
+  std::string name;
+  std::string file;
+  bool grow = false;
+  double sync_every = 0;  // seconds; 0: only on SIGUSR1
+};
+
+bool parse(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--name" && i + 1 < argc) {
+      o->name = argv[++i];
+    } else if (a == "--grow") {
+      o->grow = true;
+    } else if (a == "--sync-every" && i + 1 < argc) {
+      char* end = nullptr;
+      o->sync_every = strtod(argv[++i], &end);
+      if (end == argv[i] || *end != '\0' || !(o->sync_every > 0)) return false;
+    } else if (a == "--help" || a == "-h") {
+      return false;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return false;
+    } else if (o->file.empty()) {
+      o->file = a;
+    } else {
+      return false;
+    }
+  }
+  return !o->file.empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  if (!parse(argc, argv, &opt)) {
+    usage();
+    return 2;
+  }
+  const int fd = open(opt.file.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "file-pager: %s: %s\n", opt.file.c_str(), strerror(errno));
+    return 1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fprintf(stderr, "file-pager: %s: not a regular file\n", opt.file.c_str());
+    return 1;
+  }
+  if (opt.name.empty()) opt.name = filepager::default_service_name(opt.file);
+  if (!pagerprog::catch_signals({SIGTERM, SIGINT, SIGUSR1})) {
+    perror("file-pager: signals");
+    return 1;
+  }
+
+  filepager::FileStore store(fd, opt.grow);
+  filepager::FilePager pager(store);
+  if (!pagerprog::start_and_publish(pager, opt.name, "file-pager")) return 1;
+  printf("file-pager: serving %s (%lld bytes) as %s\n", opt.file.c_str(), static_cast<long long>(st.st_size),
+         opt.name.c_str());
+  fflush(stdout);
+
+  bool failed = false;
+  kern_return_t kr;
+  uint64_t reported = 0;  // pages written when the last sync was reported
+  const int period_ms = opt.sync_every > 0 ? std::max(10, int(opt.sync_every * 1000)) : -1;  // 10 ms at least
+  for (;;) {
+    const int sig = pagerprog::next_signal(period_ms);
+    if (sig == SIGTERM || sig == SIGINT || sig < 0) break;
+    kr = pager.sync(kKernelWaitMs);
+    if (kr != KERN_SUCCESS) {
+      fprintf(stderr, "file-pager: sync: %s\n", mach_error_string(kr));
+      failed = true;
+    }
+    const uint64_t written = store.stats().pages_written;
+    if (sig == SIGUSR1 || written != reported) {
+      printf("file-pager: synced, %llu pages written so far\n", static_cast<unsigned long long>(written));
+      fflush(stdout);
+      reported = written;
+    }
+  }
+
+  kr = pager.shut_down(kKernelWaitMs);
+  if (kr != KERN_SUCCESS) {
+    fprintf(stderr, "file-pager: final write-back: %s\n", mach_error_string(kr));
+    failed = true;
+  }
+  pager.close();
+  const filepager::FileStore::Stats s = store.stats();
+  printf("file-pager: done: %llu pages read, %llu past the end, %llu pages written (%llu bytes; %llu bytes past "
+         "the end dropped), %llu errors\n",
+         static_cast<unsigned long long>(s.pages_read), static_cast<unsigned long long>(s.pages_zero),
+         static_cast<unsigned long long>(s.pages_written), static_cast<unsigned long long>(s.bytes_written),
+         static_cast<unsigned long long>(s.bytes_dropped), static_cast<unsigned long long>(s.errors));
+  if (fsync(fd) != 0) failed = true;
+  close(fd);
+  return failed || s.errors != 0 ? 1 : 0;
+}
