@@ -290,21 +290,45 @@ void FaultRouter::unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t le
   kern::agent().request(m.task, c, [](const kern::AgentResult&) {});
 }
 
-void FaultRouter::fail(const ObjectMapping& m, uint64_t addr, uint64_t len) {
-  PerTask* pt = per_task(m.task);
+void FaultRouter::fail(const ObjectMapping& m, uint64_t addr, uint64_t len) { poison(m.task, addr, len, 0); }
+
+void FaultRouter::poison(ipc::TaskId task, uint64_t addr, uint64_t len, int attempt) {
+  PerTask* pt = per_task(task);
   if (pt == nullptr) return;
   const int e = uffd::poison(pt->fd, addr, len);
   if (e == EAGAIN) {
-    const ipc::TaskId task = m.task;
-    retry_later(task, [this, task, addr, len] {
-      if (const ObjectMapping* now = find(task, addr)) fail(*now, addr, len);
+    retry_later(task, [this, task, addr, len, attempt] {
+      if (find(task, addr)) poison(task, addr, len, attempt);
     });
     return;
   }
-  if (e != 0) return;  // (woken: it faults again)
+  if (e == EEXIST) {
+    // A page (mapped write-protected, its write refused) or the
+    // write-protect marker a zapped page leaves is in the way. The agent
+    // zaps the range, the markers are cleared without waking anyone, and
+    // the poison goes in then. Bounded: after kPoisonAttempts the waiting
+    // threads are woken and fault again (into the same answer).
+    if (attempt >= kPoisonAttempts) {
+      spdlog::warn("task {}: cannot fail the fault at {:#x}: the page stays in the way", task, addr);
+      uffd::wake(pt->fd, addr, len);
+      return;
+    }
+    kern::AgentCall c;
+    c.op = MACHD_AGENT_MADVISE;
+    c.args[0] = addr;
+    c.args[1] = len;
+    c.args[2] = MADV_DONTNEED;
+    kern::agent().request(task, c, [this, task, addr, len, attempt](const kern::AgentResult&) {
+      PerTask* p = per_task(task);
+      if (p == nullptr) return;
+      uffd::write_protect(p->fd, addr, len, false, false);
+      poison(task, addr, len, attempt + 1);
+    });
+    return;
+  }
+  if (e != 0) return;  // (no UFFDIO_POISON: woken, they fault again)
   // Mach asks the pager again on a later access: lift the poison once the
   // faulting threads had their SIGBUS.
-  const ipc::TaskId task = m.task;
   kern::runtime().timers().add(object_now_ns() + kPoisonResetNs, [this, task, addr, len] {
     if (find(task, addr) == nullptr) return;
     kern::AgentCall c;

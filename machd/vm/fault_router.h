@@ -95,6 +95,9 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   // shortly, after the pending events were read.
   void retry_later(ipc::TaskId task, std::function<void()> op);
   void run_retries();
+  // Makes the threads waiting on [addr, addr+len) of `task` fail (SIGBUS).
+  void poison(ipc::TaskId task, uint64_t addr, uint64_t len, int attempt);
+  static constexpr int kPoisonAttempts = 3;
 
   // A poisoned page is reset this long after (so a later access faults to
   // the pager again, as after data_error on Mach).

@@ -71,11 +71,11 @@ int map_cached(int fd, uint64_t start, uint64_t len, bool wp, bool wp_supported)
   return 0;
 }
 
-int write_protect(int fd, uint64_t start, uint64_t len, bool protect) {
+int write_protect(int fd, uint64_t start, uint64_t len, bool protect, bool wake_waiters) {
   uffdio_writeprotect w{};
   w.range.start = start;
   w.range.len = len;
-  w.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
+  w.mode = (protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0) | (wake_waiters ? 0 : UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
   return err_of(ioctl(fd, UFFDIO_WRITEPROTECT, &w));
 }
 
@@ -85,7 +85,7 @@ int poison(int fd, uint64_t start, uint64_t len) {
   p.range.len = len;
   if (ioctl(fd, UFFDIO_POISON, &p) == 0) return 0;
   const int e = errno;
-  if (e != EAGAIN) wake(fd, start, len);  // (no POISON here: they fault again)
+  if (e != EAGAIN && e != EEXIST) wake(fd, start, len);  // (no POISON here: they fault again)
   return e;
 }
 

@@ -46,12 +46,14 @@ int unregister_range(int fd, uint64_t start, uint64_t len);
 // read and the unmapping thread has run).
 int map_cached(int fd, uint64_t start, uint64_t len, bool write_protect, bool wp_supported);
 // Sets or clears write protection of [start, start+len); clearing wakes the
-// threads waiting on it. Pages not mapped are skipped.
-int write_protect(int fd, uint64_t start, uint64_t len, bool protect);
+// threads waiting on it unless !wake_waiters. Pages not mapped are skipped
+// (clearing also removes the write-protect markers of zapped pages).
+int write_protect(int fd, uint64_t start, uint64_t len, bool protect, bool wake_waiters = true);
 // Makes [start, start+len) fail: every access (and the threads waiting on
-// it now) gets SIGBUS until the range is zapped (poison_supported: the
-// kernel has UFFDIO_POISON; without it only the waiting threads are woken
-// and fault again).
+// it now) gets SIGBUS until the range is zapped. EEXIST: a page or a
+// write-protect marker is there (nobody is woken; zap it first). Another
+// error (no UFFDIO_POISON in this kernel): the waiting threads are woken
+// and fault again.
 int poison(int fd, uint64_t start, uint64_t len);
 // Wakes the threads waiting on [start, start+len) without resolving (they
 // fault again).

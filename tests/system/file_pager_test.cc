@@ -273,8 +273,8 @@ TEST_F(FilePagerTest, APagerKilledMidFaultCostsTheFaultingClientSigbus) {
   make_file(128 * kPage);
   ASSERT_TRUE(start());
   // This task maps the object and reads a page first, so the pager has
-  // answered memory_object_init (see the FilePagerMachdGaps test below for
-  // a pager killed before that).  It does not touch the object again.
+  // answered memory_object_init (AFaultBeforeThePagerAnsweredInit... below
+  // is a pager killed before that).  It does not touch the object again.
   mach_port_t obj;
   uint8_t* p = map(128 * kPage, &obj);
   ASSERT_NE(p, nullptr);
@@ -316,7 +316,7 @@ TEST_F(FilePagerTest, WithoutANameTheObjectIsPublishedUnderTheFilesAbsolutePath)
 // is held in MemoryObject::deferred_ with no deadline: neither
 // --pager-timeout nor the pager's death ends it (next_deadline() only sees
 // data requests), so the client waits for ever.
-TEST_F(FilePagerTest, DISABLED_MachdGap_AFaultBeforeThePagerAnsweredInitFailsWhenThePagerDies) {
+TEST_F(FilePagerTest, AFaultBeforeThePagerAnsweredInitFailsWhenThePagerDies) {
   make_file(4 * kPage);
   ASSERT_TRUE(start());
   pager_.signal(SIGSTOP);  // memory_object_init stays unanswered
@@ -339,7 +339,7 @@ TEST_F(FilePagerTest, DISABLED_MachdGap_AFaultBeforeThePagerAnsweredInitFailsWhe
 // the task's page table, so UFFDIO_POISON fails with EEXIST, machd wakes the
 // thread, it faults again: machd and the client spin for ever instead of
 // the client getting SIGBUS.
-TEST_F(FilePagerTest, DISABLED_MachdGap_ReadingACleanPageAfterThePagerEndedCostsSigbusNotALivelock) {
+TEST_F(FilePagerTest, ReadingACleanPageAfterThePagerEndedCostsSigbusNotALivelock) {
   make_file(4 * kPage);
   ASSERT_TRUE(start());
   Pipe read_once, ended;

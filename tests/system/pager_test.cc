@@ -539,7 +539,7 @@ TEST_F(PagerTest, ATaskKilledWhileItsThreadWaitsOnAPagerLeavesNothingBehind) {
 // lock" (libpager's mach_pager_clean and mach_pager_flush send it); machd's
 // memory_object_lock_request refuses any lock_value outside VM_PROT_ALL, so
 // the request is dropped and lock_completed never comes.
-TEST_F(PagerTest, DISABLED_MachdGap_ALockRequestWithNoChangeCompletesAndKeepsEachPagesLock) {
+TEST_F(PagerTest, ALockRequestWithNoChangeCompletesAndKeepsEachPagesLock) {
   pager_->supply_lock = VM_PROT_WRITE;
   const uint64_t size = 8 * kPage;
   uint8_t* p = map_object(pager_->port, size);
@@ -555,7 +555,7 @@ TEST_F(PagerTest, DISABLED_MachdGap_ALockRequestWithNoChangeCompletesAndKeepsEac
 // A pager refusing an unlock answers data_error; the page is resident and
 // mapped read-only, so UFFDIO_POISON fails (EEXIST) and the writer is woken
 // to fault again instead of getting SIGBUS.
-TEST_F(PagerTest, DISABLED_MachdGap_ARefusedUnlockCostsTheWriterSigbus) {
+TEST_F(PagerTest, ARefusedUnlockCostsTheWriterSigbus) {
   pager_->supply_lock = VM_PROT_WRITE;
   pager_->refuse_unlock = true;
   const std::string name = pager_->name;
