@@ -38,8 +38,7 @@ class FilePager final : public pagerprog::StorePager<FileStore> {
   // For the program's end: forbids writing from now on and returns every
   // dirty page, as one lock_request (VM_PROT_WRITE, RETURN_DIRTY), so no
   // write made before it is lost; a task that writes afterwards has its
-  // unlock refused (memory_object_data_error: SIGBUS on Mach; machd today
-  // spins instead, see the MachdGap tests in tests/system/pager_test.cc).  Then gives the object up
+  // unlock refused (memory_object_data_error: SIGBUS).  Then gives the object up
   // (memory_object_destroy) and waits up to wait_ms for the kernel's
   // terminate.  Returns the error of the lock request (as sync), else
   // KERN_SUCCESS.
