@@ -25,9 +25,12 @@
 #include <mach/mach_vm.h>
 #include <servers/bootstrap.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +90,19 @@ static void print_bytes(const volatile unsigned char *at, size_t len)
 
 int main(int argc, char **argv)
 {
+	/* --can-fault: exit 0 if this system lets a task have a userfaultfd
+	 * (which machd needs to route its page faults to a pager), 1 if not. */
+	if (argc == 2 && strcmp(argv[1], "--can-fault") == 0) {
+		int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | 1 /* UFFD_USER_MODE_ONLY */);
+		if (fd < 0)
+			fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "pager_demo: userfaultfd: %s\n", strerror(errno));
+			return 1;
+		}
+		close(fd);
+		return 0;
+	}
 	if (argc < 5)
 		return usage();
 	const char *name = argv[1];
