@@ -13,7 +13,8 @@
 //                                          (zeros); KERN_NOT_SUPPORTED on
 //                                          shared memory
 // msync: anonymous and memfd memory has no backing store to write to, so
-// ASYNCHRONOUS / SYNCHRONOUS succeed; KILLPAGES discards private pages
+// ASYNCHRONOUS / SYNCHRONOUS succeed; in a memory object mapping they send
+// the dirty pages to the object's pager (INVALIDATE: and flush them); KILLPAGES discards private pages
 // (MADV_DONTNEED); a file-backed shared range cannot be written back from
 // machd (KERN_NOT_SUPPORTED). VM_SYNC_CONTIGUOUS makes a hole
 // KERN_INVALID_ADDRESS, as XNU.
@@ -28,6 +29,7 @@
 #include "address_map.h"
 #include "kern/agent.h"
 #include "kern/runtime.h"
+#include "memory_objects.h"
 #include "kern/translate.h"
 
 extern "C" {
@@ -123,6 +125,10 @@ kern_return_t msync_range(mach_port_t task, uint64_t address, uint64_t size, vm_
     return KERN_INVALID_ADDRESS;
   if ((flags & (VM_SYNC_SYNCHRONOUS | VM_SYNC_ASYNCHRONOUS)) && any_shared_file(t.map, r.start, r.end))
     return KERN_NOT_SUPPORTED;
+  // Memory objects mapped there: their dirty pages go to their pagers
+  // (invalidate: and leave the cache).
+  if (flags & (VM_SYNC_SYNCHRONOUS | VM_SYNC_ASYNCHRONOUS | VM_SYNC_INVALIDATE))
+    memory_objects().sync(t.task, r.start, r.end, (flags & VM_SYNC_INVALIDATE) != 0);
   if (flags & VM_SYNC_KILLPAGES) {
     if (!all_private(t.map, r.start, r.end)) return KERN_NOT_SUPPORTED;
     return advise(t.task, r.start, r.end, MADV_DONTNEED);

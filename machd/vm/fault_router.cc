@@ -88,6 +88,15 @@ const ObjectMapping* FaultRouter::find(ipc::TaskId task, uint64_t addr) const {
   return addr < it->second->end ? it->second.get() : nullptr;
 }
 
+std::vector<const ObjectMapping*> FaultRouter::mappings_in(ipc::TaskId task, uint64_t start, uint64_t end) const {
+  std::vector<const ObjectMapping*> out;
+  auto t = tasks_.find(task);
+  if (t == tasks_.end()) return out;
+  for (const auto& [s, m] : t->second.maps)
+    if (m->start < end && m->end > start) out.push_back(m.get());
+  return out;
+}
+
 void FaultRouter::drop(std::unique_ptr<ObjectMapping> m) {
   MemoryObject* o = m->object;
   o->detach(m.get());

@@ -53,6 +53,8 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
                   MemoryObject* object);
   // The object mapping of `task` containing addr (null if none).
   const ObjectMapping* find(ipc::TaskId task, uint64_t addr) const;
+  // The object mappings of `task` overlapping [start, end), in address order.
+  std::vector<const ObjectMapping*> mappings_in(ipc::TaskId task, uint64_t start, uint64_t end) const;
   // Every mapping of `object` goes (the object is being destroyed).
   void forget_object(MemoryObject* object);
   // Called when an object has no mapping left (after the last one went).

@@ -133,6 +133,14 @@ void MemoryObjects::unmapped(MemoryObject* o) {
   erase(id);
 }
 
+void MemoryObjects::sync(ipc::TaskId task, uint64_t start, uint64_t end, bool invalidate) {
+  for (const ObjectMapping* m : router_.mappings_in(task, start, end)) {
+    const uint64_t a = std::max(start, m->start), b = std::min(end, m->end);
+    m->object->lock_request(m->offset + (a - m->start), b - a, MEMORY_OBJECT_RETURN_DIRTY, invalidate,
+                            VM_PROT_NO_CHANGE, MACH_PORT_NULL, 0);
+  }
+}
+
 void MemoryObjects::release_if_unused(uint64_t id) {
   MemoryObject* o = by_id(id);
   if (o != nullptr && o->mappings().empty()) unmapped(o);

@@ -53,6 +53,11 @@ class MemoryObjects {
   // Ends object `id` if nothing maps it (after a vm_map that failed or
   // only copied from it), as the last unmap does.
   void release_if_unused(uint64_t id);
+  // vm_msync on [start, end) of `task`: the dirty pages of the memory
+  // objects mapped there go back to their pagers now (data_return);
+  // invalidate: and leave the cache (flushed). Ranges without objects are
+  // untouched.
+  void sync(ipc::TaskId task, uint64_t start, uint64_t end, bool invalidate);
   // The pager destroyed the object (memory_object_destroy).
   void destroy(MemoryObject* o);
   // Re-arms the timer for the earliest request deadline (after anything

@@ -383,6 +383,26 @@ TEST_F(PagerTest, ALargeWriteBackArrivesWholeAndExact) {
   EXPECT_TRUE(pager_->await_terminate());
 }
 
+TEST_F(PagerTest, VmMsyncSendsTheDirtyPagesOfTheRangeToThePager) {
+  const uint64_t size = 64 * kPage;
+  uint8_t* p = map_object(pager_->port, size);
+  ASSERT_NE(p, nullptr);
+  p[2 * kPage] = 0x61;
+  p[40 * kPage] = 0x62;
+  ASSERT_EQ(mach_vm_msync(mach_task_self(), mach_vm_address_t(p), 8 * kPage, VM_SYNC_SYNCHRONOUS), KERN_SUCCESS);
+  for (int i = 0; i < 500 && pager_->return_count() == 0; ++i) usleep(10000);  // (the pager's thread takes it)
+  usleep(50000);
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    ASSERT_EQ(pager_->returns.size(), 1u);  // only the range asked for
+    EXPECT_EQ(pager_->returns[0].first, 2 * kPage);
+    EXPECT_EQ(pager_->returns[0].second[0], 0x61);
+  }
+  EXPECT_EQ(p[2 * kPage], 0x61);  // still mapped and cached
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
 TEST_F(PagerTest, AFlushedPageIsAskedForAgainAndShowsThePagersNewData) {
   const uint64_t size = 64 * kPage;
   uint8_t* p = map_object(pager_->port, size);
