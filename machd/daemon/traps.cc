@@ -15,6 +15,7 @@
 #include "msg_codec.h"
 #include "ool_payload.h"
 #include "vm/memory_entry.h"
+#include "vm/memory_objects.h"
 
 namespace machd {
 
@@ -233,6 +234,12 @@ kern_return_t trap(Ctx& c) {
       c.rep.rets[2] = uint32_t(id);
       c.rep.rets[3] = trailer.size();
       c.rep.data = std::move(trailer);
+      return kr;
+    }
+    case MACHD_OP_OBJECTS_INHERIT: {
+      uint64_t n = 0;
+      kern_return_t kr = vm::memory_objects().inherit(self, pid_t(c.a(0)), &n);
+      c.rep.rets[0] = n;
       return kr;
     }
     case MACHD_OP_MEMORY_ENTRY_MAP: {

@@ -58,7 +58,7 @@ bool FaultRouter::user_mode_only(ipc::TaskId task) const {
 }
 
 int FaultRouter::add_mapping(ipc::TaskId task, uint64_t start, uint64_t end, uint64_t offset, vm_prot_t prot,
-                             MemoryObject* object) {
+                             MemoryObject* object, vm_inherit_t inheritance) {
   PerTask* pt = per_task(task);
   if (pt == nullptr) return ENOSYS;
   const bool wp = (pt->features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM) != 0;
@@ -71,6 +71,7 @@ int FaultRouter::add_mapping(ipc::TaskId task, uint64_t start, uint64_t end, uin
   m->end = end;
   m->offset = offset;
   m->protection = prot;
+  m->inheritance = inheritance;
   m->object = object;
   ObjectMapping* raw = m.get();
   pt->maps.emplace(start, std::move(m));

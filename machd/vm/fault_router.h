@@ -50,7 +50,7 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   bool user_mode_only(ipc::TaskId task) const;
 
   int add_mapping(ipc::TaskId task, uint64_t start, uint64_t end, uint64_t offset, vm_prot_t prot,
-                  MemoryObject* object);
+                  MemoryObject* object, vm_inherit_t inheritance = VM_INHERIT_NONE);
   // The object mapping of `task` containing addr (null if none).
   const ObjectMapping* find(ipc::TaskId task, uint64_t addr) const;
   // The object mappings of `task` overlapping [start, end), in address order.

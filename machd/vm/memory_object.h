@@ -39,6 +39,7 @@
 
 #include <mach/kern_return.h>
 #include <mach/memory_object_types.h>
+#include <mach/vm_inherit.h>
 #include <mach/vm_prot.h>
 
 #include <cstdint>
@@ -60,6 +61,7 @@ struct ObjectMapping {
   uint64_t end = 0;
   uint64_t offset = 0;      // object offset of `start`
   vm_prot_t protection = VM_PROT_NONE;
+  vm_inherit_t inheritance = VM_INHERIT_NONE;  // SHARE: a forked child maps it too
   MemoryObject* object = nullptr;
 
   bool covers_offset(uint64_t off) const { return off >= offset && off < offset + (end - start); }

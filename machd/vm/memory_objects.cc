@@ -2,6 +2,8 @@
 #include "memory_objects.h"
 
 #include <sys/mman.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -139,6 +141,42 @@ void MemoryObjects::sync(ipc::TaskId task, uint64_t start, uint64_t end, bool in
     m->object->lock_request(m->offset + (a - m->start), b - a, MEMORY_OBJECT_RETURN_DIRTY, invalidate,
                             VM_PROT_NO_CHANGE, MACH_PORT_NULL, 0);
   }
+}
+
+namespace {
+// The parent of process `pid` (/proc/PID/stat's fourth field), 0 if unknown.
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return 0;
+  char buf[512];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char* close_paren = strrchr(buf, ')');  // the command may hold spaces and parentheses
+  int ppid = 0;
+  if (close_paren == nullptr || sscanf(close_paren + 1, " %*c %d", &ppid) != 1) return 0;
+  return pid_t(ppid);
+}
+}  // namespace
+
+kern_return_t MemoryObjects::inherit(ipc::TaskId child, pid_t parent_pid, uint64_t* count) {
+  *count = 0;
+  kern::Runtime& rt = kern::runtime();
+  const pid_t child_pid = rt.host().pid_of(child);
+  if (child_pid == 0 || parent_pid <= 0 || parent_of(child_pid) != parent_pid) return KERN_INVALID_ARGUMENT;
+  const ipc::TaskId parent = rt.host().task_of_pid(parent_pid);
+  if (parent == ipc::kNoTask) return KERN_INVALID_ARGUMENT;
+  if (!router_.has_userfaultfd(child)) return KERN_NOT_SUPPORTED;
+  std::vector<ObjectMapping> share;
+  for (const ObjectMapping* m : router_.mappings_in(parent, 0, UINT64_MAX))
+    if (m->inheritance == VM_INHERIT_SHARE && m->object->alive()) share.push_back(*m);
+  for (const ObjectMapping& m : share) {
+    // (A range the child no longer has fails to register: skipped.)
+    if (router_.add_mapping(child, m.start, m.end, m.offset, m.protection, m.object, m.inheritance) == 0) ++*count;
+  }
+  return KERN_SUCCESS;
 }
 
 void MemoryObjects::release_if_unused(uint64_t id) {

@@ -58,6 +58,13 @@ class MemoryObjects {
   // invalidate: and leave the cache (flushed). Ranges without objects are
   // untouched.
   void sync(ipc::TaskId task, uint64_t start, uint64_t end, bool invalidate);
+  // fork: `child` (a task whose process's parent is `parent_pid`, asking
+  // before fork() returns in it) takes over the parent task's object
+  // mappings inherited VM_INHERIT_SHARE: they are registered on the child's
+  // userfaultfd at the same addresses, so its faults reach the pager and
+  // its writes are tracked. *count: how many. KERN_INVALID_ARGUMENT if
+  // parent_pid is not the child's parent or no task.
+  kern_return_t inherit(ipc::TaskId child, pid_t parent_pid, uint64_t* count);
   // The pager destroyed the object (memory_object_destroy).
   void destroy(MemoryObject* o);
   // Re-arms the timer for the earliest request deadline (after anything

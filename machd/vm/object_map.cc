@@ -79,7 +79,6 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
 kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
                                 uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
   (void)max;
-  (void)inheritance;
   const uint64_t pm = MemoryObject::kPage - 1;
   uint64_t end;
   if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end)) return KERN_INVALID_ARGUMENT;
@@ -116,22 +115,25 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
     }
     const uint64_t addr = r.rets[0];
     MemoryObject* obj = objs.by_id(id);
-    const int e = (obj && obj->alive()) ? objs.router().add_mapping(task, addr, addr + len, offset, cur, obj) : ESRCH;
+    const int e =
+        (obj && obj->alive()) ? objs.router().add_mapping(task, addr, addr + len, offset, cur, obj, inheritance) : ESRCH;
     if (e != 0) {
       unmap_in(task, addr, len);
       objs.release_if_unused(id);
       return kern::runtime().send_error_reply(d, e == ESRCH ? KERN_MEMORY_ERROR : KERN_NOT_SUPPORTED);
     }
-    // A forked child must not touch the cache without machd seeing its
-    // faults (its copy of the range is not registered): keep it out.
+    // A forked child must never touch the cache without machd seeing its
+    // faults: a SHARE mapping is taken over by the child before fork()
+    // returns in it (MACHD_OP_OBJECTS_INHERIT); any other is kept out.
+    // (The reply waits for it: the caller may fork as soon as it returns.)
+    objs.arm();
+    if (inheritance == VM_INHERIT_SHARE) return send_address_reply(d, addr);
     kern::AgentCall dontfork;
     dontfork.op = MACHD_AGENT_MADVISE;
     dontfork.args[0] = addr;
     dontfork.args[1] = len;
     dontfork.args[2] = MADV_DONTFORK;
-    kern::agent().request(task, dontfork, [](const kern::AgentResult&) {});
-    objs.arm();
-    send_address_reply(d, addr);
+    kern::agent().request(task, dontfork, [d, addr](const kern::AgentResult&) { send_address_reply(d, addr); });
   });
   return MIG_NO_REPLY;
 }

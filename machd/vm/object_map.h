@@ -14,10 +14,11 @@
 // The reply is deferred until the agent answered; the request's send right
 // to the object port is taken by the object (or released).
 //
-// Not done: fork inheritance of object mappings (they are MADV_DONTFORK: a
-// child does not have them, whatever `inheritance` says, so a child can
-// never write into the cache behind machd's back); max_protection is
-// checked, not enforced.
+// fork: a VM_INHERIT_SHARE mapping is shared with a forked child (the child
+// registers it on its own userfaultfd before fork() returns in it,
+// MemoryObjects::inherit); NONE and COPY mappings are MADV_DONTFORK, so a
+// child never touches the cache unseen (COPY is not done: the child does
+// not have the range). max_protection is checked, not enforced.
 #pragma once
 
 #include <mach/mach_types.h>

@@ -375,7 +375,7 @@ void unmap_writeback(Kit& kit, WorkloadResult& r) {
 
 void fork_skip(Kit&, WorkloadResult& r) {
   r.verdict = WorkloadResult::Verdict::kSkip;
-  r.reasons.push_back("machd does not support fork() of a task with memory-object mappings yet");
+  r.reasons.push_back("not written yet: machd shares VM_INHERIT_SHARE mappings with a forked child; the kit does not test it");
 }
 
 void kill_pager(Kit& kit, WorkloadResult& r) {
@@ -422,7 +422,7 @@ const std::vector<WorkloadInfo>& workload_catalog() {
       {"clean-redirty", "write, clean, write again, clean: each clean returns what was written since", clean_redirty},
       {"unmap-writeback", "write and exit: the dirty pages reach the pager; a new task reads them back",
        unmap_writeback},
-      {"fork", "fork() of a task with object mappings (not supported by machd yet)", fork_skip},
+      {"fork", "fork() of a task with object mappings (not written yet)", fork_skip},
       {"kill-pager", "the pager is killed while a task waits on its fault: SIGBUS, no hang", kill_pager},
   };
   return k;

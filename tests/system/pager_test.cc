@@ -324,6 +324,34 @@ TEST_F(PagerTest, AnotherTaskMappingTheObjectSeesThisTasksWritesAndViceVersa) {
   mach_port_mod_refs(mach_task_self(), svc, MACH_PORT_RIGHT_RECEIVE, -1);
 }
 
+TEST_F(PagerTest, AForkedChildSharesAMappingInheritedShareAndItsWritesAreTracked) {
+  const uint64_t size = 16 * kPage;
+  mach_vm_address_t a = 0;
+  ASSERT_EQ(mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, pager_->port, 0, FALSE, VM_PROT_DEFAULT,
+                        VM_PROT_ALL, VM_INHERIT_SHARE),
+            KERN_SUCCESS);
+  auto* p = reinterpret_cast<volatile uint8_t*>(a);
+  p[1] = 0x31;  // before the fork
+  pid_t child = spawn_task([&]() -> int {
+    if (p[1] != 0x31) return 2;                                  // the parent's write
+    if (p[9 * kPage] != pattern(9 * kPage, 1)) return 3;         // a page nobody touched yet: from the pager
+    p[5 * kPage + 2] = 0x32;                                      // seen by the parent, and dirty
+    return 0;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  EXPECT_EQ(p[5 * kPage + 2], 0x32);
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_DIRTY, FALSE, VM_PROT_NONE));
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    bool child_page = false;
+    for (auto& [off, data] : pager_->returns)
+      if (off <= 5 * kPage && off + data.size() > 5 * kPage + 2 && data[5 * kPage + 2 - off] == 0x32) child_page = true;
+    EXPECT_TRUE(child_page);  // the child's write was tracked and came back
+  }
+  mach_vm_deallocate(mach_task_self(), a, size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
 TEST_F(PagerTest, LockRequestReturnsExactlyTheDirtyPagesWithTheirNewContents) {
   const uint64_t size = 64 * kPage;
   uint8_t* p = map_object(pager_->port, size);

@@ -102,7 +102,7 @@ class MemoryObjectTest : public ::testing::Test {
     int fd = memfd_create("memory-object-test", MFD_CLOEXEC);
     ASSERT_GE(fd, 0);
     obj_ = std::make_unique<MemoryObject>(1, fd, pager_, ops_, 1'000'000'000);
-    map_ = {1, kBase, kBase + 1024 * kPage, 0, VM_PROT_READ | VM_PROT_WRITE, obj_.get()};
+    map_ = {1, kBase, kBase + 1024 * kPage, 0, VM_PROT_READ | VM_PROT_WRITE, VM_INHERIT_NONE, obj_.get()};
     obj_->attach(&map_);
   }
   void ready() { obj_->set_attributes(true, false, MEMORY_OBJECT_COPY_DELAY); }
