@@ -18,8 +18,8 @@
 //                    pager (with memory_object_terminate, or the kit's
 //                    clean if the pager lets the kernel cache); a new task
 //                    reads them back
-//   fork             skipped: machd does not support fork() of a task with
-//                    object mappings yet
+//   fork             skipped: not written yet (machd shares VM_INHERIT_SHARE
+//                    mappings with a forked child)
 //   kill-pager       the kit holds back the pager's answer to a fault and
 //                    kills the pager: the faulting task must die of SIGBUS
 //                    promptly, not hang (run last; the pager is gone after)
