@@ -438,7 +438,7 @@ void after_fork_child() {
   // Memory objects the parent mapped VM_INHERIT_SHARE are in this process
   // too: machd must route their faults before any code of ours touches
   // them (the others were MADV_DONTFORK).
-  if (g_conn.up && maps_memory_objects()) call(MACHD_OP_OBJECTS_INHERIT, {uint64_t(getppid())});
+  if (g_conn.up && maps_memory_objects()) call(MACHD_OP_OBJECTS_INHERIT, {g_conn.task_self, uint64_t(getppid())});
 }
 
 }  // namespace machcompat

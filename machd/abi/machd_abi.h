@@ -384,7 +384,7 @@ enum machd_op {
   MACHD_OP_CLOCK_OF = 74,           /* args {name} → rets[0] = clock id of the clock a send right names */
   MACHD_OP_MEMORY_ENTRY_MAP = 90,   /* args {task (self), entry name} → rets {fd tag, offset, size, protection};
                                        the entry's memfd comes with the tag (vm/memory_entry.h) */
-  MACHD_OP_OBJECTS_INHERIT = 91,    /* args {parent pid}: a forked child (before fork() returns in it)
+  MACHD_OP_OBJECTS_INHERIT = 91,    /* args {task (self), parent pid}: a forked child (before fork() returns in it)
                                        takes over its parent's memory object mappings inherited
                                        VM_INHERIT_SHARE → rets[0] = how many (vm/memory_objects.h) */
   /* threads (40-59) */

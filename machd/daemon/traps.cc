@@ -237,8 +237,9 @@ kern_return_t trap(Ctx& c) {
       return kr;
     }
     case MACHD_OP_OBJECTS_INHERIT: {
+      if (t != self) return KERN_INVALID_ARGUMENT;  // only a task for itself
       uint64_t n = 0;
-      kern_return_t kr = vm::memory_objects().inherit(self, pid_t(c.a(0)), &n);
+      kern_return_t kr = vm::memory_objects().inherit(self, pid_t(c.a(1)), &n);
       c.rep.rets[0] = n;
       return kr;
     }

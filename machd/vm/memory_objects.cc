@@ -165,6 +165,7 @@ kern_return_t MemoryObjects::inherit(ipc::TaskId child, pid_t parent_pid, uint64
   *count = 0;
   kern::Runtime& rt = kern::runtime();
   const pid_t child_pid = rt.host().pid_of(child);
+  spdlog::debug("task {} (pid {}): inheriting object mappings of pid {}", child, child_pid, parent_pid);
   if (child_pid == 0 || parent_pid <= 0 || parent_of(child_pid) != parent_pid) return KERN_INVALID_ARGUMENT;
   const ipc::TaskId parent = rt.host().task_of_pid(parent_pid);
   if (parent == ipc::kNoTask) return KERN_INVALID_ARGUMENT;

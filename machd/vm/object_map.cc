@@ -76,29 +76,14 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
 
 }  // namespace
 
-kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
-                                uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
-  (void)max;
-  const uint64_t pm = MemoryObject::kPage - 1;
-  uint64_t end;
-  if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end)) return KERN_INVALID_ARGUMENT;
-  MemoryObjects& objects = memory_objects();
-  if (!copy && !objects.router().has_userfaultfd(task)) return KERN_NOT_SUPPORTED;  // no route for its faults
-  MemoryObject* o = objects.object_for(object);  // takes the request's right
-  if (o == nullptr) return KERN_RESOURCE_SHORTAGE;
-  const uint64_t id = o->id();
-  kern::DeferredReply d = kern::runtime().defer();
-  if (copy) {
-    o->when_resident(offset, len, [=](bool ok) {
-      if (!ok) {
-        memory_objects().release_if_unused(id);
-        return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
-      }
-      map_copy(task, start, len, fixed, id, offset, cur, d);
-    });
-    objects.arm();
-    return MIG_NO_REPLY;
-  }
+namespace {
+
+// copy=FALSE: the agent maps the cache, the router registers the range; the
+// deferred reply goes once that (and MADV_DONTFORK where due) is done.
+void map_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, uint64_t offset,
+                vm_prot_t cur, vm_inherit_t inheritance, kern::DeferredReply d) {
+  MemoryObject* o = memory_objects().by_id(id);
+  if (o == nullptr) return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
   kern::AgentCall c;
   c.op = MACHD_AGENT_MMAP;
   c.args[0] = start;
@@ -135,6 +120,48 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
     dontfork.args[2] = MADV_DONTFORK;
     kern::agent().request(task, dontfork, [d, addr](const kern::AgentResult&) { send_address_reply(d, addr); });
   });
+}
+
+}  // namespace
+
+kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
+                                uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
+  (void)max;
+  const uint64_t pm = MemoryObject::kPage - 1;
+  uint64_t end;
+  if ((offset & pm) != 0 || __builtin_add_overflow(offset, len, &end)) return KERN_INVALID_ARGUMENT;
+  MemoryObjects& objects = memory_objects();
+  const bool routed = objects.router().has_userfaultfd(task);
+  if (!copy && !routed) return KERN_NOT_SUPPORTED;  // no route for its faults
+  MemoryObject* o = objects.object_for(object);  // takes the request's right
+  if (o == nullptr) return KERN_RESOURCE_SHORTAGE;
+  const uint64_t id = o->id();
+  kern::DeferredReply d = kern::runtime().defer();
+  if (copy && routed && o->ready() && o->copy_strategy() == MEMORY_OBJECT_COPY_CALL) {
+    // The pager makes the copy: a new object it serves (memory_object_copy),
+    // mapped like any other.
+    const mach_port_name_t fresh = objects.link().copy(*o, offset, len);
+    objects.release_if_unused(id);
+    MemoryObject* c = MACH_PORT_VALID(fresh) ? objects.object_for(fresh) : nullptr;
+    if (c == nullptr) {
+      kern::runtime().send_error_reply(d, KERN_MEMORY_FAILURE);
+      return MIG_NO_REPLY;
+    }
+    map_shared(task, start, len, fixed, c->id(), 0, cur, inheritance, d);
+    return MIG_NO_REPLY;
+  }
+  if (copy) {
+    o->when_resident(offset, len, [=](bool ok) {
+      if (!ok) {
+        memory_objects().release_if_unused(id);
+        return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
+      }
+      map_copy(task, start, len, fixed, id, offset, cur, d);
+    });
+    objects.arm();
+    return MIG_NO_REPLY;
+  }
+  map_shared(task, start, len, fixed, id, offset, cur, inheritance, d);
   return MIG_NO_REPLY;
 }
 

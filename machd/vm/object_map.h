@@ -7,10 +7,13 @@
 //   task's userfaultfd; pages the object holds are mapped at once, the rest
 //   fault to the pager. Every task (and every mapping in one task) sees the
 //   same pages.
-// copy=TRUE: a snapshot taken now: the object's pages in the range are
-//   made resident (asking the pager), copied to a new private memfd, and
-//   that is mapped MAP_PRIVATE. Later writes to the object are not seen.
-//   (The whole range is read at vm_map time: O(size).)
+// copy=TRUE: when the pager chose MEMORY_OBJECT_COPY_CALL, machd asks it
+//   for a copy (memory_object_copy with a new object port it then serves)
+//   and maps that new object as above. Otherwise a snapshot taken now: the
+//   object's pages in the range are made resident (asking the pager),
+//   copied to a new private memfd, and that is mapped MAP_PRIVATE. Later
+//   writes to the object are not seen. (The whole range is read at vm_map
+//   time: O(size).)
 // The reply is deferred until the agent answered; the request's send right
 // to the object port is taken by the object (or released).
 //

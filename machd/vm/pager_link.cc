@@ -131,6 +131,24 @@ void MessagePagerLink::change_completed(MemoryObject& o, mach_port_name_t reply_
   if (ports(o.id()) != nullptr) memory_object_change_completed(reply_to, reply_disposition(reply_type), may_cache, strategy);
 }
 
+mach_port_name_t MessagePagerLink::copy(MemoryObject& o, uint64_t offset, uint64_t length) {
+  const ObjectPorts* p = ports(o.id());
+  if (p == nullptr || !MACH_PORT_VALID(p->pager)) return MACH_PORT_NULL;
+  kern::Runtime& rt = kern::runtime();
+  mach_port_name_t fresh = MACH_PORT_NULL;
+  if (rt.kernel().port_allocate(rt.kt(), MACH_PORT_RIGHT_RECEIVE, &fresh) != KERN_SUCCESS) return MACH_PORT_NULL;
+  if (rt.kernel().port_insert_right(rt.kt(), rt.kt(), fresh, fresh, MACH_MSG_TYPE_MAKE_SEND) != KERN_SUCCESS) {
+    rt.kernel().port_mod_refs(rt.kt(), fresh, MACH_PORT_RIGHT_RECEIVE, -1);
+    return MACH_PORT_NULL;
+  }
+  // The receive right goes to the pager; our send right stays under `fresh`.
+  if (memory_object_copy(p->pager, p->control, vm_offset_t(offset), vm_size_t(length), fresh) != MACH_MSG_SUCCESS) {
+    rt.release_send(fresh);  // (the failed send destroyed the receive right)
+    return MACH_PORT_NULL;
+  }
+  return fresh;
+}
+
 void MessagePagerLink::terminate(MemoryObject& o) {
   auto it = ports_.find(o.id());
   if (it == ports_.end()) return;

@@ -51,6 +51,13 @@ class MessagePagerLink final : public PagerLink {
                         memory_object_copy_strategy_t strategy) override;
   void terminate(MemoryObject& o) override;
 
+  // MEMORY_OBJECT_COPY_CALL: a new memory object port is made, its receive
+  // right sent to o's pager in memory_object_copy(o, control, offset,
+  // length, new); the pager serves it as the copy of that range. Returns a
+  // send right (kernel-task name) to the new object, MACH_PORT_NULL on
+  // failure.
+  mach_port_name_t copy(MemoryObject& o, uint64_t offset, uint64_t length);
+
  private:
   std::unordered_map<uint64_t, ObjectPorts> ports_;
 };

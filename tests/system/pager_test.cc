@@ -48,6 +48,10 @@ struct TestPager {
   vm_prot_t supply_lock = VM_PROT_NONE;
   bool answer = true;       // false: never answer data_request
   bool error = false;       // answer with data_error
+  bool copy_call = false;   // ready with MEMORY_OBJECT_COPY_CALL (and serve memory_object_copy)
+  mach_port_t set = MACH_PORT_NULL;        // the object ports it serves
+  mach_port_t copy_port = MACH_PORT_NULL;  // the object memory_object_copy gave it
+  uint64_t copy_offset = 0, copy_length = 0;
   bool refuse_unlock = false;  // answer data_unlock with data_error
   std::thread thread;
   std::atomic<bool> stop{false};
@@ -59,6 +63,8 @@ struct TestPager {
     name = check_in_unique("pager", &port);
     ASSERT_FALSE(name.empty());
     ASSERT_EQ(mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND), KERN_SUCCESS);
+    ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_PORT_SET, &set), KERN_SUCCESS);
+    ASSERT_EQ(mach_port_move_member(mach_task_self(), port, set), KERN_SUCCESS);
     thread = std::thread([this] { serve(); });
   }
   void serve();
@@ -67,6 +73,9 @@ struct TestPager {
     if (thread.joinable()) thread.join();
     mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
     mach_port_deallocate(mach_task_self(), port);
+    if (MACH_PORT_VALID(copy_port)) mach_port_mod_refs(mach_task_self(), copy_port, MACH_PORT_RIGHT_RECEIVE, -1);
+    if (MACH_PORT_VALID(set)) mach_port_mod_refs(mach_task_self(), set, MACH_PORT_RIGHT_PORT_SET, -1);
+    copy_port = set = MACH_PORT_NULL;
     if (MACH_PORT_VALID(control)) mach_port_deallocate(mach_task_self(), control);
     control = MACH_PORT_NULL;
   }
@@ -120,7 +129,8 @@ void TestPager::serve() {
     uint8_t bytes[8192];
   } in, out;
   while (!stop) {
-    mach_msg_return_t mr = mach_msg(&in.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in, port, 100, MACH_PORT_NULL);
+    mach_msg_return_t mr = mach_msg(&in.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in,
+                                    MACH_PORT_VALID(set) ? set : port, 100, MACH_PORT_NULL);
     if (mr == MACH_RCV_TIMED_OUT) continue;
     if (mr != MACH_MSG_SUCCESS) break;
     memory_object_server(&in.head, &out.head);
@@ -140,7 +150,7 @@ kern_return_t memory_object_init(memory_object_t, mach_port_t control, mach_port
     g_pager->control = control;
   }
   mach_port_deallocate(mach_task_self(), name);
-  return memory_object_ready(control, FALSE, MEMORY_OBJECT_COPY_DELAY);
+  return memory_object_ready(control, FALSE, g_pager->copy_call ? MEMORY_OBJECT_COPY_CALL : MEMORY_OBJECT_COPY_DELAY);
 }
 
 kern_return_t memory_object_terminate(memory_object_t object, mach_port_t control, mach_port_t name) {
@@ -156,12 +166,21 @@ kern_return_t memory_object_terminate(memory_object_t object, mach_port_t contro
   return KERN_SUCCESS;
 }
 
-kern_return_t memory_object_copy(memory_object_t, mach_port_t, vm_offset_t, vm_size_t, mach_port_t) {
-  return KERN_FAILURE;
+// COPY_CALL: the kernel asks for a copy of [offset, offset+length) as the
+// new object `fresh`, which this pager serves from now on (its data is the
+// old object's at offset + its own offset).
+kern_return_t memory_object_copy(memory_object_t, mach_port_t control, vm_offset_t offset, vm_size_t length,
+                                 mach_port_t fresh) {
+  ControlRef ref(control);
+  std::lock_guard<std::mutex> lk(g_pager->mu);
+  g_pager->copy_port = fresh;
+  g_pager->copy_offset = offset;
+  g_pager->copy_length = length;
+  return mach_port_move_member(mach_task_self(), fresh, g_pager->set);
 }
 
-kern_return_t memory_object_data_request(memory_object_t, mach_port_t control, vm_offset_t offset, vm_size_t length,
-                                         vm_prot_t) {
+kern_return_t memory_object_data_request(memory_object_t object, mach_port_t control, vm_offset_t offset,
+                                         vm_size_t length, vm_prot_t) {
   {
     std::lock_guard<std::mutex> lk(g_pager->mu);
     g_pager->requests.emplace_back(offset, length);
@@ -169,8 +188,9 @@ kern_return_t memory_object_data_request(memory_object_t, mach_port_t control, v
   ControlRef ref(control);  // every call carries a send right to the control port
   if (!g_pager->answer) return KERN_SUCCESS;
   if (g_pager->error) return memory_object_data_error(control, offset, length, KERN_FAILURE);
+  const uint64_t base = object == g_pager->copy_port ? g_pager->copy_offset : 0;  // (the copy object)
   std::vector<uint8_t> buf(length);
-  for (uint64_t i = 0; i < length; ++i) buf[i] = pattern(offset + i, g_pager->seed);
+  for (uint64_t i = 0; i < length; ++i) buf[i] = pattern(base + offset + i, g_pager->seed);
   return memory_object_data_supply(control, offset, vm_offset_t(buf.data()), mach_msg_type_number_t(length), FALSE,
                                    g_pager->supply_lock, FALSE, MACH_PORT_NULL);
 }
@@ -497,6 +517,29 @@ TEST_F(PagerTest, CopyTrueIsASnapshotThatLaterWritesDoNotReach) {
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(copy), size);
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(shared), size);
   EXPECT_TRUE(pager_->await_terminate());
+}
+
+TEST_F(PagerTest, CopyTrueOfACopyCallObjectAsksThePagerForTheCopyAndMapsIt) {
+  pager_->copy_call = true;
+  const uint64_t size = 16 * kPage;
+  uint8_t* shared = map_object(pager_->port, size);
+  ASSERT_NE(shared, nullptr);
+  ASSERT_EQ(shared[0], pattern(0, 1));  // ready: the strategy is known
+  uint8_t* copy = map_object(pager_->port, 4 * kPage, 8 * kPage, VM_PROT_DEFAULT, TRUE);
+  ASSERT_NE(copy, nullptr);
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    EXPECT_TRUE(MACH_PORT_VALID(pager_->copy_port));
+    EXPECT_EQ(pager_->copy_offset, 8 * kPage);
+    EXPECT_EQ(pager_->copy_length, 4 * kPage);
+  }
+  EXPECT_EQ(copy[kPage + 3], pattern(9 * kPage + 3, 1));  // served by the pager through the new object
+  EXPECT_EQ(pager_->inits, 2);
+  copy[5] = 0x77;
+  EXPECT_NE(shared[8 * kPage + 5], 0x77);  // a different object
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(copy), 4 * kPage);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(shared), size);
+  EXPECT_TRUE(pager_->await_terminate(2));
 }
 
 TEST_F(PagerTest, DeallocatingPartOfAMappingKeepsTheRestServed) {
