@@ -78,7 +78,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   lock_sets_ = std::make_unique<kern::LockSets>();
   memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
   agent_ = std::make_unique<kern::Agent>(*this);
-  memory_objects_ = std::make_unique<vm::MemoryObjects>(dispatch_, directory_, opts_.pager_timeout_ns);
+  memory_objects_ = std::make_unique<vm::MemoryObjects>(directory_, opts_.pager_timeout_ns);
   threads_ = std::make_unique<kern::Threads>();
   dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
     kern::threads().on_no_senders(ko.id, ms);
@@ -268,8 +268,9 @@ void Daemon::on_hello(int fd) {
   Session& ref = *s;
   if (hello.flags & MACHD_HELLO_FAST_LANES) fast_.attach(ref);
   if (uffd >= 0) {
-    memory_objects_->router().attach_task(s->task, uffd, hello.uffd_features,
-                                          (hello.flags & MACHD_HELLO_UFFD_USER_ONLY) != 0);
+    spdlog::debug("task {}: userfaultfd{} (features {:#x})", s->task,
+                  (hello.flags & MACHD_HELLO_UFFD_USER_ONLY) ? ", user-mode faults only" : "", hello.uffd_features);
+    memory_objects_->router().attach_task(s->task, uffd, hello.uffd_features);
     uffd = -1;  // the router owns it
   }
   sessions_.emplace(id, std::move(s));

@@ -13,6 +13,35 @@
 
 namespace machd::kern {
 
+AgentCall mmap_call(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset) {
+  AgentCall c;
+  c.op = MACHD_AGENT_MMAP;
+  c.args[0] = addr;
+  c.args[1] = len;
+  c.args[2] = uint64_t(prot);
+  c.args[3] = uint64_t(flags);
+  c.args[5] = offset;
+  c.fd = fd;
+  return c;
+}
+
+AgentCall munmap_call(uint64_t addr, uint64_t len) {
+  AgentCall c;
+  c.op = MACHD_AGENT_MUNMAP;
+  c.args[0] = addr;
+  c.args[1] = len;
+  return c;
+}
+
+AgentCall madvise_call(uint64_t addr, uint64_t len, int advice) {
+  AgentCall c;
+  c.op = MACHD_AGENT_MADVISE;
+  c.args[0] = addr;
+  c.args[1] = len;
+  c.args[2] = uint64_t(advice);
+  return c;
+}
+
 namespace {
 Agent* g_agent = nullptr;
 

@@ -59,6 +59,11 @@ struct AgentCall {
   int fd = -1;                    // MMAP: a memfd to map (not consumed)
 };
 
+// Calls of the common ops, filled in (see the op list above).
+AgentCall mmap_call(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset);
+AgentCall munmap_call(uint64_t addr, uint64_t len);
+AgentCall madvise_call(uint64_t addr, uint64_t len, int advice);
+
 struct AgentResult {
   kern_return_t result = KERN_SUCCESS;
   uint64_t rets[2] = {};

@@ -33,7 +33,7 @@ FaultRouter::PerTask* FaultRouter::per_task(ipc::TaskId task) {
   return it == tasks_.end() ? nullptr : &it->second;
 }
 
-void FaultRouter::attach_task(ipc::TaskId task, int fd, uint64_t features, bool user_mode_only) {
+void FaultRouter::attach_task(ipc::TaskId task, int fd, uint64_t features) {
   if ((features & (UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EVENT_UNMAP)) !=
       (UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_EVENT_UNMAP)) {
     spdlog::debug("task {}: userfaultfd lacks features machd needs ({:#x}); no memory objects", task, features);
@@ -48,13 +48,7 @@ void FaultRouter::attach_task(ipc::TaskId task, int fd, uint64_t features, bool 
   PerTask& pt = tasks_[task];
   pt.fd = fd;
   pt.features = features;
-  pt.user_mode_only = user_mode_only;
   pt.watch = host_.watch_fd(fd, [this, task] { drain(task); });
-}
-
-bool FaultRouter::user_mode_only(ipc::TaskId task) const {
-  auto it = tasks_.find(task);
-  return it == tasks_.end() || it->second.user_mode_only;
 }
 
 int FaultRouter::add_mapping(ipc::TaskId task, uint64_t start, uint64_t end, uint64_t offset, vm_prot_t prot,
@@ -203,13 +197,11 @@ void FaultRouter::drain_events(ipc::TaskId task) {
       const uffd_msg& msg = msgs[i];
       switch (msg.event) {
         case UFFD_EVENT_PAGEFAULT: {
-          ++stats_.faults;
           const uint64_t addr = msg.arg.pagefault.address & ~(kPage - 1);
           const uint64_t flags = msg.arg.pagefault.flags;
           const ObjectMapping* m = find(task, addr);
           spdlog::debug("task {}: fault at {:#x} flags {:#x} ({})", task, addr, flags, m ? "object" : "unknown");
           if (m == nullptr) {  // unmapped meanwhile: let it fault on what is there now
-            ++stats_.unknown;
             uffd::wake(pt->fd, addr, kPage);
             break;
           }
@@ -217,7 +209,6 @@ void FaultRouter::drain_events(ipc::TaskId task) {
           break;
         }
         case UFFD_EVENT_UNMAP:
-          ++stats_.unmaps;
           spdlog::debug("task {}: unmap {:#x}-{:#x}", task, uint64_t(msg.arg.remove.start), uint64_t(msg.arg.remove.end));
           remove_range(*pt, msg.arg.remove.start, msg.arg.remove.end);
           break;
@@ -292,12 +283,7 @@ void FaultRouter::run_retries() {
 }
 
 void FaultRouter::unmap_pages(const ObjectMapping& m, uint64_t addr, uint64_t len) {
-  kern::AgentCall c;
-  c.op = MACHD_AGENT_MADVISE;
-  c.args[0] = addr;
-  c.args[1] = len;
-  c.args[2] = MADV_DONTNEED;
-  kern::agent().request(m.task, c, [](const kern::AgentResult&) {});
+  kern::agent().request(m.task, kern::madvise_call(addr, len, MADV_DONTNEED), [](const kern::AgentResult&) {});
 }
 
 void FaultRouter::fail(const ObjectMapping& m, uint64_t addr, uint64_t len) { poison(m.task, addr, len, 0); }
@@ -323,12 +309,7 @@ void FaultRouter::poison(ipc::TaskId task, uint64_t addr, uint64_t len, int atte
       uffd::wake(pt->fd, addr, len);
       return;
     }
-    kern::AgentCall c;
-    c.op = MACHD_AGENT_MADVISE;
-    c.args[0] = addr;
-    c.args[1] = len;
-    c.args[2] = MADV_DONTNEED;
-    kern::agent().request(task, c, [this, task, addr, len, attempt](const kern::AgentResult&) {
+    kern::agent().request(task, kern::madvise_call(addr, len, MADV_DONTNEED), [this, task, addr, len, attempt](const kern::AgentResult&) {
       PerTask* p = per_task(task);
       if (p == nullptr) return;
       uffd::write_protect(p->fd, addr, len, false, false);
@@ -341,12 +322,7 @@ void FaultRouter::poison(ipc::TaskId task, uint64_t addr, uint64_t len, int atte
   // faulting threads had their SIGBUS.
   kern::runtime().timers().add(object_now_ns() + kPoisonResetNs, [this, task, addr, len] {
     if (find(task, addr) == nullptr) return;
-    kern::AgentCall c;
-    c.op = MACHD_AGENT_MADVISE;
-    c.args[0] = addr;
-    c.args[1] = len;
-    c.args[2] = MADV_DONTNEED;
-    kern::agent().request(task, c, [](const kern::AgentResult&) {});
+    kern::agent().request(task, kern::madvise_call(addr, len, MADV_DONTNEED), [](const kern::AgentResult&) {});
   });
 }
 

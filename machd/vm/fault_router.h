@@ -42,12 +42,8 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   FaultRouter(const FaultRouter&) = delete;
   FaultRouter& operator=(const FaultRouter&) = delete;
 
-  void attach_task(ipc::TaskId task, int fd, uint64_t features, bool user_mode_only);
+  void attach_task(ipc::TaskId task, int fd, uint64_t features);
   bool has_userfaultfd(ipc::TaskId task) const { return tasks_.count(task) != 0; }
-  // The kernel refuses faults raised inside system calls for this task's
-  // userfaultfd (UFFD_USER_MODE_ONLY): read(2) into its object memory fails
-  // with EFAULT.
-  bool user_mode_only(ipc::TaskId task) const;
 
   int add_mapping(ipc::TaskId task, uint64_t start, uint64_t end, uint64_t offset, vm_prot_t prot,
                   MemoryObject* object, vm_inherit_t inheritance = VM_INHERIT_NONE);
@@ -75,16 +71,11 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   // it when the fd is readable; tests call it directly).
   void drain(ipc::TaskId task);
 
-  struct Stats {
-    uint64_t faults = 0, unknown = 0, unmaps = 0;
-  };
-  const Stats& stats() const { return stats_; }
 
  private:
   struct PerTask {
     int fd = -1;
     uint64_t features = 0;
-    bool user_mode_only = true;
     uint64_t watch = 0;
     std::map<uint64_t, std::unique_ptr<ObjectMapping>> maps;  // by start
   };
@@ -113,7 +104,6 @@ class FaultRouter final : public MappingOps, public kern::TaskObserver {
   std::vector<std::pair<ipc::TaskId, std::function<void()>>> retries_;
   uint64_t retry_timer_ = 0;
   static constexpr uint64_t kRetryNs = 200'000;
-  Stats stats_;
 };
 
 }  // namespace machd::vm

@@ -133,7 +133,6 @@ void MemoryObject::map_everywhere(uint64_t first, uint64_t count) {
 // ---- faults ------------------------------------------------------------------
 
 void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool wp) {
-  ++stats_.faults;
   if (!alive_) {
     ops_.fail(m, addr, kPage);
     return;
@@ -146,7 +145,6 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
     waiters_.emplace(idx, Waiter{&m, addr, {}});
     if (!(s & kUnlockAsked)) {
       s |= kUnlockAsked;
-      ++stats_.unlocks;
       pending_.push_back({idx * kPage, kPage, object_now_ns() + timeout_ns_, true});
       pager_.data_unlock(*this, idx * kPage, kPage, access);
     }
@@ -218,8 +216,6 @@ void MemoryObject::request_around(uint64_t idx, vm_prot_t access) {
 void MemoryObject::request_range(uint64_t first, uint64_t count, vm_prot_t access) {
   for (uint64_t i = first; i < first + count; ++i) state_[i] |= kRequested;
   pending_.push_back({first * kPage, count * kPage, object_now_ns() + timeout_ns_, false});
-  ++stats_.requests;
-  stats_.pages_requested += count;
   pager_.data_request(*this, first * kPage, count * kPage, access);
 }
 
@@ -325,7 +321,6 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
     result = KERN_INVALID_ARGUMENT;
     error_offset = offset;
   } else if (alive_) {
-    ++stats_.supplies;
     const uint64_t first = offset / kPage;
     const uint64_t count = length / kPage;  // a partial last page is discarded
     ensure((first + count) * kPage);
@@ -389,7 +384,6 @@ kern_return_t MemoryObject::data_unavailable(uint64_t offset, uint64_t length) {
 }
 
 kern_return_t MemoryObject::data_error(uint64_t offset, uint64_t length, kern_return_t) {
-  ++stats_.errors;
   const uint64_t first = offset / kPage;
   const uint64_t end = (offset + length + kPage - 1) / kPage;
   fail_range(first, end - first);
@@ -425,8 +419,6 @@ void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool k
     }
     const bool sent = pager_.data_return(*this, i * kPage, (e - i) * kPage, dirty, keep);
     if (sent) {
-      ++stats_.returns;
-      stats_.pages_returned += e - i;
     }
     for (uint64_t j = i; j < e; ++j) {
       if (sent && protected_all) state_[j] &= uint8_t(~kDirty);
@@ -538,7 +530,6 @@ void MemoryObject::expire(uint64_t now_ns) {
     ready_deadline_.reset();
     std::vector<uint64_t> asks;
     asks.swap(deferred_);
-    ++stats_.errors;
     for (uint64_t idx : asks) wake(idx, false);
   }
   std::vector<Pending> late;
@@ -557,7 +548,6 @@ void MemoryObject::expire(uint64_t now_ns) {
     }
   }
   for (const Pending& p : late) {
-    ++stats_.errors;
     const uint8_t bit = p.unlock ? kUnlockAsked : kRequested;
     for (uint64_t i = p.offset / kPage; i < (p.offset + p.length) / kPage && i < pages(); ++i)
       if (state_[i] & bit) fail_range(i, 1);

@@ -168,12 +168,6 @@ class MemoryObject {
   void expire(uint64_t now_ns);
   std::optional<uint64_t> next_deadline() const;
 
-  // Counters (introspection, tests).
-  struct Stats {
-    uint64_t faults = 0, requests = 0, pages_requested = 0, supplies = 0, returns = 0, pages_returned = 0,
-             unlocks = 0, errors = 0;
-  };
-  const Stats& stats() const { return stats_; }
   // A page's state bits (tests).
   uint8_t page_state(uint64_t offset) const;
 
@@ -229,7 +223,6 @@ class MemoryObject {
   std::vector<ObjectMapping*> mappings_;
   uint64_t last_request_end_ = UINT64_MAX;             // read-ahead
   uint32_t cluster_pages_ = kMinClusterPages;
-  Stats stats_;
 };
 
 // machd's clock for pager deadlines.

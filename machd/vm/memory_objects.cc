@@ -21,8 +21,7 @@ using kern::KType;
 
 MemoryObjects& memory_objects() { return *g_objects; }
 
-MemoryObjects::MemoryObjects(kern::Dispatch& dispatch, kern::TaskHost& host, uint64_t timeout_ns)
-    : dispatch_(dispatch), router_(host), timeout_ns_(timeout_ns) {
+MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router_(host), timeout_ns_(timeout_ns) {
   g_objects = this;
   kern::runtime().add_observer(&router_);
   router_.on_unmapped([this](MemoryObject* o) { unmapped(o); });
@@ -65,6 +64,10 @@ MemoryObject* MemoryObjects::object_for(mach_port_name_t pager) {
   return raw;
 }
 
+void MemoryObjects::unlink_pager_port(uint64_t id) {
+  std::erase_if(by_pager_, [id](const auto& entry) { return entry.second == id; });
+}
+
 MemoryObject* MemoryObjects::by_id(uint64_t id) {
   auto it = objects_.find(id);
   return it == objects_.end() ? nullptr : it->second.get();
@@ -79,12 +82,7 @@ MemoryObject* MemoryObjects::by_control(mach_port_name_t kernel_name) {
 void MemoryObjects::erase(uint64_t id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
-  for (auto b = by_pager_.begin(); b != by_pager_.end();) {
-    if (b->second == id)
-      b = by_pager_.erase(b);
-    else
-      ++b;
-  }
+  unlink_pager_port(id);
   router_.forget_object(it->second.get());
   link_.forget(id);
   objects_.erase(it);
@@ -94,12 +92,7 @@ void MemoryObjects::erase(uint64_t id) {
 // new one) but lives while tasks still map it: their faults fail.
 void MemoryObjects::destroy(MemoryObject* o) {
   const uint64_t id = o->id();
-  for (auto b = by_pager_.begin(); b != by_pager_.end();) {
-    if (b->second == id)
-      b = by_pager_.erase(b);
-    else
-      ++b;
-  }
+  unlink_pager_port(id);
   o->destroy(false);
   if (o->mappings().empty()) erase(id);
 }
@@ -118,12 +111,7 @@ void MemoryObjects::pager_died(uint64_t id) {
     q.pager = MACH_PORT_NULL;
     link_.set_ports(id, q);
   }
-  for (auto b = by_pager_.begin(); b != by_pager_.end();) {
-    if (b->second == id)
-      b = by_pager_.erase(b);
-    else
-      ++b;
-  }
+  unlink_pager_port(id);
   o->destroy(true);
   if (o->mappings().empty()) erase(id);
 }

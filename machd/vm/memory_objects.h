@@ -26,7 +26,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "kern/dispatch.h"
+#include "kern/runtime.h"
 #include "fault_router.h"
 #include "memory_object.h"
 #include "pager_link.h"
@@ -35,7 +35,7 @@ namespace machd::vm {
 
 class MemoryObjects {
  public:
-  MemoryObjects(kern::Dispatch& dispatch, kern::TaskHost& host, uint64_t timeout_ns);
+  MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns);
   ~MemoryObjects();
   MemoryObjects(const MemoryObjects&) = delete;
   MemoryObjects& operator=(const MemoryObjects&) = delete;
@@ -74,12 +74,13 @@ class MemoryObjects {
  private:
   static constexpr uint64_t kLivenessNs = 100'000'000;
   void pager_died(uint64_t id);
+  // The object stops being found by its pager port.
+  void unlink_pager_port(uint64_t id);
   bool pager_alive(uint64_t id);
   void check_pagers();
   void unmapped(MemoryObject* o);
   void erase(uint64_t id);
 
-  kern::Dispatch& dispatch_;
   FaultRouter router_;
   MessagePagerLink link_;
   uint64_t timeout_ns_;

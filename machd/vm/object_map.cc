@@ -24,11 +24,7 @@ kern_return_t kr_of_agent(kern_return_t kr) {
 }
 
 void unmap_in(ipc::TaskId task, uint64_t addr, uint64_t len) {
-  kern::AgentCall c;
-  c.op = MACHD_AGENT_MUNMAP;
-  c.args[0] = addr;
-  c.args[1] = len;
-  kern::agent().request(task, c, [](const kern::AgentResult&) {});
+  kern::agent().request(task, kern::munmap_call(addr, len), [](const kern::AgentResult&) {});
 }
 
 // A private copy of [offset, offset+len) of the object's cache; -1 on failure.
@@ -59,14 +55,7 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
     kern::runtime().send_error_reply(d, o ? KERN_RESOURCE_SHORTAGE : KERN_MEMORY_ERROR);
     return;
   }
-  kern::AgentCall c;
-  c.op = MACHD_AGENT_MMAP;
-  c.args[0] = start;
-  c.args[1] = len;
-  c.args[2] = uint64_t(to_linux(cur));
-  c.args[3] = uint64_t(MAP_PRIVATE | fixed);
-  c.args[5] = 0;
-  c.fd = fd;
+  const kern::AgentCall c = kern::mmap_call(start, len, to_linux(cur), MAP_PRIVATE | fixed, fd, 0);
   kern::agent().request(task, c, [d, fd](const kern::AgentResult& r) {
     close(fd);
     if (r.result != KERN_SUCCESS) return kern::runtime().send_error_reply(d, kr_of_agent(r.result));
@@ -84,14 +73,7 @@ void map_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint6
                 vm_prot_t cur, vm_inherit_t inheritance, kern::DeferredReply d) {
   MemoryObject* o = memory_objects().by_id(id);
   if (o == nullptr) return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
-  kern::AgentCall c;
-  c.op = MACHD_AGENT_MMAP;
-  c.args[0] = start;
-  c.args[1] = len;
-  c.args[2] = uint64_t(to_linux(cur));
-  c.args[3] = uint64_t(MAP_SHARED | fixed);
-  c.args[5] = offset;
-  c.fd = o->fd();
+  const kern::AgentCall c = kern::mmap_call(start, len, to_linux(cur), MAP_SHARED | fixed, o->fd(), offset);
   kern::agent().request(task, c, [=](const kern::AgentResult& r) {
     MemoryObjects& objs = memory_objects();
     if (r.result != KERN_SUCCESS) {
@@ -113,12 +95,7 @@ void map_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint6
     // (The reply waits for it: the caller may fork as soon as it returns.)
     objs.arm();
     if (inheritance == VM_INHERIT_SHARE) return send_address_reply(d, addr);
-    kern::AgentCall dontfork;
-    dontfork.op = MACHD_AGENT_MADVISE;
-    dontfork.args[0] = addr;
-    dontfork.args[1] = len;
-    dontfork.args[2] = MADV_DONTFORK;
-    kern::agent().request(task, dontfork, [d, addr](const kern::AgentResult&) { send_address_reply(d, addr); });
+    kern::agent().request(task, kern::madvise_call(addr, len, MADV_DONTFORK), [d, addr](const kern::AgentResult&) { send_address_reply(d, addr); });
   });
 }
 

@@ -19,6 +19,8 @@ namespace {
 constexpr uint64_t kPage = MemoryObject::kPage;
 
 struct Call {
+  Call(std::string w, uint64_t o = 0, uint64_t l = 0, bool d = false, bool k = false)
+      : what(std::move(w)), offset(o), length(l), dirty(d), keep(k) {}
   std::string what;
   uint64_t offset = 0, length = 0;
   bool dirty = false, keep = false;
@@ -67,6 +69,7 @@ class FakePager final : public PagerLink {
 };
 
 struct Op {
+  Op(std::string w, uint64_t a, uint64_t l, bool p = false) : what(std::move(w)), addr(a), len(l), wp(p) {}
   std::string what;
   uint64_t addr, len;
   bool wp;
