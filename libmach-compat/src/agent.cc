@@ -75,8 +75,9 @@ kern_return_t kr_of_errno(int e) {
 // ---- parking -------------------------------------------------------------
 
 // Saves the context into the slot, parks until machd lets go, then loads
-// what machd rewrote (DIRTY) or ends the thread (EXIT).
-void park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
+// what machd rewrote (DIRTY) or ends the thread (EXIT). Returns the slot's
+// flags as machd left them (0 if machd let go before the thread parked).
+uint32_t park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
   static_assert(sizeof(uc->uc_mcontext.gregs) == MACHD_NGREG * 8);
   memcpy(ts->gregs, uc->uc_mcontext.gregs, sizeof ts->gregs);
   unsigned long base = 0;
@@ -104,7 +105,7 @@ void park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
   }
   uint32_t expect = MACHD_TS_STOPPING;
   if (!atomic(ts->state).compare_exchange_strong(expect, MACHD_TS_PARKED, std::memory_order_acq_rel))
-    return;  // machd let go before we parked
+    return 0;  // machd let go before we parked
   machd_agent_header* h = header();
   atomic(h->parked[index / 64]).fetch_or(uint64_t(1) << (index % 64), std::memory_order_acq_rel);
   tell_machd(h);
@@ -125,6 +126,7 @@ void park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
     // Never let a rewritten context leave user mode's segments.
     uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xffffll) | 0x33;
   }
+  return flags;
 }
 
 void on_thread_signal(int, siginfo_t* si, void* ucv) {
@@ -344,6 +346,18 @@ void start_agent() {
 }
 
 uint32_t agent_tid() { return g_agent_tid.load(); }
+
+uint32_t park_in_slot(uint32_t index, ucontext_t* uc) {
+  if (index >= MACHD_THREAD_SLOTS || region_base() == nullptr) return 0;
+  machd_thread_slot* ts = slot_at(index);
+  if (atomic(ts->tid).load(std::memory_order_acquire) != uint32_t(syscall(SYS_gettid))) return 0;
+  return park(ts, index, uc);
+}
+
+uint64_t exception_interest() {
+  machd_agent_header* h = region_base() ? header() : nullptr;
+  return h ? atomic(h->exc_interest).load(std::memory_order_acquire) : 0;
+}
 
 uint64_t pthread_of_tid(int tid) {
   if (tid == int(syscall(SYS_gettid))) return uint64_t(pthread_self());

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 4u
+#define MACHD_ABI_VERSION 5u
 
 /* Region geometry (fixed for ABI version 2):
  *   [0, 4096)                 machd_region_header, credit table, lane controls
@@ -262,7 +262,9 @@ struct machd_agent_header {
   uint32_t agent_tid; /* the agent thread (never listed, never stopped) */
   uint32_t pid;       /* the process, as the agent sees it */
   uint64_t parked[MACHD_THREAD_SLOTS / 64]; /* handlers: atomic OR of a slot's bit once parked */
-  uint64_t reserved[2];
+  uint64_t exc_interest; /* machd: bit (1 << exception type) set while some exception port (the
+                            task's, the host's or one of its threads') takes that exception */
+  uint64_t reserved;
   struct machd_agent_call calls[MACHD_AGENT_CALLS];
 };
 MACHD_STATIC_ASSERT(offsetof(struct machd_agent_header, parked) == 16, "parked offset");
@@ -277,6 +279,7 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_agent_header) <= MACHD_AGENT_HEADER_SIZE
 /* machd_thread_slot.flags (machd) */
 #define MACHD_TSF_DIRTY 0x1u /* machd rewrote gregs/fpstate: load them */
 #define MACHD_TSF_EXIT 0x2u  /* end the thread instead of returning */
+#define MACHD_TSF_EXC_HANDLED 0x4u /* an exception handler answered KERN_SUCCESS: resume */
 /* machd_thread_slot.fp_kind (handler) */
 #define MACHD_FP_NONE 0u
 #define MACHD_FP_FXSAVE 1u /* fpstate holds a 512-byte FXSAVE image */
@@ -391,6 +394,14 @@ enum machd_op {
   MACHD_OP_THREAD_SELF = 40,        /* args {tid: the caller's gettid()} -> rets[0] = send right to
                                        the thread's port (a user reference more per call), 0 if the
                                        tid is not a thread of the caller's process */
+  /* A hardware exception (kern/exception_delivery.h): args {tid (the caller's gettid()), exception
+   * type, code, subcode} → KERN_SUCCESS with rets[0] = a thread slot the caller must park in at once
+   * (the library's park, with the faulting context); machd then raises the exception to the
+   * thread's, the task's and the host's exception ports and lets the thread go with
+   * MACHD_TSF_EXC_HANDLED set if a handler answered KERN_SUCCESS. KERN_ABORTED: a stop of the
+   * thread is in flight (let it park and resume, then ask again). KERN_FAILURE: no exception port
+   * takes it (the signal goes to the program). */
+  MACHD_OP_EXCEPTION_RAISE = 41,
   /* Ranges by kernel-object area (kern/), each documented where it is used:
    *   40-59 threads and the in-task agent   60-69 tasks
    *   70-89 host, clocks, timers, time      90-109 virtual memory

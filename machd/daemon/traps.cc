@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kern/clock.h"
+#include "kern/exception_delivery.h"
 #include "kern/host.h"
 #include "kern/timer.h"
 #include "kern/task.h"
@@ -110,6 +111,13 @@ kern_return_t trap(Ctx& c) {
     c.rep.rets[0] = tag;
     c.rep.rets[1] = id;
     return KERN_SUCCESS;
+  }
+  if (c.req.op == MACHD_OP_EXCEPTION_RAISE) {
+    uint32_t slot = 0;
+    kern_return_t kr = kern::exception_delivery().raise(self, pid_t(c.a(0)), exception_type_t(int32_t(c.a(1))),
+                                                        int64_t(c.a(2)), int64_t(c.a(3)), &slot);
+    c.rep.rets[0] = slot;
+    return kr;
   }
   if (c.req.op == MACHD_OP_THREAD_SELF) {
     c.rep.rets[0] = kern::thread_self(self, pid_t(c.a(0)));

@@ -103,6 +103,10 @@ KObject Kernel::kobject_of(TaskId caller, mach_port_name_t name) const {
   return ipc::kobject_of(impl_->ipc, caller, name);
 }
 
+TaskId Kernel::port_receiver(TaskId caller, mach_port_name_t name, uint64_t* port_key) const {
+  return ipc::port_receiver(impl_->ipc, caller, name, port_key);
+}
+
 kern_return_t Kernel::kobject_make_send(TaskId task, mach_port_name_t kernel_name, mach_port_name_t* out) {
   Drain d{impl_->ipc};
   return ipc::kobject_make_send(impl_->ipc, task, kernel_name, out);

@@ -254,6 +254,10 @@ class Kernel {
   // Label of the port a send/send-once/receive right `name` of `caller`
   // denotes ({} when none or the port is dead).
   KObject kobject_of(TaskId caller, mach_port_name_t name) const;
+  // The task holding the receive right of the port `name` denotes in
+  // `caller` (kNoTask: none, dead, in transit); *port_key: a value unique to
+  // the port while it lives (0 if none). Never shown to a task unhashed.
+  TaskId port_receiver(TaskId caller, mach_port_name_t name, uint64_t* port_key) const;
   // A send right made from the kernel task's receive right `kernel_name`,
   // copied out into `task` (*out: its name there).
   kern_return_t kobject_make_send(TaskId task, mach_port_name_t kernel_name, mach_port_name_t* out);

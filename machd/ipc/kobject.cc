@@ -52,6 +52,19 @@ KObject kobject_of(Ipc& ipc, TaskId caller, mach_port_name_t name) {
   return {p->aux->kobject_type, p->aux->kobject_id};
 }
 
+TaskId port_receiver(Ipc& ipc, TaskId caller, mach_port_name_t name, uint64_t* port_key) {
+  *port_key = 0;
+  Task* c = ipc.task(caller);
+  if (!c || !MACH_PORT_VALID(name)) return kNoTask;
+  Entry* e = c->space.lookup(name);
+  if (!e || !(e->type() & (MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_SEND_ONCE | MACH_PORT_TYPE_RECEIVE)))
+    return kNoTask;
+  const Port* p = e->port();
+  if (!p->active()) return kNoTask;
+  *port_key = reinterpret_cast<uintptr_t>(p);
+  return p->receiver;
+}
+
 kern_return_t kobject_make_send(Ipc& ipc, TaskId task, mach_port_name_t kernel_name,
                                 mach_port_name_t* out) {
   *out = MACH_PORT_NULL;

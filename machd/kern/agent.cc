@@ -76,6 +76,10 @@ machd_agent_header* Agent::header(ipc::TaskId task) {
   return reinterpret_cast<machd_agent_header*>(link_.agent_area(task));
 }
 
+void Agent::set_exception_interest(ipc::TaskId task, uint64_t mask) {
+  if (machd_agent_header* h = header(task)) std::atomic_ref<uint64_t>(h->exc_interest).store(mask, std::memory_order_release);
+}
+
 machd_thread_slot* Agent::slot(ipc::TaskId task, uint32_t index) {
   uint8_t* a = link_.agent_area(task);
   if (a == nullptr || index >= MACHD_THREAD_SLOTS) return nullptr;

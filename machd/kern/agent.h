@@ -110,6 +110,9 @@ class Agent final : public TaskObserver {
   // (a thread the agent created).
   void await_park(ipc::TaskId task, uint32_t index, ParkDone done);
 
+  // Publishes the task's exception interest mask (machd_abi.h exc_interest).
+  void set_exception_interest(ipc::TaskId task, uint64_t mask);
+
   void on_doorbell(ipc::TaskId task);
   std::optional<uint64_t> next_deadline() const;
   void expire(uint64_t now_ns);

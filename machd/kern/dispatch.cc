@@ -55,6 +55,7 @@ Request request_of(const std::vector<uint8_t>& msg) {
 void Dispatch::add(const Subsystem& s) { subsystems_.push_back(s); }
 
 void Dispatch::on_no_senders(KType type, NoSendersHandler h) { no_senders_[size_t(type)] = std::move(h); }
+void Dispatch::on_message(KType type, MessageHandler h) { messages_[size_t(type)] = std::move(h); }
 
 const Subsystem* Dispatch::find(mach_msg_id_t id) const {
   for (const Subsystem& s : subsystems_)
@@ -64,6 +65,12 @@ const Subsystem* Dispatch::find(mach_msg_id_t id) const {
 
 KernelReply Dispatch::serve(const std::vector<uint8_t>& msg, ipc::KObject ko) {
   if (msg.size() < sizeof(mach_msg_header_t)) return {};
+  if (auto& h = messages_[size_t(type_of(ko))]) {
+    h(msg, ko);
+    KernelReply none;
+    none.keep_body = false;
+    return none;
+  }
   Runtime& rt = runtime();
   Request req = request_of(msg);
   if (req.id == MACH_NOTIFY_NO_SENDERS && req.reply_type == 0) {

@@ -27,11 +27,18 @@ struct Subsystem {
 
 // (object, kernel-task name of its port, make-send count the notification carries)
 using NoSendersHandler = std::function<void(ipc::KObject, mach_port_name_t, mach_port_mscount_t)>;
+// (the message as the kernel task received it, the object of the port)
+using MessageHandler = std::function<void(const std::vector<uint8_t>&, ipc::KObject)>;
 
 class Dispatch {
  public:
   void add(const Subsystem& s);
   void on_no_senders(KType type, NoSendersHandler h);
+  // Every message that arrives on a port of `type` goes to `h` instead of
+  // a subsystem: ports on which machd receives replies (machd is then the
+  // client). Nothing is answered; the rights the message carried are
+  // released after `h` returns.
+  void on_message(KType type, MessageHandler h);
 
   // Serves `msg` (header, body, trailer as the kernel task received it, with
   // out-of-line memory mapped in machd) that arrived on the port of `ko`.
@@ -45,6 +52,7 @@ class Dispatch {
  private:
   std::vector<Subsystem> subsystems_;
   std::vector<NoSendersHandler> no_senders_ = std::vector<NoSendersHandler>(size_t(KType::kCount));
+  std::vector<MessageHandler> messages_ = std::vector<MessageHandler>(size_t(KType::kCount));
 };
 
 }  // namespace machd::kern

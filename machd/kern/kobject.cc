@@ -26,6 +26,7 @@ const char* type_name(KType t) {
     case KType::kMemoryEntry: return "memory-entry";
     case KType::kMemoryObjectControl: return "memory-object-control";
     case KType::kMemoryObjectName: return "memory-object-name";
+    case KType::kExceptionReply: return "exception-reply";
     case KType::kVoucher: return "voucher";
     case KType::kIdentityToken: return "identity-token";
     case KType::kTaskResumeToken: return "task-resume-token";

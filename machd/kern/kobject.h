@@ -38,6 +38,7 @@ enum class KType : uint16_t {
   kIdentityToken,
   kTaskResumeToken,               // task_suspend2's token (id: token id, thread_server.cc)
   kMemoryObjectName,              // a memory object's name port (vm_region reports it)
+  kExceptionReply,                // the reply port of one exception delivery (id: its id)
   kCount
 };
 

@@ -95,6 +95,9 @@ Thread* Threads::add(ipc::TaskId task, pid_t tid) {
 
 void Threads::forget(Thread& t) {
   std::vector<ParkDone> waiters = std::move(t.waiters);
+  const bool had_exception_ports = t.exc != nullptr;
+  if (t.exc) clear_exception_ports(*t.exc);
+  const ipc::TaskId task = t.task;
   if (t.slot >= 0) {
     if (t.stop != Thread::Stop::kRunning) agent().release(t.task, uint32_t(t.slot));
     slots_[t.task].reset(size_t(t.slot));
@@ -104,7 +107,17 @@ void Threads::forget(Thread& t) {
   if (MACH_PORT_VALID(t.inspect_port)) runtime().destroy_port(t.inspect_port);
   by_tid_.erase({t.task, t.tid});
   by_id_.erase(t.id);  // t is gone
+  if (had_exception_ports) exception_ports().publish(task);
   for (auto& w : waiters) w(KERN_TERMINATED);
+}
+
+uint64_t Threads::exception_interest(ipc::TaskId task) const {
+  uint64_t mask = 0;
+  for (auto it = by_tid_.lower_bound({task, 0}); it != by_tid_.end() && it->first.first == task; ++it) {
+    auto t = by_id_.find(it->second);
+    if (t != by_id_.end() && t->second->exc) mask |= kern::exception_interest(*t->second->exc);
+  }
+  return mask;
 }
 
 Thread* Threads::of_tid(ipc::TaskId task, pid_t tid) {
@@ -163,6 +176,22 @@ void Threads::hold(Thread& t, ParkDone done) {
   t.stop = Thread::Stop::kStopping;
   const uint64_t id = t.id;
   agent().stop(t.task, uint32_t(t.slot), t.tid, [this, id](kern_return_t kr) { stopped(id, kr); });
+}
+
+int Threads::park_self(Thread& t, ParkDone done) {
+  if (t.stop != Thread::Stop::kRunning) return -1;
+  if (t.slot < 0 && (t.slot = take_slot(t.task)) < 0) return -1;
+  machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot));
+  if (s == nullptr) return -1;
+  std::atomic_ref<uint32_t>(s->flags).store(0);
+  std::atomic_ref<uint32_t>(s->tid).store(uint32_t(t.tid));
+  std::atomic_ref<uint32_t>(s->state).store(MACHD_TS_STOPPING, std::memory_order_release);
+  ++t.holds;
+  t.stop = Thread::Stop::kStopping;
+  t.waiters.push_back(std::move(done));
+  const uint64_t id = t.id;
+  agent().await_park(t.task, uint32_t(t.slot), [this, id](kern_return_t kr) { stopped(id, kr); });
+  return t.slot;
 }
 
 void Threads::stopped(uint64_t id, kern_return_t kr) {
@@ -257,7 +286,7 @@ mach_port_name_t Threads::send_to(ipc::TaskId task, Thread& t) {
 // Policies are not a reason to keep the port (they go with it, a difference from XNU).
 bool idle(const Thread& t) {
   return t.holds == 0 && t.suspend_count == 0 && t.waiters.empty() && t.read_port == MACH_PORT_NULL &&
-         t.inspect_port == MACH_PORT_NULL;
+         t.inspect_port == MACH_PORT_NULL && t.exc == nullptr;
 }
 
 mach_port_name_t Threads::flavor_reply_send(Thread& t, KType type) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "agent.h"
+#include "exception_ports.h"
 #include "machd_abi.h"
 #include "runtime.h"
 
@@ -52,6 +53,8 @@ struct Thread {
   std::vector<ParkDone> waiters;           // called once parked (or the stop failed)
   x86_debug_state64_t debug{};
   std::map<int, std::vector<integer_t>> policies;  // thread_policy_set, by flavor
+  std::unique_ptr<ExceptionActions> exc;           // thread_set_exception_ports (kept while set)
+  bool in_exception = false;                       // parked for an exception (exception_delivery.h)
 };
 
 class Threads final : public TaskObserver {
@@ -70,12 +73,20 @@ class Threads final : public TaskObserver {
   // Adds a hold; `done` is called when the thread is parked (KERN_SUCCESS),
   // or with the error that prevented it. May call `done` before returning.
   void hold(Thread& t, ParkDone done);
+  // The thread asked to park itself (it is running the library's handler
+  // and parks in the slot this returns, >= 0): a hold is added without a
+  // signal, as hold() does; `done` as for hold(). -1 when no slot is free or
+  // a stop is already in flight (the caller then answers KERN_ABORTED).
+  int park_self(Thread& t, ParkDone done);
   // Drops a hold; the last one lets the thread run.
   void unhold(Thread& t);
   // The parked thread's slot (nullptr unless parked).
   machd_thread_slot* parked_slot(Thread& t);
   // Ends the thread (it must be parked): it exits when let go.
   void end(Thread& t);
+
+  // The exception interest of the task's threads' own exception ports.
+  uint64_t exception_interest(ipc::TaskId task) const;
 
   // Task suspension (XNU's task_hold): counts per task.
   uint32_t& task_suspend_count(ipc::TaskId task) { return task_suspends_[task]; }

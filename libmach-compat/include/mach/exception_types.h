@@ -30,7 +30,8 @@
 #define EXCEPTION_DEFAULT               1   /* identity */
 #define EXCEPTION_STATE                 2   /* thread state */
 #define EXCEPTION_STATE_IDENTITY        3   /* both */
-#define EXCEPTION_IDENTITY_PROTECTED    4
+#define EXCEPTION_IDENTITY_PROTECTED    4   /* thread id and a task identity token */
+#define EXCEPTION_STATE_IDENTITY_PROTECTED 5 /* both, with the thread state */
 
 #define MACH_EXCEPTION_BACKTRACE_PREFERRED  0x20000000
 #define MACH_EXCEPTION_ERRORS               0x40000000
@@ -58,6 +59,9 @@
 	 EXC_MASK_EMULATION | EXC_MASK_SOFTWARE | EXC_MASK_BREAKPOINT | \
 	 EXC_MASK_SYSCALL | EXC_MASK_MACH_SYSCALL | EXC_MASK_RPC_ALERT | \
 	 EXC_MASK_RESOURCE | EXC_MASK_GUARD | EXC_MASK_MACHINE)
+
+/* Every mask bit an exception port may be set for. */
+#define EXC_MASK_VALID (EXC_MASK_ALL | EXC_MASK_CRASH | EXC_MASK_CORPSE_NOTIFY)
 
 #define FIRST_EXCEPTION         1   /* 0 is illegal */
 

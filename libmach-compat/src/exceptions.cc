@@ -1,0 +1,162 @@
+// libmach-compat/src/exceptions.cc — hardware faults become Mach
+// exceptions (machd/kern/exception_delivery.h has the whole path).
+//
+// The library claims SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP
+// (signals.h). A fault the kernel raised is turned into XNU's exception
+// type and codes (the x86 trap number and error code are in the signal
+// context); if machd says some exception port takes that type (the interest
+// mask in the task region, read without a trap), the thread asks machd to
+// raise it and parks with its context until a handler answered. A handler's
+// KERN_SUCCESS resumes the thread with the state the handler left; anything
+// else, or no handler, hands the signal to the program's own disposition.
+//
+// A process about to die of a signal whose default action dumps core
+// (claimed: the five above and SIGABRT) first raises EXC_CRASH with XNU's
+// code layout (signal << 24 | exception << 20 | low 20 bits of the code),
+// as macOS does for crash reporters. SIGABRT itself is no exception.
+//
+// MACH_COMPAT_EXCEPTIONS=0 in the environment leaves the signals alone.
+#include <mach/exception_types.h>
+#include <mach/kern_return.h>
+#include <mach/machine/exception.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "agent.h"
+#include "connection.h"
+#include "machd_abi.h"
+#include "signals.h"
+
+namespace machcompat {
+
+namespace {
+
+struct Exception {
+  exception_type_t type = 0;
+  int64_t code = 0;
+  int64_t subcode = 0;
+};
+
+__attribute__((tls_model("initial-exec"))) thread_local bool t_raising = false;
+
+// x86 trap numbers (the signal context's REG_TRAPNO).
+enum : int64_t {
+  kTrapDivide = 0, kTrapDebug = 1, kTrapBreakpoint = 3, kTrapOverflow = 4, kTrapInvalidOpcode = 6,
+  kTrapSegmentNotPresent = 11, kTrapStackFault = 12, kTrapGeneralProtection = 13, kTrapPageFault = 14,
+  kTrapFpuError = 16, kTrapAlignment = 17, kTrapSimdError = 19,
+};
+
+int64_t fault_address(const siginfo_t* si) { return int64_t(reinterpret_cast<uintptr_t>(si->si_addr)); }
+
+// XNU's exception for a fault the kernel raised (x86_64 user_trap); type 0
+// for a signal that is no exception (one a process sent).
+Exception exception_of(int sig, const siginfo_t* si, const ucontext_t* uc) {
+  Exception e;
+  if (si == nullptr || uc == nullptr || si->si_code <= 0) return e;  // kill(), sigqueue(), tgkill()
+  const int64_t trap = uc->uc_mcontext.gregs[REG_TRAPNO];
+  const int64_t err = uc->uc_mcontext.gregs[REG_ERR];
+  switch (sig) {
+    case SIGSEGV:
+      if (trap == kTrapGeneralProtection) {
+        e = {EXC_BAD_ACCESS, EXC_I386_GPFLT, err};  // XNU maps #GP to EXC_BAD_ACCESS
+      } else if (trap == kTrapStackFault) {
+        e = {EXC_BAD_INSTRUCTION, EXC_I386_STKFLT, err};
+      } else if (trap == kTrapSegmentNotPresent) {
+        e = {EXC_BAD_INSTRUCTION, EXC_I386_SEGNPFLT, err};
+      } else {
+        const bool protection = si->si_code == SEGV_ACCERR
+#ifdef SEGV_PKUERR
+                                || si->si_code == SEGV_PKUERR
+#endif
+            ;
+        e = {EXC_BAD_ACCESS, protection ? KERN_PROTECTION_FAILURE : KERN_INVALID_ADDRESS, fault_address(si)};
+      }
+      break;
+    case SIGBUS:
+      if (si->si_code == BUS_ADRALN || trap == kTrapAlignment)
+        e = {EXC_BAD_ACCESS, EXC_I386_ALIGNFLT, fault_address(si)};
+      else if (si->si_code == BUS_MCEERR_AR || si->si_code == BUS_MCEERR_AO)
+        e = {EXC_BAD_ACCESS, KERN_MEMORY_FAILURE, fault_address(si)};
+      else
+        e = {EXC_BAD_ACCESS, KERN_MEMORY_ERROR, fault_address(si)};  // e.g. past the end of a mapped file
+      break;
+    case SIGILL: e = {EXC_BAD_INSTRUCTION, EXC_I386_INVOP, 0}; break;
+    case SIGFPE: {
+      const auto* fp = uc->uc_mcontext.fpregs;
+      if (trap == kTrapSimdError)
+        e = {EXC_ARITHMETIC, EXC_I386_SSEEXTERR, fp ? int64_t(fp->mxcsr) : 0};
+      else if (trap == kTrapFpuError)
+        e = {EXC_ARITHMETIC, EXC_I386_EXTERR, fp ? int64_t(fp->swd) : 0};
+      else if (trap == kTrapOverflow)
+        e = {EXC_ARITHMETIC, EXC_I386_INTO, 0};
+      else
+        e = {EXC_ARITHMETIC, EXC_I386_DIV, 0};
+      break;
+    }
+    case SIGTRAP:
+      if (trap == kTrapDebug || si->si_code == TRAP_TRACE || si->si_code == TRAP_HWBKPT)
+        e = {EXC_BREAKPOINT, EXC_I386_SGL, 0};
+      else
+        e = {EXC_BREAKPOINT, EXC_I386_BPT, 0};  // int3 (the context's rip is after it, as on XNU)
+      break;
+    default: break;
+  }
+  return e;
+}
+
+// Raises `e` for the calling thread and parks until machd decided. True
+// when a handler answered KERN_SUCCESS (*uc then holds the state it left).
+bool raise_and_wait(const Exception& e, ucontext_t* uc) {
+  if (e.type <= 0 || e.type >= 64 || !(exception_interest() & (uint64_t(1) << e.type))) return false;
+  if (t_raising) return false;  // a fault while raising one: the program's disposition
+  t_raising = true;
+  bool handled = false;
+  const uint64_t tid = uint64_t(syscall(SYS_gettid));
+  for (int tries = 0; tries < 1000; ++tries) {
+    CallResult r = call(MACHD_OP_EXCEPTION_RAISE, {tid, uint64_t(int64_t(e.type)), uint64_t(e.code),
+                                                   uint64_t(e.subcode)});
+    if (r.machd_gone) break;
+    if (r.result == KERN_ABORTED) {  // a stop of this thread is in flight: let it happen first
+      timespec pause{0, 1000 * 1000};
+      nanosleep(&pause, nullptr);
+      continue;
+    }
+    if (r.result == KERN_SUCCESS) handled = (park_in_slot(uint32_t(r.rets[0]), uc) & MACHD_TSF_EXC_HANDLED) != 0;
+    break;
+  }
+  t_raising = false;
+  return handled;
+}
+
+bool on_fault(int sig, siginfo_t* si, ucontext_t* uc) { return raise_and_wait(exception_of(sig, si, uc), uc); }
+
+bool never_an_exception(int, siginfo_t*, ucontext_t*) { return false; }
+
+// The process dies of `sig`: EXC_CRASH first (its reply changes nothing).
+void on_crash(int sig, siginfo_t* si, ucontext_t* uc) {
+  const Exception original = exception_of(sig, si, uc);
+  Exception crash;
+  crash.type = EXC_CRASH;
+  crash.code = (int64_t(sig & 0xff) << 24) | (int64_t(original.type & 0xf) << 20) | (original.code & 0xfffff);
+  crash.subcode = original.subcode;
+  if (uc != nullptr) raise_and_wait(crash, uc);
+}
+
+__attribute__((constructor(200))) void claim_fault_signals() {
+  const char* env = getenv("MACH_COMPAT_EXCEPTIONS");
+  if (env != nullptr && strcmp(env, "0") == 0) return;
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP}) claim_signal(sig, on_fault);
+  claim_signal(SIGABRT, never_an_exception);
+  set_crash_hook(on_crash);
+}
+
+}  // namespace
+
+}  // namespace machcompat
