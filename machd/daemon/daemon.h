@@ -24,6 +24,7 @@
 #include "ipc/kernel.h"
 #include "kern/agent.h"
 #include "kern/dispatch.h"
+#include "kern/emulation.h"
 #include "kern/clock.h"
 #include "kern/host.h"
 #include "kern/processor.h"
@@ -106,6 +107,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::Agent> agent_;
   std::unique_ptr<vm::MemoryObjects> memory_objects_;
   std::unique_ptr<kern::Threads> threads_;
+  std::unique_ptr<kern::Emulations> emulations_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
