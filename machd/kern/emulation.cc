@@ -46,7 +46,17 @@ Emulations::~Emulations() {
 kern_return_t Emulations::check_entry(int number, uint64_t entry) {
   if (number < 0 || number >= kVectorSize) return KERN_INVALID_ARGUMENT;
   if (entry == kRoutineNull) return KERN_SUCCESS;
-  if (number == SYS_rt_sigreturn) return KERN_INVALID_ARGUMENT;
+  // Calls the SIGSYS handler cannot run for another (its own return, the
+  // signal mask and stack it restores, a new thread's or vfork's stack).
+  switch (number) {
+    case SYS_rt_sigreturn:
+    case SYS_rt_sigprocmask:
+    case SYS_sigaltstack:
+    case SYS_clone:
+    case SYS_clone3:
+    case SYS_vfork: return KERN_INVALID_ARGUMENT;
+    default: break;
+  }
   if (entry == kRoutineServer) return KERN_SUCCESS;
   return entry >= kPage && entry <= kUserTop ? KERN_SUCCESS : KERN_INVALID_ARGUMENT;
 }

@@ -9,8 +9,10 @@
 //   The vector maps Linux x86_64 system call numbers [0, kVectorSize) to
 //   EML_ROUTINE_NULL (0: not redirected), EML_ROUTINE_SERVER (1: to the
 //   task's emulation server) or the address of a routine in the task
-//   (>= one page, below the top of user space). rt_sigreturn cannot be
-//   redirected (the redirection itself returns through it).
+//   (>= one page, below the top of user space). rt_sigreturn,
+//   rt_sigprocmask, sigaltstack, clone, clone3 and vfork cannot be
+//   redirected (the SIGSYS handler the redirection runs in could not run
+//   them for the thread).
 //   set_vector / set_server: change the record and answer `done` once the
 //   task's agent installed it: KERN_SUCCESS, or the agent's error (the
 //   record is then put back as it was), KERN_TERMINATED if the task goes.
