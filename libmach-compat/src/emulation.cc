@@ -13,6 +13,7 @@
 #include <mach/task.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
@@ -24,6 +25,7 @@
 #include "native_syscall.h"
 #include "signals.h"
 #include "syscall_filter.h"
+#include "vm_regions.h"
 
 extern "C" {
 #include "emulationUser.h"
@@ -105,7 +107,10 @@ kern_return_t refresh() {
     next[nr] = v[i];
     wanted.set(size_t(nr));
   }
-  if (v != nullptr) vm_deallocate(self, vm_address_t(v), n * sizeof *v);
+  // Received out-of-line memory is a private mapping of its own. (Not
+  // vm_deallocate: this may run from the library's constructor, before the
+  // VM bookkeeping's static objects exist.)
+  if (v != nullptr) munmap(v, round_to_page(n * sizeof *v));
   mach_port_t server = MACH_PORT_NULL;
   kr = task_get_emulation_server(self, &server);
   if (kr != KERN_SUCCESS) return kr;
