@@ -23,7 +23,8 @@ defs=$include/../../mig/defs
 # mach_exc.h declares the optional routines too.
 headers="task thread_act vm_map mach_vm mach_host host_priv mach_port
     clock clock_priv clock_reply processor processor_set lock_set
-    mach_voucher memory_entry exc mach_exc mach:memory_object_control"
+    mach_voucher memory_entry exc mach_exc mach:memory_object_control
+    task_emulation"
 mig_defines="-DMACH_EXC_SERVER_TASKIDTOKEN -DMACH_EXC_SERVER_BACKTRACE
     -DMACH_EXC_SERVER_TASKIDTOKEN_STATE"
 

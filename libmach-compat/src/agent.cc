@@ -19,6 +19,8 @@
 #include <mach/kern_return.h>
 
 #include "connection.h"
+#include "emulation.h"
+#include "native_syscall.h"
 #include "machd_abi.h"
 
 namespace machcompat {
@@ -131,6 +133,7 @@ uint32_t park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
 
 void on_thread_signal(int, siginfo_t* si, void* ucv) {
   const int saved = errno;
+  NativeScope native;
   if (si->si_code == SI_QUEUE && si->si_pid == getpid()) {
     // From this process: an identify request.
     auto* id = static_cast<Identify*>(si->si_value.sival_ptr);
@@ -262,6 +265,7 @@ void run_call(machd_agent_call& c, uint32_t op, const uint64_t* a) {
       rets[0] = nt.tid;
       break;
     }
+    case MACHD_AGENT_EMULATION: result = emulation_sync(); break;
     default: result = KERN_INVALID_ARGUMENT;
   }
   c.result = result;
@@ -271,9 +275,13 @@ void run_call(machd_agent_call& c, uint32_t op, const uint64_t* a) {
 
 void* agent_main(void* p) {
   const uint64_t gen = uint64_t(reinterpret_cast<uintptr_t>(p));
+  // Every signal blocked but SIGSYS: a call of ours that a filter traps
+  // runs for real in the SIGSYS handler (emulation.h).
   sigset_t all;
   sigfillset(&all);
+  sigdelset(&all, SIGSYS);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  ++native_depth();
   machd_agent_header* h = header();
   if (h == nullptr) return nullptr;
   const uint32_t tid = uint32_t(syscall(SYS_gettid));

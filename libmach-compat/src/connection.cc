@@ -1,5 +1,6 @@
 // libmach-compat/src/connection.cc — see connection.h.
 #include "connection.h"
+#include "native_syscall.h"
 #include "userfaultfd.h"
 
 #include <fcntl.h>
@@ -70,15 +71,17 @@ thread_local int t_calls = 0;  // CallBuilders alive on this thread (>1: a signa
 thread_local pid_t t_tid = 0;  // gettid(), cached (reset in a forked child)
 
 pid_t my_tid() {
-  if (t_tid == 0) t_tid = pid_t(syscall(SYS_gettid));
+  if (t_tid == 0) t_tid = pid_t(mach_emulation_native(SYS_gettid, 0, 0, 0, 0, 0, 0));
   return t_tid;
 }
 
+// Through the native gate: never redirected (native_syscall.h).
 void futex_wait(uint32_t* word, uint32_t expected, const timespec* timeout, bool shared) {
-  syscall(SYS_futex, word, shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
+  mach_emulation_native(SYS_futex, long(word), shared ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE, long(expected), long(timeout),
+                        0, 0);
 }
 void futex_wake_all(uint32_t* word) {
-  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+  mach_emulation_native(SYS_futex, long(word), FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
 }
 
 machd_channel* channel_at(int i) {
@@ -264,6 +267,7 @@ uint32_t bootstrap_name() { return g_conn.bootstrap; }
 uint64_t generation() { return g_generation.load(std::memory_order_acquire); }
 
 CallBuilder::CallBuilder(uint32_t op) {
+  ++native_depth();  // the call's own system calls are never redirected
   // Counted first: a handler interrupting us from here on sees a call in
   // progress and keeps off the thread's channel.
   nested_ = t_calls++ > 0;
@@ -292,6 +296,7 @@ CallBuilder::~CallBuilder() {
   if (nested_ && ch_ != nullptr && gen_ == g_generation.load(std::memory_order_acquire))
     release_channel(int(index_));
   --t_calls;
+  --native_depth();
 }
 
 uint64_t* CallBuilder::args() { return ch_->args; }

@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "connection.h"
+#include "emulation.h"
 #include "semaphore_cache.h"
 #include "vm_regions.h"
 
@@ -41,6 +42,7 @@ void child_after_fork() {
   machcompat::vm_after_fork_child();
   machcompat::after_fork_child();
   publish();
+  machcompat::emulation_after_fork_child();
 }
 
 __attribute__((constructor)) void mach_compat_init() {
@@ -51,6 +53,7 @@ __attribute__((constructor)) void mach_compat_init() {
   pthread_atfork(machcompat::vm_before_fork, machcompat::vm_after_fork_parent, child_after_fork);
   machcompat::connect_now();
   publish();
+  machcompat::emulation_at_start();
 }
 
 }  // namespace

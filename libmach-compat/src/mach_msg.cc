@@ -17,6 +17,7 @@
 
 #include "connection.h"
 #include "fast_lanes.h"
+#include "native_syscall.h"
 #include "vm_regions.h"
 #include "vm_self.h"
 
@@ -269,6 +270,7 @@ bool is_send_error(mach_msg_return_t mr) {
 mach_msg_return_t msg_trap(mach_msg_header_t* msg, mach_msg_option_t option, mach_msg_size_t send_size,
                            mach_msg_size_t rcv_size, mach_port_name_t rcv_name, mach_msg_timeout_t timeout,
                            mach_port_name_t notify, mach_msg_header_t* rcv_msg, mach_msg_size_t rcv_limit) {
+  machcompat::NativeScope native;  // the library's own system calls are never redirected
   (void)rcv_limit;
   const bool sending = (option & MACH_SEND_MSG) != 0;
   const bool receiving = (option & MACH_RCV_MSG) != 0;

@@ -36,6 +36,7 @@
 #include "connection.h"
 #include "machd_abi.h"
 #include "machd_semaphore.h"
+#include "native_syscall.h"
 #include "semaphore_cache.h"
 
 namespace {
@@ -90,6 +91,7 @@ PagePtr find(semaphore_t s) {
 }
 
 long futex(std::atomic<uint32_t>& w, int op, uint32_t val, const timespec* ts) {
+  machcompat::NativeScope native;  // never redirected
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w), op, val, ts, nullptr, 0);
 }
 

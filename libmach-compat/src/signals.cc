@@ -114,13 +114,13 @@ int real_sigaction(int sig, const struct sigaction* act, struct sigaction* old) 
   return f(sig, act, old);
 }
 
-bool claim_signal(int sig, SignalFilter filter) {
+bool claim_signal(int sig, SignalFilter filter, int extra_flags) {
   if (sig <= 0 || sig >= kMaxSig || sig == SIGKILL || sig == SIGSTOP) return false;
   g_filter[sig].store(filter, std::memory_order_release);
   if (g_claimed[sig].load(std::memory_order_acquire)) return true;
   struct sigaction ours {};
   ours.sa_sigaction = on_claimed;
-  ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | extra_flags;
   sigemptyset(&ours.sa_mask);
   struct sigaction previous {};
   if (real_sigaction(sig, &ours, &previous) != 0) return false;

@@ -32,7 +32,10 @@ using SignalFilter = bool (*)(int sig, siginfo_t* si, ucontext_t* uc);
 // disposition the program had (normally SIG_DFL). One filter per signal: a
 // second claim of the same signal replaces the filter. Not async-signal-safe
 // (call from initialisation). Returns false if the signal cannot be caught.
-bool claim_signal(int sig, SignalFilter filter);
+// `extra_flags` are added to the handler's (SA_SIGINFO | SA_ONSTACK |
+// SA_RESTART) at the first claim: SA_NODEFER lets the filter's own code
+// raise the same signal again (SIGSYS: a system call it makes).
+bool claim_signal(int sig, SignalFilter filter, int extra_flags = 0);
 
 // Applies the program's recorded disposition of `sig` for a signal the
 // filters did not consume: calls its handler (with its sa_mask and flags:

@@ -243,6 +243,9 @@ enum machd_agent_op {
   MACHD_AGENT_MLOCK = 6,    /* args {addr, len}: mlock; KERN_RESOURCE_SHORTAGE when Linux refuses
                                (RLIMIT_MEMLOCK, EAGAIN), rets[1] = errno */
   MACHD_AGENT_MUNLOCK = 7,  /* args {addr, len}: munlock */
+  MACHD_AGENT_EMULATION = 8, /* no args: the task's emulation changed (kern/emulation.h): fetch the
+                                vector and the server port and install them; KERN_NOT_SUPPORTED when
+                                the process cannot filter system calls (seccomp) */
   MACHD_AGENT_OP_COUNT
 };
 
@@ -412,6 +415,9 @@ enum machd_op {
    * right in the caller to the task's control / name port. */
   MACHD_OP_TASK_FOR_PID = 60,
   MACHD_OP_TASK_NAME_FOR_PID = 61,
+  MACHD_OP_EMULATION_INHERIT = 62,  /* args {task (self), pid}: a forked child (pid: its parent) or an
+                                       exec'd image (pid: its own) takes the emulation its parent or
+                                       old image had (kern/emulation.h) → rets[0] = entries */
   /* The shared page of a semaphore: args {name of a send right to a
    * semaphore in the caller's space} → rets {fd tag, semaphore id}; the
    * memfd (one page, struct machd_semaphore_word at offset 0) travels as

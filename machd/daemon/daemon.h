@@ -26,6 +26,7 @@
 #include "kern/dispatch.h"
 #include "kern/exception_delivery.h"
 #include "kern/exception_ports.h"
+#include "kern/emulation.h"
 #include "kern/clock.h"
 #include "kern/host.h"
 #include "kern/processor.h"
@@ -110,6 +111,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::Threads> threads_;
   std::unique_ptr<kern::ExceptionPorts> exception_ports_;
   std::unique_ptr<kern::ExceptionDelivery> exception_delivery_;
+  std::unique_ptr<kern::Emulations> emulations_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello

@@ -8,6 +8,7 @@
 
 #include "kern/clock.h"
 #include "kern/exception_delivery.h"
+#include "kern/emulation.h"
 #include "kern/host.h"
 #include "kern/timer.h"
 #include "kern/task.h"
@@ -242,6 +243,13 @@ kern_return_t trap(Ctx& c) {
       c.rep.rets[2] = uint32_t(id);
       c.rep.rets[3] = trailer.size();
       c.rep.data = std::move(trailer);
+      return kr;
+    }
+    case MACHD_OP_EMULATION_INHERIT: {
+      if (t != self) return KERN_INVALID_ARGUMENT;  // only a task for itself
+      uint64_t n = 0;
+      kern_return_t kr = kern::emulations().inherit(self, pid_t(c.a(1)), &n);
+      c.rep.rets[0] = n;
       return kr;
     }
     case MACHD_OP_OBJECTS_INHERIT: {

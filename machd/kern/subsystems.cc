@@ -12,17 +12,19 @@ extern "C" {
 #include "mach_vmServer.h"
 #include "mach_voucherServer.h"
 #include "memory_entryServer.h"
-#include "machServer.h"
 #include "processorServer.h"
 #include "processor_setServer.h"
 #include "semaphoreServer.h"
 #include "taskServer.h"
+#include "task_emulationServer.h"
 #include "thread_actServer.h"
 #include "vm_mapServer.h"
 }
 
 namespace machd::kern {
 
+// machServer.h declares request types of the same names as taskServer.h's
+// (the emulation calls are in both): its entry is made in subsystem_mach.cc.
 #define SUBSYSTEM(sub) \
   Subsystem { #sub, sub##_subsystem.start, sub##_subsystem.end, sub##_server, sizeof(union __ReplyUnion__##sub##_subsystem) }
 
@@ -42,7 +44,8 @@ void add_kernel_subsystems(Dispatch& d) {
   d.add(SUBSYSTEM(lock_set));
   d.add(SUBSYSTEM(mach_voucher));
   d.add(SUBSYSTEM(memory_entry));
-  d.add(SUBSYSTEM(mach));  // GNU Mach's memory-object calls (vm/memory_object_server.cc)
+  d.add(mach_subsystem_entry());  // GNU Mach's memory-object and emulation calls (subsystem_mach.cc)
+  d.add(SUBSYSTEM(task_emulation));  // kern/emulation_server.cc
 }
 
 #undef SUBSYSTEM

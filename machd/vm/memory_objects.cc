@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kern/process.h"
 #include "kern/runtime.h"
 
 namespace machd::vm {
@@ -131,30 +132,13 @@ void MemoryObjects::sync(ipc::TaskId task, uint64_t start, uint64_t end, bool in
   }
 }
 
-namespace {
-// The parent of process `pid` (/proc/PID/stat's fourth field), 0 if unknown.
-pid_t parent_of(pid_t pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
-  FILE* f = fopen(path, "re");
-  if (f == nullptr) return 0;
-  char buf[512];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  const char* close_paren = strrchr(buf, ')');  // the command may hold spaces and parentheses
-  int ppid = 0;
-  if (close_paren == nullptr || sscanf(close_paren + 1, " %*c %d", &ppid) != 1) return 0;
-  return pid_t(ppid);
-}
-}  // namespace
 
 kern_return_t MemoryObjects::inherit(ipc::TaskId child, pid_t parent_pid, uint64_t* count) {
   *count = 0;
   kern::Runtime& rt = kern::runtime();
   const pid_t child_pid = rt.host().pid_of(child);
   spdlog::debug("task {} (pid {}): inheriting object mappings of pid {}", child, child_pid, parent_pid);
-  if (child_pid == 0 || parent_pid <= 0 || parent_of(child_pid) != parent_pid) return KERN_INVALID_ARGUMENT;
+  if (child_pid == 0 || parent_pid <= 0 || kern::parent_of(child_pid) != parent_pid) return KERN_INVALID_ARGUMENT;
   const ipc::TaskId parent = rt.host().task_of_pid(parent_pid);
   if (parent == ipc::kNoTask) return KERN_INVALID_ARGUMENT;
   if (!router_.has_userfaultfd(child)) return KERN_NOT_SUPPORTED;

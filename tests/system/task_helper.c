@@ -11,10 +11,14 @@
  *                               host name port (refused as XNU), 32 if
  *                               it is no task (machd unreachable), 33 if
  *                               TASK_HOST_PORT differs from it, 31 else
+ *   task_helper getppid-exit    exits with what getppid() returns (a call
+ *                               an emulation may redirect), modulo 256
  */
 #include <mach/mach.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static int exec_check(void) {
   mach_port_t p = MACH_PORT_NULL;
@@ -53,6 +57,7 @@ static int block_receive(void) {
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
+  if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
   if (strcmp(argv[1], "host-port") == 0) {
     processor_array_t list = NULL;

@@ -1,0 +1,51 @@
+// machd/kern/process.cc — see process.h.
+#include "process.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace machd::kern {
+
+namespace {
+
+// The fields of /proc/PID/stat after the command (which may hold spaces and
+// parentheses), into buf; nullptr if unreadable.
+const char* stat_fields(pid_t pid, char* buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return nullptr;
+  size_t n = fread(buf, 1, size - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char* close_paren = strrchr(buf, ')');
+  return close_paren == nullptr ? nullptr : close_paren + 1;
+}
+
+}  // namespace
+
+pid_t parent_of(pid_t pid) {
+  char buf[1024];
+  const char* rest = stat_fields(pid, buf, sizeof buf);
+  int ppid = 0;
+  if (rest == nullptr || sscanf(rest, " %*c %d", &ppid) != 1) return 0;
+  return pid_t(ppid);
+}
+
+uint64_t start_time_of(pid_t pid) {
+  char buf[1024];
+  const char* rest = stat_fields(pid, buf, sizeof buf);
+  char state = 0;
+  unsigned long long start = 0;
+  // state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+  // cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
+  // starttime(22)
+  if (rest == nullptr ||
+      sscanf(rest, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
+             &start) != 2)
+    return 0;
+  if (state == 'Z' || state == 'X') return 0;
+  return start;
+}
+
+}  // namespace machd::kern
