@@ -277,6 +277,7 @@ void Daemon::on_hello(int fd) {
     uffd = -1;  // the router owns it
   }
   sessions_.emplace(id, std::move(s));
+  exception_ports_->publish(ref.task);  // its region is reachable only now
   ref.tokens[0] = loop_->poll_multishot(ref.sock(), POLLIN | POLLRDHUP, [this, id](int res, bool) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) on_socket(*it->second, res);

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "agent.h"
+#include "process.h"
 #include "thread.h"
 
 namespace machd::kern {
@@ -142,6 +143,23 @@ void ExceptionPorts::publish(ipc::TaskId task) {
 
 void ExceptionPorts::publish_all() {
   for (ipc::TaskId task : runtime().host().tasks()) publish(task);
+}
+
+void ExceptionPorts::task_created(ipc::TaskId task) {
+  TaskHost& host = runtime().host();
+  const pid_t pid = host.pid_of(task);
+  const pid_t ppid = pid > 0 ? parent_of(pid) : 0;
+  const ipc::TaskId parent = ppid > 0 ? host.task_of_pid(ppid) : ipc::kNoTask;
+  if (parent != ipc::kNoTask && parent != task) {
+    if (const ExceptionActions* from = find_task_table(parent); from != nullptr && exception_interest(*from) != 0) {
+      ExceptionActions& to = task_table(task);
+      for (size_t i = FIRST_EXCEPTION; i < to.size(); ++i) {
+        add_ref((*from)[i].port);
+        to[i] = (*from)[i];
+      }
+    }
+  }
+  publish(task);
 }
 
 void ExceptionPorts::task_terminating(ipc::TaskId task) {

@@ -90,7 +90,10 @@ class ExceptionPorts final : public TaskObserver {
   void publish(ipc::TaskId task);
   void publish_all();
 
-  void task_created(ipc::TaskId task) override { publish(task); }
+  // A new task whose process's parent is a task takes a copy of the
+  // parent's task-level actions (XNU's ipc_task_init: a forked or spawned
+  // child inherits its parent's exception ports).
+  void task_created(ipc::TaskId task) override;
   void task_terminating(ipc::TaskId task) override;
 
  private:

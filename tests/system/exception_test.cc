@@ -718,3 +718,29 @@ TEST(ExceptionDelivery, NothingIsLeftAfterTargetsDie) {
   for (int i = 0; i < 50 && holdings().ports > before.ports; ++i) usleep(20000);
   EXPECT_LE(holdings().ports, before.ports);
 }
+
+TEST(ExceptionDelivery, AForkedChildInheritsItsParentsTaskExceptionPorts) {
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(mach_task_self(), EXC_MASK_BREAKPOINT, port, kDefault64, THREAD_STATE_NONE),
+            KERN_SUCCESS);
+  // The child hits int3; the port it inherited is this test's (taken when
+  // it became a task, which Target waits for).
+  Target target([] {
+    asm volatile("int3");
+    return 0;
+  });
+  const pid_t pid = target.pid;
+  ASSERT_EQ(task_set_exception_ports(mach_task_self(), EXC_MASK_BREAKPOINT, MACH_PORT_NULL, kDefault64,
+                                     THREAD_STATE_NONE),
+            KERN_SUCCESS);
+  int from = 0;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    pid_for_task(r.task, &from);
+    return r.exception == EXC_BREAKPOINT ? KERN_SUCCESS : KERN_FAILURE;  // resume after the int3
+  };
+  target.start();
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  EXPECT_EQ(from, pid);
+  EXPECT_EQ(wait_exit(pid), 0);
+  target.pid = -1;
+}
