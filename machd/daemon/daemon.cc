@@ -80,6 +80,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   agent_ = std::make_unique<kern::Agent>(*this);
   memory_objects_ = std::make_unique<vm::MemoryObjects>(directory_, opts_.pager_timeout_ns);
   threads_ = std::make_unique<kern::Threads>();
+  vouchers_ = std::make_unique<kern::Vouchers>(*runtime_, kernel_set_);
   dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
     kern::threads().on_no_senders(ko.id, ms);
   });
