@@ -17,20 +17,11 @@ kern_return_t ImportanceAttr::get_value(const ipc::VoucherCaller& who, mach_vouc
   if (!content.empty()) return KERN_INVALID_ARGUMENT;
   switch (command) {
     case MACH_VOUCHER_ATTR_REDEEM:
-      if (prev.empty()) {
-        *value = 0;
-        return KERN_SUCCESS;
-      }
-      values_.at(prev[0]).made++;
-      *value = prev[0];
+      *value = prev.empty() ? 0 : values_.again(prev[0]);
       return KERN_SUCCESS;
-    case MACH_VOUCHER_ATTR_IMPORTANCE_SELF: {
-      auto [it, fresh] = by_task_.try_emplace(who.task, next_);
-      if (fresh) values_[next_++] = Value{who.task, int32_t(who.creds.pid)};
-      values_[it->second].made++;
-      *value = it->second;
+    case MACH_VOUCHER_ATTR_IMPORTANCE_SELF:
+      *value = values_.make(who.task, int32_t(who.creds.pid));
       return KERN_SUCCESS;
-    }
     default:
       return KERN_INVALID_ARGUMENT;
   }
@@ -46,7 +37,7 @@ kern_return_t ImportanceAttr::extract_content(const ipc::VoucherCaller&, mach_vo
     if (v == 0) continue;
     // snprintf truncates to the room there is and NUL-terminates; the
     // content is what was written, its NUL included.
-    const int n = snprintf(reinterpret_cast<char*>(out), *size, "importance of pid %d", values_.at(v).pid);
+    const int n = snprintf(reinterpret_cast<char*>(out), *size, "importance of pid %d", values_.data(v));
     len = n < 0 ? 0 : std::min<uint32_t>(uint32_t(n), *size - 1);
     len++;
     break;
@@ -68,20 +59,14 @@ kern_return_t ImportanceAttr::command(const ipc::VoucherCaller&, mach_voucher_at
 }
 
 void ImportanceAttr::release_value(mach_voucher_attr_key_t, uint64_t value, uint32_t made) {
-  auto it = values_.find(value);
-  if (it == values_.end()) return;
-  Value& v = it->second;
-  v.made = made >= v.made ? 0 : v.made - made;
-  if (v.made != 0) return;
-  if (auto t = by_task_.find(v.task); t != by_task_.end() && t->second == value) by_task_.erase(t);
-  values_.erase(it);
+  values_.release(value, made);
 }
 
 void ImportanceAttr::task_terminating(ipc::TaskId task) {
-  auto t = by_task_.find(task);
-  if (t == by_task_.end()) return;
-  values_.at(t->second).pid = -1;
-  by_task_.erase(t);  // a value of a gone task is no task's own any more
+  const uint64_t h = values_.find(task);
+  if (h == 0) return;
+  values_.data(h) = -1;       // its pid: gone
+  values_.forget(task, h);    // a value of a gone task is no task's own any more
 }
 
 }  // namespace machd::kern

@@ -14,10 +14,9 @@
 // cannot make the value again, as on XNU.
 #pragma once
 
-#include <unordered_map>
-
 #include "ipc/kernel.h"
 #include "runtime.h"
+#include "voucher_values.h"
 
 namespace machd::kern {
 
@@ -45,15 +44,8 @@ class ImportanceAttr final : public ipc::VoucherAttrManager, public TaskObserver
   size_t live() const { return values_.size(); }
 
  private:
-  struct Value {
-    ipc::TaskId task;
-    int32_t pid;  // -1 once the task is gone
-    uint32_t made = 0;
-  };
   Runtime& rt_;
-  std::unordered_map<uint64_t, Value> values_;
-  std::unordered_map<ipc::TaskId, uint64_t> by_task_;
-  uint64_t next_ = 1;
+  MadeValues<ipc::TaskId, int32_t> values_;  // a task's importance; its pid (-1 once the task is gone)
 };
 
 }  // namespace machd::kern

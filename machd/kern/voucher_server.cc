@@ -25,11 +25,18 @@ using machd::kern::translate;
 
 namespace {
 
-ipc_voucher_t lend(mach_port_name_t kernel_name) {
-  return MACH_PORT_VALID(kernel_name) ? runtime().release_after_reply(kernel_name) : MACH_PORT_NULL;
+machd::ipc::TaskId caller() { return runtime().request().sender; }
+
+// Runs `call(kernel, caller, voucher id)` on the voucher `port` denotes; a
+// port that is no voucher is a null voucher to XNU: KERN_INVALID_ARGUMENT.
+template <typename F>
+kern_return_t on_voucher(ipc_voucher_t port, F&& call) {
+  auto v = translate(port, {KType::kVoucher});
+  return v ? call(runtime().kernel(), caller(), *v) : KERN_INVALID_ARGUMENT;
 }
 
-machd::ipc::TaskId caller() { return runtime().request().sender; }
+using Kernel = machd::ipc::Kernel;
+using TaskId = machd::ipc::TaskId;
 
 }  // namespace
 
@@ -42,44 +49,41 @@ kern_return_t host_create_mach_voucher(host_t host, mach_voucher_attr_raw_recipe
   if (!translate(host, {KType::kHost, KType::kHostPriv})) return KERN_INVALID_ARGUMENT;
   mach_port_name_t kname = MACH_PORT_NULL;
   kern_return_t kr = runtime().kernel().voucher_create(caller(), std::span<const uint8_t>(recipes, recipesCnt), &kname);
-  if (kr == KERN_SUCCESS) *voucher = lend(kname);
+  if (kr == KERN_SUCCESS) *voucher = runtime().release_after_reply(kname);
   return kr;
 }
 
-// The extract calls and commands: a port that is no voucher is a null
-// voucher to XNU, KERN_INVALID_ARGUMENT.
 kern_return_t mach_voucher_extract_attr_content(ipc_voucher_t voucher, mach_voucher_attr_key_t key,
                                                 mach_voucher_attr_content_t content,
                                                 mach_msg_type_number_t* contentCnt) {
-  auto v = translate(voucher, {KType::kVoucher});
-  if (!v) return KERN_INVALID_ARGUMENT;
-  return runtime().kernel().voucher_extract_content(caller(), *v, key, content, contentCnt);
+  return on_voucher(voucher, [&](Kernel& k, TaskId t, uint64_t v) {
+    return k.voucher_extract_content(t, v, key, content, contentCnt);
+  });
 }
 
 kern_return_t mach_voucher_extract_attr_recipe(ipc_voucher_t voucher, mach_voucher_attr_key_t key,
                                                mach_voucher_attr_raw_recipe_t recipe,
                                                mach_msg_type_number_t* recipeCnt) {
-  auto v = translate(voucher, {KType::kVoucher});
-  if (!v) return KERN_INVALID_ARGUMENT;
-  return runtime().kernel().voucher_extract_recipe(caller(), *v, key, recipe, recipeCnt);
+  return on_voucher(voucher, [&](Kernel& k, TaskId t, uint64_t v) {
+    return k.voucher_extract_recipe(t, v, key, recipe, recipeCnt);
+  });
 }
 
 kern_return_t mach_voucher_extract_all_attr_recipes(ipc_voucher_t voucher, mach_voucher_attr_raw_recipe_array_t recipes,
                                                     mach_msg_type_number_t* recipesCnt) {
-  auto v = translate(voucher, {KType::kVoucher});
-  if (!v) return KERN_INVALID_ARGUMENT;
-  return runtime().kernel().voucher_extract_all_recipes(caller(), *v, recipes, recipesCnt);
+  return on_voucher(voucher, [&](Kernel& k, TaskId t, uint64_t v) {
+    return k.voucher_extract_all_recipes(t, v, recipes, recipesCnt);
+  });
 }
 
 kern_return_t mach_voucher_attr_command(ipc_voucher_t voucher, mach_voucher_attr_key_t key,
                                         mach_voucher_attr_command_t command, mach_voucher_attr_content_t in_content,
                                         mach_msg_type_number_t in_contentCnt, mach_voucher_attr_content_t out_content,
                                         mach_msg_type_number_t* out_contentCnt) {
-  auto v = translate(voucher, {KType::kVoucher});
-  if (!v) return KERN_INVALID_ARGUMENT;
-  return runtime().kernel().voucher_command(caller(), *v, key, command,
-                                            std::span<const uint8_t>(in_content, in_contentCnt), out_content,
-                                            out_contentCnt);
+  return on_voucher(voucher, [&](Kernel& k, TaskId t, uint64_t v) {
+    return k.voucher_command(t, v, key, command, std::span<const uint8_t>(in_content, in_contentCnt), out_content,
+                             out_contentCnt);
+  });
 }
 
 // XNU task_get_mach_voucher / task_set_mach_voucher: a task holds no

@@ -2,7 +2,6 @@
 #include "voucher_user_data.h"
 
 #include <cstring>
-#include <string_view>
 
 namespace machd::kern {
 
@@ -12,27 +11,12 @@ kern_return_t UserDataAttr::get_value(const ipc::VoucherCaller&, mach_voucher_at
   *persist = false;
   switch (command) {
     case MACH_VOUCHER_ATTR_REDEEM:
-      if (prev.empty()) {
-        *value = 0;  // the default redeems to the default
-        return KERN_SUCCESS;
-      }
-      values_.at(prev[0]).made++;
-      *value = prev[0];
+      *value = prev.empty() ? 0 : values_.again(prev[0]);  // the default redeems to the default
       return KERN_SUCCESS;
     case MACH_VOUCHER_ATTR_USER_DATA_STORE: {
       if (content.size() > kMaxBytes) return KERN_RESOURCE_SHORTAGE;
-      if (content.empty()) {
-        *value = 0;
-        return KERN_SUCCESS;
-      }
-      const std::string_view bytes(reinterpret_cast<const char*>(content.data()), content.size());
-      auto it = by_bytes_.find(bytes);
-      if (it == by_bytes_.end()) {
-        it = by_bytes_.emplace(std::string(bytes), next_).first;
-        values_[next_++] = Value{std::string(bytes), 0};
-      }
-      values_[it->second].made++;
-      *value = it->second;
+      const std::string bytes(content.begin(), content.end());
+      *value = bytes.empty() ? 0 : values_.make(bytes);
       return KERN_SUCCESS;
     }
     default:
@@ -47,7 +31,7 @@ kern_return_t UserDataAttr::extract_content(const ipc::VoucherCaller&, mach_vouc
   // The values' bytes, one after the other (a voucher holds one per key).
   uint32_t used = 0;
   for (size_t i = 0; i < values.size() && *size > 0; i++) {
-    const std::string& b = values_.at(values[i]).bytes;
+    const std::string& b = values_.key(values[i]);
     if (used + b.size() > *size) return KERN_NO_SPACE;
     std::memcpy(out + used, b.data(), b.size());
     used += static_cast<uint32_t>(b.size());
@@ -63,13 +47,7 @@ kern_return_t UserDataAttr::command(const ipc::VoucherCaller&, mach_voucher_attr
 }
 
 void UserDataAttr::release_value(mach_voucher_attr_key_t, uint64_t value, uint32_t made) {
-  auto it = values_.find(value);
-  if (it == values_.end()) return;
-  Value& v = it->second;
-  v.made = made >= v.made ? 0 : v.made - made;
-  if (v.made != 0) return;  // still held under the other key
-  by_bytes_.erase(v.bytes);
-  values_.erase(it);
+  values_.release(value, made);  // a value held under both keys stays until both give it back
 }
 
 }  // namespace machd::kern

@@ -13,11 +13,10 @@
 // is KERN_FAILURE for every command.
 #pragma once
 
-#include <map>
 #include <string>
-#include <unordered_map>
 
 #include "ipc/kernel.h"
+#include "voucher_values.h"
 
 namespace machd::kern {
 
@@ -39,13 +38,7 @@ class UserDataAttr final : public ipc::VoucherAttrManager {
   size_t live() const { return values_.size(); }
 
  private:
-  struct Value {
-    std::string bytes;
-    uint32_t made = 0;
-  };
-  std::unordered_map<uint64_t, Value> values_;
-  std::map<std::string, uint64_t, std::less<>> by_bytes_;
-  uint64_t next_ = 1;
+  MadeValues<std::string> values_;  // a value is its bytes
 };
 
 }  // namespace machd::kern
