@@ -339,8 +339,9 @@ class Kernel {
   // task's space to the resulting voucher (the name of its receive right
   // there), or MACH_PORT_NULL for an empty array. Errors as XNU:
   // KERN_INVALID_ARGUMENT (a truncated record, a bad key or command or
-  // content), KERN_INVALID_CAPABILITY (a previous voucher that is not a send
-  // right to a voucher; SET_VALUE_HANDLE), or the manager's answer.
+  // content, an unknown caller), KERN_INVALID_CAPABILITY (a previous voucher
+  // that is not a send right to a voucher; SET_VALUE_HANDLE), the manager's
+  // answer, or KERN_RESOURCE_SHORTAGE (no name left for a new voucher's port).
   kern_return_t voucher_create(TaskId caller, std::span<const uint8_t> recipes,
                                mach_port_name_t* kernel_name);
   // The mach_voucher.defs routines on voucher `voucher` (a voucher port's
@@ -371,7 +372,9 @@ class Kernel {
 
   // ---- mach_msg --------------------------------------------------------------
   // The mach_msg trap for one thread of `task`. `waiter` names the thread while
-  // it is blocked. `now_ns` is the monotonic time, for timeouts.
+  // it is blocked. `now_ns` is the monotonic time, for timeouts. A voucher in
+  // the header follows XNU's rules (machd/ipc/README.md, "The voucher in a
+  // message header"): it reaches only a receiver passing MACH_RCV_VOUCHER.
   MsgOutcome msg(TaskId task, WaiterId waiter, MsgArgs&& args, uint64_t now_ns);
 
   // Ends a blocked operation early (thread interrupted or going away) with
