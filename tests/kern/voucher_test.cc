@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/voucher_recipes.h"
 #include "ipc/kernel.h"
 #include "kern/runtime.h"
 #include "kern/voucher.h"
@@ -24,21 +25,7 @@ class NoProcesses final : public TaskHost {
   std::vector<ipc::TaskId> tasks() const override { return {}; }
 };
 
-struct Recipes {
-  std::vector<uint8_t> bytes;
-  Recipes& add(mach_voucher_attr_key_t key, mach_voucher_attr_recipe_command_t command,
-               mach_port_name_t previous = MACH_PORT_NULL, const std::string& content = "") {
-    mach_voucher_attr_recipe_data_t h{};
-    h.key = key;
-    h.command = command;
-    h.previous_voucher = previous;
-    h.content_size = uint32_t(content.size());
-    const auto* p = reinterpret_cast<const uint8_t*>(&h);
-    bytes.insert(bytes.end(), p, p + sizeof h);
-    bytes.insert(bytes.end(), content.begin(), content.end());
-    return *this;
-  }
-};
+using testsupport::Recipes;
 
 class VoucherManagers : public ::testing::Test {
  protected:

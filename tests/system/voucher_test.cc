@@ -16,25 +16,18 @@
 #include <string>
 #include <vector>
 
+#include "../common/voucher_recipes.h"
 #include "support.h"
 
 using namespace systest;
 
 namespace {
 
-// A recipe array under construction.
-struct Recipes {
-  std::vector<uint8_t> bytes;
+// A recipe array under construction, with the two records used most.
+struct Recipes : testsupport::Recipes {
   Recipes& add(mach_voucher_attr_key_t key, mach_voucher_attr_recipe_command_t command,
                mach_voucher_name_t previous = MACH_VOUCHER_NAME_NULL, const std::string& content = "") {
-    mach_voucher_attr_recipe_data_t h{};
-    h.key = key;
-    h.command = command;
-    h.previous_voucher = previous;
-    h.content_size = uint32_t(content.size());
-    const auto* p = reinterpret_cast<const uint8_t*>(&h);
-    bytes.insert(bytes.end(), p, p + sizeof h);
-    bytes.insert(bytes.end(), content.begin(), content.end());
+    testsupport::Recipes::add(key, command, previous, content);
     return *this;
   }
   Recipes& data(const std::string& s) {
