@@ -17,8 +17,9 @@ std::atomic_ref<T> atomic(T& v) { return std::atomic_ref<T>(v); }
 
 
 constexpr mach_msg_option_t kSendOptions = MACH_SEND_MSG | MACH_SEND_TIMEOUT | MACH_SEND_INTERRUPT;
+// MACH_RCV_VOUCHER changes nothing here: machd lends no message with voucher bits.
 constexpr mach_msg_option_t kRcvOptions = MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_INTERRUPT |
-                                          MACH_RCV_LARGE | MACH_RCV_LARGE_IDENTITY |
+                                          MACH_RCV_LARGE | MACH_RCV_LARGE_IDENTITY | MACH_RCV_VOUCHER |
                                           MACH_RCV_TRAILER_MASK;
 
 // REQUESTED_TRAILER_SIZE for a format-0 trailer request.

@@ -1,5 +1,7 @@
 // libmach-compat/src/mach_msg_server.cc — the MIG server loops of libsyscall:
-// mach_msg_server, mach_msg_server_once, mig_reply_setup.
+// mach_msg_server, mach_msg_server_once, mig_reply_setup. Each request is
+// received with MACH_RCV_VOUCHER and its voucher adopted by the serving
+// thread until the reply is sent (voucher.cc).
 //
 // MIG's server contract: a demux fills the reply; a simple reply whose
 // RetCode is MIG_NO_REPLY sends nothing; one with another error means the
@@ -77,7 +79,9 @@ mach_msg_return_t mach_msg_server_once(Demux demux, mach_msg_size_t max_size, ma
                                        mach_msg_options_t options) {
   Buffers b;
   if (!b.grow(max_size + MAX_TRAILER_SIZE)) return KERN_RESOURCE_SHORTAGE;
-  mach_msg_option_t rcv = MACH_RCV_MSG | (options & ~MACH_SEND_MSG);
+  // As libsyscall: requests come with their vouchers, which the serving
+  // thread adopts for the time of the request.
+  mach_msg_option_t rcv = MACH_RCV_MSG | MACH_RCV_VOUCHER | (options & ~(MACH_SEND_MSG | MACH_RCV_VOUCHER));
   mach_msg_return_t mr;
   for (;;) {
     mr = mach_msg(&b.request->Head, rcv, 0, b.size, rcv_name, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
@@ -88,14 +92,17 @@ mach_msg_return_t mach_msg_server_once(Demux demux, mach_msg_size_t max_size, ma
     break;
   }
   if (mr != MACH_MSG_SUCCESS) return mr;
+  const voucher_mach_msg_state_t old_state = voucher_mach_msg_adopt(&b.request->Head);
   (void)demux(&b.request->Head, &b.reply->Head);
   apply_contract(b.request, b.reply);
   if (!MACH_PORT_VALID(b.reply->Head.msgh_remote_port)) {
     if (b.reply->Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) mach_msg_destroy(&b.reply->Head);
+    voucher_mach_msg_revert(old_state);
     return MACH_MSG_SUCCESS;
   }
-  mr = mach_msg(&b.reply->Head, send_options(b.reply, options), b.reply->Head.msgh_size, 0, MACH_PORT_NULL,
-                MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+  mr = mach_msg(&b.reply->Head, send_options(b.reply, options & ~MACH_RCV_VOUCHER), b.reply->Head.msgh_size, 0,
+                MACH_PORT_NULL, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+  voucher_mach_msg_revert(old_state);
   if (mr == MACH_SEND_INVALID_DEST || mr == MACH_SEND_TIMED_OUT) {
     mach_msg_destroy(&b.reply->Head);
     return MACH_MSG_SUCCESS;  // the client is gone: nothing to report

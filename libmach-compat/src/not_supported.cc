@@ -3,7 +3,7 @@
 // These calls are declared by the public headers (a macOS program that names
 // them compiles and links) but machd does not provide them yet: threads, host
 // and clock objects, exception ports, other tasks' memory, memory entries,
-// lock sets, vouchers. Each fails with KERN_NOT_SUPPORTED and does nothing,
+// lock sets. Each fails with KERN_NOT_SUPPORTED and does nothing,
 // so a program can tell and fall back. Written out from the header
 // declarations; keep in step with them.
 #include <mach/mach.h>
@@ -43,8 +43,5 @@ kern_return_t mach_port_kernel_object(ipc_space_read_t task, mach_port_name_t na
 kern_return_t mach_port_kobject(ipc_space_read_t task, mach_port_name_t name, natural_t *object_type, mach_vm_address_t *object_addr) { return KERN_NOT_SUPPORTED; }
 kern_return_t mach_port_kobject_description(ipc_space_read_t task, mach_port_name_t name, natural_t *object_type, mach_vm_address_t *object_addr, kobject_description_t description) { return KERN_NOT_SUPPORTED; }
 kern_return_t task_set_port_space(ipc_space_t task, int table_entries) { return KERN_NOT_SUPPORTED; }
-
-// <mach/message.h>
-kern_return_t mach_voucher_deallocate(mach_port_name_t voucher) { return KERN_NOT_SUPPORTED; }
 
 }  // extern "C"

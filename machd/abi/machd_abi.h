@@ -437,7 +437,9 @@ struct machd_stats {
   uint64_t waiters;      /* blocked mach_msg calls */
   uint64_t memfd_payloads; /* memfd-backed regions alive in machd */
   uint64_t rss_bytes;    /* machd's resident set size */
-  uint64_t reserved[3];
+  uint64_t vouchers;     /* live vouchers */
+  uint64_t voucher_values; /* attribute values the voucher managers keep (kern/voucher.h) */
+  uint64_t reserved[1];
 };
 MACHD_STATIC_ASSERT(sizeof(struct machd_stats) == 96, "stats layout");
 

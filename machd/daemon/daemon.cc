@@ -83,6 +83,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   exception_ports_ = std::make_unique<kern::ExceptionPorts>();
   exception_delivery_ = std::make_unique<kern::ExceptionDelivery>(dispatch_);
   emulations_ = std::make_unique<kern::Emulations>();
+  vouchers_ = std::make_unique<kern::Vouchers>(*runtime_, kernel_set_);
   dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {
     kern::threads().on_no_senders(ko.id, ms);
   });

@@ -37,6 +37,7 @@
 #include "kern/lock_set.h"
 #include "kern/runtime.h"
 #include "kern/semaphore.h"
+#include "kern/voucher.h"
 #include "options.h"
 #include "session.h"
 #include "task_host.h"
@@ -112,6 +113,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::ExceptionPorts> exception_ports_;
   std::unique_ptr<kern::ExceptionDelivery> exception_delivery_;
   std::unique_ptr<kern::Emulations> emulations_;
+  std::unique_ptr<kern::Vouchers> vouchers_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello

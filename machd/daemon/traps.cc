@@ -14,6 +14,7 @@
 #include "kern/task.h"
 #include "kern/semaphore.h"
 #include "kern/thread.h"
+#include "kern/voucher.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
 #include "vm/memory_entry.h"
@@ -79,6 +80,8 @@ kern_return_t trap(Ctx& c) {
     out.waiters = st.waiters;
     out.memfd_payloads = MemfdPayload::live_count();
     out.rss_bytes = resident_bytes();
+    out.vouchers = st.vouchers;
+    out.voucher_values = kern::vouchers().live_values();
     const auto* b = reinterpret_cast<const uint8_t*>(&out);
     c.rep.data.assign(b, b + sizeof out);
     return KERN_SUCCESS;

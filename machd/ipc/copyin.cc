@@ -12,6 +12,7 @@
 #include "port.h"
 #include "right.h"
 #include "space.h"
+#include "voucher.h"
 
 namespace machd::ipc {
 
@@ -36,7 +37,9 @@ bool is_move(mach_msg_type_name_t disp) {
 mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t options) {
   Space& sp = task.space;
   auto h = load<mach_msg_header_t>(k.bytes, 0);
-  // Only the bits a user may set (XNU ipc_kmsg_copyin_header_validate).
+  // The checks of XNU ipc_kmsg_copyin_header_validate, in its order: only
+  // the bits a user may set, the reply's disposition, the voucher's, the
+  // destination's.
   if (h.msgh_bits & ~MACH_MSGH_BITS_USER) return MACH_SEND_INVALID_HEADER;
   const mach_msg_bits_t mbits = h.msgh_bits;
   const mach_msg_type_name_t dest_type = MACH_MSGH_BITS_REMOTE(mbits);
@@ -45,15 +48,34 @@ mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t
   const mach_port_name_t dest_name = h.msgh_remote_port;
   const mach_port_name_t reply_name = h.msgh_local_port;
 
-  if (!is_send_disposition(dest_type) ||
-      (reply_type == 0 ? reply_name != MACH_PORT_NULL : !is_send_disposition(reply_type)))
+  if (reply_type == 0 ? reply_name != MACH_PORT_NULL : !is_send_disposition(reply_type))
     return MACH_SEND_INVALID_HEADER;
-  if (!MACH_PORT_VALID(dest_name)) return MACH_SEND_INVALID_DEST;
-  // No voucher objects exist here: only "no voucher" is acceptable.
+  // A voucher is a send right, copied or moved; a null name is no voucher
+  // (the bits stay), a dead name is refused.
+  mach_port_name_t voucher_name = MACH_PORT_NULL;
   if (voucher_type != 0) {
     if (voucher_type != MACH_MSG_TYPE_MOVE_SEND && voucher_type != MACH_MSG_TYPE_COPY_SEND)
       return MACH_SEND_INVALID_VOUCHER;
-    if (h.msgh_voucher_port != MACH_PORT_NULL) return MACH_SEND_INVALID_VOUCHER;
+    voucher_name = h.msgh_voucher_port;
+    if (voucher_name == MACH_PORT_DEAD) return MACH_SEND_INVALID_VOUCHER;
+  }
+  if (!is_send_disposition(dest_type)) return MACH_SEND_INVALID_HEADER;
+  if (!MACH_PORT_VALID(dest_name)) return MACH_SEND_INVALID_DEST;
+  const bool has_voucher = voucher_name != MACH_PORT_NULL;
+  // One name for destination and voucher: both must be send rights.
+  if (has_voucher && dest_name == voucher_name && dest_type != MACH_MSG_TYPE_MOVE_SEND &&
+      dest_type != MACH_MSG_TYPE_COPY_SEND)
+    return MACH_SEND_INVALID_DEST;
+  if (MACH_PORT_VALID(reply_name) && reply_name == voucher_name) return MACH_SEND_INVALID_REPLY;
+
+  // The voucher is looked at first (XNU ipc_kmsg_copyin_header_rights): a
+  // send right to a voucher's port, else MACH_SEND_INVALID_VOUCHER.
+  uint32_t vi = 0;
+  if (has_voucher) {
+    Entry* ve = sp.lookup(voucher_name);
+    if (!ve || !(ve->type() & MACH_PORT_TYPE_SEND) || !voucher_of_port(ipc, ve->port()))
+      return MACH_SEND_INVALID_VOUCHER;
+    vi = sp.index_of(ve);
   }
 
   Entry* de = sp.lookup(dest_name);
@@ -85,6 +107,9 @@ mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t
         e.urefs() < 2)
       return MACH_SEND_INVALID_DEST;
   }
+  if (has_voucher && vi == di && dest_type == MACH_MSG_TYPE_MOVE_SEND &&
+      voucher_type == MACH_MSG_TYPE_MOVE_SEND && sp.table[di].urefs() < 2)
+    return MACH_SEND_INVALID_DEST;  // two moves from one entry need two user references
 
   // MACH_SEND_NOTIFY: arm the destination's send-possible request if full.
   if ((options & MACH_SEND_NOTIFY) && copyin_result_type(dest_type) != kPortSendOnce &&
@@ -95,15 +120,21 @@ mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t
   }
 
   // Copies that leave the entry alone first, then the moves (so that a move
-  // of the last reference cannot starve a copy from the same name).
+  // of the last reference cannot starve a copy from the same name). The
+  // voucher shares an entry with the destination at most.
   Port* dest = nullptr;
   Port* reply = nullptr;
-  kern_return_t dkr = KERN_SUCCESS, rkr = KERN_SUCCESS;
+  Port* voucher = nullptr;
+  kern_return_t dkr = KERN_SUCCESS, rkr = KERN_SUCCESS, vkr = KERN_SUCCESS;
   auto do_dest = [&] { dkr = right_copyin(ipc, sp, di, dest_type, CopyinFlags{false, true}, &dest); };
   auto do_reply = [&] {
     if (reply_valid) rkr = right_copyin(ipc, sp, ri, reply_type, CopyinFlags{true, false}, &reply);
     else if (reply_name == MACH_PORT_DEAD) reply = dead_port();
   };
+  auto do_voucher = [&] {
+    if (has_voucher) vkr = right_copyin(ipc, sp, vi, voucher_type, CopyinFlags{}, &voucher);
+  };
+  if (voucher_type == MACH_MSG_TYPE_COPY_SEND) do_voucher();
   if (is_move(dest_type) && !is_move(reply_type)) {
     do_reply();
     do_dest();
@@ -111,18 +142,23 @@ mach_msg_return_t copyin_header(Ipc& ipc, Task& task, Kmsg& k, mach_msg_option_t
     do_dest();
     do_reply();
   }
-  if (dkr != KERN_SUCCESS || rkr != KERN_SUCCESS) {
+  if (voucher_type == MACH_MSG_TYPE_MOVE_SEND) do_voucher();
+  if (dkr != KERN_SUCCESS || rkr != KERN_SUCCESS || vkr != KERN_SUCCESS) {
     // Only reachable with one entry giving two rights in an order the checks
     // could not foresee: drop what was taken (as a body error would).
     right_release(ipc, dest, copyin_result_type(dest_type));
     right_release(ipc, reply, copyin_result_type(reply_type));
-    return dkr != KERN_SUCCESS ? MACH_SEND_INVALID_DEST : MACH_SEND_INVALID_REPLY;
+    right_release(ipc, voucher, kPortSend);
+    return dkr != KERN_SUCCESS ? MACH_SEND_INVALID_DEST
+                               : (rkr != KERN_SUCCESS ? MACH_SEND_INVALID_REPLY : MACH_SEND_INVALID_VOUCHER);
   }
 
   k.dest = dest;
   k.reply = reply;
-  k.bits = MACH_MSGH_BITS_SET(copyin_result_type(dest_type),
-                              reply_type ? copyin_result_type(reply_type) : 0, 0, mbits);
+  k.voucher = voucher;
+  k.voucher_disp = voucher ? voucher_type : 0;
+  k.bits = MACH_MSGH_BITS_SET(copyin_result_type(dest_type), reply_type ? copyin_result_type(reply_type) : 0,
+                              voucher ? kPortSend : voucher_type, mbits);
   return MACH_MSG_SUCCESS;
 }
 

@@ -9,6 +9,7 @@
 #include "port.h"
 #include "right.h"
 #include "space.h"
+#include "voucher.h"
 
 namespace machd::ipc {
 
@@ -22,15 +23,19 @@ void store(std::vector<uint8_t>& b, size_t off, const T& v) {
 }
 
 void write_header(Kmsg& k, mach_msg_bits_t bits, mach_msg_size_t size, mach_port_name_t remote,
-                  mach_port_name_t local) {
+                  mach_port_name_t local, mach_port_name_t voucher) {
   mach_msg_header_t h;
   std::memcpy(&h, k.bytes.data(), sizeof h);
   h.msgh_bits = bits;
   h.msgh_size = size;
   h.msgh_remote_port = remote;
   h.msgh_local_port = local;
-  h.msgh_voucher_port = MACH_PORT_NULL;
+  h.msgh_voucher_port = voucher;
   std::memcpy(k.bytes.data(), &h, sizeof h);
+}
+
+void set_voucher_field(Kmsg& k, mach_port_name_t name) {
+  store(k.bytes, offsetof(mach_msg_header_t, msgh_voucher_port), name);
 }
 
 // Copies every descriptor's rights / memory out into `space` and rewrites the
@@ -145,10 +150,36 @@ Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seq
   const mach_msg_type_name_t dest_type = k->dest_type();
   const mach_msg_type_name_t reply_type = k->reply_type();
 
+  // The voucher (XNU ipc_kmsg_copyout_header): without a voucher
+  // disposition the sender's field comes through as it was; otherwise only
+  // a receiver that asked with MACH_RCV_VOUCHER gets it (after its receive
+  // processing), and the others get no bits and no name.
+  mach_msg_type_name_t voucher_type = k->voucher_type();
+  mach_port_name_t voucher_name = voucher_type == 0 ? k->voucher_field() : MACH_PORT_NULL;
+  if (voucher_type != 0 && !(options & MACH_RCV_VOUCHER)) {
+    voucher_type = 0;
+    right_release(ipc, k->voucher, kPortSend);
+    k->voucher = nullptr;
+  } else if (k->voucher) {
+    if (task.id != ipc.kernel) k->voucher = voucher_receive_postprocess(ipc, task, k->voucher);
+    mach_msg_return_t vmr = right_copyout(ipc, space, k->voucher, kPortSend, &voucher_name);
+    k->voucher = nullptr;
+    if (vmr != MACH_MSG_SUCCESS) {
+      set_voucher_field(*k, MACH_PORT_NULL);  // the voucher is gone (destroyed by the failed copyout)
+      return kmsg_receive_error(ipc, task, k, from, seqno, options, UINT32_MAX, MACH_RCV_HEADER_ERROR | vmr);
+    }
+  }
+
   mach_port_name_t reply_name = MACH_PORT_NULL;
   mach_msg_return_t mr = right_copyout(ipc, space, k->reply, reply_type, &reply_name);
   k->reply = nullptr;
   if (mr != MACH_MSG_SUCCESS) {
+    // No room for the reply's name: the voucher's goes too (XNU reserves both
+    // names before copying either out).
+    if (MACH_PORT_VALID(voucher_name) && voucher_type != 0) {
+      if (Entry* e = space.lookup(voucher_name)) right_dealloc(ipc, space, space.index_of(e));
+      set_voucher_field(*k, MACH_PORT_NULL);
+    }
     return kmsg_receive_error(ipc, task, k, from, seqno, options, UINT32_MAX,
                               MACH_RCV_HEADER_ERROR | mr);
   }
@@ -156,8 +187,8 @@ Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seq
   k->dest = nullptr;
 
   mr = copyout_body(ipc, space, *k, c, rcv_addr, false);
-  write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, 0, k->bits), k->size(), reply_name,
-               dest_name);
+  write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, voucher_type, k->bits), k->size(), reply_name,
+               dest_name, voucher_name);
   c.msg = std::move(k->bytes);
   append_trailer(c.msg, options, seqno, k->sender, context);
   c.result = mr;
@@ -177,18 +208,22 @@ Completion kmsg_receive_error(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_po
     dest_name = right_copyout_dest(ipc, task.space, k->dest, dest_type);
     k->dest = nullptr;
   }
-  // The reply right and the body are destroyed.
+  // The reply right, the voucher and the body are destroyed; the voucher
+  // bits stay (XNU ipc_kmsg_copyout_dest_to_user).
   mach_port_name_t reply_name = k->reply == dead_port() ? MACH_PORT_DEAD : MACH_PORT_NULL;
   right_release(ipc, k->reply, reply_type);
   k->reply = nullptr;
+  const mach_port_name_t voucher_name = k->voucher ? MACH_PORT_NULL : k->voucher_field();
+  right_release(ipc, k->voucher, kPortSend);
+  k->voucher = nullptr;
 
   Kmsg* rest = ipc.new_kmsg();
   rest->descs = std::move(k->descs);
   kmsg_destroy_now(ipc, rest);
 
   k->bytes.resize(kHeader);
-  write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, 0, k->bits), kHeader, reply_name,
-               dest_name);
+  write_header(*k, MACH_MSGH_BITS_SET(reply_type, dest_type, k->voucher_type(), k->bits), kHeader, reply_name,
+               dest_name, voucher_name);
   c.msg = std::move(k->bytes);
   append_trailer(c.msg, options, seqno, k->sender, context);
   if (c.msg.size() > rcv_size) c.msg.resize(rcv_size);
@@ -208,9 +243,21 @@ Completion kmsg_copyout_pseudo(Ipc& ipc, Task& task, Kmsg* k, uint64_t msg_addr)
   mr |= right_copyout(ipc, space, k->reply, reply_type, &reply_name);
   k->dest = nullptr;
   k->reply = nullptr;
+  // A moved voucher goes back (the one the send processing made, if it made
+  // one: XNU gives back what the message carries); a copied one was never
+  // taken from the sender: the field keeps its name, the bits COPY_SEND.
+  mach_msg_type_name_t voucher_type = k->voucher_type();
+  mach_port_name_t voucher_name = k->voucher_field();
+  if (k->voucher && k->voucher_disp == MACH_MSG_TYPE_MOVE_SEND) {
+    mr |= right_copyout(ipc, space, k->voucher, kPortSend, &voucher_name);
+  } else if (k->voucher) {
+    right_release(ipc, k->voucher, kPortSend);
+    voucher_type = MACH_MSG_TYPE_COPY_SEND;
+  }
+  k->voucher = nullptr;
   mr |= copyout_body(ipc, space, *k, c, msg_addr, true);
-  write_header(*k, MACH_MSGH_BITS_SET(dest_type, reply_type, 0, k->bits), k->size(), dest_name,
-               reply_name);
+  write_header(*k, MACH_MSGH_BITS_SET(dest_type, reply_type, voucher_type, k->bits), k->size(), dest_name,
+               reply_name, voucher_name);
   c.msg = std::move(k->bytes);
   c.result = mr & MACH_MSG_MASK;  // only the MACH_MSG_IPC_SPACE-style bits
   c.returned_send = true;

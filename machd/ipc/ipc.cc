@@ -5,6 +5,7 @@
 #include "mqueue.h"
 #include "msg.h"
 #include "port.h"
+#include "voucher.h"
 
 namespace machd::ipc {
 
@@ -32,6 +33,7 @@ void drain(Ipc& ipc) {
       case Work::Kind::kDestroyPort: port_destroy(ipc, w.port); break;
       case Work::Kind::kSenderGranted: msg_sender_granted(ipc, w.waiter); break;
       case Work::Kind::kResumeReceive: msg_resume_receive(ipc, w.waiter); break;
+      case Work::Kind::kVoucherNoSenders: voucher_no_senders(ipc, w.port); break;
     }
   }
   ipc.draining = false;

@@ -27,6 +27,7 @@
 #include "port_set.h"
 #include "space.h"
 #include "types.h"
+#include "voucher.h"
 #include "waiter.h"
 
 namespace machd::ipc {
@@ -55,6 +56,7 @@ struct Work {
     kDestroyPort,    // port: receive right being destroyed (holds the receive ref)
     kSenderGranted,  // waiter: its message got a queue slot
     kResumeReceive,  // waiter: its send finished, run the receive half
+    kVoucherNoSenders,  // port: a voucher's port lost its last send right (holds a port ref)
   };
   Kind kind;
   Kmsg* kmsg = nullptr;
@@ -81,6 +83,7 @@ struct Ipc {
 
   // ---- objects ----
   PortPool ports;
+  VoucherTable vouchers;  // after `ports`: freed before them (voucher.h)
   uint64_t port_sets = 0;
   std::unordered_map<TaskId, std::unique_ptr<Task>> tasks;
   TaskId next_task = 1;

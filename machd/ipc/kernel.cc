@@ -14,6 +14,7 @@
 #include "right.h"
 #include "space.h"
 #include "task.h"
+#include "voucher.h"
 
 namespace machd::ipc {
 
@@ -45,15 +46,16 @@ struct Drain {
 };
 
 // True if sending `msg` may take send rights out of the sender's space (its
-// credits must be revoked first): a header MOVE_SEND, or any descriptor.
-// Send-once moves cannot touch a send right.
+// credits must be revoked first): a header MOVE_SEND (voucher included), or
+// any descriptor. Send-once moves cannot touch a send right.
 bool send_may_drop_send_rights(const std::vector<uint8_t>& msg) {
   if (msg.size() < sizeof(mach_msg_bits_t)) return false;
   mach_msg_bits_t bits = 0;
   std::memcpy(&bits, msg.data(), sizeof bits);
   return (bits & MACH_MSGH_BITS_COMPLEX) ||
          MACH_MSGH_BITS_REMOTE(bits) == MACH_MSG_TYPE_MOVE_SEND ||
-         MACH_MSGH_BITS_LOCAL(bits) == MACH_MSG_TYPE_MOVE_SEND;
+         MACH_MSGH_BITS_LOCAL(bits) == MACH_MSG_TYPE_MOVE_SEND ||
+         MACH_MSGH_BITS_VOUCHER(bits) == MACH_MSG_TYPE_MOVE_SEND;
 }
 
 }  // namespace
@@ -398,6 +400,61 @@ void Kernel::lane_settle(LaneId lane, uint32_t consumed, bool close) {
   ipc::lane_settle(impl_->ipc, lane, consumed, close);
 }
 
+void Kernel::voucher_register(mach_voucher_attr_key_t key, VoucherAttrManager* manager) {
+  if (key >= 1 && key <= kVoucherKeys) impl_->ipc.vouchers.managers[key - 1] = manager;
+}
+
+void Kernel::voucher_set_port_set(mach_port_name_t kernel_set) { impl_->ipc.vouchers.port_set = kernel_set; }
+
+kern_return_t Kernel::voucher_create(TaskId caller, std::span<const uint8_t> recipes,
+                                     mach_port_name_t* kernel_name) {
+  *kernel_name = MACH_PORT_NULL;
+  TASK_OR(t, caller, KERN_INVALID_ARGUMENT);
+  Ipc& ipc = impl_->ipc;
+  Port* send = nullptr;
+  kern_return_t kr = voucher_create_user(ipc, *t, recipes, &send);
+  if (kr != KERN_SUCCESS || !send) return kr;
+  Task* kernel = ipc.task(ipc.kernel);
+  // The kernel task holds the receive right: the send right joins that entry.
+  return right_copyout(ipc, kernel->space, send, kPortSend, kernel_name) == MACH_MSG_SUCCESS
+             ? KERN_SUCCESS
+             : KERN_RESOURCE_SHORTAGE;
+}
+
+#define VOUCHER_OR(v, id)                       \
+  Voucher* v = voucher_by_id(impl_->ipc, id);   \
+  if (!v) return KERN_INVALID_ARGUMENT
+
+kern_return_t Kernel::voucher_extract_recipe(TaskId caller, uint64_t voucher, mach_voucher_attr_key_t key,
+                                             uint8_t* out, uint32_t* size) {
+  TASK_OR(t, caller, KERN_INVALID_ARGUMENT);
+  VOUCHER_OR(v, voucher);
+  return ipc::voucher_extract_recipe(impl_->ipc, *t, *v, key, out, size);
+}
+
+kern_return_t Kernel::voucher_extract_all_recipes(TaskId caller, uint64_t voucher, uint8_t* out, uint32_t* size) {
+  TASK_OR(t, caller, KERN_INVALID_ARGUMENT);
+  VOUCHER_OR(v, voucher);
+  return ipc::voucher_extract_all_recipes(impl_->ipc, *t, *v, out, size);
+}
+
+kern_return_t Kernel::voucher_extract_content(TaskId caller, uint64_t voucher, mach_voucher_attr_key_t key,
+                                              uint8_t* out, uint32_t* size) {
+  TASK_OR(t, caller, KERN_INVALID_ARGUMENT);
+  VOUCHER_OR(v, voucher);
+  return ipc::voucher_extract_content(impl_->ipc, *t, *v, key, out, size);
+}
+
+kern_return_t Kernel::voucher_command(TaskId caller, uint64_t voucher, mach_voucher_attr_key_t key,
+                                      mach_voucher_attr_command_t command, std::span<const uint8_t> in,
+                                      uint8_t* out, uint32_t* out_size) {
+  TASK_OR(t, caller, KERN_INVALID_ARGUMENT);
+  VOUCHER_OR(v, voucher);
+  return ipc::voucher_command(impl_->ipc, *t, *v, key, command, in, out, out_size);
+}
+
+#undef VOUCHER_OR
+
 Stats Kernel::stats() const {
   const Ipc& ipc = impl_->ipc;
   Stats s;
@@ -410,6 +467,8 @@ Stats Kernel::stats() const {
   s.waiters = ipc.waiters.size();
   s.credits = ipc.credits.size();
   s.lanes = ipc.lanes.size();
+  s.vouchers = ipc.vouchers.by_id.size();
+  s.voucher_values = voucher_value_count(ipc);
   return s;
 }
 

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <mach/kern_return.h>
+#include <mach/mach_voucher_types.h>
 #include <mach/message.h>
 #include <mach/port.h>
 
@@ -185,6 +186,64 @@ struct KObject {
   bool operator==(const KObject&) const = default;
 };
 inline constexpr uint16_t kKObjectTaskType = 1;
+// Voucher ports are labelled {kKObjectVoucherType, voucher id} (the value of
+// kern::KType::kVoucher; machd/kern/voucher.cc checks that they agree).
+inline constexpr uint16_t kKObjectVoucherType = 20;
+
+// ---------------------------------------------------------------------------
+// Vouchers (XNU osfmk/ipc/ipc_voucher.c). A voucher is an immutable set of
+// attribute values, one slot per key 1..kVoucherKeys (MACH_VOUCHER_ATTR_KEY_*;
+// 0 is a key's default value), named by a port whose receive right the
+// kernel task holds. Equal sets are one voucher. A voucher lives while send
+// rights to its port exist: the last one going destroys it, its port and
+// its references to values (XNU ipc_voucher_no_senders). What a value means
+// is the business of its key's manager (machd/kern: bank, importance, user
+// data); a key without a manager only ever holds its default.
+// ---------------------------------------------------------------------------
+inline constexpr uint32_t kVoucherKeys = 8;  // XNU MACH_VOUCHER_ATTR_KEY_NUM on macOS
+
+// The task on whose behalf a manager is asked (XNU's current_task()).
+struct VoucherCaller {
+  TaskId task = kNoTask;
+  Credentials creds;
+};
+
+// An attribute manager (XNU struct ipc_voucher_attr_manager). Called from
+// inside Kernel operations: it must not call back into the Kernel. Value
+// handles are the manager's own (0 is the default value and never
+// released). "Made" references as XNU counts them: every successful
+// get_value returning a non-persistent handle is one made reference; the
+// core sums them per (key, handle) and hands the sum back in one
+// release_value call when the last voucher using that value goes.
+class VoucherAttrManager {
+ public:
+  enum Flags : uint32_t {
+    kSendPreprocess = 1,      // IVAM_FLAGS_SUPPORT_SEND_PREPROCESS
+    kReceivePostprocess = 2,  // IVAM_FLAGS_SUPPORT_RECEIVE_POSTPROCESS
+  };
+  virtual ~VoucherAttrManager() = default;
+  virtual uint32_t flags() const { return 0; }
+  // ivam_get_value: the value `command` with `content` makes, given the
+  // previous value(s) of the key (`prev`, empty for the default). *persist:
+  // the core never releases it.
+  virtual kern_return_t get_value(const VoucherCaller& who, mach_voucher_attr_key_t key,
+                                  mach_voucher_attr_recipe_command_t command,
+                                  std::span<const uint64_t> prev, std::span<const uint8_t> content,
+                                  uint64_t* value, bool* persist) = 0;
+  // ivam_extract_content: a recipe command and content that describe
+  // `values` (never empty). *size: capacity of `out` in, bytes written out.
+  virtual kern_return_t extract_content(const VoucherCaller& who, mach_voucher_attr_key_t key,
+                                        std::span<const uint64_t> values,
+                                        mach_voucher_attr_recipe_command_t* command, uint8_t* out,
+                                        uint32_t* size) = 0;
+  // ivam_command: `values` is empty for the default value. *out_size as above.
+  virtual kern_return_t command(const VoucherCaller& who, mach_voucher_attr_key_t key,
+                                std::span<const uint64_t> values, mach_voucher_attr_command_t command,
+                                std::span<const uint8_t> in, uint8_t* out, uint32_t* out_size) = 0;
+  // ivam_release_value: no voucher holds `value` any more; `made` is the
+  // number of made references the core received for it.
+  virtual void release_value(mach_voucher_attr_key_t key, uint64_t value, uint32_t made) = 0;
+};
 
 struct CreditGrant {
   CreditId id = 0;
@@ -205,6 +264,8 @@ struct Stats {
   uint64_t waiters = 0;
   uint64_t credits = 0;      // open send credits
   uint64_t lanes = 0;        // ports with a receive lane
+  uint64_t vouchers = 0;     // live vouchers
+  uint64_t voucher_values = 0;  // non-persistent attribute values vouchers hold
 };
 
 class Kernel {
@@ -267,6 +328,38 @@ class Kernel {
   kern_return_t kobject_request_no_senders(mach_port_name_t kernel_name);
   mach_port_mscount_t kobject_mscount(mach_port_name_t kernel_name) const;
 
+  // ---- vouchers (voucher.h) -------------------------------------------------
+  // The manager of `key` (1..kVoucherKeys); nullptr unregisters (the values
+  // it made are then never released to it). The manager must outlive its
+  // registration.
+  void voucher_register(mach_voucher_attr_key_t key, VoucherAttrManager* manager);
+  // The kernel task's port set that voucher ports join when created
+  // (MACH_PORT_NULL: none), so that requests to them reach machd's servers.
+  void voucher_set_port_set(mach_port_name_t kernel_set);
+  // host_create_mach_voucher (XNU ipc_create_mach_voucher_internal with a
+  // user recipe array): runs the mach_voucher_attr_recipe_data_t records of
+  // `recipes` on behalf of `caller`, whose space names their previous
+  // vouchers. On success *kernel_name is a new send right in the kernel
+  // task's space to the resulting voucher (the name of its receive right
+  // there), or MACH_PORT_NULL for an empty array. Errors as XNU:
+  // KERN_INVALID_ARGUMENT (a truncated record, a bad key or command or
+  // content, an unknown caller), KERN_INVALID_CAPABILITY (a previous voucher
+  // that is not a send right to a voucher; SET_VALUE_HANDLE), the manager's
+  // answer, or KERN_RESOURCE_SHORTAGE (no name left for a new voucher's port).
+  kern_return_t voucher_create(TaskId caller, std::span<const uint8_t> recipes,
+                               mach_port_name_t* kernel_name);
+  // The mach_voucher.defs routines on voucher `voucher` (a voucher port's
+  // label id) for `caller`; an unknown voucher is KERN_INVALID_ARGUMENT.
+  // *size: capacity of `out` in, bytes written out.
+  kern_return_t voucher_extract_recipe(TaskId caller, uint64_t voucher, mach_voucher_attr_key_t key,
+                                       uint8_t* out, uint32_t* size);
+  kern_return_t voucher_extract_all_recipes(TaskId caller, uint64_t voucher, uint8_t* out, uint32_t* size);
+  kern_return_t voucher_extract_content(TaskId caller, uint64_t voucher, mach_voucher_attr_key_t key,
+                                        uint8_t* out, uint32_t* size);
+  kern_return_t voucher_command(TaskId caller, uint64_t voucher, mach_voucher_attr_key_t key,
+                                mach_voucher_attr_command_t command, std::span<const uint8_t> in,
+                                uint8_t* out, uint32_t* out_size);
+
   // ---- special ports ---------------------------------------------------------
   // Sets the port that every task created afterwards receives as its bootstrap
   // special port: `name` names a receive or send right in the kernel task
@@ -283,7 +376,9 @@ class Kernel {
 
   // ---- mach_msg --------------------------------------------------------------
   // The mach_msg trap for one thread of `task`. `waiter` names the thread while
-  // it is blocked. `now_ns` is the monotonic time, for timeouts.
+  // it is blocked. `now_ns` is the monotonic time, for timeouts. A voucher in
+  // the header follows XNU's rules (machd/ipc/README.md, "The voucher in a
+  // message header"): it reaches only a receiver passing MACH_RCV_VOUCHER.
   MsgOutcome msg(TaskId task, WaiterId waiter, MsgArgs&& args, uint64_t now_ns);
 
   // Ends a blocked operation early (thread interrupted or going away) with
@@ -434,7 +529,7 @@ class Kernel {
   // image of the i-th lent message in queue order (`out` grows as needed and
   // keeps its elements' buffers for the next call): the bytes exactly as a receive would write them (header as
   // received: bits MACH_MSGH_BITS(0, MACH_MSG_TYPE_PORT_SEND), remote
-  // MACH_PORT_NULL, local `name`), followed at round_msg(size) by a full
+  // MACH_PORT_NULL, local `name`, the sender's msgh_voucher_port), followed at round_msg(size) by a full
   // mach_msg_max_trailer_t (68 bytes, msgh_trailer_size = 68: the client trims
   // it to what the receiver asked) with the seqno that message WILL get, the
   // sender's tokens and the port's context. Returns how many were lent now.
@@ -443,8 +538,8 @@ class Kernel {
   // send-possible request and no no-senders request, and has no lane yet (it
   // adopts `lane` when it lends something now) or already lane `lane`;
   // `lane` is not in use by another port. Eligible messages (lending stops at
-  // the first that is not): not complex, no reply right, a send-right (not
-  // send-once) destination, round_msg(size) + 68 <= max_image. Lent messages
+  // the first that is not): not complex, no reply right, no voucher bits, a
+  // send-right (not send-once) destination, round_msg(size) + 68 <= max_image. Lent messages
   // stay at the head of the queue (counted in msgcount, seen by nothing else).
   // With something lent, *senders_blocked (if given) tells whether senders
   // are blocked on the full queue: the receiver must then report what it

@@ -15,6 +15,13 @@ mach_msg_id_t Kmsg::id() const {
   return id;
 }
 
+mach_port_name_t Kmsg::voucher_field() const {
+  mach_port_name_t name = MACH_PORT_NULL;
+  if (bytes.size() >= sizeof(mach_msg_header_t))
+    std::memcpy(&name, bytes.data() + offsetof(mach_msg_header_t, msgh_voucher_port), sizeof name);
+  return name;
+}
+
 Kmsg* Ipc::new_kmsg() {
   live_kmsgs++;
   if (kmsg_pool.free.empty()) return new Kmsg;
@@ -37,6 +44,8 @@ void Ipc::free_kmsg(Kmsg* k) {
   k->bits = 0;
   k->dest = nullptr;
   k->reply = nullptr;
+  k->voucher = nullptr;
+  k->voucher_disp = 0;
   k->sender = SenderId{};
   k->circular = false;
   kmsg_pool.free.push_back(k);
@@ -54,6 +63,8 @@ void kmsg_destroy_now(Ipc& ipc, Kmsg* k) {
   k->dest = nullptr;
   right_release(ipc, k->reply, k->reply_type());
   k->reply = nullptr;
+  right_release(ipc, k->voucher, kPortSend);
+  k->voucher = nullptr;
   for (KDesc& d : k->descs) {
     switch (d.type) {
       case MACH_MSG_PORT_DESCRIPTOR:

@@ -9,7 +9,10 @@
 // `bytes` is the message in user layout (x86_64): header, optional body and
 // descriptors, inline data. Header port fields and descriptor names inside
 // `bytes` are meaningless while in flight; the rights are in `dest`,
-// `reply` and `descs`, and are written back as names at copyout.
+// `reply`, `voucher` and `descs`, and are written back as names at copyout.
+// The header's msgh_voucher_port keeps the sender's value: with no voucher
+// disposition it reaches the receiver unchanged (XNU lets that reserved
+// field round-trip).
 #pragma once
 
 #include <memory>
@@ -43,6 +46,12 @@ struct Kmsg {
   mach_msg_bits_t bits = 0;  // user bits after copyin: remote = dest type, local = reply type
   Port* dest = nullptr;      // destination right (send or send-once), owned
   Port* reply = nullptr;     // reply right (may be null or dead_port()), owned
+  // Voucher send right (null: none), owned. With one, the voucher bits are
+  // MOVE_SEND; without, they are what the sender gave (0, or COPY/MOVE_SEND
+  // with a null name). `voucher_disp` is the sender's own disposition: a
+  // message returned to its sender gives back a moved voucher only.
+  Port* voucher = nullptr;
+  mach_msg_type_name_t voucher_disp = 0;
   std::vector<KDesc> descs;
   SenderId sender;
   bool circular = false;     // carries a receive right whose queue leads back to dest
@@ -50,6 +59,9 @@ struct Kmsg {
   mach_msg_size_t size() const { return static_cast<mach_msg_size_t>(bytes.size()); }
   mach_msg_type_name_t dest_type() const { return MACH_MSGH_BITS_REMOTE(bits); }
   mach_msg_type_name_t reply_type() const { return MACH_MSGH_BITS_LOCAL(bits); }
+  mach_msg_type_name_t voucher_type() const { return MACH_MSGH_BITS_VOUCHER(bits); }
+  // The sender's msgh_voucher_port field.
+  mach_port_name_t voucher_field() const;
   mach_msg_id_t id() const;
 };
 
@@ -70,7 +82,10 @@ mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_op
 // ---- copyout.cc -------------------------------------------------------------
 // Receives `k` (dequeued from `from` with sequence number `seqno`) into
 // `task`: header names swapped as XNU delivers them, descriptors copied out,
-// the trailer `options` asks for appended. Consumes `k`.
+// the trailer `options` asks for appended. Consumes `k`. The voucher is
+// copied out only with MACH_RCV_VOUCHER (after the receive processing of
+// voucher.h), else released and its bits cleared (XNU
+// ipc_kmsg_copyout_header).
 // `rcv_addr` is the receive buffer's address in the receiver (guards).
 Completion kmsg_copyout(Ipc& ipc, Task& task, Kmsg* k, Port& from, mach_port_seqno_t seqno,
                         mach_msg_option_t options, uint64_t rcv_addr);

@@ -51,9 +51,12 @@ bool port_can_lend(const Ipc& ipc, const Port& port, LaneId lane) {
   return ipc.lanes.find(lane) == ipc.lanes.end();  // not another port's lane
 }
 
+// Lent messages carry no voucher bits: what a receive shows of a voucher
+// depends on MACH_RCV_VOUCHER, which the image cannot know.
 bool msg_can_lend(const Kmsg& k, uint32_t max_image) {
   return k.descs.empty() && !(k.bits & MACH_MSGH_BITS_COMPLEX) && k.reply == nullptr &&
-         k.dest_type() == kPortSend && uint64_t{round_msg(k.size())} + kMaxTrailer <= max_image;
+         k.voucher_type() == 0 && k.dest_type() == kPortSend &&
+         uint64_t{round_msg(k.size())} + kMaxTrailer <= max_image;
 }
 
 // The bytes a receive of `k` (the `index`-th message of `port`'s queue)
@@ -66,8 +69,7 @@ void image_of(const Port& port, const Kmsg& k, uint32_t index, std::vector<uint8
   h.msgh_bits = MACH_MSGH_BITS_SET(0, kPortSend, 0, k.bits);
   h.msgh_size = k.size();
   h.msgh_remote_port = MACH_PORT_NULL;
-  h.msgh_local_port = port.receiver_name;
-  h.msgh_voucher_port = MACH_PORT_NULL;
+  h.msgh_local_port = port.receiver_name;  // msgh_voucher_port: the sender's field, as a receive gives it
   std::memcpy(img.data(), &h, sizeof h);
   append_trailer(img, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AV), port.seqno + index, k.sender,
                  port.context);

@@ -5,6 +5,7 @@
 #include "mqueue.h"
 #include "msg.h"
 #include "port.h"
+#include "voucher.h"
 
 namespace machd::ipc {
 
@@ -47,6 +48,8 @@ MsgOutcome msg_trap(Ipc& ipc, Task* task, WaiterId wid, MsgArgs&& args) {
     Kmsg* k = nullptr;
     mach_msg_return_t mr = kmsg_copyin(ipc, *task, std::move(*args.send), options, &k);
     if (mr != MACH_MSG_SUCCESS) return done(result_only(mr));
+    // XNU ipc_kmsg_send: the voucher's managers may re-make it for the sender.
+    if (k->voucher && task->id != ipc.kernel) k->voucher = voucher_send_preprocess(ipc, *task, k->voucher);
 
     switch (mqueue_send(ipc, k, options, args.timeout, task->id == ipc.kernel)) {
       case SendStatus::kAccepted:

@@ -57,10 +57,16 @@ Port* right_copy_send(Port& port) {
 
 void port_srights_dec(Ipc& ipc, Port& port) {
   port.srights--;
-  if (port.srights == 0 && port.active() && port.aux && port.aux->nsrequest) {
+  if (port.srights != 0 || !port.active() || !port.aux) return;
+  if (port.aux->nsrequest) {
     Port* so = port.aux->nsrequest;
     port.aux->nsrequest = nullptr;
     notify_no_senders(ipc, so, port.mscount);
+  }
+  if (port.aux->kobject_type == kKObjectVoucherType) {
+    // A voucher lives while send rights to it exist (voucher.h).
+    port.refs++;
+    ipc.defer(Work{Work::Kind::kVoucherNoSenders, nullptr, &port, 0});
   }
 }
 

@@ -55,6 +55,7 @@
 #include <mach/time_value.h>
 #include <mach/dyld_kernel.h>
 #include <mach/mach_voucher_types.h>
+#include <bank/bank_types.h>
 #include <mach/processor_info.h>
 #include <mach/task_inspect.h>
 #include <mach/task_policy.h>

@@ -267,6 +267,16 @@ SIZE(task_purgable_info_t, 272);            /* mig-layouts.json */
 SIZE(mach_vm_range_flavor_t, 4);
 SIZE(mach_voucher_selector_t, 4);
 SIZE(mach_voucher_attr_value_handle_t, 8);
+SIZE(mach_voucher_attr_recipe_data_t, 16);   /* packed: content follows at 16 */
+OFF(mach_voucher_attr_recipe_data_t, previous_voucher, 8);
+OFF(mach_voucher_attr_recipe_data_t, content_size, 12);
+CHECK(MACH_VOUCHER_ATTR_USER_DATA_STORE == 211 && MACH_VOUCHER_ATTR_IMPORTANCE_SELF == 200);
+CHECK(MACH_VOUCHER_ATTR_REDEEM == 10 && MACH_VOUCHER_ATTR_SEND_PREPROCESS == 5);
+SIZE(struct proc_persona_info, 48);
+OFF(struct proc_persona_info, macho_uuid, 32);
+SIZE(struct persona_token, 96);
+SIZE(struct persona_modify_info, 16);
+CHECK(MACH_VOUCHER_ATTR_BANK_CREATE == 610 && BANK_ORIGINATOR_PROXIMATE_PID == 5);
 SIZE(struct thread_time_constraint_policy, 16);
 CHECK(THREAD_TIME_CONSTRAINT_POLICY_COUNT == 4);
 CHECK(PROCESSOR_CPU_LOAD_INFO_COUNT == 4);

@@ -210,6 +210,8 @@ void IpcTest::expect_no_leaks() {
   EXPECT_EQ(s.waiters, 0u) << "waiters leaked";
   EXPECT_EQ(s.credits, 0u) << "send credits leaked";
   EXPECT_EQ(s.lanes, 0u) << "receive lanes leaked";
+  EXPECT_EQ(s.vouchers, 0u) << "vouchers leaked";
+  EXPECT_EQ(s.voucher_values, 0u) << "voucher attribute values leaked";
   done_.clear();
   EXPECT_EQ(BytesPayload::live, 0) << "OOL payload objects leaked";
 }

@@ -194,7 +194,8 @@ mach_port_t look_up(const std::string& name) {
 Holdings holdings() {
   machd_debug_stats_t s{};
   machd_debug_get_stats(&s);
-  return Holdings{s.tasks, s.ports, s.messages, s.ool_payloads, s.waiters, s.memfd_payloads, s.rss_bytes};
+  return Holdings{s.tasks,          s.ports,     s.messages, s.ool_payloads,  s.waiters,
+                  s.memfd_payloads, s.rss_bytes, s.vouchers, s.voucher_values};
 }
 
 bool wait_for_tasks(uint64_t tasks) {

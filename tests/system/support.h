@@ -91,7 +91,7 @@ uint8_t* find_region();
 
 // machd's current holdings.
 struct Holdings {
-  uint64_t tasks, ports, messages, ool_payloads, waiters, memfd_payloads, rss_bytes;
+  uint64_t tasks, ports, messages, ool_payloads, waiters, memfd_payloads, rss_bytes, vouchers, voucher_values;
 };
 Holdings holdings();
 // Waits (up to 5 s) until machd's task count is `tasks`.

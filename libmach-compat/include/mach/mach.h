@@ -51,6 +51,26 @@ extern mach_msg_return_t mach_msg_server_importance(
     boolean_t (*demux)(mach_msg_header_t *, mach_msg_header_t *),
     mach_msg_size_t max_size, mach_port_t rcv_name, mach_msg_options_t options);
 
+/*
+ * A thread's voucher and messages (libdispatch provides these on macOS;
+ * libmach-compat keeps the thread's voucher itself).
+ */
+typedef struct voucher_mach_msg_state_s *voucher_mach_msg_state_t;
+/* What adopt returns when it changed nothing; revert then does nothing. */
+#define VOUCHER_MACH_MSG_STATE_UNCHANGED ((voucher_mach_msg_state_t)~0ul)
+/* Puts the thread's voucher (else the task's default voucher) in a message
+ * that has none, copied: send it before the thread's voucher changes.
+ * FALSE when the message has voucher bits already or there is no voucher. */
+extern boolean_t voucher_mach_msg_set(mach_msg_header_t *msg);
+/* Takes out what voucher_mach_msg_set put in (a moved voucher is released). */
+extern void voucher_mach_msg_clear(mach_msg_header_t *msg);
+/* Makes a received message's voucher the thread's (the header's voucher
+ * fields are cleared) and returns the previous state. */
+extern voucher_mach_msg_state_t voucher_mach_msg_adopt(mach_msg_header_t *msg);
+/* Restores the state voucher_mach_msg_adopt returned, releasing the
+ * adopted voucher. */
+extern void voucher_mach_msg_revert(voucher_mach_msg_state_t state);
+
 extern kern_return_t clock_get_res(mach_port_t clock_serv, clock_res_t *res);
 extern kern_return_t clock_set_res(mach_port_t clock_serv, clock_res_t res);
 extern kern_return_t clock_sleep(mach_port_t clock_serv, int sleep_type,

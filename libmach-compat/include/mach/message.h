@@ -581,7 +581,7 @@ extern mach_msg_return_t mach_msg_receive(mach_msg_header_t *msg);
 /* Release every right and OOL region a (received) message carries. */
 extern void mach_msg_destroy(mach_msg_header_t *msg);
 
-/* Drop one send-right reference on a voucher. */
+/* Drop one user reference of a voucher send right (mach_port_deallocate). */
 extern kern_return_t mach_voucher_deallocate(mach_port_name_t voucher);
 
 __END_DECLS

@@ -20,7 +20,9 @@ typedef struct machd_debug_stats {
   uint64_t waiters;        /* blocked mach_msg calls */
   uint64_t memfd_payloads; /* memfd-backed regions alive in machd */
   uint64_t rss_bytes;      /* machd's resident set size */
-  uint64_t reserved[3];
+  uint64_t vouchers;       /* live vouchers */
+  uint64_t voucher_values; /* attribute values the voucher managers keep */
+  uint64_t reserved[1];
 } machd_debug_stats_t;
 
 /* Fills *out. KERN_SUCCESS, or MACH_SEND_INVALID_DEST if machd is unreachable. */
