@@ -199,6 +199,17 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+say "8. Faults as Mach exceptions (fault_repair, crash_reporter)"
+note "A runtime's fault handler: a handler thread serves the task's EXC_BAD_ACCESS" \
+     "port; each first touch of a page with no access faults, the handler maps the" \
+     "page and answers KERN_SUCCESS, and the thread goes on."
+run "fault_repair" 30 "$mach_run" "$ex/fault_repair" 32
+note "A crash reporter in another task: it sets a target's exception port through" \
+     "task_for_pid, prints the crash's registers and a backtrace read with" \
+     "mach_vm_read_overwrite, and answers KERN_FAILURE: the target dies of SIGSEGV."
+run "crash_reporter" 30 "$mach_run" "$ex/crash_reporter"
+
+# ---------------------------------------------------------------------------
 say "Stopping machd"
 if ! kill -0 "$machd_pid" 2>/dev/null; then
   echo "run-demo: machd died during the demo" >&2
