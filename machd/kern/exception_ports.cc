@@ -1,6 +1,8 @@
 // machd/kern/exception_ports.cc — see exception_ports.h.
 #include "exception_ports.h"
 
+#include <time.h>
+
 #include <random>
 
 #include "agent.h"
@@ -21,6 +23,12 @@ bool valid_behavior(exception_behavior_t b) {
     case EXCEPTION_STATE_IDENTITY_PROTECTED: return true;
     default: return false;
   }
+}
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
 void add_ref(mach_port_name_t port) {
@@ -124,6 +132,7 @@ ExceptionPorts::ExceptionPorts() {
 ExceptionPorts::~ExceptionPorts() {
   runtime().remove_observer(this);
   for (auto& [task, table] : tasks_) clear_exception_ports(table);
+  for (auto& [pid, k] : kept_) clear_exception_ports(k.table);
   clear_exception_ports(host_);
   if (g_exception_ports == this) g_exception_ports = nullptr;
 }
@@ -145,27 +154,76 @@ void ExceptionPorts::publish_all() {
   for (ipc::TaskId task : runtime().host().tasks()) publish(task);
 }
 
+void ExceptionPorts::copy_into(ipc::TaskId task, const ExceptionActions& from) {
+  ExceptionActions& to = task_table(task);
+  for (size_t i = FIRST_EXCEPTION; i < to.size(); ++i) {
+    add_ref(from[i].port);
+    if (MACH_PORT_VALID(to[i].port)) runtime().release_send(to[i].port);
+    to[i] = from[i];
+  }
+}
+
+void ExceptionPorts::drop_expired_kept() {
+  const uint64_t now = now_ns();
+  for (auto it = kept_.begin(); it != kept_.end();) {
+    if (it->second.until_ns > now) {
+      ++it;
+      continue;
+    }
+    clear_exception_ports(it->second.table);
+    it = kept_.erase(it);
+  }
+}
+
 void ExceptionPorts::task_created(ipc::TaskId task) {
+  drop_expired_kept();
   TaskHost& host = runtime().host();
   const pid_t pid = host.pid_of(task);
-  const pid_t ppid = pid > 0 ? parent_of(pid) : 0;
-  const ipc::TaskId parent = ppid > 0 ? host.task_of_pid(ppid) : ipc::kNoTask;
-  if (parent != ipc::kNoTask && parent != task) {
-    if (const ExceptionActions* from = find_task_table(parent); from != nullptr && exception_interest(*from) != 0) {
-      ExceptionActions& to = task_table(task);
-      for (size_t i = FIRST_EXCEPTION; i < to.size(); ++i) {
-        add_ref((*from)[i].port);
-        to[i] = (*from)[i];
+  bool inherited = false;
+  if (pid > 0) {
+    // The same process before exec: a task still connected (its end not
+    // seen yet), or one that ended moments ago.
+    for (ipc::TaskId other : host.tasks()) {
+      const ExceptionActions* t = other != task && host.pid_of(other) == pid ? find_task_table(other) : nullptr;
+      if (t != nullptr && exception_interest(*t) != 0) {
+        copy_into(task, *t);
+        inherited = true;
+        break;
       }
     }
+    auto k = kept_.find(pid);
+    if (!inherited && k != kept_.end() && k->second.start_time == start_time_of(pid)) {
+      copy_into(task, k->second.table);
+      inherited = true;
+    }
+    if (k != kept_.end()) {
+      clear_exception_ports(k->second.table);
+      kept_.erase(k);
+    }
   }
+  const pid_t ppid = !inherited && pid > 0 ? parent_of(pid) : 0;
+  const ipc::TaskId parent = ppid > 0 ? host.task_of_pid(ppid) : ipc::kNoTask;
+  if (parent != ipc::kNoTask && parent != task)
+    if (const ExceptionActions* from = find_task_table(parent); from != nullptr && exception_interest(*from) != 0)
+      copy_into(task, *from);
   publish(task);
 }
 
 void ExceptionPorts::task_terminating(ipc::TaskId task) {
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return;
-  clear_exception_ports(it->second);
+  // A process that lives on has exec'd: its next image takes the table.
+  const pid_t pid = runtime().host().pid_of(task);
+  const uint64_t started = pid > 0 && exception_interest(it->second) != 0 ? start_time_of(pid) : 0;
+  if (started != 0) {
+    Kept& k = kept_[pid];
+    clear_exception_ports(k.table);
+    k.start_time = started;
+    k.until_ns = now_ns() + kExecGraceNs;
+    k.table = it->second;  // the references move
+  } else {
+    clear_exception_ports(it->second);
+  }
   tasks_.erase(it);
 }
 

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "support.h"
@@ -742,5 +743,30 @@ TEST(ExceptionDelivery, AForkedChildInheritsItsParentsTaskExceptionPorts) {
   ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
   EXPECT_EQ(from, pid);
   EXPECT_EQ(wait_exit(pid), 0);
+  target.pid = -1;
+}
+
+TEST(ExceptionDelivery, ExecKeepsTheTasksExceptionPorts) {
+  const char* helper = getenv("TASK_HELPER");
+  ASSERT_NE(helper, nullptr);
+  std::string path = helper;
+  // The target execs the helper, which hits int3: the port set on the task
+  // before the exec still takes it.
+  Target target([path] {
+    execl(path.c_str(), path.c_str(), "breakpoint", nullptr);
+    return 80;
+  });
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_BREAKPOINT, port, kDefault64, THREAD_STATE_NONE),
+            KERN_SUCCESS);
+  int from = 0;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    pid_for_task(r.task, &from);
+    return KERN_SUCCESS;
+  };
+  target.start();
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  EXPECT_EQ(from, target.pid);
+  EXPECT_EQ(wait_exit(target.pid), 0);
   target.pid = -1;
 }

@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
+  if (strcmp(argv[1], "breakpoint") == 0) { /* resumed after the int3 by a handler, or killed by SIGTRAP */
+    __asm__ volatile("int3");
+    return 0;
+  }
   if (strcmp(argv[1], "host-port") == 0) {
     processor_array_t list = NULL;
     mach_msg_type_number_t n = 0;
