@@ -15,6 +15,7 @@
 #include <atomic>
 #include <ctime>
 #include <cstring>
+#include <cstddef>
 
 #include <mach/kern_return.h>
 
@@ -80,31 +81,7 @@ kern_return_t kr_of_errno(int e) {
 // what machd rewrote (DIRTY) or ends the thread (EXIT). Returns the slot's
 // flags as machd left them (0 if machd let go before the thread parked).
 uint32_t park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
-  static_assert(sizeof(uc->uc_mcontext.gregs) == MACHD_NGREG * 8);
-  memcpy(ts->gregs, uc->uc_mcontext.gregs, sizeof ts->gregs);
-  unsigned long base = 0;
-  syscall(SYS_arch_prctl, ARCH_GET_FS, &base);
-  ts->fs_base = base;
-  base = 0;
-  syscall(SYS_arch_prctl, ARCH_GET_GS, &base);
-  ts->gs_base = base;
-  ts->fp_kind = MACHD_FP_NONE;
-  ts->fp_size = 0;
-  const auto* fp = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs);
-  uint32_t fp_size = 0;
-  if (fp != nullptr) {
-    fp_size = 512;
-    ts->fp_kind = MACHD_FP_FXSAVE;
-    // The kernel marks an XSAVE frame in the FXSAVE image's software area.
-    const auto* sw = reinterpret_cast<const _fpx_sw_bytes*>(fp + 464);
-    if (sw->magic1 == FP_XSTATE_MAGIC1 && sw->xstate_size > 512 &&
-        sw->xstate_size <= sizeof ts->fpstate) {
-      fp_size = sw->xstate_size;
-      ts->fp_kind = MACHD_FP_XSAVE;
-    }
-    memcpy(ts->fpstate, fp, fp_size);
-    ts->fp_size = fp_size;
-  }
+  save_context(*ts, uc);
   uint32_t expect = MACHD_TS_STOPPING;
   if (!atomic(ts->state).compare_exchange_strong(expect, MACHD_TS_PARKED, std::memory_order_acq_rel))
     return 0;  // machd let go before we parked
@@ -118,16 +95,7 @@ uint32_t park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
   }
   const uint32_t flags = atomic(ts->flags).load(std::memory_order_acquire);
   if (flags & MACHD_TSF_EXIT) syscall(SYS_exit, 0);
-  if (flags & MACHD_TSF_DIRTY) {
-    memcpy(uc->uc_mcontext.gregs, ts->gregs, sizeof ts->gregs);
-    if (fp != nullptr && ts->fp_size == fp_size)
-      memcpy(const_cast<uint8_t*>(fp), ts->fpstate, fp_size);
-    unsigned long now = 0;
-    syscall(SYS_arch_prctl, ARCH_GET_FS, &now);
-    if (ts->fs_base != now) syscall(SYS_arch_prctl, ARCH_SET_FS, ts->fs_base);
-    // Never let a rewritten context leave user mode's segments.
-    uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xffffll) | 0x33;
-  }
+  if (flags & MACHD_TSF_DIRTY) load_context(*ts, uc);
   return flags;
 }
 
@@ -355,11 +323,48 @@ void start_agent() {
 
 uint32_t agent_tid() { return g_agent_tid.load(); }
 
-uint32_t park_in_slot(uint32_t index, ucontext_t* uc) {
-  if (index >= MACHD_THREAD_SLOTS || region_base() == nullptr) return 0;
-  machd_thread_slot* ts = slot_at(index);
-  if (atomic(ts->tid).load(std::memory_order_acquire) != uint32_t(syscall(SYS_gettid))) return 0;
-  return park(ts, index, uc);
+size_t save_context(machd_thread_slot& ts, const ucontext_t* uc) {
+  static_assert(sizeof(uc->uc_mcontext.gregs) == MACHD_NGREG * 8);
+  memcpy(ts.gregs, uc->uc_mcontext.gregs, sizeof ts.gregs);
+  unsigned long base = 0;
+  syscall(SYS_arch_prctl, ARCH_GET_FS, &base);
+  ts.fs_base = base;
+  base = 0;
+  syscall(SYS_arch_prctl, ARCH_GET_GS, &base);
+  ts.gs_base = base;
+  ts.fp_kind = MACHD_FP_NONE;
+  ts.fp_size = 0;
+  const auto* fp = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.fpregs);
+  if (fp != nullptr) {
+    uint32_t fp_size = 512;
+    ts.fp_kind = MACHD_FP_FXSAVE;
+    // The kernel marks an XSAVE frame in the FXSAVE image's software area.
+    const auto* sw = reinterpret_cast<const _fpx_sw_bytes*>(fp + 464);
+    if (sw->magic1 == FP_XSTATE_MAGIC1 && sw->xstate_size > 512 && sw->xstate_size <= sizeof ts.fpstate) {
+      fp_size = sw->xstate_size;
+      ts.fp_kind = MACHD_FP_XSAVE;
+    }
+    memcpy(ts.fpstate, fp, fp_size);
+    ts.fp_size = fp_size;
+  }
+  return offsetof(machd_thread_slot, fpstate) + ts.fp_size;
+}
+
+void load_context(const machd_thread_slot& ts, ucontext_t* uc) {
+  memcpy(uc->uc_mcontext.gregs, ts.gregs, sizeof ts.gregs);
+  auto* fp = reinterpret_cast<uint8_t*>(uc->uc_mcontext.fpregs);
+  if (fp != nullptr && ts.fp_size <= sizeof ts.fpstate) {
+    // Only an image of the frame's own size and kind fits the frame.
+    const auto* sw = reinterpret_cast<const _fpx_sw_bytes*>(fp + 464);
+    const uint32_t frame_size =
+        sw->magic1 == FP_XSTATE_MAGIC1 && sw->xstate_size > 512 ? sw->xstate_size : 512;
+    if (ts.fp_size == frame_size) memcpy(fp, ts.fpstate, ts.fp_size);
+  }
+  unsigned long now = 0;
+  syscall(SYS_arch_prctl, ARCH_GET_FS, &now);
+  if (ts.fs_base != now) syscall(SYS_arch_prctl, ARCH_SET_FS, ts.fs_base);
+  // Never let a rewritten context leave user mode's segments.
+  uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xffffll) | 0x33;
 }
 
 uint64_t exception_interest() {

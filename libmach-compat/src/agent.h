@@ -5,7 +5,10 @@
 
 #include <ucontext.h>
 
+#include <cstddef>
 #include <cstdint>
+
+#include "machd_abi.h"
 
 namespace machcompat {
 
@@ -16,10 +19,13 @@ void start_agent();
 // The agent thread's tid (0 if none): never a Mach thread of the task.
 uint32_t agent_tid();
 
-// Parks the calling thread (in a signal handler, `uc` its context) in the
-// thread slot machd gave it, until machd lets it go; returns the slot's
-// MACHD_TSF_* flags machd left (0 if the slot is not this thread's).
-uint32_t park_in_slot(uint32_t index, ucontext_t* uc);
+// A signal handler's context as a thread slot image (machd_abi.h): the
+// general registers, fs/gs bases and the frame's FP/xstate. Returns the
+// bytes of the image in use (up to the end of its fp state).
+size_t save_context(machd_thread_slot& ts, const ucontext_t* uc);
+// Loads an image machd rewrote into the handler's context (its sigreturn
+// applies it); the fp state only if it has the frame's own size.
+void load_context(const machd_thread_slot& ts, ucontext_t* uc);
 
 // The task's exception interest mask machd publishes (machd_abi.h): bit
 // (1 << type) when some exception port takes that exception. 0 when not

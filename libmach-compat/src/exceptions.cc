@@ -27,6 +27,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "agent.h"
@@ -111,8 +112,9 @@ Exception exception_of(int sig, const siginfo_t* si, const ucontext_t* uc) {
   return e;
 }
 
-// Raises `e` for the calling thread and parks until machd decided. True
-// when a handler answered KERN_SUCCESS (*uc then holds the state it left).
+// Raises `e` for the calling thread, which waits (parked, its context
+// with machd) until machd decided. True when a handler answered
+// KERN_SUCCESS (*uc then holds the state it left).
 bool raise_and_wait(const Exception& e, ucontext_t* uc) {
   if (e.type <= 0 || e.type >= 64 || !(exception_interest() & (uint64_t(1) << e.type))) return false;
   if (t_raising) return false;  // a fault while raising one: the program's disposition
@@ -120,15 +122,34 @@ bool raise_and_wait(const Exception& e, ucontext_t* uc) {
   bool handled = false;
   const uint64_t tid = uint64_t(syscall(SYS_gettid));
   for (int tries = 0; tries < 1000; ++tries) {
-    CallResult r = call(MACHD_OP_EXCEPTION_RAISE, {tid, uint64_t(int64_t(e.type)), uint64_t(e.code),
-                                                   uint64_t(e.subcode)});
+    CallBuilder b(MACHD_OP_EXCEPTION_RAISE);
+    if (!b.ok()) break;
+    uint64_t* a = b.args();
+    a[0] = tid;
+    a[1] = uint64_t(int64_t(e.type));
+    a[2] = uint64_t(e.code);
+    a[3] = uint64_t(e.subcode);
+    static_assert(sizeof(machd_thread_slot) <= MACHD_CHANNEL_DATA_SIZE);
+    auto* image = reinterpret_cast<machd_thread_slot*>(b.data());
+    b.set_data_len(uint32_t(save_context(*image, uc)));
+    CallResult r = b.submit();
     if (r.machd_gone) break;
     if (r.result == KERN_ABORTED) {  // a stop of this thread is in flight: let it happen first
       timespec pause{0, 1000 * 1000};
       nanosleep(&pause, nullptr);
       continue;
     }
-    if (r.result == KERN_SUCCESS) handled = (park_in_slot(uint32_t(r.rets[0]), uc) & MACHD_TSF_EXC_HANDLED) != 0;
+    if (r.result == KERN_SUCCESS) {
+      const uint32_t flags = uint32_t(r.rets[0]);
+      if (flags & MACHD_TSF_EXIT) syscall(SYS_exit, 0);  // thread_terminate while it waited
+      // The answer sits in the channel (8-byte aligned, as the image needs);
+      // no copy on what may be a small alternate signal stack.
+      const auto* changed = reinterpret_cast<const machd_thread_slot*>(r.data.data());
+      if ((flags & MACHD_TSF_DIRTY) && r.data.size() >= offsetof(machd_thread_slot, fpstate) &&
+          r.data.size() >= offsetof(machd_thread_slot, fpstate) + size_t(changed->fp_size))
+        load_context(*changed, uc);
+      handled = (flags & MACHD_TSF_EXC_HANDLED) != 0;
+    }
     break;
   }
   t_raising = false;

@@ -398,11 +398,13 @@ enum machd_op {
                                        the thread's port (a user reference more per call), 0 if the
                                        tid is not a thread of the caller's process */
   /* A hardware exception (kern/exception_delivery.h): args {tid (the caller's gettid()), exception
-   * type, code, subcode} → KERN_SUCCESS with rets[0] = a thread slot the caller must park in at once
-   * (the library's park, with the faulting context); machd then raises the exception to the
-   * thread's, the task's and the host's exception ports and lets the thread go with
-   * MACHD_TSF_EXC_HANDLED set if a handler answered KERN_SUCCESS. KERN_ABORTED: a stop of the
-   * thread is in flight (let it park and resume, then ask again). KERN_FAILURE: no exception port
+   * type, code, subcode}, data = the thread's context as a struct machd_thread_slot image up to the
+   * end of its fp state (state, tid and flags ignored). machd parks the thread on the call itself
+   * and raises the exception to the thread's, the task's and the host's exception ports; the call
+   * is answered when the thread is let go: KERN_SUCCESS with rets[0] = the MACHD_TSF_* flags
+   * (EXC_HANDLED: a handler answered KERN_SUCCESS, resume; EXIT: end the thread) and, with DIRTY,
+   * the rewritten context as data (same layout). Answered at once: KERN_ABORTED, a stop of the
+   * thread is in flight (let it park and resume, then ask again); KERN_FAILURE, no exception port
    * takes it (the signal goes to the program). */
   MACHD_OP_EXCEPTION_RAISE = 41,
   /* Ranges by kernel-object area (kern/), each documented where it is used:

@@ -534,6 +534,17 @@ bool Daemon::send_fd(ipc::TaskId task, int fd, uint64_t* tag) {
   return s->send_fds(fds, *tag);
 }
 
+void Daemon::finish_call(ipc::TaskId task, uint32_t channel, int32_t result, const uint64_t* rets, size_t nrets,
+                         const uint8_t* data, size_t size) {
+  Session* s = session_of_task(task);
+  if (s == nullptr || !s->busy(channel)) return;
+  Reply rep;
+  rep.result = result;
+  for (size_t i = 0; i < nrets && i < MACHD_CH_RETS; ++i) rep.rets[i] = rets[i];
+  if (size > 0) rep.data.assign(data, data + std::min<size_t>(size, MACHD_CHANNEL_DATA_SIZE));
+  s->finish(channel, rep);
+}
+
 void Daemon::interrupt_wait(ipc::TaskId task, pid_t tid) {
   Session* s = session_of_task(task);
   if (s == nullptr || tid <= 0) return;

@@ -83,6 +83,8 @@ class Daemon final : public kern::AgentLink {
   uint8_t* agent_area(ipc::TaskId task) override;
   bool send_fd(ipc::TaskId task, int fd, uint64_t* tag) override;
   void interrupt_wait(ipc::TaskId task, pid_t tid) override;
+  void finish_call(ipc::TaskId task, uint32_t channel, int32_t result, const uint64_t* rets, size_t nrets,
+                   const uint8_t* data, size_t size) override;
 
   Options opts_;
   std::string socket_path_;

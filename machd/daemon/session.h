@@ -77,6 +77,7 @@ class Session {
   bool take(uint32_t channel, Request& out);
 
   void set_busy(uint32_t channel, bool b) { busy_[channel] = b; }
+  bool busy(uint32_t channel) const { return channel < MACHD_MAX_CHANNELS && busy_[channel]; }
 
   // Writes the reply into the channel; a sleeping thread is woken at the next
   // flush_wakeups().

@@ -116,13 +116,6 @@ kern_return_t trap(Ctx& c) {
     c.rep.rets[1] = id;
     return KERN_SUCCESS;
   }
-  if (c.req.op == MACHD_OP_EXCEPTION_RAISE) {
-    uint32_t slot = 0;
-    kern_return_t kr = kern::exception_delivery().raise(self, pid_t(c.a(0)), exception_type_t(int32_t(c.a(1))),
-                                                        int64_t(c.a(2)), int64_t(c.a(3)), &slot);
-    c.rep.rets[0] = slot;
-    return kr;
-  }
   if (c.req.op == MACHD_OP_THREAD_SELF) {
     c.rep.rets[0] = kern::thread_self(self, pid_t(c.a(0)));
     return KERN_SUCCESS;
@@ -302,6 +295,14 @@ bool run_trap(Kernel& k, Session& s, Request& req, ipc::WaiterId waiter, uint64_
     ipc::MsgOutcome o = k.msg(s.task, waiter, std::move(args), now_ns);
     if (o.blocked) return false;
     encode_completion(o.done, s, rep);
+    return true;
+  }
+  if (req.op == MACHD_OP_EXCEPTION_RAISE) {  // answered when the thread is let go (exception_delivery.h)
+    const kern_return_t kr = kern::exception_delivery().raise(
+        s.task, pid_t(req.args[0]), req.channel, exception_type_t(int32_t(req.args[1])), int64_t(req.args[2]),
+        int64_t(req.args[3]), req.data.data(), req.data.size());
+    if (kr == KERN_SUCCESS) return false;
+    rep.result = kr;
     return true;
   }
   Ctx c{k, s, req, rep};

@@ -84,6 +84,12 @@ class AgentLink {
   // its channel records): it returns MACH_SEND_INTERRUPTED or
   // MACH_RCV_INTERRUPTED. No-op when the thread is not blocked in one.
   virtual void interrupt_wait(ipc::TaskId task, pid_t tid) = 0;
+  // Answers a call the task made on `channel` whose reply was held back (a
+  // trap that blocked, e.g. MACHD_OP_EXCEPTION_RAISE): the thread waiting on
+  // the channel wakes with this result, rets and data. Nothing happens if
+  // the channel is not waiting for a reply (the task is gone).
+  virtual void finish_call(ipc::TaskId task, uint32_t channel, int32_t result, const uint64_t* rets, size_t nrets,
+                           const uint8_t* data, size_t size) = 0;
 };
 
 class Agent final : public TaskObserver {
@@ -96,6 +102,11 @@ class Agent final : public TaskObserver {
   void request(ipc::TaskId task, const AgentCall& call, AgentDone done);
   // thread_abort: see AgentLink::interrupt_wait.
   void interrupt_wait(ipc::TaskId task, pid_t tid) { link_.interrupt_wait(task, tid); }
+  // See AgentLink::finish_call.
+  void finish_call(ipc::TaskId task, uint32_t channel, int32_t result, const uint64_t* rets, size_t nrets,
+                   const uint8_t* data, size_t size) {
+    link_.finish_call(task, channel, result, rets, nrets, data, size);
+  }
 
   // The slot `index` of the task (nullptr if the task has no region).
   machd_thread_slot* slot(ipc::TaskId task, uint32_t index);

@@ -6,6 +6,7 @@
 #include <mach/thread_status.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
@@ -108,18 +109,28 @@ ExceptionDelivery::~ExceptionDelivery() {
   if (g_delivery == this) g_delivery = nullptr;
 }
 
-kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, exception_type_t exception, int64_t code,
-                                       int64_t subcode, uint32_t* slot) {
+kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, uint32_t channel, exception_type_t exception,
+                                       int64_t code, int64_t subcode, const uint8_t* context, size_t size) {
   if (exception < FIRST_EXCEPTION || exception >= EXC_TYPES_COUNT) return KERN_INVALID_ARGUMENT;
+  if (size < offsetof(machd_thread_slot, fpstate) || size > sizeof(machd_thread_slot)) return KERN_INVALID_ARGUMENT;
   Thread* t = threads().of_tid(task, tid);
   if (t == nullptr) return KERN_INVALID_ARGUMENT;
   if (t->in_exception) return KERN_ABORTED;
   bool wanted = false;
   for (int level = 0; level < 3 && !wanted; ++level) wanted = action_at(level, *t, exception) != nullptr;
   if (!wanted) return KERN_FAILURE;
+  // The image, aligned (the request's bytes are not).
+  auto image = std::make_unique<machd_thread_slot>();
+  memcpy(image.get(), context, size);
   const uint64_t id = next_id_++;
-  const int s = threads().park_self(*t, [this, id](kern_return_t kr) { parked(id, kr); });
-  if (s < 0) return KERN_ABORTED;
+  // Let go: the call's answer carries the flags, and the context when it changed.
+  auto release = [task, channel](const machd_thread_slot& slot) {
+    const uint32_t flags = std::atomic_ref<uint32_t>(const_cast<uint32_t&>(slot.flags)).load(std::memory_order_acquire);
+    const uint64_t rets[1] = {flags};
+    const size_t n = (flags & MACHD_TSF_DIRTY) ? offsetof(machd_thread_slot, fpstate) + slot.fp_size : 0;
+    agent().finish_call(task, channel, KERN_SUCCESS, rets, 1, reinterpret_cast<const uint8_t*>(&slot), n);
+  };
+  if (!threads().park_from_call(*t, *image, size, release)) return KERN_ABORTED;
   t->in_exception = true;
   Pending& p = pending_[id];
   p.id = id;
@@ -128,15 +139,8 @@ kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, exception_ty
   p.exception = exception;
   p.codes[0] = code;
   p.codes[1] = subcode;
-  *slot = uint32_t(s);
+  deliver_next(p);
   return KERN_SUCCESS;
-}
-
-void ExceptionDelivery::parked(uint64_t id, kern_return_t kr) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  if (kr != KERN_SUCCESS) return finish(id, false);
-  deliver_next(it->second);
 }
 
 void ExceptionDelivery::deliver_next(Pending& p) {

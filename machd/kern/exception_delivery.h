@@ -4,10 +4,12 @@
 //
 //   faulting thread (library handler)        machd
 //   --------------------------------        -----
-//   MACHD_OP_EXCEPTION_RAISE {tid, exc,  ->  raise(): a hold on the thread, a slot
-//     code, subcode}                         it parks in by itself (park_self)
-//   park: context saved in the slot,    ->  parked: triage — the thread's action
-//     waits                                  for `exc`, then the task's, then the
+//   MACHD_OP_EXCEPTION_RAISE {tid, exc,  ->  raise(): the context is copied into a
+//     code, subcode}, its context as the     thread slot and the thread counts as
+//     data; waits for the answer             parked (Threads::park_from_call); the
+//                                            call's answer is held back. Triage: the
+//                                            thread's action
+//                                            for `exc`, then the task's, then the
 //                                            host's: the first with a live port
 //                                            gets exception_raise{,_state,
 //                                            _state_identity}[_protected] (exc or
@@ -16,7 +18,9 @@
 //                                            reply port of machd's.
 //                                        <-  reply KERN_SUCCESS: the new state (state
 //                                            behaviors) is written to the slot, the
-//                                            thread resumes with MACHD_TSF_EXC_HANDLED;
+//                                            call is answered with MACHD_TSF_EXC_HANDLED
+//                                            (and the context, if DIRTY) once the
+//                                            thread is let go;
 //                                            any other answer (an error code, a
 //                                            malformed reply that the MIG user stub
 //                                            rejects, the handler's send-once right
@@ -66,13 +70,16 @@ class ExceptionDelivery final : public TaskObserver {
   ExceptionDelivery(const ExceptionDelivery&) = delete;
   ExceptionDelivery& operator=(const ExceptionDelivery&) = delete;
 
-  // MACHD_OP_EXCEPTION_RAISE from thread `tid` of `task` (machd_abi.h).
-  // KERN_SUCCESS: *slot is where the thread must park now. KERN_FAILURE: no
-  // level has a port for `exception`. KERN_ABORTED: a stop is in flight,
-  // ask again. KERN_INVALID_ARGUMENT: not a thread of the task, or not an
-  // exception type.
-  kern_return_t raise(ipc::TaskId task, pid_t tid, exception_type_t exception, int64_t code, int64_t subcode,
-                      uint32_t* slot);
+  // MACHD_OP_EXCEPTION_RAISE from thread `tid` of `task` on `channel`
+  // (machd_abi.h), `context` the thread's (a machd_thread_slot image of
+  // `size` bytes). KERN_SUCCESS: the call is answered later (finish_call on
+  // the channel: KERN_SUCCESS, rets[0] the slot flags, the context as data
+  // when DIRTY). Answered now: KERN_FAILURE, no level has a port for
+  // `exception`; KERN_ABORTED, a stop is in flight (ask again);
+  // KERN_INVALID_ARGUMENT, not a thread of the task, not an exception type,
+  // or a short context.
+  kern_return_t raise(ipc::TaskId task, pid_t tid, uint32_t channel, exception_type_t exception, int64_t code,
+                      int64_t subcode, const uint8_t* context, size_t size);
 
   void task_terminating(ipc::TaskId task) override;
 
@@ -93,7 +100,6 @@ class ExceptionDelivery final : public TaskObserver {
     std::function<kern_return_t()> on_reply;
   };
 
-  void parked(uint64_t id, kern_return_t kr);
   // Tries the levels from p.next_level on; finishes when none takes it.
   void deliver_next(Pending& p);
   // Sends the exception to `action`'s port; true if it went (a reply will come).

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstddef>
 
 namespace machd::kern {
 
@@ -95,6 +96,12 @@ Thread* Threads::add(ipc::TaskId task, pid_t tid) {
 
 void Threads::forget(Thread& t) {
   std::vector<ParkDone> waiters = std::move(t.waiters);
+  if (t.on_release && t.slot >= 0) {  // parked by its own call: answer it (EXIT if end() set it)
+    auto release = std::move(t.on_release);
+    t.on_release = nullptr;
+    if (machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot))) release(*s);
+    t.stop = Thread::Stop::kRunning;
+  }
   const bool had_exception_ports = t.exc != nullptr;
   if (t.exc) clear_exception_ports(*t.exc);
   const ipc::TaskId task = t.task;
@@ -178,20 +185,27 @@ void Threads::hold(Thread& t, ParkDone done) {
   agent().stop(t.task, uint32_t(t.slot), t.tid, [this, id](kern_return_t kr) { stopped(id, kr); });
 }
 
-int Threads::park_self(Thread& t, ParkDone done) {
-  if (t.stop != Thread::Stop::kRunning) return -1;
-  if (t.slot < 0 && (t.slot = take_slot(t.task)) < 0) return -1;
+bool Threads::park_from_call(Thread& t, const machd_thread_slot& context, size_t context_size,
+                             std::function<void(const machd_thread_slot&)> release) {
+  if (t.stop != Thread::Stop::kRunning) return false;
+  if (t.slot < 0 && (t.slot = take_slot(t.task)) < 0) return false;
   machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot));
-  if (s == nullptr) return -1;
+  if (s == nullptr) return false;
+  const size_t fp = std::min<size_t>(context.fp_size, sizeof s->fpstate);
+  if (context_size < offsetof(machd_thread_slot, fpstate) + fp) return false;
+  s->fs_base = context.fs_base;
+  s->gs_base = context.gs_base;
+  memcpy(s->gregs, context.gregs, sizeof s->gregs);
+  s->fp_kind = context.fp_kind;
+  s->fp_size = uint32_t(fp);
+  memcpy(s->fpstate, context.fpstate, fp);
   std::atomic_ref<uint32_t>(s->flags).store(0);
   std::atomic_ref<uint32_t>(s->tid).store(uint32_t(t.tid));
-  std::atomic_ref<uint32_t>(s->state).store(MACHD_TS_STOPPING, std::memory_order_release);
+  std::atomic_ref<uint32_t>(s->state).store(MACHD_TS_PARKED, std::memory_order_release);
   ++t.holds;
-  t.stop = Thread::Stop::kStopping;
-  t.waiters.push_back(std::move(done));
-  const uint64_t id = t.id;
-  agent().await_park(t.task, uint32_t(t.slot), [this, id](kern_return_t kr) { stopped(id, kr); });
-  return t.slot;
+  t.stop = Thread::Stop::kParked;
+  t.on_release = std::move(release);
+  return true;
 }
 
 void Threads::stopped(uint64_t id, kern_return_t kr) {
@@ -217,7 +231,16 @@ void Threads::unhold(Thread& t) {
   if (--t.holds > 0) return;
   if (t.stop != Thread::Stop::kRunning && t.slot >= 0) {
     t.stop = Thread::Stop::kRunning;
-    agent().release(t.task, uint32_t(t.slot));
+    if (t.on_release) {  // parked by its own call: the answer lets it go
+      auto release = std::move(t.on_release);
+      t.on_release = nullptr;
+      if (machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot))) {
+        std::atomic_ref<uint32_t>(s->state).store(MACHD_TS_RUNNING, std::memory_order_release);
+        release(*s);
+      }
+    } else {
+      agent().release(t.task, uint32_t(t.slot));
+    }
   }
   if (!t.watched && idle(t)) forget(t);  // nobody holds its port: drop it
 }

@@ -54,6 +54,8 @@ struct Thread {
   x86_debug_state64_t debug{};
   std::map<int, std::vector<integer_t>> policies;  // thread_policy_set, by flavor
   std::unique_ptr<ExceptionActions> exc;           // thread_set_exception_ports (kept while set)
+  // Parked by a call of its own (park_from_call): how to let it go.
+  std::function<void(const machd_thread_slot&)> on_release;
   bool in_exception = false;                       // parked for an exception (exception_delivery.h)
 };
 
@@ -73,11 +75,14 @@ class Threads final : public TaskObserver {
   // Adds a hold; `done` is called when the thread is parked (KERN_SUCCESS),
   // or with the error that prevented it. May call `done` before returning.
   void hold(Thread& t, ParkDone done);
-  // The thread asked to park itself (it is running the library's handler
-  // and parks in the slot this returns, >= 0): a hold is added without a
-  // signal, as hold() does; `done` as for hold(). -1 when no slot is free or
-  // a stop is already in flight (the caller then answers KERN_ABORTED).
-  int park_self(Thread& t, ParkDone done);
+  // The thread is parked by a call of its own that waits for machd's
+  // answer (MACHD_OP_EXCEPTION_RAISE): its context, sent with the call, is
+  // copied into a slot and the thread is parked at once with one hold. When
+  // it is let go (the last unhold) or ends, `release` gets the slot (flags
+  // and context as machd left them) and must answer the call. Returns false
+  // (nothing changed) when no slot is free or a stop is already in flight.
+  bool park_from_call(Thread& t, const machd_thread_slot& context, size_t context_size,
+                      std::function<void(const machd_thread_slot&)> release);
   // Drops a hold; the last one lets the thread run.
   void unhold(Thread& t);
   // The parked thread's slot (nullptr unless parked).

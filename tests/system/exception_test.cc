@@ -14,6 +14,7 @@
 #include <mach/mach_vm.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -769,4 +770,39 @@ TEST(ExceptionDelivery, ExecKeepsTheTasksExceptionPorts) {
   EXPECT_EQ(from, target.pid);
   EXPECT_EQ(wait_exit(target.pid), 0);
   target.pid = -1;
+}
+
+TEST(ExceptionDelivery, AThreadSuspendedByItsHandlerStaysStoppedAfterTheReplyUntilResumed) {
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  Target target([w = out[1]] {
+    asm volatile("int3");
+    return write(w, "r", 1) == 1 ? 0 : 90;
+  });
+  close(out[1]);
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_BREAKPOINT, port, kDefault64, THREAD_STATE_NONE),
+            KERN_SUCCESS);
+  mach_port_t thread = MACH_PORT_NULL;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    if (thread_suspend(r.thread) != KERN_SUCCESS) return KERN_FAILURE;
+    mach_port_mod_refs(mach_task_self(), r.thread, MACH_PORT_RIGHT_SEND, 1);  // kept past report()
+    thread = r.thread;
+    return KERN_SUCCESS;
+  };
+  target.start();
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  ASSERT_TRUE(MACH_PORT_VALID(thread));
+  pollfd p{out[0], POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 300), 0) << "the thread ran on while suspended";
+  // The suspended thread's state is still there to read.
+  x86_thread_state64_t s;
+  mach_msg_type_number_t n = x86_THREAD_STATE64_COUNT;
+  EXPECT_EQ(thread_get_state(thread, x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&s), &n), KERN_SUCCESS);
+  EXPECT_EQ(thread_resume(thread), KERN_SUCCESS);
+  EXPECT_EQ(poll(&p, 1, 10000), 1);
+  EXPECT_EQ(wait_exit(target.pid), 0);
+  target.pid = -1;
+  mach_port_deallocate(mach_task_self(), thread);
+  close(out[0]);
 }
