@@ -527,6 +527,15 @@ TEST_F(PagerTest, CopyTrueOfACopyCallObjectAsksThePagerForTheCopyAndMapsIt) {
   ASSERT_EQ(shared[0], pattern(0, 1));  // ready: the strategy is known
   uint8_t* copy = map_object(pager_->port, 4 * kPage, 8 * kPage, VM_PROT_DEFAULT, TRUE);
   ASSERT_NE(copy, nullptr);
+  // memory_object_copy is a message the pager's thread takes in its own time
+  // (the kernel does not wait for it): give it up to 5 s.
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard<std::mutex> lk(pager_->mu);
+      if (MACH_PORT_VALID(pager_->copy_port)) break;
+    }
+    usleep(10000);
+  }
   {
     std::lock_guard<std::mutex> lk(pager_->mu);
     EXPECT_TRUE(MACH_PORT_VALID(pager_->copy_port));
