@@ -575,6 +575,9 @@ int Daemon::run() {
       spdlog::error("event loop failed");
       return 1;
     }
+    // Callbacks of watched fds (TaskHost::watch_fd: userfaultfds, timerfds)
+    // may send kernel messages that complete blocked receives.
+    drain_completions();
     if (kernel_.next_deadline()) {
       kernel_.expire(monotonic_ns());
       drain_completions();
