@@ -588,9 +588,8 @@ int Daemon::run() {
       spdlog::error("event loop failed");
       return 1;
     }
-    // Whatever the loop's callbacks did may have completed blocked calls
-    // (e.g. a watched fd's handler sending from the kernel task to a port a
-    // task is receiving on): answer them before waiting again.
+    // Callbacks of watched fds (TaskHost::watch_fd: userfaultfds, timerfds)
+    // may send kernel messages that complete blocked receives.
     drain_completions();
     if (kernel_.next_deadline()) {
       kernel_.expire(monotonic_ns());

@@ -55,6 +55,8 @@ struct TestPager {
   bool refuse_unlock = false;  // answer data_unlock with data_error
   std::thread thread;
   std::atomic<bool> stop{false};
+  std::atomic<bool> exited{false};  // serve() returned
+  std::atomic<mach_msg_return_t> receive_error{MACH_MSG_SUCCESS};  // what ended serve() early
 
   std::string name;  // the object port's bootstrap name (other tasks look it up)
 
@@ -65,12 +67,25 @@ struct TestPager {
     ASSERT_EQ(mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND), KERN_SUCCESS);
     ASSERT_EQ(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_PORT_SET, &set), KERN_SUCCESS);
     ASSERT_EQ(mach_port_move_member(mach_task_self(), port, set), KERN_SUCCESS);
+    stop = false;
+    exited = false;
     thread = std::thread([this] { serve(); });
   }
   void serve();
   void finish() {
     stop = true;
-    if (thread.joinable()) thread.join();
+    if (thread.joinable()) {
+      // serve() looks at `stop` every 100 ms; a thread still inside
+      // mach_msg after 10 s means machd never answered its receive: fail
+      // the run now rather than hang it (the thread cannot be abandoned, it
+      // uses this object).
+      for (int i = 0; i < 1000 && !exited; ++i) usleep(10000);
+      if (!exited) {
+        fprintf(stderr, "pager_test: the pager thread is stuck in mach_msg (machd never answered it)\n");
+        abort();
+      }
+      thread.join();
+    }
     mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
     mach_port_deallocate(mach_task_self(), port);
     if (MACH_PORT_VALID(copy_port)) mach_port_mod_refs(mach_task_self(), copy_port, MACH_PORT_RIGHT_RECEIVE, -1);
@@ -111,6 +126,23 @@ struct TestPager {
     std::lock_guard<std::mutex> lk(mu);
     return requests.size();
   }
+  int init_count() {
+    std::lock_guard<std::mutex> lk(mu);
+    return inits;
+  }
+  // Waits up to 5 s for memory_object_copy (COPY_CALL) to have reached
+  // this pager's thread: vm_map returns once machd sent it, not once the
+  // pager took it.
+  bool await_copy() {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        if (MACH_PORT_VALID(copy_port)) return true;
+      }
+      usleep(10000);
+    }
+    return false;
+  }
 };
 
 TestPager* g_pager = nullptr;
@@ -132,9 +164,13 @@ void TestPager::serve() {
     mach_msg_return_t mr = mach_msg(&in.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in,
                                     MACH_PORT_VALID(set) ? set : port, 100, MACH_PORT_NULL);
     if (mr == MACH_RCV_TIMED_OUT) continue;
-    if (mr != MACH_MSG_SUCCESS) break;
+    if (mr != MACH_MSG_SUCCESS) {
+      receive_error = mr;
+      break;
+    }
     memory_object_server(&in.head, &out.head);
   }
+  exited = true;
 }
 
 }  // namespace
@@ -263,6 +299,7 @@ class PagerTest : public ::testing::Test {
   void TearDown() override {
     if (!pager_) return;
     pager_->finish();
+    EXPECT_EQ(pager_->receive_error.load(), MACH_MSG_SUCCESS) << "the pager's thread stopped serving";
     g_pager = nullptr;
   }
   std::unique_ptr<TestPager> pager_;
@@ -527,15 +564,7 @@ TEST_F(PagerTest, CopyTrueOfACopyCallObjectAsksThePagerForTheCopyAndMapsIt) {
   ASSERT_EQ(shared[0], pattern(0, 1));  // ready: the strategy is known
   uint8_t* copy = map_object(pager_->port, 4 * kPage, 8 * kPage, VM_PROT_DEFAULT, TRUE);
   ASSERT_NE(copy, nullptr);
-  // memory_object_copy is a message the pager's thread takes in its own time
-  // (the kernel does not wait for it): give it up to 5 s.
-  for (int i = 0; i < 500; ++i) {
-    {
-      std::lock_guard<std::mutex> lk(pager_->mu);
-      if (MACH_PORT_VALID(pager_->copy_port)) break;
-    }
-    usleep(10000);
-  }
+  ASSERT_TRUE(pager_->await_copy());
   {
     std::lock_guard<std::mutex> lk(pager_->mu);
     EXPECT_TRUE(MACH_PORT_VALID(pager_->copy_port));
@@ -543,7 +572,7 @@ TEST_F(PagerTest, CopyTrueOfACopyCallObjectAsksThePagerForTheCopyAndMapsIt) {
     EXPECT_EQ(pager_->copy_length, 4 * kPage);
   }
   EXPECT_EQ(copy[kPage + 3], pattern(9 * kPage + 3, 1));  // served by the pager through the new object
-  EXPECT_EQ(pager_->inits, 2);
+  EXPECT_EQ(pager_->init_count(), 2);
   copy[5] = 0x77;
   EXPECT_NE(shared[8 * kPage + 5], 0x77);  // a different object
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(copy), 4 * kPage);
