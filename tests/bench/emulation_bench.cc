@@ -40,24 +40,16 @@
 #include <cstring>
 #include <string>
 
-#include "../common/private_machd.h"
+#include "../common/pinned_bench.h"
+
+using testsupport::in_child;
+using testsupport::now_ns;
 
 namespace {
 
 int g_iters = 200000;
 
-double now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
-}
 
-void pin0() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(0, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
 
 double per_call(int n, long (*call)()) {
   for (int i = 0; i < n / 10; i++) call();
@@ -68,25 +60,6 @@ double per_call(int n, long (*call)()) {
 
 long raw_getppid() { return syscall(SYS_getppid); }
 
-// Runs `body` in a forked child (a new task) and returns the double it writes.
-template <typename F>
-double in_child(F body) {
-  int p[2];
-  if (pipe(p) != 0) return -1;
-  pid_t c = fork();
-  if (c == 0) {
-    close(p[0]);
-    double v = body();
-    (void)!write(p[1], &v, sizeof v);
-    _exit(0);
-  }
-  close(p[1]);
-  double v = -1;
-  if (read(p[0], &v, sizeof v) != ssize_t(sizeof v)) v = -1;
-  close(p[0]);
-  waitpid(c, nullptr, 0);
-  return v;
-}
 
 // ---- SUD floor -----------------------------------------------------------
 volatile char g_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
@@ -189,30 +162,8 @@ double bench_server() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string machd = getenv("MACHD_BIN") ? getenv("MACHD_BIN") : "";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--machd" && i + 1 < argc) machd = argv[++i];
-    else if (a == "--iters" && i + 1 < argc) g_iters = atoi(argv[++i]);
-    else {
-      fprintf(stderr, "usage: emulation_bench [--machd PATH] [--iters N]\n");
-      return 2;
-    }
-  }
-  if (machd.empty()) {
-    fprintf(stderr, "emulation_bench: give --machd PATH (or MACHD_BIN)\n");
-    return 2;
-  }
   testsupport::PrivateMachd daemon;
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  CPU_SET(0, &cpus);
-  if (!daemon.start(machd, "warn", &cpus)) {
-    fprintf(stderr, "emulation_bench: machd did not start\n");
-    return 1;
-  }
-  setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
-  pin0();
+  if (int rc = testsupport::start_pinned_bench("emulation_bench", argc, argv, &g_iters, daemon)) return rc;
   const double native = in_child([] { return per_call(g_iters * 5, raw_getppid); });
   const double other = bench_routine(false);
   const double sud = bench_sud();

@@ -37,7 +37,7 @@
 #include <string>
 #include <utility>
 
-#include "../common/private_machd.h"
+#include "../common/pinned_bench.h"
 
 extern "C" {
 #include "mach_excServer.h"
@@ -53,22 +53,14 @@ exception_bench_restorer:
 )");
 extern "C" void exception_bench_restorer();
 
+using testsupport::in_child;
+using testsupport::now_ns;
+
 namespace {
 
 int g_iters = 20000;
 
-double now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
-}
 
-void pin0() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(0, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
 
 inline void trap() { asm volatile("int3" ::: "memory"); }
 
@@ -79,25 +71,6 @@ double faults(int n) {
   return (now_ns() - t0) / n;
 }
 
-// Runs `body` in a forked child and returns the double it writes.
-template <typename F>
-double in_child(F body) {
-  int p[2];
-  if (pipe(p) != 0) return -1;
-  pid_t c = fork();
-  if (c == 0) {
-    close(p[0]);
-    double v = body();
-    (void)!write(p[1], &v, sizeof v);
-    _exit(0);
-  }
-  close(p[1]);
-  double v = -1;
-  if (read(p[0], &v, sizeof v) != ssize_t(sizeof v)) v = -1;
-  close(p[0]);
-  waitpid(c, nullptr, 0);
-  return v;
-}
 
 // ---- the signal floor ------------------------------------------------------
 struct KernelSigaction {
@@ -254,30 +227,8 @@ kern_return_t catch_mach_exception_raise_state_identity(mach_port_t, mach_port_t
 }
 
 int main(int argc, char** argv) {
-  std::string machd = getenv("MACHD_BIN") ? getenv("MACHD_BIN") : "";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--machd" && i + 1 < argc) machd = argv[++i];
-    else if (a == "--iters" && i + 1 < argc) g_iters = atoi(argv[++i]);
-    else {
-      fprintf(stderr, "usage: exception_bench [--machd PATH] [--iters N]\n");
-      return 2;
-    }
-  }
-  if (machd.empty()) {
-    fprintf(stderr, "exception_bench: give --machd PATH (or MACHD_BIN)\n");
-    return 2;
-  }
   testsupport::PrivateMachd daemon;
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  CPU_SET(0, &cpus);
-  if (!daemon.start(machd, "warn", &cpus)) {
-    fprintf(stderr, "exception_bench: machd did not start\n");
-    return 1;
-  }
-  setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
-  pin0();
+  if (int rc = testsupport::start_pinned_bench("exception_bench", argc, argv, &g_iters, daemon)) return rc;
   const double signal_ns = bench_signal();
   const double ptrace_ns = bench_ptrace();
   const double mach_ns = bench_mach(exception_behavior_t(EXCEPTION_DEFAULT | MACH_EXCEPTION_CODES));
