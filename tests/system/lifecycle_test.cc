@@ -1,6 +1,8 @@
 // tests/system/lifecycle_test.cc — tasks that die, fork, exec; machd that stops.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <cstdio>
 #include <mach/mach.h>
 #include <mach/notify.h>
 #include <servers/bootstrap.h>
@@ -160,9 +162,14 @@ TEST(Lifecycle, ForkedChildIsANewTaskHoldingOnlyItsSpecialPorts) {
     mach_port_type_array_t types = nullptr;
     mach_msg_type_number_t n = 0, nt = 0;
     if (mach_port_names(mach_task_self(), &names, &n, &types, &nt) != KERN_SUCCESS) return 2;
+    int extra = 0;
     for (mach_msg_type_number_t i = 0; i < n; ++i) {
-      if (names[i] != mach_task_self() && names[i] != bootstrap_port) return 3;  // nothing of the parent's
+      if (names[i] != mach_task_self() && names[i] != bootstrap_port) {  // nothing of the parent's
+        fprintf(stderr, "forked child holds name %#x of type %#x\n", names[i], i < nt ? types[i] : 0);
+        ++extra;
+      }
     }
+    if (extra) return 3;
     mach_port_type_t t = 0;
     if (mine != mach_task_self() && mine != bootstrap_port &&
         mach_port_type(mach_task_self(), mine, &t) != KERN_INVALID_NAME)
