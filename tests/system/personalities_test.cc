@@ -112,6 +112,7 @@ TEST(Personalities, TwoServersServeTwoProgramsAtTheSameTimeEachItsOwnCalls) {
     CHECK_OR(read_file("/tmp/note") == "kept by the server", 9);
     CHECK_OR(unlink("/tmp/note") == 0 && access("/tmp/note", F_OK) == -1 && errno == ENOENT, 10);
     CHECK_OR(open(reinterpret_cast<const char*>(8), O_RDONLY) == -1 && errno == EFAULT, 11);
+    CHECK_OR(write(1, "on the server's console\n", 24) == 24, 14);  // printed by the server
     // Calls outside the personality are Linux's.
     utsname u{};
     CHECK_OR(uname(&u) == 0 && strcmp(u.sysname, linux_uts.sysname) == 0, 12);
@@ -149,6 +150,7 @@ TEST(Personalities, TwoServersServeTwoProgramsAtTheSameTimeEachItsOwnCalls) {
   EXPECT_EQ(reap_within(sandbox_client, 20000), 0);
   // Each server saw its own program.
   EXPECT_NE(fs.program.wait_line("pid " + std::to_string(fs_client) + " opened /etc/motd"), "");
+  EXPECT_NE(fs.program.wait_line("console of pid " + std::to_string(fs_client) + ": on the server's console"), "");
   EXPECT_NE(sandbox.program.wait_line("refused socket(AF_INET) to pid " + std::to_string(sandbox_client)), "");
   EXPECT_NE(sandbox.program.wait_line("refused connect to 127.0.0.1 port 9 to pid " + std::to_string(sandbox_client)),
             "");
