@@ -20,7 +20,8 @@ mach_run="$build/libmach-compat/mach-run"
 ex="$build/examples"
 file_pager="$build/pagers/file-pager"
 for f in "$machd" "$mach_run" "$ex/rpc_server" "$ex/rpc_client" "$ex/pass_receive_right" \
-         "$ex/ool_transfer" "$ex/dead_name" "$ex/mach_ps" "$ex/pager_demo" "$file_pager"; do
+         "$ex/ool_transfer" "$ex/dead_name" "$ex/mach_ps" "$ex/pager_demo" "$file_pager" \
+         "$ex/fs_personality" "$ex/sandbox_personality" "$ex/personalities"; do
   if [ ! -x "$f" ]; then
     echo "run-demo: $f is missing (run: ninja -C $build)" >&2
     exit 2
@@ -34,9 +35,11 @@ export MACHD_SOCKET="$tmp/machd.sock"
 export MACHD_BIN=/bin/false
 machd_pid=""
 server_pid=""
+server2_pid=""
 
 cleanup() {
   [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null
+  [ -n "$server2_pid" ] && kill -9 "$server2_pid" 2>/dev/null
   if [ -n "$machd_pid" ] && kill -0 "$machd_pid" 2>/dev/null; then
     kill -9 "$machd_pid" 2>/dev/null
     wait "$machd_pid" 2>/dev/null
@@ -208,6 +211,39 @@ note "A crash reporter in another task: it sets a target's exception port throug
      "task_for_pid, prints the crash's registers and a backtrace read with" \
      "mach_vm_read_overwrite, and answers KERN_FAILURE: the target dies of SIGSEGV."
 run "crash_reporter" 30 "$mach_run" "$ex/crash_reporter"
+
+# ---------------------------------------------------------------------------
+say "9. Two personalities at once (fs_personality, sandbox_personality, personalities)"
+note "Two emulation servers, ordinary Mach tasks: fs_personality holds a file tree" \
+     "in its memory and answers open/read/write/stat/getdents64; sandbox_personality" \
+     "answers uname() as System V and refuses network calls with EACCES." \
+     "personalities forks three copies of one workload that run at the same time:" \
+     "one plain, one whose emulation vector sends its file calls to fs_personality," \
+     "one whose vector sends uname and network calls to the sandbox (a redirected" \
+     "call becomes an emulation_syscall message; the reply is its result)."
+fs_name="org.machd.example.fs.$$"
+sandbox_name="org.machd.example.sandbox.$$"
+"$mach_run" "$ex/fs_personality" --name "$fs_name" >"$tmp/fs-personality.out" 2>&1 &
+server_pid=$!
+"$mach_run" "$ex/sandbox_personality" --name "$sandbox_name" >"$tmp/sandbox-personality.out" 2>&1 &
+server2_pid=$!
+for _ in $(seq 100); do
+  grep -q serving "$tmp/fs-personality.out" 2>/dev/null && grep -q serving "$tmp/sandbox-personality.out" 2>/dev/null && break
+  sleep 0.05
+done
+run "personalities" 30 "$mach_run" "$ex/personalities" "$fs_name" "$sandbox_name"
+for pid_var in server_pid server2_pid; do
+  if ! kill -0 "${!pid_var}" 2>/dev/null; then
+    echo "run-demo: a personality server died during the demo" >&2
+    failed+=("personality server")
+  fi
+  kill -TERM "${!pid_var}" 2>/dev/null
+  wait "${!pid_var}" 2>/dev/null
+done
+server_pid=""
+server2_pid=""
+note "What the servers saw (the file server's log, then the sandbox's):"
+sed 's/^/   | /' "$tmp/fs-personality.out" "$tmp/sandbox-personality.out"
 
 # ---------------------------------------------------------------------------
 say "Stopping machd"

@@ -1,7 +1,8 @@
 // tests/system/pager_program.h — a pager program (pagers/file-pager,
-// pagers/compress-pager) run as a separate process for a test: started with
-// posix_spawn against the test's machd, its standard output read line by
-// line, signalled, and reaped.
+// pagers/compress-pager), or another server program that announces itself
+// with a " serving " line (the example personality servers), run as a
+// separate process for a test: started with posix_spawn against the test's
+// machd, its standard output read line by line, signalled, and reaped.
 #pragma once
 
 #include <sys/types.h>
