@@ -187,11 +187,16 @@ void emulation_after_fork_child() {
 void emulation_at_start() {
   // A filter this process was given before exec (or by something else).
   if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) return;
+  // Most often the filter is not ours but the container's (systemd-nspawn,
+  // docker): the process counts as emulated only if machd kept a record of
+  // it. SIGSYS is claimed either way, so that a call our own inherited
+  // filter still traps runs natively.
   NativeScope scope;
   claim_sigsys();
-  g_active.store(true, std::memory_order_release);
   CallResult r = call(MACHD_OP_EMULATION_INHERIT, {task_self_name(), uint64_t(getpid())});
-  if (r.result == KERN_SUCCESS && r.rets[0] > 0) emulation_sync();
+  if (r.result != KERN_SUCCESS || r.rets[0] == 0) return;
+  g_active.store(true, std::memory_order_release);
+  emulation_sync();
 }
 
 }  // namespace machcompat

@@ -7,7 +7,10 @@
 #include <mach/emulation.h>
 #include <mach/mach.h>
 #include <pthread.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -312,3 +315,21 @@ TEST(Emulation, ExecKeepsRedirectionsToTheServer) {
 }
 
 }  // namespace
+
+// A seccomp filter the library did not install (a container's: systemd-nspawn
+// and docker give every process one) does not make a process count as
+// emulated: its forked children hold only their special ports.
+TEST(Emulation, AForeignSeccompFilterIsNotAnEmulation) {
+  const char* helper = getenv("TASK_HELPER");
+  ASSERT_NE(helper, nullptr);
+  std::string path = helper;
+  pid_t pid = spawn_task([path] {
+    sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    sock_fprog prog{1, allow};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return 50;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return 51;
+    execl(path.c_str(), path.c_str(), "fork-names", nullptr);
+    return 52;
+  });
+  EXPECT_EQ(wait_exit(pid), 0);
+}

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int exec_check(void) {
@@ -54,11 +55,31 @@ static int block_receive(void) {
   return mr == MACH_MSG_SUCCESS ? 21 : 0;
 }
 
+/* A forked child holds its task port and bootstrap port and nothing else
+ * (0), or says how many names more it holds. */
+static int fork_names(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    mach_port_name_array_t names = NULL;
+    mach_port_type_array_t types = NULL;
+    mach_msg_type_number_t n = 0, nt = 0;
+    if (mach_port_names(mach_task_self(), &names, &n, &types, &nt) != KERN_SUCCESS) _exit(40);
+    int extra = 0;
+    for (mach_msg_type_number_t i = 0; i < n; i++)
+      if (names[i] != mach_task_self() && names[i] != bootstrap_port) extra++;
+    _exit(extra);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 41;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
+  if (strcmp(argv[1], "fork-names") == 0) return fork_names();
   if (strcmp(argv[1], "breakpoint") == 0) { /* resumed after the int3 by a handler, or killed by SIGTRAP */
     __asm__ volatile("int3");
     return 0;
