@@ -39,7 +39,7 @@ Emulations::Emulations() {
 Emulations::~Emulations() {
   runtime().remove_observer(this);
   for (auto& [task, r] : records_) release(r.server);
-  for (auto& [pid, k] : kept_) release(k.record.server);
+  kept_.drop(0, [](Record& r) { release(r.server); }, true);
   if (g_emulations == this) g_emulations = nullptr;
 }
 
@@ -138,10 +138,8 @@ kern_return_t Emulations::inherit(ipc::TaskId task, pid_t pid, uint64_t* count) 
     // The new image of an exec'd process: what machd kept of the old one,
     // or the old task's record if its end has not been seen yet.
     const uint64_t started = start_time_of(self);
-    auto k = kept_.find(self);
-    if (k != kept_.end() && k->second.start_time == started) {
-      copy = std::move(k->second.record);
-      kept_.erase(k);
+    if (std::optional<Record> k = kept_.take(self, started)) {
+      copy = std::move(*k);
     } else {
       for (auto& [other, r] : records_)
         if (other != task && rt.host().pid_of(other) == self) {
@@ -183,24 +181,14 @@ void Emulations::task_terminating(ipc::TaskId task) {
   if (started != 0 && !keep.entries.empty() && MACH_PORT_VALID(r.server)) {
     drop_expired();
     keep.server = r.server;
-    auto old = kept_.find(pid);
-    if (old != kept_.end()) release(old->second.record.server);
-    kept_[pid] = Kept{started, agent_now_ns() + kExecKeepNs, std::move(keep)};
+    if (std::optional<Record> old = kept_.put(pid, started, agent_now_ns(), std::move(keep))) release(old->server);
     return;
   }
   release(r.server);
 }
 
 void Emulations::drop_expired() {
-  const uint64_t now = agent_now_ns();
-  for (auto it = kept_.begin(); it != kept_.end();) {
-    if (it->second.deadline_ns <= now) {
-      release(it->second.record.server);
-      it = kept_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  kept_.drop(agent_now_ns(), [](Record& r) { release(r.server); });
 }
 
 }  // namespace machd::kern

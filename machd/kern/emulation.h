@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "ipc/kernel.h"
+#include "process.h"
 #include "runtime.h"
 
 namespace machd::kern {
@@ -44,7 +45,7 @@ class Emulations final : public TaskObserver {
  public:
   static constexpr int kVectorSize = 512;
   static constexpr uint64_t kRoutineNull = 0, kRoutineServer = 1;
-  static constexpr uint64_t kExecKeepNs = 60'000'000'000ull;
+  static constexpr uint64_t kExecKeepNs = KeptAcrossExec<int>::kGraceNs;
   using Done = std::function<void(kern_return_t)>;
 
   Emulations();
@@ -83,16 +84,11 @@ class Emulations final : public TaskObserver {
     std::map<int, uint64_t> entries;  // number -> routine (never kRoutineNull)
     mach_port_name_t server = MACH_PORT_NULL;
   };
-  struct Kept {
-    uint64_t start_time;  // of the process (process.h)
-    uint64_t deadline_ns;
-    Record record;
-  };
   void install(ipc::TaskId task, Done done);
   void drop_expired();
 
   std::unordered_map<ipc::TaskId, Record> records_;
-  std::unordered_map<pid_t, Kept> kept_;  // by pid: what an exec'd process gets back
+  KeptAcrossExec<Record> kept_;  // what an exec'd process gets back
 };
 
 // The emulations of this machd (set by its constructor).

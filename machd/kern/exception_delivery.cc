@@ -115,7 +115,6 @@ kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, uint32_t cha
   if (size < offsetof(machd_thread_slot, fpstate) || size > sizeof(machd_thread_slot)) return KERN_INVALID_ARGUMENT;
   Thread* t = threads().of_tid(task, tid);
   if (t == nullptr) return KERN_INVALID_ARGUMENT;
-  if (t->in_exception) return KERN_ABORTED;
   bool wanted = false;
   for (int level = 0; level < 3 && !wanted; ++level) wanted = action_at(level, *t, exception) != nullptr;
   if (!wanted) return KERN_FAILURE;
@@ -130,8 +129,8 @@ kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, uint32_t cha
     const size_t n = (flags & MACHD_TSF_DIRTY) ? offsetof(machd_thread_slot, fpstate) + slot.fp_size : 0;
     agent().finish_call(task, channel, KERN_SUCCESS, rets, 1, reinterpret_cast<const uint8_t*>(&slot), n);
   };
+  // Refused for a thread that is not running (a stop in flight).
   if (!threads().park_from_call(*t, *image, size, release)) return KERN_ABORTED;
-  t->in_exception = true;
   Pending& p = pending_[id];
   p.id = id;
   p.thread = t->id;
@@ -288,7 +287,6 @@ void ExceptionDelivery::finish(uint64_t id, bool handled) {
   pending_.erase(it);
   Thread* t = threads().of_id(thread);
   if (t == nullptr) return;
-  t->in_exception = false;
   if (machd_thread_slot* s = threads().parked_slot(*t); s != nullptr && handled)
     std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_EXC_HANDLED, std::memory_order_release);
   threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended

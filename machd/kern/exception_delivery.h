@@ -83,9 +83,6 @@ class ExceptionDelivery final : public TaskObserver {
 
   void task_terminating(ipc::TaskId task) override;
 
-  // How many exceptions are being delivered (tests).
-  size_t in_flight() const { return pending_.size(); }
-
  private:
   struct Pending {
     uint64_t id = 0;

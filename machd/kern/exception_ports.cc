@@ -1,12 +1,9 @@
 // machd/kern/exception_ports.cc — see exception_ports.h.
 #include "exception_ports.h"
 
-#include <time.h>
-
 #include <random>
 
 #include "agent.h"
-#include "process.h"
 #include "thread.h"
 
 namespace machd::kern {
@@ -23,12 +20,6 @@ bool valid_behavior(exception_behavior_t b) {
     case EXCEPTION_STATE_IDENTITY_PROTECTED: return true;
     default: return false;
   }
-}
-
-uint64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
 void add_ref(mach_port_name_t port) {
@@ -132,7 +123,7 @@ ExceptionPorts::ExceptionPorts() {
 ExceptionPorts::~ExceptionPorts() {
   runtime().remove_observer(this);
   for (auto& [task, table] : tasks_) clear_exception_ports(table);
-  for (auto& [pid, k] : kept_) clear_exception_ports(k.table);
+  kept_.drop(0, clear_exception_ports, true);
   clear_exception_ports(host_);
   if (g_exception_ports == this) g_exception_ports = nullptr;
 }
@@ -163,20 +154,8 @@ void ExceptionPorts::copy_into(ipc::TaskId task, const ExceptionActions& from) {
   }
 }
 
-void ExceptionPorts::drop_expired_kept() {
-  const uint64_t now = now_ns();
-  for (auto it = kept_.begin(); it != kept_.end();) {
-    if (it->second.until_ns > now) {
-      ++it;
-      continue;
-    }
-    clear_exception_ports(it->second.table);
-    it = kept_.erase(it);
-  }
-}
-
 void ExceptionPorts::task_created(ipc::TaskId task) {
-  drop_expired_kept();
+  kept_.drop(agent_now_ns(), clear_exception_ports);
   TaskHost& host = runtime().host();
   const pid_t pid = host.pid_of(task);
   bool inherited = false;
@@ -191,14 +170,10 @@ void ExceptionPorts::task_created(ipc::TaskId task) {
         break;
       }
     }
-    auto k = kept_.find(pid);
-    if (!inherited && k != kept_.end() && k->second.start_time == start_time_of(pid)) {
-      copy_into(task, k->second.table);
+    if (std::optional<ExceptionActions> k = kept_.take(pid, start_time_of(pid))) {
+      if (!inherited) copy_into(task, *k);
       inherited = true;
-    }
-    if (k != kept_.end()) {
-      clear_exception_ports(k->second.table);
-      kept_.erase(k);
+      clear_exception_ports(*k);
     }
   }
   const pid_t ppid = !inherited && pid > 0 ? parent_of(pid) : 0;
@@ -216,11 +191,9 @@ void ExceptionPorts::task_terminating(ipc::TaskId task) {
   const pid_t pid = runtime().host().pid_of(task);
   const uint64_t started = pid > 0 && exception_interest(it->second) != 0 ? start_time_of(pid) : 0;
   if (started != 0) {
-    Kept& k = kept_[pid];
-    clear_exception_ports(k.table);
-    k.start_time = started;
-    k.until_ns = now_ns() + kExecGraceNs;
-    k.table = it->second;  // the references move
+    // The references move into the kept table.
+    if (std::optional<ExceptionActions> old = kept_.put(pid, started, agent_now_ns(), it->second))
+      clear_exception_ports(*old);
   } else {
     clear_exception_ports(it->second);
   }

@@ -22,6 +22,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "process.h"
 #include "runtime.h"
 
 namespace machd::kern {
@@ -92,27 +93,18 @@ class ExceptionPorts final : public TaskObserver {
 
   // A new task takes a copy of the task-level actions XNU would give it:
   // those of the same process before it exec'd (exec keeps a task's
-  // exception ports; here the new image is a new task, so the old one's
-  // table is kept for kExecGraceNs after it ends while the process lives
-  // on), else its parent's (ipc_task_init: a forked or spawned child
-  // inherits its parent's exception ports).
+  // exception ports: process.h KeptAcrossExec), else its parent's
+  // (ipc_task_init: a forked or spawned child inherits its parent's
+  // exception ports).
   void task_created(ipc::TaskId task) override;
-  static constexpr uint64_t kExecGraceNs = 60'000'000'000ull;
   void task_terminating(ipc::TaskId task) override;
 
  private:
-  // A table of an ended task whose process lives on (it exec'd).
-  struct Kept {
-    uint64_t start_time = 0;  // the process's (process.h), to tell a reused pid
-    uint64_t until_ns = 0;
-    ExceptionActions table{};
-  };
-  void drop_expired_kept();
   // Copies `from` into the task's table (a reference per action).
   void copy_into(ipc::TaskId task, const ExceptionActions& from);
 
   std::unordered_map<ipc::TaskId, ExceptionActions> tasks_;
-  std::unordered_map<pid_t, Kept> kept_;
+  KeptAcrossExec<ExceptionActions> kept_;  // tables of ended tasks whose process exec'd
   ExceptionActions host_{};
 };
 

@@ -56,7 +56,6 @@ struct Thread {
   std::unique_ptr<ExceptionActions> exc;           // thread_set_exception_ports (kept while set)
   // Parked by a call of its own (park_from_call): how to let it go.
   std::function<void(const machd_thread_slot&)> on_release;
-  bool in_exception = false;                       // parked for an exception (exception_delivery.h)
 };
 
 class Threads final : public TaskObserver {
