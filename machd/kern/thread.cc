@@ -96,12 +96,7 @@ Thread* Threads::add(ipc::TaskId task, pid_t tid) {
 
 void Threads::forget(Thread& t) {
   std::vector<ParkDone> waiters = std::move(t.waiters);
-  if (t.on_release && t.slot >= 0) {  // parked by its own call: answer it (EXIT if end() set it)
-    auto release = std::move(t.on_release);
-    t.on_release = nullptr;
-    if (machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot))) release(*s);
-    t.stop = Thread::Stop::kRunning;
-  }
+  if (answer_call(t)) t.stop = Thread::Stop::kRunning;  // (EXIT if end() set it)
   const bool had_exception_ports = t.exc != nullptr;
   if (t.exc) clear_exception_ports(*t.exc);
   const ipc::TaskId task = t.task;
@@ -208,6 +203,17 @@ bool Threads::park_from_call(Thread& t, const machd_thread_slot& context, size_t
   return true;
 }
 
+bool Threads::answer_call(Thread& t) {
+  if (!t.on_release || t.slot < 0) return false;
+  auto release = std::move(t.on_release);
+  t.on_release = nullptr;
+  if (machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot))) {
+    std::atomic_ref<uint32_t>(s->state).store(MACHD_TS_RUNNING, std::memory_order_release);
+    release(*s);
+  }
+  return true;
+}
+
 void Threads::stopped(uint64_t id, kern_return_t kr) {
   Thread* t = of_id(id);
   if (t == nullptr) return;
@@ -231,16 +237,7 @@ void Threads::unhold(Thread& t) {
   if (--t.holds > 0) return;
   if (t.stop != Thread::Stop::kRunning && t.slot >= 0) {
     t.stop = Thread::Stop::kRunning;
-    if (t.on_release) {  // parked by its own call: the answer lets it go
-      auto release = std::move(t.on_release);
-      t.on_release = nullptr;
-      if (machd_thread_slot* s = agent().slot(t.task, uint32_t(t.slot))) {
-        std::atomic_ref<uint32_t>(s->state).store(MACHD_TS_RUNNING, std::memory_order_release);
-        release(*s);
-      }
-    } else {
-      agent().release(t.task, uint32_t(t.slot));
-    }
+    if (!answer_call(t)) agent().release(t.task, uint32_t(t.slot));
   }
   if (!t.watched && idle(t)) forget(t);  // nobody holds its port: drop it
 }

@@ -123,6 +123,9 @@ class Threads final : public TaskObserver {
   void forget(Thread& t);
   int take_slot(ipc::TaskId task);
   void stopped(uint64_t id, kern_return_t kr);
+  // A thread parked by its own call (park_from_call) is let go by answering
+  // the call: true if it was one (then answered), false otherwise.
+  bool answer_call(Thread& t);
 
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Thread>> by_id_;
