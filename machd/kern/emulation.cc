@@ -172,9 +172,13 @@ void Emulations::task_terminating(ipc::TaskId task) {
   if (it == records_.end()) return;
   Record r = std::move(it->second);
   records_.erase(it);
-  // A process that lives on exec'd: keep its redirections to the server.
-  const pid_t pid = runtime().host().pid_of(task);
-  const uint64_t started = pid > 0 ? start_time_of(pid) : 0;
+  // A process that lives on exec'd: keep its redirections to the server,
+  // unless its next image is a task already (it copied them then).
+  TaskHost& host = runtime().host();
+  const pid_t pid = host.pid_of(task);
+  bool next_image_connected = false;
+  for (ipc::TaskId other : host.tasks()) next_image_connected |= other != task && pid > 0 && host.pid_of(other) == pid;
+  const uint64_t started = pid > 0 && !next_image_connected ? start_time_of(pid) : 0;
   Record keep;
   for (auto [nr, e] : r.entries)
     if (e == kRoutineServer) keep.entries[nr] = e;

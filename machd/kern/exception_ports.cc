@@ -187,9 +187,14 @@ void ExceptionPorts::task_created(ipc::TaskId task) {
 void ExceptionPorts::task_terminating(ipc::TaskId task) {
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return;
-  // A process that lives on has exec'd: its next image takes the table.
-  const pid_t pid = runtime().host().pid_of(task);
-  const uint64_t started = pid > 0 && exception_interest(it->second) != 0 ? start_time_of(pid) : 0;
+  // A process that lives on has exec'd: its next image takes the table,
+  // unless that image is a task already (it copied the table then).
+  TaskHost& host = runtime().host();
+  const pid_t pid = host.pid_of(task);
+  bool next_image_connected = false;
+  for (ipc::TaskId other : host.tasks()) next_image_connected |= other != task && pid > 0 && host.pid_of(other) == pid;
+  const uint64_t started =
+      pid > 0 && !next_image_connected && exception_interest(it->second) != 0 ? start_time_of(pid) : 0;
   if (started != 0) {
     // The references move into the kept table.
     if (std::optional<ExceptionActions> old = kept_.put(pid, started, agent_now_ns(), it->second))
