@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Installs everything machd needs to build, test and run on Debian 12 (bookworm).
 # Idempotent; run as root (or through sudo).
+#
+# usage: install-deps.sh [--packaging]
+#   --packaging  also the tools of packaging/build-debs.sh and
+#                packaging/test-packages.sh (debhelper, lintian, debootstrap,
+#                systemd-container, cmake); not needed to build and test.
 set -euo pipefail
+packaging=0
+for arg in "$@"; do
+  case $arg in
+    --packaging) packaging=1 ;;
+    *) echo "usage: install-deps.sh [--packaging]" >&2; exit 2 ;;
+  esac
+done
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
@@ -11,4 +23,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   liburing-dev libseccomp-dev libspdlog-dev libfmt-dev libsystemd-dev libzstd-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   util-linux procps >/dev/null
+if [ "$packaging" -eq 1 ]; then
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    debhelper dpkg-dev fakeroot lintian debootstrap systemd-container cmake git >/dev/null
+fi
 echo "install-deps: done"
