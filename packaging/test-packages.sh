@@ -24,6 +24,7 @@
 #   MACHD_PKGTEST_CACHE  where the rootfs tarball is kept
 #                        (default /var/cache/machd-pkgtest)
 #   MACHD_PKGTEST_KEEP=1 keep the scratch directory (root file system, debs)
+#   MACHD_PKGTEST_MIRROR the mirror debootstrap uses (default: debootstrap's own)
 # Runs as root. The container is systemd-nspawn --register=no --keep-unit;
 # where systemd-nspawn cannot start one, chroot (with /proc, /sys, /dev
 # mounted) instead, and the script says so.
@@ -100,7 +101,7 @@ if [ ! -e "$tarball" ]; then
   echo "test-packages: debootstrap bookworm into the cache (once)"
   rm -rf "$cache/rootfs.partial"
   debootstrap --variant=minbase --include=build-essential,pkg-config,cmake \
-    bookworm "$cache/rootfs.partial" ${MACHD_PKGTEST_MIRROR:-} > "$cache/debootstrap.log" 2>&1 ||
+    bookworm "$cache/rootfs.partial" ${MACHD_PKGTEST_MIRROR:+"$MACHD_PKGTEST_MIRROR"} > "$cache/debootstrap.log" 2>&1 ||
     { tail -n 30 "$cache/debootstrap.log"; exit 1; }
   tar -C "$cache/rootfs.partial" -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
