@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tests/system/operating_test.py — running machd as a user meets it: the
 programs' options, a task that cannot reach machd, the /tmp fallback socket,
-the peer-uid check and where a detached machd logs.
+the peer-uid check, where a detached machd logs, and what machd tells systemd
+(journal priorities, sd_notify status and watchdog).
 
 usage: operating_test.py RULE   (one of the functions named in RULES)
 
@@ -292,11 +293,92 @@ def detached_machd_logs_to_its_file():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def under_systemd_machd_logs_by_priority_and_notifies():
+    return private_tmp("_under_systemd_inner")
+
+
+def _under_systemd_inner():
+    """In a private /tmp and /run: a journal socket and a notification socket
+    of our own, and machd started as systemd would (LISTEN_FDS, fd 3)."""
+    import socket
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
+    os.makedirs("/run/systemd/journal")
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    journal.bind("/run/systemd/journal/socket")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind("/tmp/notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind("/tmp/machd.sock")
+    listener.listen(16)
+    env = clean_env(NOTIFY_SOCKET="/tmp/notify", WATCHDOG_USEC="300000", LISTEN_FDS="1")
+
+    fd = listener.fileno()
+    machd = subprocess.Popen(["sh", "-c", "LISTEN_PID=$$ exec \"$0\" --systemd --log-level debug 3<&$1",
+                              MACHD, str(fd)], env=env, pass_fds=(fd,), stderr=subprocess.PIPE, text=True)
+    notes = []
+
+    def read_notes(until, seconds):
+        notify.settimeout(0.1)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                notes.append(notify.recv(4096).decode())
+            except socket.timeout:
+                pass
+            if until(notes):
+                return True
+        return until(notes)
+
+    try:
+        check(read_notes(lambda n: any("READY=1" in x for x in n), 5), f"READY=1: {notes}")
+        check(any("STATUS=listening on" in x for x in notes), f"a status line with READY: {notes}")
+        r = run([PROBE, "call"], env=clean_env(MACHD_SOCKET="/tmp/machd.sock"))
+        check(r.returncode == 0, f"a task served under --systemd: {r.stderr!r}")
+        check(read_notes(lambda n: sum("WATCHDOG=1" in x for x in n) >= 3, 3), f"watchdog pings: {notes}")
+        # The task came and went: the status says so (at most every 2 s).
+        check(read_notes(lambda n: any(re.search(r"STATUS=.*\b[01] tasks? connected", x) for x in n[1:]), 6),
+              f"status with tasks: {notes}")
+        # A client that speaks nonsense: machd warns.
+        bad = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        bad.connect("/tmp/machd.sock")
+        bad.settimeout(5)
+        bad.send(b"nonsense")
+        try:
+            bad.recv(64)
+        except socket.timeout:
+            check(False, "machd answers a bad hello")
+        bad.close()
+    finally:
+        machd.send_signal(signal.SIGTERM)
+        err = machd.communicate(timeout=10)[1]
+    check(machd.returncode == 0, f"machd --systemd exit: {machd.returncode} {err!r}")
+    check(err == "", f"nothing on stderr under systemd: {err!r}")
+    check(read_notes(lambda n: any("STOPPING=1" in x for x in n), 2), f"STOPPING=1: {notes}")
+    journal.settimeout(0.2)
+    entries = []
+    try:
+        while True:
+            entries.append(journal.recv(65536).decode(errors="replace"))
+    except socket.timeout:
+        pass
+    def priority_of(text):
+        for e in entries:
+            if text in e:
+                m = re.search(r"^PRIORITY=(\d)$", e, re.M)
+                return int(m.group(1)) if m else None
+        return None
+    check(priority_of("refusing client") == 4, f"a warning has PRIORITY=4: {entries}")
+    check(priority_of("machd listening") == 6, f"info has PRIORITY=6: {entries}")
+    check(priority_of("connected: pid") == 7, f"debug has PRIORITY=7: {entries}")
+    check(all("SYSLOG_IDENTIFIER=machd" in e for e in entries) and entries, f"identifier machd: {entries}")
+
+
 RULES = {f.__name__: f for f in (
     every_program_answers_help_and_version, mach_run_parses_its_options_up_to_the_program,
     bad_option_values_exit_2_with_a_message, unreachable_machd_is_reported_once,
     tmp_fallback_is_per_outer_uid_and_private, _tmp_fallback_inner, machd_serves_only_its_own_uid_unless_told,
-    bootstrap_names_stay_with_their_uid, detached_machd_logs_to_its_file)}
+    bootstrap_names_stay_with_their_uid, detached_machd_logs_to_its_file,
+    under_systemd_machd_logs_by_priority_and_notifies, _under_systemd_inner)}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in RULES:
