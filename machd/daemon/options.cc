@@ -96,8 +96,8 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       case 's': o.socket_path = optarg; break;
       case 'i': {
         unsigned long secs = 0;
-        if (!parse_count(optarg, 100L * 365 * 86400, secs))
-          return bad_value("--idle-exit", "a whole number of seconds >= 0", optarg, exit_code);
+        if (!parse_count(optarg, INT32_MAX, secs))
+          return bad_value("--idle-exit", "a whole number of seconds from 0 to 2147483647", optarg, exit_code);
         o.idle_exit_seconds = int(secs);
         break;
       }

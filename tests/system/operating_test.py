@@ -121,6 +121,7 @@ def bad_option_values_exit_2_with_a_message():
         (["--idle-exit", "soon"], "--idle-exit", "soon"),
         (["--idle-exit", "1.5"], "--idle-exit", "1.5"),
         (["--idle-exit", "99999999999999999999"], "--idle-exit", "99999999999999999999"),
+        (["--idle-exit", "3000000000"], "--idle-exit", "3000000000"),
         (["--pager-timeout", "0"], "--pager-timeout", "0"),
         (["--pager-timeout", "-1"], "--pager-timeout", "-1"),
         (["--pager-timeout", "x"], "--pager-timeout", "x"),
