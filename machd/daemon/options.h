@@ -27,7 +27,7 @@ struct Options {
 // --version (printed on stdout, exit_code 0), or after a usage error (a
 // message naming the bad option or value on stderr, exit_code 2).
 // Values are checked here: --log-level must name a level, --idle-exit must
-// be a whole number of seconds >= 0, --pager-timeout a number of seconds in
+// be a whole number of seconds in [0, INT32_MAX], --pager-timeout a number of seconds in
 // (0, 86400], --allow-uid a uid.
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
