@@ -595,7 +595,15 @@ void Daemon::shutdown_all() {
 }
 
 int Daemon::run() {
-  ServiceNotify notify(opts_.systemd, opts_.systemd ? std::string("the systemd socket") : socket_path_);
+  std::string where = socket_path_;
+  if (opts_.systemd) {  // the path systemd bound, for the status line
+    sockaddr_un a{};
+    socklen_t len = sizeof a;
+    where = getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0 && a.sun_path[0] != '\0'
+                ? std::string(a.sun_path, strnlen(a.sun_path, sizeof a.sun_path))
+                : std::string("the socket systemd passed");
+  }
+  ServiceNotify notify(opts_.systemd, where);
   notify.ready();
   idle_since_ns_ = monotonic_ns();
   while (!stopping_) {

@@ -332,7 +332,7 @@ def _under_systemd_inner():
 
     try:
         check(read_notes(lambda n: any("READY=1" in x for x in n), 5), f"READY=1: {notes}")
-        check(any("STATUS=listening on" in x for x in notes), f"a status line with READY: {notes}")
+        check(any("STATUS=listening on /tmp/machd.sock" in x for x in notes), f"a status line with READY: {notes}")
         r = run([PROBE, "call"], env=clean_env(MACHD_SOCKET="/tmp/machd.sock"))
         check(r.returncode == 0, f"a task served under --systemd: {r.stderr!r}")
         check(read_notes(lambda n: sum("WATCHDOG=1" in x for x in n) >= 3, 3), f"watchdog pings: {notes}")
