@@ -30,25 +30,25 @@ bool to_name(const char* in, name_t out) {
 
 extern "C" {
 
-kern_return_t bootstrap_check_in(mach_port_t bp, const name_t service_name, mach_port_t* sp) {
+kern_return_t bootstrap_check_in(mach_port_t bp, const char* service_name, mach_port_t* sp) {
   name_t n;
   if (!to_name(service_name, n)) return BOOTSTRAP_BAD_COUNT;
   return raw_bootstrap_check_in(bp, n, sp);
 }
 
-kern_return_t bootstrap_look_up(mach_port_t bp, const name_t service_name, mach_port_t* sp) {
+kern_return_t bootstrap_look_up(mach_port_t bp, const char* service_name, mach_port_t* sp) {
   name_t n;
   if (!to_name(service_name, n)) return BOOTSTRAP_BAD_COUNT;
   return raw_bootstrap_look_up(bp, n, sp);
 }
 
-kern_return_t bootstrap_create_service(mach_port_t bp, name_t service_name, mach_port_t* sp) {
+kern_return_t bootstrap_create_service(mach_port_t bp, char* service_name, mach_port_t* sp) {
   name_t n;
   if (!to_name(service_name, n)) return BOOTSTRAP_BAD_COUNT;
   return raw_bootstrap_create_service(bp, n, sp);
 }
 
-kern_return_t bootstrap_register(mach_port_t bp, name_t service_name, mach_port_t sp) {
+kern_return_t bootstrap_register(mach_port_t bp, char* service_name, mach_port_t sp) {
   name_t n;
   if (!to_name(service_name, n)) return BOOTSTRAP_BAD_COUNT;
   return raw_bootstrap_register(bp, n, sp);
@@ -58,7 +58,7 @@ kern_return_t bootstrap_parent(mach_port_t bp, mach_port_t* parent_port) {
   return raw_bootstrap_parent(bp, parent_port);
 }
 
-kern_return_t bootstrap_status(mach_port_t bp, name_t service_name, bootstrap_status_t* service_active) {
+kern_return_t bootstrap_status(mach_port_t bp, char* service_name, bootstrap_status_t* service_active) {
   mach_port_t p = MACH_PORT_NULL;
   kern_return_t kr = bootstrap_look_up(bp, service_name, &p);
   if (kr != KERN_SUCCESS) return kr;
@@ -67,7 +67,7 @@ kern_return_t bootstrap_status(mach_port_t bp, name_t service_name, bootstrap_st
   return KERN_SUCCESS;
 }
 
-kern_return_t bootstrap_create_server(mach_port_t, cmd_t, uid_t, boolean_t, mach_port_t*) {
+kern_return_t bootstrap_create_server(mach_port_t, char*, uid_t, boolean_t, mach_port_t*) {
   return KERN_NOT_SUPPORTED;  // no on-demand server launching
 }
 

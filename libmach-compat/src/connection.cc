@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
@@ -29,6 +30,7 @@
 #include "fast_lanes.h"
 #include "machd_fds.h"
 #include "machd_socket_path.h"
+#include "unreachable.h"
 
 namespace machcompat {
 
@@ -139,7 +141,10 @@ uint64_t now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-bool handshake(int sock, Connection& c) {
+// False if the handshake failed; then `refused` is machd's kern_return_t if
+// it answered MACHD_SOCK_REFUSED, else 0.
+bool handshake(int sock, Connection& c, int32_t& refused) {
+  refused = 0;
   machd_hello hello{MACHD_SOCK_HELLO, MACHD_ABI_MAGIC, MACHD_ABI_VERSION,
                     fast_lanes_enabled() ? MACHD_HELLO_FAST_LANES : 0u, 0};
   // Our userfaultfd goes to machd (our faults on memory objects reach their
@@ -168,6 +173,10 @@ bool handshake(int sock, Connection& c) {
       if (fd >= 0) close(fd);
     return false;
   };
+  if (n == ssize_t(sizeof w) && w.kind == MACHD_SOCK_REFUSED) {
+    refused = w.error != 0 ? w.error : KERN_FAILURE;
+    return fail();
+  }
   if (n != ssize_t(sizeof w) || w.kind != MACHD_SOCK_WELCOME || w.version != MACHD_ABI_VERSION ||
       w.region_size != MACHD_REGION_SIZE || w.nchannels != MACHD_MAX_CHANNELS ||
       w.channel_size != MACHD_CHANNEL_SIZE || fds[0] < 0 || fds[1] < 0)
@@ -227,7 +236,25 @@ void connect_now() {
   if (g_conn.up) return;
   pthread_once(&g_key_once, make_key);
   char path[sizeof(sockaddr_un{}.sun_path)];
-  if (machd_default_socket_path(path, sizeof path) != 0) return;
+  UnreachableReport report;
+  report.path = path;
+  if (machd_socket_path_from(path, sizeof path, &report.source) != 0) {
+    path[0] = '\0';
+    report.why = Unreachable::kNoPath;
+    report_unreachable(report);
+    return;
+  }
+  char dir[sizeof path], why[512];
+  struct stat st;
+  // The shared /tmp fallback: only a directory of our own (machd_socket_path.h);
+  // a missing one is reported as connect()'s ENOENT below.
+  if (report.source == MACHD_SOCKET_FALLBACK && machd_socket_dir(path, dir, sizeof dir) == 0 &&
+      lstat(dir, &st) == 0 && machd_private_dir_check(dir, 0, why, sizeof why) != 0) {
+    report.why = Unreachable::kDirNotOurs;
+    report.detail = why;
+    report_unreachable(report);
+    return;
+  }
   int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (sock < 0) return;
   sockaddr_un addr{};
@@ -236,8 +263,22 @@ void connect_now() {
   timeval tv{5, 0};  // a machd that accepts but never answers must not hang us
   setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   Connection c;
-  if (connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || !handshake(sock, c)) {
+  if (connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    report.why = Unreachable::kConnect;
+    report.error = errno;
     close(sock);
+    report_unreachable(report);
+    return;
+  }
+  int32_t refused = 0;
+  if (!handshake(sock, c, refused)) {
+    report.why = refused != 0 ? Unreachable::kRefused : Unreachable::kNoWelcome;
+    report.error = refused != 0 ? refused : errno;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) report.machd_uid = cred.uid;
+    close(sock);
+    report_unreachable(report);
     return;
   }
   c.sock = sock;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "machd_socket_path.h"
+#include "machd_version.h"
 
 namespace {
 
@@ -70,35 +71,80 @@ bool start_machd(const std::string& machd, const std::string& sock) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-void usage() {
-  fprintf(stderr,
-          "usage: mach-run PROG [ARGS...]\n"
+void usage(FILE* out) {
+  fprintf(out,
+          "usage: mach-run [--help] [--version] [--] PROG [ARGS...]\n"
           "Runs PROG as a Mach task: connects to (or starts) the user's machd and\n"
-          "preloads libmach-compat. Environment: MACHD_SOCKET (socket path),\n"
-          "MACHD_BIN (machd to start), MACH_COMPAT_LIB (library to preload),\n"
-          "MACH_RUN_IDLE_EXIT (seconds a private machd lingers, default 30).\n");
+          "preloads libmach-compat. mach-run's own options end at PROG or at --.\n"
+          "\n"
+          "  --help     this text\n"
+          "  --version  print the version and exit\n"
+          "\n"
+          "Environment: MACHD_SOCKET (socket path), MACHD_BIN (machd to start),\n"
+          "MACH_COMPAT_LIB (library to preload), MACH_RUN_IDLE_EXIT (seconds a\n"
+          "private machd lingers, default 30), MACH_COMPAT_QUIET=1 (no message when\n"
+          "no machd answers). A machd mach-run starts logs to\n"
+          "$XDG_STATE_HOME/machd/machd.log (default ~/.local/state/machd/machd.log).\n");
+}
+
+// mach-run's own options, up to the first non-option or "--". Returns the
+// index of PROG in argv, or -1 when mach-run must exit with `code`.
+int parse_options(int argc, char** argv, int& code) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; ++i) {
+    const char* a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      ++i;
+      break;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      code = 0;
+      return -1;
+    }
+    if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+      printf("mach-run (machd) %s\n", MACHD_VERSION);
+      code = 0;
+      return -1;
+    }
+    fprintf(stderr, "mach-run: unknown option '%s' (see mach-run --help; use -- before a program whose name starts with -)\n", a);
+    code = 2;
+    return -1;
+  }
+  if (i >= argc) {
+    fprintf(stderr, "mach-run: no program to run (see mach-run --help)\n");
+    code = 2;
+    return -1;
+  }
+  return i;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int first = 1;
-  if (argc > 1 && strcmp(argv[1], "--") == 0) first = 2;
-  if (first >= argc || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    usage();
-    return first >= argc ? 2 : 0;
-  }
+  int code = 0;
+  const int first = parse_options(argc, argv, code);
+  if (first < 0) return code;
   char path[sizeof(sockaddr_un{}.sun_path)];
-  if (machd_default_socket_path(path, sizeof path) != 0) {
+  machd_socket_source source;
+  if (machd_socket_path_from(path, sizeof path, &source) != 0) {
     fprintf(stderr, "mach-run: socket path too long\n");
     return 2;
   }
   std::string dir = exe_dir();
   std::string machd = locate("MACHD_BIN", {dir + "/../machd/machd", dir + "/machd", MACH_RUN_MACHD});
   std::string lib = locate("MACH_COMPAT_LIB", {dir + "/libmach-compat.so", MACH_RUN_LIB});
+  char sdir[sizeof path] = "";
+  if (machd_socket_dir(path, sdir, sizeof sdir) == 0) {
+    char why[512];
+    // The shared /tmp fallback: only a directory of our own (machd_socket_path.h).
+    if (source == MACHD_SOCKET_FALLBACK && machd_private_dir_check(sdir, 1, why, sizeof why) != 0) {
+      fprintf(stderr, "mach-run: %s\n", why);
+      return 1;
+    }
+  }
   if (!machd_answers(path)) {
-    std::string sdir = std::string(path).substr(0, std::string(path).rfind('/'));
-    if (!sdir.empty()) mkdir(sdir.c_str(), 0700);
+    if (source != MACHD_SOCKET_FALLBACK && sdir[0] != '\0') mkdir(sdir, 0700);
     // Another mach-run may start one at the same moment: losing that race is
     // fine as long as some machd answers afterwards.
     bool started = start_machd(machd, path);

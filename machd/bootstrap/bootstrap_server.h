@@ -11,11 +11,17 @@
 // Services:  name → (send right held by the kernel task, receive right held by
 //            the kernel task until someone checks in). A dead-name request on
 //            every registered right removes the name when its port dies.
+// Users:     each name lives in the namespace of the effective uid that made
+//            it (the caller's audit token): a task sees only names its own
+//            uid registered, checked in or created, so that a machd serving
+//            several uids (machd --allow-uid) keeps them apart. Made with
+//            `shared` (machd --shared-bootstrap), one namespace for all.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ipc/kernel.h"
@@ -27,7 +33,7 @@ class BootstrapServer {
  public:
   // Creates the bootstrap port and its notification port in the kernel task
   // and adds their receive rights to `kernel_set`.
-  BootstrapServer(ipc::Kernel& k, mach_port_name_t kernel_set);
+  BootstrapServer(ipc::Kernel& k, mach_port_name_t kernel_set, bool shared = false);
 
   mach_port_name_t port() const { return port_; }
 
@@ -39,7 +45,8 @@ class BootstrapServer {
   // kernel_servers.h): the result says what to send and what to release.
   KernelReply handle(const std::vector<uint8_t>& msg);
 
-  // The routines, called by the generated stubs (names in the kernel task).
+  // The routines, called by the generated stubs (names in the kernel task),
+  // in the namespace of the request's caller (handle() sets it).
   kern_return_t check_in(const std::string& name, mach_port_name_t* receive_out);
   kern_return_t do_register(const std::string& name, mach_port_name_t send);
   kern_return_t look_up(const std::string& name, mach_port_name_t* send_out);
@@ -50,15 +57,20 @@ class BootstrapServer {
     mach_port_name_t send = MACH_PORT_NULL;     // kernel task's send right
     mach_port_name_t receive = MACH_PORT_NULL;  // held until check-in, else NULL
   };
+  using Key = std::pair<uint32_t, std::string>;  // (namespace uid, name)
+  using Services = std::map<Key, Service>;
+  Key key(const std::string& name) const { return Key{caller_scope_, name}; }
   void watch(mach_port_name_t send);
   void on_dead_name(mach_port_name_t name);
-  void forget(std::map<std::string, Service>::iterator it);
+  void forget(Services::iterator it);
 
   ipc::Kernel& k_;
   ipc::TaskId kt_;
   mach_port_name_t port_ = MACH_PORT_NULL;
   mach_port_name_t notify_ = MACH_PORT_NULL;
-  std::map<std::string, Service> services_;
+  bool shared_ = false;
+  uint32_t caller_scope_ = 0;  // the namespace of the request being handled
+  Services services_;
 };
 
 }  // namespace machd

@@ -30,6 +30,7 @@
 #include "message_rights.h"
 #include "kern/subsystems.h"
 #include "msg_codec.h"
+#include "service_notify.h"
 #include "traps.h"
 
 #ifndef SO_PEERPIDFD
@@ -65,7 +66,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts) {
   mach_port_name_t set = MACH_PORT_NULL;
   kernel_.port_allocate(kernel_.kernel_task(), MACH_PORT_RIGHT_PORT_SET, &set);
   kernel_set_ = set;
-  bootstrap_ = std::make_unique<BootstrapServer>(kernel_, kernel_set_);
+  bootstrap_ = std::make_unique<BootstrapServer>(kernel_, kernel_set_, opts_.shared_bootstrap);
   directory_.set_loop(loop_.get());
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
@@ -119,13 +120,23 @@ bool Daemon::listen() {
       }
       socket_path_ = opts_.socket_path;
     } else {
-      if (machd_default_socket_path(buf, sizeof buf) != 0) {
+      machd_socket_source source;
+      if (machd_socket_path_from(buf, sizeof buf, &source) != 0) {
         spdlog::error("default socket path too long");
         return false;
       }
       socket_path_ = buf;
-      std::string dir = socket_path_.substr(0, socket_path_.rfind('/'));
-      if (!dir.empty()) mkdir(dir.c_str(), 0700);
+      char dir[sizeof buf];
+      if (machd_socket_dir(buf, dir, sizeof dir) == 0) {
+        // The shared /tmp fallback: only a directory of our own (machd_socket_path.h).
+        char why[512];
+        if (source == MACHD_SOCKET_FALLBACK && machd_private_dir_check(dir, 1, why, sizeof why) != 0) {
+          spdlog::error("will not listen on {}: {}", socket_path_, why);
+          socket_path_.clear();  // not ours to unlink
+          return false;
+        }
+        if (source != MACHD_SOCKET_FALLBACK) mkdir(dir, 0700);
+      }
     }
     listen_fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un addr{};
@@ -151,7 +162,9 @@ bool Daemon::listen() {
         return false;
       }
     }
-    chmod(socket_path_.c_str(), 0600);  // a per-user daemon: only the user's tasks
+    // A per-user daemon: only the user's tasks. With --allow-uid, anyone who
+    // can reach the path may connect and on_hello() checks the uid.
+    chmod(socket_path_.c_str(), opts_.allowed_uids.empty() ? 0600 : 0666);
     if (::listen(listen_fd_, 128) != 0) {
       spdlog::error("listen: {}", strerror(errno));
       return false;
@@ -232,6 +245,16 @@ void Daemon::on_hello(int fd) {
     close(fd);
     return;
   }
+  if (!uid_allowed(cred.uid)) {
+    // Said once per uid (a refused client may retry on every call).
+    if (refused_uids_.insert(cred.uid).second)
+      spdlog::warn("refusing pid {}: uid {} is not machd's ({}); machd --allow-uid {} would serve it", cred.pid,
+                   cred.uid, geteuid(), cred.uid);
+    w.error = KERN_NO_ACCESS;
+    send_welcome(fd, w, -1, -1);
+    close(fd);
+    return;
+  }
   int pidfd = open_pidfd(fd, cred.pid);
   ipc::Credentials creds;
   creds.pid = uint32_t(cred.pid);
@@ -291,6 +314,11 @@ void Daemon::on_hello(int fd) {
     ref.tokens[2] = loop_->poll_once(ref.pidfd(), POLLIN, [this, id](int, bool) { terminate(id, "process exited"); });
   }
   spdlog::debug("task {} connected: pid {} uid {}", ref.task, creds.pid, creds.uid);
+}
+
+bool Daemon::uid_allowed(uid_t uid) const {
+  return uid == geteuid() ||
+         std::find(opts_.allowed_uids.begin(), opts_.allowed_uids.end(), uid) != opts_.allowed_uids.end();
 }
 
 void Daemon::on_doorbell(Session& s) {
@@ -567,10 +595,20 @@ void Daemon::shutdown_all() {
 }
 
 int Daemon::run() {
-  if (opts_.systemd) sd_notify(0, "READY=1");
+  std::string where = socket_path_;
+  if (opts_.systemd) {  // the path systemd bound, for the status line
+    sockaddr_un a{};
+    socklen_t len = sizeof a;
+    where = getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0 && a.sun_path[0] != '\0'
+                ? std::string(a.sun_path, strnlen(a.sun_path, sizeof a.sun_path))
+                : std::string("the socket systemd passed");
+  }
+  ServiceNotify notify(opts_.systemd, where);
+  notify.ready();
   idle_since_ns_ = monotonic_ns();
   while (!stopping_) {
     std::optional<uint64_t> deadline = kernel_.next_deadline();
+    if (auto n = notify.next_deadline()) deadline = deadline ? std::min(*deadline, *n) : *n;
     if (auto t = runtime_->timers().next()) deadline = deadline ? std::min(*deadline, *t) : *t;
     if (auto a = agent_->next_deadline()) deadline = deadline ? std::min(*deadline, *a) : *a;
     if (opts_.idle_exit_seconds > 0 && sessions_.empty() && pending_hellos_ == 0) {
@@ -603,8 +641,9 @@ int Daemon::run() {
       agent_->expire(kern::agent_now_ns());
       drain_completions();
     }
+    notify.tick(monotonic_ns(), sessions_.size());
   }
-  if (opts_.systemd) sd_notify(0, "STOPPING=1");
+  notify.stopping();
   shutdown_all();
   return 0;
 }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "event_loop.h"
@@ -66,6 +67,9 @@ class Daemon final : public kern::AgentLink {
  private:
   void on_accept(int fd);
   void on_hello(int fd);
+  // Tasks of machd's own effective uid, and of those --allow-uid names, may
+  // connect; any other (root included) is refused with KERN_NO_ACCESS.
+  bool uid_allowed(uid_t uid) const;
   void on_doorbell(Session& s);
   void on_socket(Session& s, int events);
   void terminate(uint64_t session_id, const char* why);
@@ -119,6 +123,7 @@ class Daemon final : public kern::AgentLink {
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   int pending_hellos_ = 0;  // accepted connections still owing their hello
+  std::unordered_set<uid_t> refused_uids_;  // already logged
   // Polling before sleeping (only with more than one CPU: on one CPU the
   // client needs the CPU machd would spin on). See poll_hot_sessions().
   uint64_t spin_ns_ = 0;

@@ -1,5 +1,4 @@
 // machd/daemon/main.cc — machd's entry point.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -10,6 +9,8 @@
 #include <cstdlib>
 
 #include "daemon.h"
+#include "logging.h"
+#include "machd_version.h"
 #include "options.h"
 
 namespace {
@@ -31,10 +32,7 @@ int main(int argc, char** argv) {
   auto opts = machd::parse_options(argc, argv, code);
   if (!opts) return code;
 
-  auto logger = spdlog::stderr_color_mt("machd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern(opts->systemd ? "%l: %v" : "machd[%P] %^%l%$: %v");
-  spdlog::set_level(spdlog::level::from_str(opts->log_level));
+  if (!machd::set_up_logging(*opts)) return 1;
   raise_fd_limit();
 
   int ready[2] = {-1, -1};
@@ -51,6 +49,9 @@ int main(int argc, char** argv) {
     }
     close(ready[0]);
     setsid();
+    // Until it listens, a detached machd's stderr is still the starter's:
+    // only what keeps it from starting goes there.
+    if (opts->log_level < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
   }
 
   machd::Daemon d(*opts);
@@ -60,12 +61,21 @@ int main(int argc, char** argv) {
     (void)!write(ready[1], &ok, 1);
     close(ready[1]);
     if (listening) {
+      // Detached: nothing more for the starter's terminal; the log goes to
+      // its file (logging.h).
       int null = open("/dev/null", O_RDWR);
       if (null >= 0) {
         dup2(null, 0);
         dup2(null, 1);
         close(null);
       }
+      const std::string log = machd::detached_log_file(*opts);
+      if (log.empty() || !machd::redirect_stderr_to(log)) {
+        int quiet = open("/dev/null", O_WRONLY);
+        if (quiet >= 0) dup2(quiet, 2), close(quiet);
+      }
+      spdlog::set_level(opts->log_level);
+      spdlog::info("machd {} listening (pid {}, detached)", MACHD_VERSION, getpid());
     }
   }
   if (!listening) return 1;

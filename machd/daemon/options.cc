@@ -3,8 +3,12 @@
 
 #include <getopt.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+
+#include "machd_version.h"
 
 namespace machd {
 
@@ -12,57 +16,127 @@ namespace {
 void usage(FILE* out) {
   fprintf(out,
           "usage: machd [--foreground] [--socket PATH] [--idle-exit SECONDS]\n"
-          "             [--log-level trace|debug|info|warn|error] [--systemd]\n"
-          "             [--pager-timeout SECONDS]\n"
+          "             [--log-level trace|debug|info|warn|error|critical|off]\n"
+          "             [--log-file PATH] [--systemd] [--pager-timeout SECONDS]\n"
+          "             [--allow-uid UID]... [--shared-bootstrap] [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
           "(processes running with libmach-compat) connect over a Unix socket.\n"
           "\n"
           "  --foreground      stay in the foreground (log to stderr)\n"
           "  --socket PATH     listen here (default: $MACHD_SOCKET, else\n"
-          "                    $XDG_RUNTIME_DIR/machd.sock, else /tmp/machd-$UID/machd.sock)\n"
+          "                    $XDG_RUNTIME_DIR/machd.sock, else /tmp/machd-$UID/machd.sock\n"
+          "                    with $UID as the initial user namespace sees it)\n"
           "  --idle-exit SECS  exit once no task has been connected for SECS seconds\n"
-          "  --systemd         take the listening socket from systemd (socket activation)\n"
+          "                    (whole seconds; 0, the default: never)\n"
+          "  --log-level LEVEL log messages of LEVEL and above (default info)\n"
+          "  --log-file PATH   append the log to PATH instead of writing to stderr\n"
+          "  --systemd         take the listening socket from systemd (socket activation),\n"
+          "                    log to the journal, report status and watchdog pings\n"
           "  --pager-timeout SECS  a page fault whose pager has not answered in SECS\n"
-          "                    seconds fails with SIGBUS (default 30; may be fractional)\n");
+          "                    seconds fails with SIGBUS (default 30; may be fractional)\n"
+          "  --allow-uid UID   also serve tasks of user UID (repeatable; by default only\n"
+          "                    machd's own uid, not even root); each uid's bootstrap\n"
+          "                    names stay its own\n"
+          "  --shared-bootstrap  one bootstrap namespace for all the uids served (grants\n"
+          "                    every allowed uid the names of the others)\n"
+          "  --help            this text\n"
+          "  --version         print the version and exit\n");
+}
+
+std::optional<Options> bad_value(const char* option, const char* want, const char* value, int& exit_code) {
+  fprintf(stderr, "machd: %s wants %s, not '%s' (see machd --help)\n", option, want, value);
+  exit_code = 2;
+  return std::nullopt;
+}
+
+// A whole number in [0, max], nothing else (no sign, no spaces, no suffix).
+bool parse_count(const char* s, unsigned long max, unsigned long& out) {
+  if (s[0] < '0' || s[0] > '9') return false;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > max) return false;
+  out = v;
+  return true;
+}
+
+bool parse_level(const char* s, spdlog::level::level_enum& out) {
+  static const struct {
+    const char* name;
+    spdlog::level::level_enum level;
+  } levels[] = {{"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
+                {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
+                {"warning", spdlog::level::warn}, {"error", spdlog::level::err},
+                {"critical", spdlog::level::critical}, {"off", spdlog::level::off}};
+  for (const auto& l : levels)
+    if (strcmp(s, l.name) == 0) {
+      out = l.level;
+      return true;
+    }
+  return false;
 }
 }  // namespace
 
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
   static const option longopts[] = {
-      {"foreground", no_argument, nullptr, 'f'}, {"socket", required_argument, nullptr, 's'},
+      {"foreground", no_argument, nullptr, 'f'},      {"socket", required_argument, nullptr, 's'},
       {"idle-exit", required_argument, nullptr, 'i'}, {"log-level", required_argument, nullptr, 'l'},
-      {"systemd", no_argument, nullptr, 'S'},     {"help", no_argument, nullptr, 'h'},
-      {"pager-timeout", required_argument, nullptr, 'P'},
+      {"systemd", no_argument, nullptr, 'S'},         {"help", no_argument, nullptr, 'h'},
+      {"pager-timeout", required_argument, nullptr, 'P'}, {"log-file", required_argument, nullptr, 'L'},
+      {"allow-uid", required_argument, nullptr, 'u'}, {"version", no_argument, nullptr, 'V'},
+      {"shared-bootstrap", no_argument, nullptr, 'B'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "fs:i:l:ShP:", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "fs:i:l:ShP:L:u:VB", longopts, nullptr)) != -1) {
     switch (c) {
       case 'f': o.foreground = true; break;
       case 's': o.socket_path = optarg; break;
-      case 'i': o.idle_exit_seconds = atoi(optarg); break;
-      case 'l': o.log_level = optarg; break;
+      case 'i': {
+        unsigned long secs = 0;
+        if (!parse_count(optarg, INT32_MAX, secs))
+          return bad_value("--idle-exit", "a whole number of seconds from 0 to 2147483647", optarg, exit_code);
+        o.idle_exit_seconds = int(secs);
+        break;
+      }
+      case 'l':
+        if (!parse_level(optarg, o.log_level))
+          return bad_value("--log-level", "one of trace, debug, info, warn, error, critical, off", optarg,
+                           exit_code);
+        break;
+      case 'L':
+        if (optarg[0] == '\0') return bad_value("--log-file", "a file name", optarg, exit_code);
+        o.log_file = optarg;
+        break;
       case 'S': o.systemd = true; break;
+      case 'B': o.shared_bootstrap = true; break;
       case 'P': {
         char* end = nullptr;
         const double secs = strtod(optarg, &end);
-        if (end == optarg || *end != '\0' || !(secs > 0) || secs > 86400) {
-          fprintf(stderr, "machd: --pager-timeout wants a number of seconds in (0, 86400], not '%s'\n", optarg);
-          exit_code = 2;
-          return std::nullopt;
-        }
+        if (end == optarg || *end != '\0' || !(secs > 0) || secs > 86400)
+          return bad_value("--pager-timeout", "a number of seconds in (0, 86400]", optarg, exit_code);
         o.pager_timeout_ns = uint64_t(secs * 1e9);
         break;
       }
+      case 'u': {
+        unsigned long uid = 0;
+        if (!parse_count(optarg, 0xfffffffeul, uid))
+          return bad_value("--allow-uid", "a numeric uid", optarg, exit_code);
+        o.allowed_uids.push_back(uid_t(uid));
+        break;
+      }
       case 'h': usage(stdout); exit_code = 0; return std::nullopt;
-      default: usage(stderr); exit_code = 2; return std::nullopt;
+      case 'V': printf("machd %s\n", MACHD_VERSION); exit_code = 0; return std::nullopt;
+      default:  // getopt_long printed what was wrong
+        fprintf(stderr, "(see machd --help)\n");
+        exit_code = 2;
+        return std::nullopt;
     }
   }
   if (optind < argc) {
-    fprintf(stderr, "machd: unexpected argument '%s'\n", argv[optind]);
-    usage(stderr);
+    fprintf(stderr, "machd: unexpected argument '%s' (see machd --help)\n", argv[optind]);
     exit_code = 2;
     return std::nullopt;
   }

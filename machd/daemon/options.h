@@ -1,9 +1,13 @@
 // machd/daemon/options.h — machd's command line.
 #pragma once
 
+#include <spdlog/common.h>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace machd {
 
@@ -11,13 +15,20 @@ struct Options {
   bool foreground = false;
   std::string socket_path;      // empty: the default (see machd_socket_path.h)
   int idle_exit_seconds = 0;    // > 0: exit after this long with no tasks connected
-  std::string log_level = "info";
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  std::string log_file;         // non-empty: log there (appending) instead of stderr
   bool systemd = false;         // use the socket passed by systemd (LISTEN_FDS)
   uint64_t pager_timeout_ns = 30'000'000'000ull;  // a pager's time to answer a fault
+  std::vector<uid_t> allowed_uids;  // besides machd's own uid (--allow-uid)
+  bool shared_bootstrap = false;    // one bootstrap namespace for every uid
 };
 
-// Parses argv. Returns nullopt after printing usage (help or error); `exit_code`
-// tells what to exit with.
+// Parses argv. Returns nullopt when machd must exit at once: after --help or
+// --version (printed on stdout, exit_code 0), or after a usage error (a
+// message naming the bad option or value on stderr, exit_code 2).
+// Values are checked here: --log-level must name a level, --idle-exit must
+// be a whole number of seconds in [0, INT32_MAX], --pager-timeout a number of seconds in
+// (0, 86400], --allow-uid a uid.
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
 }  // namespace machd

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "machd_version.h"
 #include "options.h"
 
 namespace mig {
@@ -34,7 +35,8 @@ const char kUsage[] =
     "  -v / -V         verbose / not verbose\n"
     "  -maxonstack N, -split, -arch A, -target T, -isysroot D   accepted\n"
     "  --dump-layout   print the message layouts and exit\n"
-    "  --help          this text\n";
+    "  --help          this text\n"
+    "  --version       the version (of the machd project) and exit\n";
 
 bool takes_value(const std::string& a) {
   return a == "-user" || a == "-server" || a == "-header" ||
@@ -59,8 +61,8 @@ std::optional<Options> parse_command_line(int argc, char** argv,
       *exit_code = 0;
       return std::nullopt;
     }
-    if (a == "--version") {
-      std::puts("mig (machd) 0.1");
+    if (a == "--version" || a == "-version") {
+      std::puts("mig (machd) " MACHD_VERSION);
       *exit_now = true;
       *exit_code = 0;
       return std::nullopt;

@@ -22,8 +22,10 @@ int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   testsupport::PrivateMachd daemon;
   // A pager that never answers fails the faulting thread after 2 s here
-  // (pager_test.cc), not the default 30.
-  if (!testsupport::start_and_join(daemon, {"--pager-timeout", "2"})) return 2;
+  // (pager_test.cc), not the default 30. Some tests run a task as nobody
+  // (65534) against this root machd (task_test.cc, processor_test.cc,
+  // vm_test.cc): it must serve that uid too.
+  if (!testsupport::start_and_join(daemon, {"--pager-timeout", "2", "--allow-uid", "65534"})) return 2;
   systest::set_machd(daemon.socket());
 
   // After every test, and every child task they started, has finished,
