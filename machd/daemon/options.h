@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "admission.h"
+
 namespace machd {
 
 struct Options {
@@ -14,6 +16,7 @@ struct Options {
   std::string log_level = "info";
   bool systemd = false;         // use the socket passed by systemd (LISTEN_FDS)
   uint64_t pager_timeout_ns = 30'000'000'000ull;  // a pager's time to answer a fault
+  AdmissionLimits admission;    // per-user bounds on connections and tasks
 };
 
 // Parses argv. Returns nullopt after printing usage (help or error); `exit_code`
