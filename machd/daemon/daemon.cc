@@ -56,7 +56,7 @@ bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell) {
 }
 }  // namespace
 
-Daemon::Daemon(const Options& opts) : opts_(opts) {
+Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   // Polling is opt-in (MACHD_SPIN_US): it only pays with a CPU to spare,
   // and on a loaded machine it takes CPU time from the tasks it serves.
   cpu_set_t cpus;
@@ -170,10 +170,7 @@ bool Daemon::listen() {
       return false;
     }
   }
-  loop_->accept_multishot(listen_fd_, [this](int res, bool) {
-    if (res >= 0) on_accept(res);
-    else spdlog::warn("accept: {}", strerror(-res));
-  });
+  arm_accept();
 
   sigset_t mask;
   sigemptyset(&mask);
@@ -195,13 +192,67 @@ bool Daemon::listen() {
   return true;
 }
 
+void Daemon::arm_accept() {
+  loop_->accept_multishot(listen_fd_, [this](int res, bool more) {
+    if (res >= 0) {
+      on_accept(res);
+      return;
+    }
+    if (more) return;  // still armed
+    // Accepting stopped. Out of descriptors or memory: the backlog waits
+    // until some are free again; anything else: try again at once.
+    const bool starved = res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM;
+    const uint64_t now = monotonic_ns();
+    if (now - last_accept_warning_ns_ >= 1'000'000'000ull) {
+      spdlog::warn("accept: {}{}", strerror(-res), starved ? "; new tasks wait until descriptors are free" : "");
+      last_accept_warning_ns_ = now;
+    }
+    runtime_->timers().add(now + (starved ? kAcceptRetryNs : 0), [this] {
+      if (!stopping_) arm_accept();
+    });
+  });
+}
+
 void Daemon::on_accept(int fd) {
-  // The client speaks first (hello); wait for it without blocking the loop.
-  ++pending_hellos_;
-  loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) {
-    --pending_hellos_;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    close(fd);
+    return;
+  }
+  // The client speaks first (hello); wait for it without blocking the loop,
+  // and for no longer than the hello deadline.
+  const uid_t uid = cred.uid;
+  hellos_[fd].timer = runtime_->timers().add(monotonic_ns() + admission_.limits().hello_timeout_ns, [this, fd, uid] {
+    spdlog::debug("closing a connection of uid {}: no hello in time", uid);
+    drop_hello(fd);
+  });
+  if (int oldest = admission_.add_hello(uid, fd); oldest >= 0) {
+    spdlog::debug("closing a connection of uid {}: {} newer ones owe their hello too", uid,
+                  admission_.limits().hellos_per_uid);
+    drop_hello(oldest);
+  }
+  const uint64_t token = loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) {
+    forget_hello(fd);
     on_hello(fd);
   });
+  if (auto it = hellos_.find(fd); it != hellos_.end()) it->second.token = token;
+}
+
+void Daemon::forget_hello(int fd) {
+  auto it = hellos_.find(fd);
+  if (it == hellos_.end()) return;
+  runtime_->timers().cancel(it->second.timer);
+  hellos_.erase(it);
+  admission_.end_hello(fd);
+}
+
+void Daemon::drop_hello(int fd) {
+  auto it = hellos_.find(fd);
+  if (it == hellos_.end()) return;
+  if (it->second.token) loop_->cancel(it->second.token);
+  forget_hello(fd);
+  close(fd);
 }
 
 void Daemon::on_hello(int fd) {
@@ -255,6 +306,14 @@ void Daemon::on_hello(int fd) {
     close(fd);
     return;
   }
+  if (!admission_.begin_task(cred.uid)) {
+    spdlog::warn("refusing a task of uid {} (pid {}): it has {} tasks, the most machd serves one user", cred.uid,
+                 cred.pid, admission_.tasks(cred.uid));
+    w.error = KERN_RESOURCE_SHORTAGE;
+    send_welcome(fd, w, -1, -1);
+    close(fd);
+    return;
+  }
   int pidfd = open_pidfd(fd, cred.pid);
   ipc::Credentials creds;
   creds.pid = uint32_t(cred.pid);
@@ -271,6 +330,7 @@ void Daemon::on_hello(int fd) {
     send_welcome(fd, w, -1, -1);
     close(fd);
     if (pidfd >= 0) close(pidfd);
+    admission_.end_task(cred.uid);
     return;
   }
   s->task = kernel_.task_create(creds);
@@ -288,6 +348,11 @@ void Daemon::on_hello(int fd) {
   w.channel_size = MACHD_CHANNEL_SIZE;
   w.task_id = s->task;
   if (!send_welcome(fd, w, s->region_fd(), s->doorbell())) {
+    // The client left before its welcome: undo what was set up for it.
+    admission_.end_task(cred.uid);
+    runtime_->notify_task_terminating(s->task);
+    session_of_task_.erase(s->task);
+    directory_.remove(s->task);
     kernel_.task_terminate(s->task);
     drain_completions();
     return;  // ~Session closes everything
@@ -501,6 +566,7 @@ void Daemon::terminate(uint64_t id, const char* why) {
   directory_.remove(s.task);
   kernel_.task_terminate(s.task);
   fast_.detach(id);
+  admission_.end_task(s.creds().uid);
   sessions_.erase(it);
   if (sessions_.empty()) idle_since_ns_ = monotonic_ns();
   drain_completions();
@@ -611,7 +677,7 @@ int Daemon::run() {
     if (auto n = notify.next_deadline()) deadline = deadline ? std::min(*deadline, *n) : *n;
     if (auto t = runtime_->timers().next()) deadline = deadline ? std::min(*deadline, *t) : *t;
     if (auto a = agent_->next_deadline()) deadline = deadline ? std::min(*deadline, *a) : *a;
-    if (opts_.idle_exit_seconds > 0 && sessions_.empty() && pending_hellos_ == 0) {
+    if (opts_.idle_exit_seconds > 0 && sessions_.empty() && hellos_.empty()) {
       uint64_t idle_deadline = idle_since_ns_ + uint64_t(opts_.idle_exit_seconds) * 1000000000ull;
       if (monotonic_ns() >= idle_deadline) {
         spdlog::info("idle for {}s: exiting", opts_.idle_exit_seconds);

@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "admission.h"
 #include "event_loop.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
@@ -65,7 +66,14 @@ class Daemon final : public kern::AgentLink {
   static constexpr uint64_t kKernelSession = 0;
 
  private:
+  // Accepts connections; after an error that stops accepting (out of
+  // descriptors), arms itself again kAcceptRetryNs later.
+  void arm_accept();
   void on_accept(int fd);
+  // A connection owing its hello: forget_hello() stops waiting for it (the
+  // hello came); drop_hello() also closes it.
+  void forget_hello(int fd);
+  void drop_hello(int fd);
   void on_hello(int fd);
   // Tasks of machd's own effective uid, and of those --allow-uid names, may
   // connect; any other (root included) is refused with KERN_NO_ACCESS.
@@ -122,8 +130,15 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::Vouchers> vouchers_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
-  int pending_hellos_ = 0;  // accepted connections still owing their hello
   std::unordered_set<uid_t> refused_uids_;  // already logged
+  struct PendingHello {
+    uint64_t token = 0;               // the poll for its hello
+    kern::TimerQueue::Id timer = 0;   // its deadline
+  };
+  std::unordered_map<int, PendingHello> hellos_;  // by fd: accepted, owing their hello
+  Admission admission_;
+  static constexpr uint64_t kAcceptRetryNs = 100'000'000;  // 100 ms
+  uint64_t last_accept_warning_ns_ = 0;
   // Polling before sleeping (only with more than one CPU: on one CPU the
   // client needs the CPU machd would spin on). See poll_hot_sessions().
   uint64_t spin_ns_ = 0;

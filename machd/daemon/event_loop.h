@@ -33,7 +33,10 @@ class EventLoop {
   virtual uint64_t poll_multishot(int fd, unsigned events, Handler h) = 0;
   // Fires once, then forgets the registration.
   virtual uint64_t poll_once(int fd, unsigned events, Handler h) = 0;
-  // Calls h with each accepted connection (CLOEXEC, NONBLOCK).
+  // Calls h with each accepted connection (CLOEXEC, NONBLOCK), `more` true.
+  // An error that stops accepting (EMFILE, ENFILE, ENOMEM...) reaches h as
+  // -errno with `more` false and ends the registration: the caller arms a
+  // new one when it sees fit (connections keep waiting in the backlog).
   virtual uint64_t accept_multishot(int fd, Handler h) = 0;
   // Forgets the handler now and drops the registration.
   virtual void cancel(uint64_t token) = 0;

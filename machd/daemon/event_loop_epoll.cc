@@ -64,7 +64,14 @@ class EpollLoop final : public EventLoop {
           int c = accept4(e.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
           if (c < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN) e.handler(-errno, true);
+            if (errno != EAGAIN) {
+              // Accepting stops, as an io_uring multishot accept does; the
+              // caller arms it again (an edge-triggered registration left in
+              // place would not fire for connections already waiting).
+              const int err = errno;
+              cancel(evs[i].data.u64);
+              e.handler(-err, false);
+            }
             break;
           }
           e.handler(c, true);

@@ -18,7 +18,8 @@ void usage(FILE* out) {
           "usage: machd [--foreground] [--socket PATH] [--idle-exit SECONDS]\n"
           "             [--log-level trace|debug|info|warn|error|critical|off]\n"
           "             [--log-file PATH] [--systemd] [--pager-timeout SECONDS]\n"
-          "             [--allow-uid UID]... [--shared-bootstrap] [--help] [--version]\n"
+          "             [--allow-uid UID]... [--shared-bootstrap] [--hello-timeout SECONDS]\n"
+          "             [--max-tasks-per-user N] [--max-hellos-per-user N] [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
           "(processes running with libmach-compat) connect over a Unix socket.\n"
@@ -40,6 +41,12 @@ void usage(FILE* out) {
           "                    names stay its own\n"
           "  --shared-bootstrap  one bootstrap namespace for all the uids served (grants\n"
           "                    every allowed uid the names of the others)\n"
+          "  --hello-timeout SECS  close a connection that has not said hello in SECS\n"
+          "                    seconds (default 10; may be fractional)\n"
+          "  --max-tasks-per-user N  refuse a user's tasks beyond N connected ones\n"
+          "                    (KERN_RESOURCE_SHORTAGE; default 16384)\n"
+          "  --max-hellos-per-user N  beyond N connections of a user that have not said\n"
+          "                    hello yet, close the oldest (default 256)\n"
           "  --help            this text\n"
           "  --version         print the version and exit\n");
 }
@@ -85,7 +92,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"systemd", no_argument, nullptr, 'S'},         {"help", no_argument, nullptr, 'h'},
       {"pager-timeout", required_argument, nullptr, 'P'}, {"log-file", required_argument, nullptr, 'L'},
       {"allow-uid", required_argument, nullptr, 'u'}, {"version", no_argument, nullptr, 'V'},
-      {"shared-bootstrap", no_argument, nullptr, 'B'},
+      {"shared-bootstrap", no_argument, nullptr, 'B'}, {"hello-timeout", required_argument, nullptr, 'H'},
+      {"max-tasks-per-user", required_argument, nullptr, 'T'},
+      {"max-hellos-per-user", required_argument, nullptr, 'E'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
@@ -112,12 +121,23 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         break;
       case 'S': o.systemd = true; break;
       case 'B': o.shared_bootstrap = true; break;
-      case 'P': {
+      case 'P':
+      case 'H': {
         char* end = nullptr;
         const double secs = strtod(optarg, &end);
+        const char* name = c == 'P' ? "--pager-timeout" : "--hello-timeout";
         if (end == optarg || *end != '\0' || !(secs > 0) || secs > 86400)
-          return bad_value("--pager-timeout", "a number of seconds in (0, 86400]", optarg, exit_code);
-        o.pager_timeout_ns = uint64_t(secs * 1e9);
+          return bad_value(name, "a number of seconds in (0, 86400]", optarg, exit_code);
+        (c == 'P' ? o.pager_timeout_ns : o.admission.hello_timeout_ns) = uint64_t(secs * 1e9);
+        break;
+      }
+      case 'T':
+      case 'E': {
+        unsigned long n = 0;
+        const char* name = c == 'T' ? "--max-tasks-per-user" : "--max-hellos-per-user";
+        if (!parse_count(optarg, 1000000, n) || n == 0)
+          return bad_value(name, "a whole number from 1 to 1000000", optarg, exit_code);
+        (c == 'T' ? o.admission.tasks_per_uid : o.admission.hellos_per_uid) = uint32_t(n);
         break;
       }
       case 'u': {

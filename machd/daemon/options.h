@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "admission.h"
+
 namespace machd {
 
 struct Options {
@@ -21,6 +23,7 @@ struct Options {
   uint64_t pager_timeout_ns = 30'000'000'000ull;  // a pager's time to answer a fault
   std::vector<uid_t> allowed_uids;  // besides machd's own uid (--allow-uid)
   bool shared_bootstrap = false;    // one bootstrap namespace for every uid
+  AdmissionLimits admission;    // per-user bounds on connections and tasks
 };
 
 // Parses argv. Returns nullopt when machd must exit at once: after --help or
@@ -28,7 +31,8 @@ struct Options {
 // message naming the bad option or value on stderr, exit_code 2).
 // Values are checked here: --log-level must name a level, --idle-exit must
 // be a whole number of seconds in [0, INT32_MAX], --pager-timeout a number of seconds in
-// (0, 86400], --allow-uid a uid.
+// (0, 86400], --allow-uid a uid; --hello-timeout as --pager-timeout,
+// --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000].
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
 }  // namespace machd

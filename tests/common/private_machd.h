@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,10 @@ class PrivateMachd {
   // Starts `machd --foreground --socket <tmp>/machd.sock [extra...]` (with the
   // given CPU affinity if `cpus` is non-null) and waits up to 5 s for it to
   // answer.
+  // `in_child`, if given, runs in the child just before exec (resource
+  // limits, say).
   bool start(const std::string& machd, const char* log_level = "warn", const cpu_set_t* cpus = nullptr,
-             const std::vector<std::string>& extra = {}) {
+             const std::vector<std::string>& extra = {}, const std::function<void()>& in_child = {}) {
     char dir[] = "/tmp/machd-test-XXXXXX";
     if (mkdtemp(dir) == nullptr) return false;
     dir_ = dir;
@@ -42,6 +45,7 @@ class PrivateMachd {
     pid_ = fork();
     if (pid_ == 0) {
       if (cpus) sched_setaffinity(0, sizeof *cpus, cpus);
+      if (in_child) in_child();
       std::vector<const char*> argv = {machd.c_str(), "--foreground", "--socket", socket_.c_str(), "--log-level",
                                        log_level};
       for (const std::string& a : extra) argv.push_back(a.c_str());

@@ -1,0 +1,197 @@
+// tests/system/admission_test.cc — machd keeps accepting tasks whatever
+// connections a client opens: silent connections are closed after the hello
+// deadline and beyond a per-user bound, accepting resumes once descriptors
+// are free again after running out, and a user's tasks beyond their bound
+// are refused (each test runs its own machd, with the limits it needs).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../common/private_machd.h"
+#include "support.h"
+
+namespace {
+
+// A connection to `path` that never says hello; -1 if connect failed.
+// A full backlog makes connect wait at most 200 ms.
+int silent_connection(const std::string& path) {
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  timeval tv{0, 200000};
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(s);
+    return -1;
+  }
+  return s;
+}
+
+// Runs `task_helper MODE` as a task of the machd at `socket`; its exit code,
+// or -1 if it ran for more than timeout_ms.
+int run_helper(const std::string& socket, const char* mode, int timeout_ms = 10000) {
+  const char* helper = getenv("TASK_HELPER");
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("MACHD_SOCKET", socket.c_str(), 1);
+    execl(helper, helper, mode, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return systest::reap_within(pid, timeout_ms);
+}
+
+// Starts `task_helper block-receive` as a task of the machd at `socket` and
+// waits until it is one (it prints "ready"); -1 if it never is.
+pid_t start_blocked_helper(const std::string& socket) {
+  const char* helper = getenv("TASK_HELPER");
+  int out[2];
+  if (pipe(out) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    setenv("MACHD_SOCKET", socket.c_str(), 1);
+    execl(helper, helper, "block-receive", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  pollfd p{out[0], POLLIN, 0};
+  char line[16] = {};
+  const bool ready = poll(&p, 1, 10000) == 1 && read(out[0], line, sizeof line - 1) > 0 && strncmp(line, "ready", 5) == 0;
+  close(out[0]);
+  if (!ready) {
+    kill(pid, SIGKILL);
+    systest::wait_exit(pid);
+    return -1;
+  }
+  return pid;
+}
+
+// Runs exec-check until it exits with `want`, for up to 15 s in all; its
+// last code.
+int helper_until(const std::string& socket, int want) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  int code = -2;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return code;
+    code = run_helper(socket, "exec-check", int(left.count()));
+    if (code == want) return code;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+bool start_machd(testsupport::PrivateMachd& d, const std::vector<std::string>& extra,
+                 const std::function<void()>& in_child = {}) {
+  const char* machd = getenv("MACHD_BIN");
+  return machd != nullptr && getenv("TASK_HELPER") != nullptr && d.start(machd, "error", nullptr, extra, in_child);
+}
+
+}  // namespace
+
+TEST(Admission, ConnectionWithoutHelloIsClosedAtTheDeadline) {
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(start_machd(d, {"--hello-timeout", "0.3"}));
+  int s = silent_connection(d.socket());
+  ASSERT_GE(s, 0);
+  pollfd p{s, POLLIN, 0};
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(poll(&p, 1, 10000), 1) << "machd kept a connection that never said hello";
+  char b;
+  EXPECT_EQ(recv(s, &b, 1, MSG_DONTWAIT), 0) << "expected an orderly close";
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+  close(s);
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
+}
+
+TEST(Admission, TwentyThousandSilentConnectionsLeaveRoomForRealTasks) {
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(start_machd(d, {}));
+  // Four processes of this user open 5,000 connections each and keep them
+  // open, saying nothing.
+  constexpr int kOpeners = 4, kEach = 5000;
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  std::vector<pid_t> openers;
+  for (int k = 0; k < kOpeners; ++k) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(ready[0]);
+      rlimit rl{kEach + 64, kEach + 64};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(2);
+      int opened = 0;
+      for (int i = 0; i < kEach; ++i)
+        if (silent_connection(d.socket()) >= 0) ++opened;
+      char ok = opened > kEach * 9 / 10 ? 1 : 0;
+      (void)!write(ready[1], &ok, 1);
+      pause();
+      _exit(0);
+    }
+    openers.push_back(pid);
+  }
+  close(ready[1]);
+  int opened_enough = 0;
+  char ok;
+  while (read(ready[0], &ok, 1) == 1) {
+    opened_enough += ok;
+    if (opened_enough + 0 == kOpeners) break;
+  }
+  close(ready[0]);
+  EXPECT_EQ(opened_enough, kOpeners) << "connect itself failed too often";
+  // While all of them are open, a real task still gets in.
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
+  for (pid_t pid : openers) {
+    kill(pid, SIGKILL);
+    systest::wait_exit(pid);
+  }
+}
+
+TEST(Admission, AcceptingResumesOnceDescriptorsAreFreeAgain) {
+  testsupport::PrivateMachd d;
+  // 48 descriptors: a few tasks' worth beyond what machd opens for itself,
+  // and no per-user bound on silent connections to save it.
+  ASSERT_TRUE(start_machd(d, {"--max-hellos-per-user", "100000", "--hello-timeout", "3600"}, [] {
+    rlimit rl{48, 48};
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }));
+  std::vector<int> conns;
+  for (int i = 0; i < 120; ++i) {
+    int s = silent_connection(d.socket());
+    if (s >= 0) conns.push_back(s);
+  }
+  // machd has run out of descriptors (the backlog holds the rest); give its
+  // accept a moment to fail, then free them all.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int s : conns) close(s);
+  EXPECT_EQ(helper_until(d.socket(), 0), 0) << "machd stopped accepting for good after running out of descriptors";
+  // And it serves more than one task again.
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
+}
+
+TEST(Admission, TasksBeyondTheUsersBoundAreRefusedWithResourceShortage) {
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(start_machd(d, {"--max-tasks-per-user", "2"}));
+  pid_t a = start_blocked_helper(d.socket());
+  ASSERT_GT(a, 0);
+  pid_t b = start_blocked_helper(d.socket());
+  ASSERT_GT(b, 0);
+  // A third task of the same user is refused (exec-check exits 10 when it
+  // is no task).
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 10);
+  kill(a, SIGKILL);
+  systest::wait_exit(a);
+  EXPECT_EQ(helper_until(d.socket(), 0), 0) << "the slot of a task that ended was not given back";
+  kill(b, SIGKILL);
+  systest::wait_exit(b);
+}
