@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "ool_payload.h"
 
@@ -60,6 +61,7 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
   send.msg.assign(d.begin(), d.begin() + long(send_size));
   uint64_t off = align8(send_size);
   send.ool.reserve(n_ool);
+  std::unordered_map<uint32_t, std::shared_ptr<const SharedFd>> shared_fds;  // by fd_index
   for (uint64_t i = 0; i < n_ool; ++i, off += sizeof(machd_ool_in)) {
     machd_ool_in rec{};
     if (!read_at(d, off, rec)) return MACH_SEND_INVALID_DATA;
@@ -76,10 +78,14 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
       case MACHD_OOL_FD: {
         if (rec.fd_index >= req.fds.size() || req.fds[rec.fd_index] < 0) return MACH_SEND_INVALID_MEMORY;
         // Several regions may live in one memfd (at page-aligned offsets):
-        // each payload owns a duplicate; ~Request closes the original.
-        int fd = fcntl(req.fds[rec.fd_index], F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) return MACH_SEND_NO_BUFFER;
-        auto p = MemfdPayload::adopt(fd, rec.offset, rec.size);
+        // they share one duplicate; ~Request closes the original.
+        auto& shared = shared_fds[rec.fd_index];
+        if (!shared) {
+          int fd = fcntl(req.fds[rec.fd_index], F_DUPFD_CLOEXEC, 0);
+          if (fd < 0) return MACH_SEND_NO_BUFFER;
+          shared = std::make_shared<const SharedFd>(fd);
+        }
+        auto p = MemfdPayload::adopt(shared, rec.offset, rec.size);
         if (!p) return MACH_SEND_INVALID_MEMORY;
         send.ool.push_back(std::move(p));
         break;

@@ -29,34 +29,43 @@ bool write_all(int fd, const uint8_t* p, size_t n, off_t off) {
 }
 }  // namespace
 
-MemfdPayload::MemfdPayload(int fd, uint64_t offset, uint64_t size) : fd_(fd), offset_(offset), size_(size) {
+SharedFd::~SharedFd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+MemfdPayload::MemfdPayload(std::shared_ptr<const SharedFd> fd, uint64_t offset, uint64_t size)
+    : fd_(std::move(fd)), offset_(offset), size_(size) {
   g_live.fetch_add(1, std::memory_order_relaxed);
 }
 
-MemfdPayload::~MemfdPayload() {
-  if (fd_ >= 0) close(fd_);
-  g_live.fetch_sub(1, std::memory_order_relaxed);
-}
+MemfdPayload::~MemfdPayload() { g_live.fetch_sub(1, std::memory_order_relaxed); }
 
 uint64_t MemfdPayload::live_count() { return g_live.load(std::memory_order_relaxed); }
 
 std::unique_ptr<MemfdPayload> MemfdPayload::adopt(int fd, uint64_t offset, uint64_t size) {
+  if (fd < 0) return nullptr;
+  return adopt(std::make_shared<const SharedFd>(fd), offset, size);
+}
+
+std::unique_ptr<MemfdPayload> MemfdPayload::adopt(std::shared_ptr<const SharedFd> shared, uint64_t offset,
+                                                  uint64_t size) {
+  const int fd = shared->get();
   struct stat st{};
   long page = sysconf(_SC_PAGESIZE);
-  if (fd < 0) return nullptr;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || offset % uint64_t(page) != 0 ||
-      offset + size < offset || uint64_t(st.st_size) < offset + size) {
-    close(fd);
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || offset % uint64_t(page) != 0 ||
+      offset + size < offset || uint64_t(st.st_size) < offset + size)
     return nullptr;
-  }
+  // Sealed against writes, growth and shrinking, the pages cannot change
+  // under the receiver, nor the file grow at machd's charge.
+  constexpr unsigned kImmutable = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
   int seals = fcntl(fd, F_GET_SEALS);
-  const bool sealed = (unsigned(seals) & F_SEAL_WRITE) != 0 && (unsigned(seals) & F_SEAL_SHRINK) != 0;
+  const bool sealed = seals >= 0 && (unsigned(seals) & kImmutable) == kImmutable;
   if (seals >= 0 && (sealed || fcntl(fd, F_ADD_SEALS, kSeals) == 0))
-    return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, offset, size));
-  // Not a memfd, or still mapped writable somewhere: it could change under the
-  // receiver, and copying it would make machd do unbounded work for a client.
-  // The library never sends such an fd; refuse it.
-  close(fd);
+    return std::unique_ptr<MemfdPayload>(new MemfdPayload(std::move(shared), offset, size));
+  // Not a memfd, still mapped writable somewhere, or sealed against new
+  // seals without being immutable: it could change under the receiver, and
+  // copying it would make machd do unbounded work for a client. The library
+  // never sends such an fd; refuse it.
   return nullptr;
 }
 
@@ -74,7 +83,7 @@ std::unique_ptr<MemfdPayload> MemfdPayload::from_file_range(int src, uint64_t of
     close(fd);
     return nullptr;
   }
-  return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, 0, size));
+  return std::unique_ptr<MemfdPayload>(new MemfdPayload(std::make_shared<const SharedFd>(fd), 0, size));
 }
 
 std::unique_ptr<MemfdPayload> MemfdPayload::from_bytes(std::span<const uint8_t> bytes) {
@@ -85,7 +94,7 @@ std::unique_ptr<MemfdPayload> MemfdPayload::from_bytes(std::span<const uint8_t> 
     close(fd);
     return nullptr;
   }
-  return std::unique_ptr<MemfdPayload>(new MemfdPayload(fd, 0, bytes.size()));
+  return std::unique_ptr<MemfdPayload>(new MemfdPayload(std::make_shared<const SharedFd>(fd), 0, bytes.size()));
 }
 
 }  // namespace machd

@@ -1,7 +1,8 @@
 // machd/daemon/ool_payload.h — the two shapes of out-of-line memory in flight.
 //
 //  InlinePayload: small regions, copied through the channels (bytes owned here).
-//  MemfdPayload:  large regions, pages of a sealed memfd (fd owned here). The
+//  MemfdPayload:  large regions, pages of a sealed memfd (fd held here, maybe
+//                 shared with other payloads of one message). The
 //                 seals (write, grow, shrink) make the pages immutable, so a
 //                 sender keeping the fd cannot change what the receiver maps.
 #pragma once
@@ -25,13 +26,28 @@ class InlinePayload final : public ipc::OolPayload {
   std::vector<uint8_t> bytes_;
 };
 
+// One descriptor shared by every payload cut from it (several regions of a
+// message may live in one memfd): closed when the last holder goes, so a
+// message naming one memfd a thousand times costs machd one descriptor.
+class SharedFd {
+ public:
+  explicit SharedFd(int fd) : fd_(fd) {}
+  ~SharedFd();
+  SharedFd(const SharedFd&) = delete;
+  SharedFd& operator=(const SharedFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 class MemfdPayload final : public ipc::OolPayload {
  public:
   ~MemfdPayload() override;
   MemfdPayload(const MemfdPayload&) = delete;
   MemfdPayload& operator=(const MemfdPayload&) = delete;
   uint64_t size() const override { return size_; }
-  int fd() const { return fd_; }
+  int fd() const { return fd_->get(); }
   uint64_t offset() const { return offset_; }
 
   // Accepts a client's fd as a payload: it must be a memfd holding
@@ -40,6 +56,9 @@ class MemfdPayload final : public ipc::OolPayload {
   // mapped writable somewhere) is refused: machd never copies for a client.
   // Takes ownership of fd on success and failure. Null if refused.
   static std::unique_ptr<MemfdPayload> adopt(int fd, uint64_t offset, uint64_t size);
+  // The same checks on a descriptor other payloads may share: null if
+  // refused (the descriptor then stays with its other holders).
+  static std::unique_ptr<MemfdPayload> adopt(std::shared_ptr<const SharedFd> fd, uint64_t offset, uint64_t size);
 
   // Copies bytes into a new sealed memfd. Returns null on failure.
   static std::unique_ptr<MemfdPayload> from_bytes(std::span<const uint8_t> bytes);
@@ -51,10 +70,10 @@ class MemfdPayload final : public ipc::OolPayload {
   static uint64_t live_count();
 
  private:
-  // Takes ownership of fd. `offset` is page aligned. Counted in live_count().
-  MemfdPayload(int fd, uint64_t offset, uint64_t size);
+  // `offset` is page aligned. Counted in live_count().
+  MemfdPayload(std::shared_ptr<const SharedFd> fd, uint64_t offset, uint64_t size);
 
-  int fd_;
+  std::shared_ptr<const SharedFd> fd_;
   uint64_t offset_;
   uint64_t size_;
 };

@@ -204,7 +204,7 @@ kern_return_t trap(Ctx& c) {
       uint64_t count = c.a(3);
       if (count > 64 || count * sizeof(integer_t) > c.req.data.size()) return KERN_INVALID_ARGUMENT;
       integer_t info[64] = {};
-      memcpy(info, c.req.data.data(), count * sizeof(integer_t));
+      if (count > 0) memcpy(info, c.req.data.data(), count * sizeof(integer_t));  // data() may be null
       return k.port_set_attributes(t, c.name(1), int(c.a(2)), info, mach_msg_type_number_t(count));
     }
     case MACHD_OP_PORT_CONSTRUCT: {

@@ -188,3 +188,39 @@ TEST(OolPayload, FileThatIsNotAMemfdIsRefused) {
   ASSERT_EQ(ftruncate(fd, 8192), 0);
   EXPECT_EQ(MemfdPayload::adopt(fd, 0, 8192), nullptr);
 }
+
+TEST(MsgCodec, RecordsNamingOneMemfdShareOneDescriptor) {
+  // A thousand regions of one memfd cost machd one descriptor, not a
+  // thousand: a task cannot use up machd's descriptors that way.
+  constexpr size_t kRecords = 1000;
+  const long page = sysconf(_SC_PAGESIZE);
+  int fd = memfd_create("shared", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, off_t(kRecords) * page), 0);
+  Request req;
+  req.args[0] = MACH_SEND_MSG;
+  req.args[1] = 24;
+  req.args[6] = kRecords;
+  req.data.assign(24, 0);
+  for (size_t i = 0; i < kRecords; ++i) {
+    machd_ool_in in{MACHD_OOL_FD, 0, uint64_t(page), uint64_t(i) * uint64_t(page)};
+    put(req.data, 24 + i * sizeof in, &in, sizeof in);
+  }
+  req.fds.push_back(fd);
+  const int before = open_fd_count();
+  ipc::MsgArgs out;
+  ASSERT_EQ(decode_msg_request(req, out), MACH_MSG_SUCCESS);
+  ASSERT_EQ(out.send->ool.size(), kRecords);
+  EXPECT_EQ(open_fd_count(), before + 1);
+  out.send.reset();
+  EXPECT_EQ(open_fd_count(), before);
+}
+
+TEST(OolPayload, MemfdThatMayStillGrowIsRefused) {
+  int fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ASSERT_EQ(ftruncate(fd, 4096), 0);
+  // Sealed against writes and shrinking, and against further seals, but
+  // not against growth.
+  ASSERT_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_SEAL), 0);
+  EXPECT_EQ(MemfdPayload::adopt(fd, 0, 4096), nullptr);
+}
