@@ -5,7 +5,7 @@
 # usage: install-deps.sh [--packaging]
 #   --packaging  also the tools of packaging/build-debs.sh and
 #                packaging/test-packages.sh (debhelper, lintian, debootstrap,
-#                systemd-container, cmake); not needed to build and test.
+#                systemd-container); not needed to build and test.
 set -euo pipefail
 packaging=0
 for arg in "$@"; do
@@ -22,9 +22,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ pkg-config meson ninja-build python3 \
   liburing-dev libseccomp-dev libspdlog-dev libfmt-dev libsystemd-dev libzstd-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
+  cmake clang \
   util-linux procps >/dev/null
 if [ "$packaging" -eq 1 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends \
-    debhelper dpkg-dev fakeroot lintian debootstrap systemd-container cmake git >/dev/null
+    debhelper dpkg-dev fakeroot lintian debootstrap systemd-container git >/dev/null
 fi
 echo "install-deps: done"
