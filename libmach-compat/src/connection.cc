@@ -231,7 +231,7 @@ void allow_machd_to_access_memory(int sock) {
 
 }  // namespace
 
-void connect_now() {
+void connect_now(bool report_failure) {
   std::lock_guard<std::mutex> lk(g_connect_mu);
   if (g_conn.up) return;
   pthread_once(&g_key_once, make_key);
@@ -241,7 +241,7 @@ void connect_now() {
   if (machd_socket_path_from(path, sizeof path, &report.source) != 0) {
     path[0] = '\0';
     report.why = Unreachable::kNoPath;
-    report_unreachable(report);
+    if (report_failure) report_unreachable(report);
     return;
   }
   char dir[sizeof path], why[512];
@@ -252,7 +252,7 @@ void connect_now() {
       lstat(dir, &st) == 0 && machd_private_dir_check(dir, 0, why, sizeof why) != 0) {
     report.why = Unreachable::kDirNotOurs;
     report.detail = why;
-    report_unreachable(report);
+    if (report_failure) report_unreachable(report);
     return;
   }
   int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -267,7 +267,7 @@ void connect_now() {
     report.why = Unreachable::kConnect;
     report.error = errno;
     close(sock);
-    report_unreachable(report);
+    if (report_failure) report_unreachable(report);
     return;
   }
   int32_t refused = 0;
@@ -278,7 +278,7 @@ void connect_now() {
     socklen_t len = sizeof cred;
     if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) report.machd_uid = cred.uid;
     close(sock);
-    report_unreachable(report);
+    if (report_failure) report_unreachable(report);
     return;
   }
   c.sock = sock;
@@ -480,7 +480,7 @@ void after_fork_child() {
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   t_channel = ThreadChannel{};
   t_tid = 0;
-  connect_now();
+  connect_now(false);  // the child's first Mach call says why, if it fails
   // Memory objects the parent mapped VM_INHERIT_SHARE are in this process
   // too: machd must route their faults before any code of ours touches
   // them (the others were MADV_DONTFORK).

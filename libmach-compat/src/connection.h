@@ -73,8 +73,12 @@ uint32_t bootstrap_name();
 uint64_t generation();
 
 // Establishes the connection now (called from the library constructor and
-// after fork in the child). Idempotent.
-void connect_now();
+// after fork in the child, and by the first Mach call when those failed).
+// Idempotent. A failure is reported (unreachable.h) only if report_failure:
+// the constructor's and the fork child's attempts are silent, since a
+// program may point MACHD_SOCKET at a machd it starts itself before its
+// first Mach call, which connects then.
+void connect_now(bool report_failure = true);
 
 // pthread_atfork child handler (registered by the library constructor).
 void after_fork_child();

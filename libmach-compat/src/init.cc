@@ -51,7 +51,7 @@ __attribute__((constructor)) void mach_compat_init() {
   vm_page_mask = vm_kernel_page_mask = vm_size_t(ps - 1);
   vm_page_shift = vm_kernel_page_shift = __builtin_ctzl(static_cast<unsigned long>(ps));
   pthread_atfork(machcompat::vm_before_fork, machcompat::vm_after_fork_parent, child_after_fork);
-  machcompat::connect_now();
+  machcompat::connect_now(false);
   publish();
   machcompat::emulation_at_start();
 }
