@@ -153,22 +153,18 @@ typedef struct machd_trace_record {
 #endif
 
 #ifdef __cplusplus
-static_assert(sizeof(machd_task_record_t) == 48, "machd_task_record_t: struct[12] in the .defs");
-static_assert(sizeof(machd_port_record_t) == 64, "machd_port_record_t: struct[16] in the .defs");
-static_assert(sizeof(machd_service_record_t) == 144, "machd_service_record_t: struct[36] in the .defs");
-static_assert(sizeof(machd_send_edge_t) == 16, "machd_send_edge_t: struct[4] in the .defs");
-static_assert(sizeof(machd_counters_t) == 64, "machd_counters_t: struct[16] in the .defs");
-static_assert(sizeof(machd_op_stat_t) == 144, "machd_op_stat_t: struct[36] in the .defs");
-static_assert(sizeof(machd_trace_record_t) == 56, "machd_trace_record_t");
+#define MACHD_INTROSPECT_ASSERT static_assert
 #else
-_Static_assert(sizeof(machd_task_record_t) == 48, "machd_task_record_t: struct[12] in the .defs");
-_Static_assert(sizeof(machd_port_record_t) == 64, "machd_port_record_t: struct[16] in the .defs");
-_Static_assert(sizeof(machd_service_record_t) == 144, "machd_service_record_t: struct[36] in the .defs");
-_Static_assert(sizeof(machd_send_edge_t) == 16, "machd_send_edge_t: struct[4] in the .defs");
-_Static_assert(sizeof(machd_counters_t) == 64, "machd_counters_t: struct[16] in the .defs");
-_Static_assert(sizeof(machd_op_stat_t) == 144, "machd_op_stat_t: struct[36] in the .defs");
-_Static_assert(sizeof(machd_trace_record_t) == 56, "machd_trace_record_t");
+#define MACHD_INTROSPECT_ASSERT _Static_assert
 #endif
+MACHD_INTROSPECT_ASSERT(sizeof(machd_task_record_t) == 48, "machd_task_record_t: struct[12] in the .defs");
+MACHD_INTROSPECT_ASSERT(sizeof(machd_port_record_t) == 64, "machd_port_record_t: struct[16] in the .defs");
+MACHD_INTROSPECT_ASSERT(sizeof(machd_service_record_t) == 144, "machd_service_record_t: struct[36] in the .defs");
+MACHD_INTROSPECT_ASSERT(sizeof(machd_send_edge_t) == 16, "machd_send_edge_t: struct[4] in the .defs");
+MACHD_INTROSPECT_ASSERT(sizeof(machd_counters_t) == 64, "machd_counters_t: struct[16] in the .defs");
+MACHD_INTROSPECT_ASSERT(sizeof(machd_op_stat_t) == 144, "machd_op_stat_t: struct[36] in the .defs");
+MACHD_INTROSPECT_ASSERT(sizeof(machd_trace_record_t) == 56, "machd_trace_record_t");
+#undef MACHD_INTROSPECT_ASSERT
 
 typedef machd_task_record_t *machd_task_record_array_t;
 typedef machd_port_record_t *machd_port_record_array_t;
