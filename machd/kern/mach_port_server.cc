@@ -41,6 +41,13 @@ using machd::kern::target;
   machd::ipc::TaskId t = target(port);          \
   if (t == machd::ipc::kNoTask) return KERN_INVALID_TASK
 
+// XNU's *_from_user routines (mach_port_space_info, mach_port_kobject and
+// its description) convert the port themselves: a port that is no task's is
+// KERN_INVALID_ARGUMENT there.
+#define TARGET_OR_INVALID_ARGUMENT(t, port)     \
+  machd::ipc::TaskId t = target(port);          \
+  if (t == machd::ipc::kNoTask) return KERN_INVALID_ARGUMENT
+
 extern "C" {
 
 kern_return_t mach_port_names(ipc_space_t task, mach_port_name_array_t* names, mach_msg_type_number_t* namesCnt,
@@ -251,7 +258,7 @@ kern_return_t mach_port_swap_guard(ipc_space_t task, mach_port_name_t name, mach
 kern_return_t mach_port_space_info(ipc_space_read_t space, ipc_info_space_t* space_info,
                                    ipc_info_name_array_t* table_info, mach_msg_type_number_t* table_infoCnt,
                                    ipc_info_tree_name_array_t* tree_info, mach_msg_type_number_t* tree_infoCnt) {
-  TARGET_OR_FAIL(t, space);
+  TARGET_OR_INVALID_ARGUMENT(t, space);
   std::vector<ipc_info_name_t> table;
   kern_return_t kr = kernel().space_info(t, space_info, &table);
   if (kr != KERN_SUCCESS) return kr;
@@ -275,7 +282,7 @@ kern_return_t mach_port_dnrequest_info(ipc_space_t task, mach_port_name_t name, 
 
 kern_return_t mach_port_kobject_description(ipc_space_read_t task, mach_port_name_t name, natural_t* object_type,
                                             mach_vm_address_t* object_addr, kobject_description_t description) {
-  TARGET_OR_FAIL(t, task);
+  TARGET_OR_INVALID_ARGUMENT(t, task);
   machd::ipc::KObject ko;
   kern_return_t kr = kernel().port_kobject(t, name, &ko);
   if (kr != KERN_SUCCESS) return kr;

@@ -71,7 +71,15 @@ TEST(MachDebug, SpaceInfoListsWhatMachPortNamesDoes) {
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->iin_type, MACH_PORT_TYPE_SEND_RECEIVE);
   EXPECT_EQ(e->iin_urefs, 1u);
+  mach_port_t host = mach_host_self();
+  Table none;
+  EXPECT_EQ(space_info(host, &none), KERN_INVALID_ARGUMENT) << "not a task: XNU's _from_user conversion";
+  natural_t type = 0;
+  mach_vm_address_t addr = 0;
+  EXPECT_EQ(mach_port_kobject(host, p, &type, &addr), KERN_INVALID_ARGUMENT);
   ipc_info_space_basic_t basic{};
+  EXPECT_EQ(mach_port_space_basic_info(host, &basic), KERN_INVALID_TASK);
+  mach_port_deallocate(self(), host);
   ASSERT_EQ(mach_port_space_basic_info(self(), &basic), KERN_SUCCESS);
   EXPECT_EQ(basic.iisb_table_inuse, n);
   mach_port_destruct(self(), p, -1, 0);
