@@ -148,6 +148,12 @@ kern_return_t BootstrapServer::create_service(const std::string& name, mach_port
   return KERN_SUCCESS;
 }
 
+std::vector<BootstrapServer::Listed> BootstrapServer::list() const {
+  std::vector<Listed> out;
+  for (const auto& [n, s] : services_) out.push_back(Listed{n, s.send, s.receive != MACH_PORT_NULL});
+  return out;
+}
+
 KernelReply BootstrapServer::handle(const std::vector<uint8_t>& msg) {
   if (msg.size() >= sizeof(mach_msg_header_t)) {
     mach_msg_header_t in;

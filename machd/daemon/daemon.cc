@@ -28,6 +28,10 @@
 #include "machd_socket_path.h"
 #include "kernel_servers.h"
 #include "message_rights.h"
+#include "kern/counters.h"
+#include "kern/introspect.h"
+#include "kern/trace.h"
+#include "ipc/object_id.h"
 #include "kern/subsystems.h"
 #include "msg_codec.h"
 #include "service_notify.h"
@@ -71,6 +75,17 @@ Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   runtime_ = std::make_unique<kern::Runtime>(kernel_, kernel_set_, directory_);
   kern::add_kernel_subsystems(dispatch_);
   host_ = std::make_unique<kern::Host>();
+  fast_.set_post_observer([this](ipc::TaskId task, const uint8_t* msg, size_t len, mach_msg_return_t mr) {
+    machd_trace_record_t r;
+    describe_send(task, directory_.pid_of(task), msg, len, monotonic_ns(), r);
+    r.result = mr;
+    kern::tracing().emit(r);
+  });
+  introspection_ = std::make_unique<kern::Introspection>([this] {
+    std::vector<kern::ServiceView> out;
+    for (auto& s : bootstrap_->list()) out.push_back(kern::ServiceView{std::move(s.name), s.send, s.on_demand});
+    return out;
+  });
   clocks_ = std::make_unique<kern::Clocks>();
   processors_ = std::make_unique<kern::Processors>();
   timers_ = std::make_unique<kern::Timers>();
@@ -455,15 +470,58 @@ void Daemon::handle(Session& s, Request& req) {
   Reply rep;
   ipc::WaiterId w = make_waiter(s.id(), req.channel);
   s.set_busy(req.channel, true);
-  if (run_trap(kernel_, s, req, w, monotonic_ns(), rep)) {
+  const uint64_t start = monotonic_ns();
+  kern::Counters& counters = kern::counters();
+  if (req.op == MACHD_OP_EXCEPTION_RAISE) counters.exception();
+  // Tracing: the only cost while nobody traces is this one test.
+  const bool finished = kern::tracer_count() == 0 ? run_trap(kernel_, s, req, w, start, rep)
+                                                  : run_traced(s, req, w, start, rep);
+  if (finished) {
     if (req.op == MACHD_OP_MSG) {
       const mach_msg_option_t options = mach_msg_option_t(req.args[0]);
       const size_t send_size = (options & MACH_SEND_MSG) ? std::min<size_t>(req.args[1], req.data.size()) : 0;
       fast_.after_msg(s, options, req.data.data(), send_size, mach_port_name_t(req.args[3]), rep.result);
+      // A receive error (MACH_RCV_*, 0x100040xx) means the send part went out.
+      const bool rcv_error = (uint32_t(rep.result) & 0xFFFFFF00u) == 0x10004000u;
+      if ((options & MACH_SEND_MSG) && (rep.result == MACH_MSG_SUCCESS || rcv_error)) counters.message_sent();
+      if ((options & MACH_RCV_MSG) && rep.result == MACH_MSG_SUCCESS) counters.message_received();
     }
     s.finish(req.channel, rep);
+    counters.op_done(req.op, monotonic_ns() - start);
+  } else if (req.op == MACHD_OP_MSG && (mach_msg_option_t(req.args[0]) & MACH_SEND_MSG)) {
+    // Blocked, after sending (waiting to receive) or waiting for room in a
+    // full queue: counted as sent now (a send that then times out too).
+    counters.message_sent();
   }
   // else: blocked; the channel stays busy until its Completion arrives.
+}
+
+bool Daemon::run_traced(Session& s, Request& req, ipc::WaiterId w, uint64_t now, Reply& rep) {
+  if (req.op != MACHD_OP_MSG || !(mach_msg_option_t(req.args[0]) & MACH_SEND_MSG))
+    return run_trap(kernel_, s, req, w, now, rep);
+  machd_trace_record_t r;
+  describe_send(s.task, int32_t(s.creds().pid), req.data.data(), req.data.size(), now, r);
+  const bool finished = run_trap(kernel_, s, req, w, now, rep);
+  r.result = finished ? rep.result : MACHD_TRACE_BLOCKED;
+  kern::tracing().emit(r);
+  return finished;
+}
+
+void Daemon::describe_send(ipc::TaskId task, int32_t pid, const uint8_t* msg, size_t len, uint64_t now,
+                           machd_trace_record_t& r) {
+  const kern::MessageSummary m = kern::summarize(msg, len);
+  r = machd_trace_record_t{};
+  r.time_ns = now;
+  r.sender_pid = pid;
+  uint64_t key = 0;
+  const ipc::TaskId receiver = kernel_.port_receiver(task, m.remote, &key);
+  r.receiver_pid = receiver == kernel_.kernel_task() ? 0 : receiver == ipc::kNoTask ? -1 : directory_.pid_of(receiver);
+  r.object = ipc::object_id(reinterpret_cast<const void*>(uintptr_t(key)));
+  r.msgh_id = m.msgh_id;
+  r.size = m.size;
+  r.port_rights = m.port_rights;
+  r.ool_bytes = m.ool_bytes;
+  r.kobject_type = kern::ikot_of(kern::type_of(kernel_.kobject_of(task, m.remote)));
 }
 
 // Posting may complete blocked receives: their replies are written with the
@@ -483,6 +541,7 @@ void Daemon::complete(ipc::Completion& c) {
   auto it = sessions_.find(sid);
   if (it == sessions_.end()) return;  // the task is gone
   Reply rep;
+  if (c.result == MACH_MSG_SUCCESS && !c.returned_send && !c.msg.empty()) kern::counters().message_received();
   encode_completion(c, *it->second, rep);
   it->second->finish(waiter_channel(c.waiter), rep);
 }
@@ -528,6 +587,7 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
   }
   mach_msg_header_t h;
   memcpy(&h, c.msg.data(), sizeof h);
+  kern::counters().kernel_rpc();
   KernelReply kr;
   if (bootstrap_->serves(h.msgh_local_port)) {
     kr = bootstrap_->handle(c.msg);

@@ -31,6 +31,8 @@
 #include "kern/emulation.h"
 #include "kern/clock.h"
 #include "kern/host.h"
+#include "kern/introspect.h"
+#include "machd_introspect.h"
 #include "kern/processor.h"
 #include "kern/timer.h"
 #include "kern/thread.h"
@@ -82,6 +84,13 @@ class Daemon final : public kern::AgentLink {
   void on_socket(Session& s, int events);
   void terminate(uint64_t session_id, const char* why);
   void handle(Session& s, Request& req);
+  // run_trap while a tracer is attached (kern/trace.h): a mach_msg send is
+  // described before it runs and its record emitted after.
+  bool run_traced(Session& s, Request& req, ipc::WaiterId w, uint64_t now, Reply& rep);
+  // The record of a send of `msg` (len bytes as the sender wrote it) by
+  // `task` (process `pid`), its result not yet filled.
+  void describe_send(ipc::TaskId task, int32_t pid, const uint8_t* msg, size_t len, uint64_t now,
+                     machd_trace_record_t& r);
   void complete(ipc::Completion& c);
   void drain_completions();
   void arm_kernel_receive();
@@ -114,6 +123,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::Runtime> runtime_;
   kern::Dispatch dispatch_;
   std::unique_ptr<kern::Host> host_;
+  std::unique_ptr<kern::Introspection> introspection_;
   std::unique_ptr<kern::Clocks> clocks_;
   std::unique_ptr<kern::Processors> processors_;
   std::unique_ptr<kern::Timers> timers_;

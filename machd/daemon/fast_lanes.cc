@@ -1,6 +1,8 @@
 // machd/daemon/fast_lanes.cc — see fast_lanes.h.
 #include "fast_lanes.h"
 
+#include "kern/trace.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -143,8 +145,13 @@ bool FastLanes::post_slot(Task& t, uint64_t pos, PostCache& cache) {
   cache.info->remaining--;
   // The core copies the message out of the slot once, then checks its copy.
   const uint64_t closes = closes_;
-  if (kernel_.credit_post(t.task, cache.id, std::span<const uint8_t>(slot->msg, size)) != MACH_MSG_SUCCESS)
-    return false;
+  // Traced: a copy of what the post reads (the slot stays the sender's).
+  const bool traced = kern::tracer_count() != 0 && post_observer_;
+  uint8_t copy[MACHD_SEND_MSG_MAX];
+  if (traced) memcpy(copy, slot->msg, size);
+  const mach_msg_return_t mr = kernel_.credit_post(t.task, cache.id, std::span<const uint8_t>(slot->msg, size));
+  if (traced) post_observer_(t.task, copy, size, mr);
+  if (mr != MACH_MSG_SUCCESS) return false;
   if (closes_ != closes) cache = PostCache{};  // a credit closed: `info` may be gone
   return true;
 }

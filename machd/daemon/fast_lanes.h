@@ -12,6 +12,7 @@
 #include <array>
 #include <bitset>
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +26,11 @@ class Session;
 class FastLanes final : public ipc::LaneHooks {
  public:
   explicit FastLanes(ipc::Kernel& kernel);
+  // Told of every message posted through a credit while a tracer is
+  // attached (kern/trace.h): the sending task, a copy of the message as its
+  // slot held it, and the post's result.
+  using PostObserver = std::function<void(ipc::TaskId, const uint8_t*, size_t, mach_msg_return_t)>;
+  void set_post_observer(PostObserver f) { post_observer_ = std::move(f); }
   ~FastLanes() override;
   FastLanes(const FastLanes&) = delete;
   FastLanes& operator=(const FastLanes&) = delete;
@@ -110,6 +116,7 @@ class FastLanes final : public ipc::LaneHooks {
   std::vector<std::vector<uint8_t>> images_;  // scratch for lane_lend
   uint64_t closes_ = 0;                       // credit_closed() calls so far
   std::vector<uint64_t> holes_;               // scratch for drain_send_ring
+  PostObserver post_observer_;
 };
 
 }  // namespace machd

@@ -14,6 +14,9 @@
 //   reply's remote port null                nothing is sent
 #pragma once
 
+#include <algorithm>
+#include <cstring>
+
 #include <mach/message.h>
 
 #include "ipc/kernel.h"
@@ -67,6 +70,14 @@ bool mapped_request_source(const void* p, uint64_t len, int* fd, uint64_t* offse
 // what its descriptors point at into payloads of `send` and frees every
 // allocation made since the last call (whether the reply went out or not).
 void* reply_alloc(size_t size);
+// A copy of `v` in reply_alloc() memory (never null for an empty vector:
+// one byte is allocated); null when out of memory.
+template <typename T>
+T* reply_copy(const std::vector<T>& v) {
+  auto* p = static_cast<T*>(reply_alloc(std::max<size_t>(1, v.size() * sizeof(T))));
+  if (p && !v.empty()) std::memcpy(static_cast<void*>(p), v.data(), v.size() * sizeof(T));
+  return p;
+}
 void take_reply_payloads(const std::vector<uint8_t>& msg, ipc::SendArgs& send);
 // Copies the out-of-line memory and port arrays `msg`'s descriptors point at
 // (machd's own memory) into `send`, as the kernel task sends it. `source`,

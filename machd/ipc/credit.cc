@@ -176,4 +176,11 @@ void credit_drop_task(Ipc& ipc, Task& task) {
   }
 }
 
+uint32_t credit_reserved(const Port& port) {
+  uint32_t n = 0;
+  if (port.aux)
+    for (const Credit* c : port.aux->credits) n += c->reserved;
+  return n;
+}
+
 }  // namespace machd::ipc

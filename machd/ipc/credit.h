@@ -62,4 +62,8 @@ void credit_revoke_task(Ipc& ipc, Task& task);
 // reserved slots are released and the send rights dropped.
 void credit_drop_task(Ipc& ipc, Task& task);
 
+// Slots of `port` reserved by send credits and not posted yet (not
+// messages: mps_msgcount and introspection leave them out).
+uint32_t credit_reserved(const Port& port);
+
 }  // namespace machd::ipc

@@ -118,6 +118,10 @@ struct Ipc {
     auto it = tasks.find(id);
     return it == tasks.end() ? nullptr : it->second.get();
   }
+  const Task* task(TaskId id) const {
+    auto it = tasks.find(id);
+    return it == tasks.end() ? nullptr : it->second.get();
+  }
   void defer(Work w) { work.push_back(w); }
   void defer_destroy(Kmsg* k) { work.push_back(Work{Work::Kind::kDestroyMsg, k, nullptr, 0}); }
   void defer_deliver(Kmsg* k) { work.push_back(Work{Work::Kind::kDeliver, k, nullptr, 0}); }

@@ -2,6 +2,7 @@
 // run the deferred work, return the code.
 #include "kernel.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "credit.h"
@@ -13,6 +14,7 @@
 #include "port.h"
 #include "right.h"
 #include "space.h"
+#include "space_info.h"
 #include "task.h"
 #include "voucher.h"
 
@@ -477,6 +479,55 @@ void Kernel::set_space_limit(uint32_t max_names) {
   // Names are index << 8 | generation: at most 2^24 - 1 indices.
   ipc.space_limit = max_names < 2 ? 2 : (max_names > 0xFFFFFFu ? 0xFFFFFFu : max_names);
   for (auto& [id, t] : ipc.tasks) t->space.limit = ipc.space_limit;
+}
+
+// ---- introspection ------------------------------------------------------------
+
+kern_return_t Kernel::space_info(TaskId task, ipc_info_space_t* info,
+                                 std::vector<ipc_info_name_t>* table) const {
+  const Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  si_space_info(*t, info, table);
+  return KERN_SUCCESS;
+}
+
+kern_return_t Kernel::space_basic_info(TaskId task, ipc_info_space_basic_t* info) const {
+  const Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  si_space_basic_info(*t, info);
+  return KERN_SUCCESS;
+}
+
+kern_return_t Kernel::port_dnrequest_info(TaskId task, mach_port_name_t name, unsigned* total,
+                                          unsigned* used) const {
+  Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  return si_dnrequest_info(*t, name, total, used);
+}
+
+kern_return_t Kernel::port_kobject(TaskId task, mach_port_name_t name, KObject* out) const {
+  Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  return si_kobject(*t, name, out);
+}
+
+kern_return_t Kernel::space_names(TaskId task, std::vector<NameDetail>* out) const {
+  const Task* t = impl_->ipc.task(task);
+  if (!t) return KERN_INVALID_TASK;
+  si_names(*t, out);
+  return KERN_SUCCESS;
+}
+
+bool Kernel::queue_full(TaskId task, mach_port_name_t name) const {
+  Task* t = impl_->ipc.task(task);
+  return t && si_queue_full(*t, name);
+}
+
+std::vector<TaskId> Kernel::task_ids() const {
+  std::vector<TaskId> ids;
+  for (const auto& [id, t] : impl_->ipc.tasks) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace machd::ipc

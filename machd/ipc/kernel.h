@@ -27,6 +27,7 @@
 #include <mach/mach_voucher_types.h>
 #include <mach/message.h>
 #include <mach/port.h>
+#include <mach_debug/ipc_info.h>
 
 #include <cstdint>
 #include <memory>
@@ -243,6 +244,29 @@ class VoucherAttrManager {
   // ivam_release_value: no voucher holds `value` any more; `made` is the
   // number of made references the core received for it.
   virtual void release_value(mach_voucher_attr_key_t key, uint64_t value, uint32_t made) = 0;
+};
+
+// One in-use name of a space and what the core knows of the object behind
+// it, for introspection (Kernel::space_names). Read without changing the
+// space: a send right to a dead port is reported as a dead name.
+struct NameDetail {
+  mach_port_name_t name = MACH_PORT_NULL;
+  mach_port_type_t type = 0;   // MACH_PORT_TYPE_* rights and request bits
+  mach_port_urefs_t urefs = 0;
+  uint32_t object = 0;         // Kernel::space_info's iin_object (0: dead name)
+  // The port's state (zero for port sets and dead names):
+  TaskId receiver = kNoTask;   // holder of the receive right (kNoTask: in transit)
+  uint32_t msgcount = 0;       // queued messages (credit reservations excluded)
+  uint32_t qlimit = 0;
+  mach_port_seqno_t seqno = 0;
+  mach_port_rights_t srights = 0;   // send rights extant
+  mach_port_rights_t sorights = 0;  // send-once rights extant
+  uint32_t requests = 0;       // live dead-name / send-possible requests
+  bool nsrequest = false;      // a no-senders notification is armed
+  bool pdrequest = false;      // a port-destroyed notification is armed
+  KObject kobject;             // kernel object label ({} for an ordinary port)
+  // A port set's member count (0 for ports).
+  uint32_t members = 0;
 };
 
 struct CreditGrant {
@@ -556,6 +580,30 @@ class Kernel {
   // queued messages again (same seqnos on their next delivery). Unknown lane:
   // no-op. The core does not call LaneHooks::lane_reclaim here.
   void lane_settle(LaneId lane, uint32_t consumed, bool close);
+
+  // ---- introspection (XNU mach_debug.c; space_info.h) -----------------------
+  // mach_port_space_info of `task`: every table slot (free ones too), rights
+  // and request bits, object ids equal across spaces for the same port,
+  // never an address. KERN_INVALID_TASK for an unknown task.
+  kern_return_t space_info(TaskId task, ipc_info_space_t* info, std::vector<ipc_info_name_t>* table) const;
+  kern_return_t space_basic_info(TaskId task, ipc_info_space_basic_t* info) const;
+  // mach_port_dnrequest_info: size of the request table of the receive right
+  // `name` and the live requests in it (KERN_INVALID_NAME, KERN_INVALID_RIGHT).
+  kern_return_t port_dnrequest_info(TaskId task, mach_port_name_t name, unsigned* total, unsigned* used) const;
+  // mach_port_kobject: the label of the port a send or receive right denotes
+  // ({} for an ordinary port); KERN_INVALID_NAME, KERN_INVALID_RIGHT (no send
+  // or receive right), KERN_INVALID_TASK.
+  kern_return_t port_kobject(TaskId task, mach_port_name_t name, KObject* out) const;
+  // Every in-use name of `task` with its object's state (NameDetail), in
+  // name-index order. KERN_INVALID_TASK for an unknown task.
+  kern_return_t space_names(TaskId task, std::vector<NameDetail>* out) const;
+  // Every live task, the kernel task included, in creation order.
+  std::vector<TaskId> task_ids() const;
+  // Whether the port a send right `name` of `task` denotes has a full queue
+  // (msgcount >= qlimit: a user's send would wait). The kernel task's own
+  // sends ignore the limit (as XNU's), so a server of machd that must
+  // respect a user's queue limit asks first. False for no such right.
+  bool queue_full(TaskId task, mach_port_name_t name) const;
 
   Stats stats() const;
 

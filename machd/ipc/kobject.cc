@@ -47,9 +47,14 @@ KObject kobject_of(Ipc& ipc, TaskId caller, mach_port_name_t name) {
   if (!e || !(e->type() & (MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_SEND_ONCE | MACH_PORT_TYPE_RECEIVE)))
     return {};
   const Port* p = e->port();
-  if (!p->active() || !p->aux) return {};
-  if (p->aux->kobject_task != kNoTask) return {kKObjectTaskType, p->aux->kobject_task};
-  return {p->aux->kobject_type, p->aux->kobject_id};
+  if (!p->active()) return {};
+  return port_label(*p);
+}
+
+KObject port_label(const Port& port) {
+  if (!port.aux) return {};
+  if (port.aux->kobject_task != kNoTask) return {kKObjectTaskType, port.aux->kobject_task};
+  return {port.aux->kobject_type, port.aux->kobject_id};
 }
 
 TaskId port_receiver(Ipc& ipc, TaskId caller, mach_port_name_t name, uint64_t* port_key) {

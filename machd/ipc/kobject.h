@@ -19,6 +19,8 @@ kern_return_t kobject_alloc(Ipc& ipc, TaskId task, KObject ko, mach_port_name_t*
 // The label of the port a send, send-once or receive right `name` of
 // `caller` denotes; {0, 0} when there is none or the port is dead.
 KObject kobject_of(Ipc& ipc, TaskId caller, mach_port_name_t name);
+// The label of `port` ({0, 0}: none); a task port's is {kKObjectTaskType, task}.
+KObject port_label(const Port& port);
 // The task holding the receive right of the port a right `name` of
 // `caller` denotes (kNoTask: no such right, a dead port, or in transit);
 // *port_key gets a value unique to the port while it lives (0 if none).

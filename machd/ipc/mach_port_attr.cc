@@ -2,6 +2,7 @@
 // number, context, guards, send-right count, peek.
 #include <cstring>
 
+#include "credit.h"
 #include "ipc.h"
 #include "kmsg.h"
 #include "lane.h"
@@ -14,14 +15,6 @@
 namespace machd::ipc {
 
 namespace {
-
-// Slots reserved by send credits and not posted yet: not messages.
-uint32_t credit_reserved(const Port& p) {
-  uint32_t n = 0;
-  if (p.aux)
-    for (const Credit* c : p.aux->credits) n += c->reserved;
-  return n;
-}
 
 // The receive right `name` of `task`, with its receive lane (if any) settled
 // and closed: the caller is about to look at or change the queue, the seqno
@@ -217,7 +210,8 @@ kern_return_t mp_unguard(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_
 }
 
 kern_return_t mp_get_srights(Ipc& ipc, Task& task, mach_port_name_t name, mach_port_rights_t* srights) {
-  if (!MACH_PORT_VALID(name)) return KERN_INVALID_RIGHT;
+  // MACH_PORT_NULL and MACH_PORT_DEAD name no entry: KERN_INVALID_NAME, as
+  // XNU's ipc_port_translate_receive answers.
   Port* p = nullptr;
   // Settled: a message the receiver took from its lane no longer holds a right.
   kern_return_t kr = translate_receive_settled(ipc, task, name, &p);

@@ -7,6 +7,7 @@
 // right belongs to the task that created it, and machd sends to it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "ipc/kernel.h"
@@ -49,5 +50,17 @@ inline KType type_of(ipc::KObject ko) {
 
 // A short name for logs and introspection ("task", "thread", ...).
 const char* type_name(KType t);
+
+// XNU's IKOT_* number of the kind of kernel object (osfmk/kern/ipc_kobject.h),
+// as mach_port_kobject reports it: IKOT_TASK_CONTROL (2) for a task port,
+// IKOT_NONE (0) for kNone and for machd's own reply ports (an exception's
+// reply port is an ordinary port on XNU).
+uint32_t ikot_of(KType t);
+
+// mach_port_kobject_description's text for the object labelled `ko`: its
+// type_name(), then for a task's ports " pid N" (the process machd knows
+// for the task; omitted when none). Writes at most `size` bytes, always
+// NUL-terminated. Uses runtime() for the pid.
+void describe_kobject(ipc::KObject ko, char* out, size_t size);
 
 }  // namespace machd::kern

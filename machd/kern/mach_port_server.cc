@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernel_servers.h"
+#include "kobject.h"
 #include "runtime.h"
 
 extern "C" {
@@ -27,19 +28,11 @@ ipc::TaskId target(mach_port_t task_port) { return runtime().kernel().resolve_ta
 ipc::TaskId kt() { return runtime().kt(); }
 ipc::Kernel& kernel() { return runtime().kernel(); }
 
-template <typename T>
-T* copy_out_array(const std::vector<T>& v) {
-  auto* p = static_cast<T*>(reply_alloc(v.size() * sizeof(T)));
-  if (p && !v.empty()) memcpy(p, v.data(), v.size() * sizeof(T));
-  return p;
-}
-
 }  // namespace
 
 }  // namespace machd::kern
 
 // ---- the routines, as the generated stubs call them --------------------------
-using machd::kern::copy_out_array;
 using machd::kern::kernel;
 using machd::kern::kt;
 using machd::kern::target;
@@ -47,6 +40,13 @@ using machd::kern::target;
 #define TARGET_OR_FAIL(t, port)                 \
   machd::ipc::TaskId t = target(port);          \
   if (t == machd::ipc::kNoTask) return KERN_INVALID_TASK
+
+// XNU's *_from_user routines (mach_port_space_info, mach_port_kobject and
+// its description) convert the port themselves: a port that is no task's is
+// KERN_INVALID_ARGUMENT there.
+#define TARGET_OR_INVALID_ARGUMENT(t, port)     \
+  machd::ipc::TaskId t = target(port);          \
+  if (t == machd::ipc::kNoTask) return KERN_INVALID_ARGUMENT
 
 extern "C" {
 
@@ -57,8 +57,8 @@ kern_return_t mach_port_names(ipc_space_t task, mach_port_name_array_t* names, m
   std::vector<mach_port_type_t> ty;
   kern_return_t kr = kernel().port_names(t, &n, &ty);
   if (kr != KERN_SUCCESS) return kr;
-  *names = copy_out_array(n);
-  *types = copy_out_array(ty);
+  *names = machd::reply_copy(n);
+  *types = machd::reply_copy(ty);
   *namesCnt = *typesCnt = mach_msg_type_number_t(n.size());
   return (*names && *types) ? KERN_SUCCESS : KERN_RESOURCE_SHORTAGE;
 }
@@ -129,7 +129,7 @@ kern_return_t mach_port_get_set_status(ipc_space_read_t task, mach_port_name_t n
   std::vector<mach_port_name_t> m;
   kern_return_t kr = kernel().port_get_set_status(t, name, &m);
   if (kr != KERN_SUCCESS) return kr;
-  *members = copy_out_array(m);
+  *members = machd::reply_copy(m);
   *membersCnt = mach_msg_type_number_t(m.size());
   return *members ? KERN_SUCCESS : KERN_RESOURCE_SHORTAGE;
 }
@@ -253,8 +253,58 @@ kern_return_t mach_port_swap_guard(ipc_space_t task, mach_port_name_t name, mach
   return kr == KERN_SUCCESS ? mach_port_guard(task, name, new_guard, FALSE) : kr;
 }
 
-// The other routines of the subsystem (debugging and kernel-object
-// introspection, port-space sizing, service ports) are the generated
-// KERN_NOT_SUPPORTED ones (mach_port_unimplemented.c).
+// ---- mach_debug (XNU osfmk/ipc/mach_debug.c) ---------------------------------
+
+kern_return_t mach_port_space_info(ipc_space_read_t space, ipc_info_space_t* space_info,
+                                   ipc_info_name_array_t* table_info, mach_msg_type_number_t* table_infoCnt,
+                                   ipc_info_tree_name_array_t* tree_info, mach_msg_type_number_t* tree_infoCnt) {
+  TARGET_OR_INVALID_ARGUMENT(t, space);
+  std::vector<ipc_info_name_t> table;
+  kern_return_t kr = kernel().space_info(t, space_info, &table);
+  if (kr != KERN_SUCCESS) return kr;
+  *table_info = machd::reply_copy(table);
+  *table_infoCnt = mach_msg_type_number_t(table.size());
+  *tree_info = nullptr;  // the splay tree is obsolete: always empty
+  *tree_infoCnt = 0;
+  return *table_info ? KERN_SUCCESS : KERN_RESOURCE_SHORTAGE;
+}
+
+kern_return_t mach_port_space_basic_info(ipc_space_inspect_t task, ipc_info_space_basic_t* basic_info) {
+  TARGET_OR_FAIL(t, task);
+  return kernel().space_basic_info(t, basic_info);
+}
+
+kern_return_t mach_port_dnrequest_info(ipc_space_t task, mach_port_name_t name, unsigned* dnr_total,
+                                       unsigned* dnr_used) {
+  TARGET_OR_FAIL(t, task);
+  return kernel().port_dnrequest_info(t, name, dnr_total, dnr_used);
+}
+
+kern_return_t mach_port_kobject_description(ipc_space_read_t task, mach_port_name_t name, natural_t* object_type,
+                                            mach_vm_address_t* object_addr, kobject_description_t description) {
+  TARGET_OR_INVALID_ARGUMENT(t, task);
+  machd::ipc::KObject ko;
+  kern_return_t kr = kernel().port_kobject(t, name, &ko);
+  if (kr != KERN_SUCCESS) return kr;
+  const machd::kern::KType type = machd::kern::type_of(ko);
+  *object_type = machd::kern::ikot_of(type);
+  *object_addr = 0;  // as XNU's release kernels: never an address
+  if (description) machd::kern::describe_kobject(ko, description, KOBJECT_DESCRIPTION_LENGTH);
+  return KERN_SUCCESS;
+}
+
+kern_return_t mach_port_kobject(ipc_space_read_t task, mach_port_name_t name, natural_t* object_type,
+                                mach_vm_address_t* object_addr) {
+  return mach_port_kobject_description(task, name, object_type, object_addr, nullptr);
+}
+
+// XNU's kernel skips this obsolete id (its MIG answers MIG_BAD_ID).
+kern_return_t mach_port_kernel_object(ipc_space_read_t, mach_port_name_t, unsigned*, unsigned*) {
+  return MIG_BAD_ID;
+}
+
+// The other routines of the subsystem (port-space sizing, service ports,
+// assert_attributes) are the generated KERN_NOT_SUPPORTED ones
+// (mach_port_unimplemented.c).
 
 }  // extern "C"

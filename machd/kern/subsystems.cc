@@ -11,6 +11,7 @@ extern "C" {
 #include "mach_portServer.h"
 #include "mach_vmServer.h"
 #include "mach_voucherServer.h"
+#include "machd_introspectServer.h"
 #include "memory_entryServer.h"
 #include "processorServer.h"
 #include "processor_setServer.h"
@@ -46,6 +47,7 @@ void add_kernel_subsystems(Dispatch& d) {
   d.add(SUBSYSTEM(memory_entry));
   d.add(mach_subsystem_entry());  // GNU Mach's memory-object and emulation calls (subsystem_mach.cc)
   d.add(SUBSYSTEM(task_emulation));  // kern/emulation_server.cc
+  d.add(SUBSYSTEM(machd_introspect));  // kern/introspect_server.cc (machctl)
 }
 
 #undef SUBSYSTEM

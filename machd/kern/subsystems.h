@@ -7,7 +7,8 @@ namespace machd::kern {
 
 // Adds every kernel subsystem (mach_port, mach_host, host_priv, task,
 // thread_act, vm_map, mach_vm, clock, clock_priv, semaphore, processor,
-// processor_set, lock_set, mach_voucher, memory_entry, mach, task_emulation)
+// processor_set, lock_set, mach_voucher, memory_entry, mach, task_emulation,
+// machd_introspect)
 // to `d`.
 void add_kernel_subsystems(Dispatch& d);
 

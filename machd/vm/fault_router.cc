@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kern/agent.h"
+#include "kern/counters.h"
 #include "userfault.h"
 
 namespace machd::vm {
@@ -200,6 +201,7 @@ void FaultRouter::drain_events(ipc::TaskId task) {
           const uint64_t addr = msg.arg.pagefault.address & ~(kPage - 1);
           const uint64_t flags = msg.arg.pagefault.flags;
           const ObjectMapping* m = find(task, addr);
+          kern::counters().fault();
           spdlog::debug("task {}: fault at {:#x} flags {:#x} ({})", task, addr, flags, m ? "object" : "unknown");
           if (m == nullptr) {  // unmapped meanwhile: let it fault on what is there now
             uffd::wake(pt->fd, addr, kPage);

@@ -7,6 +7,9 @@
 // For each CPU configuration (all processes pinned to CPU 0, then free on
 // both CPUs) it starts a private machd with that affinity and measures:
 //   rpc64     64-byte request + reply through machd (mach_msg SEND|RCV)
+//   rpc64 traced  the same with a tracer attached (machd_introspect_trace)
+//             whose filter names another port: what tracing costs machd's
+//             send path when it describes every send and emits nothing
 //   seqpacket the same exchange over a direct AF_UNIX SOCK_SEQPACKET pair
 //   stream    one-way 64-byte messages, sender → receiver (qlimit 1024)
 //   ool 1M / ool 64M  out-of-line transfer with deallocate (zero-copy move)
@@ -32,6 +35,11 @@
 #include <vector>
 
 #include "../common/private_machd.h"
+#include "machd_introspect.h"
+
+extern "C" {
+#include "machd_introspectUser.h"
+}
 
 namespace {
 
@@ -117,6 +125,34 @@ double bench_rpc(const std::string& name) {
   waitpid(server, nullptr, 0);
   mach_port_deallocate(mach_task_self(), dest);
   return t / g_iters * 1e6;  // µs per round trip
+}
+
+// ---- a tracer on another port ------------------------------------------------
+// Attaches a tracer to machd whose filter is a port of its own that nothing
+// sends to; returns that port (destroying it detaches the tracer at the
+// next traced send), MACH_PORT_NULL if machd refused.
+mach_port_t attach_idle_tracer() {
+  mach_port_t port = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port) != KERN_SUCCESS) return MACH_PORT_NULL;
+  ipc_info_space_t info;
+  ipc_info_name_array_t table = nullptr;
+  mach_msg_type_number_t count = 0;
+  ipc_info_tree_name_array_t tree = nullptr;
+  mach_msg_type_number_t tree_count = 0;
+  uint32_t object = 0;
+  if (mach_port_space_info(mach_task_self(), &info, &table, &count, &tree, &tree_count) == KERN_SUCCESS) {
+    for (mach_msg_type_number_t i = 0; i < count; ++i)
+      if (table[i].iin_name == port) object = table[i].iin_object;
+    vm_deallocate(mach_task_self(), vm_address_t(table), count * sizeof *table);
+  }
+  mach_port_t host = mach_host_self();
+  kern_return_t kr = machd_introspect_trace(host, port, MACHD_TRACE_PORT, 0, object, 0);
+  mach_port_deallocate(mach_task_self(), host);
+  if (object == 0 || kr != KERN_SUCCESS) {
+    mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+    return MACH_PORT_NULL;
+  }
+  return port;
 }
 
 // ---- a null trap: one round trip to machd ------------------------------------------
@@ -284,6 +320,11 @@ void run_all(int fd, bool one_cpu) {
   }
   r["ping_us"] = bench_ping();
   r["rpc64_us"] = bench_rpc(base + ".rpc");
+  {
+    mach_port_t tracer = attach_idle_tracer();
+    r["rpc64_traced_us"] = tracer ? bench_rpc(base + ".rpct") : -1;
+    if (tracer) mach_port_mod_refs(mach_task_self(), tracer, MACH_PORT_RIGHT_RECEIVE, -1);
+  }
   r["seqpacket_us"] = bench_seqpacket();
   if (g_rpc_only) {
     for (auto& [k, v] : r) dprintf(fd, "%s %.6f\n", k.c_str(), v);
@@ -379,6 +420,7 @@ int main(int argc, char** argv) {
     printf("%-34s %14s\n", "measure", "value");
     printf("%-34s %11.2f us\n", "null trap (task -> machd -> task)", r["ping_us"]);
     printf("%-34s %11.2f us\n", "RPC 64 B through machd", r["rpc64_us"]);
+    printf("%-34s %11.2f us\n", "RPC 64 B, a tracer on another port", r["rpc64_traced_us"]);
     printf("%-34s %11.2f us\n", "RPC 64 B direct SOCK_SEQPACKET", r["seqpacket_us"]);
     printf("%-34s %11.2f x   (target <= 1.5x on 1 CPU)\n", "  ratio machd / socket", r["rpc64_us"] / r["seqpacket_us"]);
     printf("%-34s %11.0f /s  (target >= 5,000,000 on 1 CPU)\n", "stream 64 B messages", r["stream_msgs_per_s"]);

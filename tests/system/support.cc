@@ -1,6 +1,8 @@
 // tests/system/support.cc — see support.h.
 #include "support.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <mach/mach_vm.h>
 #include <machd/machd_debug.h>
@@ -29,6 +31,23 @@ void sleep_ms(int ms) {
 
 void set_machd(const std::string& socket) { g_socket = socket; }
 const std::string& machd_socket() { return g_socket; }
+
+int run_as_nobody(const std::function<int()>& body) {
+  const std::string sock = machd_socket();
+  const std::string dir = sock.substr(0, sock.rfind('/'));
+  struct stat dst{}, sst{};
+  if (stat(dir.c_str(), &dst) != 0 || stat(sock.c_str(), &sst) != 0) return -1;
+  chmod(dir.c_str(), 0711);
+  chmod(sock.c_str(), 0777);
+  pid_t w = spawn_task([&] {
+    if (setgid(65534) != 0 || setuid(65534) != 0) return 10;
+    return wait_exit(spawn_task(body));
+  });
+  const int rc = wait_exit(w);
+  chmod(dir.c_str(), dst.st_mode & 07777);
+  chmod(sock.c_str(), sst.st_mode & 07777);
+  return rc;
+}
 
 uint8_t* map_object(mach_port_t object, uint64_t size, uint64_t offset, vm_prot_t prot, boolean_t copy,
                     kern_return_t* out) {

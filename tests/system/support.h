@@ -26,6 +26,13 @@ int wait_exit_for(pid_t pid, int timeout_ms);
 // code, or -1 if it had to be killed.
 int reap_within(pid_t pid, int timeout_ms);
 
+// Runs `body` in a task of user nobody (65534): a forked worker drops to
+// nobody, then forks the task that connects. The private machd's socket and
+// its directory are opened to other users meanwhile, then restored. Needs
+// root. Returns body's exit code (128+signal), or -1 if the socket could not
+// be opened.
+int run_as_nobody(const std::function<int()>& body);
+
 // A simple message: header + an int payload + 64 bytes of text.
 struct SimpleMsg {
   mach_msg_header_t head;

@@ -119,31 +119,15 @@ TEST(Task, TaskForPidOfPidZeroAnUnknownPidOrWithoutATaskPortFails) {
 
 TEST(Task, TaskForPidAcrossUsersIsDeniedAndTheNamePortToo) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: the worker must setuid() to another user";
-  // The other user must reach the socket: open the private machd's directory.
-  const std::string sock = machd_socket();
-  const std::string dir = sock.substr(0, sock.rfind('/'));
-  struct stat dst{}, sst{};
-  ASSERT_EQ(stat(dir.c_str(), &dst), 0);
-  ASSERT_EQ(stat(sock.c_str(), &sst), 0);
-  chmod(dir.c_str(), 0711);
-  chmod(sock.c_str(), 0777);
   const pid_t root_pid = getpid();
-  // The worker drops to nobody, then forks: the grandchild connects as nobody.
-  pid_t w = spawn_task([&] {
-    if (setgid(65534) != 0 || setuid(65534) != 0) return 10;
-    pid_t g = spawn_task([&] {
-      mach_port_t t = MACH_PORT_NULL;
-      if (task_for_pid(mach_task_self(), root_pid, &t) != KERN_FAILURE) return 11;
-      if (t != MACH_PORT_NULL) return 12;
-      if (task_name_for_pid(mach_task_self(), root_pid, &t) != KERN_FAILURE) return 13;
-      if (task_for_pid(mach_task_self(), getpid(), &t) != KERN_SUCCESS) return 14;  // itself: yes
-      return 0;
-    });
-    return wait_exit(g);
+  const int rc = run_as_nobody([&] {
+    mach_port_t t = MACH_PORT_NULL;
+    if (task_for_pid(mach_task_self(), root_pid, &t) != KERN_FAILURE) return 11;
+    if (t != MACH_PORT_NULL) return 12;
+    if (task_name_for_pid(mach_task_self(), root_pid, &t) != KERN_FAILURE) return 13;
+    if (task_for_pid(mach_task_self(), getpid(), &t) != KERN_SUCCESS) return 14;  // itself: yes
+    return 0;
   });
-  const int rc = wait_exit(w);
-  chmod(dir.c_str(), dst.st_mode & 07777);
-  chmod(sock.c_str(), sst.st_mode & 07777);
   EXPECT_EQ(rc, 0) << "11/12: task_for_pid was not denied; 13: task_name_for_pid; 14: own pid";
 }
 
