@@ -150,7 +150,7 @@ kern_return_t BootstrapServer::create_service(const std::string& name, mach_port
 
 std::vector<BootstrapServer::Listed> BootstrapServer::list() const {
   std::vector<Listed> out;
-  for (const auto& [n, s] : services_) out.push_back(Listed{n, s.send, s.receive != MACH_PORT_NULL});
+  for (const auto& [k, s] : services_) out.push_back(Listed{k.second, s.send, s.receive != MACH_PORT_NULL});
   return out;
 }
 

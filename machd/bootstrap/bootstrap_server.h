@@ -52,7 +52,8 @@ class BootstrapServer {
   kern_return_t look_up(const std::string& name, mach_port_name_t* send_out);
   kern_return_t create_service(const std::string& name, mach_port_name_t* send_out);
 
-  // Every registered name, in name order: the kernel task's send right to
+  // Every registered name of every uid's namespace (machd --allow-uid; by
+  // default there is one), in (uid, name) order: the kernel task's send right to
   // the service port, and whether the service was created and not yet
   // checked in (machd still holds its receive right: on demand).
   struct Listed {
