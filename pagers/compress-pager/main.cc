@@ -3,6 +3,7 @@
 // hold them, published under a bootstrap name (README.md).
 //
 //   compress-pager [--name NAME] [--level N]
+//   compress-pager --help | --version
 //
 // Part of machd (Mach IPC in user space on Linux).
 // SPDX-License-Identifier: MIT
@@ -17,19 +18,30 @@
 #include "../common/publish.h"
 #include "../common/signal_inbox.h"
 #include "compress_pager.h"
+#include "machd_version.h"
 
 namespace {
 
 constexpr int kKernelWaitMs = 10000;
 
-void usage() {
-  fprintf(stderr,
+void usage(FILE* out) {
+  fprintf(out,
           "usage: compress-pager [--name NAME] [--level N]\n"
-          "  serves an in-memory memory object under the bootstrap name NAME\n"
-          "  (default: compress-pager.<pid>); pages the kernel returns are kept\n"
-          "  compressed with zstd at level N (default 1).\n"
-          "  SIGUSR1: print the statistics; SIGUSR2: evict every page from the kernel's\n"
-          "  cache into the compressed store; SIGTERM, SIGINT: print them and exit\n");
+          "       compress-pager --help | --version\n"
+          "Serves an in-memory Mach memory object under the bootstrap name NAME\n"
+          "(default: compress-pager.<pid>); pages the kernel returns are kept\n"
+          "compressed with zstd at level N.\n"
+          "\n"
+          "  --name NAME  the bootstrap name to publish the object under\n"
+          "  --level N    zstd's compression level, from %d to %d (default 1)\n"
+          "  --help       this text\n"
+          "  --version    print the version and exit\n"
+          "\n"
+          "SIGUSR1: print the statistics; SIGUSR2: evict every page from the kernel's\n"
+          "cache into the compressed store; SIGTERM, SIGINT: print them and exit.\n"
+          "Exit status: 0; 1 if the pager could not start or an eviction failed; 2 for\n"
+          "a usage error.\n",
+          ZSTD_minCLevel(), ZSTD_maxCLevel());
 }
 
 void print_stats(const compresspager::CompressedStore& store, const char* when) {
@@ -51,18 +63,28 @@ int main(int argc, char** argv) {
   int level = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--name" && i + 1 < argc) {
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--version" || a == "-V") {
+      printf("compress-pager (machd) %s\n", MACHD_VERSION);
+      return 0;
+    } else if ((a == "--name" || a == "--level") && i + 1 >= argc) {
+      fprintf(stderr, "compress-pager: %s needs a value (see compress-pager --help)\n", a.c_str());
+      return 2;
+    } else if (a == "--name") {
       name = argv[++i];
-    } else if (a == "--level" && i + 1 < argc) {
+    } else if (a == "--level") {
       char* end = nullptr;
       const long l = strtol(argv[++i], &end, 10);
       if (end == argv[i] || *end != '\0' || l < ZSTD_minCLevel() || l > ZSTD_maxCLevel()) {
-        fprintf(stderr, "compress-pager: --level: from %d to %d\n", ZSTD_minCLevel(), ZSTD_maxCLevel());
+        fprintf(stderr, "compress-pager: --level wants a whole number from %d to %d, not '%s'\n", ZSTD_minCLevel(),
+                ZSTD_maxCLevel(), argv[i]);
         return 2;
       }
       level = int(l);
     } else {
-      usage();
+      fprintf(stderr, "compress-pager: unexpected argument '%s' (see compress-pager --help)\n", a.c_str());
       return 2;
     }
   }

@@ -2,6 +2,7 @@
 // object, published under a bootstrap name (README.md).
 //
 //   file-pager [--name NAME] [--grow] [--sync-every SECS] FILE
+//   file-pager --help | --version
 //
 // Part of machd (Mach IPC in user space on Linux).
 // SPDX-License-Identifier: MIT
@@ -20,6 +21,7 @@
 #include "../common/publish.h"
 #include "../common/signal_inbox.h"
 #include "file_pager.h"
+#include "machd_version.h"
 #include "service_name.h"
 
 namespace {
@@ -27,14 +29,21 @@ namespace {
 // How long a sync or the shut-down waits for the kernel.
 constexpr int kKernelWaitMs = 10000;
 
-void usage() {
-  fprintf(stderr,
+void usage(FILE* out) {
+  fprintf(out,
           "usage: file-pager [--name NAME] [--grow] [--sync-every SECS] FILE\n"
-          "  serves FILE as a memory object under the bootstrap name NAME\n"
-          "  (default: file-pager:<absolute path>).\n"
+          "       file-pager --help | --version\n"
+          "Serves FILE (a regular file it may read and write) as a Mach memory object\n"
+          "under the bootstrap name NAME (default: file-pager:<absolute path>).\n"
+          "\n"
+          "  --name NAME       the bootstrap name to publish the object under\n"
           "  --grow            write-back may extend the file (else bytes past its end are dropped)\n"
           "  --sync-every SECS return modified pages to the file every SECS seconds\n"
-          "  SIGUSR1: return modified pages now; SIGTERM, SIGINT: return them, then exit\n");
+          "  --help            this text\n"
+          "  --version         print the version and exit\n"
+          "\n"
+          "SIGUSR1: return modified pages now; SIGTERM, SIGINT: return them, then exit.\n"
+          "Exit status: 0; 1 if the file, the pager or a write-back failed; 2 for a usage error.\n");
 }
 
 struct Options {
@@ -44,38 +53,53 @@ struct Options {
   double sync_every = 0;  // seconds; 0: only on SIGUSR1
 };
 
-bool parse(int argc, char** argv, Options* o) {
+// Fills *o and returns -1 (run); or returns the status to exit with at
+// once: 0 after --help or --version, 2 after saying what is wrong.
+int parse(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--name" && i + 1 < argc) {
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--version" || a == "-V") {
+      printf("file-pager (machd) %s\n", MACHD_VERSION);
+      return 0;
+    } else if ((a == "--name" || a == "--sync-every") && i + 1 >= argc) {
+      fprintf(stderr, "file-pager: %s needs a value (see file-pager --help)\n", a.c_str());
+      return 2;
+    } else if (a == "--name") {
       o->name = argv[++i];
     } else if (a == "--grow") {
       o->grow = true;
-    } else if (a == "--sync-every" && i + 1 < argc) {
+    } else if (a == "--sync-every") {
       char* end = nullptr;
       o->sync_every = strtod(argv[++i], &end);
-      if (end == argv[i] || *end != '\0' || !(o->sync_every > 0)) return false;
-    } else if (a == "--help" || a == "-h") {
-      return false;
+      if (end == argv[i] || *end != '\0' || !(o->sync_every > 0) || o->sync_every > 86400) {
+        fprintf(stderr, "file-pager: --sync-every wants a number of seconds in (0, 86400], not '%s'\n", argv[i]);
+        return 2;
+      }
     } else if (a.size() > 1 && a[0] == '-') {
-      return false;
+      fprintf(stderr, "file-pager: unknown option '%s' (see file-pager --help)\n", a.c_str());
+      return 2;
     } else if (o->file.empty()) {
       o->file = a;
     } else {
-      return false;
+      fprintf(stderr, "file-pager: one FILE only, not also '%s'\n", a.c_str());
+      return 2;
     }
   }
-  return !o->file.empty();
+  if (o->file.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  return -1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options opt;
-  if (!parse(argc, argv, &opt)) {
-    usage();
-    return 2;
-  }
+  if (const int code = parse(argc, argv, &opt); code >= 0) return code;
   const int fd = open(opt.file.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     fprintf(stderr, "file-pager: %s: %s\n", opt.file.c_str(), strerror(errno));

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "machd_version.h"
 #include "workloads.h"
 
 namespace pagerkit {
@@ -16,6 +17,7 @@ namespace {
 void usage(FILE* out) {
   fprintf(out,
           "usage: mach-pager-test [options] -- PAGER [ARGS...]\n"
+          "       mach-pager-test --list | --help | --version\n"
           "\n"
           "Runs the pager PAGER against scripted workloads in real tasks, in the\n"
           "middle of its protocol with machd, and reports every byte and protocol\n"
@@ -37,6 +39,8 @@ void usage(FILE* out) {
           "  --list                list the workloads\n"
           "  -v, --verbose         say each workload as it starts, on stderr\n"
           "  --trace               every message the kit carries, on stderr\n"
+          "  -h, --help            this text\n"
+          "  -V, --version         print the version and exit\n"
           "\n"
           "Exit status: 0 all passed, 1 something failed (the report says what),\n"
           "2 the kit could not run.\n");
@@ -64,13 +68,13 @@ int parse_options(int argc, char** argv, Options* out) {
       {"window-pages", required_argument, nullptr, 'w'}, {"tasks", required_argument, nullptr, 'n'},
       {"workloads", required_argument, nullptr, 'W'}, {"list", no_argument, nullptr, 'l'},
       {"verbose", no_argument, nullptr, 'v'},        {"help", no_argument, nullptr, 'h'},
-      {"trace", no_argument, nullptr, 'x'},
+      {"trace", no_argument, nullptr, 'x'},        {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
   optind = 1;
   // '+': stop at the first non-option (the pager's command).
-  while ((c = getopt_long(argc, argv, "+vh", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "+vhV", longopts, nullptr)) != -1) {
     double v = 0;
     switch (c) {
       case 's': o.socket = optarg; break;
@@ -130,6 +134,7 @@ int parse_options(int argc, char** argv, Options* out) {
       case 'v': o.verbose = true; break;
       case 'x': o.trace = true; break;
       case 'h': usage(stdout); return 1;
+      case 'V': printf("mach-pager-test (machd) %s\n", MACHD_VERSION); return 1;
       default: usage(stderr); return 2;
     }
   }

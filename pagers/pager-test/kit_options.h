@@ -3,8 +3,8 @@
 //   mach-pager-test [options] -- PAGER [ARGS...]
 //
 // parse_options(): fills *out and returns 0; or prints why on stderr and
-// returns 2 (a usage error), or 1 after printing the help or the list of
-// workloads (--help, --list: the caller exits 0).
+// returns 2 (a usage error), or 1 after printing the help, the version or
+// the list of workloads (--help, --version, --list: the caller exits 0).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +30,7 @@ struct Options {
   std::vector<std::string> pager;     // PAGER [ARGS...]
 };
 
-// 0: run; 1: done (help or list printed); 2: usage error.
+// 0: run; 1: done (help, version or list printed); 2: usage error.
 int parse_options(int argc, char** argv, Options* out);
 
 }  // namespace pagerkit

@@ -7,7 +7,8 @@ the peer-uid check, where a detached machd logs, and what machd tells systemd
 usage: operating_test.py RULE   (one of the functions named in RULES)
 
 Paths come from the environment (meson sets them): MACHD_BIN, MACH_RUN_BIN,
-MIG_BIN, OPS_PROBE, PROJECT_VERSION. Rules that need another user (nobody,
+MIG_BIN, FILE_PAGER_BIN, COMPRESS_PAGER_BIN, MACH_PAGER_TEST_BIN, OPS_PROBE,
+PROJECT_VERSION. Rules that need another user (nobody,
 65534) or namespaces are skipped (exit 77) when not run as root.
 """
 import os
@@ -22,6 +23,9 @@ import time
 MACHD = os.environ["MACHD_BIN"]
 MACH_RUN = os.environ["MACH_RUN_BIN"]
 MIG = os.environ["MIG_BIN"]
+FILE_PAGER = os.environ["FILE_PAGER_BIN"]
+COMPRESS_PAGER = os.environ["COMPRESS_PAGER_BIN"]
+MACH_PAGER_TEST = os.environ["MACH_PAGER_TEST_BIN"]
 PROBE = os.environ["OPS_PROBE"]
 VERSION = os.environ["PROJECT_VERSION"]
 NOBODY = 65534
@@ -89,11 +93,17 @@ class Machd:
 
 
 def every_program_answers_help_and_version():
-    for prog, name in ((MACHD, "machd"), (MACH_RUN, "mach-run"), (MIG, "mig")):
-        r = run([prog, "--help"])
-        check(r.returncode == 0 and "usage:" in r.stdout, f"{name} --help: rc {r.returncode}, stdout {r.stdout!r}")
-        r = run([prog, "--version"])
-        check(r.returncode == 0 and VERSION in r.stdout and r.stderr == "",
+    # Without a machd to reach: the answer needs none. The pager programs and
+    # the kit are linked with libmach-compat, which tries machd when it loads
+    # and says on stderr that none answers; MACH_COMPAT_QUIET keeps that out.
+    env = clean_env(MACHD_SOCKET="/nonexistent-machd-dir/machd.sock", MACH_COMPAT_QUIET="1")
+    for prog, name in ((MACHD, "machd"), (MACH_RUN, "mach-run"), (MIG, "mig"), (FILE_PAGER, "file-pager"),
+                       (COMPRESS_PAGER, "compress-pager"), (MACH_PAGER_TEST, "mach-pager-test")):
+        r = run([prog, "--help"], env=env)
+        check(r.returncode == 0 and "usage:" in r.stdout and r.stderr == "",
+              f"{name} --help: rc {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+        r = run([prog, "--version"], env=env)
+        check(r.returncode == 0 and r.stdout.startswith(name + " ") and VERSION in r.stdout and r.stderr == "",
               f"{name} --version: rc {r.returncode}, {r.stdout!r} {r.stderr!r}")
     # mig keeps Apple's single-dash spelling too.
     r = run([MIG, "-version"])
@@ -138,6 +148,25 @@ def bad_option_values_exit_2_with_a_message():
     check(r.returncode == 2 and "stray" in r.stderr, f"machd stray argument: {r.returncode} {r.stderr!r}")
     r = run([MIG, "-frobnicate"])
     check(r.returncode == 2 and "frobnicate" in r.stderr, f"mig unknown option: {r.returncode} {r.stderr!r}")
+    # The pager programs and the kit: a usage error is 2 and names what is wrong.
+    pager_cases = [
+        ([FILE_PAGER, "--sync-every", "0", "/etc/hostname"], "'0'"),
+        ([FILE_PAGER, "--sync-every", "soon", "/etc/hostname"], "'soon'"),
+        ([FILE_PAGER, "--grow", "--name"], "--name"),
+        ([FILE_PAGER, "--frobnicate", "/etc/hostname"], "--frobnicate"),
+        ([FILE_PAGER, "/etc/hostname", "/etc/passwd"], "/etc/passwd"),
+        ([FILE_PAGER], "usage:"),
+        ([COMPRESS_PAGER, "--level", "99"], "'99'"),
+        ([COMPRESS_PAGER, "--level"], "--level"),
+        ([COMPRESS_PAGER, "stray"], "stray"),
+        ([MACH_PAGER_TEST, "--tasks", "1", "--", "true"], "'1'"),
+        ([MACH_PAGER_TEST, "--workloads", "nonesuch", "--", "true"], "nonesuch"),
+        ([MACH_PAGER_TEST], "usage:"),
+    ]
+    for argv, said in pager_cases:
+        r = run(argv, env=clean_env(MACHD_SOCKET="/nonexistent-machd-dir/machd.sock", MACH_COMPAT_QUIET="1"))
+        check(r.returncode == 2 and said in r.stderr and r.stdout == "",
+              f"{argv[1:]}: rc {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
     # A good value still works (parses, then fails only on the socket).
     r = run([MACHD, "--foreground", "--socket", "/nonexistent/dir/machd.sock", "--log-level", "warn",
              "--idle-exit", "0", "--pager-timeout", "0.5"])
