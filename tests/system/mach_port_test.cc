@@ -44,8 +44,15 @@ TEST(MachPort, BadTaskNameIsInvalidDest) {
 }
 
 TEST(MachPort, AllocateNameUsesTheGivenName) {
-  mach_port_t want = 0x12340003;
-  kern_return_t kr = mach_port_allocate_name(self(), MACH_PORT_RIGHT_RECEIVE, want);
+  // A name whose index this task does not use yet (a run before this one in
+  // the same process may have left a port of its own at an index tried
+  // here: a freed index is the next one handed out, as in XNU).
+  mach_port_t want = MACH_PORT_NULL;
+  kern_return_t kr = KERN_NAME_EXISTS;
+  for (uint32_t index = 0x123400; kr == KERN_NAME_EXISTS && index < 0x123500; ++index) {
+    want = (index << 8) | 3u;  // generation 3
+    kr = mach_port_allocate_name(self(), MACH_PORT_RIGHT_RECEIVE, want);
+  }
   ASSERT_EQ(kr, KERN_SUCCESS);
   mach_port_type_t t = 0;
   EXPECT_EQ(mach_port_type(self(), want, &t), KERN_SUCCESS);
