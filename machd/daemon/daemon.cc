@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "bootstrap/bootstrap_server.h"
 #include "machd_fds.h"
@@ -61,6 +62,7 @@ bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell) {
 }  // namespace
 
 Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
+  kernel_.set_user_queued_bytes_limit(opts_.queued_mib_per_user << 20);
   // Polling is opt-in (MACHD_SPIN_US): it only pays with a CPU to spare,
   // and on a loaded machine it takes CPU time from the tasks it serves.
   cpu_set_t cpus;
@@ -474,8 +476,16 @@ void Daemon::handle(Session& s, Request& req) {
   kern::Counters& counters = kern::counters();
   if (req.op == MACHD_OP_EXCEPTION_RAISE) counters.exception();
   // Tracing: the only cost while nobody traces is this one test.
-  const bool finished = kern::tracer_count() == 0 ? run_trap(kernel_, s, req, w, start, rep)
-                                                  : run_traced(s, req, w, start, rep);
+  bool finished = true;
+  try {
+    finished = kern::tracer_count() == 0 ? run_trap(kernel_, s, req, w, start, rep)
+                                         : run_traced(s, req, w, start, rep);
+  } catch (const std::bad_alloc&) {
+    // Out of memory: an error to the task that asked, never an abort.
+    spdlog::warn("task {} (pid {}): out of memory serving operation {}", s.task, s.creds().pid, unsigned(req.op));
+    rep = Reply{};
+    rep.result = req.op == MACHD_OP_MSG ? MACH_SEND_NO_BUFFER : KERN_RESOURCE_SHORTAGE;
+  }
   if (finished) {
     if (req.op == MACHD_OP_MSG) {
       const mach_msg_option_t options = mach_msg_option_t(req.args[0]);

@@ -20,6 +20,7 @@ class InlinePayload final : public ipc::OolPayload {
  public:
   explicit InlinePayload(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
   uint64_t size() const override { return bytes_.size(); }
+  uint64_t heap_bytes() const override { return bytes_.capacity(); }
   std::span<const uint8_t> bytes() const { return bytes_; }
 
  private:

@@ -19,7 +19,8 @@ void usage(FILE* out) {
           "             [--log-level trace|debug|info|warn|error|critical|off]\n"
           "             [--log-file PATH] [--systemd] [--pager-timeout SECONDS]\n"
           "             [--allow-uid UID]... [--shared-bootstrap] [--hello-timeout SECONDS]\n"
-          "             [--max-tasks-per-user N] [--max-hellos-per-user N] [--help] [--version]\n"
+          "             [--max-tasks-per-user N] [--max-hellos-per-user N]\n"
+          "             [--max-queued-mib-per-user N] [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
           "(processes running with libmach-compat) connect over a Unix socket.\n"
@@ -47,6 +48,9 @@ void usage(FILE* out) {
           "                    (KERN_RESOURCE_SHORTAGE; default 16384)\n"
           "  --max-hellos-per-user N  beyond N connections of a user that have not said\n"
           "                    hello yet, close the oldest (default 256)\n"
+          "  --max-queued-mib-per-user N  a user's messages in flight may hold N MiB of\n"
+          "                    machd's memory; sends beyond fail with MACH_SEND_NO_BUFFER\n"
+          "                    (default 1024)\n"
           "  --help            this text\n"
           "  --version         print the version and exit\n");
 }
@@ -95,6 +99,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"shared-bootstrap", no_argument, nullptr, 'B'}, {"hello-timeout", required_argument, nullptr, 'H'},
       {"max-tasks-per-user", required_argument, nullptr, 'T'},
       {"max-hellos-per-user", required_argument, nullptr, 'E'},
+      {"max-queued-mib-per-user", required_argument, nullptr, 'Q'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
@@ -132,12 +137,14 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         break;
       }
       case 'T':
-      case 'E': {
+      case 'E':
+      case 'Q': {
         unsigned long n = 0;
-        const char* name = c == 'T' ? "--max-tasks-per-user" : "--max-hellos-per-user";
+        const char* name = c == 'T' ? "--max-tasks-per-user" : c == 'E' ? "--max-hellos-per-user" : "--max-queued-mib-per-user";
         if (!parse_count(optarg, 1000000, n) || n == 0)
           return bad_value(name, "a whole number from 1 to 1000000", optarg, exit_code);
-        (c == 'T' ? o.admission.tasks_per_uid : o.admission.hellos_per_uid) = uint32_t(n);
+        if (c == 'Q') o.queued_mib_per_user = n;
+        else (c == 'T' ? o.admission.tasks_per_uid : o.admission.hellos_per_uid) = uint32_t(n);
         break;
       }
       case 'u': {

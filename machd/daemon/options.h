@@ -24,6 +24,7 @@ struct Options {
   std::vector<uid_t> allowed_uids;  // besides machd's own uid (--allow-uid)
   bool shared_bootstrap = false;    // one bootstrap namespace for every uid
   AdmissionLimits admission;    // per-user bounds on connections and tasks
+  uint64_t queued_mib_per_user = 1024;  // heap held by one user's messages in flight
 };
 
 // Parses argv. Returns nullopt when machd must exit at once: after --help or

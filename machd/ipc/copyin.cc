@@ -312,6 +312,15 @@ mach_msg_return_t copyin_body(Ipc& ipc, Task& task, Kmsg& k, SendArgs& args) {
 
 mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_option_t options,
                               Kmsg** out) {
+  // machd's own messages are not charged; a user's beyond its bound fail
+  // before anything is taken, as when XNU cannot allocate a kernel buffer.
+  const bool charged = task.id != ipc.kernel;
+  if (charged) {
+    uint64_t bytes = args.msg.size();
+    for (const auto& p : args.ool)
+      if (p) bytes += p->heap_bytes();
+    if (!ipc.fits(task.creds.uid, bytes)) return MACH_SEND_NO_BUFFER;
+  }
   Kmsg* k = ipc.new_kmsg();
   k->bytes = std::move(args.msg);
   k->sender = task.sender;
@@ -327,6 +336,9 @@ mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_op
       return mr;
     }
   }
+  // What it occupies of machd's heap counts against its user's bound
+  // (checked above, before anything was taken).
+  if (charged) ipc.charge(k, task.creds.uid);
   // The kernel's msgh_size is the send size (the user's field is ignored).
   auto h = load<mach_msg_header_t>(k->bytes, 0);
   h.msgh_bits = k->bits;

@@ -105,9 +105,12 @@ struct Ipc {
   // ---- accounting ----
   uint64_t live_kmsgs = 0;
   uint64_t live_payloads = 0;
+  // Heap bytes of messages in flight, by the sending user (Kmsg::charge).
+  std::unordered_map<uint32_t, uint64_t> user_bytes;
 
   // ---- limits ----
   uint32_t space_limit = 1u << 22;
+  uint64_t user_bytes_limit = uint64_t(1) << 30;  // Kernel::set_user_queued_bytes_limit
   uint32_t max_msg_size = (64u << 20) * 3 / 4 - MAX_TRAILER_SIZE;  // XNU's ipc_kmsg_max_body_space
 
   // ---- deferred work ----
@@ -129,6 +132,11 @@ struct Ipc {
 
   Kmsg* new_kmsg();
   void free_kmsg(Kmsg* k);  // k must carry no rights or payloads any more
+  // Whether `bytes` more may be charged to `uid` within user_bytes_limit.
+  bool fits(uint32_t uid, uint64_t bytes) const;
+  // Charges k's heap bytes (body and heap-held out-of-line regions) to
+  // `uid`, unconditionally; free_kmsg() gives the charge back.
+  void charge(Kmsg* k, uint32_t uid);
 };
 
 // Runs deferred work until the queue is empty (see the header comment).

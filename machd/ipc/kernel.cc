@@ -474,6 +474,13 @@ Stats Kernel::stats() const {
   return s;
 }
 
+void Kernel::set_user_queued_bytes_limit(uint64_t bytes) { impl_->ipc.user_bytes_limit = bytes; }
+
+uint64_t Kernel::user_queued_bytes(uint32_t uid) const {
+  auto it = impl_->ipc.user_bytes.find(uid);
+  return it == impl_->ipc.user_bytes.end() ? 0 : it->second;
+}
+
 void Kernel::set_space_limit(uint32_t max_names) {
   Ipc& ipc = impl_->ipc;
   // Names are index << 8 | generation: at most 2^24 - 1 indices.

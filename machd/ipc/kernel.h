@@ -64,6 +64,9 @@ class OolPayload {
  public:
   virtual ~OolPayload() = default;
   virtual uint64_t size() const = 0;
+  // Bytes of machd's own heap it occupies (charged to the sender's user
+  // while queued; a payload in a memfd costs machd's heap nothing).
+  virtual uint64_t heap_bytes() const { return 0; }
 };
 
 // Reads the bytes of an out-of-line *ports* array is done by the caller: the
@@ -610,6 +613,17 @@ class Kernel {
   // Upper bound on names per space (a hostile task cannot exhaust machd's
   // memory): allocation beyond it fails with KERN_NO_SPACE. Default 1<<22.
   void set_space_limit(uint32_t max_names);
+
+  // Upper bound on the bytes of machd's heap that messages sent by one user
+  // (the sender's uid) may occupy while in flight: message bodies and
+  // out-of-line regions held in machd's memory. A send beyond it fails
+  // with MACH_SEND_NO_BUFFER (as XNU's when a kernel buffer cannot be had)
+  // before anything is copied in: the sender keeps its rights. Messages
+  // machd itself sends are not charged.
+  // Default 1 GiB.
+  void set_user_queued_bytes_limit(uint64_t bytes);
+  // The bytes now charged to `uid` (0 when nothing is in flight).
+  uint64_t user_queued_bytes(uint32_t uid) const;
 
  private:
   std::unique_ptr<KernelImpl> impl_;

@@ -55,6 +55,10 @@ struct Kmsg {
   std::vector<KDesc> descs;
   SenderId sender;
   bool circular = false;     // carries a receive right whose queue leads back to dest
+  // Heap bytes charged to the sending user (Ipc::charge), given back when
+  // the message is freed.
+  uint32_t charged_uid = 0;
+  uint64_t charged_bytes = 0;
 
   mach_msg_size_t size() const { return static_cast<mach_msg_size_t>(bytes.size()); }
   mach_msg_type_name_t dest_type() const { return MACH_MSGH_BITS_REMOTE(bits); }

@@ -272,3 +272,48 @@ TEST_F(QueueTest, CombinedSendBlockedOnFullQueueThenReceives) {
 
 }  // namespace
 }  // namespace machd::ipc::test
+
+namespace machd::ipc::test {
+namespace {
+
+TEST_F(QueueTest, AUsersMessagesInFlightAreBoundedAndASendBeyondKeepsItsRights) {
+  // Room for three 4 KiB messages of user 501 in machd's memory.
+  k.set_user_queued_bytes_limit(3 * 4096);
+  TaskId a = task(), b = task();
+  mach_port_name_t p = recv_port(b);
+  mach_port_name_t s = give_send(b, p, a);
+  Msg m = simple(s, 1);
+  m.data.assign(4000, 0x5a);
+  const uint64_t each = sizeof(mach_msg_header_t) + 4000;
+  for (int i = 0; i < 3; i++) ASSERT_EQ(send(a, m), MACH_MSG_SUCCESS);
+  EXPECT_EQ(k.user_queued_bytes(501), 3 * each);
+  // The fourth would pass the bound: refused before anything is taken, the
+  // moved send right included.
+  Msg moved = m;
+  moved.remote_disp = MACH_MSG_TYPE_MOVE_SEND;
+  EXPECT_EQ(send(a, moved), MACH_SEND_NO_BUFFER);
+  EXPECT_EQ(refs(a, s, MACH_PORT_RIGHT_SEND), 1u);
+  EXPECT_EQ(status(b, p).mps_msgcount, 3u);
+  // A receive gives its bytes back.
+  EXPECT_EQ(receive(b, p, 0, 8192).mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(k.user_queued_bytes(501), 2 * each);
+  EXPECT_EQ(send(a, m), MACH_MSG_SUCCESS);
+  for (int i = 0; i < 3; i++) EXPECT_EQ(receive(b, p, 0, 8192).mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(k.user_queued_bytes(501), 0u);
+}
+
+TEST_F(QueueTest, MessagesDestroyedUnreceivedGiveTheirBytesBack) {
+  k.set_user_queued_bytes_limit(1 << 20);
+  TaskId a = task(), b = task();
+  mach_port_name_t p = recv_port(b);
+  mach_port_name_t s = give_send(b, p, a);
+  Msg m = simple(s, 1);
+  m.data.assign(1000, 1);
+  for (int i = 0; i < 4; i++) ASSERT_EQ(send(a, m), MACH_MSG_SUCCESS);
+  EXPECT_GT(k.user_queued_bytes(501), 0u);
+  kill(b);  // its receive right dies with its queue
+  EXPECT_EQ(k.user_queued_bytes(501), 0u);
+}
+
+}  // namespace
+}  // namespace machd::ipc::test

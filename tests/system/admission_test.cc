@@ -179,6 +179,36 @@ TEST(Admission, AcceptingResumesOnceDescriptorsAreFreeAgain) {
   EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
 }
 
+TEST(Admission, AUsersQueuedMessagesAreBoundedAndASendBeyondIsNoBuffer) {
+  // 8 MiB for the user's messages in flight: the ninth 1 MiB message is
+  // refused with MACH_SEND_NO_BUFFER (machd neither grows nor aborts), and
+  // a receive makes room again.
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(start_machd(d, {"--max-queued-mib-per-user", "8"}));
+  const char* helper = getenv("TASK_HELPER");
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    setenv("MACHD_SOCKET", d.socket().c_str(), 1);
+    execl(helper, helper, "queue-until-refused", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  const int code = systest::reap_within(pid, 30000);
+  char line[64] = {};
+  (void)!read(out[0], line, sizeof line - 1);
+  close(out[0]);
+  EXPECT_EQ(code, 0) << line;
+  int sent = -1;
+  EXPECT_EQ(sscanf(line, "sent %d", &sent), 1) << line;
+  EXPECT_GE(sent, 6) << line;
+  EXPECT_LE(sent, 8) << line;
+  // machd still serves.
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
+}
+
 TEST(Admission, TasksBeyondTheUsersBoundAreRefusedWithResourceShortage) {
   testsupport::PrivateMachd d;
   ASSERT_TRUE(start_machd(d, {"--max-tasks-per-user", "2"}));

@@ -11,11 +11,14 @@
  *                               host name port (refused as XNU), 32 if
  *                               it is no task (machd unreachable), 33 if
  *                               TASK_HOST_PORT differs from it, 31 else
+ *   task_helper queue-until-refused  queues 1 MiB messages on its own port
+ *                               until machd refuses one (see below)
  *   task_helper getppid-exit    exits with what getppid() returns (a call
  *                               an emulation may redirect), modulo 256
  */
 #include <mach/mach.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -55,6 +58,45 @@ static int block_receive(void) {
   return mr == MACH_MSG_SUCCESS ? 21 : 0;
 }
 
+/* Queues 1 MiB messages on a port of its own (queue limit 1024) until a
+ * send fails; prints how many went and the error. Exit 0 if the error was
+ * MACH_SEND_NO_BUFFER and, once one message is received, a send works
+ * again; 50 + a step number otherwise. */
+static int queue_until_refused(void) {
+  enum { kBody = 1 << 20 };
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 50;
+  if (mach_port_insert_right(mach_task_self(), p, p, MACH_MSG_TYPE_MAKE_SEND) != KERN_SUCCESS) return 51;
+  mach_port_limits_t lim = {1024};
+  if (mach_port_set_attributes(mach_task_self(), p, MACH_PORT_LIMITS_INFO, (mach_port_info_t)&lim,
+                               MACH_PORT_LIMITS_INFO_COUNT) != KERN_SUCCESS)
+    return 52;
+  mach_msg_header_t* m = calloc(1, sizeof(mach_msg_header_t) + kBody + sizeof(mach_msg_max_trailer_t));
+  if (m == NULL) return 53;
+  int sent = 0;
+  mach_msg_return_t mr = MACH_MSG_SUCCESS;
+  for (; sent < 1000; sent++) {
+    m->msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+    m->msgh_size = sizeof *m + kBody;
+    m->msgh_remote_port = p;
+    m->msgh_local_port = MACH_PORT_NULL;
+    mr = mach_msg(m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, m->msgh_size, 0, 0, 0, 0);
+    if (mr != MACH_MSG_SUCCESS) break;
+  }
+  printf("sent %d, then 0x%x\n", sent, mr);
+  fflush(stdout);
+  if (mr != MACH_SEND_NO_BUFFER) return 54;
+  if (mach_msg(m, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof *m + kBody + sizeof(mach_msg_max_trailer_t), p, 0,
+               0) != MACH_MSG_SUCCESS)
+    return 55;
+  m->msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+  m->msgh_size = sizeof *m + kBody;
+  m->msgh_remote_port = p;
+  m->msgh_local_port = MACH_PORT_NULL;
+  if (mach_msg(m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, m->msgh_size, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 56;
+  return 0;
+}
+
 /* A forked child holds its task port and bootstrap port and nothing else
  * (0), or says how many names more it holds. */
 static int fork_names(void) {
@@ -77,6 +119,7 @@ static int fork_names(void) {
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
+  if (strcmp(argv[1], "queue-until-refused") == 0) return queue_until_refused();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
