@@ -46,6 +46,8 @@ struct Connection {
   int doorbell = -1;
   uint8_t* region = nullptr;
   machd_region_header* hdr = nullptr;
+  // machd's liveness page (read-only; machd_abi.h), or null if machd sent none.
+  const uint32_t* liveness = nullptr;
   uint32_t task_self = 0;
   uint32_t bootstrap = 0;
   bool up = false;
@@ -161,10 +163,9 @@ bool handshake(int sock, Connection& c, int32_t& refused) {
   int got[MACHD_MAX_FDS_PER_MSG];
   size_t ngot = 0;
   ssize_t n = machd_recv_fds(sock, &w, sizeof w, got, &ngot, 0, nullptr);
-  int fds[2] = {-1, -1};
-  if (ngot == 2) {
-    fds[0] = got[0];
-    fds[1] = got[1];
+  int fds[3] = {-1, -1, -1};
+  if (ngot == 2 || ngot == 3) {
+    for (size_t i = 0; i < ngot; ++i) fds[i] = got[i];
   } else {
     for (size_t i = 0; i < ngot; ++i) close(got[i]);
   }
@@ -184,6 +185,12 @@ bool handshake(int sock, Connection& c, int32_t& refused) {
   void* p = mmap(nullptr, MACHD_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
   if (p == MAP_FAILED) return fail();
   close(fds[0]);
+  fds[0] = -1;
+  if (fds[2] >= 0) {
+    void* l = mmap(nullptr, size_t(sysconf(_SC_PAGESIZE)), PROT_READ, MAP_SHARED, fds[2], 0);
+    if (l != MAP_FAILED) c.liveness = static_cast<const uint32_t*>(l) + MACHD_LIVENESS_WORD_OFFSET / 4;
+    close(fds[2]);
+  }
   c.region = static_cast<uint8_t*>(p);
   c.hdr = reinterpret_cast<machd_region_header*>(p);
   c.doorbell = fds[1];
@@ -194,6 +201,8 @@ bool handshake(int sock, Connection& c, int32_t& refused) {
 
 void drop_connection() {
   if (g_conn.region) munmap(g_conn.region, MACHD_REGION_SIZE);
+  if (g_conn.liveness)
+    munmap(const_cast<uint32_t*>(g_conn.liveness - MACHD_LIVENESS_WORD_OFFSET / 4), size_t(sysconf(_SC_PAGESIZE)));
   if (g_conn.sock >= 0) close(g_conn.sock);
   if (g_conn.doorbell >= 0) close(g_conn.doorbell);
   g_conn = Connection{};
@@ -211,8 +220,16 @@ bool ensure_connected() {
 }
 
 // machd is gone (or the wait noticed it): every later call fails fast.
+// machd's process has ended (the kernel marked its robust futex; a plain
+// load). False when machd sent no liveness page.
+bool machd_died() {
+  return g_conn.liveness != nullptr &&
+         (std::atomic_ref<const uint32_t>(*g_conn.liveness).load(std::memory_order_acquire) & FUTEX_OWNER_DIED) != 0;
+}
+
 bool machd_alive() {
   if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_SHUTDOWN) return false;
+  if (machd_died()) return false;
   pollfd p{g_conn.sock, POLLRDHUP, 0};
   if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR))) return false;
   return true;
@@ -291,6 +308,9 @@ void connect_now(bool report_failure) {
 machd_fast_header* fast_header() {
   if (!ensure_connected()) return nullptr;
   if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_SHUTDOWN) return nullptr;
+  // machd died (killed, say): no fast-lane send may look as if it went; the
+  // slow path says what happened.
+  if (machd_died()) return nullptr;
   return reinterpret_cast<machd_fast_header*>(g_conn.region + MACHD_FAST_OFFSET);
 }
 

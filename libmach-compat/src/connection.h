@@ -59,7 +59,8 @@ CallResult call(uint32_t op, std::initializer_list<uint64_t> args, std::span<con
 int take_fd(uint64_t tag);
 
 // The fast-lane part of the task region (machd_abi.h), connecting on first
-// use; nullptr when machd cannot be reached or is shutting down.
+// use; nullptr when machd cannot be reached, is shutting down, or has died
+// (its liveness word, machd_abi.h: a plain load, no system call).
 machd_fast_header* fast_header();
 // Start of the region (for the send ring and lane slots).
 uint8_t* region_base();

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 5u
+#define MACHD_ABI_VERSION 6u
 
 /* Region geometry (fixed for ABI version 2):
  *   [0, 4096)                 machd_region_header, credit table, lane controls
@@ -517,7 +517,15 @@ struct machd_hello {
 };
 MACHD_STATIC_ASSERT(sizeof(struct machd_hello) == 24, "hello layout");
 
-/* Sent with SCM_RIGHTS {region memfd, doorbell eventfd}. */
+/* Sent with SCM_RIGHTS {region memfd, doorbell eventfd, liveness memfd}.
+ * The liveness memfd is one page, sealed against writable mappings: its
+ * 32-bit word at MACHD_LIVENESS_WORD_OFFSET is a robust futex held by a
+ * thread of machd, so the kernel sets FUTEX_OWNER_DIED (0x40000000) in it
+ * when machd's process ends, however it ends. A task maps it read-only and
+ * tests the bit with a plain load (no system call) before fast-lane sends.
+ * machd may send -1 for it (no liveness page): the task then relies on its
+ * other checks. */
+#define MACHD_LIVENESS_WORD_OFFSET 0u
 struct machd_welcome {
   uint32_t kind; /* MACHD_SOCK_WELCOME or MACHD_SOCK_REFUSED */
   uint32_t version;

@@ -55,9 +55,10 @@ int open_pidfd(int sock, pid_t pid) {
   return int(syscall(SYS_pidfd_open, pid, 0));  // older kernels: racy but best effort
 }
 
-bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell) {
-  const int fds[2] = {region_fd, doorbell};
-  return machd_send_fds(fd, &w, sizeof w, fds, region_fd >= 0 ? 2 : 0, MSG_DONTWAIT) == ssize_t(sizeof w);
+bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell, int liveness = -1) {
+  const int fds[3] = {region_fd, doorbell, liveness};
+  const size_t n = region_fd < 0 ? 0 : liveness < 0 ? 2 : 3;
+  return machd_send_fds(fd, &w, sizeof w, fds, n, MSG_DONTWAIT) == ssize_t(sizeof w);
 }
 }  // namespace
 
@@ -364,7 +365,7 @@ void Daemon::on_hello(int fd) {
   w.nchannels = MACHD_MAX_CHANNELS;
   w.channel_size = MACHD_CHANNEL_SIZE;
   w.task_id = s->task;
-  if (!send_welcome(fd, w, s->region_fd(), s->doorbell())) {
+  if (!send_welcome(fd, w, s->region_fd(), s->doorbell(), liveness_.fd())) {
     // The client left before its welcome: undo what was set up for it.
     admission_.end_task(cred.uid);
     runtime_->notify_task_terminating(s->task);

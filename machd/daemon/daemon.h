@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "admission.h"
+#include "liveness.h"
 #include "event_loop.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
@@ -147,6 +148,7 @@ class Daemon final : public kern::AgentLink {
   };
   std::unordered_map<int, PendingHello> hellos_;  // by fd: accepted, owing their hello
   Admission admission_;
+  Liveness liveness_;  // the word that tells tasks machd is alive
   static constexpr uint64_t kAcceptRetryNs = 100'000'000;  // 100 ms
   uint64_t last_accept_warning_ns_ = 0;
   // Polling before sleeping (only with more than one CPU: on one CPU the

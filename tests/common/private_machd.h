@@ -56,6 +56,14 @@ class PrivateMachd {
     for (int i = 0; i < 500 && !machd_answers(socket_); ++i) usleep(10000);
     return machd_answers(socket_);
   }
+  // SIGKILL, then waits (the socket and directory stay until stop()).
+  void kill_now() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
   // SIGTERM, then waits; returns machd's exit status as waitpid gives it.
   int stop() {
     int status = -1;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "../common/private_machd.h"
+#include "../common/private_machd.h"
 #include "support.h"
 
 using namespace systest;
@@ -278,4 +279,41 @@ TEST(Lifecycle, MachCallFromSignalHandlerDuringBlockedReceive) {
   });
   int code = reap_within(child, 10000);
   EXPECT_EQ(code, 0) << "10: handler's call failed, 11: interrupted call clobbered, 12/13: task cut off";
+}
+
+TEST(Lifecycle, NoSendSucceedsOnceMachdIsKilledFastLanesIncluded) {
+  // A task streaming on fast lanes (no system call per send) learns of
+  // machd's death on its next send: the kernel marks machd's liveness word.
+  const char* machd = getenv("MACHD_BIN");
+  const char* helper = getenv("TASK_HELPER");
+  ASSERT_NE(machd, nullptr);
+  ASSERT_NE(helper, nullptr);
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(d.start(machd, "error"));
+  int in[2], out[2];
+  ASSERT_EQ(pipe(in), 0);
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    setenv("MACHD_SOCKET", d.socket().c_str(), 1);
+    setenv("MACH_COMPAT_QUIET", "1", 1);
+    execl(helper, helper, "fast-send-after-death", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  FILE* o = fdopen(out[0], "r");
+  char line[64] = {};
+  ASSERT_NE(fgets(line, sizeof line, o), nullptr);
+  ASSERT_STREQ(line, "ready\n");
+  d.kill_now();
+  ASSERT_EQ(write(in[1], "x", 1), 1);
+  close(in[1]);
+  ASSERT_NE(fgets(line, sizeof line, o), nullptr);
+  fclose(o);
+  EXPECT_STREQ(line, "after 0\n") << "sends into a dead machd looked as if they went";
+  EXPECT_EQ(reap_within(pid, 20000), 0);
+  d.stop();
 }

@@ -13,6 +13,8 @@
  *                               TASK_HOST_PORT differs from it, 31 else
  *   task_helper queue-until-refused  queues 1 MiB messages on its own port
  *                               until machd refuses one (see below)
+ *   task_helper fast-send-after-death  sends, waits on stdin while machd is
+ *                               killed, then counts sends that succeed
  *   task_helper getppid-exit    exits with what getppid() returns (a call
  *                               an emulation may redirect), modulo 256
  */
@@ -97,6 +99,44 @@ static int queue_until_refused(void) {
   return 0;
 }
 
+/* Streams small messages to a port of its own (fast lanes once machd grants
+ * credits), prints "ready", waits for a byte on stdin (machd is killed
+ * meanwhile), then tries 1000 more sends and prints how many succeeded. */
+static int fast_send_after_death(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 60;
+  if (mach_port_insert_right(mach_task_self(), p, p, MACH_MSG_TYPE_MAKE_SEND) != KERN_SUCCESS) return 61;
+  mach_port_limits_t lim = {MACH_PORT_QLIMIT_LARGE};
+  if (mach_port_set_attributes(mach_task_self(), p, MACH_PORT_LIMITS_INFO, (mach_port_info_t)&lim,
+                               MACH_PORT_LIMITS_INFO_COUNT) != KERN_SUCCESS)
+    return 62;
+  mach_msg_header_t m;
+  int ok = 0;
+  for (int i = 0; i < 200; i++) {
+    memset(&m, 0, sizeof m);
+    m.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+    m.msgh_size = sizeof m;
+    m.msgh_remote_port = p;
+    if (mach_msg(&m, MACH_SEND_MSG, sizeof m, 0, 0, 0, 0) == MACH_MSG_SUCCESS) ok++;
+  }
+  if (ok != 200) return 63;
+  printf("ready\n");
+  fflush(stdout);
+  char c;
+  if (read(0, &c, 1) != 1) return 64;
+  ok = 0;
+  for (int i = 0; i < 1000; i++) {
+    memset(&m, 0, sizeof m);
+    m.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+    m.msgh_size = sizeof m;
+    m.msgh_remote_port = p;
+    if (mach_msg(&m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m, 0, 0, 100, 0) == MACH_MSG_SUCCESS) ok++;
+  }
+  printf("after %d\n", ok);
+  fflush(stdout);
+  return 0;
+}
+
 /* A forked child holds its task port and bootstrap port and nothing else
  * (0), or says how many names more it holds. */
 static int fork_names(void) {
@@ -120,6 +160,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
   if (strcmp(argv[1], "queue-until-refused") == 0) return queue_until_refused();
+  if (strcmp(argv[1], "fast-send-after-death") == 0) return fast_send_after_death();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
