@@ -18,6 +18,21 @@ namespace systest {
 void set_machd(const std::string& socket);
 }
 
+namespace {
+// SYSTEST_TRACE_HOLDINGS=1: after each test, machd's port count when it
+// changed (finding which test leaves something behind).
+class HoldingsTracer : public testing::EmptyTestEventListener {
+  void OnTestEnd(const testing::TestInfo& t) override {
+    systest::wait_for_tasks(2);
+    const uint64_t ports = systest::holdings().ports;
+    if (ports != last_) fprintf(stderr, "holdings: %s.%s: ports %lu -> %lu\n", t.test_suite_name(), t.name(),
+                                (unsigned long)last_, (unsigned long)ports);
+    last_ = ports;
+  }
+  uint64_t last_ = 0;
+};
+}  // namespace
+
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   testsupport::PrivateMachd daemon;
@@ -32,9 +47,19 @@ int main(int argc, char** argv) {
   // machd must hold nothing more than before the first test.
   (void)mig_get_reply_port();  // the main thread's MIG reply port lives on
   systest::Holdings before = systest::holdings();
+  if (getenv("SYSTEST_TRACE_HOLDINGS")) testing::UnitTest::GetInstance()->listeners().Append(new HoldingsTracer);
   int rc = RUN_ALL_TESTS();
   systest::wait_for_tasks(before.tasks);
+  // What the last tasks held is released as machd notices their ends (a
+  // process's exit, then its threads' and exec state's): give it up to 5 s
+  // to come back to where it started; a leak stays.
   systest::Holdings after = systest::holdings();
+  for (int i = 0; i < 100 && (after.ports > before.ports || after.messages != before.messages ||
+                              after.ool_payloads != 0 || after.memfd_payloads != 0 || after.waiters != before.waiters);
+       ++i) {
+    usleep(50000);
+    after = systest::holdings();
+  }
   printf("machd holdings before/after the tests: tasks %lu/%lu ports %lu/%lu messages %lu/%lu "
          "ool %lu/%lu memfds %lu/%lu waiters %lu/%lu\n",
          (unsigned long)before.tasks, (unsigned long)after.tasks, (unsigned long)before.ports,
