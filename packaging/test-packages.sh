@@ -31,82 +31,27 @@
 # Needs: bash packaging/install-deps.sh --packaging
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-worktree=()
-debs_in=""
-while [ $# -gt 0 ]; do
-  case $1 in
-    --worktree) worktree=(--worktree) ;;
-    --debs) debs_in=$(cd "$2" && pwd); shift ;;
-    *) echo "usage: $0 [--worktree] [--debs DIR]" >&2; exit 2 ;;
-  esac
-  shift
-done
-[ "$(id -u)" -eq 0 ] || { echo "test-packages: run as root (debootstrap, the container)" >&2; exit 1; }
-for tool in debootstrap tar; do
-  command -v "$tool" >/dev/null ||
-    { echo "test-packages: $tool is missing (bash packaging/install-deps.sh --packaging)" >&2; exit 1; }
-done
-
-cache=${MACHD_PKGTEST_CACHE:-/var/cache/machd-pkgtest}
-mkdir -p "$cache"
-work=$(mktemp -d "${TMPDIR:-/tmp}/machd-pkgtest.XXXXXX")
-root="$work/root"
-cleanup() {
-  # A chroot's mounts go before the tree does.
+name=test-packages
+tools=""
+source "$(dirname "$0")/test-common.sh"
+# A chroot's mounts go before the tree does.
+before_cleanup() {
   for m in dev/pts dev sys proc; do
     mountpoint -q "$root/$m" 2>/dev/null && umount -l "$root/$m"
   done
-  if [ "${MACHD_PKGTEST_KEEP:-0}" = 1 ]; then
-    echo "test-packages: kept $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-declare -a phase_names=() phase_secs=()
-phase_start=0
-begin() { echo "=== $1"; phase_start=$SECONDS; current=$1; }
-end() {
-  phase_names+=("$current")
-  phase_secs+=($((SECONDS - phase_start)))
-  echo "=== $current: $((SECONDS - phase_start)) s"
-}
-summary() {
-  echo "test-packages: phase times"
-  for i in "${!phase_names[@]}"; do
-    printf '  %-10s %4d s\n' "${phase_names[$i]}" "${phase_secs[$i]}"
-  done
-  printf '  %-10s %4d s\n' total "$SECONDS"
+  return 0
 }
 
 # 1. build
 begin build
-if [ -n "$debs_in" ]; then
-  mkdir -p "$work/debs"
-  cp "$debs_in"/*.deb "$work/debs/"
-  echo "test-packages: packages from $debs_in"
-else
-  bash "$top/packaging/build-debs.sh" "${worktree[@]}" "$work/debs"
-fi
+build_debs
 packages=$(for d in "$work"/debs/*.deb; do dpkg-deb -f "$d" Package; done | grep -v -- '-dbgsym$' | sort -u | tr '\n' ' ')
 echo "test-packages: packages: $packages"
 end
 
 # 2. rootfs
 begin rootfs
-tarball="$cache/bookworm-minbase-build.tar"
-if [ ! -e "$tarball" ]; then
-  echo "test-packages: debootstrap bookworm into the cache (once)"
-  rm -rf "$cache/rootfs.partial"
-  debootstrap --variant=minbase --include=build-essential,pkg-config,cmake \
-    bookworm "$cache/rootfs.partial" ${MACHD_PKGTEST_MIRROR:+"$MACHD_PKGTEST_MIRROR"} > "$cache/debootstrap.log" 2>&1 ||
-    { tail -n 30 "$cache/debootstrap.log"; exit 1; }
-  tar -C "$cache/rootfs.partial" -cf "$tarball.tmp" .
-  mv "$tarball.tmp" "$tarball"
-  rm -rf "$cache/rootfs.partial"
-fi
+tarball=$(minbase_tarball)
 mkdir "$root"
 tar -C "$root" -xf "$tarball"
 echo "test-packages: fresh root file system from $tarball"
@@ -115,9 +60,7 @@ end
 # What the container gets: the packages and the test material.
 payload="$root/payload"
 mkdir -p "$payload/debs" "$payload/example" "$payload/cmake"
-for d in "$work"/debs/*.deb; do
-  case $(dpkg-deb -f "$d" Package) in *-dbgsym) ;; *) cp "$d" "$payload/debs/" ;; esac
-done
+copy_debs "$payload/debs"
 cp "$top/examples/dead_name.c" "$top/examples/example_support.h" "$payload/example/"
 cp "$top/tests/cmake/CMakeLists.txt" "$top/tests/cmake/greet.defs" "$top/tests/cmake/greet_check.c" \
    "$top/tests/cmake/pager_link.c" "$payload/cmake/"

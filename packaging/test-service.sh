@@ -30,57 +30,18 @@
 # (--register=no --keep-unit: the host's PID 1 need not be systemd).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-worktree=()
-debs_in=""
-while [ $# -gt 0 ]; do
-  case $1 in
-    --worktree) worktree=(--worktree) ;;
-    --debs) debs_in=$(cd "$2" && pwd); shift ;;
-    *) echo "usage: $0 [--worktree] [--debs DIR]" >&2; exit 2 ;;
-  esac
-  shift
-done
-[ "$(id -u)" -eq 0 ] || { echo "test-service: run as root (debootstrap, the container)" >&2; exit 1; }
-for tool in debootstrap tar systemd-nspawn nsenter ps; do
-  command -v "$tool" >/dev/null ||
-    { echo "test-service: $tool is missing (bash packaging/install-deps.sh --packaging)" >&2; exit 1; }
-done
-
-cache=${MACHD_PKGTEST_CACHE:-/var/cache/machd-pkgtest}
-mkdir -p "$cache"
-work=$(mktemp -d "${TMPDIR:-/tmp}/machd-svctest.XXXXXX")
-root="$work/root"
+name=test-service
+tools="systemd-nspawn nsenter ps"
+source "$(dirname "$0")/test-common.sh"
 machine="machd-svc-$$"
 nspawn_pid=""
-cleanup() {
+before_cleanup() {
   if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
     kill -TERM "$nspawn_pid" 2>/dev/null || true   # nspawn powers the container off
     for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$nspawn_pid" 2>/dev/null || true
   fi
-  if [ "${MACHD_PKGTEST_KEEP:-0}" = 1 ]; then
-    echo "test-service: kept $work"
-  else
-    rm -rf "$work"
-  fi
-}
-trap cleanup EXIT
-
-declare -a phase_names=() phase_secs=()
-phase_start=0
-begin() { echo "=== $1"; phase_start=$SECONDS; current=$1; }
-end() {
-  phase_names+=("$current")
-  phase_secs+=($((SECONDS - phase_start)))
-  echo "=== $current: $((SECONDS - phase_start)) s"
-}
-summary() {
-  echo "test-service: phase times"
-  for i in "${!phase_names[@]}"; do
-    printf '  %-10s %4d s\n' "${phase_names[$i]}" "${phase_secs[$i]}"
-  done
-  printf '  %-10s %4d s\n' total "$SECONDS"
+  return 0
 }
 
 # A command in the not yet booted tree.
@@ -91,30 +52,14 @@ run_in_tree() {
 
 # 1. build
 begin build
-if [ -n "$debs_in" ]; then
-  mkdir -p "$work/debs"
-  cp "$debs_in"/*.deb "$work/debs/"
-  echo "test-service: packages from $debs_in"
-else
-  bash "$top/packaging/build-debs.sh" "${worktree[@]}" "$work/debs"
-fi
+build_debs
 end
 
 # 2. rootfs
 begin rootfs
-minbase="$cache/bookworm-minbase-build.tar"
 with_systemd="$cache/bookworm-systemd.tar"
 if [ ! -e "$with_systemd" ]; then
-  if [ ! -e "$minbase" ]; then
-    echo "test-service: debootstrap bookworm into the cache (once)"
-    rm -rf "$cache/rootfs.partial"
-    debootstrap --variant=minbase --include=build-essential,pkg-config,cmake \
-      bookworm "$cache/rootfs.partial" ${MACHD_PKGTEST_MIRROR:+"$MACHD_PKGTEST_MIRROR"} > "$cache/debootstrap.log" 2>&1 ||
-      { tail -n 30 "$cache/debootstrap.log"; exit 1; }
-    tar -C "$cache/rootfs.partial" -cf "$minbase.tmp" .
-    mv "$minbase.tmp" "$minbase"
-    rm -rf "$cache/rootfs.partial"
-  fi
+  minbase=$(minbase_tarball)
   echo "test-service: add systemd to $minbase (once)"
   mkdir "$root"
   tar -C "$root" -xf "$minbase"
@@ -136,9 +81,7 @@ end
 begin install
 payload="$root/payload"
 mkdir -p "$payload/debs" "$payload/example"
-for d in "$work"/debs/*.deb; do
-  case $(dpkg-deb -f "$d" Package) in *-dbgsym) ;; *) cp "$d" "$payload/debs/" ;; esac
-done
+copy_debs "$payload/debs"
 cp "$top/examples/dead_name.c" "$top/examples/crash_reporter.c" "$top/examples/pager_demo.c" \
    "$top/examples/example_support.h" "$payload/example/"
 cp "$top/packaging/test-service-inside.sh" "$payload/inside.sh"
@@ -156,7 +99,8 @@ systemd-nspawn --register=no --keep-unit --boot -D "$root" -M "$machine" --conso
 nspawn_pid=$!
 init_pid=""
 for _ in $(seq 100); do
-  init_pid=$(ps -o pid= --ppid "$nspawn_pid" | tr -d ' ' | head -n 1)
+  # (ps fails while nspawn has no child yet: not an error under pipefail)
+  init_pid=$({ ps -o pid= --ppid "$nspawn_pid" || true; } | tr -d ' ' | head -n 1)
   [ -n "$init_pid" ] && [ "$(cat "/proc/$init_pid/comm" 2>/dev/null)" = systemd ] && break
   init_pid=""
   kill -0 "$nspawn_pid" 2>/dev/null || break

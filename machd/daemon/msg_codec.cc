@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
 
 #include "ool_payload.h"
 
@@ -61,7 +60,7 @@ mach_msg_return_t decode_msg_request(Request& req, ipc::MsgArgs& out) {
   send.msg.assign(d.begin(), d.begin() + long(send_size));
   uint64_t off = align8(send_size);
   send.ool.reserve(n_ool);
-  std::unordered_map<uint32_t, std::shared_ptr<const SharedFd>> shared_fds;  // by fd_index
+  std::vector<std::shared_ptr<const SharedFd>> shared_fds(req.fds.size());  // by fd_index
   for (uint64_t i = 0; i < n_ool; ++i, off += sizeof(machd_ool_in)) {
     machd_ool_in rec{};
     if (!read_at(d, off, rec)) return MACH_SEND_INVALID_DATA;

@@ -47,6 +47,9 @@ struct Task {
   mach_port_name_t self_name = MACH_PORT_NULL;
   Port* special[kSpecialSlots] = {};   // send rights held by the task object
   std::vector<Credit*> credits;        // open send credits of this task (credit.h)
+  // Its user's entry in Ipc::user_bytes (what the messages it sends are
+  // charged to); null for the kernel task, whose messages are not charged.
+  uint64_t* queued_bytes = nullptr;
 };
 
 struct Work {
@@ -105,7 +108,8 @@ struct Ipc {
   // ---- accounting ----
   uint64_t live_kmsgs = 0;
   uint64_t live_payloads = 0;
-  // Heap bytes of messages in flight, by the sending user (Kmsg::charge).
+  // Heap bytes of messages in flight, by the sending user (Ipc::charge).
+  // Entries are never erased: tasks and messages point at them.
   std::unordered_map<uint32_t, uint64_t> user_bytes;
 
   // ---- limits ----
@@ -132,11 +136,17 @@ struct Ipc {
 
   Kmsg* new_kmsg();
   void free_kmsg(Kmsg* k);  // k must carry no rights or payloads any more
-  // Whether `bytes` more may be charged to `uid` within user_bytes_limit.
-  bool fits(uint32_t uid, uint64_t bytes) const;
-  // Charges k's heap bytes (body and heap-held out-of-line regions) to
-  // `uid`, unconditionally; free_kmsg() gives the charge back.
-  void charge(Kmsg* k, uint32_t uid);
+  // Whether `bytes` more may be charged to `counter` (a Task::queued_bytes)
+  // within user_bytes_limit.
+  bool fits(const uint64_t& counter, uint64_t bytes) const {
+    return bytes <= user_bytes_limit && counter <= user_bytes_limit - bytes;
+  }
+  // Charges `bytes` of k to `counter`; free_kmsg() gives them back.
+  static void charge(Kmsg* k, uint64_t* counter, uint64_t bytes) {
+    *counter += bytes;
+    k->charged_to = counter;
+    k->charged_bytes = bytes;
+  }
 };
 
 // Runs deferred work until the queue is empty (see the header comment).

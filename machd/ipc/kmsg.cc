@@ -31,30 +31,11 @@ Kmsg* Ipc::new_kmsg() {
   return k;
 }
 
-bool Ipc::fits(uint32_t uid, uint64_t bytes) const {
-  auto it = user_bytes.find(uid);
-  const uint64_t used = it == user_bytes.end() ? 0 : it->second;
-  return bytes <= user_bytes_limit && used <= user_bytes_limit - bytes;
-}
-
-void Ipc::charge(Kmsg* k, uint32_t uid) {
-  uint64_t bytes = k->bytes.size();
-  for (const KDesc& d : k->descs)
-    if (d.payload) bytes += d.payload->heap_bytes();
-  if (bytes == 0) return;
-  user_bytes[uid] += bytes;
-  k->charged_uid = uid;
-  k->charged_bytes = bytes;
-}
-
 void Ipc::free_kmsg(Kmsg* k) {
   live_kmsgs--;
-  if (k->charged_bytes != 0) {
-    auto it = user_bytes.find(k->charged_uid);
-    if (it != user_bytes.end()) {
-      it->second -= std::min(it->second, k->charged_bytes);
-      if (it->second == 0) user_bytes.erase(it);
-    }
+  if (k->charged_to != nullptr) {
+    *k->charged_to -= std::min(*k->charged_to, k->charged_bytes);
+    k->charged_to = nullptr;
     k->charged_bytes = 0;
   }
   // Small messages keep their buffers for the next one: a stream of them

@@ -55,9 +55,9 @@ struct Kmsg {
   std::vector<KDesc> descs;
   SenderId sender;
   bool circular = false;     // carries a receive right whose queue leads back to dest
-  // Heap bytes charged to the sending user (Ipc::charge), given back when
-  // the message is freed.
-  uint32_t charged_uid = 0;
+  // Heap bytes charged to the sending user's counter (Ipc::charge), given
+  // back when the message is freed.
+  uint64_t* charged_to = nullptr;
   uint64_t charged_bytes = 0;
 
   mach_msg_size_t size() const { return static_cast<mach_msg_size_t>(bytes.size()); }

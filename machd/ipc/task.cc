@@ -50,6 +50,7 @@ TaskId task_create_kernel(Ipc& ipc) {
 TaskId task_create(Ipc& ipc, const Credentials& creds) {
   Task* kernel = ipc.task(ipc.kernel);
   Task* t = new_task(ipc, creds);
+  t->queued_bytes = &ipc.user_bytes[creds.uid];  // the kernel task's stay uncharged
   mach_port_name_t kname = MACH_PORT_NULL;
   uint32_t index = 0;
   if (kernel->space.alloc(&kname, &index) != KERN_SUCCESS) {

@@ -42,34 +42,16 @@ int silent_connection(const std::string& path) {
 // Runs `task_helper MODE` as a task of the machd at `socket`; its exit code,
 // or -1 if it ran for more than timeout_ms.
 int run_helper(const std::string& socket, const char* mode, int timeout_ms = 10000) {
-  const char* helper = getenv("TASK_HELPER");
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("MACHD_SOCKET", socket.c_str(), 1);
-    execl(helper, helper, mode, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return systest::reap_within(pid, timeout_ms);
+  return systest::reap_within(systest::spawn_helper(socket, mode), timeout_ms);
 }
 
 // Starts `task_helper block-receive` as a task of the machd at `socket` and
 // waits until it is one (it prints "ready"); -1 if it never is.
 pid_t start_blocked_helper(const std::string& socket) {
-  const char* helper = getenv("TASK_HELPER");
-  int out[2];
-  if (pipe(out) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    setenv("MACHD_SOCKET", socket.c_str(), 1);
-    execl(helper, helper, "block-receive", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  pollfd p{out[0], POLLIN, 0};
-  char line[16] = {};
-  const bool ready = poll(&p, 1, 10000) == 1 && read(out[0], line, sizeof line - 1) > 0 && strncmp(line, "ready", 5) == 0;
-  close(out[0]);
+  int out = -1;
+  pid_t pid = systest::spawn_helper(socket, "block-receive", &out);
+  const bool ready = systest::read_line(out) == "ready";
+  close(out);
   if (!ready) {
     kill(pid, SIGKILL);
     systest::wait_exit(pid);
@@ -185,24 +167,14 @@ TEST(Admission, AUsersQueuedMessagesAreBoundedAndASendBeyondIsNoBuffer) {
   // a receive makes room again.
   testsupport::PrivateMachd d;
   ASSERT_TRUE(start_machd(d, {"--max-queued-mib-per-user", "8"}));
-  const char* helper = getenv("TASK_HELPER");
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    setenv("MACHD_SOCKET", d.socket().c_str(), 1);
-    execl(helper, helper, "queue-until-refused", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
+  int out = -1;
+  pid_t pid = systest::spawn_helper(d.socket(), "queue-until-refused", &out);
+  const std::string line = systest::read_line(out, 30000);
+  close(out);
   const int code = systest::reap_within(pid, 30000);
-  char line[64] = {};
-  (void)!read(out[0], line, sizeof line - 1);
-  close(out[0]);
   EXPECT_EQ(code, 0) << line;
   int sent = -1;
-  EXPECT_EQ(sscanf(line, "sent %d", &sent), 1) << line;
+  EXPECT_EQ(sscanf(line.c_str(), "sent %d", &sent), 1) << line;
   EXPECT_GE(sent, 6) << line;
   EXPECT_LE(sent, 8) << line;
   // machd still serves.

@@ -95,23 +95,15 @@ TEST(Isolation, ATasksDescriptorsOpenToNothingThatReachesItsRegion) {
   ASSERT_TRUE(daemon.start(machd, "error", nullptr, {"--allow-uid", std::to_string(kNobody)}));
   const std::string dir = daemon.socket().substr(0, daemon.socket().rfind('/'));
   ASSERT_EQ(chmod(dir.c_str(), 0711), 0);
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t victim = fork();
-  if (victim == 0) {
-    dup2(out[1], 1);
-    setenv("MACHD_SOCKET", daemon.socket().c_str(), 1);
-    if (!become_unprivileged()) _exit(126);
-    execl(helper, helper, "block-receive", static_cast<char*>(nullptr));
-    _exit(127);
+  int out = -1;
+  pid_t victim = systest::spawn_helper(daemon.socket(), "block-receive", &out, nullptr, become_unprivileged);
+  const std::string line = systest::read_line(out);
+  close(out);
+  if (line != "ready") {
+    kill(victim, SIGKILL);
+    systest::wait_exit(victim);
   }
-  close(out[1]);
-  pollfd p{out[0], POLLIN, 0};
-  char line[16] = {};
-  ASSERT_EQ(poll(&p, 1, 10000), 1);
-  ASSERT_GT(read(out[0], line, sizeof line - 1), 0);
-  close(out[0]);
-  ASSERT_EQ(strncmp(line, "ready", 5), 0) << "the task did not start";
+  ASSERT_EQ(line, "ready") << "the task did not start";
   pid_t prober = fork();
   if (prober == 0) _exit(probe(victim));
   const int code = systest::wait_exit(prober);

@@ -290,30 +290,18 @@ TEST(Lifecycle, NoSendSucceedsOnceMachdIsKilledFastLanesIncluded) {
   ASSERT_NE(helper, nullptr);
   testsupport::PrivateMachd d;
   ASSERT_TRUE(d.start(machd, "error"));
-  int in[2], out[2];
-  ASSERT_EQ(pipe(in), 0);
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    setenv("MACHD_SOCKET", d.socket().c_str(), 1);
+  int in = -1, out = -1;
+  pid_t pid = spawn_helper(d.socket(), "fast-send-after-death", &out, &in, [] {
     setenv("MACH_COMPAT_QUIET", "1", 1);
-    execl(helper, helper, "fast-send-after-death", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  FILE* o = fdopen(out[0], "r");
-  char line[64] = {};
-  ASSERT_NE(fgets(line, sizeof line, o), nullptr);
-  ASSERT_STREQ(line, "ready\n");
+    return true;
+  });
+  ASSERT_EQ(read_line(out), "ready");
   d.kill_now();
-  ASSERT_EQ(write(in[1], "x", 1), 1);
-  close(in[1]);
-  ASSERT_NE(fgets(line, sizeof line, o), nullptr);
-  fclose(o);
-  EXPECT_STREQ(line, "after 0\n") << "sends into a dead machd looked as if they went";
+  ASSERT_EQ(write(in, "x", 1), 1);
+  close(in);
+  const std::string after = read_line(out, 20000);
+  close(out);
+  EXPECT_EQ(after, "after 0") << "sends into a dead machd looked as if they went";
   EXPECT_EQ(reap_within(pid, 20000), 0);
   d.stop();
 }

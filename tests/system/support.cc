@@ -7,10 +7,13 @@
 #include <mach/mach_vm.h>
 #include <machd/machd_debug.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -244,6 +247,48 @@ mach_port_t thread_of_tid(mach_port_t task, pid_t tid) {
   }
   vm_deallocate(mach_task_self(), vm_address_t(list), n * sizeof(mach_port_t));
   return found;
+}
+
+}  // namespace systest
+
+namespace systest {
+
+pid_t spawn_helper(const std::string& socket, const char* mode, int* out, int* in,
+                   const std::function<bool()>& in_child) {
+  const char* helper = getenv("TASK_HELPER");
+  int o[2] = {-1, -1}, i[2] = {-1, -1};
+  if ((out && pipe2(o, O_CLOEXEC) != 0) || (in && pipe2(i, O_CLOEXEC) != 0)) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (out) dup2(o[1], 1);
+    if (in) dup2(i[0], 0);
+    setenv("MACHD_SOCKET", socket.c_str(), 1);
+    if (in_child && !in_child()) _exit(126);
+    if (helper) execl(helper, helper, mode, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (out) {
+    close(o[1]);
+    *out = o[0];
+  }
+  if (in) {
+    close(i[0]);
+    *in = i[1];
+  }
+  return pid;
+}
+
+std::string read_line(int fd, int timeout_ms) {
+  std::string line;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    if (left.count() <= 0 || poll(&p, 1, int(left.count())) != 1 || read(fd, &c, 1) != 1) return "";
+    if (c == '\n') return line;
+    line += c;
+  }
 }
 
 }  // namespace systest

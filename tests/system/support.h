@@ -33,6 +33,17 @@ int reap_within(pid_t pid, int timeout_ms);
 // be opened.
 int run_as_nobody(const std::function<int()>& body);
 
+// Starts `$TASK_HELPER mode` (task_helper.c) as a task of the machd at
+// `socket`. If `out` is given, *out is the read end of a pipe the helper's
+// stdout goes to; if `in` is given, *in is the write end of a pipe that is
+// its stdin. `in_child`, if given, runs in the child before exec; false
+// makes the child exit 126. Returns the pid (-1 if fork failed).
+pid_t spawn_helper(const std::string& socket, const char* mode, int* out = nullptr, int* in = nullptr,
+                   const std::function<bool()>& in_child = {});
+// One line from `fd` (without its newline) read within timeout_ms; "" if
+// none came.
+std::string read_line(int fd, int timeout_ms = 10000);
+
 // A simple message: header + an int payload + 64 bytes of text.
 struct SimpleMsg {
   mach_msg_header_t head;
