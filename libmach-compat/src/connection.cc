@@ -50,6 +50,7 @@ struct Connection {
   const uint32_t* liveness = nullptr;
   uint32_t task_self = 0;
   uint32_t bootstrap = 0;
+  bool managed_memory = false;  // MACHD_WELCOME_MANAGED_MEMORY
   bool up = false;
   bool broken = false;  // machd went away
 };
@@ -196,6 +197,7 @@ bool handshake(int sock, Connection& c, int32_t& refused) {
   c.doorbell = fds[1];
   c.task_self = w.task_self;
   c.bootstrap = w.bootstrap_port;
+  c.managed_memory = (w.flags & MACHD_WELCOME_MANAGED_MEMORY) != 0;
   return true;
 }
 
@@ -325,6 +327,7 @@ void kick_machd() {
 
 uint32_t task_self_name() { return g_conn.task_self; }
 uint32_t bootstrap_name() { return g_conn.bootstrap; }
+bool anonymous_memory_managed() { return g_conn.up && g_conn.managed_memory; }
 uint64_t generation() { return g_generation.load(std::memory_order_acquire); }
 
 CallBuilder::CallBuilder(uint32_t op) {

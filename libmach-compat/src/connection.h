@@ -70,6 +70,10 @@ void kick_machd();
 // Connection state.
 uint32_t task_self_name();
 uint32_t bootstrap_name();
+// machd keeps this task's vm_allocate memory under its memory budget
+// (MACHD_WELCOME_MANAGED_MEMORY): vm_allocate on the task itself goes to
+// machd. False when not connected.
+bool anonymous_memory_managed();
 // Bumped on every fork child and reconnect: per-thread caches compare it.
 uint64_t generation();
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "connection.h"
 #include "vm_attrs.h"
 #include "vm_regions.h"
 #include "vm_sanitize.h"
@@ -177,8 +178,14 @@ using namespace machcompat;
 
 extern "C" {
 
+// Under machd's memory budget machd makes the task's anonymous memory
+// (vm/anonymous_memory.h), except permanent ranges, which stay the
+// library's (vm_attrs).
+static bool allocate_in_machd(int flags) { return anonymous_memory_managed() && !(flags & VM_FLAGS_PERMANENT); }
+
 kern_return_t mach_vm_allocate(vm_map_t target, mach_vm_address_t* address, mach_vm_size_t size, int flags) {
-  if (!mach_task_is_self(target)) return _kernelrpc_mach_vm_allocate(target, address, size, flags);
+  if (!mach_task_is_self(target) || allocate_in_machd(flags))
+    return _kernelrpc_mach_vm_allocate(target, address, size, flags);
   if (address == nullptr) return KERN_INVALID_ARGUMENT;
   uint64_t a = *address;
   kern_return_t kr = allocate_self(&a, size, flags);
@@ -187,7 +194,8 @@ kern_return_t mach_vm_allocate(vm_map_t target, mach_vm_address_t* address, mach
 }
 
 kern_return_t vm_allocate(vm_map_t target_task, vm_address_t* address, vm_size_t size, int flags) {
-  if (!mach_task_is_self(target_task)) return _kernelrpc_vm_allocate(target_task, address, size, flags);
+  if (!mach_task_is_self(target_task) || allocate_in_machd(flags))
+    return _kernelrpc_vm_allocate(target_task, address, size, flags);
   if (address == nullptr) return KERN_INVALID_ARGUMENT;
   uint64_t a = *address;
   kern_return_t kr = allocate_self(&a, size, flags);

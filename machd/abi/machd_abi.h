@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 6u
+#define MACHD_ABI_VERSION 7u
 
 /* Region geometry (fixed for ABI version 2):
  *   [0, 4096)                 machd_region_header, credit table, lane controls
@@ -536,8 +536,15 @@ struct machd_welcome {
   uint32_t channel_size;
   uint32_t task_id;        /* machd's id of the task (diagnostics) */
   int32_t error;           /* REFUSED: why (kern_return_t) */
+  uint32_t flags;          /* MACHD_WELCOME_* */
+  uint32_t reserved;       /* 0 */
 };
-MACHD_STATIC_ASSERT(sizeof(struct machd_welcome) == 40, "welcome layout");
+MACHD_STATIC_ASSERT(sizeof(struct machd_welcome) == 48, "welcome layout");
+
+/* machd keeps the task's anonymous memory under its budget (machd
+ * --memory-limit): the library sends vm_allocate on its own task to machd
+ * instead of mapping it in-process. */
+#define MACHD_WELCOME_MANAGED_MEMORY 0x1u
 
 /* A request that carries fds: the channel holds the request as usual (state
  * MACHD_CH_REQ) but its pending bit is NOT set; this socket message tells

@@ -98,6 +98,8 @@ Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
   agent_ = std::make_unique<kern::Agent>(*this);
   memory_objects_ = std::make_unique<vm::MemoryObjects>(directory_, opts_.pager_timeout_ns);
+  default_memory_manager_ = std::make_unique<vm::DefaultMemoryManager>();
+  anonymous_memory_ = std::make_unique<vm::AnonymousMemory>(opts_.memory_limit);
   threads_ = std::make_unique<kern::Threads>();
   exception_ports_ = std::make_unique<kern::ExceptionPorts>();
   exception_delivery_ = std::make_unique<kern::ExceptionDelivery>(dispatch_);
@@ -364,6 +366,7 @@ void Daemon::on_hello(int fd) {
   w.region_size = MACHD_REGION_SIZE;
   w.nchannels = MACHD_MAX_CHANNELS;
   w.channel_size = MACHD_CHANNEL_SIZE;
+  if (anonymous_memory_->managed() && uffd >= 0) w.flags |= MACHD_WELCOME_MANAGED_MEMORY;
   w.task_id = s->task;
   if (!send_welcome(fd, w, s->region_fd(), s->doorbell(), liveness_.fd())) {
     // The client left before its welcome: undo what was set up for it.

@@ -47,6 +47,8 @@
 #include "session.h"
 #include "task_host.h"
 #include "vm/memory_entry.h"
+#include "vm/anonymous_memory.h"
+#include "vm/default_memory_manager.h"
 #include "vm/memory_objects.h"
 
 namespace machd {
@@ -134,6 +136,8 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<vm::MemoryEntries> memory_entries_;
   std::unique_ptr<kern::Agent> agent_;
   std::unique_ptr<vm::MemoryObjects> memory_objects_;
+  std::unique_ptr<vm::DefaultMemoryManager> default_memory_manager_;
+  std::unique_ptr<vm::AnonymousMemory> anonymous_memory_;
   std::unique_ptr<kern::Threads> threads_;
   std::unique_ptr<kern::ExceptionPorts> exception_ports_;
   std::unique_ptr<kern::ExceptionDelivery> exception_delivery_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "machd_version.h"
 
@@ -20,7 +21,7 @@ void usage(FILE* out) {
           "             [--log-file PATH] [--systemd] [--pager-timeout SECONDS]\n"
           "             [--allow-uid UID]... [--shared-bootstrap] [--hello-timeout SECONDS]\n"
           "             [--max-tasks-per-user N] [--max-hellos-per-user N]\n"
-          "             [--max-queued-mib-per-user N] [--help] [--version]\n"
+          "             [--max-queued-mib-per-user N] [--memory-limit SIZE] [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
           "(processes running with libmach-compat) connect over a Unix socket.\n"
@@ -51,6 +52,10 @@ void usage(FILE* out) {
           "  --max-queued-mib-per-user N  a user's messages in flight may hold N MiB of\n"
           "                    machd's memory; sends beyond fail with MACH_SEND_NO_BUFFER\n"
           "                    (default 1024)\n"
+          "  --memory-limit SIZE  keep the tasks' vm_allocate memory within SIZE bytes of\n"
+          "                    RAM (suffix K, M or G; at least 1M): beyond it machd pages\n"
+          "                    it out to the default memory manager (default-pager)\n"
+          "                    (default: no limit, vm_allocate is plain mmap)\n"
           "  --help            this text\n"
           "  --version         print the version and exit\n");
 }
@@ -69,6 +74,26 @@ bool parse_count(const char* s, unsigned long max, unsigned long& out) {
   unsigned long v = strtoul(s, &end, 10);
   if (errno != 0 || *end != '\0' || v > max) return false;
   out = v;
+  return true;
+}
+
+// A size in bytes: a whole number with an optional K, M or G suffix (powers
+// of 1024), at most 1 TiB.
+bool parse_size(const char* s, uint64_t& out) {
+  unsigned long n = 0;
+  std::string digits(s);
+  uint64_t unit = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K': case 'k': unit = 1ull << 10; break;
+      case 'M': case 'm': unit = 1ull << 20; break;
+      case 'G': case 'g': unit = 1ull << 30; break;
+      default: break;
+    }
+    if (unit != 1) digits.pop_back();
+  }
+  if (digits.empty() || !parse_count(digits.c_str(), (1ul << 40) / unit, n)) return false;
+  out = uint64_t(n) * unit;
   return true;
 }
 
@@ -100,6 +125,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"max-tasks-per-user", required_argument, nullptr, 'T'},
       {"max-hellos-per-user", required_argument, nullptr, 'E'},
       {"max-queued-mib-per-user", required_argument, nullptr, 'Q'},
+      {"memory-limit", required_argument, nullptr, 'M'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
@@ -147,6 +173,10 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         else (c == 'T' ? o.admission.tasks_per_uid : o.admission.hellos_per_uid) = uint32_t(n);
         break;
       }
+      case 'M':
+        if (!parse_size(optarg, o.memory_limit) || o.memory_limit < (1ull << 20))
+          return bad_value("--memory-limit", "a size from 1M to 1024G (bytes, or with K, M or G)", optarg, exit_code);
+        break;
       case 'u': {
         unsigned long uid = 0;
         if (!parse_count(optarg, 0xfffffffeul, uid))

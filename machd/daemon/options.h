@@ -25,6 +25,7 @@ struct Options {
   bool shared_bootstrap = false;    // one bootstrap namespace for every uid
   AdmissionLimits admission;    // per-user bounds on connections and tasks
   uint64_t queued_mib_per_user = 1024;  // heap held by one user's messages in flight
+  uint64_t memory_limit = 0;    // bytes of vm_allocate memory kept in RAM (0: no budget)
 };
 
 // Parses argv. Returns nullopt when machd must exit at once: after --help or
@@ -33,7 +34,8 @@ struct Options {
 // Values are checked here: --log-level must name a level, --idle-exit must
 // be a whole number of seconds in [0, INT32_MAX], --pager-timeout a number of seconds in
 // (0, 86400], --allow-uid a uid; --hello-timeout as --pager-timeout,
-// --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000].
+// --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000],
+// --memory-limit a size in [1 MiB, 1 TiB] (K, M, G suffixes).
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
 }  // namespace machd

@@ -53,8 +53,12 @@ uint64_t object_now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-MemoryObject::MemoryObject(uint64_t id, int fd, PagerLink& pager, MappingOps& ops, uint64_t timeout_ns)
-    : id_(id), fd_(fd), pager_(pager), ops_(ops), timeout_ns_(timeout_ns) {
+MemoryObject::MemoryObject(uint64_t id, int fd, PagerLink& pager, MappingOps& ops, uint64_t timeout_ns, bool internal)
+    : id_(id), fd_(fd), internal_(internal), pager_(pager), ops_(ops), timeout_ns_(timeout_ns) {
+  if (internal_) {
+    ready_ = true;  // no pager to wait for: the kernel fills its pages
+    return;
+  }
   pager_.init(*this);
 }
 
@@ -63,6 +67,13 @@ MemoryObject::~MemoryObject() {
 }
 
 uint8_t& MemoryObject::page(uint64_t index) { return state_[index]; }
+
+void MemoryObject::set_page(uint64_t i, uint8_t bits) {
+  const bool was = (state_[i] & kResident) != 0, now = (bits & kResident) != 0;
+  if (now && !was) ++resident_;
+  if (was && !now) --resident_;
+  state_[i] = bits;
+}
 
 uint8_t MemoryObject::page_state(uint64_t offset) const {
   const uint64_t i = offset / kPage;
@@ -119,7 +130,7 @@ void MemoryObject::map_in(ObjectMapping& m, uint64_t first, uint64_t count) {
       // forget what is not there; the next fault asks again.
       for (uint64_t i = a; i < e; ++i) {
         off_t data = lseek(fd_, off_t(i * kPage), SEEK_DATA);
-        if (data < 0 || uint64_t(data) >= (i + 1) * kPage) state_[i] &= uint8_t(~(kResident | kDirty));
+        if (data < 0 || uint64_t(data) >= (i + 1) * kPage) set_page(i, state_[i] & uint8_t(~(kResident | kDirty)));
       }
     }
     a = e;
@@ -165,7 +176,7 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
       if (write && writable) s |= kDirty;  // being written now
       if (ops_.map_cached(m, addr, kPage, writable && !(s & kDirty))) return;
     }
-    s &= uint8_t(~(kResident | kDirty | kPrecious));  // lost from the cache: ask again
+    set_page(idx, s & uint8_t(~(kResident | kDirty | kPrecious)));  // lost from the cache: ask again
   }
   waiters_.emplace(idx, Waiter{&m, addr, {}});
   if (s & kRequested) return;
@@ -177,6 +188,12 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
     return;
   }
   request_around(idx, write ? VM_PROT_READ | VM_PROT_WRITE : VM_PROT_READ);
+  if (internal_ && write && (s & kResident) && mapping_writes(m) && !(s & (kDirty | kLockWrite))) {
+    // A first write to anonymous memory filled with zeroes just now: it is
+    // dirty already, so spare the thread the write-protect fault.
+    s |= kDirty;
+    ops_.write_protect(m, addr, kPage, false);
+  }
 }
 
 void MemoryObject::request_around(uint64_t idx, vm_prot_t access) {
@@ -214,6 +231,24 @@ void MemoryObject::request_around(uint64_t idx, vm_prot_t access) {
 }
 
 void MemoryObject::request_range(uint64_t first, uint64_t count, vm_prot_t access) {
+  if (internal_) {
+    // Anonymous memory: what the default memory manager holds is asked of
+    // it; every other page is zero, filled here.
+    for (uint64_t i = first; i < first + count;) {
+      const bool held = (state_[i] & kPagedOut) != 0;
+      uint64_t e = i + 1;
+      while (e < first + count && ((state_[e] & kPagedOut) != 0) == held) ++e;
+      if (held) {
+        for (uint64_t j = i; j < e; ++j) state_[j] |= kRequested;
+        pending_.push_back({i * kPage, (e - i) * kPage, object_now_ns() + timeout_ns_, false});
+        pager_.data_request(*this, i * kPage, (e - i) * kPage, access);
+      } else if (!fill_zero(i, e - i)) {
+        fail_range(i, e - i);
+      }
+      i = e;
+    }
+    return;
+  }
   for (uint64_t i = first; i < first + count; ++i) state_[i] |= kRequested;
   pending_.push_back({first * kPage, count * kPage, object_now_ns() + timeout_ns_, false});
   pager_.data_request(*this, first * kPage, count * kPage, access);
@@ -345,7 +380,8 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
         }
         break;
       }
-      for (uint64_t j = i; j < e; ++j) state_[first + j] = uint8_t(kResident | locks | (precious ? kPrecious : 0));
+      for (uint64_t j = i; j < e; ++j)
+        set_page(first + j, uint8_t((state_[first + j] & kPagedOut) | kResident | locks | (precious ? kPrecious : 0)));
       i = e;
     }
     map_everywhere(first, count);
@@ -359,28 +395,38 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
 
 kern_return_t MemoryObject::data_unavailable(uint64_t offset, uint64_t length) {
   if (!alive_) return KERN_SUCCESS;
-  static const std::vector<uint8_t> zeros(kMaxClusterPages * kPage, 0);
   const uint64_t first = offset / kPage;
   const uint64_t end = (offset + length + kPage - 1) / kPage;
   ensure(end * kPage);
+  if (!fill_zero(first, end - first)) {
+    fail_range(first, end - first);
+    return KERN_RESOURCE_SHORTAGE;
+  }
+  return KERN_SUCCESS;
+}
+
+bool MemoryObject::fill_zero(uint64_t first, uint64_t count) {
+  const uint64_t end = first + count;
   for (uint64_t i = first; i < end;) {
     if (state_[i] & kResident) {
       ++i;
       continue;
     }
     uint64_t e = i + 1;
-    while (e < end && e - i < kMaxClusterPages && !(state_[e] & kResident)) ++e;
-    if (!write_all(fd_, zeros.data(), (e - i) * kPage, i * kPage)) {
-      fail_range(i, end - i);
-      return KERN_RESOURCE_SHORTAGE;
-    }
-    for (uint64_t j = i; j < e; ++j) state_[j] = kResident;
+    while (e < end && !(state_[e] & kResident)) ++e;
+    // A hole reads as zeroes; allocating it puts zeroed pages in the cache
+    // for UFFDIO_CONTINUE to map (punched first: a page left behind by a
+    // task's own hole punching must not show through).
+    const off_t off = off_t(i * kPage), len = off_t((e - i) * kPage);
+    (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
+    if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, off, len) != 0) return false;
+    for (uint64_t j = i; j < e; ++j) set_page(j, uint8_t((state_[j] & kPagedOut) | kResident));
     i = e;
   }
-  map_everywhere(first, end - first);
+  map_everywhere(first, count);
   for (uint64_t i = first; i < end; ++i) wake(i, true);
   prune_pending();
-  return KERN_SUCCESS;
+  return true;
 }
 
 kern_return_t MemoryObject::data_error(uint64_t offset, uint64_t length, kern_return_t) {
@@ -481,7 +527,7 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
       uint64_t e = i + 1;
       while (e < end && flushable(e)) ++e;
       (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(i * kPage), off_t((e - i) * kPage));
-      for (uint64_t j = i; j < e; ++j) state_[j] = 0;
+      for (uint64_t j = i; j < e; ++j) set_page(j, state_[j] & kPagedOut);
       i = e;
     }
   }
@@ -498,6 +544,7 @@ void MemoryObject::destroy(bool pager_dead) {
   pending_.clear();
   deferred_.clear();
   std::fill(state_.begin(), state_.end(), uint8_t(0));
+  resident_ = 0;
   // The memory goes now: later accesses fault (and fail) on the holes.
   (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, off_t(pages() * kPage));
   terminated_ = true;
@@ -506,13 +553,74 @@ void MemoryObject::destroy(bool pager_dead) {
 
 void MemoryObject::terminate() {
   if (terminated_) return;
-  if (alive_) return_pages(0, pages(), true, false);
+  if (alive_ && !internal_) return_pages(0, pages(), true, false);  // (anonymous memory dies with its object)
   alive_ = false;
   terminated_ = true;
   std::vector<uint64_t> idx;
   for (auto& [i, w] : waiters_) idx.push_back(i);
   for (uint64_t i : idx) wake(i, false);
   pager_.terminate(*this);
+}
+
+// ---- anonymous memory under a budget --------------------------------------------
+
+bool MemoryObject::evictable(uint64_t i) const {
+  const uint8_t s = state_[i];
+  return (s & kResident) && !(s & (kRequested | kUnlockAsked | kLockRead | kLockWrite)) && waiters_.count(i) == 0;
+}
+
+bool MemoryObject::page_out_run(uint64_t first, uint64_t end) {
+  // Dirty pages travel in runs of one kind (the manager has seen them or
+  // not), write-protected first so that a write from now on faults.
+  for (uint64_t i = first; i < end;) {
+    if (!(state_[i] & kDirty)) {
+      ++i;
+      continue;
+    }
+    const bool seen = (state_[i] & kPagedOut) != 0;
+    uint64_t e = i + 1;
+    while (e < end && (state_[e] & kDirty) && ((state_[e] & kPagedOut) != 0) == seen) ++e;
+    for (ObjectMapping* m : mappings_) {
+      if (!mapping_writes(*m)) continue;
+      const uint64_t mfirst = m->offset / kPage;
+      const uint64_t mend = mfirst + (m->end - m->start) / kPage;
+      const uint64_t a = std::max(i, mfirst), b = std::min(e, mend);
+      if (a < b && !ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true)) return false;
+    }
+    if (!pager_.page_out(*this, i * kPage, (e - i) * kPage, !seen)) return false;
+    for (uint64_t j = i; j < e; ++j) state_[j] = uint8_t((state_[j] & ~kDirty) | kPagedOut);
+    i = e;
+  }
+  // Every page of the run is now zero or held by the manager: the hole
+  // unmaps it from every task, and the next touch faults.
+  (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(first * kPage), off_t((end - first) * kPage));
+  for (uint64_t j = first; j < end; ++j) set_page(j, state_[j] & kPagedOut);
+  return true;
+}
+
+uint64_t MemoryObject::evict(uint64_t want, bool* stalled) {
+  if (!internal_ || !alive_ || resident_ == 0) return 0;
+  const uint64_t n = pages();
+  const uint64_t max_run = kMaxReturnBytes / kPage;
+  uint64_t freed = 0;
+  for (uint64_t scanned = 0; scanned < n && freed < want;) {
+    const uint64_t i = hand_ % n;
+    if (!evictable(i)) {
+      hand_ = i + 1;
+      ++scanned;
+      continue;
+    }
+    uint64_t e = i + 1;
+    while (e < n && e - i < max_run && freed + (e - i) < want && evictable(e)) ++e;
+    if (!page_out_run(i, e)) {
+      if (stalled) *stalled = true;
+      break;
+    }
+    freed += e - i;
+    scanned += e - i;
+    hand_ = e;
+  }
+  return freed;
 }
 
 // Forgets requests that are all answered (so deadlines stay few).

@@ -87,6 +87,14 @@ class PagerLink {
                                 memory_object_copy_strategy_t strategy) = 0;
   // The object ends: memory_object_terminate, then the link forgets it.
   virtual void terminate(MemoryObject& o) = 0;
+  // Anonymous memory (an internal object, MemoryObject::internal()): pages
+  // [offset, offset+length) of the cache go to the default memory manager,
+  // which then keeps them: memory_object_data_initialize when it never had
+  // them (initialize), else memory_object_data_return. The first page-out
+  // of an object hands it to the manager (memory_object_create). False if
+  // it could not be sent (no manager registered, or it died): the pages
+  // stay.
+  virtual bool page_out(MemoryObject&, uint64_t /*offset*/, uint64_t /*length*/, bool /*initialize*/) { return false; }
 };
 
 // What the object asks of the tasks' page tables (the fault router does it
@@ -114,8 +122,12 @@ class MemoryObject {
   static constexpr uint32_t kMaxClusterPages = 512;   // 2 MiB
   static constexpr uint64_t kMaxReturnBytes = 1 << 20;
 
-  // `fd`: the cache memfd (taken). Sends memory_object_init at once.
-  MemoryObject(uint64_t id, int fd, PagerLink& pager, MappingOps& ops, uint64_t timeout_ns);
+  // `fd`: the cache memfd (taken). Sends memory_object_init at once, unless
+  // `internal`: anonymous memory (vm_allocate under a memory budget), which
+  // has no pager until it is first paged out. Its pages start as zeroes
+  // (filled by machd on first touch, never asked of a pager); pages that
+  // went to the default memory manager (evict) are asked of it again.
+  MemoryObject(uint64_t id, int fd, PagerLink& pager, MappingOps& ops, uint64_t timeout_ns, bool internal = false);
   ~MemoryObject();
   MemoryObject(const MemoryObject&) = delete;
   MemoryObject& operator=(const MemoryObject&) = delete;
@@ -125,6 +137,10 @@ class MemoryObject {
   bool ready() const { return ready_; }
   bool alive() const { return alive_; }
   bool may_cache() const { return may_cache_; }
+  bool internal() const { return internal_; }
+  uint64_t size() const { return pages() * kPage; }
+  // Pages in the cache (resident), i.e. memory the object holds now.
+  uint64_t resident_pages() const { return resident_; }
   memory_object_copy_strategy_t copy_strategy() const { return copy_strategy_; }
   const std::vector<ObjectMapping*>& mappings() const { return mappings_; }
 
@@ -164,6 +180,15 @@ class MemoryObject {
   // first). The owner deletes it after.
   void terminate();
 
+  // An internal object gives back up to `want` resident pages, taken in
+  // address order from where the last call stopped (a clock hand): dirty
+  // ones go to the default memory manager first (page_out, after write
+  // protection, so a later write faults and is seen), clean ones it holds
+  // or that are still zero are dropped. Pages locked, asked for or waited
+  // on stay. Returns the pages freed; 0 for an external object. *stalled
+  // (if given) is set when a page-out could not be sent.
+  uint64_t evict(uint64_t want, bool* stalled = nullptr);
+
   // Requests whose deadline passed fail their waiters.
   void expire(uint64_t now_ns);
   std::optional<uint64_t> next_deadline() const;
@@ -179,6 +204,7 @@ class MemoryObject {
     kLockWrite = 16,   // the pager forbids writing
     kLockRead = 32,    // the pager forbids reading (and executing)
     kUnlockAsked = 64,
+    kPagedOut = 128,   // internal: the default memory manager holds the page's data
   };
 
  private:
@@ -202,11 +228,24 @@ class MemoryObject {
   void wake(uint64_t index, bool ok);
   void fail_range(uint64_t first, uint64_t count);
   void prune_pending();
+  // Sets page i's bits, keeping the resident count.
+  void set_page(uint64_t i, uint8_t bits);
+  // Pages [first, first+count) become resident zeroes, mapped where mapped,
+  // their waiters woken (data_unavailable, and an internal object's first
+  // touch). False if the cache could not grow.
+  bool fill_zero(uint64_t first, uint64_t count);
+  bool evictable(uint64_t i) const;
+  // Sends the dirty pages of [first, end) to the default memory manager
+  // and drops the run from the cache. False if a page-out failed.
+  bool page_out_run(uint64_t first, uint64_t end);
   void return_pages(uint64_t first, uint64_t count, bool all, bool keep);
   bool mapping_writes(const ObjectMapping& m) const { return (m.protection & VM_PROT_WRITE) != 0; }
 
   uint64_t id_;
   int fd_;
+  bool internal_ = false;
+  uint64_t resident_ = 0;
+  uint64_t hand_ = 0;                                  // evict's clock hand (page index)
   PagerLink& pager_;
   MappingOps& ops_;
   uint64_t timeout_ns_;

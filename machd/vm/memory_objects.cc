@@ -26,7 +26,10 @@ MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router
   g_objects = this;
   kern::runtime().add_observer(&router_);
   router_.on_unmapped([this](MemoryObject* o) { unmapped(o); });
-  router_.after_events([this] { arm(); });
+  router_.after_events([this] {
+    if (after_faults_) after_faults_();
+    arm();
+  });
 }
 
 MemoryObjects::~MemoryObjects() {
@@ -62,6 +65,16 @@ MemoryObject* MemoryObjects::object_for(mach_port_name_t pager) {
   MemoryObject* raw = o.get();
   objects_.emplace(id, std::move(o));
   spdlog::debug("memory object {}: pager port {:#x}, control {:#x}", id, pager, p.control);
+  return raw;
+}
+
+MemoryObject* MemoryObjects::create_internal() {
+  int fd = memfd_create("mach-anonymous", MFD_CLOEXEC);
+  if (fd < 0) return nullptr;
+  const uint64_t id = next_id_++;
+  auto o = std::make_unique<MemoryObject>(id, fd, link_, router_, timeout_ns_, true);
+  MemoryObject* raw = o.get();
+  objects_.emplace(id, std::move(o));
   return raw;
 }
 

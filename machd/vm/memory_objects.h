@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -44,6 +45,13 @@ class MemoryObjects {
   MessagePagerLink& link() { return link_; }
 
   MemoryObject* object_for(mach_port_name_t pager);
+  // A new internal object: anonymous memory, with no pager until it is
+  // first paged out (MemoryObject, vm/anonymous_memory.h). Null if machd
+  // cannot make one.
+  MemoryObject* create_internal();
+  // Called after each batch of faults served (anonymous memory's budget is
+  // checked there).
+  void after_faults(std::function<void()> f) { after_faults_ = std::move(f); }
   // The object whose control port `kernel_name` is (a name the kernel task
   // received), or null.
   MemoryObject* by_control(mach_port_name_t kernel_name);
@@ -87,6 +95,7 @@ class MemoryObjects {
   std::unordered_map<uint64_t, std::unique_ptr<MemoryObject>> objects_;
   std::unordered_map<mach_port_name_t, uint64_t> by_pager_;
   uint64_t next_id_ = 1;
+  std::function<void()> after_faults_;
   uint64_t timer_ = 0;
   uint64_t timer_deadline_ = 0;
 };

@@ -142,4 +142,9 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
   return MIG_NO_REPLY;
 }
 
+void map_object_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, vm_prot_t cur,
+                       vm_inherit_t inheritance) {
+  map_shared(task, start, len, fixed, id, 0, cur, inheritance, kern::runtime().defer());
+}
+
 }  // namespace machd::vm

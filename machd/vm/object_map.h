@@ -35,4 +35,12 @@ namespace machd::vm {
 kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
                                 uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance);
 
+// Maps the object `id` (from its offset 0, `len` bytes) into `task` as
+// copy=FALSE does, for the request being served: its reply is deferred
+// (the address once mapped and registered, or the error), so the caller
+// returns MIG_NO_REPLY. (Anonymous memory under the budget,
+// anonymous_memory.h.)
+void map_object_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, vm_prot_t cur,
+                       vm_inherit_t inheritance);
+
 }  // namespace machd::vm

@@ -16,8 +16,11 @@
 #include "machd_abi.h"
 #include "ool_payload.h"
 
+#include "default_memory_manager.h"
+
 extern "C" {
 #include "memory_objectUser.h"
+#include "memory_object_defaultUser.h"
 }
 
 namespace {
@@ -87,28 +90,91 @@ void MessagePagerLink::data_unlock(MemoryObject& o, uint64_t offset, uint64_t le
     memory_object_data_unlock(p->pager, p->control, vm_offset_t(offset), vm_size_t(length), access);
 }
 
+namespace {
+// The data of [offset, offset+length) of the cache, as the stubs' pointer_t
+// argument: small ranges read here and sent inline, larger ones a sealed
+// memfd filled from the cache inside the kernel (never touching machd's
+// memory), found by machd_kernel_mach_msg through the token. Null when the
+// memfd could not be made.
+class CacheData {
+ public:
+  CacheData(int fd, uint64_t offset, uint64_t length) {
+    if (length < MACHD_OOL_INLINE_MAX) {
+      bytes_.resize(length);
+      if (pread(fd, bytes_.data(), length, off_t(offset)) != ssize_t(length)) std::fill(bytes_.begin(), bytes_.end(), 0);
+      data_ = bytes_.data();
+      return;
+    }
+    g_own_payload.token = &token_;
+    g_own_payload.payload = machd::MemfdPayload::from_file_range(fd, offset, length);
+    if (g_own_payload.payload) data_ = &token_;
+  }
+  ~CacheData() { g_own_payload = OwnPayload{}; }
+  CacheData(const CacheData&) = delete;
+  CacheData& operator=(const CacheData&) = delete;
+  vm_offset_t address() const { return reinterpret_cast<vm_offset_t>(data_); }
+  bool ok() const { return data_ != nullptr; }
+
+ private:
+  static inline const uint8_t token_ = 0;
+  std::vector<uint8_t> bytes_;
+  const void* data_ = nullptr;
+};
+}  // namespace
+
 bool MessagePagerLink::data_return(MemoryObject& o, uint64_t offset, uint64_t length, bool dirty,
                                    bool kernel_copy) {
   const ObjectPorts* p = ports(o.id());
   if (p == nullptr || !MACH_PORT_VALID(p->pager)) return false;
-  // Small returns travel inline (read here); larger ones as a memfd filled
-  // from the cache by copy_file_range, never touching machd's memory.
-  std::vector<uint8_t> bytes;
-  static const uint8_t token = 0;
-  const void* data = &token;
-  if (length < MACHD_OOL_INLINE_MAX) {
-    bytes.resize(length);
-    if (pread(o.fd(), bytes.data(), length, off_t(offset)) != ssize_t(length)) std::fill(bytes.begin(), bytes.end(), 0);
-    data = bytes.data();
-  } else {
-    g_own_payload.token = &token;
-    g_own_payload.payload = MemfdPayload::from_file_range(o.fd(), offset, length);
-    if (!g_own_payload.payload) return false;
+  CacheData data(o.fd(), offset, length);
+  if (!data.ok()) return false;
+  return memory_object_data_return(p->pager, p->control, vm_offset_t(offset), data.address(),
+                                   mach_msg_type_number_t(length), dirty, kernel_copy) == MACH_MSG_SUCCESS;
+}
+
+bool MessagePagerLink::hand_to_default_manager(MemoryObject& o) {
+  kern::Runtime& rt = kern::runtime();
+  const mach_port_name_t manager = default_memory_manager().port();
+  if (!MACH_PORT_VALID(manager)) return false;
+  ObjectPorts p;
+  if (rt.kernel().port_allocate(rt.kt(), MACH_PORT_RIGHT_RECEIVE, &p.pager) != KERN_SUCCESS) return false;
+  if (rt.kernel().port_insert_right(rt.kt(), rt.kt(), p.pager, p.pager, MACH_MSG_TYPE_MAKE_SEND) != KERN_SUCCESS) {
+    rt.kernel().port_mod_refs(rt.kt(), p.pager, MACH_PORT_RIGHT_RECEIVE, -1);
+    return false;
   }
-  const kern_return_t kr = memory_object_data_return(p->pager, p->control, vm_offset_t(offset),
-                                                     reinterpret_cast<vm_offset_t>(data),
-                                                     mach_msg_type_number_t(length), dirty, kernel_copy);
-  g_own_payload = OwnPayload{};
+  p.control = rt.create_port(kern::KType::kMemoryObjectControl, o.id());
+  p.name = rt.create_port(kern::KType::kMemoryObjectName, o.id());
+  // The message moves one reference of our right to the manager.
+  const bool ok = MACH_PORT_VALID(p.control) && MACH_PORT_VALID(p.name) &&
+                  rt.kernel().port_mod_refs(rt.kt(), manager, MACH_PORT_RIGHT_SEND, 1) == KERN_SUCCESS;
+  // The object port's receive right goes to the manager; our send right
+  // stays under the same name.
+  if (!ok || memory_object_create(manager, p.pager, vm_size_t(o.size()), p.control, p.name,
+                                  vm_size_t(MemoryObject::kPage)) != MACH_MSG_SUCCESS) {
+    if (MACH_PORT_VALID(p.control)) rt.destroy_port(p.control);
+    if (MACH_PORT_VALID(p.name)) rt.destroy_port(p.name);
+    rt.release_send(p.pager);  // (a failed send destroyed the receive right; before it, drop it)
+    if (!ok) rt.kernel().port_mod_refs(rt.kt(), p.pager, MACH_PORT_RIGHT_RECEIVE, -1);
+    return false;
+  }
+  spdlog::debug("memory object {}: handed to the default memory manager (port {:#x})", o.id(), p.pager);
+  set_ports(o.id(), p);
+  return true;
+}
+
+bool MessagePagerLink::page_out(MemoryObject& o, uint64_t offset, uint64_t length, bool initialize) {
+  const ObjectPorts* p = ports(o.id());
+  if (p == nullptr || !MACH_PORT_VALID(p->pager)) {
+    if (!hand_to_default_manager(o)) return false;
+    p = ports(o.id());
+  }
+  CacheData data(o.fd(), offset, length);
+  if (!data.ok()) return false;
+  const kern_return_t kr =
+      initialize ? memory_object_data_initialize(p->pager, p->control, vm_offset_t(offset), data.address(),
+                                                 mach_msg_type_number_t(length))
+                 : memory_object_data_return(p->pager, p->control, vm_offset_t(offset), data.address(),
+                                             mach_msg_type_number_t(length), TRUE, FALSE);
   return kr == MACH_MSG_SUCCESS;
 }
 

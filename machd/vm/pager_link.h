@@ -50,6 +50,11 @@ class MessagePagerLink final : public PagerLink {
   void change_completed(MemoryObject& o, mach_port_name_t reply_to, mach_msg_type_name_t reply_type, bool may_cache,
                         memory_object_copy_strategy_t strategy) override;
   void terminate(MemoryObject& o) override;
+  // The first page-out of an internal object makes its ports (a new
+  // memory object port whose receive right goes to the default memory
+  // manager in memory_object_create, a control and a name port); after
+  // that, as data_return.
+  bool page_out(MemoryObject& o, uint64_t offset, uint64_t length, bool initialize) override;
 
   // MEMORY_OBJECT_COPY_CALL: a new memory object port is made, its receive
   // right sent to o's pager in memory_object_copy(o, control, offset,
@@ -59,6 +64,9 @@ class MessagePagerLink final : public PagerLink {
   mach_port_name_t copy(MemoryObject& o, uint64_t offset, uint64_t length);
 
  private:
+  // memory_object_create to the default memory manager; false if none.
+  bool hand_to_default_manager(MemoryObject& o);
+
   std::unordered_map<uint64_t, ObjectPorts> ports_;
 };
 

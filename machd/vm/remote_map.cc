@@ -1,6 +1,7 @@
 // machd/vm/remote_map.cc — allocate, deallocate, protect and inherit in
 // ANOTHER task's map (the library serves its own task in-process and sends
-// these only for other tasks). Linux lets only the process itself change
+// these only for other tasks, except vm_allocate under a memory budget,
+// which is anonymous_memory.h's for every task). Linux lets only the process itself change
 // its mappings, so each routine checks its arguments as XNU's vm_sanitize
 // does (the library's own checks, vm_sanitize.h), then asks the task's
 // in-task agent (kern/agent.h) and answers later from the agent's
@@ -28,6 +29,8 @@
 #include "kern/runtime.h"
 #include "kern/translate.h"
 #include "agent_reply.h"
+#include "anonymous_memory.h"
+#include "memory_objects.h"
 #include "memory_entry.h"
 #include "object_map.h"
 
@@ -111,12 +114,16 @@ kern_return_t remote_allocate(mach_port_t task, uint64_t* address, uint64_t size
     return KERN_SUCCESS;
   }
   if (!anywhere && (r.start < 0x10000 || r.end > kUserTop)) return KERN_INVALID_ADDRESS;
+  const int fixed = anywhere ? 0 : (overwrite ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+  AnonymousMemory& anon = anonymous_memory();
+  if (anon.managed() && memory_objects().router().has_userfaultfd(*t))
+    return anon.allocate(*t, anywhere ? 0 : r.start, r.end - r.start, fixed);
   kern::AgentCall c;
   c.op = MACHD_AGENT_MMAP;
   c.args[0] = anywhere ? 0 : r.start;
   c.args[1] = r.end - r.start;
   c.args[2] = PROT_READ | PROT_WRITE;
-  c.args[3] = MAP_PRIVATE | MAP_ANONYMOUS | (anywhere ? 0 : (overwrite ? MAP_FIXED : MAP_FIXED_NOREPLACE));
+  c.args[3] = MAP_PRIVATE | MAP_ANONYMOUS | fixed;
   return ask_agent(*t, c, true);
 }
 

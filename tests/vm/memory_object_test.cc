@@ -59,6 +59,15 @@ class FakePager final : public PagerLink {
     calls.push_back({"change_completed"});
   }
   void terminate(MemoryObject&) override { calls.push_back({"terminate"}); }
+  bool refuse_page_out = false;
+  bool page_out(MemoryObject& obj, uint64_t o, uint64_t l, bool initialize) override {
+    if (refuse_page_out) return false;
+    Call c{initialize ? "initialize" : "page_return", o, l};
+    c.data.resize(l);
+    EXPECT_EQ(pread(obj.fd(), c.data.data(), l, off_t(o)), ssize_t(l));
+    calls.push_back(std::move(c));
+    return true;
+  }
 
   std::vector<Call> of(const std::string& what) const {
     std::vector<Call> out;
@@ -392,6 +401,123 @@ TEST_F(MemoryObjectTest, AReadLockedPageIsUnmappedAndAReadAsksForUnlock) {
   EXPECT_EQ(ops_.count("unmap"), 1u);
   obj_->fault(map_, at(0), false, false);
   EXPECT_EQ(pager_.of("unlock").size(), 1u);
+}
+
+// ---- anonymous memory (internal objects) -------------------------------------
+
+class InternalObjectTest : public MemoryObjectTest {
+ protected:
+  void SetUp() override {
+    int fd = memfd_create("internal-object-test", MFD_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    obj_ = std::make_unique<MemoryObject>(2, fd, pager_, ops_, 1'000'000'000, true);
+    map_ = {1, kBase, kBase + 128 * kPage, 0, VM_PROT_READ | VM_PROT_WRITE, VM_INHERIT_COPY, obj_.get()};
+    obj_->attach(&map_);
+  }
+  // A thread writes `fill` over page i (the fault, then the write itself).
+  void write_page(uint64_t i, uint8_t fill) {
+    obj_->fault(map_, at(i), true, false);
+    std::vector<uint8_t> data(kPage, fill);
+    ASSERT_EQ(pwrite(obj_->fd(), data.data(), kPage, off_t(i * kPage)), ssize_t(kPage));
+  }
+  uint8_t byte_at(uint64_t off) const {
+    uint8_t b = 0xEE;
+    EXPECT_EQ(pread(obj_->fd(), &b, 1, off_t(off)), 1);
+    return b;
+  }
+};
+
+TEST_F(InternalObjectTest, AnonymousMemoryIsZeroFilledWithoutAskingAnyPager) {
+  EXPECT_TRUE(pager_.of("init").empty());
+  obj_->fault(map_, at(5), false, false);
+  EXPECT_TRUE(pager_.calls.empty());
+  EXPECT_NE(obj_->page_state(5 * kPage) & MemoryObject::kResident, 0);
+  EXPECT_EQ(byte_at(5 * kPage + 17), 0);
+  EXPECT_GE(ops_.count("map"), 1u);
+  EXPECT_GE(obj_->resident_pages(), 1u);
+}
+
+TEST_F(InternalObjectTest, AFirstWriteToAnonymousMemoryIsDirtyWithoutASecondFault) {
+  obj_->fault(map_, at(3), true, false);
+  EXPECT_NE(obj_->page_state(3 * kPage) & MemoryObject::kDirty, 0);
+  EXPECT_EQ(ops_.count("unprotect"), 1u);
+}
+
+TEST_F(InternalObjectTest, EvictSendsDirtyPagesToTheManagerAndDropsCleanZeroPages) {
+  for (uint64_t i = 0; i < 4; ++i) write_page(i, uint8_t(0x10 + i));
+  const uint64_t resident = obj_->resident_pages();
+  ASSERT_GE(resident, 4u);
+  EXPECT_EQ(obj_->evict(resident), resident);
+  EXPECT_EQ(obj_->resident_pages(), 0u);
+  auto init = pager_.of("initialize");
+  ASSERT_EQ(init.size(), 1u);  // one run of the dirty pages, the manager never had them
+  EXPECT_EQ(init[0].offset, 0u);
+  EXPECT_EQ(init[0].length, 4 * kPage);
+  EXPECT_EQ(init[0].data[2 * kPage], 0x12);
+  EXPECT_TRUE(pager_.of("page_return").empty());
+  EXPECT_EQ(obj_->page_state(2 * kPage), MemoryObject::kPagedOut);
+  EXPECT_EQ(obj_->page_state(10 * kPage), 0);  // clean zeroes: just dropped
+  EXPECT_GE(ops_.count("protect"), 1u);       // write-protected before they were read
+}
+
+TEST_F(InternalObjectTest, APagedOutPageIsAskedOfTheManagerAndTheRestAreZeroes) {
+  write_page(1, 0x42);
+  obj_->evict(obj_->resident_pages());
+  pager_.calls.clear();
+  obj_->fault(map_, at(1), false, false);
+  auto r = pager_.of("request");
+  ASSERT_EQ(r.size(), 1u);  // only the page the manager holds
+  EXPECT_EQ(r[0].offset, kPage);
+  EXPECT_EQ(r[0].length, kPage);
+  EXPECT_NE(obj_->page_state(0), 0);  // its neighbours were filled with zeroes
+  supply(kPage, kPage, 0x42);
+  EXPECT_EQ(byte_at(kPage), 0x42);
+  EXPECT_EQ(obj_->page_state(kPage) & (MemoryObject::kResident | MemoryObject::kPagedOut | MemoryObject::kDirty),
+            MemoryObject::kResident | MemoryObject::kPagedOut);
+}
+
+TEST_F(InternalObjectTest, ACleanPageTheManagerHoldsIsDroppedAndADirtyOneReturned) {
+  write_page(1, 0x42);
+  write_page(2, 0x43);
+  obj_->evict(obj_->resident_pages());
+  obj_->fault(map_, at(1), false, false);
+  supply(kPage, 2 * kPage, 0x42);
+  pager_.calls.clear();
+  obj_->fault(map_, at(2), false, true);  // the first write after the page came back
+  obj_->evict(obj_->resident_pages());
+  EXPECT_TRUE(pager_.of("initialize").empty());
+  auto r = pager_.of("page_return");
+  ASSERT_EQ(r.size(), 1u);  // page 2 only: page 1 is clean and the manager has it
+  EXPECT_EQ(r[0].offset, 2 * kPage);
+  EXPECT_EQ(r[0].length, kPage);
+}
+
+TEST_F(InternalObjectTest, WithoutAManagerEvictStallsAndKeepsTheDirtyPages) {
+  write_page(0, 0x77);
+  pager_.refuse_page_out = true;
+  bool stalled = false;
+  EXPECT_EQ(obj_->evict(1, &stalled), 0u);
+  EXPECT_TRUE(stalled);
+  EXPECT_NE(obj_->page_state(0) & MemoryObject::kDirty, 0);
+  EXPECT_EQ(byte_at(0), 0x77);
+}
+
+TEST_F(InternalObjectTest, AnonymousMemoryIsNotReturnedWhenItsObjectEnds) {
+  write_page(0, 0x77);
+  obj_->detach(&map_);
+  obj_->terminate();
+  EXPECT_TRUE(pager_.of("return").empty());
+  EXPECT_TRUE(pager_.of("initialize").empty());
+  EXPECT_EQ(pager_.of("terminate").size(), 1u);
+}
+
+TEST_F(MemoryObjectTest, AnExternalObjectIsNeverEvicted) {
+  ready();
+  supply(0, 4 * kPage);
+  bool stalled = false;
+  EXPECT_EQ(obj_->evict(4, &stalled), 0u);
+  EXPECT_FALSE(stalled);
+  EXPECT_EQ(obj_->resident_pages(), 4u);
 }
 
 }  // namespace
