@@ -43,9 +43,10 @@ mach_port_name_t DefaultMemoryManager::port() {
   return port_;
 }
 
-mach_port_name_t DefaultMemoryManager::swap(mach_port_name_t fresh) {
+mach_port_name_t DefaultMemoryManager::swap(mach_port_name_t fresh, ipc::TaskId task) {
   const mach_port_name_t old = port();
   port_ = fresh;
+  task_ = task;
   return old;
 }
 
@@ -64,7 +65,7 @@ extern "C" kern_return_t host_default_memory_manager(host_priv_t host_priv, memo
   machd::vm::DefaultMemoryManager& m = machd::vm::default_memory_manager();
   mach_port_name_t out = MACH_PORT_NULL;
   if (MACH_PORT_VALID(*default_manager)) {
-    out = m.swap(*default_manager);  // the request's send right is the manager's now
+    out = m.swap(*default_manager, rt.request().sender);  // the request's send right is the manager's now
     spdlog::info("task {}: registered as the default memory manager", rt.request().sender);
   } else {
     out = m.port();

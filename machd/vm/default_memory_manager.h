@@ -9,9 +9,15 @@
 //   port(): a kernel-task name of a send right to the registered manager,
 //     or MACH_PORT_NULL when none is registered or its port died (a dead
 //     manager is forgotten: the next registration starts afresh).
-//   swap(fresh): `fresh` (a send right the kernel task holds, or null)
-//     becomes the manager; the previous right is returned to the caller,
-//     who owns it (null if there was none or it died).
+//   swap(fresh, task): `fresh` (a send right the kernel task holds, or
+//     null), registered by `task`, becomes the manager; the previous right
+//     is returned to the caller, who owns it (null if there was none or it
+//     died).
+//   serves_pageout(task): `task` registered a manager that is still
+//     registered. Its own anonymous memory is never paged out (it would
+//     page out to itself, and wait on itself for the pages it needs to
+//     answer): vm_allocate in it stays plain memory, as a Mach default
+//     pager's memory is wired.
 //
 // host_default_memory_manager(host_priv, &manager, cluster_size) (the
 // routine, default_memory_manager.cc) follows GNU Mach: a valid `manager`
@@ -28,6 +34,8 @@
 
 #include <mach/port.h>
 
+#include "ipc/kernel.h"
+
 namespace machd::vm {
 
 class DefaultMemoryManager {
@@ -38,10 +46,12 @@ class DefaultMemoryManager {
   DefaultMemoryManager& operator=(const DefaultMemoryManager&) = delete;
 
   mach_port_name_t port();
-  mach_port_name_t swap(mach_port_name_t fresh);
+  mach_port_name_t swap(mach_port_name_t fresh, ipc::TaskId task);
+  bool serves_pageout(ipc::TaskId task) { return task == task_ && MACH_PORT_VALID(port()); }
 
  private:
   mach_port_name_t port_ = MACH_PORT_NULL;
+  ipc::TaskId task_ = ipc::kNoTask;
 };
 
 // The manager registry of this machd (set by the constructor).

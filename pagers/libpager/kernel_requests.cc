@@ -127,6 +127,39 @@ bool complete_waiter(mach_pager_state* p, Waiter::Kind kind, vm_offset_t offset,
 
 }  // namespace
 
+namespace machpager {
+
+kern_return_t write_pages(mach_pager_state* p, vm_size_t page, vm_offset_t offset, vm_offset_t data,
+                          mach_msg_type_number_t count) {
+  kern_return_t first_error = KERN_SUCCESS;
+  for (vm_size_t at = 0; at < count; at += page) {
+    const vm_size_t len = count - at < page ? count - at : page;
+    kern_return_t kr = p->ops.write_page(p->ctx, offset + at, reinterpret_cast<const void*>(data + at), len);
+    if (kr != KERN_SUCCESS && first_error == KERN_SUCCESS) first_error = kr;
+  }
+  return first_error;
+}
+
+kern_return_t attach_control(mach_pager_t* p, mach_port_t control, mach_port_t name, vm_size_t page_size) {
+  std::shared_ptr<Control> fresh;
+  try {
+    fresh = std::make_shared<Control>(control, name, page_size_from_kernel(page_size));
+  } catch (const std::bad_alloc&) {
+    return KERN_RESOURCE_SHORTAGE;
+  }
+  std::lock_guard<std::mutex> g(p->mu);
+  if (p->control) return KERN_INVALID_ARGUMENT;
+  p->control = std::move(fresh);
+  return KERN_SUCCESS;
+}
+
+bool terminated(mach_pager_t* p) {
+  std::lock_guard<std::mutex> g(p->mu);
+  return !p->control;
+}
+
+}  // namespace machpager
+
 extern "C" {
 
 kern_return_t memory_object_init(memory_object_t object, mach_port_t control, mach_port_t name,
@@ -230,14 +263,7 @@ kern_return_t memory_object_data_return(memory_object_t object, mach_port_t cont
   Snapshot s;
   if (!p || !current(p, control, &s)) return KERN_INVALID_ARGUMENT;
   kern_return_t first_error = KERN_SUCCESS;
-  if (dirty || s.attrs.precious) {
-    const vm_size_t page = s.control->page_size;
-    for (vm_size_t at = 0; at < dataCnt; at += page) {
-      const vm_size_t len = dataCnt - at < page ? dataCnt - at : page;
-      kern_return_t kr = p->ops.write_page(p->ctx, offset + at, reinterpret_cast<const void*>(data + at), len);
-      if (kr != KERN_SUCCESS && first_error == KERN_SUCCESS) first_error = kr;
-    }
-  }
+  if (dirty || s.attrs.precious) first_error = machpager::write_pages(p.get(), s.control->page_size, offset, data, dataCnt);
   if (dataCnt != 0) (void)vm_deallocate(mach_task_self(), data, dataCnt);
   if (p->ops.data_returned) p->ops.data_returned(p->ctx, offset, dataCnt, dirty, kernel_copy, first_error);
   release_send(control);

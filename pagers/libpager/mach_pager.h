@@ -28,8 +28,9 @@
  * The library builds its server side by running mig on
  * mach/memory_object.defs; memory_object_copy (asked only of objects whose
  * copy strategy is MEMORY_OBJECT_COPY_CALL) is not served, so such objects
- * cannot be created.  The default pager's interface
- * (mach/memory_object_default.defs) is not served either.
+ * cannot be created.  A default memory manager is written with the
+ * mach_pager_default_* calls at the end of this file, which serve
+ * mach/memory_object_default.defs as well.
  *
  * One kernel at a time: between memory_object_init and
  * memory_object_terminate the object has one control port; an init from a
@@ -231,6 +232,71 @@ kern_return_t mach_pager_change_attributes(mach_pager_t *pager,
  * KERN_INVALID_ARGUMENT if no kernel has the object initialized. */
 kern_return_t mach_pager_destroy_object(mach_pager_t *pager,
                                         kern_return_t reason);
+
+/* ---- the default memory manager -------------------------------------------
+ *
+ * The pager the kernel pages anonymous memory out to (machd --memory-limit;
+ * GNU Mach's default pager).  It registers with host_default_memory_manager;
+ * the kernel then hands it each anonymous object it first pages out:
+ *
+ *   kernel -> manager port (mach/memory_object_default.defs)
+ *   memory_object_create --------->  object_created: a new object, whose
+ *                                    pages are then served with object_ops
+ *                                    (read_page, write_page, ...) and ctx the
+ *                                    value object_created returned
+ *   kernel -> that object's port
+ *   memory_object_data_initialize ->  write_page per page (pages it never had)
+ *   memory_object_data_return ----->  write_page per page
+ *   memory_object_data_request ---->  read_page per page, data_supply
+ *   memory_object_terminate ------->  notify_terminate (if set), then
+ *                                    object_terminated: its storage may go
+ *
+ * The objects need no memory_object_ready (the kernel made them).  One
+ * thread (mach_pager_default_start's) serves the manager port and every
+ * object, one message at a time.  One default memory manager per task. */
+
+typedef struct mach_pager_default_state mach_pager_default_t;
+
+struct mach_pager_default_ops {
+	/* Required.  The kernel hands over an object of size bytes: returns
+	 * the ctx its object_ops callbacks get, or NULL to refuse it (the
+	 * kernel then cannot page it out). */
+	void *(*object_created)(void *ctx, vm_size_t size);
+	/* Required.  The object ended; object_ctx (what object_created
+	 * returned) is called no more. */
+	void (*object_terminated)(void *ctx, void *object_ctx);
+};
+
+/* Creates a default memory manager: a fresh manager port (receive right)
+ * and the port set it serves.  ops and object_ops are copied; object_ops
+ * needs read_page and write_page.  Nothing is served or registered yet.
+ * KERN_INVALID_ARGUMENT for a missing callback or out, or if this task
+ * has one already; KERN_RESOURCE_SHORTAGE; or the error of a port call. */
+kern_return_t mach_pager_default_create(const struct mach_pager_default_ops *ops,
+                                        const struct mach_pager_ops *object_ops,
+                                        void *ctx, mach_pager_default_t **out);
+
+/* host_default_memory_manager(host, manager): the kernel's anonymous
+ * memory is paged out to this manager from now on.  host: host_priv, or
+ * (on machd) the host port of machd's own user.  *previous (if previous
+ * is not NULL) receives a send right to the manager it replaced, or
+ * MACH_PORT_NULL; without previous that right is released.  Errors: the
+ * routine's (KERN_INVALID_HOST when host may not), or the send's. */
+kern_return_t mach_pager_default_register(mach_pager_default_t *manager, mach_port_t host,
+                                          mach_port_t *previous);
+
+/* Starts the thread that serves the manager and its objects.
+ * KERN_INVALID_ARGUMENT if already started; KERN_RESOURCE_SHORTAGE. */
+kern_return_t mach_pager_default_start(mach_pager_default_t *manager);
+
+/* How many objects the kernel handed over that have not ended. */
+unsigned long mach_pager_default_objects(mach_pager_default_t *manager);
+
+/* Stops serving and frees everything: the serving thread is joined, every
+ * object's pager destroyed (the kernel sees their ports die: faults on
+ * pages only this manager held fail), object_terminated called for each,
+ * the manager port destroyed.  NULL is KERN_SUCCESS. */
+kern_return_t mach_pager_default_destroy(mach_pager_default_t *manager);
 
 #ifdef __cplusplus
 }

@@ -70,6 +70,26 @@ Control::~Control() {
   }
 }
 
+kern_return_t create_on_port(mach_port_t port, const mach_pager_ops* ops, void* ctx,
+                             const mach_pager_attributes* attributes, mach_pager_t** out) {
+  const mach_pager_attributes attrs = attributes ? *attributes : mach_pager_attributes MACH_PAGER_ATTRIBUTES_DEFAULT;
+  if (!valid_copy_strategy(attrs.copy_strategy)) return KERN_INVALID_ARGUMENT;
+  std::shared_ptr<mach_pager_state> p;
+  try {
+    p = std::make_shared<mach_pager_state>();
+    p->ops = *ops;
+    p->ctx = ctx;
+    p->attrs = attrs;
+    p->port = port;
+    std::lock_guard<std::mutex> g(g_registry_mu);
+    registry().emplace(port, p);
+  } catch (const std::bad_alloc&) {
+    return KERN_RESOURCE_SHORTAGE;
+  }
+  *out = p.get();
+  return KERN_SUCCESS;
+}
+
 }  // namespace machpager
 
 void mach_pager_state::fail_waiters_locked(kern_return_t result) {
@@ -91,29 +111,12 @@ kern_return_t mach_pager_create(const struct mach_pager_ops* ops, void* ctx,
                                 const struct mach_pager_attributes* attributes, mach_pager_t** out) {
   if (out == nullptr || ops == nullptr || ops->read_page == nullptr || ops->write_page == nullptr)
     return KERN_INVALID_ARGUMENT;
-  const mach_pager_attributes attrs = attributes ? *attributes : mach_pager_attributes MACH_PAGER_ATTRIBUTES_DEFAULT;
-  if (!machpager::valid_copy_strategy(attrs.copy_strategy)) return KERN_INVALID_ARGUMENT;
-
-  std::shared_ptr<mach_pager_state> p;
-  try {
-    p = std::make_shared<mach_pager_state>();
-  } catch (const std::bad_alloc&) {
-    return KERN_RESOURCE_SHORTAGE;
-  }
-  p->ops = *ops;
-  p->ctx = ctx;
-  p->attrs = attrs;
-  kern_return_t kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p->port);
+  mach_port_t port = MACH_PORT_NULL;
+  kern_return_t kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port);
   if (kr != KERN_SUCCESS) return kr;
-  try {
-    std::lock_guard<std::mutex> g(machpager::g_registry_mu);
-    machpager::registry().emplace(p->port, p);
-  } catch (const std::bad_alloc&) {
-    (void)mach_port_mod_refs(mach_task_self(), p->port, MACH_PORT_RIGHT_RECEIVE, -1);
-    return KERN_RESOURCE_SHORTAGE;
-  }
-  *out = p.get();
-  return KERN_SUCCESS;
+  kr = machpager::create_on_port(port, ops, ctx, attributes, out);
+  if (kr != KERN_SUCCESS) (void)mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+  return kr;
 }
 
 mach_port_t mach_pager_object(mach_pager_t* pager) {

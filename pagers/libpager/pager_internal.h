@@ -88,4 +88,24 @@ bool valid_copy_strategy(memory_object_copy_strategy_t s);
 // Drops one send-right user reference the kernel's message gave us.
 void release_send(mach_port_t name);
 
+// mach_pager_create on a receive right the caller already holds (`port`,
+// which the pager owns on success; the caller keeps it on failure).
+// ops must have read_page and write_page.
+kern_return_t create_on_port(mach_port_t port, const mach_pager_ops* ops, void* ctx,
+                             const mach_pager_attributes* attributes, mach_pager_t** out);
+
+// Hands [data, data+count) to write_page, page by page (a shorter last
+// piece as it is); the first error, else KERN_SUCCESS.
+kern_return_t write_pages(mach_pager_state* p, vm_size_t page, vm_offset_t offset, vm_offset_t data,
+                          mach_msg_type_number_t count);
+
+// The kernel's rights for the object, as memory_object_init would give
+// them (taken on success), without memory_object_ready: for an object the
+// kernel made itself (memory_object_create). KERN_INVALID_ARGUMENT if a
+// kernel has the object already.
+kern_return_t attach_control(mach_pager_t* p, mach_port_t control, mach_port_t name, vm_size_t page_size);
+
+// No kernel has the object (never initialized, or terminated).
+bool terminated(mach_pager_t* p);
+
 }  // namespace machpager
