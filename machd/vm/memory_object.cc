@@ -321,6 +321,54 @@ void MemoryObject::fail_range(uint64_t first, uint64_t count) {
   }
 }
 
+// ---- machd's own copies (vm_read, vm_write of object mappings) ----------------------
+
+bool MemoryObject::cache_ready(uint64_t i, bool write) {
+  const uint8_t s = state_[i];
+  if (!(s & kResident) && internal_ && !(s & (kPagedOut | kRequested)) && write) return fill_zero(i, 1);
+  if (!(s & kResident)) return internal_ && !write && !(s & kPagedOut);  // (zeroes)
+  return !(s & kLockRead) && !(write && (s & kLockWrite));
+}
+
+kern_return_t MemoryObject::read_cache(uint64_t offset, void* buf, uint64_t n) {
+  if (!alive_) return KERN_MEMORY_ERROR;
+  if (n == 0) return KERN_SUCCESS;
+  const uint64_t first = offset / kPage, end = (offset + n + kPage - 1) / kPage;
+  ensure(end * kPage);
+  bool missing = false;
+  for (uint64_t i = first; i < end; ++i) missing |= !cache_ready(i, false);
+  if (missing) {
+    when_resident(first * kPage, (end - first) * kPage, [](bool) {});
+    return KERN_MEMORY_ERROR;
+  }
+  auto* out = static_cast<uint8_t*>(buf);
+  for (uint64_t i = first; i < end; ++i) {
+    const uint64_t a = std::max(offset, i * kPage), b = std::min(offset + n, (i + 1) * kPage);
+    if (state_[i] & kResident) {
+      if (pread(fd_, out + (a - offset), b - a, off_t(a)) != ssize_t(b - a)) return KERN_MEMORY_ERROR;
+    } else {
+      std::fill(out + (a - offset), out + (b - offset), uint8_t(0));
+    }
+  }
+  return KERN_SUCCESS;
+}
+
+kern_return_t MemoryObject::write_cache(uint64_t offset, const void* buf, uint64_t n) {
+  if (!alive_) return KERN_MEMORY_ERROR;
+  if (n == 0) return KERN_SUCCESS;
+  const uint64_t first = offset / kPage, end = (offset + n + kPage - 1) / kPage;
+  ensure(end * kPage);
+  bool missing = false;
+  for (uint64_t i = first; i < end; ++i) missing |= !cache_ready(i, true);
+  if (missing) {
+    when_resident(first * kPage, (end - first) * kPage, [](bool) {});
+    return KERN_MEMORY_ERROR;
+  }
+  if (!write_all(fd_, static_cast<const uint8_t*>(buf), n, offset)) return KERN_MEMORY_ERROR;
+  for (uint64_t i = first; i < end; ++i) state_[i] |= kDirty;  // (a task's next write lifts its protection)
+  return KERN_SUCCESS;
+}
+
 // ---- the pager's calls -----------------------------------------------------------
 
 kern_return_t MemoryObject::set_attributes(bool ready, bool may_cache, memory_object_copy_strategy_t strategy) {

@@ -157,6 +157,17 @@ class MemoryObject {
   // snapshots.)
   void when_resident(uint64_t offset, uint64_t length, std::function<void(bool)> done);
 
+  // machd reading or writing a task's memory for it (vm_read, vm_write,
+  // vm_copy of a range mapped from this object): through the cache, never
+  // through the task's page tables, where a fault would wait for machd
+  // itself. Resident pages are copied (a write marks them dirty); an
+  // internal object's pages that were never paged out are zeroes (a write
+  // fills them first). Any other page (with its pager, or locked) is asked
+  // for now and the call answers KERN_MEMORY_ERROR without copying: the
+  // page comes in meanwhile, so a later call finds it.
+  kern_return_t read_cache(uint64_t offset, void* buf, uint64_t n);
+  kern_return_t write_cache(uint64_t offset, const void* buf, uint64_t n);
+
   // ---- the pager's calls on the control port (GNU Mach's mach.defs) ----
   // reply_to (with the type it was received as) takes the *_completed
   // answer; MACH_PORT_NULL for none. The object consumes it.
@@ -235,6 +246,10 @@ class MemoryObject {
   // touch). False if the cache could not grow.
   bool fill_zero(uint64_t first, uint64_t count);
   bool evictable(uint64_t i) const;
+  // Whether machd can copy page i from (or, write, into) the cache now,
+  // filling an internal object's zero page for a write; if not, the page
+  // is asked for.
+  bool cache_ready(uint64_t i, bool write);
   // Sends the dirty pages of [first, end) to the default memory manager
   // and drops the run from the cache. False if a page-out failed.
   bool page_out_run(uint64_t first, uint64_t end);

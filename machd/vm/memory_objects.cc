@@ -21,6 +21,7 @@ using kern::KType;
 }  // namespace
 
 MemoryObjects& memory_objects() { return *g_objects; }
+MemoryObjects* memory_objects_if_any() { return g_objects; }
 
 MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router_(host), timeout_ns_(timeout_ns) {
   g_objects = this;
@@ -163,6 +164,12 @@ kern_return_t MemoryObjects::inherit(ipc::TaskId child, pid_t parent_pid, uint64
     if (router_.add_mapping(child, m.start, m.end, m.offset, m.protection, m.object, m.inheritance) == 0) ++*count;
   }
   return KERN_SUCCESS;
+}
+
+std::vector<const ObjectMapping*> MemoryObjects::mappings_of_pid(pid_t pid, uint64_t start, uint64_t end) {
+  const ipc::TaskId task = kern::runtime().host().task_of_pid(pid);
+  if (task == ipc::kNoTask) return {};
+  return router_.mappings_in(task, start, end);
 }
 
 void MemoryObjects::release_if_unused(uint64_t id) {

@@ -73,6 +73,9 @@ class MemoryObjects {
   // its writes are tracked. *count: how many. KERN_INVALID_ARGUMENT if
   // parent_pid is not the child's parent or no task.
   kern_return_t inherit(ipc::TaskId child, pid_t parent_pid, uint64_t* count);
+  // The object mappings overlapping [start, end) of the task whose process
+  // is `pid`, in address order (none if it is no task).
+  std::vector<const ObjectMapping*> mappings_of_pid(pid_t pid, uint64_t start, uint64_t end);
   // The pager destroyed the object (memory_object_destroy).
   void destroy(MemoryObject* o);
   // Re-arms the timer for the earliest request deadline (after anything
@@ -102,5 +105,7 @@ class MemoryObjects {
 
 // The objects of this machd (set by the constructor).
 MemoryObjects& memory_objects();
+// The same, or null before there is one (code also used without a daemon).
+MemoryObjects* memory_objects_if_any();
 
 }  // namespace machd::vm

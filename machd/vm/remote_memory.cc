@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "address_map.h"
+#include "memory_objects.h"
 
 namespace machd::vm {
 
@@ -28,9 +29,7 @@ kern_return_t classify(pid_t pid, int err, uint64_t start, uint64_t end, vm_prot
 }
 
 template <bool kWrite>
-kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
-  if (n == 0) return KERN_SUCCESS;
-  if (addr + n < addr) return KERN_INVALID_ADDRESS;
+kern_return_t plain_transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
   size_t done = 0;
   while (done < n) {
     size_t len = std::min(kStep, n - done);
@@ -45,6 +44,37 @@ kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
     done += size_t(r);
   }
   return KERN_SUCCESS;
+}
+
+// Pieces mapped from memory objects go through the objects' caches (a
+// fault of machd's own process_vm_* call in such a range would wait on
+// the task's userfaultfd, which machd itself serves); the rest as plain
+// memory.
+template <bool kWrite>
+kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
+  if (n == 0) return KERN_SUCCESS;
+  if (addr + n < addr) return KERN_INVALID_ADDRESS;
+  MemoryObjects* objects = memory_objects_if_any();
+  const uint64_t end = addr + n;
+  uint64_t at = addr;
+  auto* bytes = static_cast<uint8_t*>(buf);
+  if (objects != nullptr) {
+    for (const ObjectMapping* m : objects->mappings_of_pid(pid, addr, end)) {
+      const uint64_t a = std::max(at, m->start), b = std::min(end, m->end);
+      if (a > at)
+        if (kern_return_t kr = plain_transfer<kWrite>(pid, at, bytes + (at - addr), a - at); kr != KERN_SUCCESS) return kr;
+      if (!(m->protection & (kWrite ? VM_PROT_WRITE : VM_PROT_READ))) return KERN_PROTECTION_FAILURE;
+      const uint64_t off = m->offset + (a - m->start);
+      const kern_return_t kr = kWrite ? m->object->write_cache(off, bytes + (a - addr), b - a)
+                                      : m->object->read_cache(off, bytes + (a - addr), b - a);
+      if (kr != KERN_SUCCESS) {
+        objects->arm();  // (a page was asked for: its deadline is watched)
+        return kr;
+      }
+      at = b;
+    }
+  }
+  return at < end ? plain_transfer<kWrite>(pid, at, bytes + (at - addr), end - at) : KERN_SUCCESS;
 }
 
 }  // namespace

@@ -8,6 +8,12 @@
 //   mapped without the access    KERN_PROTECTION_FAILURE
 //   process gone                 KERN_INVALID_TASK
 //   not permitted (ptrace rules) KERN_FAILURE
+// Ranges mapped from memory objects (a pager's, or anonymous memory under
+// the budget) are copied through the objects' caches instead, never
+// through the task's page tables: a fault there would wait on the task's
+// userfaultfd, which machd itself serves. A page that is not in machd's
+// cache (with its pager) is asked for and the call answers
+// KERN_MEMORY_ERROR; a later call finds it (MemoryObject::read_cache).
 // A write that fails part-way may have written the part before the fault
 // (XNU checks the whole destination first); machd does not pre-check, to
 // keep the common case at one system call.

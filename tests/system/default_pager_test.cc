@@ -141,6 +141,25 @@ TEST_F(DefaultPagerTest, ASecondDefaultPagerReplacesTheFirstAndIsToldSo) {
   EXPECT_GT(written, 0u);
 }
 
+TEST_F(DefaultPagerTest, ReadingAPagedOutPageOfAnotherTaskNeverHangsMachd) {
+  // machd must not fault on the task's pages itself (the fault would wait
+  // for machd): vm_read answers KERN_MEMORY_ERROR while the page comes
+  // back, then the data; vm_write the same.
+  systest::PagerProgram pager;
+  ASSERT_TRUE(start_pager(pager));
+  int out = -1;
+  const pid_t pid = systest::spawn_helper(machd_.socket(), "anon-remote-read", &out, nullptr, [] {
+    setenv("ANON_MIB", std::to_string(3 * kBudgetMib).c_str(), 1);
+    return true;
+  });
+  ASSERT_GT(pid, 0);
+  const long tries = wait_value(out, "remote");
+  EXPECT_EQ(systest::reap_within(pid, 30000), 0) << "25: vm_read wrong, 26: vm_write failed, 27: write not seen";
+  close(out);
+  EXPECT_GE(tries, 1);
+  EXPECT_TRUE(testsupport::machd_answers(machd_.socket()));
+}
+
 TEST_F(DefaultPagerTest, ADeadDefaultPagerCostsTheTaskItsPagedOutPagesNotMachd) {
   auto pager = std::make_unique<systest::PagerProgram>();
   ASSERT_TRUE(start_pager(*pager));

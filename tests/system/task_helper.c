@@ -25,8 +25,16 @@
  *                               now); exits 20 on a wrong byte, 21 if
  *                               vm_allocate fails. With $ANON_PAUSE set it
  *                               reads a line from stdin before reading back
+ *   task_helper anon-remote-read  fills $ANON_MIB MiB as anon-fill does, then
+ *                               a forked child reads its first page with
+ *                               task_for_pid + mach_vm_read, retrying while
+ *                               machd answers KERN_MEMORY_ERROR (the page is
+ *                               being paged in), and writes its last page
+ *                               with mach_vm_write; prints "remote <tries>"
+ *                               and exits 0 when both worked, 24-27 if not
  */
 #include <mach/mach.h>
+#include <mach/mach_vm.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,8 +214,47 @@ static int anon_fill(void) {
   return vm_deallocate(mach_task_self(), base, size) == KERN_SUCCESS ? 0 : 22;
 }
 
+static int anon_remote_read(void) {
+  const char* mib = getenv("ANON_MIB");
+  const uint64_t size = (uint64_t)(mib ? atol(mib) : 64) << 20;
+  const uint64_t page = (uint64_t)getpagesize();
+  vm_address_t base = 0;
+  if (vm_allocate(mach_task_self(), &base, size, VM_FLAGS_ANYWHERE) != KERN_SUCCESS) return 21;
+  for (uint64_t p = 0; p < size / page; p++) *(uint64_t*)(base + p * page) = page_word(p);
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child == 0) {
+    mach_port_t task = MACH_PORT_NULL;
+    if (task_for_pid(mach_task_self(), parent, &task) != KERN_SUCCESS) _exit(24);
+    vm_offset_t data = 0;
+    mach_msg_type_number_t count = 0;
+    kern_return_t kr = KERN_MEMORY_ERROR;
+    int tries = 0;
+    while (kr == KERN_MEMORY_ERROR && tries < 200) {
+      if (tries++ > 0) usleep(10000);
+      kr = mach_vm_read(task, base, page, &data, &count);
+    }
+    if (kr != KERN_SUCCESS || count != page || *(uint64_t*)data != page_word(0)) _exit(25);
+    const uint64_t word = 0x1234567890abcdefull;
+    kr = KERN_MEMORY_ERROR;
+    for (int w = 0; kr == KERN_MEMORY_ERROR && w < 200; w++) {
+      if (w > 0) usleep(10000);
+      kr = mach_vm_write(task, base + size - page, (vm_offset_t)&word, sizeof word);
+    }
+    if (kr != KERN_SUCCESS) _exit(26);
+    printf("remote %d\n", tries);
+    fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return WIFEXITED(status) ? WEXITSTATUS(status) : 28;
+  return *(volatile uint64_t*)(base + size - page) == 0x1234567890abcdefull ? 0 : 27;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
+  if (strcmp(argv[1], "anon-remote-read") == 0) return anon_remote_read();
   if (strcmp(argv[1], "anon-fill") == 0) return anon_fill();
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
   if (strcmp(argv[1], "queue-until-refused") == 0) return queue_until_refused();
