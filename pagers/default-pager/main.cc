@@ -84,6 +84,21 @@ const mach_pager_default_ops kManagerOps = {
       h->store->destroy(h->object);
       delete h;
     },
+    [](void* c, vm_size_t* total, vm_size_t* free_bytes) {
+      uint64_t t = 0, f = 0;
+      static_cast<SwapStore*>(c)->space(&t, &f);
+      *total = t;
+      *free_bytes = f;
+    },
+    [](void*, void* object) -> vm_size_t {
+      auto* h = static_cast<Handle*>(object);
+      return h->store->bytes_of(h->object);
+    },
+    [](void*, void* object, vm_offset_t* offsets, size_t max) -> size_t {
+      auto* h = static_cast<Handle*>(object);
+      static_assert(sizeof(vm_offset_t) == sizeof(uint64_t));
+      return h->store->pages_of(h->object, reinterpret_cast<uint64_t*>(offsets), max);
+    },
 };
 
 void print_stats(const SwapStore& store, mach_pager_default_t* m, const char* when) {

@@ -5,6 +5,7 @@
 #include "swap_store.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -98,6 +99,33 @@ kern_return_t SwapStore::write_page(Object* o, uint64_t offset, const void* buf,
   }
   ++stats_.pages_written;
   return KERN_SUCCESS;
+}
+
+void SwapStore::space(uint64_t* total, uint64_t* free) const {
+  std::lock_guard<std::mutex> g(mu_);
+  const uint64_t used = stats_.slots_used * kPage;
+  if (max_slots_ != 0) {
+    *total = max_slots_ * kPage;
+  } else {
+    struct statvfs fs {};
+    const uint64_t disk = fstatvfs(fd_, &fs) == 0 ? uint64_t(fs.f_bavail) * fs.f_frsize : 0;
+    *total = next_slot_ * kPage + disk;
+  }
+  *free = *total > used ? *total - used : 0;
+}
+
+uint64_t SwapStore::bytes_of(const Object* o) const {
+  std::lock_guard<std::mutex> g(mu_);
+  return o->slots.size() * kPage;
+}
+
+size_t SwapStore::pages_of(const Object* o, uint64_t* offsets, size_t max) const {
+  std::lock_guard<std::mutex> g(mu_);
+  size_t i = 0;
+  for (const auto& [page, slot] : o->slots)
+    if (i < max) offsets[i++] = page * kPage;
+  if (offsets != nullptr) std::sort(offsets, offsets + i);
+  return o->slots.size();
 }
 
 SwapStore::Stats SwapStore::stats() const {

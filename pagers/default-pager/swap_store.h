@@ -54,6 +54,13 @@ class SwapStore {
   kern_return_t read_page(Object* o, uint64_t offset, void* buf, size_t len);
   kern_return_t write_page(Object* o, uint64_t offset, const void* buf, size_t len);
   Stats stats() const;
+  // The store's size and free room in bytes: with max_bytes, that bound;
+  // without, the file's slots plus the free space of its file system.
+  void space(uint64_t* total, uint64_t* free) const;
+  // The bytes the object uses in the store, and the offsets of its pages
+  // (up to max; the count of all).
+  uint64_t bytes_of(const Object* o) const;
+  size_t pages_of(const Object* o, uint64_t* offsets, size_t max) const;
   const std::string& path() const { return path_; }
 
   static constexpr uint64_t kPage = 4096;

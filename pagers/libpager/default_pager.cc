@@ -17,6 +17,13 @@
 #include <thread>
 #include <unordered_map>
 
+#include <mach/default_pager_types.h>
+#include <mach/notify.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "default_pagerServer.h"
 #include "memory_object_defaultServer.h"
 #include "pager_internal.h"
 
@@ -30,7 +37,9 @@ struct mach_pager_default_state {
   std::mutex mu;  // guards objects
   struct Object {
     mach_pager_t* pager = nullptr;
-    void* ctx = nullptr;  // what object_created returned
+    void* ctx = nullptr;      // what object_created returned
+    bool by_client = false;   // default_pager_object_create's: ends at no-senders, not at terminate
+    bool no_senders = false;  // (by_client) nobody holds a send right any more
   };
   std::unordered_map<mach_port_t, Object> objects;  // by object port
   std::thread thread;
@@ -75,8 +84,59 @@ boolean_t demux(mach_msg_header_t* in, mach_msg_header_t* out) {
     reinterpret_cast<mig_reply_error_t*>(out)->RetCode = MIG_NO_REPLY;
     return TRUE;
   }
-  if (memory_object_default_server(in, out)) return TRUE;
+  if (in->msgh_id == MACH_NOTIFY_NO_SENDERS) {
+    // A client's object lost its last send right (the kernel's included).
+    if (mach_pager_default_state* m = g_manager) {
+      std::lock_guard<std::mutex> g(m->mu);
+      if (auto it = m->objects.find(in->msgh_local_port); it != m->objects.end()) it->second.no_senders = true;
+    }
+    mig_reply_setup(in, out);
+    reinterpret_cast<mig_reply_error_t*>(out)->RetCode = MIG_NO_REPLY;
+    return TRUE;
+  }
+  if (memory_object_default_server(in, out) || default_pager_server(in, out)) return TRUE;
   return mach_pager_demux(in, out);
+}
+
+// Whether the object of `port` is over: the kernel's, once terminated; a
+// client's, once terminated (or never mapped) with no sender left.
+bool over(mach_pager_default_state* m, mach_port_t port) {
+  bool by_client = false, no_senders = false;
+  {
+    std::lock_guard<std::mutex> g(m->mu);
+    auto it = m->objects.find(port);
+    if (it == m->objects.end()) return false;
+    by_client = it->second.by_client;
+    no_senders = it->second.no_senders;
+  }
+  std::shared_ptr<mach_pager_state> p = machpager::find_pager(port);
+  return p && machpager::terminated(p.get()) && (!by_client || no_senders);
+}
+
+// The object whose kernel name port, or object port, is `port`; its ctx.
+void* object_named(mach_pager_default_state* m, mach_port_t port) {
+  std::lock_guard<std::mutex> g(m->mu);
+  for (const auto& [object_port, o] : m->objects) {
+    if (object_port == port) return o.ctx;
+    if (std::shared_ptr<mach_pager_state> p = machpager::find_pager(object_port)) {
+      std::lock_guard<std::mutex> pg(p->mu);
+      if (p->control && p->control->name == port) return o.ctx;
+    }
+  }
+  return nullptr;
+}
+
+// Room for `n` records in memory that moves out with the reply.
+template <typename T>
+kern_return_t out_array(size_t n, T** out) {
+  vm_address_t a = 0;
+  if (n == 0) {
+    *out = nullptr;
+    return KERN_SUCCESS;
+  }
+  const kern_return_t kr = vm_allocate(mach_task_self(), &a, n * sizeof(T), VM_FLAGS_ANYWHERE);
+  *out = reinterpret_cast<T*>(a);
+  return kr;
 }
 
 void serve(mach_pager_default_state* m) {
@@ -86,9 +146,7 @@ void serve(mach_pager_default_state* m) {
     if (mr != MACH_MSG_SUCCESS) break;
     const mach_port_t port = t_last_port;
     if (!MACH_PORT_VALID(port) || port == m->manager) continue;
-    // The kernel ended that object (memory_object_terminate)?
-    std::shared_ptr<mach_pager_state> p = machpager::find_pager(port);
-    if (p && machpager::terminated(p.get())) end_object(m, port);
+    if (over(m, port)) end_object(m, port);
   }
 }
 
@@ -150,6 +208,108 @@ kern_return_t memory_object_data_initialize(mach_port_t object, mach_port_t cont
   machpager::release_send(control);
   return KERN_SUCCESS;
 }
+
+// default_pager.defs, on the manager port (served with the prefix dpserve_,
+// since this library also holds the client stubs of the same names).
+
+kern_return_t dpserve_default_pager_object_create(mach_port_t manager, memory_object_t* object, vm_size_t size) {
+  mach_pager_default_state* m = manager_of(manager);
+  if (m == nullptr) return KERN_INVALID_ARGUMENT;
+  void* ctx = m->ops.object_created(m->ctx, size);
+  if (ctx == nullptr) return KERN_RESOURCE_SHORTAGE;
+  mach_pager_t* pager = nullptr;
+  kern_return_t kr = mach_pager_create(&m->object_ops, ctx, nullptr, &pager);
+  const mach_port_t port = kr == KERN_SUCCESS ? mach_pager_port(pager) : MACH_PORT_NULL;
+  if (kr == KERN_SUCCESS) kr = mach_port_move_member(mach_task_self(), port, m->set);
+  // Told when the last send right goes (after the one the reply makes).
+  mach_port_t previous = MACH_PORT_NULL;
+  if (kr == KERN_SUCCESS)
+    kr = mach_port_request_notification(mach_task_self(), port, MACH_NOTIFY_NO_SENDERS, 1, port,
+                                        MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
+  if (kr == KERN_SUCCESS) {
+    try {
+      std::lock_guard<std::mutex> g(m->mu);
+      m->objects[port] = {pager, ctx, true, false};
+    } catch (const std::bad_alloc&) {
+      kr = KERN_RESOURCE_SHORTAGE;
+    }
+  }
+  if (kr != KERN_SUCCESS) {
+    (void)mach_pager_destroy(pager);
+    m->ops.object_terminated(m->ctx, ctx);
+    return kr;
+  }
+  *object = port;  // the reply makes the send right
+  return KERN_SUCCESS;
+}
+
+kern_return_t dpserve_default_pager_info(mach_port_t manager, default_pager_info_t* info) {
+  mach_pager_default_state* m = manager_of(manager);
+  if (m == nullptr) return KERN_INVALID_ARGUMENT;
+  if (m->ops.store_space == nullptr) return KERN_NOT_SUPPORTED;
+  m->ops.store_space(m->ctx, &info->dpi_total_space, &info->dpi_free_space);
+  info->dpi_page_size = vm_page_size;
+  return KERN_SUCCESS;
+}
+
+kern_return_t dpserve_default_pager_objects(mach_port_t manager, default_pager_object_array_t* objects,
+                                            mach_msg_type_number_t* objectsCnt, mach_port_array_t* ports,
+                                            mach_msg_type_number_t* portsCnt) {
+  mach_pager_default_state* m = manager_of(manager);
+  if (m == nullptr) return KERN_INVALID_ARGUMENT;
+  std::vector<std::pair<mach_port_t, void*>> live;
+  {
+    std::lock_guard<std::mutex> g(m->mu);
+    for (const auto& [port, o] : m->objects) live.emplace_back(port, o.ctx);
+  }
+  default_pager_object_t* records = nullptr;
+  mach_port_t* rights = nullptr;
+  kern_return_t kr = out_array(live.size(), &records);
+  if (kr == KERN_SUCCESS) kr = out_array(live.size(), &rights);
+  if (kr != KERN_SUCCESS) {
+    if (records) (void)vm_deallocate(mach_task_self(), vm_address_t(records), live.size() * sizeof *records);
+    return KERN_RESOURCE_SHORTAGE;
+  }
+  for (size_t i = 0; i < live.size(); ++i) {
+    records[i].dpo_object = live[i].first;
+    records[i].dpo_size = m->ops.object_store_bytes ? m->ops.object_store_bytes(m->ctx, live[i].second) : 0;
+    // A send right each, which the reply moves to the caller.
+    rights[i] = mach_port_insert_right(mach_task_self(), live[i].first, live[i].first, MACH_MSG_TYPE_MAKE_SEND) ==
+                        KERN_SUCCESS
+                    ? live[i].first
+                    : MACH_PORT_NULL;
+  }
+  *objects = records;
+  *objectsCnt = mach_msg_type_number_t(live.size());
+  *ports = rights;
+  *portsCnt = mach_msg_type_number_t(live.size());
+  return KERN_SUCCESS;
+}
+
+kern_return_t dpserve_default_pager_object_pages(mach_port_t manager, mach_port_t object,
+                                                 default_pager_page_array_t* pages,
+                                                 mach_msg_type_number_t* pagesCnt) {
+  mach_pager_default_state* m = manager_of(manager);
+  if (m == nullptr) return KERN_INVALID_ARGUMENT;
+  if (m->ops.object_pages == nullptr) return KERN_NOT_SUPPORTED;
+  void* ctx = object_named(m, object);
+  if (ctx == nullptr) return KERN_INVALID_ARGUMENT;
+  std::vector<vm_offset_t> offsets(m->ops.object_pages(m->ctx, ctx, nullptr, 0));
+  offsets.resize(std::min(offsets.size(), m->ops.object_pages(m->ctx, ctx, offsets.data(), offsets.size())));
+  default_pager_page_t* records = nullptr;
+  if (out_array(offsets.size(), &records) != KERN_SUCCESS) return KERN_RESOURCE_SHORTAGE;
+  for (size_t i = 0; i < offsets.size(); ++i) records[i].dpp_offset = offsets[i];
+  *pages = records;
+  *pagesCnt = mach_msg_type_number_t(offsets.size());
+  machpager::release_send(object);  // the request's right, ours on success
+  return KERN_SUCCESS;
+}
+
+kern_return_t dpserve_default_pager_paging_file(mach_port_t, mach_port_t, default_pager_filename_t, boolean_t) {
+  return KERN_NOT_SUPPORTED;  // no devices: the store is the pager's own
+}
+
+kern_return_t dpserve_default_pager_register_fileserver(mach_port_t, mach_port_t) { return KERN_NOT_SUPPORTED; }
 
 // The C API.
 

@@ -251,9 +251,28 @@ kern_return_t mach_pager_destroy_object(mach_pager_t *pager,
  *   memory_object_terminate ------->  notify_terminate (if set), then
  *                                    object_terminated: its storage may go
  *
- * The objects need no memory_object_ready (the kernel made them).  One
- * thread (mach_pager_default_start's) serves the manager port and every
- * object, one message at a time.  One default memory manager per task. */
+ * The objects need no memory_object_ready (the kernel made them).
+ *
+ * The manager port also serves mach/default_pager.defs (a task gets the
+ * port from host_default_memory_manager with a null port):
+ *   default_pager_object_create   a new zero-filled object of the given
+ *                                 size (object_created as above), for
+ *                                 vm_map; unlike the kernel's objects it
+ *                                 outlives terminate (its pages stay in the
+ *                                 store) and ends when no task holds a send
+ *                                 right to it (no-senders)
+ *   default_pager_info            store_space, and the page size
+ *   default_pager_objects         every live object: its port name as id,
+ *                                 object_store_bytes, and a send right
+ *   default_pager_object_pages    object_pages of the object whose name
+ *                                 port (or object port) is given
+ *   default_pager_paging_file, default_pager_register_fileserver
+ *                                 KERN_NOT_SUPPORTED (no devices)
+ * Their client stubs are in this library, declared by <mach/default_pager.h>.
+ *
+ * One thread (mach_pager_default_start's) serves the manager port and
+ * every object, one message at a time.  One default memory manager per
+ * task. */
 
 typedef struct mach_pager_default_state mach_pager_default_t;
 
@@ -265,6 +284,16 @@ struct mach_pager_default_ops {
 	/* Required.  The object ended; object_ctx (what object_created
 	 * returned) is called no more. */
 	void (*object_terminated)(void *ctx, void *object_ctx);
+	/* Optional (default_pager_info): the backing store's total and free
+	 * bytes.  NULL: default_pager_info answers KERN_NOT_SUPPORTED. */
+	void (*store_space)(void *ctx, vm_size_t *total, vm_size_t *free_bytes);
+	/* Optional (default_pager_objects): the bytes of store an object
+	 * uses.  NULL: reported as 0. */
+	vm_size_t (*object_store_bytes)(void *ctx, void *object_ctx);
+	/* Optional (default_pager_object_pages): fills up to max offsets of the
+	 * pages the store holds for the object, returns how many it holds in
+	 * all.  NULL: default_pager_object_pages answers KERN_NOT_SUPPORTED. */
+	size_t (*object_pages)(void *ctx, void *object_ctx, vm_offset_t *offsets, size_t max);
 };
 
 /* Creates a default memory manager: a fresh manager port (receive right)

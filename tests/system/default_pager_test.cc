@@ -160,6 +160,20 @@ TEST_F(DefaultPagerTest, ReadingAPagedOutPageOfAnotherTaskNeverHangsMachd) {
   EXPECT_TRUE(testsupport::machd_answers(machd_.socket()));
 }
 
+TEST_F(DefaultPagerTest, AnObjectFromTheDefaultPagerOutlivesItsMappingsAndGoesWithItsLastSendRight) {
+  // default_pager.defs: info, object_create, objects, object_pages,
+  // paging_file (refused), and the object's life (task_helper dp-object).
+  systest::PagerProgram pager;
+  ASSERT_TRUE(start_pager(pager));
+  int out = -1;
+  const pid_t pid = systest::spawn_helper(machd_.socket(), "dp-object", &out);
+  ASSERT_GT(pid, 0);
+  const std::string line = systest::read_line(out, 30000);
+  EXPECT_EQ(systest::reap_within(pid, 30000), 0) << "the step that failed: task_helper.c dp_object";
+  EXPECT_EQ(line, "dp-object ok");
+  close(out);
+}
+
 TEST_F(DefaultPagerTest, ADeadDefaultPagerCostsTheTaskItsPagedOutPagesNotMachd) {
   auto pager = std::make_unique<systest::PagerProgram>();
   ASSERT_TRUE(start_pager(*pager));

@@ -32,9 +32,18 @@
  *                               being paged in), and writes its last page
  *                               with mach_vm_write; prints "remote <tries>"
  *                               and exits 0 when both worked, 24-27 if not
+ *   task_helper dp-object       asks the default pager (default_pager.defs)
+ *                               for its info and a 1 MiB object, writes it
+ *                               through vm_map, unmaps it, maps it again
+ *                               and reads it back, checks default_pager_
+ *                               objects/_object_pages, drops its right and
+ *                               waits for the object to go; prints
+ *                               "dp-object ok" and exits 0, else the exit
+ *                               code says which step failed (40-52)
  */
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
+#include "default_pager.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,8 +261,70 @@ static int anon_remote_read(void) {
   return *(volatile uint64_t*)(base + size - page) == 0x1234567890abcdefull ? 0 : 27;
 }
 
+static int dp_object(void) {
+  mach_port_t dp = MACH_PORT_NULL;
+  if (host_default_memory_manager(mach_host_self(), &dp, 0) != KERN_SUCCESS || !MACH_PORT_VALID(dp)) return 40;
+  default_pager_info_t info;
+  if (default_pager_info(dp, &info) != KERN_SUCCESS) return 41;
+  if (info.dpi_page_size != (vm_size_t)getpagesize() || info.dpi_free_space > info.dpi_total_space) return 42;
+  const vm_size_t size = 1 << 20, page = (vm_size_t)getpagesize();
+  mach_port_t object = MACH_PORT_NULL;
+  if (default_pager_object_create(dp, &object, size) != KERN_SUCCESS || !MACH_PORT_VALID(object)) return 43;
+  for (int round = 0; round < 2; round++) {
+    mach_vm_address_t at = 0;
+    if (mach_vm_map(mach_task_self(), &at, size, 0, VM_FLAGS_ANYWHERE, object, 0, FALSE,
+                    VM_PROT_READ | VM_PROT_WRITE, VM_PROT_ALL, VM_INHERIT_NONE) != KERN_SUCCESS)
+      return 44;
+    for (vm_size_t p = 0; p < size / page; p += 2) {  /* every other page */
+      uint64_t* w = (uint64_t*)(at + p * page);
+      if (round == 0)
+        *w = page_word(p);
+      else if (*w != page_word(p))
+        return 45;
+      if (round == 1 && *(uint64_t*)(at + (p + 1) * page) != 0) return 46;
+    }
+    /* The object outlives the mapping: its pages go to the store. */
+    if (mach_vm_deallocate(mach_task_self(), at, size) != KERN_SUCCESS) return 47;
+  }
+  default_pager_object_array_t objects = NULL;
+  mach_port_array_t ports = NULL;
+  mach_msg_type_number_t nobjects = 0, nports = 0;
+  if (default_pager_objects(dp, &objects, &nobjects, &ports, &nports) != KERN_SUCCESS || nobjects != nports) return 48;
+  int found = 0;
+  for (mach_msg_type_number_t i = 0; i < nports; i++) {
+    if (ports[i] == object) found = objects[i].dpo_size >= size / 2;
+    if (MACH_PORT_VALID(ports[i])) mach_port_deallocate(mach_task_self(), ports[i]);
+  }
+  vm_deallocate(mach_task_self(), (vm_address_t)objects, nobjects * sizeof *objects);
+  vm_deallocate(mach_task_self(), (vm_address_t)ports, nports * sizeof *ports);
+  if (!found) return 49;
+  default_pager_page_array_t pages = NULL;
+  mach_msg_type_number_t npages = 0;
+  if (default_pager_object_pages(dp, object, &pages, &npages) != KERN_SUCCESS || npages != size / page / 2) return 50;
+  vm_deallocate(mach_task_self(), (vm_address_t)pages, npages * sizeof *pages);
+  default_pager_filename_t file = "/dev/sdz";
+  if (default_pager_paging_file(dp, MACH_PORT_NULL, file, TRUE) != KERN_NOT_SUPPORTED) return 51;
+  /* Our last send right goes: the pager forgets the object. */
+  mach_port_deallocate(mach_task_self(), object);
+  for (int tries = 0; tries < 200; tries++) {
+    if (default_pager_objects(dp, &objects, &nobjects, &ports, &nports) != KERN_SUCCESS) return 48;
+    for (mach_msg_type_number_t i = 0; i < nports; i++)
+      if (MACH_PORT_VALID(ports[i])) mach_port_deallocate(mach_task_self(), ports[i]);
+    vm_deallocate(mach_task_self(), (vm_address_t)objects, nobjects * sizeof *objects);
+    vm_deallocate(mach_task_self(), (vm_address_t)ports, nports * sizeof *ports);
+    if (nobjects == 0) {
+      printf("dp-object ok\n");
+      fflush(stdout);
+      return 0;
+    }
+    usleep(10000);
+  }
+  return 52;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
+  if (strcmp(argv[1], "dp-object") == 0) return dp_object();
   if (strcmp(argv[1], "anon-remote-read") == 0) return anon_remote_read();
   if (strcmp(argv[1], "anon-fill") == 0) return anon_fill();
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
