@@ -28,6 +28,7 @@ enum : mach_msg_id_t {
   kFlushPages,
   kWriteBack,
   kQuit,
+  kFill,
   kReplyBase = 100,  // a reply's id: the request's + kReplyBase
 };
 
@@ -185,6 +186,33 @@ void start_lock(Pager& p, const Request& rq) {
   }
 }
 
+// Supplies [0, rq.a) of the object unasked; the answer waits for the
+// supply_completed of the last piece.
+void start_fill(Pager& p, const Request& rq) {
+  const mach_port_t reply = rq.head.msgh_remote_port;
+  Object* o = p.by_index(rq.index);
+  if (o == nullptr || !MACH_PORT_VALID(o->control) || MACH_PORT_VALID(o->waiting) || rq.a == 0) {
+    send_stats_reply(reply, rq.head.msgh_id, KERN_INVALID_ARGUMENT, o ? o->stats : ObjectStats{});
+    return;
+  }
+  o->waiting = reply;
+  o->waiting_id = kFill;
+  o->lock_started = now_ns();
+  kern_return_t kr = KERN_SUCCESS;
+  for (uint64_t at = 0; at < rq.a && kr == KERN_SUCCESS;) {
+    const uint64_t s = at % p.store_size;
+    const uint64_t n = std::min({kStoreAlign, rq.a - at, p.store_size - s});
+    kr = memory_object_data_supply(o->control, vm_offset_t(at), vm_offset_t(p.store + s), mach_msg_type_number_t(n),
+                                   FALSE, VM_PROT_NONE, FALSE, at + n >= rq.a ? o->port : MACH_PORT_NULL);
+    at += n;
+  }
+  if (kr != KERN_SUCCESS) {
+    note_error(o, kr);
+    o->waiting = MACH_PORT_NULL;
+    send_stats_reply(reply, rq.head.msgh_id, kr, o->stats);
+  }
+}
+
 void serve_bench(Pager& p, const Request& rq) {
   const mach_port_t reply = rq.head.msgh_remote_port;
   switch (rq.head.msgh_id) {
@@ -198,6 +226,8 @@ void serve_bench(Pager& p, const Request& rq) {
     case kFlushPages:
     case kWriteBack:
       return start_lock(p, rq);
+    case kFill:
+      return start_fill(p, rq);
     case kQuit:
       p.quit = true;
       return send_stats_reply(reply, rq.head.msgh_id, KERN_SUCCESS, ObjectStats{});
@@ -324,6 +354,13 @@ bool PagerClient::stats(uint32_t index, ObjectStats* out) {
   return true;
 }
 
+bool PagerClient::fill(uint32_t index, uint64_t size, ObjectStats* out) {
+  StatsReply r{};
+  if (!call(kFill, index, size, 0, 0, &r, sizeof r, 120000) || r.kr != KERN_SUCCESS) return false;
+  *out = r.stats;
+  return true;
+}
+
 bool PagerClient::flush_pages(uint32_t index, uint64_t first_page, uint64_t count, uint64_t step) {
   StatsReply r{};
   return call(kFlushPages, index, first_page, count, step, &r, sizeof r, 60000) && r.kr == KERN_SUCCESS;
@@ -428,7 +465,13 @@ kern_return_t memory_object_lock_completed(mach_port_t object, mach_port_t contr
 kern_return_t memory_object_supply_completed(mach_port_t object, mach_port_t control, vm_offset_t, vm_size_t,
                                              kern_return_t result, vm_offset_t) {
   pagerbench::drop_control_ref(control);
-  pagerbench::note_error(g_pager->by_port(object), result);
+  pagerbench::Object* o = g_pager->by_port(object);
+  pagerbench::note_error(o, result);
+  if (o != nullptr && MACH_PORT_VALID(o->waiting) && o->waiting_id == pagerbench::kFill) {
+    o->stats.lock_ns = pagerbench::now_ns() - o->lock_started;
+    pagerbench::send_stats_reply(o->waiting, o->waiting_id, result, o->stats);
+    o->waiting = MACH_PORT_NULL;
+  }
   return KERN_SUCCESS;
 }
 

@@ -9,6 +9,7 @@
 //   mach_vm_map(object), touch --machd--> data_request / data_supply
 //   flush_pages(), write_back() --------> memory_object_lock_request ...
 //                         <-------------- ... answered once lock_completed came
+//   fill()                ----machd-----> data_supply unasked ... answered at supply_completed
 //   stats(), quit()
 //
 // The pager's store is `store_size` bytes of pattern_byte(); object offset
@@ -70,6 +71,11 @@ class PagerClient {
   // lock_request(0, size, MEMORY_OBJECT_RETURN_DIRTY, no flush, no lock);
   // answered (with the stats: bytes returned, lock_ns) after lock_completed.
   bool write_back(uint32_t index, uint64_t size, ObjectStats* out);
+  // The pager supplies [0, size) of the object unasked (data_supply in
+  // 2 MiB pieces, the last asking for supply_completed); answered (with
+  // the stats: lock_ns, the time until machd completed the last) once
+  // supply_completed came.
+  bool fill(uint32_t index, uint64_t size, ObjectStats* out);
   // The pager exits.
   bool quit();
 

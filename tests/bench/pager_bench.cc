@@ -22,12 +22,19 @@
 //     object, then the pager's memory_object_lock_request(RETURN_DIRTY)
 //     until its lock_completed: bytes of data_return per second, vs one
 //     memcpy of the same bytes out of a tmpfs mapping (mapped already, as
-//     the dirty pages are: the one copy any write-back makes).
+//     the dirty pages are: the one copy any write-back makes);
+//   5 background fill: the pager supplies all `size` bytes of a freshly
+//     mapped object unasked (data_supply in 2 MiB pieces) until machd
+//     completed the last; then every page is read, which must fault no
+//     more (they were mapped ahead): bytes per second, vs one pwrite of
+//     the bytes into a tmpfs file (the copy into a page cache any fill
+//     makes).
 // Timing never fails the run; a failed call or wrong data does (exit 1).
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +90,12 @@ struct WriteBackRow {
   uint64_t returns = 0, bytes_returned = 0;
 };
 
+struct FillRow {
+  double fill_s = 0, touch_s = 0, pwrite_s = 0;
+  uint64_t requests_after = 0;  // data_requests while reading the filled pages
+  uint64_t faults_after = 0;    // page faults this process took meanwhile (minor, from getrusage)
+};
+
 // What one placement measured (sent from its process through a pipe).
 struct PhaseResult {
   bool ok = false;
@@ -90,6 +103,7 @@ struct PhaseResult {
   SequentialRow seq;
   RandomRow single, cluster;
   WriteBackRow wb;
+  FillRow fill;
   double seconds = 0;  // the whole placement, setup included
 };
 
@@ -169,6 +183,7 @@ class Phase {
   bool random_single();
   bool random_cluster();
   bool write_back();
+  bool background_fill();
 
  private:
   bool fail(const char* row, const char* what) {
@@ -314,6 +329,41 @@ bool Phase::write_back() {
   return true;
 }
 
+bool Phase::background_fill() {
+  const uint64_t size = o_.size;
+  uint32_t index = 0;
+  uint8_t* p = new_mapped_object(size, &index);
+  if (p == nullptr) return fail("row 5", "vm_map of the pager's object failed");
+  ObjectStats st, after;
+  if (!pager_.fill(index, size, &st)) return fail("row 5", "the unasked supply failed");
+  r_.fill.fill_s = double(st.lock_ns) / 1e9;
+  rusage ru0{}, ru1{};
+  getrusage(RUSAGE_SELF, &ru0);
+  r_.fill.touch_s = touch_pages(p, size);
+  getrusage(RUSAGE_SELF, &ru1);
+  r_.fill.faults_after = uint64_t(ru1.ru_minflt - ru0.ru_minflt);
+  if (!pager_.stats(index, &after)) return fail("row 5", "pager stats failed");
+  r_.fill.requests_after = after.requests - st.requests;
+  std::vector<uint64_t> sample;
+  for (uint64_t off = 0; off < size; off += 64 * kPage + 8) sample.push_back(off);
+  if (mismatches(p, sample, o_.size) != 0) return fail("row 5", "the filled object does not hold the pager's data");
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+
+  std::vector<uint8_t> src(std::min<uint64_t>(size, pagerbench::kStoreAlign));
+  pagerbench::fill_pattern(src.data(), 0, src.size());
+  const int fd = memfd_create("pager-bench-fill-floor", MFD_CLOEXEC);
+  if (fd < 0) return fail("row 5", "memfd_create failed");
+  const uint64_t t0 = now_ns();
+  for (uint64_t at = 0; at < size; at += src.size())
+    if (pwrite(fd, src.data(), std::min<uint64_t>(src.size(), size - at), off_t(at)) < 0) {
+      close(fd);
+      return fail("row 5", "pwrite into tmpfs failed");
+    }
+  r_.fill.pwrite_s = double(now_ns() - t0) / 1e9;
+  close(fd);
+  return true;
+}
+
 // One placement: a private machd, a pager process and the rows, in this
 // (fresh) process. `pin`: the CPU set for all three, or null.
 PhaseResult run_phase(const Options& o, const cpu_set_t* pin) {
@@ -335,7 +385,8 @@ PhaseResult run_phase(const Options& o, const cpu_set_t* pin) {
     snprintf(r.error, sizeof r.error, "cannot reach machd or the pager");
   } else {
     Phase ph(o, pager, r);
-    r.ok = ph.sequential() && ph.random_single() && ph.random_cluster() && ph.write_back();
+    // (row 5 before row 4: the write-back changes the store)
+    r.ok = ph.sequential() && ph.random_single() && ph.random_cluster() && ph.background_fill() && ph.write_back();
     pager.quit();
   }
   int status = 0;
@@ -444,6 +495,13 @@ void print_phase(const char* title, const Options& o, const PhaseResult& r) {
          fmt("%.2fx", mc > 0 ? wb / mc : 0.0).c_str(), "");
   note("%llu data_returns in %.1f ms; dirtying the pages first took %.1f ms (%.2f GB/s)",
        (unsigned long long)r.wb.returns, r.wb.lock_s * 1e3, r.wb.dirty_s * 1e3, gb_per_s(o.writeback, r.wb.dirty_s));
+  snprintf(name, sizeof name, "5 background fill %llu MiB", (unsigned long long)(o.size / kMiB));
+  const double bf = gb_per_s(o.size, r.fill.fill_s), pw = gb_per_s(o.size, r.fill.pwrite_s);
+  printf(ROW, name, fmt("%.2f GB/s", bf).c_str(), fmt("%.2f GB/s", pw).c_str(), "one pwrite into tmpfs",
+         fmt("%.2fx", pw > 0 ? bf / pw : 0.0).c_str(), "");
+  note("then reading every page took %.1f ms (%.2f GiB/s), %llu page faults, %llu data_requests (mapped ahead: 0)",
+       r.fill.touch_s * 1e3, gib_per_s(o.size, r.fill.touch_s), (unsigned long long)r.fill.faults_after,
+       (unsigned long long)r.fill.requests_after);
 }
 
 bool parse_size(const char* s, uint64_t* out) {
@@ -500,7 +558,7 @@ int main(int argc, char** argv) {
   CPU_SET(cpu, &one);
 
   printf("pager_bench: page faults through machd's external pager path (GNU Mach memory_object protocol)\n");
-  printf("  row 1 size %llu MiB; row 2 %llu faults; row 2b %llu faults; row 4 %llu MiB\n",
+  printf("  rows 1 and 5 size %llu MiB; row 2 %llu faults; row 2b %llu faults; row 4 %llu MiB\n",
          (unsigned long long)(o.size / kMiB), (unsigned long long)o.faults, (unsigned long long)o.cluster_faults,
          (unsigned long long)(o.writeback / kMiB));
   const uint64_t t0 = now_ns();
