@@ -50,6 +50,10 @@ struct Task {
   // Its user's entry in Ipc::user_bytes (what the messages it sends are
   // charged to); null for the kernel task, whose messages are not charged.
   uint64_t* queued_bytes = nullptr;
+  // Teardown after task_terminate (task.h): the round (0: receive rights,
+  // 1: every other name) and the next index of the space to look at.
+  uint8_t reap_round = 0;
+  uint32_t reap_next = 1;
 };
 
 struct Work {
@@ -89,6 +93,9 @@ struct Ipc {
   VoucherTable vouchers;  // after `ports`: freed before them (voucher.h)
   uint64_t port_sets = 0;
   std::unordered_map<TaskId, std::unique_ptr<Task>> tasks;
+  // Terminated tasks whose spaces are still being torn down (task_reap),
+  // oldest first. They are no longer in `tasks`: no call can name them.
+  std::deque<std::unique_ptr<Task>> dying;
   TaskId next_task = 1;
   TaskId kernel = kNoTask;
   Port* bootstrap = nullptr;  // send right given to new tasks (owned)

@@ -28,12 +28,14 @@ class KernelImpl {
     for (auto& [id, t] : ipc.tasks)
       if (id != ipc.kernel) ids.push_back(id);
     for (TaskId id : ids) {
-      task_terminate(ipc, id);
+      task_terminate(ipc, id, false);
       drain(ipc);
     }
+    while (task_reap(ipc, UINT64_MAX)) drain(ipc);
+    drain(ipc);
     right_release(ipc, ipc.bootstrap, kPortSend);
     ipc.bootstrap = nullptr;
-    task_terminate(ipc, ipc.kernel);
+    task_terminate(ipc, ipc.kernel, false);
     drain(ipc);
   }
   Ipc ipc;
@@ -77,11 +79,18 @@ TaskId Kernel::task_create(const Credentials& creds) {
   return ipc::task_create(impl_->ipc, creds);
 }
 
-void Kernel::task_terminate(TaskId task) {
+void Kernel::task_terminate(TaskId task, bool incremental) {
   if (task == impl_->ipc.kernel) return;
   Drain d{impl_->ipc};
-  ipc::task_terminate(impl_->ipc, task);
+  ipc::task_terminate(impl_->ipc, task, incremental);
 }
+
+bool Kernel::reap(uint64_t budget) {
+  Drain d{impl_->ipc};
+  return ipc::task_reap(impl_->ipc, budget);
+}
+
+bool Kernel::reaping() const { return !impl_->ipc.dying.empty(); }
 
 mach_port_name_t Kernel::task_self_name(TaskId task) const {
   Task* t = impl_->ipc.task(task);
@@ -464,6 +473,8 @@ Stats Kernel::stats() const {
   s.ports = ipc.ports.live();
   s.port_sets = ipc.port_sets;
   for (const auto& [id, t] : ipc.tasks) s.entries += t->space.in_use;
+  for (const auto& t : ipc.dying) s.entries += t->space.in_use;
+  s.dying_tasks = ipc.dying.size();
   s.messages = ipc.live_kmsgs;
   s.ool_payloads = ipc.live_payloads;
   s.waiters = ipc.waiters.size();

@@ -293,6 +293,7 @@ struct Stats {
   uint64_t lanes = 0;        // ports with a receive lane
   uint64_t vouchers = 0;     // live vouchers
   uint64_t voucher_values = 0;  // non-persistent attribute values vouchers hold
+  uint64_t dying_tasks = 0;  // terminated tasks whose spaces reap() has not finished
 };
 
 class Kernel {
@@ -319,7 +320,20 @@ class Kernel {
   // blocked senders/receivers of other tasks completed, dead-name and other
   // notifications generated), its own blocked operations are dropped silently
   // (no Completion is produced for them), and its task port dies.
-  void task_terminate(TaskId task);
+  // With `incremental`, only that much happens now and the task is gone
+  // from every call; the rights its space holds are released by reap(), a
+  // batch at a time, with the same effects in the same order (receive rights
+  // first, then the rest): a task holding millions of names does not stall
+  // the caller. Until then its ports live on (messages to them queue) and
+  // notifications its rights will cause (dead names, no-senders,
+  // port-destroyed, send-once) are still to come.
+  void task_terminate(TaskId task, bool incremental = false);
+
+  // Continues the teardown of incrementally terminated tasks, oldest first,
+  // looking at no more than `budget` name slots. True while some remain.
+  bool reap(uint64_t budget);
+  // True while some terminated task's space is not torn down yet.
+  bool reaping() const;
 
   // The name of the task's send right to its own task port (mach_task_self()).
   mach_port_name_t task_self_name(TaskId task) const;
