@@ -68,6 +68,8 @@ bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell, i
 
 Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   kernel_.set_user_queued_bytes_limit(opts_.queued_mib_per_user << 20);
+  kernel_.set_user_queued_messages_limit(opts_.queued_messages_per_user);
+  kernel_.set_user_ports_limit(opts_.ports_per_user);
   // Polling is opt-in (MACHD_SPIN_US): it only pays with a CPU to spare,
   // and on a loaded machine it takes CPU time from the tasks it serves.
   cpu_set_t cpus;

@@ -25,6 +25,8 @@ struct Options {
   bool shared_bootstrap = false;    // one bootstrap namespace for every uid
   AdmissionLimits admission;    // per-user bounds on connections and tasks
   uint64_t queued_mib_per_user = 1024;  // heap held by one user's messages in flight
+  uint64_t queued_messages_per_user = uint64_t(1) << 20;  // one user's messages in flight
+  uint64_t ports_per_user = uint64_t(1) << 22;             // live ports one user's tasks created
 };
 
 // Parses argv. Returns nullopt when machd must exit at once: after --help or
@@ -33,7 +35,8 @@ struct Options {
 // Values are checked here: --log-level must name a level, --idle-exit must
 // be a whole number of seconds in [0, INT32_MAX], --pager-timeout a number of seconds in
 // (0, 86400], --allow-uid a uid; --hello-timeout as --pager-timeout,
-// --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000].
+// --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000],
+// --max-queued-messages-per-user and --max-ports-per-user in [1, 1<<30].
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
 }  // namespace machd

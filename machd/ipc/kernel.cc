@@ -487,9 +487,30 @@ Stats Kernel::stats() const {
 
 void Kernel::set_user_queued_bytes_limit(uint64_t bytes) { impl_->ipc.user_bytes_limit = bytes; }
 
+namespace {
+const UserUsage* usage_of(const Ipc& ipc, uint32_t uid) {
+  auto it = ipc.user_slot.find(uid);
+  return it == ipc.user_slot.end() ? nullptr : &ipc.usage[it->second];
+}
+}  // namespace
+
 uint64_t Kernel::user_queued_bytes(uint32_t uid) const {
-  auto it = impl_->ipc.user_bytes.find(uid);
-  return it == impl_->ipc.user_bytes.end() ? 0 : it->second;
+  const UserUsage* u = usage_of(impl_->ipc, uid);
+  return u ? u->queued_bytes : 0;
+}
+
+void Kernel::set_user_queued_messages_limit(uint64_t messages) { impl_->ipc.user_msgs_limit = messages; }
+
+uint64_t Kernel::user_queued_messages(uint32_t uid) const {
+  const UserUsage* u = usage_of(impl_->ipc, uid);
+  return u ? u->queued_msgs : 0;
+}
+
+void Kernel::set_user_ports_limit(uint64_t ports) { impl_->ipc.user_ports_limit = ports; }
+
+uint64_t Kernel::user_ports(uint32_t uid) const {
+  const UserUsage* u = usage_of(impl_->ipc, uid);
+  return u ? u->ports : 0;
 }
 
 void Kernel::set_space_limit(uint32_t max_names) {

@@ -639,6 +639,25 @@ class Kernel {
   // The bytes now charged to `uid` (0 when nothing is in flight).
   uint64_t user_queued_bytes(uint32_t uid) const;
 
+  // Upper bound on the messages one user (the sender's uid) may have in
+  // flight, whatever their size: queued, or held by its blocked senders.
+  // It bounds what queue limits do not: messages to send-once rights pass
+  // any qlimit (up to MACH_PORT_QLIMIT_KERNEL per port). A send beyond it
+  // fails with MACH_SEND_NO_BUFFER before anything is copied in. Messages
+  // machd itself sends (notifications, kernel replies) are not counted.
+  // Default 1<<20.
+  void set_user_queued_messages_limit(uint64_t messages);
+  uint64_t user_queued_messages(uint32_t uid) const;
+
+  // Upper bound on the live ports created by one user's tasks (receive
+  // rights from mach_port_allocate / allocate_name / construct /
+  // reply_port, kernel objects made in its space). A port stays charged to
+  // its creator wherever its receive right goes, until it is freed. Beyond
+  // the bound, allocation fails with KERN_RESOURCE_SHORTAGE (reply_port
+  // returns MACH_PORT_NULL). Default 1<<22.
+  void set_user_ports_limit(uint64_t ports);
+  uint64_t user_ports(uint32_t uid) const;
+
  private:
   std::unique_ptr<KernelImpl> impl_;
 };

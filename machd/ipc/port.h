@@ -76,7 +76,7 @@ struct Port {
   mach_port_seqno_t seqno = 0;
   uint32_t msgcount = 0;  // XNU's imq_msgcount: queued + reserved slots
   uint16_t qlimit = MACH_PORT_QLIMIT_DEFAULT;
-  uint16_t pad_ = 0;
+  uint16_t user = 0;  // Ipc::usage slot of the user whose task created it (0: none)
   mach_port_context_t context = 0;
   Kmsg* head = nullptr;  // queued messages, FIFO
   Kmsg* tail = nullptr;

@@ -50,14 +50,14 @@ TaskId task_create_kernel(Ipc& ipc) {
 TaskId task_create(Ipc& ipc, const Credentials& creds) {
   Task* kernel = ipc.task(ipc.kernel);
   Task* t = new_task(ipc, creds);
-  t->queued_bytes = &ipc.user_bytes[creds.uid];  // the kernel task's stay uncharged
+  t->user = ipc.slot_of_user(creds.uid);  // the kernel task's stay uncharged (slot 0)
   mach_port_name_t kname = MACH_PORT_NULL;
   uint32_t index = 0;
   if (kernel->space.alloc(&kname, &index) != KERN_SUCCESS) {
     ipc.tasks.erase(t->id);
     return kNoTask;
   }
-  Port* port = right_alloc_receive(ipc, kernel->space, index);
+  Port* port = right_alloc_receive(ipc, kernel->space, index, 0);
   port->ensure_aux().kobject_task = t->id;
   port->flags |= Port::kImmovableReceive;
   t->task_port = port;
