@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "connection.h"
+#include "reply_arrays.h"
 #include "semaphore_cache.h"
 #include "vm_regions.h"
 
@@ -98,19 +99,14 @@ kern_return_t mach_port_names(ipc_space_t task, mach_port_name_array_t* names, m
   CallResult r = call(MACHD_OP_PORT_NAMES, {task});
   kern_return_t kr = kr_of(r);
   if (kr != KERN_SUCCESS) return kr;
-  size_t n = r.rets[0];
-  if (r.data.size() < n * 8) return KERN_FAILURE;
   // Returned as out-of-line memory, which the caller vm_deallocates.
-  void* na = machcompat::alloc_ool(n * sizeof(mach_port_name_t));
-  void* ta = machcompat::alloc_ool(n * sizeof(mach_port_type_t));
-  if ((n && (!na || !ta))) return KERN_RESOURCE_SHORTAGE;
-  if (n) {
-    memcpy(na, r.data.data(), n * 4);
-    memcpy(ta, r.data.data() + n * 4, n * 4);
-  }
-  *names = static_cast<mach_port_name_array_t>(na);
-  *types = static_cast<mach_port_type_array_t>(ta);
-  *namesCnt = *typesCnt = mach_msg_type_number_t(n);
+  const size_t sizes[] = {sizeof(mach_port_name_t), sizeof(mach_port_type_t)};
+  void* arrays[2] = {};
+  kr = machcompat::take_reply_arrays(r, sizes, arrays);
+  if (kr != KERN_SUCCESS) return kr;
+  *names = static_cast<mach_port_name_array_t>(arrays[0]);
+  *types = static_cast<mach_port_type_array_t>(arrays[1]);
+  *namesCnt = *typesCnt = mach_msg_type_number_t(r.rets[0]);
   return KERN_SUCCESS;
 }
 
@@ -151,13 +147,12 @@ kern_return_t mach_port_get_set_status(ipc_space_read_t task, mach_port_name_t n
   CallResult r = call(MACHD_OP_PORT_GET_SET_STATUS, {task, name});
   kern_return_t kr = kr_of(r);
   if (kr != KERN_SUCCESS) return kr;
-  size_t n = r.rets[0];
-  if (r.data.size() < n * 4) return KERN_FAILURE;
-  void* a = machcompat::alloc_ool(n * sizeof(mach_port_name_t));
-  if (n && !a) return KERN_RESOURCE_SHORTAGE;
-  if (n) memcpy(a, r.data.data(), n * 4);
-  *members = static_cast<mach_port_name_array_t>(a);
-  *membersCnt = mach_msg_type_number_t(n);
+  const size_t sizes[] = {sizeof(mach_port_name_t)};
+  void* arrays[1] = {};
+  kr = machcompat::take_reply_arrays(r, sizes, arrays);
+  if (kr != KERN_SUCCESS) return kr;
+  *members = static_cast<mach_port_name_array_t>(arrays[0]);
+  *membersCnt = mach_msg_type_number_t(r.rets[0]);
   return KERN_SUCCESS;
 }
 

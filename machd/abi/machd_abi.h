@@ -356,13 +356,13 @@ enum machd_op {
   MACHD_OP_PORT_MOD_REFS = 7,       /* args {task, name, right, delta} */
   MACHD_OP_PORT_GET_REFS = 8,       /* args {task, name, right} → rets[0] */
   MACHD_OP_PORT_TYPE = 9,           /* args {task, name} → rets[0] */
-  MACHD_OP_PORT_NAMES = 10,         /* args {task} → rets[0]=count; data = names[], types[] */
+  MACHD_OP_PORT_NAMES = 10,         /* args {task} → rets[0]=count; names[], types[]: in data if rets[1]==0, else in the memfd of fd tag rets[1] (each array page-aligned) */
   MACHD_OP_PORT_INSERT_RIGHT = 11,  /* args {task, name, poly, poly_type} */
   MACHD_OP_PORT_EXTRACT_RIGHT = 12, /* args {task, name, msgt_name} → rets {poly, poly_type} */
   MACHD_OP_PORT_MOVE_MEMBER = 13,   /* args {task, member, after} */
   MACHD_OP_PORT_INSERT_MEMBER = 14, /* args {task, member, pset} */
   MACHD_OP_PORT_EXTRACT_MEMBER = 15,/* args {task, member, pset} */
-  MACHD_OP_PORT_GET_SET_STATUS = 16,/* args {task, pset} → rets[0]=count; data = names[] */
+  MACHD_OP_PORT_GET_SET_STATUS = 16,/* args {task, pset} → rets[0]=count; names[] as for PORT_NAMES */
   MACHD_OP_PORT_REQUEST_NOTIFICATION = 17, /* args {task, name, variant, sync, notify, notify_type} → rets[0] previous */
   MACHD_OP_PORT_GET_ATTRIBUTES = 18, /* args {task, name, flavor, count} → rets[0]=count; data = info[] */
   MACHD_OP_PORT_SET_ATTRIBUTES = 19, /* args {task, name, flavor, count}; data = info[] */

@@ -47,6 +47,10 @@ namespace machd {
 namespace {
 
 constexpr ipc::WaiterId kKernelReceiveWaiter = 1;  // session 0, channel 1
+// Name slots of dead tasks' spaces torn down per loop turn: a few
+// milliseconds of work at most (measured by the system test
+// Scale.KillingATaskWithMillionsOfNamesDoesNotStallOtherTasks).
+constexpr uint64_t kReapBatch = 16384;
 
 int open_pidfd(int sock, pid_t pid) {
   int fd = -1;
@@ -64,6 +68,8 @@ bool send_welcome(int fd, const machd_welcome& w, int region_fd, int doorbell, i
 
 Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   kernel_.set_user_queued_bytes_limit(opts_.queued_mib_per_user << 20);
+  kernel_.set_user_queued_messages_limit(opts_.queued_messages_per_user);
+  kernel_.set_user_ports_limit(opts_.ports_per_user);
   // Polling is opt-in (MACHD_SPIN_US): it only pays with a CPU to spare,
   // and on a loaded machine it takes CPU time from the tasks it serves.
   cpu_set_t cpus;
@@ -638,7 +644,10 @@ void Daemon::terminate(uint64_t id, const char* why) {
   runtime_->notify_task_terminating(s.task);
   session_of_task_.erase(s.task);
   directory_.remove(s.task);
-  kernel_.task_terminate(s.task);
+  // The core forgets the task at once; its space (millions of names, maybe)
+  // is torn down a batch per loop turn (run), so other tasks are not kept
+  // waiting meanwhile.
+  kernel_.task_terminate(s.task, /*incremental=*/true);
   fast_.detach(id);
   admission_.end_task(s.creds().uid);
   sessions_.erase(it);
@@ -759,6 +768,9 @@ int Daemon::run() {
       }
       deadline = deadline ? std::min(*deadline, idle_deadline) : idle_deadline;
     }
+    // A dead task's space still to tear down: look at the sockets without
+    // waiting, then tear down one more batch.
+    if (kernel_.reaping()) deadline = monotonic_ns();
     flush_wakeups();
     poll_hot_sessions();
     flush_wakeups();
@@ -779,6 +791,10 @@ int Daemon::run() {
     }
     if (auto a = agent_->next_deadline(); a && *a <= kern::agent_now_ns()) {
       agent_->expire(kern::agent_now_ns());
+      drain_completions();
+    }
+    if (kernel_.reaping()) {
+      kernel_.reap(kReapBatch);
       drain_completions();
     }
     notify.tick(monotonic_ns(), sessions_.size());

@@ -21,7 +21,8 @@ void usage(FILE* out) {
           "             [--log-file PATH] [--systemd] [--pager-timeout SECONDS]\n"
           "             [--allow-uid UID]... [--shared-bootstrap] [--hello-timeout SECONDS]\n"
           "             [--max-tasks-per-user N] [--max-hellos-per-user N]\n"
-          "             [--max-queued-mib-per-user N] [--memory-limit SIZE] [--help] [--version]\n"
+          "             [--max-queued-mib-per-user N] [--max-queued-messages-per-user N]\n"
+          "             [--max-ports-per-user N] [--memory-limit SIZE] [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
           "(processes running with libmach-compat) connect over a Unix socket.\n"
@@ -56,6 +57,12 @@ void usage(FILE* out) {
           "                    RAM (suffix K, M or G; at least 1M): beyond it machd pages\n"
           "                    it out to the default memory manager (default-pager)\n"
           "                    (default: no limit, vm_allocate is plain mmap)\n"
+          "  --max-queued-messages-per-user N  a user's messages in flight may number N\n"
+          "                    (send-once messages too, which pass queue limits); sends\n"
+          "                    beyond fail with MACH_SEND_NO_BUFFER (default 1048576)\n"
+          "  --max-ports-per-user N  a user's tasks may have created N ports still alive;\n"
+          "                    mach_port_allocate beyond fails with KERN_RESOURCE_SHORTAGE\n"
+          "                    (default 4194304)\n"
           "  --help            this text\n"
           "  --version         print the version and exit\n");
 }
@@ -125,7 +132,9 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"max-tasks-per-user", required_argument, nullptr, 'T'},
       {"max-hellos-per-user", required_argument, nullptr, 'E'},
       {"max-queued-mib-per-user", required_argument, nullptr, 'Q'},
-      {"memory-limit", required_argument, nullptr, 'M'},
+      {"memory-limit", required_argument, nullptr, 'm'},
+      {"max-queued-messages-per-user", required_argument, nullptr, 'M'},
+      {"max-ports-per-user", required_argument, nullptr, 'N'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
@@ -173,10 +182,19 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         else (c == 'T' ? o.admission.tasks_per_uid : o.admission.hellos_per_uid) = uint32_t(n);
         break;
       }
-      case 'M':
+      case 'm':
         if (!parse_size(optarg, o.memory_limit) || o.memory_limit < (1ull << 20))
           return bad_value("--memory-limit", "a size from 1M to 1024G (bytes, or with K, M or G)", optarg, exit_code);
         break;
+      case 'M':
+      case 'N': {
+        unsigned long n = 0;
+        const char* name = c == 'M' ? "--max-queued-messages-per-user" : "--max-ports-per-user";
+        if (!parse_count(optarg, 1ul << 30, n) || n == 0)
+          return bad_value(name, "a whole number from 1 to 1073741824", optarg, exit_code);
+        (c == 'M' ? o.queued_messages_per_user : o.ports_per_user) = n;
+        break;
+      }
       case 'u': {
         unsigned long uid = 0;
         if (!parse_count(optarg, 0xfffffffeul, uid))

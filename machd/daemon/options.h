@@ -26,6 +26,8 @@ struct Options {
   AdmissionLimits admission;    // per-user bounds on connections and tasks
   uint64_t queued_mib_per_user = 1024;  // heap held by one user's messages in flight
   uint64_t memory_limit = 0;    // bytes of vm_allocate memory kept in RAM (0: no budget)
+  uint64_t queued_messages_per_user = uint64_t(1) << 20;  // one user's messages in flight
+  uint64_t ports_per_user = uint64_t(1) << 22;             // live ports one user's tasks created
 };
 
 // Parses argv. Returns nullopt when machd must exit at once: after --help or
@@ -35,7 +37,8 @@ struct Options {
 // be a whole number of seconds in [0, INT32_MAX], --pager-timeout a number of seconds in
 // (0, 86400], --allow-uid a uid; --hello-timeout as --pager-timeout,
 // --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000],
-// --memory-limit a size in [1 MiB, 1 TiB] (K, M, G suffixes).
+// --memory-limit a size in [1 MiB, 1 TiB] (K, M, G suffixes),
+// --max-queued-messages-per-user and --max-ports-per-user in [1, 1<<30].
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
 }  // namespace machd

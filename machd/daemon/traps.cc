@@ -17,6 +17,7 @@
 #include "kern/voucher.h"
 #include "msg_codec.h"
 #include "ool_payload.h"
+#include "reply_arrays.h"
 #include "vm/memory_entry.h"
 #include "vm/memory_objects.h"
 
@@ -56,12 +57,6 @@ kern_return_t ret0(Ctx& c, F call) {
   kern_return_t kr = call(&v);
   c.rep.rets[0] = v;
   return kr;
-}
-
-template <typename T>
-void put_array(Reply& rep, const std::vector<T>& v) {
-  const auto* b = reinterpret_cast<const uint8_t*>(v.data());
-  rep.data.insert(rep.data.end(), b, b + v.size() * sizeof(T));
 }
 
 kern_return_t trap(Ctx& c) {
@@ -157,11 +152,8 @@ kern_return_t trap(Ctx& c) {
       std::vector<mach_port_type_t> types;
       kern_return_t kr = k.port_names(t, &names, &types);
       if (kr != KERN_SUCCESS) return kr;
-      if ((names.size() * 8) > MACHD_CHANNEL_DATA_SIZE) return KERN_RESOURCE_SHORTAGE;
-      c.rep.rets[0] = names.size();
-      put_array(c.rep, names);
-      put_array(c.rep, types);
-      return KERN_SUCCESS;
+      const ReplyArray arrays[] = {{names.data(), sizeof(mach_port_name_t)}, {types.data(), sizeof(mach_port_type_t)}};
+      return put_reply_arrays(c.s, c.rep, names.size(), arrays);
     }
     case MACHD_OP_PORT_INSERT_RIGHT:
       return k.port_insert_right(self, t, c.name(1), c.name(2), mach_msg_type_name_t(c.a(3)));
@@ -180,10 +172,8 @@ kern_return_t trap(Ctx& c) {
       std::vector<mach_port_name_t> members;
       kern_return_t kr = k.port_get_set_status(t, c.name(1), &members);
       if (kr != KERN_SUCCESS) return kr;
-      if (members.size() * 4 > MACHD_CHANNEL_DATA_SIZE) return KERN_RESOURCE_SHORTAGE;
-      c.rep.rets[0] = members.size();
-      put_array(c.rep, members);
-      return KERN_SUCCESS;
+      const ReplyArray arrays[] = {{members.data(), sizeof(mach_port_name_t)}};
+      return put_reply_arrays(c.s, c.rep, members.size(), arrays);
     }
     case MACHD_OP_PORT_REQUEST_NOTIFICATION:
       return ret0<mach_port_name_t>(c, [&](auto* prev) {

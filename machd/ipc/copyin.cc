@@ -315,11 +315,11 @@ mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_op
   // machd's own messages are not charged; a user's beyond its bound fail
   // before anything is taken, as when XNU cannot allocate a kernel buffer.
   uint64_t bytes = 0;
-  if (task.queued_bytes != nullptr) {
+  if (task.user != 0) {
     bytes = args.msg.size();
     for (const auto& p : args.ool)
       if (p) bytes += p->heap_bytes();
-    if (!ipc.fits(*task.queued_bytes, bytes)) return MACH_SEND_NO_BUFFER;
+    if (!ipc.msg_fits(task.user, bytes)) return MACH_SEND_NO_BUFFER;
   }
   Kmsg* k = ipc.new_kmsg();
   k->bytes = std::move(args.msg);
@@ -338,7 +338,7 @@ mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_op
   }
   // What it occupies of machd's heap counts against its user's bound
   // (checked above, before anything was taken).
-  if (task.queued_bytes != nullptr) Ipc::charge(k, task.queued_bytes, bytes);
+  ipc.charge(k, task.user, bytes);
   // The kernel's msgh_size is the send size (the user's field is ignored).
   auto h = load<mach_msg_header_t>(k->bytes, 0);
   h.msgh_bits = k->bits;

@@ -35,6 +35,15 @@ namespace machd::ipc {
 // Task special-port slots kept by the core (TASK_HOST_PORT .. TASK_MAX).
 inline constexpr int kSpecialSlots = 12;
 
+// What one user's tasks hold of machd, counted against the per-user bounds
+// (Ipc::user_*_limit). Slot 0 of Ipc::usage is nobody's: the kernel task's
+// ports and messages are not counted.
+struct UserUsage {
+  uint64_t queued_bytes = 0;  // heap bytes of the messages it sent still in flight
+  uint64_t queued_msgs = 0;   // those messages
+  uint64_t ports = 0;         // live ports its tasks created (wherever the receive right went)
+};
+
 struct Task {
   Task(TaskId tid, const Credentials& c, uint32_t max_names)
       : id(tid), creds(c), space(tid, max_names) {}
@@ -47,9 +56,13 @@ struct Task {
   mach_port_name_t self_name = MACH_PORT_NULL;
   Port* special[kSpecialSlots] = {};   // send rights held by the task object
   std::vector<Credit*> credits;        // open send credits of this task (credit.h)
-  // Its user's entry in Ipc::user_bytes (what the messages it sends are
-  // charged to); null for the kernel task, whose messages are not charged.
-  uint64_t* queued_bytes = nullptr;
+  // Its user's slot in Ipc::usage (what its messages and ports are charged
+  // to); 0 for the kernel task, whose are not charged.
+  uint16_t user = 0;
+  // Teardown after task_terminate (task.h): the round (0: receive rights,
+  // 1: every other name) and the next index of the space to look at.
+  uint8_t reap_round = 0;
+  uint32_t reap_next = 1;
 };
 
 struct Work {
@@ -89,6 +102,9 @@ struct Ipc {
   VoucherTable vouchers;  // after `ports`: freed before them (voucher.h)
   uint64_t port_sets = 0;
   std::unordered_map<TaskId, std::unique_ptr<Task>> tasks;
+  // Terminated tasks whose spaces are still being torn down (task_reap),
+  // oldest first. They are no longer in `tasks`: no call can name them.
+  std::deque<std::unique_ptr<Task>> dying;
   TaskId next_task = 1;
   TaskId kernel = kNoTask;
   Port* bootstrap = nullptr;  // send right given to new tasks (owned)
@@ -108,13 +124,17 @@ struct Ipc {
   // ---- accounting ----
   uint64_t live_kmsgs = 0;
   uint64_t live_payloads = 0;
-  // Heap bytes of messages in flight, by the sending user (Ipc::charge).
-  // Entries are never erased: tasks and messages point at them.
-  std::unordered_map<uint32_t, uint64_t> user_bytes;
+  // What each user holds (UserUsage), by slot; slots are never reused:
+  // tasks, messages and ports name them (Port::user is 16 bits, so users
+  // beyond 65,535 share the last slot).
+  std::deque<UserUsage> usage{UserUsage{}};
+  std::unordered_map<uint32_t, uint16_t> user_slot;  // uid -> slot
 
   // ---- limits ----
   uint32_t space_limit = 1u << 22;
   uint64_t user_bytes_limit = uint64_t(1) << 30;  // Kernel::set_user_queued_bytes_limit
+  uint64_t user_msgs_limit = uint64_t(1) << 20;   // Kernel::set_user_queued_messages_limit
+  uint64_t user_ports_limit = uint64_t(1) << 22;  // Kernel::set_user_ports_limit
   uint32_t max_msg_size = (64u << 20) * 3 / 4 - MAX_TRAILER_SIZE;  // XNU's ipc_kmsg_max_body_space
 
   // ---- deferred work ----
@@ -136,17 +156,26 @@ struct Ipc {
 
   Kmsg* new_kmsg();
   void free_kmsg(Kmsg* k);  // k must carry no rights or payloads any more
-  // Whether `bytes` more may be charged to `counter` (a Task::queued_bytes)
-  // within user_bytes_limit.
-  bool fits(const uint64_t& counter, uint64_t bytes) const {
-    return bytes <= user_bytes_limit && counter <= user_bytes_limit - bytes;
+  // The usage slot of `uid` (made on first use).
+  uint16_t slot_of_user(uint32_t uid);
+  // Whether user slot `user` may have one more message of `bytes` in
+  // flight (within user_bytes_limit and user_msgs_limit). Slot 0 always may.
+  bool msg_fits(uint16_t user, uint64_t bytes) const {
+    if (user == 0) return true;
+    const UserUsage& u = usage[user];
+    return bytes <= user_bytes_limit && u.queued_bytes <= user_bytes_limit - bytes &&
+           u.queued_msgs < user_msgs_limit;
   }
-  // Charges `bytes` of k to `counter`; free_kmsg() gives them back.
-  static void charge(Kmsg* k, uint64_t* counter, uint64_t bytes) {
-    *counter += bytes;
-    k->charged_to = counter;
+  // Charges k (`bytes`) to user slot `user`; free_kmsg() gives it back.
+  void charge(Kmsg* k, uint16_t user, uint64_t bytes) {
+    if (user == 0) return;
+    usage[user].queued_bytes += bytes;
+    usage[user].queued_msgs++;
+    k->charged_to = user;
     k->charged_bytes = bytes;
   }
+  // Whether user slot `user` may create one more port (user_ports_limit).
+  bool port_fits(uint16_t user) const { return user == 0 || usage[user].ports < user_ports_limit; }
 };
 
 // Runs deferred work until the queue is empty (see the header comment).

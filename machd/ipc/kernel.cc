@@ -28,12 +28,14 @@ class KernelImpl {
     for (auto& [id, t] : ipc.tasks)
       if (id != ipc.kernel) ids.push_back(id);
     for (TaskId id : ids) {
-      task_terminate(ipc, id);
+      task_terminate(ipc, id, false);
       drain(ipc);
     }
+    while (task_reap(ipc, UINT64_MAX)) drain(ipc);
+    drain(ipc);
     right_release(ipc, ipc.bootstrap, kPortSend);
     ipc.bootstrap = nullptr;
-    task_terminate(ipc, ipc.kernel);
+    task_terminate(ipc, ipc.kernel, false);
     drain(ipc);
   }
   Ipc ipc;
@@ -77,11 +79,18 @@ TaskId Kernel::task_create(const Credentials& creds) {
   return ipc::task_create(impl_->ipc, creds);
 }
 
-void Kernel::task_terminate(TaskId task) {
+void Kernel::task_terminate(TaskId task, bool incremental) {
   if (task == impl_->ipc.kernel) return;
   Drain d{impl_->ipc};
-  ipc::task_terminate(impl_->ipc, task);
+  ipc::task_terminate(impl_->ipc, task, incremental);
 }
+
+bool Kernel::reap(uint64_t budget) {
+  Drain d{impl_->ipc};
+  return ipc::task_reap(impl_->ipc, budget);
+}
+
+bool Kernel::reaping() const { return !impl_->ipc.dying.empty(); }
 
 mach_port_name_t Kernel::task_self_name(TaskId task) const {
   Task* t = impl_->ipc.task(task);
@@ -464,6 +473,8 @@ Stats Kernel::stats() const {
   s.ports = ipc.ports.live();
   s.port_sets = ipc.port_sets;
   for (const auto& [id, t] : ipc.tasks) s.entries += t->space.in_use;
+  for (const auto& t : ipc.dying) s.entries += t->space.in_use;
+  s.dying_tasks = ipc.dying.size();
   s.messages = ipc.live_kmsgs;
   s.ool_payloads = ipc.live_payloads;
   s.waiters = ipc.waiters.size();
@@ -476,9 +487,30 @@ Stats Kernel::stats() const {
 
 void Kernel::set_user_queued_bytes_limit(uint64_t bytes) { impl_->ipc.user_bytes_limit = bytes; }
 
+namespace {
+const UserUsage* usage_of(const Ipc& ipc, uint32_t uid) {
+  auto it = ipc.user_slot.find(uid);
+  return it == ipc.user_slot.end() ? nullptr : &ipc.usage[it->second];
+}
+}  // namespace
+
 uint64_t Kernel::user_queued_bytes(uint32_t uid) const {
-  auto it = impl_->ipc.user_bytes.find(uid);
-  return it == impl_->ipc.user_bytes.end() ? 0 : it->second;
+  const UserUsage* u = usage_of(impl_->ipc, uid);
+  return u ? u->queued_bytes : 0;
+}
+
+void Kernel::set_user_queued_messages_limit(uint64_t messages) { impl_->ipc.user_msgs_limit = messages; }
+
+uint64_t Kernel::user_queued_messages(uint32_t uid) const {
+  const UserUsage* u = usage_of(impl_->ipc, uid);
+  return u ? u->queued_msgs : 0;
+}
+
+void Kernel::set_user_ports_limit(uint64_t ports) { impl_->ipc.user_ports_limit = ports; }
+
+uint64_t Kernel::user_ports(uint32_t uid) const {
+  const UserUsage* u = usage_of(impl_->ipc, uid);
+  return u ? u->ports : 0;
 }
 
 void Kernel::set_space_limit(uint32_t max_names) {

@@ -293,6 +293,7 @@ struct Stats {
   uint64_t lanes = 0;        // ports with a receive lane
   uint64_t vouchers = 0;     // live vouchers
   uint64_t voucher_values = 0;  // non-persistent attribute values vouchers hold
+  uint64_t dying_tasks = 0;  // terminated tasks whose spaces reap() has not finished
 };
 
 class Kernel {
@@ -319,7 +320,20 @@ class Kernel {
   // blocked senders/receivers of other tasks completed, dead-name and other
   // notifications generated), its own blocked operations are dropped silently
   // (no Completion is produced for them), and its task port dies.
-  void task_terminate(TaskId task);
+  // With `incremental`, only that much happens now and the task is gone
+  // from every call; the rights its space holds are released by reap(), a
+  // batch at a time, with the same effects in the same order (receive rights
+  // first, then the rest): a task holding millions of names does not stall
+  // the caller. Until then its ports live on (messages to them queue) and
+  // notifications its rights will cause (dead names, no-senders,
+  // port-destroyed, send-once) are still to come.
+  void task_terminate(TaskId task, bool incremental = false);
+
+  // Continues the teardown of incrementally terminated tasks, oldest first,
+  // looking at no more than `budget` name slots. True while some remain.
+  bool reap(uint64_t budget);
+  // True while some terminated task's space is not torn down yet.
+  bool reaping() const;
 
   // The name of the task's send right to its own task port (mach_task_self()).
   mach_port_name_t task_self_name(TaskId task) const;
@@ -624,6 +638,25 @@ class Kernel {
   void set_user_queued_bytes_limit(uint64_t bytes);
   // The bytes now charged to `uid` (0 when nothing is in flight).
   uint64_t user_queued_bytes(uint32_t uid) const;
+
+  // Upper bound on the messages one user (the sender's uid) may have in
+  // flight, whatever their size: queued, or held by its blocked senders.
+  // It bounds what queue limits do not: messages to send-once rights pass
+  // any qlimit (up to MACH_PORT_QLIMIT_KERNEL per port). A send beyond it
+  // fails with MACH_SEND_NO_BUFFER before anything is copied in. Messages
+  // machd itself sends (notifications, kernel replies) are not counted.
+  // Default 1<<20.
+  void set_user_queued_messages_limit(uint64_t messages);
+  uint64_t user_queued_messages(uint32_t uid) const;
+
+  // Upper bound on the live ports created by one user's tasks (receive
+  // rights from mach_port_allocate / allocate_name / construct /
+  // reply_port, kernel objects made in its space). A port stays charged to
+  // its creator wherever its receive right goes, until it is freed. Beyond
+  // the bound, allocation fails with KERN_RESOURCE_SHORTAGE (reply_port
+  // returns MACH_PORT_NULL). Default 1<<22.
+  void set_user_ports_limit(uint64_t ports);
+  uint64_t user_ports(uint32_t uid) const;
 
  private:
   std::unique_ptr<KernelImpl> impl_;

@@ -23,6 +23,15 @@ mach_port_name_t Kmsg::voucher_field() const {
   return name;
 }
 
+uint16_t Ipc::slot_of_user(uint32_t uid) {
+  auto [it, fresh] = user_slot.try_emplace(uid, 0);
+  if (fresh) {
+    if (usage.size() <= UINT16_MAX) usage.emplace_back();
+    it->second = static_cast<uint16_t>(usage.size() - 1);
+  }
+  return it->second;
+}
+
 Kmsg* Ipc::new_kmsg() {
   live_kmsgs++;
   if (kmsg_pool.free.empty()) return new Kmsg;
@@ -33,9 +42,11 @@ Kmsg* Ipc::new_kmsg() {
 
 void Ipc::free_kmsg(Kmsg* k) {
   live_kmsgs--;
-  if (k->charged_to != nullptr) {
-    *k->charged_to -= std::min(*k->charged_to, k->charged_bytes);
-    k->charged_to = nullptr;
+  if (k->charged_to != 0) {
+    UserUsage& u = usage[k->charged_to];
+    u.queued_bytes -= std::min(u.queued_bytes, k->charged_bytes);
+    if (u.queued_msgs > 0) u.queued_msgs--;
+    k->charged_to = 0;
     k->charged_bytes = 0;
   }
   // Small messages keep their buffers for the next one: a stream of them

@@ -55,9 +55,9 @@ struct Kmsg {
   std::vector<KDesc> descs;
   SenderId sender;
   bool circular = false;     // carries a receive right whose queue leads back to dest
-  // Heap bytes charged to the sending user's counter (Ipc::charge), given
-  // back when the message is freed.
-  uint64_t* charged_to = nullptr;
+  // The sending user's usage slot this message and its heap bytes are
+  // charged to (Ipc::charge; 0: none), given back when it is freed.
+  uint16_t charged_to = 0;
   uint64_t charged_bytes = 0;
 
   mach_msg_size_t size() const { return static_cast<mach_msg_size_t>(bytes.size()); }

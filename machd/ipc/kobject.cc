@@ -30,10 +30,11 @@ kern_return_t kobject_alloc(Ipc& ipc, TaskId task, KObject ko, mach_port_name_t*
   if (ko.type == 0) return KERN_INVALID_ARGUMENT;
   Task* t = ipc.task(task);
   if (!t) return KERN_INVALID_TASK;
+  if (!ipc.port_fits(t->user)) return KERN_RESOURCE_SHORTAGE;
   uint32_t index = 0;
   kern_return_t kr = t->space.alloc(name, &index);
   if (kr != KERN_SUCCESS) return kr;
-  Port* port = right_alloc_receive(ipc, t->space, index);
+  Port* port = right_alloc_receive(ipc, t->space, index, t->user);
   PortAux& aux = port->ensure_aux();
   aux.kobject_type = ko.type;
   aux.kobject_id = ko.id;

@@ -27,7 +27,7 @@ kern_return_t fill_new_entry(Ipc& ipc, Task& task, uint32_t index, mach_port_rig
   Space& sp = task.space;
   switch (right) {
     case MACH_PORT_RIGHT_RECEIVE:
-      right_alloc_receive(ipc, sp, index);
+      right_alloc_receive(ipc, sp, index, task.user);
       return KERN_SUCCESS;
     case MACH_PORT_RIGHT_PORT_SET: {
       Entry& e = sp.table[index];
@@ -43,27 +43,35 @@ kern_return_t fill_new_entry(Ipc& ipc, Task& task, uint32_t index, mach_port_rig
   }
 }
 
-bool allocatable(mach_port_right_t right) {
-  return right == MACH_PORT_RIGHT_RECEIVE || right == MACH_PORT_RIGHT_PORT_SET ||
-         right == MACH_PORT_RIGHT_DEAD_NAME;
+// KERN_INVALID_VALUE for a right that cannot be allocated; for a receive
+// right beyond the user's port bound KERN_RESOURCE_SHORTAGE (what XNU's
+// mach_port_allocate says when no port can be had). Checked before a name is
+// taken.
+kern_return_t allocatable(Ipc& ipc, const Task& task, mach_port_right_t right) {
+  if (right != MACH_PORT_RIGHT_RECEIVE && right != MACH_PORT_RIGHT_PORT_SET && right != MACH_PORT_RIGHT_DEAD_NAME)
+    return KERN_INVALID_VALUE;
+  if (right == MACH_PORT_RIGHT_RECEIVE && !ipc.port_fits(task.user)) return KERN_RESOURCE_SHORTAGE;
+  return KERN_SUCCESS;
 }
 
 }  // namespace
 
 kern_return_t mp_allocate(Ipc& ipc, Task& task, mach_port_right_t right, mach_port_name_t* name) {
-  if (!allocatable(right)) return KERN_INVALID_VALUE;
+  kern_return_t kr = allocatable(ipc, task, right);
+  if (kr != KERN_SUCCESS) return kr;
   uint32_t index = 0;
-  kern_return_t kr = task.space.alloc(name, &index);
+  kr = task.space.alloc(name, &index);
   if (kr != KERN_SUCCESS) return kr;
   return fill_new_entry(ipc, task, index, right);
 }
 
 kern_return_t mp_allocate_name(Ipc& ipc, Task& task, mach_port_right_t right, mach_port_name_t name) {
   if (!MACH_PORT_VALID(name)) return KERN_INVALID_VALUE;
-  if (!allocatable(right)) return KERN_INVALID_VALUE;
+  kern_return_t kr = allocatable(ipc, task, right);
+  if (kr != KERN_SUCCESS) return kr;
   uint32_t index = 0;
   bool existing = false;
-  kern_return_t kr = task.space.alloc_name(name, &index, &existing);
+  kr = task.space.alloc_name(name, &index, &existing);
   if (kr != KERN_SUCCESS) return kr;
   if (existing) return KERN_NAME_EXISTS;
   return fill_new_entry(ipc, task, index, right);
@@ -74,10 +82,11 @@ kern_return_t mp_construct(Ipc& ipc, Task& task, const mach_port_options_t& opti
   const uint32_t flags = options.flags;
   if ((flags & MPO_QLIMIT) && options.mpl.mpl_qlimit > MACH_PORT_QLIMIT_MAX)
     return KERN_INVALID_VALUE;
+  if (!ipc.port_fits(task.user)) return KERN_RESOURCE_SHORTAGE;
   uint32_t index = 0;
   kern_return_t kr = task.space.alloc(name, &index);
   if (kr != KERN_SUCCESS) return kr;
-  Port* p = right_alloc_receive(ipc, task.space, index);
+  Port* p = right_alloc_receive(ipc, task.space, index, task.user);
   p->context = context;
   if (flags & MPO_CONTEXT_AS_GUARD) {
     p->flags |= Port::kGuarded;

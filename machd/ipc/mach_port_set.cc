@@ -23,7 +23,8 @@ kern_return_t translate_pset(Space& space, mach_port_name_t name, PortSet** out)
 
 // A port that joins a set while it holds messages and the set has blocked
 // receivers: hand them over now (XNU ipc_mqueue_add_locked). Deferred
-// receivers would otherwise sleep on a non-empty member.
+// receivers would otherwise sleep on a non-empty member. What is left makes
+// the member ready in the set.
 void match_waiting(Ipc& ipc, PortSet& set, Port& port) {
   while (port.head && set.receivers.head) {
     Kmsg* k = port.head;
@@ -36,6 +37,8 @@ void match_waiting(Ipc& ipc, PortSet& set, Port& port) {
       if (!port.tail) port.tail = k;
     }
   }
+  // Messages left and no receiver of the set took them: the member is ready.
+  if (port.head) pset_prepost(set, port);
 }
 
 // `port` joins `set`; lending needs a port in no set, so its receive lane
@@ -99,8 +102,10 @@ kern_return_t mp_get_set_status(Ipc& ipc, Task& task, mach_port_name_t pset,
   PortSet* set = nullptr;
   kern_return_t kr = translate_pset(task.space, pset, &set);
   if (kr != KERN_SUCCESS) return kr;
-  for (const Port* p : set->members)
+  members->reserve(set->size());
+  pset_for_each_member(*set, [&](const Port* p) {
     if (p->receiver == task.id) members->push_back(p->receiver_name);
+  });
   return KERN_SUCCESS;
 }
 

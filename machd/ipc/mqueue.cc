@@ -71,12 +71,13 @@ void mqueue_post(Ipc& ipc, Port& port, Kmsg* k) {
     // Receivers blocked on a set containing the port. Offers never change
     // set membership, but iterate by index to stay safe.
     for (size_t i = 0; port.aux && i < port.aux->sets.size(); i++) {
-      if (offer_to(ipc, port.aux->sets[i]->receivers, port, k)) return;
+      if (offer_to(ipc, port.aux->sets[i]->set->receivers, port, k)) return;
     }
   }
   k->next = nullptr;
   if (port.tail) port.tail->next = k; else port.head = k;
   port.tail = k;
+  pset_prepost_all(port);  // the sets it is in now have a ready member
 }
 
 Kmsg* mqueue_dequeue(Ipc& ipc, Port& port, mach_port_seqno_t* seqno) {

@@ -52,6 +52,7 @@ void port_release(Ipc& ipc, Port* port) {
   if (--port->refs != 0) return;
   // Last reference: the port is dead (an active port always has its receive
   // right). Requests left in the table hold no rights any more.
+  if (port->user != 0) ipc.usage[port->user].ports--;
   ipc.ports.free(port);
 }
 

@@ -25,6 +25,8 @@
 
 namespace machd::ipc {
 
+struct PsetLink;
+
 // A dead-name / send-possible request registered by (space, name).
 struct PortRequest {
   TaskId task = kNoTask;
@@ -40,7 +42,7 @@ struct PortRequest {
 struct PortAux {
   WaiterList receivers;             // threads blocked receiving on the port itself
   WaiterList senders;               // threads blocked on a full queue (FIFO)
-  std::vector<PortSet*> sets;       // port sets this port is a member of
+  std::vector<PsetLink*> sets;      // its memberships in port sets (port_set.h)
   std::vector<PortRequest> requests;  // index+1 is an entry's `request`
   uint32_t free_request = 0;        // 1-based head of the free slot list
   Port* nsrequest = nullptr;        // no-senders send-once right
@@ -74,7 +76,7 @@ struct Port {
   mach_port_seqno_t seqno = 0;
   uint32_t msgcount = 0;  // XNU's imq_msgcount: queued + reserved slots
   uint16_t qlimit = MACH_PORT_QLIMIT_DEFAULT;
-  uint16_t pad_ = 0;
+  uint16_t user = 0;  // Ipc::usage slot of the user whose task created it (0: none)
   mach_port_context_t context = 0;
   Kmsg* head = nullptr;  // queued messages, FIFO
   Kmsg* tail = nullptr;

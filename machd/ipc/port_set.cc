@@ -1,4 +1,4 @@
-// machd/ipc/port_set.cc — port set membership and fair selection.
+// machd/ipc/port_set.cc — port set membership and the ready list.
 #include "port_set.h"
 
 #include <algorithm>
@@ -7,72 +7,109 @@
 
 namespace machd::ipc {
 
-bool pset_has_member(const PortSet& set, const Port* port) {
-  return std::find(set.members.begin(), set.members.end(), port) != set.members.end();
+void PsetLinkList::push_back(PsetLink* l) {
+  l->prev = tail;
+  l->next = nullptr;
+  if (tail) tail->next = l; else head = l;
+  tail = l;
+  count++;
 }
 
-kern_return_t pset_add(PortSet& set, Port& port) {
-  if (pset_has_member(set, &port)) return KERN_ALREADY_IN_SET;
-  set.members.push_back(&port);
-  port.ensure_aux().sets.push_back(&set);
-  return KERN_SUCCESS;
+void PsetLinkList::remove(PsetLink* l) {
+  if (l->prev) l->prev->next = l->next; else head = l->next;
+  if (l->next) l->next->prev = l->prev; else tail = l->prev;
+  l->prev = l->next = nullptr;
+  count--;
 }
 
 namespace {
 
-// Takes `port` out of `set`'s member list, the cursor staying on the member
-// it pointed at. False if it was not a member.
-bool unlink_member(PortSet& set, const Port* port) {
-  auto it = std::find(set.members.begin(), set.members.end(), port);
-  if (it == set.members.end()) return false;
-  size_t idx = static_cast<size_t>(it - set.members.begin());
-  set.members.erase(it);
-  if (idx < set.cursor) set.cursor--;
-  if (set.cursor >= set.members.size()) set.cursor = 0;
-  return true;
+PsetLink* find_link(const Port& port, const PortSet& set) {
+  if (!port.aux) return nullptr;
+  for (PsetLink* l : port.aux->sets)
+    if (l->set == &set) return l;
+  return nullptr;
+}
+
+PsetLinkList& list_of(PsetLink* l) { return l->ready ? l->set->ready : l->set->idle; }
+
+// Takes `l` out of its set's list and frees it (the port's list is the
+// caller's business).
+void unlink_from_set(PsetLink* l) {
+  list_of(l).remove(l);
+  delete l;
+}
+
+void make_ready(PsetLink* l) {
+  if (l->ready) return;
+  l->set->idle.remove(l);
+  l->ready = true;
+  l->set->ready.push_back(l);
 }
 
 }  // namespace
 
-kern_return_t pset_remove(PortSet& set, Port& port) {
-  if (!unlink_member(set, &port)) return KERN_NOT_IN_SET;
-  if (port.aux) {
-    auto& sets = port.aux->sets;
-    sets.erase(std::remove(sets.begin(), sets.end(), &set), sets.end());
-  }
-  return KERN_SUCCESS;
-}
+bool pset_has_member(const PortSet& set, const Port& port) { return find_link(port, set) != nullptr; }
 
 bool pset_in_any(const Port& port) { return port.aux && !port.aux->sets.empty(); }
 
+kern_return_t pset_add(PortSet& set, Port& port) {
+  if (pset_has_member(set, port)) return KERN_ALREADY_IN_SET;
+  auto* l = new PsetLink;
+  l->port = &port;
+  l->set = &set;
+  set.idle.push_back(l);
+  port.ensure_aux().sets.push_back(l);
+  return KERN_SUCCESS;
+}
+
+kern_return_t pset_remove(PortSet& set, Port& port) {
+  PsetLink* l = find_link(port, set);
+  if (!l) return KERN_NOT_IN_SET;
+  auto& sets = port.aux->sets;
+  sets.erase(std::find(sets.begin(), sets.end(), l));
+  unlink_from_set(l);
+  return KERN_SUCCESS;
+}
+
 void pset_remove_from_all(Port& port) {
   if (!port.aux) return;
-  std::vector<PortSet*> sets;
-  sets.swap(port.aux->sets);
-  for (PortSet* set : sets) unlink_member(*set, &port);
+  std::vector<PsetLink*> links;
+  links.swap(port.aux->sets);
+  for (PsetLink* l : links) unlink_from_set(l);
+}
+
+void pset_prepost_all(Port& port) {
+  if (!port.aux) return;
+  for (PsetLink* l : port.aux->sets) make_ready(l);
+}
+
+void pset_prepost(PortSet& set, Port& port) {
+  if (PsetLink* l = find_link(port, set)) make_ready(l);
 }
 
 Port* pset_select(PortSet& set) {
-  const size_t n = set.members.size();
-  for (size_t i = 0; i < n; i++) {
-    size_t idx = (set.cursor + i) % n;
-    Port* p = set.members[idx];
-    if (p->has_messages()) {
-      set.cursor = static_cast<uint32_t>((idx + 1) % n);
-      return p;
+  while (PsetLink* l = set.ready.head) {
+    set.ready.remove(l);
+    if (l->port->has_messages()) {
+      set.ready.push_back(l);  // rotate: served next after every other ready member
+      return l->port;
     }
+    // Emptied since it became ready: back to idle (XNU clears it lazily).
+    l->ready = false;
+    set.idle.push_back(l);
   }
   return nullptr;
 }
 
 void pset_clear(PortSet& set) {
-  for (Port* p : set.members) {
-    if (!p->aux) continue;
-    auto& sets = p->aux->sets;
-    sets.erase(std::remove(sets.begin(), sets.end(), &set), sets.end());
+  for (PsetLinkList* list : {&set.idle, &set.ready}) {
+    while (PsetLink* l = list->head) {
+      auto& sets = l->port->aux->sets;
+      sets.erase(std::find(sets.begin(), sets.end(), l));
+      unlink_from_set(l);
+    }
   }
-  set.members.clear();
-  set.cursor = 0;
 }
 
 }  // namespace machd::ipc

@@ -361,8 +361,10 @@ void right_release(Ipc& ipc, Port* port, mach_msg_type_name_t type) {
 
 // ---- entry operations -------------------------------------------------------
 
-Port* right_alloc_receive(Ipc& ipc, Space& space, uint32_t index) {
+Port* right_alloc_receive(Ipc& ipc, Space& space, uint32_t index, uint16_t user) {
   Port* p = port_new(ipc);
+  p->user = user;
+  if (user != 0) ipc.usage[user].ports++;
   Entry& e = space.table[index];
   e.object = p;
   e.set_type_urefs(kRecv, 0);

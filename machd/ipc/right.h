@@ -78,7 +78,9 @@ void port_srights_dec(Ipc& ipc, Port& port);
 
 // ---- entry operations (mach_port_*) ----------------------------------------
 // A new receive right (fresh port) at `index` (an entry just claimed, type 0).
-Port* right_alloc_receive(Ipc& ipc, Space& space, uint32_t index);
+// (`user`: the Ipc::usage slot the new port is charged to, 0 for none;
+// the caller checked Ipc::port_fits.)
+Port* right_alloc_receive(Ipc& ipc, Space& space, uint32_t index, uint16_t user);
 // mach_port_deallocate (XNU ipc_right_dealloc).
 kern_return_t right_dealloc(Ipc& ipc, Space& space, uint32_t index);
 // mach_port_mod_refs (XNU ipc_right_delta).

@@ -136,7 +136,7 @@ void si_names(const Task& task, std::vector<NameDetail>* out) {
     d.urefs = e.urefs();
     d.object = object_id(entry_object(e, d.type));
     if (d.type & MACH_PORT_TYPE_PORT_SET) {
-      d.members = static_cast<uint32_t>(e.pset()->members.size());
+      d.members = static_cast<uint32_t>(e.pset()->size());
     } else if (d.object != 0) {
       const Port& p = *e.port();
       d.receiver = p.receiver;

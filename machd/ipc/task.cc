@@ -50,14 +50,14 @@ TaskId task_create_kernel(Ipc& ipc) {
 TaskId task_create(Ipc& ipc, const Credentials& creds) {
   Task* kernel = ipc.task(ipc.kernel);
   Task* t = new_task(ipc, creds);
-  t->queued_bytes = &ipc.user_bytes[creds.uid];  // the kernel task's stay uncharged
+  t->user = ipc.slot_of_user(creds.uid);  // the kernel task's stay uncharged (slot 0)
   mach_port_name_t kname = MACH_PORT_NULL;
   uint32_t index = 0;
   if (kernel->space.alloc(&kname, &index) != KERN_SUCCESS) {
     ipc.tasks.erase(t->id);
     return kNoTask;
   }
-  Port* port = right_alloc_receive(ipc, kernel->space, index);
+  Port* port = right_alloc_receive(ipc, kernel->space, index, 0);
   port->ensure_aux().kobject_task = t->id;
   port->flags |= Port::kImmovableReceive;
   t->task_port = port;
@@ -67,7 +67,43 @@ TaskId task_create(Ipc& ipc, const Credentials& creds) {
   return t->id;
 }
 
-void task_terminate(Ipc& ipc, TaskId id) {
+namespace {
+
+// Releases what `t`'s space holds, at most `budget` slots looked at
+// (decremented). XNU's two rounds: receive rights first (their ports die, or
+// leave through port-destroyed requests), then port sets and every other
+// right. True when the space is empty and the special ports released.
+bool reap_space(Ipc& ipc, Task& t, uint64_t& budget) {
+  Space& sp = t.space;
+  while (t.reap_round < 2) {
+    while (t.reap_next < sp.table.size()) {
+      if (budget == 0) return false;
+      budget--;
+      const uint32_t i = t.reap_next++;
+      const uint32_t type = sp.table[i].type();
+      if (t.reap_round == 0 ? (type & MACH_PORT_TYPE_RECEIVE) != 0 : type != 0) right_terminate(ipc, sp, i);
+    }
+    t.reap_round++;
+    t.reap_next = 1;
+  }
+  for (Port*& p : t.special) {
+    right_release(ipc, p, kPortSend);
+    p = nullptr;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool task_reap(Ipc& ipc, uint64_t budget) {
+  while (!ipc.dying.empty()) {
+    if (!reap_space(ipc, *ipc.dying.front(), budget)) return true;
+    ipc.dying.pop_front();
+  }
+  return false;
+}
+
+void task_terminate(Ipc& ipc, TaskId id, bool incremental) {
   if (id == ipc.kernel && ipc.tasks.size() > 1) return;  // the kernel task goes last
   Task* t = ipc.task(id);
   if (!t) return;
@@ -98,18 +134,15 @@ void task_terminate(Ipc& ipc, TaskId id) {
     }
   }
 
-  // Receive rights first (their ports die, or leave through port-destroyed
-  // requests), then port sets, then everything else (XNU's two rounds).
-  for (uint32_t i = 1; i < sp.table.size(); i++)
-    if (sp.table[i].type() & MACH_PORT_TYPE_RECEIVE) right_terminate(ipc, sp, i);
-  for (uint32_t i = 1; i < sp.table.size(); i++)
-    if (sp.table[i].in_use()) right_terminate(ipc, sp, i);
-
-  for (Port*& p : t->special) {
-    right_release(ipc, p, kPortSend);
-    p = nullptr;
+  // The task leaves the table (no call names it any more); its space is
+  // torn down now, or by task_reap a batch at a time.
+  auto node = ipc.tasks.extract(id);
+  if (incremental) {
+    ipc.dying.push_back(std::move(node.mapped()));
+    return;
   }
-  ipc.tasks.erase(id);
+  uint64_t all = UINT64_MAX;
+  reap_space(ipc, *node.mapped(), all);
 }
 
 TaskId task_resolve(Ipc& ipc, TaskId caller, mach_port_name_t name) {

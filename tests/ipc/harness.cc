@@ -199,6 +199,8 @@ void IpcTest::kill(TaskId t) {
 void IpcTest::expect_no_leaks() {
   for (TaskId t : tasks_) k.task_terminate(t);
   tasks_.clear();
+  while (k.reap(UINT64_MAX)) {
+  }
   k.take_completions();
   Stats s = k.stats();
   EXPECT_EQ(s.tasks, 1u) << "only the kernel task may remain";

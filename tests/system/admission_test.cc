@@ -181,6 +181,47 @@ TEST(Admission, AUsersQueuedMessagesAreBoundedAndASendBeyondIsNoBuffer) {
   EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
 }
 
+namespace {
+
+// What `mode` of task_helper prints ("<what> N, then 0x...") and its exit
+// code, run against a machd started with `args`.
+struct Refused {
+  std::string line;
+  int code = -1;
+  int count = -1;
+};
+Refused run_until_refused(const std::vector<std::string>& args, const char* mode, const char* what) {
+  Refused r;
+  testsupport::PrivateMachd d;
+  if (!start_machd(d, args)) return r;
+  int out = -1;
+  pid_t pid = systest::spawn_helper(d.socket(), mode, &out);
+  r.line = systest::read_line(out, 30000);
+  close(out);
+  r.code = systest::reap_within(pid, 30000);
+  if (sscanf(r.line.c_str(), (std::string(what) + " %d").c_str(), &r.count) != 1) r.count = -1;
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0) << "machd still serves";
+  return r;
+}
+
+}  // namespace
+
+TEST(Admission, AUsersMessagesBeyondTheBoundAreNoBufferEvenToSendOnceRights) {
+  // Send-once messages pass queue limits; the per-user message bound stops
+  // them (helper: MACH_SEND_NO_BUFFER, then room again after a receive).
+  Refused r = run_until_refused({"--max-queued-messages-per-user", "100"}, "send-once-until-refused", "sent");
+  EXPECT_EQ(r.code, 0) << r.line;
+  EXPECT_GE(r.count, 90) << r.line;
+  EXPECT_LE(r.count, 100) << r.line;
+}
+
+TEST(Admission, AUsersPortsBeyondTheBoundAreResourceShortage) {
+  Refused r = run_until_refused({"--max-ports-per-user", "200"}, "ports-until-refused", "ports");
+  EXPECT_EQ(r.code, 0) << r.line;
+  EXPECT_GE(r.count, 150) << r.line << " (the library's own ports count too)";
+  EXPECT_LE(r.count, 200) << r.line;
+}
+
 TEST(Admission, TasksBeyondTheUsersBoundAreRefusedWithResourceShortage) {
   testsupport::PrivateMachd d;
   ASSERT_TRUE(start_machd(d, {"--max-tasks-per-user", "2"}));

@@ -13,6 +13,11 @@
  *                               TASK_HOST_PORT differs from it, 31 else
  *   task_helper queue-until-refused  queues 1 MiB messages on its own port
  *                               until machd refuses one (see below)
+ *   task_helper send-once-until-refused  sends to send-once rights of its
+ *                               own port (which pass the queue limit)
+ *                               until machd refuses one (see below)
+ *   task_helper ports-until-refused  allocates ports until machd refuses
+ *                               one (see below)
  *   task_helper fast-send-after-death  sends, waits on stdin while machd is
  *                               killed, then counts sends that succeed
  *   task_helper getppid-exit    exits with what getppid() returns (a call
@@ -320,6 +325,59 @@ static int dp_object(void) {
     usleep(10000);
   }
   return 52;
+/* Sends empty messages to send-once rights made from a port of its own
+ * (the default queue limit of 5 does not stop them) until a send fails;
+ * prints how many went and the error. Exit 0 if the error was
+ * MACH_SEND_NO_BUFFER and, once one message is received, a send works
+ * again; 60 + a step number otherwise. */
+static int send_once_until_refused(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 60;
+  struct {
+    mach_msg_header_t head;
+    mach_msg_max_trailer_t trailer;
+  } m;
+  int sent = 0;
+  mach_msg_return_t mr = MACH_MSG_SUCCESS;
+  for (; sent < 100000; sent++) {
+    memset(&m, 0, sizeof m);
+    m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND_ONCE, 0);
+    m.head.msgh_size = sizeof m.head;
+    m.head.msgh_remote_port = p;
+    mr = mach_msg(&m.head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m.head, 0, 0, 0, 0);
+    if (mr != MACH_MSG_SUCCESS) break;
+  }
+  printf("sent %d, then 0x%x\n", sent, mr);
+  fflush(stdout);
+  if (mr != MACH_SEND_NO_BUFFER) return 61;
+  if (mach_msg(&m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof m, p, 0, 0) != MACH_MSG_SUCCESS) return 62;
+  memset(&m, 0, sizeof m);
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND_ONCE, 0);
+  m.head.msgh_size = sizeof m.head;
+  m.head.msgh_remote_port = p;
+  if (mach_msg(&m.head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m.head, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 63;
+  return 0;
+}
+
+/* Allocates receive rights until machd refuses one; prints how many it got
+ * and the error. Exit 0 if the error was KERN_RESOURCE_SHORTAGE and, once
+ * one port is destroyed, an allocation works again; 70 + a step number
+ * otherwise. */
+static int ports_until_refused(void) {
+  mach_port_t p = MACH_PORT_NULL, last = MACH_PORT_NULL;
+  int got = 0;
+  kern_return_t kr = KERN_SUCCESS;
+  for (; got < 100000; got++) {
+    kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p);
+    if (kr != KERN_SUCCESS) break;
+    last = p;
+  }
+  printf("ports %d, then 0x%x\n", got, kr);
+  fflush(stdout);
+  if (kr != KERN_RESOURCE_SHORTAGE || last == MACH_PORT_NULL) return 71;
+  if (mach_port_mod_refs(mach_task_self(), last, MACH_PORT_RIGHT_RECEIVE, -1) != KERN_SUCCESS) return 72;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 73;
+  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -329,6 +387,8 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "anon-fill") == 0) return anon_fill();
   if (strcmp(argv[1], "exec-check") == 0) return exec_check();
   if (strcmp(argv[1], "queue-until-refused") == 0) return queue_until_refused();
+  if (strcmp(argv[1], "send-once-until-refused") == 0) return send_once_until_refused();
+  if (strcmp(argv[1], "ports-until-refused") == 0) return ports_until_refused();
   if (strcmp(argv[1], "fast-send-after-death") == 0) return fast_send_after_death();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
