@@ -325,6 +325,8 @@ static int dp_object(void) {
     usleep(10000);
   }
   return 52;
+}
+
 /* Sends empty messages to send-once rights made from a port of its own
  * (the default queue limit of 5 does not stop them) until a send fails;
  * prints how many went and the error. Exit 0 if the error was
