@@ -477,7 +477,7 @@ void after_fork_child() {
   t_tid = 0;
   connect_now(false);  // the child's first Mach call says why, if it fails
   // The parent's object mappings, as their inheritance says.
-  if (g_conn.up) objects_after_fork_child();
+  objects_after_fork_child();
 }
 
 }  // namespace machcompat

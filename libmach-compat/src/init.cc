@@ -51,6 +51,7 @@ void parent_after_fork() {
 }
 
 void child_after_fork() {
+  machcompat::objects_reserve_in_child();  // (before anything here maps memory)
   machcompat::semaphores_after_fork_child();
   machcompat::vm_after_fork_child();
   machcompat::after_fork_child();

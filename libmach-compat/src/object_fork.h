@@ -16,18 +16,23 @@
 //     --pager-timeout). A failure leaves the child without those ranges.
 //   objects_after_fork_parent(): pthread_atfork parent handler: tells machd
 //     the fork returned (copies no child claims are released).
+//   objects_reserve_in_child(): the child's first handler, before anything
+//     of the library maps memory: reserves the copies' ranges (PROT_NONE),
+//     which the child lacks (MADV_DONTFORK), so nothing else lands there.
 //   objects_after_fork_child(): in the child, once it is connected as a
 //     new task and before fork() returns in it: maps each copy at the
-//     parent's address (MAP_FIXED_NOREPLACE; a copy of a COPY_CALL object is
-//     routed by machd, others are private memory), then takes over the SHARE
-//     mappings (MACHD_OP_OBJECTS_INHERIT). Runs in a forked child: no lock
-//     of the parent's is taken.
+//     parent's address over its reservation (a copy of a COPY_CALL object is
+//     routed by machd, others are private memory; a copy it cannot have
+//     leaves no reservation behind), then takes over the SHARE mappings
+//     (MACHD_OP_OBJECTS_INHERIT). Runs in a forked child: no lock of the
+//     parent's is taken, nothing is allocated.
 #pragma once
 
 namespace machcompat {
 
 void objects_before_fork();
 void objects_after_fork_parent();
+void objects_reserve_in_child();
 void objects_after_fork_child();
 
 }  // namespace machcompat

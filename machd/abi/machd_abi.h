@@ -398,7 +398,9 @@ enum machd_op {
   /* fork() and VM_INHERIT_COPY object mappings (vm/fork_copies.h): */
   MACHD_OP_OBJECTS_FORK_PREPARE = 92,  /* args {task (self), tid (the forking thread)}: before fork, copies of
                                           the caller's COPY object mappings; answered once made (the
-                                          pager may be asked for pages) → rets {token (0: none), count} */
+                                          pager may be asked for pages) → rets {token (0: none), count};
+                                          data = {address, length} (uint64_t each) of every copy, which the
+                                          child reserves before it maps anything */
   MACHD_OP_OBJECTS_FORK_DONE = 93,     /* args {task (self), token}: the fork returned in the parent */
   MACHD_OP_OBJECTS_FORK_COPY = 94,     /* args {task (self), parent pid, token, index}: the forked child takes
                                           copy `index` → rets {fd tag, address, length, offset in the memfd,

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "kern/agent.h"
 #include "kern/clock.h"
@@ -342,16 +344,24 @@ bool run_trap(Kernel& k, Session& s, Request& req, ipc::WaiterId waiter, uint64_
     auto answered = std::make_shared<bool>(false);
     Reply* now = &rep;
     vm::memory_objects().fork_copies().prepare(
-        task, pid_t(req.args[1]), [=](kern_return_t kr, uint64_t token, uint64_t n) {
+        task, pid_t(req.args[1]), [=](kern_return_t kr, uint64_t token, const vm::ForkCopies::Ranges& copies) {
+          // data: {address, length} of each copy (as many as fit).
+          const size_t n = std::min<size_t>(copies.size(), MACHD_CHANNEL_DATA_SIZE / (2 * sizeof(uint64_t)));
+          std::vector<uint8_t> data(n * 2 * sizeof(uint64_t));
+          for (size_t i = 0; i < n; ++i) {
+            const uint64_t range[2] = {copies[i].first, copies[i].second};
+            memcpy(data.data() + i * sizeof range, range, sizeof range);
+          }
           const uint64_t rets[2] = {token, n};
           if (*inside) {
             now->result = kr;
             now->rets[0] = token;
             now->rets[1] = n;
+            now->data = std::move(data);
             *answered = true;
             return;
           }
-          kern::agent().finish_call(task, channel, kr, rets, 2, nullptr, 0);
+          kern::agent().finish_call(task, channel, kr, rets, 2, data.data(), data.size());
         });
     *inside = false;
     if (*answered) return true;

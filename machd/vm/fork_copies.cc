@@ -49,7 +49,7 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
   std::vector<ObjectMapping> from;
   for (const ObjectMapping* m : objects_.router().mappings_in(parent, 0, UINT64_MAX))
     if (m->inheritance == VM_INHERIT_COPY && m->object->alive()) from.push_back(*m);
-  if (from.empty() || parent_pid <= 0) return done(KERN_SUCCESS, 0, 0);
+  if (from.empty() || parent_pid <= 0) return done(KERN_SUCCESS, 0, {});
   uint64_t token = 0;  // known only to the parent and, through its memory, the fork's child
   while (token == 0 || records_.count(token))
     if (getrandom(&token, sizeof token, 0) != ssize_t(sizeof token)) token = next_token_++ | (uint64_t(1) << 63);
@@ -92,9 +92,10 @@ void ForkCopies::made(uint64_t token) {
   // The copies that could not be made are left out.
   std::erase_if(r->copies, [](const Copy& c) { return c.fd < 0 && c.object == 0; });
   Prepared done = std::move(r->done);
-  const uint64_t n = r->copies.size();
-  if (n == 0) release(token);
-  done(KERN_SUCCESS, n == 0 ? 0 : token, n);
+  Ranges ranges;
+  for (const Copy& c : r->copies) ranges.emplace_back(c.start, c.len);
+  if (ranges.empty()) release(token);
+  done(KERN_SUCCESS, ranges.empty() ? 0 : token, ranges);
 }
 
 void ForkCopies::release(uint64_t token) {

@@ -14,7 +14,8 @@
 //     memfd snapshot, for which the range is made resident first (asking the
 //     pager: the parent's fork waits for the pager's answers, at most
 //     machd's --pager-timeout). Answered once every copy is made, with a
-//     token and how many copies there are.
+//     token and the copies' ranges (the child reserves them first thing,
+//     before anything it maps could land there).
 //   child, before fork() returns in it: for each copy, take() (its memfd,
 //     address, length and how to map it: a snapshot MAP_PRIVATE, a copy
 //     object's cache MAP_SHARED); the child maps it at the same address and,
@@ -48,6 +49,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include <mach/mach_types.h>
@@ -69,8 +71,10 @@ class ForkCopies final : public kern::TaskObserver {
     int fd = -1;          // a snapshot: map this memfd MAP_PRIVATE at offset 0
     uint64_t object = 0;  // or a copy object (by id): map its cache MAP_SHARED at offset 0
   };
-  // kr KERN_SUCCESS (with token 0 and count 0 when there was nothing to copy).
-  using Prepared = std::function<void(kern_return_t kr, uint64_t token, uint64_t count)>;
+  // The address and length of each copy, in index order.
+  using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+  // kr KERN_SUCCESS (with token 0 and no ranges when there was nothing to copy).
+  using Prepared = std::function<void(kern_return_t kr, uint64_t token, const Ranges& copies)>;
 
   explicit ForkCopies(MemoryObjects& objects) : objects_(objects) {}
   ~ForkCopies() override;
