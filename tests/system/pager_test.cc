@@ -728,20 +728,23 @@ bool returned_byte(TestPager& pager, uint64_t off, uint8_t byte) {
   return false;
 }
 
-// From now on fork() fails with EAGAIN in this process (threads are still
-// made): a seccomp filter on clone without CLONE_THREAD.
-bool make_fork_fail() {
+// From now on system call `nr` fails with `err` in this process and its
+// children, unless its first argument has a bit of `unless` (a seccomp filter).
+bool refuse_syscall(uint32_t nr, int err, uint32_t unless) {
   sock_filter f[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),  // (the low half on x86-64)
-      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, unless, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | uint32_t(err)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   sock_fprog prog{uint16_t(sizeof f / sizeof f[0]), f};
   return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
 }
+
+// fork() fails with EAGAIN from now on (threads are still made).
+bool make_fork_fail() { return refuse_syscall(SYS_clone, EAGAIN, CLONE_THREAD); }
 
 }  // namespace
 
@@ -853,6 +856,55 @@ TEST_F(PagerTest, TheCopiesOfAForkThatFailedAreReleased) {
   ASSERT_EQ(read(done[0], &b, 1), 1);
   EXPECT_TRUE(pager_->await_copy());
   EXPECT_TRUE(pager_->await_terminate(1));  // the copy nobody claimed
+  EXPECT_EQ(write(go[1], "x", 1), 1);
+  EXPECT_EQ(wait_exit(task), 0);
+  EXPECT_TRUE(pager_->await_terminate(2));
+  for (int fd : {done[0], done[1], go[0], go[1]}) close(fd);
+}
+
+TEST_F(PagerTest, TheCopiesOfAChildThatNeverClaimsThemAreKeptWhileItLivesAndReleasedWhenItExits) {
+  pager_->copy_call = true;  // (the copy is an object: its end is seen)
+  const std::string name = pager_->name;
+  const uint64_t size = 8 * kPage;
+  int done[2], go[2];
+  ASSERT_EQ(pipe(done), 0);
+  ASSERT_EQ(pipe(go), 0);
+  pid_t task = spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    volatile uint8_t* q = MACH_PORT_VALID(obj) ? map_inherited(obj, size, VM_INHERIT_COPY) : nullptr;
+    if (q == nullptr) return 2;
+    if (q[0] != pattern(0, 1)) return 3;
+    // A child that cannot reach machd (connect refused) never claims its copy.
+    if (!refuse_syscall(SYS_connect, ECONNREFUSED, 0)) return 4;
+    int hold[2];
+    if (pipe(hold) != 0) return 5;
+    pid_t c = fork();
+    if (c == 0) {
+      close(hold[1]);
+      char b;
+      (void)!read(hold[0], &b, 1);
+      _exit(0);
+    }
+    if (c < 0) return 6;
+    char b;
+    if (write(done[1], "f", 1) != 1 || read(go[0], &b, 1) != 1) return 7;  // the child lives meanwhile
+    close(hold[1]);  // it exits
+    if (waitpid(c, nullptr, 0) != c) return 8;
+    if (write(done[1], "e", 1) != 1) return 9;
+    return read(go[0], &b, 1) == 1 ? 0 : 10;  // keeps its own mapping until the end
+  });
+  ASSERT_GT(task, 0);
+  char b;
+  ASSERT_EQ(read(done[0], &b, 1), 1);
+  EXPECT_TRUE(pager_->await_copy());
+  usleep(300000);  // (machd looks at the child every 100 ms)
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    EXPECT_EQ(pager_->terminates, 0);  // kept: the child may still claim it
+  }
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  ASSERT_EQ(read(done[0], &b, 1), 1);
+  EXPECT_TRUE(pager_->await_terminate(1));  // released once the child exited
   EXPECT_EQ(write(go[1], "x", 1), 1);
   EXPECT_EQ(wait_exit(task), 0);
   EXPECT_TRUE(pager_->await_terminate(2));
