@@ -7,6 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "address_map.h"
 #include "kern/process.h"
 #include "memory_objects.h"
 #include "object_map.h"
@@ -25,6 +29,27 @@ std::set<pid_t> children_of(pid_t pid, pid_t tid) {
   int c = 0;
   while (fscanf(f, "%d", &c) == 1) out.insert(pid_t(c));
   fclose(f);
+  return out;
+}
+
+// The mappings cut where the protection Linux has for them changes (a
+// vm_protect since the vm_map), each piece with that protection. As they
+// are if the map cannot be read.
+std::vector<ObjectMapping> with_current_protection(const std::vector<ObjectMapping>& maps, pid_t pid) {
+  const std::optional<std::vector<MapEntry>> entries = read_map(pid, false);
+  if (!entries) return maps;
+  std::vector<ObjectMapping> out;
+  for (const ObjectMapping& m : maps) {
+    for (const MapEntry& e : *entries) {
+      if (e.end <= m.start || e.start >= m.end) continue;
+      ObjectMapping piece = m;
+      piece.start = std::max(e.start, m.start);
+      piece.end = std::min(e.end, m.end);
+      piece.offset = m.offset + (piece.start - m.start);
+      piece.protection = e.protection;
+      out.push_back(piece);
+    }
+  }
   return out;
 }
 
@@ -50,6 +75,7 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
   for (const ObjectMapping* m : objects_.router().mappings_in(parent, 0, UINT64_MAX))
     if (m->inheritance == VM_INHERIT_COPY && m->object->alive()) from.push_back(*m);
   if (from.empty() || parent_pid <= 0) return done(KERN_SUCCESS, 0, {});
+  from = with_current_protection(from, parent_pid);
   uint64_t token = 0;  // known only to the parent and, through its memory, the fork's child
   while (token == 0 || records_.count(token))
     if (getrandom(&token, sizeof token, 0) != ssize_t(sizeof token)) token = next_token_++ | (uint64_t(1) << 63);

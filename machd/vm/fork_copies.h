@@ -39,6 +39,9 @@
 //   claim (looked at every kWatchNs); when the claiming task ends; when the
 //   parent task ends before fork_done (its child cannot prove it is its
 //   child any more); after finish() in every case.
+//   A copy has the protection the parent's range has at the fork (a range
+//   whose pieces differ is copied piece by piece); its maximum protection
+//   is not kept (as for every object mapping, it is checked, not enforced).
 //   A copy that cannot be made (the pager failed the range, machd is short
 //   of memory) is left out: the child lacks that range, as with NONE.
 #pragma once

@@ -910,3 +910,31 @@ TEST_F(PagerTest, TheCopiesOfAChildThatNeverClaimsThemAreKeptWhileItLivesAndRele
   EXPECT_TRUE(pager_->await_terminate(2));
   for (int fd : {done[0], done[1], go[0], go[1]}) close(fd);
 }
+
+TEST_F(PagerTest, AForkedChildsCopyHasTheProtectionTheParentsRangeHasAtTheFork) {
+  const uint64_t size = 8 * kPage;
+  volatile uint8_t* p = map_inherited(pager_->port, size, VM_INHERIT_COPY);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p[0], pattern(0, 1));
+  const mach_vm_address_t a = mach_vm_address_t(p);
+  ASSERT_EQ(mach_vm_protect(mach_task_self(), a + 2 * kPage, 2 * kPage, FALSE, VM_PROT_READ), KERN_SUCCESS);
+  pid_t child = spawn_task([&]() -> int {
+    // [0, 2) read-write, [2, 4) read-only, [4, 8) read-write, as the parent's.
+    const std::pair<uint64_t, vm_prot_t> want[] = {{0, VM_PROT_DEFAULT}, {2, VM_PROT_READ}, {4, VM_PROT_DEFAULT}};
+    for (auto [page, prot] : want) {
+      mach_vm_address_t at = a + page * kPage;
+      mach_vm_size_t len = 0;
+      vm_region_basic_info_data_64_t info{};
+      mach_msg_type_number_t n = VM_REGION_BASIC_INFO_COUNT_64;
+      mach_port_t obj = MACH_PORT_NULL;
+      if (mach_vm_region(mach_task_self(), &at, &len, VM_REGION_BASIC_INFO_64, reinterpret_cast<vm_region_info_t>(&info),
+                         &n, &obj) != KERN_SUCCESS || at != a + page * kPage)
+        return 2;
+      if (info.protection != prot) return 3;
+    }
+    return p[3 * kPage + 1] == pattern(3 * kPage + 1, 1) ? 0 : 4;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  mach_vm_deallocate(mach_task_self(), a, size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
