@@ -728,6 +728,21 @@ bool returned_byte(TestPager& pager, uint64_t off, uint8_t byte) {
   return false;
 }
 
+// A task of its own that maps 8 pages of the pager's object inherited COPY
+// (the pager made COPY_CALL, so that a copy is an object whose end it
+// sees), reads the first, then runs `then`; 3 if the mapping failed. The
+// pipes `done` (task to test) and `go` (test to task) are made for it.
+pid_t spawn_copy_task(TestPager& pager, int done[2], int go[2], const std::function<int()>& then) {
+  pager.copy_call = true;
+  if (pipe(done) != 0 || pipe(go) != 0) return -1;
+  const std::string name = pager.name;
+  return spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    volatile uint8_t* q = MACH_PORT_VALID(obj) ? map_inherited(obj, 8 * kPage, VM_INHERIT_COPY) : nullptr;
+    return q != nullptr && q[0] == pattern(0, 1) ? then() : 3;
+  });
+}
+
 // From now on system call `nr` fails with `err` in this process and its
 // children, unless its first argument has a bit of `unless` (a seccomp filter).
 bool refuse_syscall(uint32_t nr, int err, uint32_t unless) {
@@ -832,17 +847,8 @@ TEST_F(PagerTest, AForkedChildLacksAMappingInheritedNone) {
 }
 
 TEST_F(PagerTest, TheCopiesOfAForkThatFailedAreReleased) {
-  pager_->copy_call = true;  // (the copy is an object: its end is seen)
-  const std::string name = pager_->name;
-  const uint64_t size = 8 * kPage;
   int done[2], go[2];
-  ASSERT_EQ(pipe(done), 0);
-  ASSERT_EQ(pipe(go), 0);
-  pid_t task = spawn_task([&]() -> int {
-    mach_port_t obj = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(obj) ? map_inherited(obj, size, VM_INHERIT_COPY) : nullptr;
-    if (q == nullptr) return 2;
-    if (q[0] != pattern(0, 1)) return 3;
+  pid_t task = spawn_copy_task(*pager_, done, go, [&]() -> int {
     if (!make_fork_fail()) return 4;
     pid_t c = fork();  // machd makes the copy, then the fork fails
     if (c == 0) _exit(0);
@@ -863,17 +869,8 @@ TEST_F(PagerTest, TheCopiesOfAForkThatFailedAreReleased) {
 }
 
 TEST_F(PagerTest, TheCopiesOfAChildThatNeverClaimsThemAreKeptWhileItLivesAndReleasedWhenItExits) {
-  pager_->copy_call = true;  // (the copy is an object: its end is seen)
-  const std::string name = pager_->name;
-  const uint64_t size = 8 * kPage;
   int done[2], go[2];
-  ASSERT_EQ(pipe(done), 0);
-  ASSERT_EQ(pipe(go), 0);
-  pid_t task = spawn_task([&]() -> int {
-    mach_port_t obj = look_up(name);
-    volatile uint8_t* q = MACH_PORT_VALID(obj) ? map_inherited(obj, size, VM_INHERIT_COPY) : nullptr;
-    if (q == nullptr) return 2;
-    if (q[0] != pattern(0, 1)) return 3;
+  pid_t task = spawn_copy_task(*pager_, done, go, [&]() -> int {
     // A child that cannot reach machd (connect refused) never claims its copy.
     if (!refuse_syscall(SYS_connect, ECONNREFUSED, 0)) return 4;
     int hold[2];
