@@ -30,6 +30,7 @@
 #include "fast_lanes.h"
 #include "machd_fds.h"
 #include "machd_socket_path.h"
+#include "object_fork.h"
 #include "unreachable.h"
 
 namespace machcompat {
@@ -466,32 +467,6 @@ int take_fd(uint64_t tag) {
   }
 }
 
-// Whether this process maps a memory object's cache (machd's memfds are
-// named "mach-object"). Read without allocating: it runs in a forked child.
-bool maps_memory_objects() {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  static constexpr char kName[] = "/memfd:mach-object ";
-  char buf[4096 + sizeof kName];
-  size_t keep = 0;
-  bool found = false;
-  for (;;) {
-    ssize_t n = read(fd, buf + keep, sizeof buf - keep - 1);
-    if (n <= 0) break;
-    buf[keep + size_t(n)] = 0;
-    if (strstr(buf, kName) != nullptr) {
-      found = true;
-      break;
-    }
-    // Keep the tail: the name may straddle two reads.
-    const size_t total = keep + size_t(n);
-    keep = std::min(total, sizeof kName - 1);
-    memmove(buf, buf + total - keep, keep);
-  }
-  close(fd);
-  return found;
-}
-
 // fork(): the child is a new task. It keeps no right of the parent's and
 // reconnects (its special ports are new names of the same kind).
 void after_fork_child() {
@@ -504,10 +479,8 @@ void after_fork_child() {
   t_channel = ThreadChannel{};
   t_tid = 0;
   connect_now(false);  // the child's first Mach call says why, if it fails
-  // Memory objects the parent mapped VM_INHERIT_SHARE are in this process
-  // too: machd must route their faults before any code of ours touches
-  // them (the others were MADV_DONTFORK).
-  if (g_conn.up && maps_memory_objects()) call(MACHD_OP_OBJECTS_INHERIT, {g_conn.task_self, uint64_t(getppid())});
+  // The parent's object mappings, as their inheritance says.
+  objects_after_fork_child();
 }
 
 }  // namespace machcompat

@@ -15,6 +15,7 @@
 
 #include "connection.h"
 #include "emulation.h"
+#include "object_fork.h"
 #include "semaphore_cache.h"
 #include "vm_regions.h"
 
@@ -37,7 +38,20 @@ void publish() {
   bootstrap_port = machcompat::bootstrap_name();
 }
 
+// The copies of object mappings first: a pager thread of this process
+// may need the locks the other handlers take.
+void before_fork() {
+  machcompat::objects_before_fork();
+  machcompat::vm_before_fork();
+}
+
+void parent_after_fork() {
+  machcompat::vm_after_fork_parent();
+  machcompat::objects_after_fork_parent();
+}
+
 void child_after_fork() {
+  machcompat::objects_reserve_in_child();  // (before anything here maps memory)
   machcompat::semaphores_after_fork_child();
   machcompat::vm_after_fork_child();
   machcompat::after_fork_child();
@@ -50,7 +64,7 @@ __attribute__((constructor)) void mach_compat_init() {
   vm_page_size = vm_kernel_page_size = vm_size_t(ps);
   vm_page_mask = vm_kernel_page_mask = vm_size_t(ps - 1);
   vm_page_shift = vm_kernel_page_shift = __builtin_ctzl(static_cast<unsigned long>(ps));
-  pthread_atfork(machcompat::vm_before_fork, machcompat::vm_after_fork_parent, child_after_fork);
+  pthread_atfork(before_fork, parent_after_fork, child_after_fork);
   machcompat::connect_now(false);
   publish();
   machcompat::emulation_at_start();

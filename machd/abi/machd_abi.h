@@ -392,7 +392,23 @@ enum machd_op {
                                        the entry's memfd comes with the tag (vm/memory_entry.h) */
   MACHD_OP_OBJECTS_INHERIT = 91,    /* args {task (self), parent pid}: a forked child (before fork() returns in it)
                                        takes over its parent's memory object mappings inherited
-                                       VM_INHERIT_SHARE → rets[0] = how many (vm/memory_objects.h) */
+                                       VM_INHERIT_SHARE → rets[0] = how many (vm/memory_objects.h);
+                                       args[2]: the fork's copy token (0: none), whose claim this call
+                                       ends (vm/fork_copies.h) */
+  /* fork() and VM_INHERIT_COPY object mappings (vm/fork_copies.h): */
+  MACHD_OP_OBJECTS_FORK_PREPARE = 92,  /* args {task (self), tid (the forking thread)}: before fork, copies of
+                                          the caller's COPY object mappings; answered once made (the
+                                          pager may be asked for pages) → rets {token (0: none), count};
+                                          data = {address, length} (uint64_t each) of every copy, which the
+                                          child reserves before it maps anything */
+  MACHD_OP_OBJECTS_FORK_DONE = 93,     /* args {task (self), token}: the fork returned in the parent */
+  MACHD_OP_OBJECTS_FORK_COPY = 94,     /* args {task (self), parent pid, token, index}: the forked child takes
+                                          copy `index` → rets {fd tag, address, length, offset in the memfd,
+                                          protection, flags (MACHD_FORK_COPY_*)}; the memfd comes with the tag.
+                                          The child maps it at the address (MAP_SHARED with
+                                          MACHD_FORK_COPY_SHARED, then FORK_COPY_MAPPED; else MAP_PRIVATE) */
+  MACHD_OP_OBJECTS_FORK_COPY_MAPPED = 95, /* args {task (self), token, index}: the child mapped that shared copy;
+                                             machd routes its faults. An error: the child unmaps it */
   /* threads (40-59) */
   MACHD_OP_THREAD_SELF = 40,        /* args {tid: the caller's gettid()} -> rets[0] = send right to
                                        the thread's port (a user reference more per call), 0 if the
@@ -427,6 +443,9 @@ enum machd_op {
   MACHD_OP_SEMAPHORE_PAGE = 110,
   MACHD_OP_MAX = 130
 };
+
+/* rets[5] of MACHD_OP_OBJECTS_FORK_COPY. */
+#define MACHD_FORK_COPY_SHARED 1u /* the cache of a copy object: MAP_SHARED, routed once FORK_COPY_MAPPED */
 
 /* What machd holds right now (tests check that nothing leaks). */
 struct machd_stats {

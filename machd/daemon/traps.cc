@@ -5,7 +5,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <memory>
+#include <vector>
 
+#include "kern/agent.h"
 #include "kern/clock.h"
 #include "kern/exception_delivery.h"
 #include "kern/emulation.h"
@@ -241,10 +245,33 @@ kern_return_t trap(Ctx& c) {
     case MACHD_OP_OBJECTS_INHERIT: {
       if (t != self) return KERN_INVALID_ARGUMENT;  // only a task for itself
       uint64_t n = 0;
-      kern_return_t kr = vm::memory_objects().inherit(self, pid_t(c.a(1)), &n);
+      kern_return_t kr = vm::memory_objects().inherit(self, pid_t(c.a(1)), c.a(2), &n);
       c.rep.rets[0] = n;
       return kr;
     }
+    case MACHD_OP_OBJECTS_FORK_DONE:
+      if (t != self) return KERN_INVALID_ARGUMENT;
+      return vm::memory_objects().fork_copies().fork_done(self, c.a(1));
+    case MACHD_OP_OBJECTS_FORK_COPY: {
+      if (t != self) return KERN_INVALID_ARGUMENT;
+      vm::ForkCopies::Copy copy;
+      int fd = -1;
+      bool shared = false;
+      kern_return_t kr = vm::memory_objects().fork_copies().take(self, pid_t(c.a(1)), c.a(2), c.a(3), &copy, &fd, &shared);
+      if (kr != KERN_SUCCESS) return kr;
+      const uint64_t tag = c.s.next_fd_tags(1);
+      if (!c.s.send_fds(std::span<const int>(&fd, 1), tag)) return KERN_RESOURCE_SHORTAGE;
+      c.rep.rets[0] = tag;
+      c.rep.rets[1] = copy.start;
+      c.rep.rets[2] = copy.len;
+      c.rep.rets[3] = 0;  // offset in the memfd
+      c.rep.rets[4] = uint64_t(copy.prot);
+      c.rep.rets[5] = shared ? MACHD_FORK_COPY_SHARED : 0;
+      return KERN_SUCCESS;
+    }
+    case MACHD_OP_OBJECTS_FORK_COPY_MAPPED:
+      if (t != self) return KERN_INVALID_ARGUMENT;
+      return vm::memory_objects().fork_copies().mapped(self, c.a(1), c.a(2));
     case MACHD_OP_MEMORY_ENTRY_MAP: {
       // Only a task mapping into itself (vm_map on mach_task_self()).
       if (t != self) return KERN_NOT_SUPPORTED;
@@ -294,6 +321,41 @@ bool run_trap(Kernel& k, Session& s, Request& req, ipc::WaiterId waiter, uint64_
     if (kr == KERN_SUCCESS) return false;
     rep.result = kr;
     return true;
+  }
+  if (req.op == MACHD_OP_OBJECTS_FORK_PREPARE) {  // answered once the copies are made (vm/fork_copies.h)
+    if (k.resolve_task(s.task, mach_port_name_t(req.args[0])) != s.task) {
+      rep.result = KERN_INVALID_ARGUMENT;  // only a task for itself
+      return true;
+    }
+    const ipc::TaskId task = s.task;
+    const uint32_t channel = req.channel;
+    // Answered before prepare() returned (nothing to wait for), or later.
+    auto inside = std::make_shared<bool>(true);
+    auto answered = std::make_shared<bool>(false);
+    Reply* now = &rep;
+    vm::memory_objects().fork_copies().prepare(
+        task, pid_t(req.args[1]), [=](kern_return_t kr, uint64_t token, const vm::ForkCopies::Ranges& copies) {
+          // data: {address, length} of each copy (as many as fit).
+          const size_t n = std::min<size_t>(copies.size(), MACHD_CHANNEL_DATA_SIZE / (2 * sizeof(uint64_t)));
+          std::vector<uint8_t> data(n * 2 * sizeof(uint64_t));
+          for (size_t i = 0; i < n; ++i) {
+            const uint64_t range[2] = {copies[i].first, copies[i].second};
+            memcpy(data.data() + i * sizeof range, range, sizeof range);
+          }
+          const uint64_t rets[2] = {token, n};
+          if (*inside) {
+            now->result = kr;
+            now->rets[0] = token;
+            now->rets[1] = n;
+            now->data = std::move(data);
+            *answered = true;
+            return;
+          }
+          kern::agent().finish_call(task, channel, kr, rets, 2, data.data(), data.size());
+        });
+    *inside = false;
+    if (*answered) return true;
+    return false;
   }
   Ctx c{k, s, req, rep};
   rep.result = trap(c);

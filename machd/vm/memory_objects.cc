@@ -26,6 +26,7 @@ MemoryObjects* memory_objects_if_any() { return g_objects; }
 MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router_(host), timeout_ns_(timeout_ns) {
   g_objects = this;
   kern::runtime().add_observer(&router_);
+  kern::runtime().add_observer(&forks_);
   router_.on_unmapped([this](MemoryObject* o) { unmapped(o); });
   router_.after_events([this] {
     if (after_faults_) after_faults_();
@@ -35,6 +36,7 @@ MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router
 
 MemoryObjects::~MemoryObjects() {
   kern::runtime().remove_observer(&router_);
+  kern::runtime().remove_observer(&forks_);
   if (timer_) kern::runtime().timers().cancel(timer_);
   for (auto& [id, o] : objects_) router_.forget_object(o.get());
   objects_.clear();
@@ -147,13 +149,14 @@ void MemoryObjects::sync(ipc::TaskId task, uint64_t start, uint64_t end, bool in
 }
 
 
-kern_return_t MemoryObjects::inherit(ipc::TaskId child, pid_t parent_pid, uint64_t* count) {
+kern_return_t MemoryObjects::inherit(ipc::TaskId child, pid_t parent_pid, uint64_t copy_token, uint64_t* count) {
   *count = 0;
   kern::Runtime& rt = kern::runtime();
   const pid_t child_pid = rt.host().pid_of(child);
   spdlog::debug("task {} (pid {}): inheriting object mappings of pid {}", child, child_pid, parent_pid);
   if (child_pid == 0 || parent_pid <= 0 || kern::parent_of(child_pid) != parent_pid) return KERN_INVALID_ARGUMENT;
   const ipc::TaskId parent = rt.host().task_of_pid(parent_pid);
+  if (copy_token != 0) forks_.finish(child, parent_pid, copy_token);  // (its copies are mapped by now)
   if (parent == ipc::kNoTask) return KERN_INVALID_ARGUMENT;
   if (!router_.has_userfaultfd(child)) return KERN_NOT_SUPPORTED;
   std::vector<ObjectMapping> share;

@@ -29,6 +29,7 @@
 
 #include "kern/runtime.h"
 #include "fault_router.h"
+#include "fork_copies.h"
 #include "memory_object.h"
 #include "pager_link.h"
 
@@ -43,6 +44,8 @@ class MemoryObjects {
 
   FaultRouter& router() { return router_; }
   MessagePagerLink& link() { return link_; }
+  // The copies made for forked children (VM_INHERIT_COPY mappings).
+  ForkCopies& fork_copies() { return forks_; }
 
   MemoryObject* object_for(mach_port_name_t pager);
   // A new internal object: anonymous memory, with no pager until it is
@@ -71,8 +74,11 @@ class MemoryObjects {
   // mappings inherited VM_INHERIT_SHARE: they are registered on the child's
   // userfaultfd at the same addresses, so its faults reach the pager and
   // its writes are tracked. *count: how many. KERN_INVALID_ARGUMENT if
-  // parent_pid is not the child's parent or no task.
-  kern_return_t inherit(ipc::TaskId child, pid_t parent_pid, uint64_t* count);
+  // parent_pid is not the child's parent or no task. A nonzero
+  // `copy_token` (the parent's fork made copies of its VM_INHERIT_COPY
+  // mappings, fork_copies.h) ends the child's claim of them: what it did
+  // not map is released.
+  kern_return_t inherit(ipc::TaskId child, pid_t parent_pid, uint64_t copy_token, uint64_t* count);
   // The object mappings overlapping [start, end) of the task whose process
   // is `pid`, in address order (none if it is no task).
   std::vector<const ObjectMapping*> mappings_of_pid(pid_t pid, uint64_t start, uint64_t end);
@@ -101,6 +107,7 @@ class MemoryObjects {
   std::function<void()> after_faults_;
   uint64_t timer_ = 0;
   uint64_t timer_deadline_ = 0;
+  ForkCopies forks_{*this};
 };
 
 // The objects of this machd (set by the constructor).

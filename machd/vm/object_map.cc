@@ -27,25 +27,6 @@ void unmap_in(ipc::TaskId task, uint64_t addr, uint64_t len) {
   kern::agent().request(task, kern::munmap_call(addr, len), [](const kern::AgentResult&) {});
 }
 
-// A private copy of [offset, offset+len) of the object's cache; -1 on failure.
-int snapshot(int from, uint64_t offset, uint64_t len) {
-  int fd = memfd_create("mach-object-copy", MFD_CLOEXEC);
-  if (fd < 0) return -1;
-  if (ftruncate(fd, off_t(len)) != 0) {
-    close(fd);
-    return -1;
-  }
-  loff_t in = loff_t(offset), out = 0;
-  while (uint64_t(out) < len) {
-    ssize_t n = copy_file_range(from, &in, fd, &out, size_t(len - uint64_t(out)), 0);
-    if (n <= 0) {
-      close(fd);
-      return -1;
-    }
-  }
-  return fd;
-}
-
 void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, uint64_t offset, vm_prot_t cur,
               kern::DeferredReply d) {
   MemoryObject* o = memory_objects().by_id(id);
@@ -101,6 +82,37 @@ void map_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint6
 
 }  // namespace
 
+int snapshot(int from, uint64_t offset, uint64_t len) {
+  int fd = memfd_create("mach-object-copy", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  if (ftruncate(fd, off_t(len)) != 0) {
+    close(fd);
+    return -1;
+  }
+  loff_t in = loff_t(offset), out = 0;
+  while (uint64_t(out) < len) {
+    ssize_t n = copy_file_range(from, &in, fd, &out, size_t(len - uint64_t(out)), 0);
+    if (n <= 0) {
+      close(fd);
+      return -1;
+    }
+  }
+  return fd;
+}
+
+MemoryObject* copy_call(MemoryObject& o, uint64_t offset, uint64_t len) {
+  // The pager makes the copy from what it holds: the range's dirty pages go
+  // to it first (data_return, queued on its port before memory_object_copy).
+  o.lock_request(offset, len, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE, MACH_PORT_NULL, 0);
+  MemoryObjects& objects = memory_objects();
+  const mach_port_name_t fresh = objects.link().copy(o, offset, len);
+  return MACH_PORT_VALID(fresh) ? objects.object_for(fresh) : nullptr;
+}
+
+bool copy_call_ok(ipc::TaskId task, const MemoryObject& o) {
+  return memory_objects().router().has_userfaultfd(task) && o.ready() && o.copy_strategy() == MEMORY_OBJECT_COPY_CALL;
+}
+
 kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
                                 uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance) {
   (void)max;
@@ -114,12 +126,11 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
   if (o == nullptr) return KERN_RESOURCE_SHORTAGE;
   const uint64_t id = o->id();
   kern::DeferredReply d = kern::runtime().defer();
-  if (copy && routed && o->ready() && o->copy_strategy() == MEMORY_OBJECT_COPY_CALL) {
+  if (copy && copy_call_ok(task, *o)) {
     // The pager makes the copy: a new object it serves (memory_object_copy),
     // mapped like any other.
-    const mach_port_name_t fresh = objects.link().copy(*o, offset, len);
+    MemoryObject* c = copy_call(*o, offset, len);
     objects.release_if_unused(id);
-    MemoryObject* c = MACH_PORT_VALID(fresh) ? objects.object_for(fresh) : nullptr;
     if (c == nullptr) {
       kern::runtime().send_error_reply(d, KERN_MEMORY_FAILURE);
       return MIG_NO_REPLY;

@@ -7,26 +7,28 @@
 //   task's userfaultfd; pages the object holds are mapped at once, the rest
 //   fault to the pager. Every task (and every mapping in one task) sees the
 //   same pages.
-// copy=TRUE: when the pager chose MEMORY_OBJECT_COPY_CALL, machd asks it
-//   for a copy (memory_object_copy with a new object port it then serves)
-//   and maps that new object as above. Otherwise a snapshot taken now: the
-//   object's pages in the range are made resident (asking the pager),
-//   copied to a new private memfd, and that is mapped MAP_PRIVATE. Later
-//   writes to the object are not seen. (The whole range is read at vm_map
-//   time: O(size).)
+// copy=TRUE: when the pager chose MEMORY_OBJECT_COPY_CALL, machd returns
+//   the range's dirty pages to the pager, then asks it for a copy
+//   (memory_object_copy with a new object port it then serves) and maps
+//   that new object as above. Otherwise a snapshot taken now: the object's
+//   pages in the range are made resident (asking the pager), copied to a
+//   new private memfd, and that is mapped MAP_PRIVATE. Later writes to the
+//   object are not seen. (The whole range is read at vm_map time: O(size).)
 // The reply is deferred until the agent answered; the request's send right
 // to the object port is taken by the object (or released).
 //
 // fork: a VM_INHERIT_SHARE mapping is shared with a forked child (the child
 // registers it on its own userfaultfd before fork() returns in it,
-// MemoryObjects::inherit); NONE and COPY mappings are MADV_DONTFORK, so a
-// child never touches the cache unseen (COPY is not done: the child does
-// not have the range). max_protection is checked, not enforced.
+// MemoryObjects::inherit). NONE and COPY mappings are MADV_DONTFORK, so a
+// child never touches the cache unseen; a COPY mapping reaches the child as
+// a copy made at fork time with the same machinery as copy=TRUE
+// (fork_copies.h). max_protection is checked, not enforced.
 #pragma once
 
 #include <mach/mach_types.h>
 
 #include "ipc/kernel.h"
+#include "memory_object.h"
 
 namespace machd::vm {
 
@@ -42,5 +44,17 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
 // anonymous_memory.h.)
 void map_object_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, vm_prot_t cur,
                        vm_inherit_t inheritance);
+// The copy=TRUE machinery (also used by fork, fork_copies.h).
+// Whether a copy of `o` for `task` is the pager's (MEMORY_OBJECT_COPY_CALL,
+// the object ready, the task able to map objects).
+bool copy_call_ok(ipc::TaskId task, const MemoryObject& o);
+// COPY_CALL: the dirty pages of [offset, offset+len) go back to o's pager
+// (data_return), then memory_object_copy with a new object port; returns
+// the new object (no mapping yet: release_if_unused ends it), null on failure.
+MemoryObject* copy_call(MemoryObject& o, uint64_t offset, uint64_t len);
+// A private memfd holding the bytes [offset, offset+len) of file `from`
+// (the caller made them resident: MemoryObject::when_resident); -1 on
+// failure. The caller owns the fd.
+int snapshot(int from, uint64_t offset, uint64_t len);
 
 }  // namespace machd::vm

@@ -47,16 +47,22 @@ mach_port_t look_up(const std::string& service) {
 }
 
 [[noreturn]] void run_child(const std::string& service, uint64_t offset, uint64_t size, uint64_t page,
-                            const std::vector<Phase>& phases, int done_fd, int go_fd, BoardHeader* board,
-                            uint64_t* latency, uint8_t* witness) {
+                            const std::vector<Phase>& phases, const TaskLayout& layout, int done_fd, int go_fd,
+                            BoardHeader* board, uint64_t* latency, uint8_t* witness) {
   mach_port_t object = look_up(service);
   if (!MACH_PORT_VALID(object)) _exit(kNoService);
-  mach_vm_address_t addr = 0;
-  board->map_result = mach_vm_map(mach_task_self(), &addr, size, 0, VM_FLAGS_ANYWHERE, object, offset, FALSE,
-                                  VM_PROT_DEFAULT, VM_PROT_ALL, VM_INHERIT_DEFAULT);
-  if (board->map_result != KERN_SUCCESS) _exit(kNoMap);
+  std::vector<uint8_t*> views;
+  for (vm_inherit_t inherit : layout.views) {
+    mach_vm_address_t addr = 0;
+    board->map_result = mach_vm_map(mach_task_self(), &addr, size, 0, VM_FLAGS_ANYWHERE, object, offset, FALSE,
+                                    VM_PROT_DEFAULT, VM_PROT_ALL, inherit);
+    if (board->map_result != KERN_SUCCESS) _exit(kNoMap);
+    views.push_back(reinterpret_cast<uint8_t*>(addr));
+  }
   mach_port_deallocate(mach_task_self(), object);
-  ClientContext ctx(reinterpret_cast<uint8_t*>(addr), size, page, board, latency, witness);
+  std::vector<uint8_t*> witnesses;
+  for (unsigned i = 0; i < layout.witnesses; ++i) witnesses.push_back(witness + i * size);
+  ClientContext ctx(std::move(views), size, page, board, latency, std::move(witnesses));
   for (size_t i = 0; i < phases.size(); ++i) {
     phases[i](ctx);
     const char done = 'd';
@@ -77,26 +83,26 @@ void ClientContext::first_touch(uint64_t off) {
   const uint64_t t0 = monotonic_ns();
   board_->touch_start.store(t0);
   board_->touching.store(off);
-  (void)*reinterpret_cast<volatile uint64_t*>(base_ + off);
+  (void)*reinterpret_cast<volatile uint64_t*>(views_[0] + off);
   const uint64_t t1 = monotonic_ns();
   board_->touching.store(kIdle);
   latency_[board_->touches.fetch_add(1)] = t1 - t0;
-  memcpy(witness_ + off, base_ + off, page_);
+  memcpy(witnesses_[0] + off, views_[0] + off, page_);
 }
 
-void ClientContext::read_all() {
+void ClientContext::read_all(unsigned view, unsigned witness) {
   for (uint64_t off = 0; off < size_; off += page_) {
     board_->touch_start.store(monotonic_ns());
     board_->touching.store(off);
-    memcpy(witness_ + off, base_ + off, page_);
+    memcpy(witnesses_[witness] + off, views_[view] + off, page_);
   }
   board_->touching.store(kIdle);
 }
 
-void ClientContext::write(uint64_t off, const uint8_t* bytes, uint64_t len) {
+void ClientContext::write(uint64_t off, const uint8_t* bytes, uint64_t len, unsigned view) {
   board_->touch_start.store(monotonic_ns());
   board_->touching.store(off - off % page_);
-  memcpy(base_ + off, bytes, len);
+  memcpy(views_[view] + off, bytes, len);
   board_->touching.store(kIdle);
 }
 
@@ -113,9 +119,9 @@ ClientTask::~ClientTask() {
 }
 
 bool ClientTask::start(const std::string& service, uint64_t offset, uint64_t size, uint64_t page,
-                       std::vector<Phase> phases) {
+                       std::vector<Phase> phases, const TaskLayout& layout) {
   const uint64_t pages = size / page;
-  board_size_ = round_up(sizeof(BoardHeader) + pages * 2 * sizeof(uint64_t) + size);
+  board_size_ = round_up(sizeof(BoardHeader) + pages * 2 * sizeof(uint64_t) + layout.witnesses * size);
   board_ = mmap(nullptr, board_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (board_ == MAP_FAILED) {
     board_ = nullptr;
@@ -126,6 +132,7 @@ bool ClientTask::start(const std::string& service, uint64_t offset, uint64_t siz
   latency_ = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(board_) + sizeof(BoardHeader));
   witness_ = reinterpret_cast<uint8_t*>(latency_ + pages * 2);  // a page may be touched again after a flush
   offset_ = offset;
+  size_ = size;
   int done[2], go[2];
   if (pipe2(done, O_CLOEXEC) != 0) return false;
   if (pipe2(go, O_CLOEXEC) != 0) {
@@ -139,7 +146,7 @@ bool ClientTask::start(const std::string& service, uint64_t offset, uint64_t siz
   if (pid_ == 0) {
     close(done[0]);
     close(go[1]);
-    run_child(service, offset, size, page, phases, done[1], go[0], header_, latency_, witness_);
+    run_child(service, offset, size, page, phases, layout, done[1], go[0], header_, latency_, witness_);
   }
   close(done[1]);
   close(go[0]);

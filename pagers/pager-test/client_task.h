@@ -9,8 +9,9 @@
 //
 // Contract
 //   start(): forks the task; it looks `service` up with bootstrap, maps
-//     [offset, offset + size) of the object (vm_map, copy FALSE,
-//     VM_PROT_DEFAULT) and runs phases[0]. After each phase it reports to
+//     [offset, offset + size) of the object once per view of the layout
+//     (vm_map, copy FALSE, VM_PROT_DEFAULT, the view's inheritance) and runs
+//     phases[0]. After each phase it reports to
 //     the kit and waits: go() starts the next phase, finish() lets it exit
 //     (which unmaps the window).
 //   wait_phase(): waits up to timeout_ms for the running phase to end. A
@@ -20,6 +21,7 @@
 //   Phases run in the child only; they must not use the kit's state.
 #pragma once
 
+#include <mach/vm_inherit.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -38,29 +40,41 @@ struct BoardHeader {
   std::atomic<uint64_t> touch_start{0};   // CLOCK_MONOTONIC ns when that access began
   std::atomic<uint32_t> touches{0};       // latencies recorded
   int32_t map_result = 0;                 // mach_vm_map's result
+  int32_t child_status = -1;              // a phase that forks: its child's wait status (-1: none)
   uint64_t pages = 0;
+};
+
+// How a task maps its window: one mapping (a view) per inheritance, all of
+// the same object range; and how many witnesses (window-sized areas of the
+// board) its phases fill.
+struct TaskLayout {
+  std::vector<vm_inherit_t> views{VM_INHERIT_DEFAULT};
+  unsigned witnesses = 1;
 };
 
 // What a phase does, in the child task.
 class ClientContext {
  public:
-  ClientContext(uint8_t* base, uint64_t size, uint64_t page, BoardHeader* board, uint64_t* latency, uint8_t* witness)
-      : base_(base), size_(size), page_(page), board_(board), latency_(latency), witness_(witness) {}
+  ClientContext(std::vector<uint8_t*> views, uint64_t size, uint64_t page, BoardHeader* board, uint64_t* latency,
+                std::vector<uint8_t*> witnesses)
+      : views_(std::move(views)), size_(size), page_(page), board_(board), latency_(latency),
+        witnesses_(std::move(witnesses)) {}
   uint64_t size() const { return size_; }
   uint64_t page_size() const { return page_; }
-  // Reads the page at window offset `off` (timed: its first touch) and
-  // copies it to the witness.
+  BoardHeader& board() { return *board_; }
+  // Reads the page at window offset `off` of view 0 (timed: its first
+  // touch) and copies it to witness 0.
   void first_touch(uint64_t off);
-  // Copies every page of the window to the witness (untimed).
-  void read_all();
-  void write(uint64_t off, const uint8_t* bytes, uint64_t len);
+  // Copies every page of the window, through `view`, to `witness` (untimed).
+  void read_all(unsigned view = 0, unsigned witness = 0);
+  void write(uint64_t off, const uint8_t* bytes, uint64_t len, unsigned view = 0);
 
  private:
-  uint8_t* base_;
+  std::vector<uint8_t*> views_;
   uint64_t size_, page_;
   BoardHeader* board_;
   uint64_t* latency_;
-  uint8_t* witness_;
+  std::vector<uint8_t*> witnesses_;
 };
 
 using Phase = std::function<void(ClientContext&)>;
@@ -72,7 +86,8 @@ class ClientTask {
   ClientTask(const ClientTask&) = delete;
   ClientTask& operator=(const ClientTask&) = delete;
 
-  bool start(const std::string& service, uint64_t offset, uint64_t size, uint64_t page, std::vector<Phase> phases);
+  bool start(const std::string& service, uint64_t offset, uint64_t size, uint64_t page, std::vector<Phase> phases,
+             const TaskLayout& layout = {});
 
   struct Status {
     enum Kind { kPhaseDone, kExited, kSignaled, kHung } kind = kPhaseDone;
@@ -88,7 +103,9 @@ class ClientTask {
   void go();
   Status finish(int timeout_ms);
 
-  const uint8_t* witness() const { return witness_; }
+  const uint8_t* witness(unsigned i = 0) const { return witness_ + i * size_; }
+  // The wait status of the child a phase forked (-1: none).
+  int child_status() const { return header_ ? header_->child_status : -1; }
   std::vector<uint64_t> latencies() const;
   uint64_t offset() const { return offset_; }
   pid_t pid() const { return pid_; }
@@ -104,7 +121,8 @@ class ClientTask {
   size_t board_size_ = 0;
   BoardHeader* header_ = nullptr;
   uint64_t* latency_ = nullptr;
-  uint8_t* witness_ = nullptr;
+  uint8_t* witness_ = nullptr;  // the witnesses, one after the other
+  uint64_t size_ = 0;
   uint64_t offset_ = 0;
 };
 

@@ -148,6 +148,20 @@ mach_msg_type_name_t move_of(mach_msg_type_name_t received) {
   return received == MACH_MSG_TYPE_PORT_SEND ? MACH_MSG_TYPE_MOVE_SEND : MACH_MSG_TYPE_MOVE_SEND_ONCE;
 }
 
+// The copy strategy passed on to machd. The kit cannot serve the copy
+// objects memory_object_copy would give it, so COPY_CALL goes on as
+// COPY_DELAY (machd then makes its own copies), with a note.
+memory_object_copy_strategy_t kernel_strategy(ProxyState& s, memory_object_copy_strategy_t strategy) {
+  if (strategy != MEMORY_OBJECT_COPY_CALL) return strategy;
+  if (!s.noted_copy_call) {
+    s.noted_copy_call = true;
+    s.findings.note(Party::kPager, "copy-call-not-served",
+                    "you asked for MEMORY_OBJECT_COPY_CALL; the kit cannot serve copy objects, so machd was told "
+                    "MEMORY_OBJECT_COPY_DELAY and your memory_object_copy is not tested");
+  }
+  return MEMORY_OBJECT_COPY_DELAY;
+}
+
 }  // namespace
 
 // ---- machd -> kit -> pager (mach/memory_object.defs) --------------------------------------
@@ -217,7 +231,7 @@ kern_return_t from_kernel_memory_object_copy(memory_object_t, mach_port_t contro
   release(control);
   mach_port_mod_refs(mach_task_self(), new_object, MACH_PORT_RIGHT_RECEIVE, -1);
   s.findings.violation(Party::kKernel, "unexpected-copy",
-                       "memory_object_copy, though no pager here can ask for MEMORY_OBJECT_COPY_CALL");
+                       "memory_object_copy, though the kit told machd MEMORY_OBJECT_COPY_DELAY");
   return KERN_SUCCESS;
 }
 
@@ -395,7 +409,8 @@ kern_return_t from_pager_memory_object_set_attributes(memory_object_control_t, b
   ProxyState& s = served();
   trace(s, "pager -> kit", "set_attributes", std::string(ready ? "ready" : "not ready") + " may_cache " + std::to_string(may_cache));
   s.checker.ready(now_ns(), ready, may_cache);
-  if (s.epoch.live()) memory_object_set_attributes(s.epoch.kernel_control, ready, may_cache, strategy);
+  if (s.epoch.live())
+    memory_object_set_attributes(s.epoch.kernel_control, ready, may_cache, kernel_strategy(s, strategy));
   return KERN_SUCCESS;
 }
 
@@ -404,7 +419,7 @@ kern_return_t from_pager_memory_object_ready(memory_object_control_t, boolean_t 
   ProxyState& s = served();
   trace(s, "pager -> kit", "ready", "may_cache " + std::to_string(may_cache));
   s.checker.ready(now_ns(), true, may_cache);
-  if (s.epoch.live()) memory_object_ready(s.epoch.kernel_control, may_cache, strategy);
+  if (s.epoch.live()) memory_object_ready(s.epoch.kernel_control, may_cache, kernel_strategy(s, strategy));
   return KERN_SUCCESS;
 }
 
@@ -419,7 +434,8 @@ kern_return_t from_pager_memory_object_change_attributes(memory_object_control_t
     return KERN_SUCCESS;
   }
   mach_port_t completion = ask_completion(s, Completion::Kind::kChange, 0, 0, VM_PROT_NONE, reply_to, reply_type);
-  kern_return_t kr = memory_object_change_attributes(s.epoch.kernel_control, may_cache, strategy, completion);
+  kern_return_t kr =
+      memory_object_change_attributes(s.epoch.kernel_control, may_cache, kernel_strategy(s, strategy), completion);
   if (kr != KERN_SUCCESS) abandon(s, completion);
   return KERN_SUCCESS;
 }

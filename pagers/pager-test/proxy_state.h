@@ -82,6 +82,7 @@ struct ProxyState {
   bool pager_dead = false, death_expected = false;
   bool stopping = false;
   bool reported_queue_full = false;
+  bool noted_copy_call = false;  // the pager asked for MEMORY_OBJECT_COPY_CALL (said once)
 
   FILE* trace = nullptr;  // every message carried, one line each (--trace)
   uint64_t trace_start = 0;

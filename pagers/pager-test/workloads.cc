@@ -2,6 +2,8 @@
 #include "workloads.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,10 +53,12 @@ std::vector<Write> make_writes(const Kit& kit, uint64_t window, const std::vecto
   return out;
 }
 
+void write_all(ClientContext& c, const std::vector<Write>& writes, uint64_t window, unsigned view = 0) {
+  for (const Write& w : writes) c.write(w.offset - window, w.bytes.data(), w.bytes.size(), view);
+}
+
 Phase write_phase(std::vector<Write> writes, uint64_t window) {
-  return [writes = std::move(writes), window](ClientContext& c) {
-    for (const Write& w : writes) c.write(w.offset - window, w.bytes.data(), w.bytes.size());
-  };
+  return [writes = std::move(writes), window](ClientContext& c) { write_all(c, writes, window); };
 }
 
 Phase touch_phase(std::vector<uint64_t> pages) {
@@ -97,7 +101,7 @@ bool expected_page(Kit& kit, uint64_t off, const std::vector<Write>& writes, std
 // The pages `pages` (window-relative) of the task's witness against what it
 // should have read.
 void check_witness(Kit& kit, WorkloadResult& r, const std::string& who, const ClientTask& t,
-                   const std::vector<uint64_t>& pages, const std::vector<Write>& writes) {
+                   const std::vector<uint64_t>& pages, const std::vector<Write>& writes, unsigned witness = 0) {
   uint64_t bad = 0, unsupplied = 0;
   std::string first;
   std::vector<uint8_t> want;
@@ -107,7 +111,7 @@ void check_witness(Kit& kit, WorkloadResult& r, const std::string& who, const Cl
       if (unsupplied++ == 0 && first.empty()) first = "page " + hex(off) + " was never supplied by the pager";
       continue;
     }
-    const std::string d = word_difference(off, t.witness() + p * kit.page, want.data(), kit.page);
+    const std::string d = word_difference(off, t.witness(witness) + p * kit.page, want.data(), kit.page);
     if (d.empty()) continue;
     if (bad++ == 0) first = d;
   }
@@ -196,9 +200,10 @@ void finish_all(Kit& kit, WorkloadResult& r, std::vector<std::unique_ptr<ClientT
   }
 }
 
-std::unique_ptr<ClientTask> start_task(Kit& kit, WorkloadResult& r, uint64_t window, std::vector<Phase> phases) {
+std::unique_ptr<ClientTask> start_task(Kit& kit, WorkloadResult& r, uint64_t window, std::vector<Phase> phases,
+                                       const TaskLayout& layout = {}) {
   auto t = std::make_unique<ClientTask>();
-  if (!t->start(kit.service, window, kit.window_bytes(), kit.page, std::move(phases))) {
+  if (!t->start(kit.service, window, kit.window_bytes(), kit.page, std::move(phases), layout)) {
     r.fail("cannot start a client task");
     return nullptr;
   }
@@ -373,9 +378,106 @@ void unmap_writeback(Kit& kit, WorkloadResult& r) {
   finish_all(kit, r, again);
 }
 
-void fork_skip(Kit&, WorkloadResult& r) {
-  r.verdict = WorkloadResult::Verdict::kSkip;
-  r.reasons.push_back("not written yet: machd shares VM_INHERIT_SHARE mappings with a forked child; the kit does not test it");
+// The fork workload's task maps its window twice: view 0 inherited SHARE,
+// view 1 inherited COPY. Its forked child fills witnesses 1 to 3.
+constexpr unsigned kShareView = 0, kCopyView = 1;
+constexpr unsigned kChildCopy = 1, kChildShare = 2, kChildCopyWritten = 3;
+
+struct ForkWrites {
+  std::vector<Write> parent_after;   // the task, through its SHARE view, after the fork
+  std::vector<Write> child_private;  // the child, through its copy
+  std::vector<Write> child_shared;   // the child, through the SHARE view
+};
+
+// The task forks. Once it has written w.parent_after, its child reads its
+// copy (witness 1) and the SHARE view (witness 2), writes through both, and
+// reads its copy again (witness 3). The task waits for the child and puts
+// its wait status on the board.
+Phase fork_phase(ForkWrites w, uint64_t window) {
+  return [w = std::move(w), window](ClientContext& c) {
+    int go[2];
+    if (pipe(go) != 0) return;
+    const pid_t child = fork();
+    if (child == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // (a hung task is killed: its child goes with it)
+      char b;
+      if (read(go[0], &b, 1) != 1) _exit(20);
+      c.read_all(kCopyView, kChildCopy);
+      c.read_all(kShareView, kChildShare);
+      write_all(c, w.child_private, window, kCopyView);
+      write_all(c, w.child_shared, window, kShareView);
+      c.read_all(kCopyView, kChildCopyWritten);
+      _exit(0);
+    }
+    close(go[0]);
+    if (child > 0) {
+      write_all(c, w.parent_after, window, kShareView);
+      const char g = 'g';
+      (void)!write(go[1], &g, 1);
+    }
+    close(go[1]);
+    int status = 0;
+    if (child > 0 && waitpid(child, &status, 0) == child) c.board().child_status = status;
+  };
+}
+
+std::string wait_status_text(int status) {
+  if (status == -1) return "was never forked";
+  if (WIFSIGNALED(status)) return std::string("was killed by ") + strsignal(WTERMSIG(status));
+  return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+void fork_workload(Kit& kit, WorkloadResult& r) {
+  const uint64_t window = kit.take_window();
+  const uint64_t pages = kit.options.window_pages;
+  // Before the fork the task writes into the first quarter only: most of
+  // the window is not resident then, and the copy asks the pager for it.
+  const std::vector<Write> before = make_writes(kit, window, every(pages / 4, 8), 31);
+  ForkWrites w;
+  w.parent_after = make_writes(kit, window, every(pages, 4, 1), 32);
+  w.child_private = make_writes(kit, window, every(pages, 4, 2), 33);
+  w.child_shared = make_writes(kit, window, every(pages, 4, 3), 34);
+  std::vector<Write> shared_at_end = before;  // what the object holds at the end
+  shared_at_end.insert(shared_at_end.end(), w.parent_after.begin(), w.parent_after.end());
+  shared_at_end.insert(shared_at_end.end(), w.child_shared.begin(), w.child_shared.end());
+  std::vector<Write> seen_shared = before;  // what the child reads through the SHARE view
+  seen_shared.insert(seen_shared.end(), w.parent_after.begin(), w.parent_after.end());
+  std::vector<Write> own_copy = before;  // the child's copy after its writes
+  own_copy.insert(own_copy.end(), w.child_private.begin(), w.child_private.end());
+  const uint64_t inits_before =
+      kit.proxy.with_state([](ProtocolChecker& c, ContentModel&) { return c.stats().inits; });
+  TaskLayout layout;
+  layout.views = {VM_INHERIT_SHARE, VM_INHERIT_COPY};
+  layout.witnesses = 4;
+  std::vector<std::unique_ptr<ClientTask>> tasks;
+  tasks.push_back(start_task(kit, r, window,
+                             {touch_phase({0}), write_phase(before, window), fork_phase(w, window), read_all_phase()},
+                             layout));
+  if (!tasks.back() || !phase_done(kit, r, tasks, "reading")) return finish_all(kit, r, tasks);
+  kit.proxy.take_returns();  // what comes back from now on is the writes'
+  if (!step(kit, r, tasks, "writing") || !step(kit, r, tasks, "forking")) return finish_all(kit, r, tasks);
+  const int status = tasks[0]->child_status();
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    r.fail("the task's forked child " + wait_status_text(status));
+    return finish_all(kit, r, tasks);
+  }
+  const std::vector<uint64_t> all = every(pages, 1);
+  // The copy is the task's range as it was at the fork, pages the task had
+  // not touched included; the child's writes stay in its copy.
+  check_witness(kit, r, "the child, through its VM_INHERIT_COPY copy,", *tasks[0], all, before, kChildCopy);
+  check_witness(kit, r, "the child, through the VM_INHERIT_SHARE mapping,", *tasks[0], all, seen_shared, kChildShare);
+  check_witness(kit, r, "the child, through its copy after writing it,", *tasks[0], all, own_copy, kChildCopyWritten);
+  if (!step(kit, r, tasks, "reading all")) return finish_all(kit, r, tasks);
+  check_witness(kit, r, "the task after the fork", *tasks[0], all, shared_at_end);
+  const uint64_t inits =
+      kit.proxy.with_state([](ProtocolChecker& c, ContentModel&) { return c.stats().inits; }) - inits_before;
+  if (inits > 1)
+    kernel_breach(kit, r, "init-per-task",
+                  "a task and its forked child made " + std::to_string(inits) +
+                      " memory_object_init (one kernel, one object: one init)");
+  // Exactly the writes to the object come back: never the child's private ones.
+  clean_and_check(kit, r, window, shared_at_end, shared_at_end, "clean after the fork");
+  finish_all(kit, r, tasks);
 }
 
 void kill_pager(Kit& kit, WorkloadResult& r) {
@@ -422,7 +524,8 @@ const std::vector<WorkloadInfo>& workload_catalog() {
       {"clean-redirty", "write, clean, write again, clean: each clean returns what was written since", clean_redirty},
       {"unmap-writeback", "write and exit: the dirty pages reach the pager; a new task reads them back",
        unmap_writeback},
-      {"fork", "fork() of a task with object mappings (not written yet)", fork_skip},
+      {"fork", "a task forks: its VM_INHERIT_COPY mapping is copied as at the fork, its SHARE one shared",
+       fork_workload},
       {"kill-pager", "the pager is killed while a task waits on its fault: SIGBUS, no hang", kill_pager},
   };
   return k;

@@ -18,8 +18,13 @@
 //                    pager (with memory_object_terminate, or the kit's
 //                    clean if the pager lets the kernel cache); a new task
 //                    reads them back
-//   fork             skipped: not written yet (machd shares VM_INHERIT_SHARE
-//                    mappings with a forked child)
+//   fork             a task maps its window twice (VM_INHERIT_SHARE and
+//                    VM_INHERIT_COPY), writes, forks, writes after the fork;
+//                    its child reads its copy (the task's range as at the
+//                    fork) and the shared mapping (with the task's later
+//                    writes), writes through both; the task reads all; a
+//                    clean returns exactly the writes to the object (never
+//                    the child's private ones)
 //   kill-pager       the kit holds back the pager's answer to a fault and
 //                    kills the pager: the faulting task must die of SIGBUS
 //                    promptly, not hang (run last; the pager is gone after)

@@ -9,7 +9,12 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -52,6 +57,7 @@ struct TestPager {
   mach_port_t set = MACH_PORT_NULL;        // the object ports it serves
   mach_port_t copy_port = MACH_PORT_NULL;  // the object memory_object_copy gave it
   uint64_t copy_offset = 0, copy_length = 0;
+  size_t returns_at_copy = 0;  // data_returns received before memory_object_copy
   bool refuse_unlock = false;  // answer data_unlock with data_error
   std::thread thread;
   std::atomic<bool> stop{false};
@@ -212,6 +218,7 @@ kern_return_t memory_object_copy(memory_object_t, mach_port_t control, vm_offset
   g_pager->copy_port = fresh;
   g_pager->copy_offset = offset;
   g_pager->copy_length = length;
+  g_pager->returns_at_copy = g_pager->returns.size();
   return mach_port_move_member(mach_task_self(), fresh, g_pager->set);
 }
 
@@ -699,3 +706,232 @@ TEST_F(PagerTest, ARefusedUnlockCostsTheWriterSigbus) {
 }
 
 }  // namespace
+
+// ---- fork: each mapping as its inheritance says ---------------------------------
+
+namespace {
+
+// A mapping of the whole object range [0, size) made with `inherit`.
+volatile uint8_t* map_inherited(mach_port_t object, uint64_t size, vm_inherit_t inherit) {
+  mach_vm_address_t a = 0;
+  if (mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, object, 0, FALSE, VM_PROT_DEFAULT, VM_PROT_ALL,
+                  inherit) != KERN_SUCCESS)
+    return nullptr;
+  return reinterpret_cast<volatile uint8_t*>(a);
+}
+
+// Whether any data_return the pager got holds `byte` at object offset `off`.
+bool returned_byte(TestPager& pager, uint64_t off, uint8_t byte) {
+  std::lock_guard<std::mutex> lk(pager.mu);
+  for (auto& [at, data] : pager.returns)
+    if (off >= at && off < at + data.size() && data[off - at] == byte) return true;
+  return false;
+}
+
+// A task of its own that maps 8 pages of the pager's object inherited COPY
+// (the pager made COPY_CALL, so that a copy is an object whose end it
+// sees), reads the first, then runs `then`; 3 if the mapping failed. The
+// pipes `done` (task to test) and `go` (test to task) are made for it.
+pid_t spawn_copy_task(TestPager& pager, int done[2], int go[2], const std::function<int()>& then) {
+  pager.copy_call = true;
+  if (pipe(done) != 0 || pipe(go) != 0) return -1;
+  const std::string name = pager.name;
+  return spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    volatile uint8_t* q = MACH_PORT_VALID(obj) ? map_inherited(obj, 8 * kPage, VM_INHERIT_COPY) : nullptr;
+    return q != nullptr && q[0] == pattern(0, 1) ? then() : 3;
+  });
+}
+
+// From now on system call `nr` fails with `err` in this process and its
+// children, unless its first argument has a bit of `unless` (a seccomp filter).
+bool refuse_syscall(uint32_t nr, int err, uint32_t unless) {
+  sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),  // (the low half on x86-64)
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, unless, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | uint32_t(err)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{uint16_t(sizeof f / sizeof f[0]), f};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+// fork() fails with EAGAIN from now on (threads are still made).
+bool make_fork_fail() { return refuse_syscall(SYS_clone, EAGAIN, CLONE_THREAD); }
+
+}  // namespace
+
+TEST_F(PagerTest, AForkedChildReadsACopyOfAMappingInheritedCopyAsItWasAtTheFork) {
+  const uint64_t size = 256 * kPage;  // four clusters: most pages are not resident at the fork
+  volatile uint8_t* p = map_inherited(pager_->port, size, VM_INHERIT_COPY);
+  ASSERT_NE(p, nullptr);
+  p[1] = 0x31;  // before the fork
+  const size_t requests_before = pager_->request_count();
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  pid_t child = spawn_task([&]() -> int {
+    char b;
+    if (read(go[0], &b, 1) != 1) return 2;  // the parent has written after the fork
+    for (uint64_t off = 0; off < size; ++off)
+      if (p[off] != (off == 1 ? 0x31 : pattern(off, 1))) return 3;  // the parent's view at the fork, every byte
+    p[3 * kPage + 9] = 0x55;  // the child's own
+    return p[3 * kPage + 9] == 0x55 ? 0 : 4;
+  });
+  ASSERT_GT(child, 0);
+  // The copy was made before fork() returned: the pages not resident then
+  // were asked for.
+  EXPECT_GT(pager_->request_count(), requests_before);
+  p[2 * kPage] = 0x44;    // after the fork: not in the child's copy
+  p[200 * kPage] = 0x45;  // a page first touched by the copy
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  EXPECT_EQ(wait_exit(child), 0);
+  close(go[0]);
+  close(go[1]);
+  EXPECT_EQ(p[3 * kPage + 9], pattern(3 * kPage + 9, 1));  // the child's write is not the parent's
+  EXPECT_EQ(touch_in_child(pager_->name, size, 3 * kPage + 9), 0);  // nor another task's
+  ASSERT_TRUE(pager_->lock(0, size, MEMORY_OBJECT_RETURN_DIRTY, FALSE, VM_PROT_NONE));
+  EXPECT_TRUE(returned_byte(*pager_, 2 * kPage, 0x44));       // the parent's writes reach the pager
+  EXPECT_FALSE(returned_byte(*pager_, 3 * kPage + 9, 0x55));  // the child's never do
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
+TEST_F(PagerTest, AForkOfACopyCallObjectMappingReturnsTheDirtyPagesThenAsksThePagerForTheCopy) {
+  pager_->copy_call = true;
+  const uint64_t size = 16 * kPage;
+  volatile uint8_t* p = map_inherited(pager_->port, size, VM_INHERIT_COPY);
+  ASSERT_NE(p, nullptr);
+  p[5] = 0x66;  // ready (the strategy is known), and a dirty page
+  pid_t child = spawn_task([&]() -> int {
+    // The copy object's pages, served by the pager (this pager serves its
+    // pattern for the copy: it keeps no returned data).
+    if (p[kPage + 3] != pattern(kPage + 3, 1)) return 2;
+    p[7] = 0x77;  // the copy's, not the parent's
+    return p[7] == 0x77 ? 0 : 3;
+  });
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(wait_exit(child), 0);
+  ASSERT_TRUE(pager_->await_copy());
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    EXPECT_EQ(pager_->copy_offset, 0u);
+    EXPECT_EQ(pager_->copy_length, size);
+    bool dirty_first = false;  // the parent's write reached the pager before the copy request
+    for (size_t i = 0; i < pager_->returns_at_copy && i < pager_->returns.size(); ++i) {
+      auto& [at, data] = pager_->returns[i];
+      if (at <= 5 && at + data.size() > 5 && data[5 - at] == 0x66) dirty_first = true;
+    }
+    EXPECT_TRUE(dirty_first);
+  }
+  EXPECT_EQ(p[7], pattern(7, 1));
+  EXPECT_EQ(pager_->init_count(), 2);        // the copy is an object of its own
+  EXPECT_TRUE(pager_->await_terminate(1));  // and it ended with the child
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate(2));
+}
+
+TEST_F(PagerTest, AForkedChildLacksAMappingInheritedNone) {
+  const uint64_t size = 8 * kPage;
+  volatile uint8_t* p = map_inherited(pager_->port, size, VM_INHERIT_NONE);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p[0], pattern(0, 1));
+  pid_t child = spawn_task([&]() -> int {
+    unsigned char v = 0;
+    return mincore(const_cast<uint8_t*>(p), size, &v) != 0 && errno == ENOMEM ? 0 : 2;  // nothing mapped there
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
+TEST_F(PagerTest, TheCopiesOfAForkThatFailedAreReleased) {
+  int done[2], go[2];
+  pid_t task = spawn_copy_task(*pager_, done, go, [&]() -> int {
+    if (!make_fork_fail()) return 4;
+    pid_t c = fork();  // machd makes the copy, then the fork fails
+    if (c == 0) _exit(0);
+    if (c > 0) return 5;
+    if (write(done[1], "f", 1) != 1) return 6;
+    char b;
+    return read(go[0], &b, 1) == 1 ? 0 : 7;  // keeps its mapping meanwhile
+  });
+  ASSERT_GT(task, 0);
+  char b;
+  ASSERT_EQ(read(done[0], &b, 1), 1);
+  EXPECT_TRUE(pager_->await_copy());
+  EXPECT_TRUE(pager_->await_terminate(1));  // the copy nobody claimed
+  EXPECT_EQ(write(go[1], "x", 1), 1);
+  EXPECT_EQ(wait_exit(task), 0);
+  EXPECT_TRUE(pager_->await_terminate(2));
+  for (int fd : {done[0], done[1], go[0], go[1]}) close(fd);
+}
+
+TEST_F(PagerTest, TheCopiesOfAChildThatNeverClaimsThemAreKeptWhileItLivesAndReleasedWhenItExits) {
+  int done[2], go[2];
+  pid_t task = spawn_copy_task(*pager_, done, go, [&]() -> int {
+    // A child that cannot reach machd (connect refused) never claims its copy.
+    if (!refuse_syscall(SYS_connect, ECONNREFUSED, 0)) return 4;
+    int hold[2];
+    if (pipe(hold) != 0) return 5;
+    pid_t c = fork();
+    if (c == 0) {
+      close(hold[1]);
+      char b;
+      (void)!read(hold[0], &b, 1);
+      _exit(0);
+    }
+    if (c < 0) return 6;
+    char b;
+    if (write(done[1], "f", 1) != 1 || read(go[0], &b, 1) != 1) return 7;  // the child lives meanwhile
+    close(hold[1]);  // it exits
+    if (waitpid(c, nullptr, 0) != c) return 8;
+    if (write(done[1], "e", 1) != 1) return 9;
+    return read(go[0], &b, 1) == 1 ? 0 : 10;  // keeps its own mapping until the end
+  });
+  ASSERT_GT(task, 0);
+  char b;
+  ASSERT_EQ(read(done[0], &b, 1), 1);
+  EXPECT_TRUE(pager_->await_copy());
+  usleep(300000);  // (machd looks at the child every 100 ms)
+  {
+    std::lock_guard<std::mutex> lk(pager_->mu);
+    EXPECT_EQ(pager_->terminates, 0);  // kept: the child may still claim it
+  }
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  ASSERT_EQ(read(done[0], &b, 1), 1);
+  EXPECT_TRUE(pager_->await_terminate(1));  // released once the child exited
+  EXPECT_EQ(write(go[1], "x", 1), 1);
+  EXPECT_EQ(wait_exit(task), 0);
+  EXPECT_TRUE(pager_->await_terminate(2));
+  for (int fd : {done[0], done[1], go[0], go[1]}) close(fd);
+}
+
+TEST_F(PagerTest, AForkedChildsCopyHasTheProtectionTheParentsRangeHasAtTheFork) {
+  const uint64_t size = 8 * kPage;
+  volatile uint8_t* p = map_inherited(pager_->port, size, VM_INHERIT_COPY);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p[0], pattern(0, 1));
+  const mach_vm_address_t a = mach_vm_address_t(p);
+  ASSERT_EQ(mach_vm_protect(mach_task_self(), a + 2 * kPage, 2 * kPage, FALSE, VM_PROT_READ), KERN_SUCCESS);
+  pid_t child = spawn_task([&]() -> int {
+    // [0, 2) read-write, [2, 4) read-only, [4, 8) read-write, as the parent's.
+    const std::pair<uint64_t, vm_prot_t> want[] = {{0, VM_PROT_DEFAULT}, {2, VM_PROT_READ}, {4, VM_PROT_DEFAULT}};
+    for (auto [page, prot] : want) {
+      mach_vm_address_t at = a + page * kPage;
+      mach_vm_size_t len = 0;
+      vm_region_basic_info_data_64_t info{};
+      mach_msg_type_number_t n = VM_REGION_BASIC_INFO_COUNT_64;
+      mach_port_t obj = MACH_PORT_NULL;
+      if (mach_vm_region(mach_task_self(), &at, &len, VM_REGION_BASIC_INFO_64, reinterpret_cast<vm_region_info_t>(&info),
+                         &n, &obj) != KERN_SUCCESS || at != a + page * kPage)
+        return 2;
+      if (info.protection != prot) return 3;
+    }
+    return p[3 * kPage + 1] == pattern(3 * kPage + 1, 1) ? 0 : 4;
+  });
+  EXPECT_EQ(wait_exit(child), 0);
+  mach_vm_deallocate(mach_task_self(), a, size);
+  EXPECT_TRUE(pager_->await_terminate());
+}
