@@ -12,6 +12,7 @@
 #include "logging.h"
 #include "machd_version.h"
 #include "options.h"
+#include "syscall_filter.h"
 
 namespace {
 
@@ -80,5 +81,13 @@ int main(int argc, char** argv) {
   }
   if (!listening) return 1;
 
+  // From here machd serves: only the system calls that takes.
+  if (opts->syscall_filter) {
+    std::string why;
+    if (machd::install_syscall_filter(&why))
+      spdlog::debug("system-call filter installed");
+    else
+      spdlog::warn("running without a system-call filter: {}", why);
+  }
   return d.run();
 }

@@ -22,7 +22,8 @@ void usage(FILE* out) {
           "             [--allow-uid UID]... [--shared-bootstrap] [--hello-timeout SECONDS]\n"
           "             [--max-tasks-per-user N] [--max-hellos-per-user N]\n"
           "             [--max-queued-mib-per-user N] [--max-queued-messages-per-user N]\n"
-          "             [--max-ports-per-user N] [--memory-limit SIZE] [--help] [--version]\n"
+          "             [--max-ports-per-user N] [--memory-limit SIZE] [--no-syscall-filter]\n"
+          "             [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
           "(processes running with libmach-compat) connect over a Unix socket.\n"
@@ -63,6 +64,9 @@ void usage(FILE* out) {
           "  --max-ports-per-user N  a user's tasks may have created N ports still alive;\n"
           "                    mach_port_allocate beyond fails with KERN_RESOURCE_SHORTAGE\n"
           "                    (default 4194304)\n"
+          "  --no-syscall-filter  serve without machd's seccomp filter (by default, once\n"
+          "                    listening, machd may make only the system calls it needs;\n"
+          "                    another fails with ENOSYS and is logged)\n"
           "  --help            this text\n"
           "  --version         print the version and exit\n");
 }
@@ -133,6 +137,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"max-hellos-per-user", required_argument, nullptr, 'E'},
       {"max-queued-mib-per-user", required_argument, nullptr, 'Q'},
       {"memory-limit", required_argument, nullptr, 'm'},
+      {"no-syscall-filter", no_argument, nullptr, 'F'},
       {"max-queued-messages-per-user", required_argument, nullptr, 'M'},
       {"max-ports-per-user", required_argument, nullptr, 'N'},
       {nullptr, 0, nullptr, 0}};
@@ -161,6 +166,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         break;
       case 'S': o.systemd = true; break;
       case 'B': o.shared_bootstrap = true; break;
+      case 'F': o.syscall_filter = false; break;
       case 'P':
       case 'H': {
         char* end = nullptr;

@@ -26,6 +26,7 @@ struct Options {
   AdmissionLimits admission;    // per-user bounds on connections and tasks
   uint64_t queued_mib_per_user = 1024;  // heap held by one user's messages in flight
   uint64_t memory_limit = 0;    // bytes of vm_allocate memory kept in RAM (0: no budget)
+  bool syscall_filter = true;   // serve under machd's seccomp filter (syscall_filter.h)
   uint64_t queued_messages_per_user = uint64_t(1) << 20;  // one user's messages in flight
   uint64_t ports_per_user = uint64_t(1) << 22;             // live ports one user's tasks created
 };

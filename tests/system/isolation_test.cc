@@ -114,3 +114,37 @@ TEST(Isolation, ATasksDescriptorsOpenToNothingThatReachesItsRegion) {
   EXPECT_NE(code, 3) << "/proc/PID/map_files of a task opened its region";
   EXPECT_EQ(code, 0);
 }
+
+namespace {
+
+// "Seccomp:" of /proc/PID/status (0 none, 2 a filter), -1 if unreadable.
+int seccomp_mode(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Seccomp:", 0) == 0) return atoi(line.c_str() + 8);
+  return -1;
+}
+
+}  // namespace
+
+TEST(Isolation, MachdServesUnderItsSystemCallFilterUnlessToldNot) {
+  const char* machd = getenv("MACHD_BIN");
+  ASSERT_NE(machd, nullptr);
+  for (bool filtered : {true, false}) {
+    testsupport::PrivateMachd d;
+    ASSERT_TRUE(d.start(machd, "error", nullptr,
+                        filtered ? std::vector<std::string>{} : std::vector<std::string>{"--no-syscall-filter"}));
+    // A task is served all the way (the filter let everything it took through).
+    const pid_t helper = systest::spawn_helper(d.socket(), "exec-check");
+    ASSERT_GT(helper, 0);
+    EXPECT_EQ(systest::reap_within(helper, 10000), 0);
+    const int mode = seccomp_mode(d.pid());
+    d.stop();
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "a sanitizer build of machd runs without its filter (its leak checker needs ptrace)";
+#endif
+    EXPECT_EQ(mode, filtered ? 2 : 0) << (filtered ? "machd runs without its seccomp filter"
+                                                   : "--no-syscall-filter still filtered");
+  }
+}
