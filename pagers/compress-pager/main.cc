@@ -16,9 +16,9 @@
 #include <string>
 
 #include "../common/publish.h"
+#include "../common/program_options.h"
 #include "../common/signal_inbox.h"
 #include "compress_pager.h"
-#include "machd_version.h"
 
 namespace {
 
@@ -63,15 +63,9 @@ int main(int argc, char** argv) {
   int level = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--version" || a == "-V") {
-      printf("compress-pager (machd) %s\n", MACHD_VERSION);
-      return 0;
-    } else if ((a == "--name" || a == "--level") && i + 1 >= argc) {
-      fprintf(stderr, "compress-pager: %s needs a value (see compress-pager --help)\n", a.c_str());
-      return 2;
+    const int code = pagerprog::standard_option("compress-pager", usage, argc, argv, i, {"--name", "--level"});
+    if (code >= 0) {
+      return code;
     } else if (a == "--name") {
       name = argv[++i];
     } else if (a == "--level") {

@@ -14,9 +14,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "../common/program_options.h"
 #include "../common/signal_inbox.h"
 #include "mach_pager.h"
-#include "machd_version.h"
 #include "swap_store.h"
 
 namespace {
@@ -117,15 +117,9 @@ int main(int argc, char** argv) {
   uint64_t max_bytes = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--version" || a == "-V") {
-      printf("default-pager (machd) %s\n", MACHD_VERSION);
-      return 0;
-    } else if ((a == "--swap-file" || a == "--swap-mib") && i + 1 >= argc) {
-      fprintf(stderr, "default-pager: %s needs a value (see default-pager --help)\n", a.c_str());
-      return 2;
+    const int code = pagerprog::standard_option("default-pager", usage, argc, argv, i, {"--swap-file", "--swap-mib"});
+    if (code >= 0) {
+      return code;
     } else if (a == "--swap-file") {
       path = argv[++i];
     } else if (a == "--swap-mib") {

@@ -19,9 +19,9 @@
 #include <string>
 
 #include "../common/publish.h"
+#include "../common/program_options.h"
 #include "../common/signal_inbox.h"
 #include "file_pager.h"
-#include "machd_version.h"
 #include "service_name.h"
 
 namespace {
@@ -58,15 +58,9 @@ struct Options {
 int parse(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--version" || a == "-V") {
-      printf("file-pager (machd) %s\n", MACHD_VERSION);
-      return 0;
-    } else if ((a == "--name" || a == "--sync-every") && i + 1 >= argc) {
-      fprintf(stderr, "file-pager: %s needs a value (see file-pager --help)\n", a.c_str());
-      return 2;
+    const int code = pagerprog::standard_option("file-pager", usage, argc, argv, i, {"--name", "--sync-every"});
+    if (code >= 0) {
+      return code;
     } else if (a == "--name") {
       o->name = argv[++i];
     } else if (a == "--grow") {
