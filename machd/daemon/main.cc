@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   // From here machd serves: only the system calls that takes.
   if (opts->syscall_filter) {
     std::string why;
-    if (machd::install_syscall_filter(&why))
+    if (machd::install_syscall_filter(machd::FilterProfile::kDaemon, &why))
       spdlog::debug("system-call filter installed");
     else
       spdlog::warn("running without a system-call filter: {}", why);

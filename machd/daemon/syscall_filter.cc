@@ -58,6 +58,9 @@ const char* const kAllowed[] = {
     "sendmsg", "recvmsg", "sendto", "recvfrom", "sendmmsg", "recvmmsg", "shutdown", "socketpair",
 };
 
+// What a Mach task's library needs beyond machd's list.
+const char* const kPagerExtra[] = {"mlock", "munlock", "userfaultfd", "sched_setaffinity"};
+
 std::atomic<uint64_t> g_refused_seen[8];  // one bit per system call number below 512
 
 // SIGSYS from a refused call: says so once per call number, and the call
@@ -87,35 +90,42 @@ void on_sigsys(int, siginfo_t* info, void* context) {
 
 bool syscall_filter_supported() { return !kSanitized; }
 
-bool install_syscall_filter(std::string* why_not) {
+bool install_syscall_filter(FilterProfile profile, std::string* why_not) {
   if (kSanitized) {
     if (why_not) *why_not = "a sanitizer build (its leak checker needs ptrace at exit)";
     return false;
   }
-  struct sigaction sa {};
-  sa.sa_sigaction = on_sigsys;
-  sa.sa_flags = SA_SIGINFO;
-  sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSYS, &sa, nullptr) != 0) {
-    if (why_not) *why_not = std::string("sigaction(SIGSYS): ") + strerror(errno);
-    return false;
+  const bool daemon = profile == FilterProfile::kDaemon;
+  if (daemon) {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, nullptr) != 0) {
+      if (why_not) *why_not = std::string("sigaction(SIGSYS): ") + strerror(errno);
+      return false;
+    }
   }
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+  scmp_filter_ctx ctx = seccomp_init(daemon ? SCMP_ACT_TRAP : SCMP_ACT_ERRNO(ENOSYS));
   if (ctx == nullptr) {
     if (why_not) *why_not = "seccomp_init failed";
     return false;
   }
   int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-  for (const char* name : kAllowed) {
+  auto allow = [&](const char* name) {
     const int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
-    if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
-  }
+    if (nr != __NR_SCMP_ERROR && rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);  // (else: not on this architecture)
+  };
+  for (const char* name : kAllowed) allow(name);
+  if (!daemon)
+    for (const char* name : kPagerExtra) allow(name);
   // Threads of its own only: clone with CLONE_THREAD; clone3 (whose flags
   // seccomp cannot see) fails with ENOSYS, so glibc falls back to clone.
   if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
-  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  // (For a pager ENOSYS is the default already; libseccomp refuses a rule
+  // that repeats it.)
+  if (rc == 0 && daemon) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
   if (rc == 0) rc = seccomp_load(ctx);
   seccomp_release(ctx);
   if (rc != 0) {

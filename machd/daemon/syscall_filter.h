@@ -1,6 +1,7 @@
 // machd/daemon/syscall_filter.h — machd's own seccomp filter (libseccomp):
 // once machd listens, the system calls it makes while serving are the only
-// ones it may make.
+// ones it may make. The pager programs install it too (kPager), once they
+// serve.
 //
 // Contract
 //   install_syscall_filter(): installs the filter on every thread of machd
@@ -28,7 +29,14 @@
 
 namespace machd {
 
+// Who the filter is for. kPager: the pager programs shipped with machd
+// (pagers/*), Mach tasks whose library serves machd's agent requests:
+// machd's list plus what a task's library needs of its own (mlock for
+// vm_wire, a new userfaultfd when it reconnects), and a refused call simply
+// fails with ENOSYS (no SIGSYS handler: a task's library may own SIGSYS).
+enum class FilterProfile { kDaemon, kPager };
+
 bool syscall_filter_supported();
-bool install_syscall_filter(std::string* why_not);
+bool install_syscall_filter(FilterProfile profile, std::string* why_not);
 
 }  // namespace machd

@@ -17,6 +17,7 @@
 
 #include "../common/publish.h"
 #include "../common/program_options.h"
+#include "../common/sandbox.h"
 #include "../common/signal_inbox.h"
 #include "compress_pager.h"
 
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   compresspager::CompressedStore store(level);
   compresspager::CompressPager pager(store);
   if (!pagerprog::start_and_publish(pager, name, "compress-pager")) return 1;
+  pagerprog::restrict_system_calls("compress-pager");  // serving: no exec, fork, ptrace, ... from here
   printf("compress-pager: serving as %s (zstd level %d)\n", name.c_str(), level);
   fflush(stdout);
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "../common/program_options.h"
+#include "../common/sandbox.h"
 #include "../common/signal_inbox.h"
 #include "mach_pager.h"
 #include "swap_store.h"
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
     mach_pager_default_destroy(manager);
     return 1;
   }
+  pagerprog::restrict_system_calls("default-pager");  // serving: no exec, fork, ptrace, ... from here
   printf("default-pager: serving as the default memory manager%s (swap file %s)\n",
          MACH_PORT_VALID(previous) ? ", replacing another" : "", store->path().c_str());
   fflush(stdout);

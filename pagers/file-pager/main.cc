@@ -20,6 +20,7 @@
 
 #include "../common/publish.h"
 #include "../common/program_options.h"
+#include "../common/sandbox.h"
 #include "../common/signal_inbox.h"
 #include "file_pager.h"
 #include "service_name.h"
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   filepager::FileStore store(fd, opt.grow);
   filepager::FilePager pager(store);
   if (!pagerprog::start_and_publish(pager, opt.name, "file-pager")) return 1;
+  pagerprog::restrict_system_calls("file-pager");  // serving: no exec, fork, ptrace, ... from here
   printf("file-pager: serving %s (%lld bytes) as %s\n", opt.file.c_str(), static_cast<long long>(st.st_size),
          opt.name.c_str());
   fflush(stdout);

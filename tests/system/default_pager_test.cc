@@ -72,6 +72,9 @@ class DefaultPagerTest : public ::testing::Test {
 TEST_F(DefaultPagerTest, AnonymousMemoryBeyondTheBudgetIsPagedOutAndComesBackIntact) {
   systest::PagerProgram pager;
   ASSERT_TRUE(start_pager(pager));
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(systest::seccomp_mode(pager.pid()), 2) << "the default pager serves without its system-call filter";
+#endif
   int out = -1;
   const pid_t pid = fill(4 * kBudgetMib, &out);
   ASSERT_GT(pid, 0);

@@ -115,19 +115,6 @@ TEST(Isolation, ATasksDescriptorsOpenToNothingThatReachesItsRegion) {
   EXPECT_EQ(code, 0);
 }
 
-namespace {
-
-// "Seccomp:" of /proc/PID/status (0 none, 2 a filter), -1 if unreadable.
-int seccomp_mode(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("Seccomp:", 0) == 0) return atoi(line.c_str() + 8);
-  return -1;
-}
-
-}  // namespace
-
 TEST(Isolation, MachdServesUnderItsSystemCallFilterUnlessToldNot) {
   const char* machd = getenv("MACHD_BIN");
   ASSERT_NE(machd, nullptr);
@@ -139,7 +126,7 @@ TEST(Isolation, MachdServesUnderItsSystemCallFilterUnlessToldNot) {
     const pid_t helper = systest::spawn_helper(d.socket(), "exec-check");
     ASSERT_GT(helper, 0);
     EXPECT_EQ(systest::reap_within(helper, 10000), 0);
-    const int mode = seccomp_mode(d.pid());
+    const int mode = systest::seccomp_mode(d.pid());
     d.stop();
 #if defined(__SANITIZE_ADDRESS__)
     GTEST_SKIP() << "a sanitizer build of machd runs without its filter (its leak checker needs ptrace)";

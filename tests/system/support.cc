@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -276,6 +277,14 @@ pid_t spawn_helper(const std::string& socket, const char* mode, int* out, int* i
     *in = i[1];
   }
   return pid;
+}
+
+int seccomp_mode(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Seccomp:", 0) == 0) return atoi(line.c_str() + 8);
+  return -1;
 }
 
 std::string read_line(int fd, int timeout_ms) {

@@ -40,6 +40,8 @@ int run_as_nobody(const std::function<int()>& body);
 // makes the child exit 126. Returns the pid (-1 if fork failed).
 pid_t spawn_helper(const std::string& socket, const char* mode, int* out = nullptr, int* in = nullptr,
                    const std::function<bool()>& in_child = {});
+// "Seccomp:" of /proc/PID/status: 0 no filter, 2 a filter; -1 if unreadable.
+int seccomp_mode(pid_t pid);
 // One line from `fd` (without its newline) read within timeout_ms; "" if
 // none came.
 std::string read_line(int fd, int timeout_ms = 10000);
