@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "default_memory_manager.h"
 #include "memory_objects.h"
 #include "object_map.h"
 
@@ -29,6 +30,11 @@ AnonymousMemory::AnonymousMemory(uint64_t limit_bytes) : limit_(limit_bytes) {
 AnonymousMemory::~AnonymousMemory() {
   if (managed()) memory_objects().after_faults({});
   if (g_anonymous == this) g_anonymous = nullptr;
+}
+
+bool AnonymousMemory::takes(ipc::TaskId task, uint64_t len) {
+  return managed() && len <= kMaxObjectBytes && memory_objects().router().has_userfaultfd(task) &&
+         !default_memory_manager().serves_pageout(task);
 }
 
 kern_return_t AnonymousMemory::allocate(ipc::TaskId task, uint64_t start, uint64_t len, int fixed) {

@@ -32,7 +32,9 @@
 // keeps dirty anonymous pages it has nowhere to put.
 //
 // Not under the budget: the tasks' other memory (malloc, stacks, mmap),
-// vm_map of anonymous memory, a copy a forked child takes of such a range.
+// vm_map of anonymous memory, a copy a forked child takes of such a range,
+// a single vm_allocate larger than kMaxObjectBytes, the default memory
+// manager's own memory.
 #pragma once
 
 #include <mach/kern_return.h>
@@ -54,6 +56,14 @@ class AnonymousMemory {
 
   bool managed() const { return limit_ != 0; }
   uint64_t limit_bytes() const { return limit_; }
+
+  // Whether a vm_allocate of `len` bytes in `task` is made here: a budget
+  // is set, the task has a userfaultfd, it is not the default memory
+  // manager's (whose memory must never wait on itself), and the range is
+  // at most kMaxObjectBytes (machd keeps a byte of state per page of an
+  // object: a larger reservation stays plain memory, outside the budget).
+  bool takes(ipc::TaskId task, uint64_t len);
+  static constexpr uint64_t kMaxObjectBytes = uint64_t(4) << 30;
 
   // vm_allocate in `task` under the budget: a new internal object of `len`
   // bytes mapped read-write at `start` (`fixed`: 0, MAP_FIXED or

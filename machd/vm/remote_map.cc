@@ -30,8 +30,6 @@
 #include "kern/translate.h"
 #include "agent_reply.h"
 #include "anonymous_memory.h"
-#include "default_memory_manager.h"
-#include "memory_objects.h"
 #include "memory_entry.h"
 #include "object_map.h"
 
@@ -116,8 +114,7 @@ kern_return_t remote_allocate(mach_port_t task, uint64_t* address, uint64_t size
   }
   if (!anywhere && (r.start < 0x10000 || r.end > kUserTop)) return KERN_INVALID_ADDRESS;
   const int fixed = anywhere ? 0 : (overwrite ? MAP_FIXED : MAP_FIXED_NOREPLACE);
-  AnonymousMemory& anon = anonymous_memory();
-  if (anon.managed() && memory_objects().router().has_userfaultfd(*t) && !default_memory_manager().serves_pageout(*t))
+  if (AnonymousMemory& anon = anonymous_memory(); anon.takes(*t, r.end - r.start))
     return anon.allocate(*t, anywhere ? 0 : r.start, r.end - r.start, fixed);
   kern::AgentCall c;
   c.op = MACHD_AGENT_MMAP;
