@@ -103,7 +103,10 @@ bool run_one(const uint8_t* data, size_t size) {
   std::memcpy(m.data(), &h, sizeof h);
   const auto [n_ool, n_ports] = add_payloads(m, msg_size, p.task_self());
 
-  args[0] = MACH_SEND_MSG | MACH_SEND_TIMEOUT | MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_LARGE;
+  // The receive blocks, as a MIG user stub's does: the kernel task serves
+  // the request once the call is in (Daemon::drain_completions), and the
+  // reply completes it; a deferred reply leaves it blocked until the hang-up.
+  args[0] = MACH_SEND_MSG | MACH_SEND_TIMEOUT | MACH_RCV_MSG | MACH_RCV_LARGE;
   args[1] = msg_size;
   args[2] = 65536;
   args[3] = reply;

@@ -9,6 +9,7 @@
 //   u32 op (taken modulo MACHD_OP_MAX + 1), u32 length, u64 args[10],
 //   u8 fds (low 3 bits: memfds of 8 KiB attached, sent on the socket path;
 //   0: the pending bitmap), then `length` data bytes (what is left if fewer).
+// MACHD_OP_THREAD_SELF with tid 0 asks for the helper's (the task's) thread.
 // The task is fresh for each input, so its names are the same every time
 // (seeds name them: see write_seeds below).
 #include <sys/mman.h>
@@ -54,7 +55,9 @@ bool run_one(const uint8_t* data, size_t size) {
       if (ftruncate(fd, 8192) == 0) (void)!pwrite(fd, data, std::min<size_t>(len, 8192), 0);
       fds.push_back(fd);
     }
-    p.submit(1 + i, h.op % (MACHD_OP_MAX + 1), h.args, data, len, (h.fds & 7u) ? &fds : nullptr);
+    const uint32_t op = h.op % (MACHD_OP_MAX + 1);
+    if (op == MACHD_OP_THREAD_SELF && h.args[0] == 0) h.args[0] = uint64_t(p.pid());  // 0: the helper's thread
+    p.submit(1 + i, op, h.args, data, len, (h.fds & 7u) ? &fds : nullptr);
     for (int fd : fds) close(fd);
     data += len;
     size -= len;
@@ -129,6 +132,10 @@ void write_seeds(const std::string& dir) {
   {
     std::vector<uint8_t> m = machd::fuzzseeds::complex_message(port, false);
     const uint64_t msg_size = m.size();
+    const uint32_t region = 8192;  // the out-of-line descriptor's size: the whole memfd
+    std::memcpy(m.data() + sizeof(mach_msg_base_t) + sizeof(mach_msg_port_descriptor_t) +
+                    offsetof(mach_msg_ool_descriptor_t, size),
+                &region, sizeof region);
     m.resize((m.size() + 7) & ~size_t(7));
     machd_ool_in in{MACHD_OOL_FD, 0, 8192, 0};
     const size_t rec = m.size();
@@ -161,7 +168,7 @@ void write_seeds(const std::string& dir) {
   add(s, MACHD_OP_MK_TIMER_CREATE, {});
   add(s, MACHD_OP_MK_TIMER_ARM, {port, 1000});
   add(s, MACHD_OP_MK_TIMER_CANCEL, {port});
-  add(s, MACHD_OP_THREAD_SELF, {uint64_t(p.pid())});
+  add(s, MACHD_OP_THREAD_SELF, {0});
   add(s, MACHD_OP_PID_FOR_TASK, {self});
   write_seed(dir, "timers_threads", s);
   std::exit(0);
