@@ -88,11 +88,14 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$artifacts"
   log=$dir/fuzz_$t.log
   set +e
-  # The working corpus (new inputs) stays in the build directory; the seeds
-  # are read from the source tree.
+  # The working corpus (new inputs) stays in the build directory; the seeds,
+  # and the inputs that once found a bug (regressions/), are read from the
+  # source tree.
+  inputs=("$src/tests/fuzz/corpus/$t")
+  [ -d "$src/tests/fuzz/regressions/$t" ] && inputs+=("$src/tests/fuzz/regressions/$t")
   "$dir/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 \
     -rss_limit_mb=4096 -max_len=16384 -artifact_prefix="$artifacts/" \
-    "$work" "$src/tests/fuzz/corpus/$t" >"$log" 2>&1
+    "$work" "${inputs[@]}" >"$log" 2>&1
   rc=$?
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
