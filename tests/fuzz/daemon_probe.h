@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "daemon.h"
@@ -102,5 +103,14 @@ class DaemonProbe {
 
 // The probe of this fuzzer process (made on first use).
 DaemonProbe& probe();
+
+// What each target driving the probe defines (daemon_fuzz_main.cc holds
+// libFuzzer's entry points and calls them).
+namespace fuzz_target {
+// Runs one input: connects a task, acts, and returns disconnect()'s verdict.
+bool run_one(const uint8_t* data, size_t size);
+// Writes the target's seeds into `dir` (exits on failure).
+void write_seeds(const std::string& dir);
+}  // namespace fuzz_target
 
 }  // namespace machd

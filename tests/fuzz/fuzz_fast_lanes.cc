@@ -173,18 +173,11 @@ void write_seeds(const std::string& dir) {
   patch(s, 0x40, fast + offsetof(machd_fast_header, async_pending), &pending, 4);
   patch(s, 0x30, fast + offsetof(machd_fast_header, async_pending), &settle, 4);
   write_seed(dir, "destroy_with_lane", s);
-  std::exit(0);
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("MACHD_FUZZ_WRITE_SEEDS")) write_seeds(dir);
-  probe();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  probe().expect_no_leak([&] { return run_one(data, size); });
-  return 0;
-}
+namespace machd::fuzz_target {
+bool run_one(const uint8_t* data, size_t size) { return ::run_one(data, size); }
+void write_seeds(const std::string& dir) { ::write_seeds(dir); }
+}  // namespace machd::fuzz_target

@@ -169,18 +169,11 @@ void write_seeds(const std::string& dir) {
     seed("bootstrap_look_up", 3, mig_request(0, 0, 404, name));
     seed("bootstrap_check_in", 3, mig_request(0, 0, 402, name));
   }
-  std::exit(0);
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("MACHD_FUZZ_WRITE_SEEDS")) write_seeds(dir);
-  probe();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  probe().expect_no_leak([&] { return run_one(data, size); });
-  return 0;
-}
+namespace machd::fuzz_target {
+bool run_one(const uint8_t* data, size_t size) { return ::run_one(data, size); }
+void write_seeds(const std::string& dir) { ::write_seeds(dir); }
+}  // namespace machd::fuzz_target

@@ -171,18 +171,11 @@ void write_seeds(const std::string& dir) {
   add(s, MACHD_OP_THREAD_SELF, {0});
   add(s, MACHD_OP_PID_FOR_TASK, {self});
   write_seed(dir, "timers_threads", s);
-  std::exit(0);
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("MACHD_FUZZ_WRITE_SEEDS")) write_seeds(dir);
-  probe();
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  probe().expect_no_leak([&] { return run_one(data, size); });
-  return 0;
-}
+namespace machd::fuzz_target {
+bool run_one(const uint8_t* data, size_t size) { return ::run_one(data, size); }
+void write_seeds(const std::string& dir) { ::write_seeds(dir); }
+}  // namespace machd::fuzz_target
