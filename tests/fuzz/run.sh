@@ -43,17 +43,14 @@ done
 
 dir=$build_root/fuzz-build
 start=$(date +%s)
-if [ ! -f "$dir/build.ninja" ]; then
-  # Instrumented for libFuzzer everywhere (fuzzer-no-link); only the fuzz
-  # executables link libFuzzer's main. -O1: a quicker build.
-  rm -rf "$dir"
-  CC=clang CXX=clang++ meson setup "$dir" "$src" \
-      -Dfuzz=true -Dhardening_tests=false -Dbenchmarks=false \
-      -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 \
-      -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' \
-      -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' >"$dir.setup.log" 2>&1 ||
-    { cat "$dir.setup.log" >&2; echo "run.sh: meson setup of $dir failed" >&2; exit 1; }
-fi
+# Instrumented for libFuzzer everywhere (fuzzer-no-link); only the fuzz
+# executables link libFuzzer's main. -O1: a quicker build.
+. "$src/tests/common/build_dir.sh"
+setup_build_dir "$dir" "$src" clang clang++ \
+  -Dfuzz=true -Dhardening_tests=false -Dbenchmarks=false \
+  -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=1 \
+  -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all' \
+  -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'
 # mig runs during the build; a leak in it is a fuzz_mig matter, not a build failure.
 ASAN_OPTIONS=detect_leaks=0 ninja -C "$dir" -j"$jobs" $(printf 'tests/fuzz/fuzz_%s ' "${targets[@]}") >"$dir.build.log" 2>&1 ||
   { tail -50 "$dir.build.log" >&2; echo "run.sh: building the fuzz targets failed" >&2; exit 1; }
