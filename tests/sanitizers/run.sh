@@ -27,18 +27,14 @@ done
 
 dir=$build_root/sanitize-build
 start=$(date +%s)
-if [ ! -f "$dir/build.ninja" ]; then
-  rm -rf "$dir"
-  # -fno-sanitize-recover: a UBSan report ends the program (a failing test),
-  # whatever UBSAN_OPTIONS the test itself sets. b_lundef=false: shared
-  # libraries (libmach-compat) leave the sanitizer runtime to the program.
-  CC=gcc CXX=g++ meson setup "$dir" "$src" \
-    -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbenchmarks=false -Dhardening_tests=false \
-    -Dc_args=-fno-sanitize-recover=undefined -Dcpp_args=-fno-sanitize-recover=undefined \
-    >"$dir.setup.log" 2>&1 ||
-    { cat "$dir.setup.log" >&2; echo "run.sh: meson setup of $dir failed" >&2; exit 1; }
-fi
+# -fno-sanitize-recover: a UBSan report ends the program (a failing test),
+# whatever UBSAN_OPTIONS the test itself sets. b_lundef=false: shared
+# libraries (libmach-compat) leave the sanitizer runtime to the program.
+. "$src/tests/common/build_dir.sh"
+setup_build_dir "$dir" "$src" gcc g++ \
+  -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbenchmarks=false -Dhardening_tests=false \
+  -Dc_args=-fno-sanitize-recover=undefined -Dcpp_args=-fno-sanitize-recover=undefined
 
 # verify_asan_link_order=0: mach-run preloads libmach-compat (which links
 # libasan) into programs that were not built with ASan. detect_leaks stays
