@@ -274,7 +274,7 @@ TEST(XnuTransport, TrailerGeneration) {
       EXPECT_EQ(memcmp(&buf.trailer.msgh_audit, &audit, sizeof audit), 0) << i;
     }
     if (tsize > offsetof(mach_msg_max_trailer_t, msgh_context)) {
-      EXPECT_EQ(buf.trailer.msgh_context, kCtx) << i;
+      EXPECT_EQ(uint64_t(buf.trailer.msgh_context), kCtx) << i;
     }
     if (tsize > offsetof(mach_msg_max_trailer_t, msgh_ad)) {
       EXPECT_EQ(buf.trailer.msgh_ad, 0) << i;
