@@ -37,9 +37,13 @@ setup_build_dir "$dir" "$src" gcc g++ \
   -Dc_args=-fno-sanitize-recover=undefined -Dcpp_args=-fno-sanitize-recover=undefined
 
 # verify_asan_link_order=0: mach-run preloads libmach-compat (which links
-# libasan) into programs that were not built with ASan. detect_leaks stays
-# on: a leak is a failure like any other report.
-export ASAN_OPTIONS=verify_asan_link_order=0:halt_on_error=1:abort_on_error=1:detect_leaks=1
+# libasan) into programs that were not built with ASan. handle_segv=0 (and
+# SIGBUS, SIGFPE): a fault in a Mach task is an exception message
+# (libmach-compat's handler, the exception examples and tests make faults on
+# purpose); ASan's own handler would end the program first. A stray fault
+# still kills its program and fails its test. detect_leaks stays on: a leak
+# is a failure like any other report.
+export ASAN_OPTIONS=verify_asan_link_order=0:halt_on_error=1:abort_on_error=1:detect_leaks=1:handle_segv=0:handle_sigbus=0:handle_sigfpe=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$src/tests/sanitizers/lsan.supp:print_suppressions=0
 
