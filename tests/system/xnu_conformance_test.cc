@@ -375,7 +375,7 @@ void guarded_port_descriptors(bool pseudo_receive) {
     EXPECT_EQ(msg.dsc.name, port);
     // The receiver's copy is guarded with the address of the message buffer.
     mach_port_context_t ctx = mach_port_context_t(&msg.base);
-    EXPECT_EQ(msg.dsc.context, ctx);
+    EXPECT_EQ(uint64_t(msg.dsc.context), uint64_t(ctx));
     mach_port_context_t got = 0;
     EXPECT_EQ(mach_port_get_context(self(), port, &got), KERN_SUCCESS);
     EXPECT_EQ(got, ctx);
