@@ -486,7 +486,7 @@ void memory_descriptors(bool pseudo_receive) {
     msg.dsc.deallocate = n > 0;
     ASSERT_NO_FATAL_FAILURE(t_transfer(rcv, msg, pseudo_receive, MACH_MSG_OOL_DESCRIPTOR));
     EXPECT_EQ(msg.dsc.size, size);
-    ASSERT_NE(msg.dsc.address, nullptr);
+    ASSERT_NE(static_cast<void*>(msg.dsc.address), nullptr);
     EXPECT_TRUE(all_ff(msg.dsc.address, size));
     if (n == 0) {
       EXPECT_EQ(vm_deallocate(self(), vm_address_t(msg.dsc.address), size), KERN_SUCCESS);
