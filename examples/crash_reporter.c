@@ -83,10 +83,18 @@ kern_return_t catch_mach_exception_raise_state_identity(mach_port_t port, mach_p
 	(void)port; (void)new_state;
 	int pid = 0;
 	pid_for_task(task, &pid);
+	/* code points into the request, where the 64-bit codes sit at a 4-byte
+	 * boundary: copied, not loaded in place. */
+	mach_exception_data_type_t c[2] = {0, 0};
+	if (code_count > 0)
+		memcpy(c, code, (code_count < 2 ? code_count : 2) * sizeof c[0]);
 	printf("crash_reporter: process %d: %s (code 0x%llx, subcode 0x%llx)\n", pid, exception_name(exception),
-	       code_count > 0 ? (unsigned long long)code[0] : 0ull, code_count > 1 ? (unsigned long long)code[1] : 0ull);
+	       (unsigned long long)c[0], (unsigned long long)c[1]);
 	if (*flavor == x86_THREAD_STATE64 && old_count >= x86_THREAD_STATE64_COUNT) {
-		const x86_thread_state64_t *s = (const x86_thread_state64_t *)old_state;
+		/* old_state points into the request (4-byte aligned): copied. */
+		x86_thread_state64_t state;
+		memcpy(&state, old_state, sizeof state);
+		const x86_thread_state64_t *s = &state;
 		printf("  rip 0x%016llx  rsp 0x%016llx  rbp 0x%016llx  rflags 0x%llx\n", (unsigned long long)s->__rip,
 		       (unsigned long long)s->__rsp, (unsigned long long)s->__rbp, (unsigned long long)s->__rflags);
 		printf("  rax 0x%016llx  rbx 0x%016llx  rcx 0x%016llx  rdx 0x%016llx\n", (unsigned long long)s->__rax,

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -40,8 +41,13 @@ kern_return_t catch_mach_exception_raise(mach_port_t port, mach_port_t thread, m
 {
 	(void)port;
 	kern_return_t result = KERN_FAILURE;
-	if (exception == EXC_BAD_ACCESS && code_count == 2 && code[0] == KERN_PROTECTION_FAILURE) {
-		uint8_t *address = (uint8_t *)(uintptr_t)code[1];
+	/* code points into the request, where the 64-bit codes sit at a 4-byte
+	 * boundary: copied, not loaded in place. */
+	mach_exception_data_type_t c[2] = {0, 0};
+	if (code_count == 2)
+		memcpy(c, code, sizeof c);
+	if (exception == EXC_BAD_ACCESS && code_count == 2 && c[0] == KERN_PROTECTION_FAILURE) {
+		uint8_t *address = (uint8_t *)(uintptr_t)c[1];
 		if (address >= region && address < region + region_size) {
 			uint8_t *page = (uint8_t *)((uintptr_t)address & ~(uintptr_t)(page_size - 1));
 			if (mprotect(page, page_size, PROT_READ | PROT_WRITE) == 0) {

@@ -70,7 +70,7 @@ void mig_reply_setup(mach_msg_header_t* request, mach_msg_header_t* reply) {
   r->Head.msgh_remote_port = request->msgh_remote_port;
   r->Head.msgh_local_port = MACH_PORT_NULL;
   r->Head.msgh_voucher_port = MACH_PORT_NULL;
-  r->Head.msgh_id = request->msgh_id + 100;
+  r->Head.msgh_id = mach_msg_id_t(natural_t(request->msgh_id) + 100u);  // any id: wraps, never overflows
   r->NDR = NDR_record;
   r->RetCode = KERN_SUCCESS;
 }

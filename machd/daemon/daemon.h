@@ -71,6 +71,10 @@ class Daemon final : public kern::AgentLink {
   static constexpr uint64_t kKernelSession = 0;
 
  private:
+  // tests/fuzz/daemon_probe.h: drives a Daemon without its event loop (a
+  // task connected through a socket pair, requests served as on a doorbell).
+  friend class DaemonProbe;
+
   // Accepts connections; after an error that stops accepting (out of
   // descriptors), arms itself again kAcceptRetryNs later.
   void arm_accept();

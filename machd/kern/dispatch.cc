@@ -20,7 +20,9 @@ boolean_t bad_id_demux(mach_msg_header_t* in, mach_msg_header_t* out) {
   r->Head.msgh_remote_port = in->msgh_remote_port;
   r->Head.msgh_size = sizeof *r;
   r->Head.msgh_local_port = MACH_PORT_NULL;
-  r->Head.msgh_id = in->msgh_id + 100;
+  // Any id a task sends ends here: the reply's wraps as it does in XNU
+  // (unsigned arithmetic; INT32_MAX + 100 in int is undefined).
+  r->Head.msgh_id = mach_msg_id_t(uint32_t(in->msgh_id) + 100u);
   r->Head.msgh_reserved = 0;
   r->NDR = NDR_record;
   r->RetCode = MIG_BAD_ID;

@@ -52,7 +52,10 @@ kern_return_t read_list(mach_port_t task_port, Entry* list, natural_t count) {
   int fd = memfd_create("machd-read-list", MFD_CLOEXEC);
   if (fd < 0) return KERN_RESOURCE_SHORTAGE;
   for (natural_t i = 0; i < count; ++i) {
-    const uint64_t addr = list[i].address, size = list[i].size;
+    // The list sits in the request at a 4-byte boundary: each entry is copied out.
+    Entry e;
+    std::memcpy(&e, reinterpret_cast<const char*>(list) + size_t(i) * sizeof(Entry), sizeof e);
+    const uint64_t addr = e.address, size = e.size;
     if (size == 0) continue;
     uint64_t end;
     if (__builtin_add_overflow(addr, size, &end) || size > kMaxTotal || total + size + pm > kMaxTotal) {

@@ -605,7 +605,7 @@ std::string emit_cxx(const EmitContext& cx) {
     p("OutHeadP->msgh_remote_port = InHeadP->msgh_remote_port;");
     p("OutHeadP->msgh_size = (mach_msg_size_t)sizeof(mig_reply_error_t);");
     p("OutHeadP->msgh_local_port = MACH_PORT_NULL;");
-    p("OutHeadP->msgh_id = InHeadP->msgh_id + 100;");
+    p("OutHeadP->msgh_id = static_cast<mach_msg_id_t>(static_cast<natural_t>(InHeadP->msgh_id) + 100);");
     p("OutHeadP->msgh_voucher_port = MACH_PORT_NULL;");
     p("switch (InHeadP->msgh_id) {{");
     for (const auto& r : m.routines) {

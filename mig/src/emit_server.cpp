@@ -726,7 +726,8 @@ std::string emit_server(const EmitContext& cx) {
   p("\t/* Minimal size: routine() will update it if different */");
   p("\tOutHeadP->msgh_size = (mach_msg_size_t)sizeof(mig_reply_error_t);");
   p("\tOutHeadP->msgh_local_port = MACH_PORT_NULL;");
-  p("\tOutHeadP->msgh_id = InHeadP->msgh_id + 100;");
+  // Unsigned: a client may send any id, and INT_MAX + 100 in int is undefined.
+  p("\tOutHeadP->msgh_id = (mach_msg_id_t)((natural_t)InHeadP->msgh_id + 100);");
   p("\tOutHeadP->msgh_voucher_port = MACH_PORT_NULL;");
   p.blank();
   p("\tif ((InHeadP->msgh_id > {}) || (InHeadP->msgh_id < {}) ||", last, m.base);
@@ -745,7 +746,7 @@ std::string emit_server(const EmitContext& cx) {
   p("{{");
   p("\tint msgh_id;");
   p.blank();
-  p("\tmsgh_id = InHeadP->msgh_id - {};", m.base);
+  p("\tmsgh_id = (int)((natural_t)InHeadP->msgh_id - {});", m.base);
   p.blank();
   p("\tif ((msgh_id > {}) || (msgh_id < 0))", static_cast<int>(m.routine_count) - 1);
   p("\t\treturn 0;");

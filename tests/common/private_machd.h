@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -44,6 +45,9 @@ class PrivateMachd {
     socket_ = dir_ + "/machd.sock";
     pid_ = fork();
     if (pid_ == 0) {
+      // A test that dies (a sanitizer's abort) takes its machd with it: left
+      // running, machd would hold meson's output pipe open until the timeout.
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (cpus) sched_setaffinity(0, sizeof *cpus, cpus);
       if (in_child) in_child();
       std::vector<const char*> argv = {machd.c_str(), "--foreground", "--socket", socket_.c_str(), "--log-level",

@@ -59,7 +59,7 @@ TEST_F(LaneFixture, Lend_ImagesAreWhatAReceiveWritesWithAFullTrailer) {
     mach_msg_max_trailer_t t = trailer_of(images[i]);
     EXPECT_EQ(t.msgh_trailer_size, sizeof(mach_msg_max_trailer_t));
     EXPECT_EQ(t.msgh_seqno, i);
-    EXPECT_EQ(t.msgh_context, 0xC0FFEEu);
+    EXPECT_EQ(uint64_t(t.msgh_context), 0xC0FFEEu);
     // Byte for byte what mach_msg returns with the largest trailer.
     Received r = receive(b, p, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AV));
     ASSERT_EQ(r.mr, MACH_MSG_SUCCESS);
@@ -296,7 +296,7 @@ TEST_F(LaneFixture, ContextChangesCloseTheLane) {
   EXPECT_TRUE(reclaimed(true));
   auto images = lend(b, p, kLane);
   ASSERT_EQ(images.size(), 2u);
-  EXPECT_EQ(trailer_of(images[0]).msgh_context, 5u);
+  EXPECT_EQ(uint64_t(trailer_of(images[0]).msgh_context), 5u);
   hooks.reclaims.clear();
   ASSERT_EQ(k.port_guard(b, p, 0, false), KERN_INVALID_ARGUMENT);  // has a context
   EXPECT_TRUE(reclaimed(true));

@@ -151,7 +151,7 @@ TEST(MachPort, ContextArrivesInTheContextTrailer) {
             MACH_MSG_SUCCESS);
   auto* t = reinterpret_cast<mach_msg_context_trailer_t*>(reinterpret_cast<uint8_t*>(&r.msg) + r.msg.head.msgh_size);
   EXPECT_EQ(t->msgh_trailer_size, sizeof(mach_msg_context_trailer_t));
-  EXPECT_EQ(t->msgh_context, 0xfeedface12345678ull);
+  EXPECT_EQ(uint64_t(t->msgh_context), 0xfeedface12345678ull);
   EXPECT_EQ(t->msgh_seqno, 0u);
   mach_port_mod_refs(self(), p, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_deallocate(self(), p);

@@ -433,7 +433,7 @@ TEST(Messaging, OutOfLinePortArraysFillingTheChannelAreRefusedOrArriveWhole) {
     EXPECT_EQ(buf.m.head.msgh_id, 4343);
     for (int i = 0; i < 4; ++i) {
       ASSERT_EQ(buf.m.d[i].count, counts[i]);
-      ASSERT_NE(buf.m.d[i].address, nullptr) << "array " << i << " lost";
+      ASSERT_NE(static_cast<void*>(buf.m.d[i].address), nullptr) << "array " << i << " lost";
       auto* names = static_cast<mach_port_name_t*>(buf.m.d[i].address);
       EXPECT_EQ(names[counts[i] - 1], i == 3 ? port : MACH_PORT_NULL);
       vm_deallocate(mach_task_self(), vm_address_t(names), counts[i] * sizeof(mach_port_name_t));

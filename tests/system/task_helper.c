@@ -95,7 +95,7 @@ static int block_receive(void) {
  * send fails; prints how many went and the error. Exit 0 if the error was
  * MACH_SEND_NO_BUFFER and, once one message is received, a send works
  * again; 50 + a step number otherwise. */
-static int queue_until_refused(void) {
+static int queue_until_refused_in(mach_msg_header_t* m) {
   enum { kBody = 1 << 20 };
   mach_port_t p = MACH_PORT_NULL;
   if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 50;
@@ -104,8 +104,6 @@ static int queue_until_refused(void) {
   if (mach_port_set_attributes(mach_task_self(), p, MACH_PORT_LIMITS_INFO, (mach_port_info_t)&lim,
                                MACH_PORT_LIMITS_INFO_COUNT) != KERN_SUCCESS)
     return 52;
-  mach_msg_header_t* m = calloc(1, sizeof(mach_msg_header_t) + kBody + sizeof(mach_msg_max_trailer_t));
-  if (m == NULL) return 53;
   int sent = 0;
   mach_msg_return_t mr = MACH_MSG_SUCCESS;
   for (; sent < 1000; sent++) {
@@ -128,6 +126,16 @@ static int queue_until_refused(void) {
   m->msgh_local_port = MACH_PORT_NULL;
   if (mach_msg(m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, m->msgh_size, 0, 0, 0, 0) != MACH_MSG_SUCCESS) return 56;
   return 0;
+}
+
+/* queue_until_refused_in with its buffer (a header and 1 MiB), freed on
+ * every path. */
+static int queue_until_refused(void) {
+  mach_msg_header_t* m = calloc(1, sizeof(mach_msg_header_t) + (1 << 20) + sizeof(mach_msg_max_trailer_t));
+  if (m == NULL) return 53;
+  const int rc = queue_until_refused_in(m);
+  free(m);  // every path (LeakSanitizer in the sanitizer build)
+  return rc;
 }
 
 /* Streams small messages to a port of its own (fast lanes once machd grants

@@ -274,7 +274,7 @@ TEST(XnuTransport, TrailerGeneration) {
       EXPECT_EQ(memcmp(&buf.trailer.msgh_audit, &audit, sizeof audit), 0) << i;
     }
     if (tsize > offsetof(mach_msg_max_trailer_t, msgh_context)) {
-      EXPECT_EQ(buf.trailer.msgh_context, kCtx) << i;
+      EXPECT_EQ(uint64_t(buf.trailer.msgh_context), kCtx) << i;
     }
     if (tsize > offsetof(mach_msg_max_trailer_t, msgh_ad)) {
       EXPECT_EQ(buf.trailer.msgh_ad, 0) << i;
@@ -375,7 +375,7 @@ void guarded_port_descriptors(bool pseudo_receive) {
     EXPECT_EQ(msg.dsc.name, port);
     // The receiver's copy is guarded with the address of the message buffer.
     mach_port_context_t ctx = mach_port_context_t(&msg.base);
-    EXPECT_EQ(msg.dsc.context, ctx);
+    EXPECT_EQ(uint64_t(msg.dsc.context), uint64_t(ctx));
     mach_port_context_t got = 0;
     EXPECT_EQ(mach_port_get_context(self(), port, &got), KERN_SUCCESS);
     EXPECT_EQ(got, ctx);
@@ -486,7 +486,7 @@ void memory_descriptors(bool pseudo_receive) {
     msg.dsc.deallocate = n > 0;
     ASSERT_NO_FATAL_FAILURE(t_transfer(rcv, msg, pseudo_receive, MACH_MSG_OOL_DESCRIPTOR));
     EXPECT_EQ(msg.dsc.size, size);
-    ASSERT_NE(msg.dsc.address, nullptr);
+    ASSERT_NE(static_cast<void*>(msg.dsc.address), nullptr);
     EXPECT_TRUE(all_ff(msg.dsc.address, size));
     if (n == 0) {
       EXPECT_EQ(vm_deallocate(self(), vm_address_t(msg.dsc.address), size), KERN_SUCCESS);

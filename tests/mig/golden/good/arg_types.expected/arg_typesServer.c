@@ -310,7 +310,7 @@ mig_external boolean_t arg_types_server
 	/* Minimal size: routine() will update it if different */
 	OutHeadP->msgh_size = (mach_msg_size_t)sizeof(mig_reply_error_t);
 	OutHeadP->msgh_local_port = MACH_PORT_NULL;
-	OutHeadP->msgh_id = InHeadP->msgh_id + 100;
+	OutHeadP->msgh_id = (mach_msg_id_t)((natural_t)InHeadP->msgh_id + 100);
 	OutHeadP->msgh_voucher_port = MACH_PORT_NULL;
 
 	if ((InHeadP->msgh_id > 7003) || (InHeadP->msgh_id < 7000) ||
@@ -328,7 +328,7 @@ mig_external mig_routine_t arg_types_server_routine
 {
 	int msgh_id;
 
-	msgh_id = InHeadP->msgh_id - 7000;
+	msgh_id = (int)((natural_t)InHeadP->msgh_id - 7000);
 
 	if ((msgh_id > 3) || (msgh_id < 0))
 		return 0;

@@ -444,7 +444,7 @@ inline bool Server::dispatch(mach_msg_header_t* InHeadP, mach_msg_header_t* OutH
 	OutHeadP->msgh_remote_port = InHeadP->msgh_remote_port;
 	OutHeadP->msgh_size = (mach_msg_size_t)sizeof(mig_reply_error_t);
 	OutHeadP->msgh_local_port = MACH_PORT_NULL;
-	OutHeadP->msgh_id = InHeadP->msgh_id + 100;
+	OutHeadP->msgh_id = static_cast<mach_msg_id_t>(static_cast<natural_t>(InHeadP->msgh_id) + 100);
 	OutHeadP->msgh_voucher_port = MACH_PORT_NULL;
 	switch (InHeadP->msgh_id) {
 	case 6000:

@@ -1,0 +1,179 @@
+// tests/fuzz/fuzz_kernel_server.cc — the MIG servers machd runs (the
+// generated demultiplexers of task, mach_port, mach_vm, thread_act,
+// mach_host, clock..., and the bootstrap server) fed raw messages: a task
+// sends whatever bytes it likes to a kernel-served port, machd's kernel task
+// receives them (kern::Dispatch, or the bootstrap server), the generated stub
+// checks them and the routine runs. Nothing may crash machd, and nothing may
+// stay behind once the task is gone.
+//
+// Input: u8 target (task port, host port, thread port, bootstrap port), then
+// the message (header and body) as the task writes it. The harness puts the
+// target in msgh_remote_port (COPY_SEND) and a reply port of the task in
+// msgh_local_port (MAKE_SEND_ONCE); every out-of-line region the
+// descriptors declare is supplied (zeros, at most 64 KiB), every out-of-line
+// port array is filled with the task's own port. It then receives the reply.
+#include <mach/task_info.h>
+#include <mach/task_special_ports.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "daemon_probe.h"
+#include "fuzz_seeds.h"
+
+namespace {
+
+using machd::probe;
+
+constexpr uint32_t kTargets = 4;
+
+// The out-of-line records (machd_ool_in) and port arrays the descriptors of
+// `m` ask for, appended after the message as the client library lays them
+// out (msg_codec.h). Returns {n_ool, n_ool_ports}.
+std::pair<uint64_t, uint64_t> add_payloads(std::vector<uint8_t>& m, size_t msg_size, mach_port_name_t fill) {
+  if (msg_size < sizeof(mach_msg_base_t)) return {0, 0};
+  mach_msg_base_t base;
+  std::memcpy(&base, m.data(), sizeof base);
+  if (!(base.header.msgh_bits & MACH_MSGH_BITS_COMPLEX)) return {0, 0};
+  std::vector<uint32_t> ool_sizes, port_counts;
+  size_t off = sizeof base;
+  for (uint32_t i = 0; i < base.body.msgh_descriptor_count && i < 64; ++i) {
+    if (off + sizeof(mach_msg_type_descriptor_t) > msg_size) break;
+    mach_msg_type_descriptor_t t;
+    std::memcpy(&t, m.data() + off, sizeof t);
+    if (t.type == MACH_MSG_PORT_DESCRIPTOR) {
+      off += sizeof(mach_msg_port_descriptor_t);
+    } else if (t.type == MACH_MSG_OOL_DESCRIPTOR || t.type == MACH_MSG_OOL_VOLATILE_DESCRIPTOR) {
+      if (off + sizeof(mach_msg_ool_descriptor_t) > msg_size) break;
+      mach_msg_ool_descriptor_t d;
+      std::memcpy(&d, m.data() + off, sizeof d);
+      ool_sizes.push_back(std::min<uint32_t>(d.size, 65536));
+      off += sizeof d;
+    } else if (t.type == MACH_MSG_OOL_PORTS_DESCRIPTOR) {
+      if (off + sizeof(mach_msg_ool_ports_descriptor_t) > msg_size) break;
+      mach_msg_ool_ports_descriptor_t d;
+      std::memcpy(&d, m.data() + off, sizeof d);
+      port_counts.push_back(std::min<uint32_t>(d.count, 64));
+      off += sizeof d;
+    } else {
+      off += sizeof(mach_msg_guarded_port_descriptor_t);
+    }
+  }
+  m.resize((msg_size + 7) & ~size_t(7));
+  size_t inline_at = m.size() + ool_sizes.size() * sizeof(machd_ool_in);
+  for (uint32_t c : port_counts) inline_at += 8 + ((c * 4 + 7) & ~size_t(7));
+  std::vector<uint8_t> tail;
+  for (uint32_t size : ool_sizes) {
+    machd_ool_in in{MACHD_OOL_INLINE, 0, size, inline_at + tail.size()};
+    m.insert(m.end(), reinterpret_cast<uint8_t*>(&in), reinterpret_cast<uint8_t*>(&in) + sizeof in);
+    tail.resize(tail.size() + ((size + 7) & ~size_t(7)), 0);
+  }
+  for (uint32_t c : port_counts) {
+    uint32_t count[2] = {c, 0};
+    m.insert(m.end(), reinterpret_cast<uint8_t*>(count), reinterpret_cast<uint8_t*>(count) + 8);
+    std::vector<mach_port_name_t> names(c, fill);
+    m.insert(m.end(), reinterpret_cast<uint8_t*>(names.data()), reinterpret_cast<uint8_t*>(names.data() + c));
+    m.resize((m.size() + 7) & ~size_t(7));
+  }
+  m.insert(m.end(), tail.begin(), tail.end());
+  return {ool_sizes.size(), port_counts.size()};
+}
+
+bool run_one(const uint8_t* data, size_t size) {
+  auto& p = probe();
+  if (size < 1 + sizeof(mach_msg_header_t) || !p.connect(false)) return true;
+  uint64_t args[MACHD_CH_ARGS] = {};
+  const mach_port_name_t reply = p.submit(1, MACHD_OP_REPLY_PORT, args, nullptr, 0) ? p.ret(1, 0) : 0;
+  args[0] = uint64_t(p.pid());
+  const mach_port_name_t thread = p.submit(2, MACHD_OP_THREAD_SELF, args, nullptr, 0) ? p.ret(2, 0) : 0;
+  const mach_port_name_t targets[kTargets] = {p.task_self(), p.host(), thread, p.bootstrap()};
+
+  size_t msg_size = std::min<size_t>(size - 1, 65536) & ~size_t(3);
+  std::vector<uint8_t> m(data + 1, data + 1 + msg_size);
+  mach_msg_header_t h;
+  std::memcpy(&h, m.data(), sizeof h);
+  h.msgh_bits = (h.msgh_bits & ~MACH_MSGH_BITS_PORTS_MASK) |
+                MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+  h.msgh_size = mach_msg_size_t(msg_size);
+  h.msgh_remote_port = targets[data[0] % kTargets];
+  h.msgh_local_port = reply;
+  h.msgh_voucher_port = MACH_PORT_NULL;
+  std::memcpy(m.data(), &h, sizeof h);
+  const auto [n_ool, n_ports] = add_payloads(m, msg_size, p.task_self());
+
+  // The receive blocks, as a MIG user stub's does: the kernel task serves
+  // the request once the call is in (Daemon::drain_completions), and the
+  // reply completes it; a deferred reply leaves it blocked until the hang-up.
+  args[0] = MACH_SEND_MSG | MACH_SEND_TIMEOUT | MACH_RCV_MSG | MACH_RCV_LARGE;
+  args[1] = msg_size;
+  args[2] = 65536;
+  args[3] = reply;
+  args[4] = 0;
+  args[6] = n_ool;
+  args[7] = n_ports;
+  p.submit(3, MACHD_OP_MSG, args, m.data(), m.size());
+  return p.disconnect();
+}
+
+// ---- seeds: requests as MIG user stubs make them ------------------------------
+
+void write_seeds(const std::string& dir) {
+  using machd::fuzzseeds::mig_request;
+  using machd::fuzzseeds::write_seed;
+  auto seed = [&](const char* name, uint8_t target, std::vector<uint8_t> m) {
+    m.insert(m.begin(), target);
+    write_seed(dir, name, m);
+  };
+  // Names are filled in by the harness; only ids and arguments matter.
+  seed("task_info", 0, mig_request(0, 0, 3405, {TASK_BASIC_INFO_64, TASK_BASIC_INFO_64_COUNT}));
+  seed("task_threads", 0, mig_request(0, 0, 3402, {}));
+  seed("task_get_special_port", 0, mig_request(0, 0, 3409, {TASK_BOOTSTRAP_PORT}));
+  seed("semaphore_create", 0, mig_request(0, 0, 3418, {0 /*SYNC_POLICY_FIFO*/, 1}));
+  seed("mach_port_allocate", 0, mig_request(0, 0, 3204, {MACH_PORT_RIGHT_RECEIVE}));
+  seed("mach_port_names", 0, mig_request(0, 0, 3200, {}));
+  seed("mach_vm_allocate", 0, mig_request(0, 0, 4800, {0, 0, 16384, 0, 1 /*VM_FLAGS_ANYWHERE*/}));
+  seed("mach_vm_region", 0, mig_request(0, 0, 4816, {0, 0, 9 /*VM_REGION_BASIC_INFO_64*/, 9}));
+  {
+    // mach_vm_write: a complex request with one out-of-line region.
+    std::vector<uint8_t> m = mig_request(0, 0, 4806, {});
+    mach_msg_header_t h;
+    std::memcpy(&h, m.data(), sizeof h);
+    h.msgh_bits |= MACH_MSGH_BITS_COMPLEX;
+    std::vector<uint8_t> out(reinterpret_cast<uint8_t*>(&h), reinterpret_cast<uint8_t*>(&h) + sizeof h);
+    mach_msg_body_t body{1};
+    mach_msg_ool_descriptor_t ool{};
+    ool.size = 4096;
+    ool.copy = MACH_MSG_VIRTUAL_COPY;
+    ool.type = MACH_MSG_OOL_DESCRIPTOR;
+    auto put = [&out](const void* q, size_t n) {
+      out.insert(out.end(), static_cast<const uint8_t*>(q), static_cast<const uint8_t*>(q) + n);
+    };
+    put(&body, sizeof body);
+    put(&ool, sizeof ool);
+    put(&NDR_record, sizeof NDR_record);
+    const uint64_t address = 0x10000;
+    put(&address, 8);
+    const uint32_t count = 4096;
+    put(&count, 4);
+    seed("mach_vm_write", 0, out);
+  }
+  seed("host_info", 1, mig_request(0, 0, 200, {1 /*HOST_BASIC_INFO*/, 12}));
+  seed("host_get_clock_service", 1, mig_request(0, 0, 206, {0 /*SYSTEM_CLOCK*/}));
+  seed("thread_info", 2, mig_request(0, 0, 3612, {3 /*THREAD_BASIC_INFO*/, 10}));
+  seed("thread_get_state", 2, mig_request(0, 0, 3603, {4 /*x86_THREAD_STATE64*/, 42}));
+  {
+    std::vector<uint32_t> name(128 / 4, 0);
+    std::memcpy(name.data(), "com.example.fuzz", 16);
+    seed("bootstrap_look_up", 3, mig_request(0, 0, 404, name));
+    seed("bootstrap_check_in", 3, mig_request(0, 0, 402, name));
+  }
+}
+
+}  // namespace
+
+namespace machd::fuzz_target {
+bool run_one(const uint8_t* data, size_t size) { return ::run_one(data, size); }
+void write_seeds(const std::string& dir) { ::write_seeds(dir); }
+}  // namespace machd::fuzz_target
