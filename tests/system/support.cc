@@ -279,13 +279,18 @@ pid_t spawn_helper(const std::string& socket, const char* mode, int* out, int* i
   return pid;
 }
 
-int seccomp_mode(pid_t pid) {
+namespace {
+int status_number(pid_t pid, const std::string& field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("Seccomp:", 0) == 0) return atoi(line.c_str() + 8);
+    if (line.rfind(field, 0) == 0) return atoi(line.c_str() + field.size());
   return -1;
 }
+}  // namespace
+
+int seccomp_mode(pid_t pid) { return status_number(pid, "Seccomp:"); }
+int seccomp_filters(pid_t pid) { return status_number(pid, "Seccomp_filters:"); }
 
 std::string read_line(int fd, int timeout_ms) {
   std::string line;

@@ -42,6 +42,9 @@ pid_t spawn_helper(const std::string& socket, const char* mode, int* out = nullp
                    const std::function<bool()>& in_child = {});
 // "Seccomp:" of /proc/PID/status: 0 no filter, 2 a filter; -1 if unreadable.
 int seccomp_mode(pid_t pid);
+// "Seccomp_filters:" of /proc/PID/status: how many filters the process runs
+// under (a container's own included); -1 if unreadable.
+int seccomp_filters(pid_t pid);
 // One line from `fd` (without its newline) read within timeout_ms; "" if
 // none came.
 std::string read_line(int fd, int timeout_ms = 10000);
