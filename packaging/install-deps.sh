@@ -21,6 +21,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ pkg-config meson ninja-build python3 \
   liburing-dev libseccomp-dev libspdlog-dev libfmt-dev libsystemd-dev libzstd-dev \
+  capnproto libcapnp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   cmake clang \
   util-linux procps >/dev/null

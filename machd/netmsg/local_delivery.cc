@@ -1,0 +1,73 @@
+// machd/netmsg/local_delivery.cc — delivering a message on this host
+// (local_delivery.h).
+//
+// Part of machd (Mach IPC in user space on Linux).
+// SPDX-License-Identifier: MIT
+#include "local_delivery.h"
+
+#include <kj/debug.h>
+
+#include <thread>
+
+namespace netmsg {
+
+void release_rights(const std::vector<OwnedRight>& owned) {
+  for (const OwnedRight& r : owned) {
+    switch (r.disposition) {
+      case MACH_MSG_TYPE_MOVE_RECEIVE:
+        mach_port_mod_refs(mach_task_self(), r.name, MACH_PORT_RIGHT_RECEIVE, -1);
+        break;
+      case MACH_MSG_TYPE_MOVE_SEND:
+      case MACH_MSG_TYPE_MOVE_SEND_ONCE:
+        mach_port_deallocate(mach_task_self(), r.name);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+namespace {
+
+kj::Exception failure(mach_msg_return_t mr) {
+  const bool dead = mr == MACH_SEND_INVALID_DEST || mr == MACH_SEND_INVALID_RIGHT;
+  return kj::Exception(dead ? kj::Exception::Type::DISCONNECTED : kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                       kj::str("mach_msg: ", mach_error_string(mr), " (", mr, ")"));
+}
+
+}  // namespace
+
+kj::Promise<void> deliver(kj::Own<OutgoingMessage> message) {
+  mach_msg_header_t* h = message->header();
+  mach_msg_return_t mr = mach_msg(h, MACH_SEND_MSG | MACH_SEND_TIMEOUT, h->msgh_size, 0, MACH_PORT_NULL, 0,
+                                  MACH_PORT_NULL);
+  if (mr == MACH_MSG_SUCCESS) return kj::READY_NOW;
+  if (mr != MACH_SEND_TIMED_OUT) {
+    // Nothing was consumed (the header or a right was refused): the rights are still ours.
+    release_rights(message->owned);
+    return failure(mr);
+  }
+  // The destination's queue is full. The kernel gave the message back
+  // (pseudo-receive), its rights in this task again: a thread waits to send it.
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+  struct BlockedSend {
+    kj::Own<OutgoingMessage> message;
+    kj::Own<kj::CrossThreadPromiseFulfiller<void>> fulfiller;
+  };
+  auto* blocked = new BlockedSend{kj::mv(message), kj::mv(paf.fulfiller)};
+  std::thread([blocked]() {
+    mach_msg_header_t* hh = blocked->message->header();
+    mach_msg_return_t r = mach_msg(hh, MACH_SEND_MSG, hh->msgh_size, 0, MACH_PORT_NULL, MACH_MSG_TIMEOUT_NONE,
+                                   MACH_PORT_NULL);
+    if (r == MACH_MSG_SUCCESS) {
+      blocked->fulfiller->fulfill();
+    } else {
+      mach_msg_destroy(hh);
+      blocked->fulfiller->reject(failure(r));
+    }
+    delete blocked;
+  }).detach();
+  return kj::mv(paf.promise);
+}
+
+}  // namespace netmsg

@@ -1,0 +1,43 @@
+// machd/netmsg/local_delivery.h — a message that came from another host,
+// rebuilt as a Mach message, and its delivery to a port on this host.
+//
+// Part of machd (Mach IPC in user space on Linux).
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <mach/mach.h>
+
+#include <kj/async.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace netmsg {
+
+// A right the message moves out of this task when it is sent: released by
+// hand if the message never goes (MAKE_* rights need nothing).
+struct OwnedRight {
+  mach_port_t name;
+  mach_msg_type_name_t disposition;  // MACH_MSG_TYPE_MOVE_*
+};
+
+struct OutgoingMessage {
+  std::vector<uint8_t> bytes;  // header + body, msgh_size bytes
+  std::vector<OwnedRight> owned;
+  // The arrays of names the out-of-line port descriptors point at.
+  std::vector<std::vector<mach_port_t>> port_arrays;
+  mach_msg_header_t* header() { return reinterpret_cast<mach_msg_header_t*>(bytes.data()); }
+};
+
+// Sends `message` without blocking this thread. Resolves once it is queued
+// on its destination. A full queue: a thread of its own waits to send it
+// (later messages to the same port must wait for this promise: the caller
+// chains them). Rejects (kj DISCONNECTED for a dead or invalid destination,
+// FAILED otherwise) after releasing the rights the message carried.
+// Out-of-line memory the message names must stay valid until it resolves.
+kj::Promise<void> deliver(kj::Own<OutgoingMessage> message);
+
+// Releases the rights of a message that will not be sent.
+void release_rights(const std::vector<OwnedRight>& owned);
+
+}  // namespace netmsg

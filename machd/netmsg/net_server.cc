@@ -1,0 +1,215 @@
+// machd/netmsg/net_server.cc — the network message server's vat
+// (net_server.h).
+//
+// Part of machd (Mach IPC in user space on Linux).
+// SPDX-License-Identifier: MIT
+#include "net_server.h"
+
+#include <mach/notify.h>
+#include <servers/bootstrap.h>
+#include <servers/netname_defs.h>
+#include <unistd.h>
+
+#include <kj/debug.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "netname_service.h"
+#include "peer.h"
+
+namespace netmsg {
+
+void NetServer::Logger::taskFailed(kj::Exception&& e) {
+  fprintf(stderr, "mach-netmsgd: %s\n", e.getDescription().cStr());
+}
+
+NetServer::NetServer(kj::AsyncIoContext& io, ServerOptions options)
+    : io_(io), options_(kj::mv(options)), tasks_(logger_) {
+  transport_ = kj::heap<Transport>(io_, options_.transport);
+}
+
+NetServer::~NetServer() {
+  peers_.clear();
+  for (auto& [name, entry] : names_) {
+    mach_port_deallocate(mach_task_self(), entry.port);
+    mach_port_deallocate(mach_task_self(), entry.signature);
+  }
+}
+
+Peer* NetServer::proxy_owner(mach_port_t name) const {
+  auto i = proxy_owner_.find(name);
+  return i == proxy_owner_.end() ? nullptr : i->second;
+}
+
+void NetServer::watch_dead_name(mach_port_t name) {
+  mach_port_t previous = MACH_PORT_NULL;
+  mach_port_request_notification(mach_task_self(), name, MACH_NOTIFY_DEAD_NAME, 0, notify_port_,
+                                 MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
+  if (MACH_PORT_VALID(previous)) mach_port_deallocate(mach_task_self(), previous);
+}
+
+namespace {
+bool is_dead(mach_port_t name) {
+  mach_port_type_t type = 0;
+  return mach_port_type(mach_task_self(), name, &type) != KERN_SUCCESS || (type & MACH_PORT_TYPE_DEAD_NAME) != 0;
+}
+}  // namespace
+
+mach_port_t NetServer::look_up_local(const std::string& name) {
+  auto i = names_.find(name);
+  if (i == names_.end()) return MACH_PORT_NULL;
+  if (is_dead(i->second.port)) {
+    mach_port_deallocate(mach_task_self(), i->second.port);
+    mach_port_deallocate(mach_task_self(), i->second.signature);
+    names_.erase(i);
+    return MACH_PORT_NULL;
+  }
+  mach_port_mod_refs(mach_task_self(), i->second.port, MACH_PORT_RIGHT_SEND, 1);
+  return i->second.port;
+}
+
+kern_return_t NetServer::check_in(const std::string& name, mach_port_t signature, mach_port_t port) {
+  auto i = names_.find(name);
+  if (i != names_.end()) {
+    if (i->second.signature != signature && !is_dead(i->second.port)) return NETNAME_NOT_YOURS;
+    mach_port_deallocate(mach_task_self(), i->second.port);
+    mach_port_deallocate(mach_task_self(), i->second.signature);
+    names_.erase(i);
+  }
+  names_[name] = NameEntry{port, signature};
+  return NETNAME_SUCCESS;
+}
+
+kern_return_t NetServer::check_out(const std::string& name, mach_port_t signature) {
+  auto i = names_.find(name);
+  if (i == names_.end()) return NETNAME_NOT_CHECKED_IN;
+  if (i->second.signature != signature) return NETNAME_NOT_YOURS;
+  mach_port_deallocate(mach_task_self(), i->second.port);
+  mach_port_deallocate(mach_task_self(), i->second.signature);
+  names_.erase(i);
+  return NETNAME_SUCCESS;
+}
+
+Peer* NetServer::find_peer(const std::string& host) {
+  for (auto& p : peers_)
+    if (p->host_name() == host) return p.get();
+  for (auto& p : peers_)
+    if (!p->address().empty() && p->address() == host) return p.get();
+  return nullptr;
+}
+
+std::vector<Peer*> NetServer::peers() {
+  std::vector<Peer*> out;
+  for (auto& p : peers_) out.push_back(p.get());
+  return out;
+}
+
+Peer* NetServer::adopt(kj::Own<kj::AsyncIoStream> stream, bool dialed, std::string address) {
+  peers_.push_back(std::make_unique<Peer>(*this, kj::mv(stream), dialed, kj::mv(address)));
+  Peer* peer = peers_.back().get();
+  tasks_.add(peer->on_disconnect().then([this, peer]() {
+    // Not from inside the session's own callbacks: on the next turn.
+    return kj::evalLater([this, peer]() {
+      auto i = std::find_if(peers_.begin(), peers_.end(), [peer](auto& p) { return p.get() == peer; });
+      if (i == peers_.end()) return;
+      fprintf(stderr, "mach-netmsgd: %s: disconnected\n", peer->host_name().c_str());
+      peers_.erase(i);
+    });
+  }));
+  return peer;
+}
+
+kj::Promise<Peer*> NetServer::dial(std::string address) {
+  return transport_->connect(address).then([this, address](kj::Own<kj::AsyncIoStream> stream) {
+    Peer* peer = adopt(kj::mv(stream), true, address);
+    return peer->ready().then([peer]() { return peer; });
+  });
+}
+
+void NetServer::keep_connected(std::string address) {
+  const auto retry = transport_->heartbeat_seconds() * kj::SECONDS;
+  tasks_.add(dial(address)
+                 .then([this, address](Peer* peer) {
+                   fprintf(stderr, "mach-netmsgd: connected to %s (%s)\n", peer->host_name().c_str(),
+                           address.c_str());
+                   return peer->on_disconnect();
+                 })
+                 .catch_([](kj::Exception&&) {})
+                 .then([this, address, retry]() { return io_.provider->getTimer().afterDelay(retry); })
+                 .then([this, address]() { keep_connected(address); }));
+}
+
+void NetServer::accept_loop(kj::Own<kj::ConnectionReceiver> listener) {
+  auto& l = *listener;
+  tasks_.add(transport_->accept(l)
+                 .then([this](kj::Own<kj::AsyncIoStream> stream) { adopt(kj::mv(stream), false, ""); },
+                       [](kj::Exception&& e) {
+                         fprintf(stderr, "mach-netmsgd: a peer was refused: %s\n", e.getDescription().cStr());
+                       })
+                 .then([this, listener = kj::mv(listener)]() mutable { accept_loop(kj::mv(listener)); }));
+}
+
+void NetServer::on_notification(ReceivedMessage& m) {
+  mach_msg_header_t* h = m.header();
+  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) && h->msgh_size >= sizeof(mach_dead_name_notification_t)) {
+    const mach_port_t name = reinterpret_cast<mach_dead_name_notification_t*>(h)->not_port;
+    for (auto& p : peers_) p->on_local_name_died(name);
+    mach_port_deallocate(mach_task_self(), name);  // the notification's own reference
+    return;
+  }
+  mach_msg_destroy(h);
+}
+
+void NetServer::dispatch(ReceivedMessage m) {
+  const mach_port_t to = m.header()->msgh_local_port;
+  if (to == notify_port_) return on_notification(m);
+  if (to == netname_port_) return serve_netname(*this, m);
+  if (Peer* peer = proxy_owner(to)) return peer->on_proxy_message(to, kj::mv(m));
+  mach_msg_destroy(m.header());
+}
+
+kj::Promise<void> NetServer::drain_inbox() {
+  return inbox_observer_->whenBecomesReadable().then([this]() {
+    uint64_t n;
+    (void)!read(inbox_.event_fd(), &n, sizeof n);
+    for (;;) {
+      auto batch = inbox_.take();
+      if (batch.empty()) break;
+      for (ReceivedMessage& m : batch) dispatch(kj::mv(m));
+    }
+    return drain_inbox();
+  });
+}
+
+kj::Promise<void> NetServer::run() {
+  KJ_REQUIRE(inbox_.start() == KERN_SUCCESS, "cannot start the Mach inbox");
+  inbox_observer_ = kj::heap<kj::UnixEventPort::FdObserver>(io_.unixEventPort, inbox_.event_fd(),
+                                                             kj::UnixEventPort::FdObserver::OBSERVE_READ);
+  tasks_.add(drain_inbox());
+  mach_port_t task = mach_task_self();
+  KJ_REQUIRE(mach_port_allocate(task, MACH_PORT_RIGHT_RECEIVE, &notify_port_) == KERN_SUCCESS);
+  KJ_REQUIRE(inbox_.add(notify_port_) == KERN_SUCCESS);
+  KJ_REQUIRE(mach_port_allocate(task, MACH_PORT_RIGHT_RECEIVE, &netname_port_) == KERN_SUCCESS);
+  KJ_REQUIRE(mach_port_insert_right(task, netname_port_, netname_port_, MACH_MSG_TYPE_MAKE_SEND) == KERN_SUCCESS);
+  KJ_REQUIRE(inbox_.add(netname_port_) == KERN_SUCCESS);
+  kern_return_t kr = bootstrap_register(bootstrap_port, const_cast<char*>(options_.service_name.c_str()), netname_port_);
+  KJ_REQUIRE(kr == KERN_SUCCESS, "bootstrap_register of the netname service failed", options_.service_name,
+             mach_error_string(kr));
+
+  kj::Vector<kj::Promise<void>> listening;
+  for (const std::string& address : options_.listen) {
+    listening.add(transport_->listen(address).then([this, address](kj::Own<kj::ConnectionReceiver> l) {
+      fprintf(stderr, "mach-netmsgd: listening on %s (port %u)\n", address.c_str(), l->getPort());
+      accept_loop(kj::mv(l));
+    }));
+  }
+  return kj::joinPromises(listening.releaseAsArray()).then([this]() {
+    for (const std::string& address : options_.peers) keep_connected(address);
+    printf("mach-netmsgd: serving host %s (netname service \"%s\"%s)\n", options_.host_name.c_str(),
+           options_.service_name.c_str(), transport_->uses_tls() ? ", TLS" : "");
+    fflush(stdout);
+  });
+}
+
+}  // namespace netmsg

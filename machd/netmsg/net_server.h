@@ -1,0 +1,103 @@
+// machd/netmsg/net_server.h — the network message server: this host's
+// vat. It owns the connections to other hosts, the proxies and exports
+// that cross them, and the netname service (README.md).
+//
+// Part of machd (Mach IPC in user space on Linux).
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <mach/mach.h>
+
+#include <kj/async-io.h>
+#include <kj/async-unix.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mach_inbox.h"
+#include "netmsg.capnp.h"
+#include "transport.h"
+
+namespace netmsg {
+
+class Peer;
+
+struct ServerOptions {
+  std::string host_name;                   // this host's name, as peers and netname know it
+  std::string service_name = "netname";    // the bootstrap name of the netname port
+  std::vector<std::string> listen;         // ADDR:PORT to accept peers on
+  std::vector<std::string> peers;          // ADDR:PORT to connect to (and again when lost)
+  TransportOptions transport;
+};
+
+class NetServer {
+ public:
+  NetServer(kj::AsyncIoContext& io, ServerOptions options);
+  ~NetServer();
+
+  // Starts the inbox, the netname service (registered with bootstrap),
+  // the listeners and the connections to the peers. Throws (kj) if one
+  // cannot be made; prints the "serving" line once all are.
+  kj::Promise<void> run();
+
+  const std::string& host_name() const { return options_.host_name; }
+  MachInbox& inbox() { return inbox_; }
+  kj::AsyncIoContext& io() { return io_; }
+  mach_port_t notify_port() const { return notify_port_; }
+
+  // Which peer serves the proxy `name` (its receive right is this task's).
+  void register_proxy(mach_port_t name, Peer* peer) { proxy_owner_[name] = peer; }
+  void forget_proxy(mach_port_t name) { proxy_owner_.erase(name); }
+  // The peer owning proxy `name`, or nullptr when it is not a proxy.
+  Peer* proxy_owner(mach_port_t name) const;
+
+  // Asks machd for a dead-name notification of `name` (a send right this
+  // task exports), to this server's notify port.
+  void watch_dead_name(mach_port_t name);
+
+  // netname on this host: a new send right (a reference this task holds)
+  // to the port checked in under `name`, or MACH_PORT_NULL.
+  mach_port_t look_up_local(const std::string& name);
+  // netname_check_in / check_out (NETNAME_* codes).
+  kern_return_t check_in(const std::string& name, mach_port_t signature, mach_port_t port);
+  kern_return_t check_out(const std::string& name, mach_port_t signature);
+
+  // The connected peer named `host` (its host name, or the address it was
+  // dialed at), or nullptr.
+  Peer* find_peer(const std::string& host);
+  std::vector<Peer*> peers();
+  // Connects to `address` (ADDR:PORT), once the peer said hello.
+  kj::Promise<Peer*> dial(std::string address);
+
+ private:
+  void accept_loop(kj::Own<kj::ConnectionReceiver> listener);
+  kj::Promise<void> drain_inbox();
+  void dispatch(ReceivedMessage m);
+  void on_notification(ReceivedMessage& m);
+  Peer* adopt(kj::Own<kj::AsyncIoStream> stream, bool dialed, std::string address);
+  void keep_connected(std::string address);
+
+  struct NameEntry {
+    mach_port_t port;       // a send right this task holds
+    mach_port_t signature;  // a send right too (compared by name)
+  };
+
+  kj::AsyncIoContext& io_;
+  ServerOptions options_;
+  kj::Own<Transport> transport_;
+  MachInbox inbox_;
+  kj::Own<kj::UnixEventPort::FdObserver> inbox_observer_;
+  mach_port_t notify_port_ = MACH_PORT_NULL;
+  mach_port_t netname_port_ = MACH_PORT_NULL;
+  std::map<mach_port_t, Peer*> proxy_owner_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::map<std::string, NameEntry> names_;
+  struct Logger : kj::TaskSet::ErrorHandler {
+    void taskFailed(kj::Exception&& e) override;
+  } logger_;
+  kj::TaskSet tasks_;
+};
+
+}  // namespace netmsg
