@@ -5,6 +5,9 @@
  *
  *   net_echo serve NAME            serve echo requests under NAME
  *   net_echo call HOST NAME [N]    look NAME up on HOST, make N calls (default 3)
+ *   net_echo relay HOST NAME AS    look NAME up on HOST and check the right in
+ *                                  here under AS (a right passed on: a caller
+ *                                  on a third host reaches HOST directly)
  *
  * Part of machd (Mach IPC in user space on Linux).
  * SPDX-License-Identifier: MIT
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "echo_protocol.h"
 
@@ -117,12 +121,35 @@ static int call(const char *host, const char *name, int count)
 	return 0;
 }
 
+static int relay(const char *host, const char *name, const char *as)
+{
+	mach_port_t ns = name_server(), server = MACH_PORT_NULL, signature;
+	kern_return_t kr = netname_look_up(ns, (char *)host, (char *)name, &server);
+	if (kr != KERN_SUCCESS) {
+		fprintf(stderr, "net_echo: netname_look_up(%s, %s): %d\n", host, name, kr);
+		return 1;
+	}
+	mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &signature);
+	mach_port_insert_right(mach_task_self(), signature, signature, MACH_MSG_TYPE_MAKE_SEND);
+	kr = netname_check_in(ns, (char *)as, signature, server);
+	if (kr != KERN_SUCCESS) {
+		fprintf(stderr, "net_echo: netname_check_in(%s): %d\n", as, kr);
+		return 1;
+	}
+	printf("net_echo: %s on %s checked in here as %s\n", name, host, as);
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "serve") == 0)
 		return serve(argv[2]);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "call") == 0)
 		return call(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 3);
-	fprintf(stderr, "usage: net_echo serve NAME\n       net_echo call HOST NAME [N]\n");
+	if (argc == 5 && strcmp(argv[1], "relay") == 0)
+		return relay(argv[2], argv[3], argv[4]);
+	fprintf(stderr, "usage: net_echo serve NAME\n       net_echo call HOST NAME [N]\n       net_echo relay HOST NAME AS\n");
 	return 2;
 }

@@ -4,19 +4,31 @@
 // SPDX-License-Identifier: MIT
 #include "exported_port.h"
 
+#include <sys/random.h>
+
 #include <kj/debug.h>
 
 #include "local_delivery.h"
 #include "message_codec.h"
+#include "net_server.h"
 #include "peer.h"
 
 namespace netmsg {
 
 ExportedPort::ExportedPort(Peer& peer, mach_port_t name, uint64_t id, bool send_once)
-    : peer_(&peer), name_(name), id_(id), send_once_(send_once), tail_(kj::Promise<void>(kj::READY_NOW).fork()) {}
+    : peer_(&peer), name_(name), id_(id), send_once_(send_once), tail_(kj::Promise<void>(kj::READY_NOW).fork()) {
+  if (!send_once) {
+    token_.resize(16);
+    KJ_REQUIRE(getrandom(token_.data(), token_.size(), 0) == ssize_t(token_.size()), "getrandom");
+    peer.server().register_token(token_, this);
+  }
+}
 
 ExportedPort::~ExportedPort() {
-  if (peer_ != nullptr) peer_->forget_export(this);
+  if (peer_ != nullptr) {
+    if (!token_.empty()) peer_->server().forget_token(token_);
+    peer_->forget_export(this);
+  }
   // Every reference of the peer is gone: so is the right (no-senders, or
   // the send-once notification, follow on this host).
   if (!used_) mach_port_deallocate(mach_task_self(), name_);

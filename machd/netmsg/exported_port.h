@@ -10,6 +10,7 @@
 #include <kj/async.h>
 
 #include <cstdint>
+#include <string>
 
 #include "netmsg.capnp.h"
 
@@ -35,6 +36,10 @@ class ExportedPort final : public Port::Server {
   void give_up_right() { used_ = true; }
   bool used() const { return used_; }
 
+  // A send right's secret (16 random bytes) another host redeems it with
+  // (Home.token); empty for send-once rights.
+  const std::string& token() const { return token_; }
+
   // A new reference to this object, for a PortRef.
   Port::Client client() { return thisCap(); }
 
@@ -50,6 +55,7 @@ class ExportedPort final : public Port::Server {
   const uint64_t id_;
   const bool send_once_;
   bool used_ = false;
+  std::string token_;
   // The delivery of the last message: the next one waits for it.
   kj::ForkedPromise<void> tail_;
 };

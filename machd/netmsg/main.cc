@@ -2,7 +2,7 @@
 // across hosts over Cap'n Proto RPC (README.md).
 //
 //   mach-netmsgd [--host-name NAME] [--listen ADDR:PORT]... [--peer ADDR:PORT]...
-//                [--heartbeat SECS] [--service-name NAME]
+//                [--heartbeat SECS] [--service-name NAME] [--advertise ADDR:PORT] [--verbose]
 //                [--tls-certificate PEM --tls-key PEM --tls-trust PEM [--tls-peer-name NAME]]
 //
 // Part of machd (Mach IPC in user space on Linux).
@@ -27,7 +27,7 @@ namespace {
 void usage(FILE* out) {
   fprintf(out,
           "usage: mach-netmsgd [--host-name NAME] [--listen ADDR:PORT]... [--peer ADDR:PORT]...\n"
-          "                    [--heartbeat SECS] [--service-name NAME]\n"
+          "                    [--heartbeat SECS] [--service-name NAME] [--advertise ADDR:PORT] [--verbose]\n"
           "                    [--tls-certificate PEM --tls-key PEM --tls-trust PEM [--tls-peer-name NAME]]\n"
           "       mach-netmsgd --help | --version\n"
           "Carries Mach messages between this host's machd and other hosts' network\n"
@@ -43,6 +43,8 @@ void usage(FILE* out) {
           "                       authenticate and encrypt with TLS: this host's certificate and\n"
           "                       key, and the certificates its peers' must chain to\n"
           "  --tls-peer-name NAME the name peers' certificates carry (default mach-netmsgd)\n"
+          "  --advertise ADDR:PORT  where other hosts reach this one (default: the first --listen)\n"
+          "  --verbose            log connections, disconnections and redirects on stderr\n"
           "\n"
           "SIGTERM, SIGINT: close every connection (rights into other hosts become dead\n"
           "names) and exit 0. Exit status 1 if it cannot start, 2 for a usage error.\n");
@@ -61,13 +63,17 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     }
+    if (a == "--verbose" || a == "-v") {
+      options.verbose = true;
+      continue;
+    }
     if (a == "--version" || a == "-V") {
       printf("mach-netmsgd (machd) %s\n", MACHD_VERSION);
       return 0;
     }
     const bool takes_value = a == "--host-name" || a == "--listen" || a == "--peer" || a == "--heartbeat" ||
                              a == "--service-name" || a == "--tls-certificate" || a == "--tls-key" ||
-                             a == "--tls-trust" || a == "--tls-peer-name";
+                             a == "--tls-trust" || a == "--tls-peer-name" || a == "--advertise";
     if (!takes_value) {
       fprintf(stderr, "mach-netmsgd: unknown option '%s'\n", argv[i]);
       usage(stderr);
@@ -86,6 +92,7 @@ int main(int argc, char** argv) {
     else if (a == "--tls-key") options.transport.tls_key = v;
     else if (a == "--tls-trust") options.transport.tls_trust = v;
     else if (a == "--tls-peer-name") options.transport.tls_peer_name = v;
+    else if (a == "--advertise") options.advertise = v;
     else if (a == "--heartbeat") {
       char* end = nullptr;
       unsigned long s = strtoul(v.c_str(), &end, 10);

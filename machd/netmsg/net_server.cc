@@ -37,6 +37,41 @@ NetServer::~NetServer() {
   }
 }
 
+ExportedPort* NetServer::find_token(const std::string& token) const {
+  auto i = tokens_.find(token);
+  return i == tokens_.end() ? nullptr : i->second;
+}
+
+kj::Promise<Peer*> NetServer::peer_for(const std::string& host, const std::string& address) {
+  if (Peer* p = find_peer(host)) return p->ready().then([p]() { return p; });
+  if (address.empty()) return KJ_EXCEPTION(DISCONNECTED, "no connection to host", host);
+  return dial(address);
+}
+
+void NetServer::redirect(mach_port_t proxy, std::string home_host, std::string home_address, std::string token) {
+  tasks_.add(peer_for(home_host, home_address)
+                 .then([this, proxy, token](Peer* home) {
+                   auto req = home->remote().redeemRequest();
+                   req.setToken(kj::arrayPtr(reinterpret_cast<const kj::byte*>(token.data()), token.size()));
+                   std::string host = home->host_name();
+                   return req.send().then([this, proxy, host](capnp::Response<Host::RedeemResults>&& r) {
+                     // Either side may have gone meanwhile: look both up again.
+                     Peer* home = find_peer(host);
+                     Peer* owner = proxy_owner(proxy);
+                     auto ref = r.getPort();
+                     if (home == nullptr || owner == nullptr || owner == home ||
+                         ref.getKind() != PortRef::Kind::SEND)
+                       return;
+                     owner->hand_over_proxy(proxy, *home, ref.getPort(), ref.getId());
+                     if (options_.verbose)
+                       fprintf(stderr, "mach-netmsgd: a right to a port on %s now goes there directly\n", host.c_str());
+                   });
+                 })
+                 .catch_([](kj::Exception&&) {
+                   // The home cannot be reached: the proxy keeps its route through the third host.
+                 }));
+}
+
 Peer* NetServer::proxy_owner(mach_port_t name) const {
   auto i = proxy_owner_.find(name);
   return i == proxy_owner_.end() ? nullptr : i->second;
@@ -113,7 +148,7 @@ Peer* NetServer::adopt(kj::Own<kj::AsyncIoStream> stream, bool dialed, std::stri
     return kj::evalLater([this, peer]() {
       auto i = std::find_if(peers_.begin(), peers_.end(), [peer](auto& p) { return p.get() == peer; });
       if (i == peers_.end()) return;
-      fprintf(stderr, "mach-netmsgd: %s: disconnected\n", peer->host_name().c_str());
+      if (options_.verbose) fprintf(stderr, "mach-netmsgd: %s: disconnected\n", peer->host_name().c_str());
       peers_.erase(i);
     });
   }));
@@ -131,8 +166,9 @@ void NetServer::keep_connected(std::string address) {
   const auto retry = transport_->heartbeat_seconds() * kj::SECONDS;
   tasks_.add(dial(address)
                  .then([this, address](Peer* peer) {
-                   fprintf(stderr, "mach-netmsgd: connected to %s (%s)\n", peer->host_name().c_str(),
-                           address.c_str());
+                   if (options_.verbose)
+                     fprintf(stderr, "mach-netmsgd: connected to %s (%s)\n", peer->host_name().c_str(),
+                             address.c_str());
                    return peer->on_disconnect();
                  })
                  .catch_([](kj::Exception&&) {})
@@ -152,7 +188,7 @@ void NetServer::accept_loop(kj::Own<kj::ConnectionReceiver> listener) {
 
 void NetServer::on_notification(ReceivedMessage& m) {
   mach_msg_header_t* h = m.header();
-  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) && h->msgh_size >= sizeof(mach_dead_name_notification_t)) {
+  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) && h->msgh_size >= sizeof(mach_dead_name_notification_t) - sizeof(mach_msg_format_0_trailer_t)) {
     const mach_port_t name = reinterpret_cast<mach_dead_name_notification_t*>(h)->not_port;
     for (auto& p : peers_) p->on_local_name_died(name);
     mach_port_deallocate(mach_task_self(), name);  // the notification's own reference
@@ -197,6 +233,9 @@ kj::Promise<void> NetServer::run() {
   KJ_REQUIRE(kr == KERN_SUCCESS, "bootstrap_register of the netname service failed", options_.service_name,
              mach_error_string(kr));
 
+  if (options_.advertise.empty() && !options_.listen.empty() && options_.listen[0].rfind("0.0.0.0", 0) != 0 &&
+      options_.listen[0].rfind("*", 0) != 0)
+    options_.advertise = options_.listen[0];
   kj::Vector<kj::Promise<void>> listening;
   for (const std::string& address : options_.listen) {
     listening.add(transport_->listen(address).then([this, address](kj::Own<kj::ConnectionReceiver> l) {

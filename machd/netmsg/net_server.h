@@ -23,13 +23,16 @@
 namespace netmsg {
 
 class Peer;
+class ExportedPort;
 
 struct ServerOptions {
   std::string host_name;                   // this host's name, as peers and netname know it
   std::string service_name = "netname";    // the bootstrap name of the netname port
   std::vector<std::string> listen;         // ADDR:PORT to accept peers on
   std::vector<std::string> peers;          // ADDR:PORT to connect to (and again when lost)
+  std::string advertise;                   // ADDR:PORT other hosts reach this one at (default: the first --listen)
   TransportOptions transport;
+  bool verbose = false;                    // log connections and redirects on stderr
 };
 
 class NetServer {
@@ -57,6 +60,18 @@ class NetServer {
   // task exports), to this server's notify port.
   void watch_dead_name(mach_port_t name);
 
+  // The export a Home token names (any peer's), or nullptr.
+  void register_token(const std::string& token, ExportedPort* port) { tokens_[token] = port; }
+  void forget_token(const std::string& token) { tokens_.erase(token); }
+  ExportedPort* find_token(const std::string& token) const;
+  // ADDR:PORT peers reach this host at ("" when it does not listen).
+  const std::string& advertised_address() const { return options_.advertise; }
+
+  // The proxy `proxy` (of any peer) stands for a right whose home is
+  // another host: ask that host for the right itself and move the proxy
+  // to the direct connection (after the sends it has under way).
+  void redirect(mach_port_t proxy, std::string home_host, std::string home_address, std::string token);
+
   // netname on this host: a new send right (a reference this task holds)
   // to the port checked in under `name`, or MACH_PORT_NULL.
   mach_port_t look_up_local(const std::string& name);
@@ -70,6 +85,8 @@ class NetServer {
   std::vector<Peer*> peers();
   // Connects to `address` (ADDR:PORT), once the peer said hello.
   kj::Promise<Peer*> dial(std::string address);
+  // The peer named `host`, connecting to `address` if none is.
+  kj::Promise<Peer*> peer_for(const std::string& host, const std::string& address);
 
  private:
   void accept_loop(kj::Own<kj::ConnectionReceiver> listener);
@@ -94,6 +111,7 @@ class NetServer {
   std::map<mach_port_t, Peer*> proxy_owner_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<std::string, NameEntry> names_;
+  std::map<std::string, ExportedPort*> tokens_;
   struct Logger : kj::TaskSet::ErrorHandler {
     void taskFailed(kj::Exception&& e) override;
   } logger_;

@@ -44,6 +44,17 @@ struct PortRef {
   yours @5 :Bool;
   # receive: the handoff the importer answers.
   handoff @4 :ReceiveHandoff;
+  # Where the port lives, for a host that gets the right from a third:
+  # it asks the home host for the right itself (Host.redeem with `token`)
+  # and from then on sends there directly instead of through the host it
+  # got the right from.
+  home @6 :Home;
+}
+
+struct Home {
+  host @0 :Text;       # the home host's name
+  address @1 :Text;    # ADDR:PORT it listens on ("" when it does not)
+  token @2 :Data;      # redeemable at the home host while the right lives
 }
 
 struct OutOfLine {
@@ -85,7 +96,7 @@ struct Message {
 # Each host's bootstrap capability: what a peer may ask of it.
 interface Host {
   # Both sides say who they are once connected.
-  hello @0 (hostName :Text) -> (hostName :Text);
+  hello @0 (hostName :Text, address :Text) -> (hostName :Text, address :Text);
   # netname_look_up on this host: a send right to the port checked in
   # under `name`, or kind null when there is none.
   lookUp @1 (name :Text) -> (port :PortRef);
@@ -94,4 +105,7 @@ interface Host {
   portDied @2 (id :UInt64) -> ();
   # Liveness: answered at once.
   ping @3 () -> ();
+  # A send right to the port a Home's token names (kind null when the
+  # right it was made for is gone): a right another host passed on.
+  redeem @4 (token :Data) -> (port :PortRef);
 }

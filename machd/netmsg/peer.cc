@@ -24,7 +24,9 @@ class HostServer final : public Host::Server {
  protected:
   kj::Promise<void> hello(HelloContext context) override {
     peer_.set_host_name(context.getParams().getHostName());
+    peer_.set_advertised_address(context.getParams().getAddress());
     context.getResults().setHostName(peer_.server().host_name());
+    context.getResults().setAddress(peer_.server().advertised_address());
     return kj::READY_NOW;
   }
 
@@ -45,6 +47,18 @@ class HostServer final : public Host::Server {
   }
 
   kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
+
+  kj::Promise<void> redeem(RedeemContext context) override {
+    auto t = context.getParams().getToken();
+    ExportedPort* e = peer_.server().find_token(std::string(reinterpret_cast<const char*>(t.begin()), t.size()));
+    auto ref = context.getResults().initPort();
+    if (e == nullptr || mach_port_mod_refs(mach_task_self(), e->name(), MACH_PORT_RIGHT_SEND, 1) != KERN_SUCCESS) {
+      ref.setKind(PortRef::Kind::NULL_);
+      return kj::READY_NOW;
+    }
+    peer_.export_right(e->name(), MACH_MSG_TYPE_PORT_SEND, ref);
+    return kj::READY_NOW;
+  }
 
  private:
   Peer& peer_;
@@ -94,6 +108,12 @@ capnp::ReaderOptions reader_options() {
   return o;
 }
 
+void set_home(Home::Builder out, const ProxyPort::Home& home) {
+  out.setHost(home.host);
+  out.setAddress(home.address);
+  out.setToken(kj::arrayPtr(reinterpret_cast<const kj::byte*>(home.token.data()), home.token.size()));
+}
+
 }  // namespace
 
 Peer::Peer(NetServer& server, kj::Own<kj::AsyncIoStream> stream, bool dialed, std::string address)
@@ -111,9 +131,11 @@ Peer::Peer(NetServer& server, kj::Own<kj::AsyncIoStream> stream, bool dialed, st
   remote_ = rpc_->bootstrap(id).castAs<Host>();
   auto req = remote_.helloRequest();
   req.setHostName(server.host_name());
+  req.setAddress(server.advertised_address());
   hello_ = req.send()
                .then([this](capnp::Response<Host::HelloResults>&& r) {
                  if (host_name_.empty()) host_name_ = r.getHostName();
+                 if (advertised_.empty()) advertised_ = r.getAddress();
                })
                .fork();
 }
@@ -191,6 +213,8 @@ void Peer::export_right(mach_port_t name, mach_msg_type_name_t type, PortRef::Bu
         if (owner == this && p->home_id() != 0) {
           ref.setYours(true);
           ref.setId(p->home_id());
+        } else if (!p->home().host.empty()) {
+          set_home(ref.initHome(), p->home());
         }
         mach_port_deallocate(mach_task_self(), name);
         return;
@@ -199,6 +223,7 @@ void Peer::export_right(mach_port_t name, mach_msg_type_name_t type, PortRef::Bu
       ref.setKind(PortRef::Kind::SEND);
       ref.setId(e->id());
       ref.setQlimit(queue_limit(name));
+      set_home(ref.initHome(), ProxyPort::Home{server_->host_name(), server_->advertised_address(), e->token()});
       if (pending_client_ != nullptr) {
         ref.setPort(kj::mv(KJ_ASSERT_NONNULL(pending_client_)));
         pending_client_ = nullptr;
@@ -309,7 +334,24 @@ void Peer::import_right(PortRef::Reader ref, mach_port_t* name, mach_msg_type_na
           return;
         }
       }
+      ProxyPort::Home home;
+      if (ref.hasHome()) {
+        auto h = ref.getHome();
+        auto t = h.getToken();
+        home = ProxyPort::Home{h.getHost(), h.getAddress(), std::string(reinterpret_cast<const char*>(t.begin()), t.size())};
+      }
+      if (!home.host.empty() && home.host == server_->host_name()) {
+        // One of this host's own ports, back through a third host.
+        if (ExportedPort* e = server_->find_token(home.token)) {
+          *name = e->name();
+          *disposition = MACH_MSG_TYPE_COPY_SEND;
+          return;
+        }
+      }
       ProxyPort* proxy = make_proxy(ProxyPort::Kind::kSend, ref.getPort(), ref.getId(), ref.getQlimit());
+      proxy->set_home(home);
+      if (!home.host.empty() && home.host != host_name_)
+        server_->redirect(proxy->name(), home.host, home.address, home.token);
       // One send right made here, then no-senders armed on the proxy
       // itself; the message moves that right.
       mach_port_insert_right(mach_task_self(), proxy->name(), proxy->name(), MACH_MSG_TYPE_MAKE_SEND);
@@ -384,6 +426,30 @@ void Peer::on_proxy_message(mach_port_t proxy, ReceivedMessage message) {
 void Peer::on_proxy_sent(mach_port_t name) {
   auto i = proxies_.find(name);
   if (i != proxies_.end() && !i->second->sent_one()) destroy_proxy(name);
+}
+
+std::unique_ptr<ProxyPort> Peer::detach_proxy(mach_port_t name) {
+  auto i = proxies_.find(name);
+  if (i == proxies_.end()) return nullptr;
+  auto h = proxies_by_home_id_.find(i->second->home_id());
+  if (h != proxies_by_home_id_.end() && h->second == i->second.get()) proxies_by_home_id_.erase(h);
+  std::unique_ptr<ProxyPort> out = std::move(i->second);
+  proxies_.erase(i);
+  return out;
+}
+
+void Peer::attach_proxy(std::unique_ptr<ProxyPort> proxy) {
+  const mach_port_t name = proxy->name();
+  if (proxy->home_id() != 0 && proxies_by_home_id_.count(proxy->home_id()) == 0)
+    proxies_by_home_id_[proxy->home_id()] = proxy.get();
+  proxies_[name] = std::move(proxy);
+  server_->register_proxy(name, this);
+}
+
+void Peer::hand_over_proxy(mach_port_t name, Peer& to, Port::Client target, uint64_t id) {
+  auto i = proxies_.find(name);
+  if (i == proxies_.end() || i->second->kind() != ProxyPort::Kind::kSend) return;
+  i->second->begin_redirect(to, kj::mv(target), id);
 }
 
 void Peer::destroy_proxy(mach_port_t name) {

@@ -38,6 +38,9 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
 
   const std::string& host_name() const { return host_name_; }
   const std::string& address() const { return address_; }
+  // ADDR:PORT the peer said it listens on.
+  const std::string& advertised_address() const { return advertised_; }
+  void set_advertised_address(std::string a) { advertised_ = kj::mv(a); }
   Host::Client& remote() { return remote_; }
   NetServer& server() { return *server_; }
 
@@ -69,6 +72,12 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
   // A receive right that moved to the peer stays here as a forwarder to
   // its new home `target` (the peer's export `home_id`).
   ProxyPort* adopt_forwarder(mach_port_t name, Port::Client target, uint64_t home_id, uint32_t qlimit);
+  // Moves the proxy `name` to the connection `to`, where the port it
+  // stands for lives: `target` and `id` are the right `to` exported.
+  void hand_over_proxy(mach_port_t name, Peer& to, Port::Client target, uint64_t id);
+  // The proxy leaves this connection's tables (it is moving to another).
+  std::unique_ptr<ProxyPort> detach_proxy(mach_port_t name);
+  void attach_proxy(std::unique_ptr<ProxyPort> proxy);
   // Ends a proxy: its receive right is destroyed (senders see a dead name)
   // and the peer's right released.
   void destroy_proxy(mach_port_t name);
@@ -81,6 +90,7 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
   kj::Own<kj::AsyncIoStream> stream_;
   std::string address_;
   std::string host_name_;
+  std::string advertised_;
   kj::Own<capnp::TwoPartyVatNetwork> network_;
   kj::Own<capnp::RpcSystem<capnp::rpc::twoparty::VatId>> rpc_;
   Host::Client remote_;

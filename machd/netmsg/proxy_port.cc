@@ -66,7 +66,7 @@ bool ProxyPort::on_no_senders() {
 bool ProxyPort::on_message(ReceivedMessage message) {
   // Behind messages that wait for the peer, in order (a no-senders
   // notification included: it must come after them).
-  if (kind_ != Kind::kSendOnce && (!waiting_.empty() || in_flight_ >= window_)) {
+  if (kind_ != Kind::kSendOnce && (redirect_ != nullptr || !waiting_.empty() || in_flight_ >= window_)) {
     waiting_.push_back(kj::mv(message));
     return true;
   }
@@ -123,8 +123,32 @@ void ProxyPort::forward(ReceivedMessage message) {
       }));
 }
 
+void ProxyPort::begin_redirect(Peer& to, Port::Client target, uint64_t id) {
+  redirect_ = Redirect{&to, kj::mv(target), id};
+  if (in_flight_ == 0) finish_redirect();
+}
+
+void ProxyPort::finish_redirect() {
+  KJ_IF_MAYBE(r, redirect_) {
+    Peer* to = r->to;
+    Port::Client target = kj::mv(r->target);
+    const uint64_t id = r->id;
+    redirect_ = nullptr;
+    std::unique_ptr<ProxyPort> self = peer_->detach_proxy(name_);
+    if (!self) return;
+    target_ = kj::mv(target);  // the route through the third host is released
+    home_id_ = id;
+    peer_ = to;
+    to->attach_proxy(std::move(self));
+  }
+}
+
 bool ProxyPort::sent_one() {
   if (in_flight_ > 0) in_flight_--;
+  if (redirect_ != nullptr) {
+    if (in_flight_ > 0) return true;
+    finish_redirect();
+  }
   while (in_flight_ < window_ && !waiting_.empty()) {
     ReceivedMessage m = kj::mv(waiting_.front());
     waiting_.pop_front();

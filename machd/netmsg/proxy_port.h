@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
 
 #include "mach_inbox.h"
 #include "netmsg.capnp.h"
@@ -36,6 +37,12 @@ class Peer;
 class ProxyPort {
  public:
   enum class Kind { kSend, kSendOnce, kForwarder };
+  // Where the port lives (netmsg.capnp, Home); empty host: not known.
+  struct Home {
+    std::string host;
+    std::string address;
+    std::string token;
+  };
 
   ProxyPort(Peer& peer, Kind kind, mach_port_t name, Port::Client target, uint64_t home_id, uint32_t window);
   ~ProxyPort();
@@ -45,6 +52,14 @@ class ProxyPort {
   Kind kind() const { return kind_; }
   mach_port_t name() const { return name_; }
   uint64_t home_id() const { return home_id_; }
+  const Home& home() const { return home_; }
+  void set_home(Home home) { home_ = kj::mv(home); }
+
+  // Moves the proxy to the connection `to` with the right `target` (its
+  // export `id` there) once the sends under way through the present one
+  // are answered, so no message overtakes another; until then new
+  // messages wait.
+  void begin_redirect(Peer& to, Port::Client target, uint64_t id);
   Port::Client& target() { return target_; }
   Peer& peer() { return *peer_; }
 
@@ -62,6 +77,7 @@ class ProxyPort {
 
  private:
   bool handle(ReceivedMessage message);
+  void finish_redirect();
   void forward(ReceivedMessage message);
   bool on_no_senders();
 
@@ -69,7 +85,14 @@ class ProxyPort {
   const Kind kind_;
   mach_port_t name_;
   Port::Client target_;
-  const uint64_t home_id_;
+  uint64_t home_id_;
+  Home home_;
+  struct Redirect {
+    Peer* to;
+    Port::Client target;
+    uint64_t id;
+  };
+  kj::Maybe<Redirect> redirect_;
   const uint32_t window_;
   uint32_t in_flight_ = 0;
   bool in_set_ = true;
