@@ -5,9 +5,11 @@
  *
  *   net_echo serve NAME            serve echo requests under NAME
  *   net_echo call HOST NAME [N]    look NAME up on HOST, make N calls (default 3)
- *   net_echo relay HOST NAME AS    look NAME up on HOST and check the right in
- *                                  here under AS (a right passed on: a caller
- *                                  on a third host reaches HOST directly)
+ *   net_echo relay HOST NAME AS    look NAME up on HOST and offer the right
+ *                                  here under AS, with netname and bootstrap
+ *                                  (a right passed on: a caller on a third
+ *                                  host reaches HOST directly; a local program
+ *                                  finds a remote pager's object by name)
  *
  * Part of machd (Mach IPC in user space on Linux).
  * SPDX-License-Identifier: MIT
@@ -134,6 +136,11 @@ static int relay(const char *host, const char *name, const char *as)
 	kr = netname_check_in(ns, (char *)as, signature, server);
 	if (kr != KERN_SUCCESS) {
 		fprintf(stderr, "net_echo: netname_check_in(%s): %d\n", as, kr);
+		return 1;
+	}
+	kr = bootstrap_register(bootstrap_port, (char *)as, server);
+	if (kr != KERN_SUCCESS) {
+		fprintf(stderr, "net_echo: bootstrap_register(%s): %s\n", as, bootstrap_strerror(kr));
 		return 1;
 	}
 	printf("net_echo: %s on %s checked in here as %s\n", name, host, as);

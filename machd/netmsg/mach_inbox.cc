@@ -47,14 +47,16 @@ std::deque<ReceivedMessage> MachInbox::take() {
 }
 
 void MachInbox::receive_loop() {
-  mach_msg_size_t size = kFirstBuffer;
+  // One buffer for every receive (not cleared: the kernel writes what it
+  // returns); each message is copied out at its own size.
+  std::vector<uint8_t> buffer(kFirstBuffer);
   for (;;) {
-    ReceivedMessage m;
-    m.bytes.resize(size);
-    mach_msg_return_t mr = mach_msg(m.header(), kReceiveOptions, 0, size, set_, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
+    auto* h = reinterpret_cast<mach_msg_header_t*>(buffer.data());
+    mach_msg_return_t mr = mach_msg(h, kReceiveOptions, 0, static_cast<mach_msg_size_t>(buffer.size()), set_,
+                                    MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
     if (mr == MACH_RCV_TOO_LARGE) {
       // The message stays queued; its size (and room for the trailer) next time.
-      size = round_msg(m.header()->msgh_size) + sizeof(mach_msg_max_trailer_t);
+      buffer.resize(round_msg(h->msgh_size) + sizeof(mach_msg_max_trailer_t));
       continue;
     }
     if (mr != MACH_MSG_SUCCESS) {
@@ -62,8 +64,11 @@ void MachInbox::receive_loop() {
       fprintf(stderr, "mach-netmsgd: receive failed: %s (0x%x)\n", mach_error_string(mr), mr);
       _exit(1);  // machd is gone: every right this server held is gone with it
     }
-    m.bytes.resize(round_msg(m.header()->msgh_size) + m.trailer()->msgh_trailer_size);
-    size = kFirstBuffer;
+    const size_t body = round_msg(h->msgh_size);
+    const auto* trailer = reinterpret_cast<const mach_msg_trailer_t*>(buffer.data() + body);
+    ReceivedMessage m;
+    m.bytes.assign(buffer.begin(), buffer.begin() + body + trailer->msgh_trailer_size);
+    if (buffer.size() > kFirstBuffer) buffer.resize(kFirstBuffer), buffer.shrink_to_fit();
     bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mutex_);

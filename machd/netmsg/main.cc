@@ -2,7 +2,8 @@
 // across hosts over Cap'n Proto RPC (README.md).
 //
 //   mach-netmsgd [--host-name NAME] [--listen ADDR:PORT]... [--peer ADDR:PORT]...
-//                [--heartbeat SECS] [--service-name NAME] [--advertise ADDR:PORT] [--verbose]
+//                [--heartbeat SECS] [--service-name NAME] [--advertise ADDR:PORT] [--export NAME]...
+//                [--verbose]
 //                [--tls-certificate PEM --tls-key PEM --tls-trust PEM [--tls-peer-name NAME]]
 //
 // Part of machd (Mach IPC in user space on Linux).
@@ -27,7 +28,8 @@ namespace {
 void usage(FILE* out) {
   fprintf(out,
           "usage: mach-netmsgd [--host-name NAME] [--listen ADDR:PORT]... [--peer ADDR:PORT]...\n"
-          "                    [--heartbeat SECS] [--service-name NAME] [--advertise ADDR:PORT] [--verbose]\n"
+          "                    [--heartbeat SECS] [--service-name NAME] [--advertise ADDR:PORT]\n"
+          "                    [--export NAME]... [--verbose]\n"
           "                    [--tls-certificate PEM --tls-key PEM --tls-trust PEM [--tls-peer-name NAME]]\n"
           "       mach-netmsgd --help | --version\n"
           "Carries Mach messages between this host's machd and other hosts' network\n"
@@ -44,6 +46,8 @@ void usage(FILE* out) {
           "                       key, and the certificates its peers' must chain to\n"
           "  --tls-peer-name NAME the name peers' certificates carry (default mach-netmsgd)\n"
           "  --advertise ADDR:PORT  where other hosts reach this one (default: the first --listen)\n"
+          "  --export NAME        answer netname look-ups of NAME with the bootstrap service of that\n"
+          "                       name on this host (repeatable; e.g. a pager's object)\n"
           "  --verbose            log connections, disconnections and redirects on stderr\n"
           "\n"
           "SIGTERM, SIGINT: close every connection (rights into other hosts become dead\n"
@@ -73,7 +77,7 @@ int main(int argc, char** argv) {
     }
     const bool takes_value = a == "--host-name" || a == "--listen" || a == "--peer" || a == "--heartbeat" ||
                              a == "--service-name" || a == "--tls-certificate" || a == "--tls-key" ||
-                             a == "--tls-trust" || a == "--tls-peer-name" || a == "--advertise";
+                             a == "--tls-trust" || a == "--tls-peer-name" || a == "--advertise" || a == "--export";
     if (!takes_value) {
       fprintf(stderr, "mach-netmsgd: unknown option '%s'\n", argv[i]);
       usage(stderr);
@@ -93,6 +97,7 @@ int main(int argc, char** argv) {
     else if (a == "--tls-trust") options.transport.tls_trust = v;
     else if (a == "--tls-peer-name") options.transport.tls_peer_name = v;
     else if (a == "--advertise") options.advertise = v;
+    else if (a == "--export") options.exports.push_back(v);
     else if (a == "--heartbeat") {
       char* end = nullptr;
       unsigned long s = strtoul(v.c_str(), &end, 10);

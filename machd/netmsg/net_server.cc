@@ -93,7 +93,13 @@ bool is_dead(mach_port_t name) {
 
 mach_port_t NetServer::look_up_local(const std::string& name) {
   auto i = names_.find(name);
-  if (i == names_.end()) return MACH_PORT_NULL;
+  if (i == names_.end()) {
+    if (std::find(options_.exports.begin(), options_.exports.end(), name) == options_.exports.end())
+      return MACH_PORT_NULL;
+    mach_port_t port = MACH_PORT_NULL;
+    if (bootstrap_look_up(bootstrap_port, name.c_str(), &port) != KERN_SUCCESS) return MACH_PORT_NULL;
+    return port;
+  }
   if (is_dead(i->second.port)) {
     mach_port_deallocate(mach_task_self(), i->second.port);
     mach_port_deallocate(mach_task_self(), i->second.signature);

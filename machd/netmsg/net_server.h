@@ -32,6 +32,7 @@ struct ServerOptions {
   std::vector<std::string> peers;          // ADDR:PORT to connect to (and again when lost)
   std::string advertise;                   // ADDR:PORT other hosts reach this one at (default: the first --listen)
   TransportOptions transport;
+  std::vector<std::string> exports;        // bootstrap names netname also answers for on this host
   bool verbose = false;                    // log connections and redirects on stderr
 };
 
@@ -73,7 +74,9 @@ class NetServer {
   void redirect(mach_port_t proxy, std::string home_host, std::string home_address, std::string token);
 
   // netname on this host: a new send right (a reference this task holds)
-  // to the port checked in under `name`, or MACH_PORT_NULL.
+  // to the port checked in under `name`, else, when `name` is one of the
+  // --export names, to the service bootstrap has under it; or
+  // MACH_PORT_NULL.
   mach_port_t look_up_local(const std::string& name);
   // netname_check_in / check_out (NETNAME_* codes).
   kern_return_t check_in(const std::string& name, mach_port_t signature, mach_port_t port);
