@@ -17,6 +17,7 @@
 #include <mach/mach.h>
 #include <servers/bootstrap.h>
 #include <servers/netname.h>
+#include <machd/machd_relay.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -55,8 +56,10 @@ static int serve(const char *name)
 			echo_request_t req;
 			uint8_t space[sizeof(echo_request_t) + sizeof(mach_msg_max_trailer_t)];
 		} in;
-		mach_msg_return_t mr = mach_msg(&in.req.header, MACH_RCV_MSG, 0, sizeof in, port, MACH_MSG_TIMEOUT_NONE,
-		                                MACH_PORT_NULL);
+		mach_msg_return_t mr = mach_msg(&in.req.header,
+		                                MACH_RCV_MSG | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |
+		                                    MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT),
+		                                0, sizeof in, port, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
 		if (mr != MACH_MSG_SUCCESS) {
 			fprintf(stderr, "net_echo: receive: %s\n", mach_error_string(mr));
 			return 1;
@@ -64,6 +67,17 @@ static int serve(const char *name)
 		if (in.req.header.msgh_id != ECHO_REQUEST_ID || in.req.header.msgh_size != sizeof in.req) {
 			mach_msg_destroy(&in.req.header);
 			continue;
+		}
+		if (served == 0) {
+			/* Who is calling: a task here, or one on another host. */
+			const mach_msg_audit_trailer_t *t =
+			        (const mach_msg_audit_trailer_t *)((const uint8_t *)&in.req + in.req.header.msgh_size);
+			machd_host_name_t from = "this host";
+			if (machd_audit_token_is_remote(t->msgh_audit))
+				machd_relay_host_name(mach_host_self(), machd_audit_token_remote_host(t->msgh_audit), from);
+			printf("net_echo: first call from pid %u, uid %u, on %s\n", t->msgh_audit.val[5], t->msgh_audit.val[1],
+			       from);
+			fflush(stdout);
 		}
 		echo_reply_t reply;
 		memset(&reply, 0, sizeof reply);

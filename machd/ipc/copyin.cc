@@ -310,6 +310,11 @@ mach_msg_return_t copyin_body(Ipc& ipc, Task& task, Kmsg& k, SendArgs& args) {
 
 }  // namespace
 
+SenderId sender_for(const Ipc& ipc, const Task& task, const Port* dest) {
+  if (!task.relayed || dest == nullptr || dest->receiver == kNoTask || dest->receiver == ipc.kernel) return task.sender;
+  return *task.relayed;
+}
+
 mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_option_t options,
                               Kmsg** out) {
   // machd's own messages are not charged; a user's beyond its bound fail
@@ -329,6 +334,7 @@ mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_op
     ipc.free_kmsg(k);  // nothing was taken
     return mr;
   }
+  k->sender = sender_for(ipc, task, k->dest);
   if (k->bits & MACH_MSGH_BITS_COMPLEX) {
     mr = copyin_body(ipc, task, *k, args);
     if (mr != MACH_MSG_SUCCESS) {

@@ -131,7 +131,7 @@ mach_msg_return_t credit_post(Ipc& ipc, TaskId tid, CreditId id, std::span<const
 
   // As kmsg_copyin for this shape: the destination is a send right in
   // flight to the credit's port, no reply.
-  k->sender = task->sender;
+  k->sender = sender_for(ipc, *task, c->port);
   k->bits = MACH_MSGH_BITS(kPortSend, 0);
   k->dest = right_copy_send(*c->port);
   auto h = load<mach_msg_header_t>(k->bytes, 0);

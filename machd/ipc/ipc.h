@@ -19,6 +19,7 @@
 #include <set>
 #include <unordered_map>
 #include <utility>
+#include <optional>
 #include <vector>
 
 #include "credit.h"
@@ -51,6 +52,10 @@ struct Task {
   TaskId id;
   Credentials creds;
   SenderId sender;                     // trailer identity built from creds
+  // A network server's relay identity (Kernel::set_relayed_sender): the
+  // trailer identity of its messages to ports user tasks receive on
+  // (messages to machd's own ports keep `sender`).
+  std::optional<SenderId> relayed;
   Space space;
   Port* task_port = nullptr;           // receive right held by the kernel task
   mach_port_name_t self_name = MACH_PORT_NULL;

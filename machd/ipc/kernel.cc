@@ -143,6 +143,14 @@ const Credentials* Kernel::credentials(TaskId task) const {
   return t ? &t->creds : nullptr;
 }
 
+kern_return_t Kernel::set_relayed_sender(TaskId task, const Credentials* relayed) {
+  Task* t = impl_->ipc.task(task);
+  if (t == nullptr) return KERN_INVALID_ARGUMENT;
+  if (relayed == nullptr) t->relayed.reset();
+  else t->relayed = sender_of(*relayed);
+  return KERN_SUCCESS;
+}
+
 kern_return_t Kernel::set_bootstrap_port(mach_port_name_t kernel_name) {
   Drain d{impl_->ipc};
   return task_set_bootstrap(impl_->ipc, kernel_name);

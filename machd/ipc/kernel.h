@@ -349,6 +349,13 @@ class Kernel {
 
   const Credentials* credentials(TaskId task) const;
 
+  // Stamps the identity `relayed` describes on the messages `task` sends
+  // from now on to ports whose receive right a user task holds (a network
+  // server relaying a remote sender); nullptr: its own identity again.
+  // Messages to machd's own ports always carry the task's own identity.
+  // KERN_INVALID_ARGUMENT when the task is gone.
+  kern_return_t set_relayed_sender(TaskId task, const Credentials* relayed);
+
   // ---- kernel objects (kobject.h) --------------------------------------------
   // A new port labelled `ko` whose receive right is in `task`'s space (the
   // kernel task for objects machd serves; a user task for an mk_timer).

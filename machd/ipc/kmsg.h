@@ -80,6 +80,14 @@ void kmsg_destroy_now(Ipc& ipc, Kmsg* k);
 // the message. On failure nothing is returned: header errors consume nothing;
 // body errors destroy the header rights and the descriptors copied so far
 // (XNU ipc_kmsg_clean_partial). The caller checked send_size.
+// The trailer identity of a task with credentials `c` (task.cc).
+SenderId sender_of(const Credentials& c);
+
+// The identity a message from `task` to `dest` carries in its trailer: the
+// task's own, or its relay identity (Task::relayed) when a user task holds
+// `dest`'s receive right.
+SenderId sender_for(const Ipc& ipc, const Task& task, const Port* dest);
+
 mach_msg_return_t kmsg_copyin(Ipc& ipc, Task& task, SendArgs&& args, mach_msg_option_t options,
                               Kmsg** out);
 

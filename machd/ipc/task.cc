@@ -14,8 +14,6 @@
 
 namespace machd::ipc {
 
-namespace {
-
 SenderId sender_of(const Credentials& c) {
   SenderId s;
   s.sec[0] = c.euid;
@@ -24,6 +22,8 @@ SenderId sender_of(const Credentials& c) {
   for (int i = 0; i < 8; i++) s.audit[i] = audit[i];
   return s;
 }
+
+namespace {
 
 Task* new_task(Ipc& ipc, const Credentials& creds) {
   TaskId id = ipc.next_task++;

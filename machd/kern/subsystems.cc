@@ -12,6 +12,7 @@ extern "C" {
 #include "mach_vmServer.h"
 #include "mach_voucherServer.h"
 #include "machd_introspectServer.h"
+#include "machd_relayServer.h"
 #include "memory_entryServer.h"
 #include "processorServer.h"
 #include "processor_setServer.h"
@@ -48,6 +49,7 @@ void add_kernel_subsystems(Dispatch& d) {
   d.add(mach_subsystem_entry());  // GNU Mach's memory-object and emulation calls (subsystem_mach.cc)
   d.add(SUBSYSTEM(task_emulation));  // kern/emulation_server.cc
   d.add(SUBSYSTEM(machd_introspect));  // kern/introspect_server.cc (machctl)
+  d.add(SUBSYSTEM(machd_relay));       // kern/relay_server.cc (mach-netmsgd)
 }
 
 #undef SUBSYSTEM

@@ -46,8 +46,13 @@ kj::Promise<void> ExportedPort::send(SendContext context) {
   auto done = tail_.addBranch()
                   .catch_([](kj::Exception&&) {})
                   .then([context, peer, dest, disposition]() mutable {
-                    auto msg = decode_message(context.getParams().getMessage(), dest, disposition, *peer);
-                    return deliver(kj::mv(msg));
+                    auto in = context.getParams().getMessage();
+                    auto msg = decode_message(in, dest, disposition, *peer);
+                    auto s = in.getSender();
+                    RemoteSender sender{s.getHost().size() ? std::string(s.getHost().cStr()) : peer->host_name(),
+                                        s.getPid(), s.getUid(), s.getGid()};
+                    NetServer* server = &peer->server();
+                    return deliver(kj::mv(msg), server->timer(), [server, sender]() { server->stamp(sender); });
                   })
                   .fork();
   tail_ = done.addBranch().catch_([](kj::Exception&&) {}).fork();

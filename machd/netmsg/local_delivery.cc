@@ -7,7 +7,6 @@
 
 #include <kj/debug.h>
 
-#include <thread>
 
 namespace netmsg {
 
@@ -37,7 +36,11 @@ kj::Exception failure(mach_msg_return_t mr) {
 
 }  // namespace
 
-kj::Promise<void> deliver(kj::Own<OutgoingMessage> message) {
+namespace {
+
+kj::Promise<void> attempt(kj::Own<OutgoingMessage> message, kj::Timer& timer, std::function<void()> stamp,
+                          kj::Duration wait) {
+  stamp();
   mach_msg_header_t* h = message->header();
   mach_msg_return_t mr = mach_msg(h, MACH_SEND_MSG | MACH_SEND_TIMEOUT, h->msgh_size, 0, MACH_PORT_NULL, 0,
                                   MACH_PORT_NULL);
@@ -48,26 +51,18 @@ kj::Promise<void> deliver(kj::Own<OutgoingMessage> message) {
     return failure(mr);
   }
   // The destination's queue is full. The kernel gave the message back
-  // (pseudo-receive), its rights in this task again: a thread waits to send it.
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-  struct BlockedSend {
-    kj::Own<OutgoingMessage> message;
-    kj::Own<kj::CrossThreadPromiseFulfiller<void>> fulfiller;
-  };
-  auto* blocked = new BlockedSend{kj::mv(message), kj::mv(paf.fulfiller)};
-  std::thread([blocked]() {
-    mach_msg_header_t* hh = blocked->message->header();
-    mach_msg_return_t r = mach_msg(hh, MACH_SEND_MSG, hh->msgh_size, 0, MACH_PORT_NULL, MACH_MSG_TIMEOUT_NONE,
-                                   MACH_PORT_NULL);
-    if (r == MACH_MSG_SUCCESS) {
-      blocked->fulfiller->fulfill();
-    } else {
-      mach_msg_destroy(hh);
-      blocked->fulfiller->reject(failure(r));
-    }
-    delete blocked;
-  }).detach();
-  return kj::mv(paf.promise);
+  // (pseudo-receive), its rights in this task again: try again later.
+  const kj::Duration next = wait * 2 > 50 * kj::MILLISECONDS ? 50 * kj::MILLISECONDS : wait * 2;
+  return timer.afterDelay(wait).then(
+      [message = kj::mv(message), &timer, stamp = kj::mv(stamp), next]() mutable {
+        return attempt(kj::mv(message), timer, kj::mv(stamp), next);
+      });
+}
+
+}  // namespace
+
+kj::Promise<void> deliver(kj::Own<OutgoingMessage> message, kj::Timer& timer, std::function<void()> stamp) {
+  return attempt(kj::mv(message), timer, kj::mv(stamp), 1 * kj::MILLISECONDS);
 }
 
 }  // namespace netmsg

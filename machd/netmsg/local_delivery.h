@@ -8,8 +8,10 @@
 #include <mach/mach.h>
 
 #include <kj/async.h>
+#include <kj/timer.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace netmsg {
@@ -29,13 +31,15 @@ struct OutgoingMessage {
   mach_msg_header_t* header() { return reinterpret_cast<mach_msg_header_t*>(bytes.data()); }
 };
 
-// Sends `message` without blocking this thread. Resolves once it is queued
-// on its destination. A full queue: a thread of its own waits to send it
-// (later messages to the same port must wait for this promise: the caller
-// chains them). Rejects (kj DISCONNECTED for a dead or invalid destination,
-// FAILED otherwise) after releasing the rights the message carried.
-// Out-of-line memory the message names must stay valid until it resolves.
-kj::Promise<void> deliver(kj::Own<OutgoingMessage> message);
+// Sends `message` without blocking this thread; `stamp` runs before each
+// attempt (it sets the identity the message goes out with). Resolves once
+// it is queued on its destination. A full queue: tried again after 1 ms,
+// then at growing intervals up to 50 ms, until it goes (later messages to
+// the same port must wait for this promise: the caller chains them).
+// Rejects (kj DISCONNECTED for a dead or invalid destination, FAILED
+// otherwise) after releasing the rights the message carried. Out-of-line
+// memory the message names must stay valid until it resolves.
+kj::Promise<void> deliver(kj::Own<OutgoingMessage> message, kj::Timer& timer, std::function<void()> stamp);
 
 // Releases the rights of a message that will not be sent.
 void release_rights(const std::vector<OwnedRight>& owned);

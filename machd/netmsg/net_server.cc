@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: MIT
 #include "net_server.h"
 
+#include <machd/machd_relay.h>
 #include <mach/notify.h>
 #include <servers/bootstrap.h>
 #include <servers/netname_defs.h>
@@ -35,6 +36,20 @@ NetServer::~NetServer() {
     mach_port_deallocate(mach_task_self(), entry.port);
     mach_port_deallocate(mach_task_self(), entry.signature);
   }
+}
+
+void NetServer::stamp(const RemoteSender& sender) {
+  if (!stamping_ || sender == stamped_) return;
+  char host[sizeof(machd_host_name_t)];
+  snprintf(host, sizeof host, "%s", sender.host.c_str());
+  kern_return_t kr = machd_relay_set_sender(mach_task_self(), host, sender.pid, sender.uid, sender.gid);
+  if (kr != KERN_SUCCESS) {
+    fprintf(stderr, "mach-netmsgd: machd does not stamp remote senders on relayed messages (%s): their "
+                    "trailers name this server\n", mach_error_string(kr));
+    stamping_ = false;
+    return;
+  }
+  stamped_ = sender;
 }
 
 ExportedPort* NetServer::find_token(const std::string& token) const {

@@ -36,6 +36,15 @@ struct ServerOptions {
   bool verbose = false;                    // log connections and redirects on stderr
 };
 
+// Who sent a message on another host (netmsg.capnp, Sender).
+struct RemoteSender {
+  std::string host;
+  int32_t pid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  bool operator==(const RemoteSender&) const = default;
+};
+
 class NetServer {
  public:
   NetServer(kj::AsyncIoContext& io, ServerOptions options);
@@ -50,6 +59,13 @@ class NetServer {
   MachInbox& inbox() { return inbox_; }
   kj::AsyncIoContext& io() { return io_; }
   mach_port_t notify_port() const { return notify_port_; }
+  kj::Timer& timer() { return io_.provider->getTimer(); }
+
+  // The messages this server sends from now on (to tasks' ports) carry
+  // `sender` in their trailers (machd_relay_set_sender, only when it
+  // changes). If machd refuses (this server is not machd's user), they
+  // carry this server's own identity; said once on stderr.
+  void stamp(const RemoteSender& sender);
 
   // Which peer serves the proxy `name` (its receive right is this task's).
   void register_proxy(mach_port_t name, Peer* peer) { proxy_owner_[name] = peer; }
@@ -115,6 +131,8 @@ class NetServer {
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<std::string, NameEntry> names_;
   std::map<std::string, ExportedPort*> tokens_;
+  RemoteSender stamped_;
+  bool stamping_ = true;
   struct Logger : kj::TaskSet::ErrorHandler {
     void taskFailed(kj::Exception&& e) override;
   } logger_;

@@ -32,6 +32,7 @@ bool names_this_host(const std::string& host) {
 }
 
 void send_reply(mach_msg_header_t* reply) {
+  g_server->stamp(RemoteSender{});  // the server's own answer
   mach_msg_return_t mr = mach_msg(reply, MACH_SEND_MSG | MACH_SEND_TIMEOUT, reply->msgh_size, 0, MACH_PORT_NULL, 0,
                                   MACH_PORT_NULL);
   if (mr != MACH_MSG_SUCCESS) mach_msg_destroy(reply);
@@ -66,6 +67,7 @@ void reply_port(Peer& peer, PortRef::Reader ref, mach_port_t reply_port, mach_ms
   r.port_id.name = name;
   r.port_id.disposition = disposition;
   r.port_id.type = MACH_MSG_PORT_DESCRIPTOR;
+  g_server->stamp(RemoteSender{});  // the server's own answer
   mach_msg_return_t mr = mach_msg(&r.Head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, r.Head.msgh_size, 0, MACH_PORT_NULL, 0,
                                   MACH_PORT_NULL);
   if (mr != MACH_MSG_SUCCESS) {

@@ -130,6 +130,49 @@ TEST_F(TaskTest, KernelTaskServesTaskPortsThroughAPortSet) {
   ASSERT_EQ(k.port_destroy(kt, servers), KERN_SUCCESS);
 }
 
+TEST_F(TaskTest, ARelayedSenderIsStampedOnlyOnMessagesToTasksPorts) {
+  // A network server relays a remote sender: a task receiving its message
+  // sees the remote identity; machd's own servers keep seeing the relay's.
+  TaskId kt = k.kernel_task();
+  TaskId relay = task(), b = task();
+  mach_port_name_t pb = recv_port(b);
+  mach_port_name_t to_b = give_send(b, pb, relay);
+  Credentials remote;
+  remote.pid = 4242;
+  remote.uid = remote.euid = remote.auid = 501;
+  remote.gid = remote.egid = 20;
+  remote.asid = 0x7ffffffe;
+  remote.pidversion = 3;
+  ASSERT_EQ(k.set_relayed_sender(relay, &remote), KERN_SUCCESS);
+  ASSERT_EQ(send(relay, simple(to_b, 1)), MACH_MSG_SUCCESS);
+  Received r = receive(b, pb, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT));
+  ASSERT_EQ(r.mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(r.trailer.msgh_audit.val[5], 4242u);
+  EXPECT_EQ(r.trailer.msgh_audit.val[1], 501u);
+  EXPECT_EQ(r.trailer.msgh_audit.val[6], 0x7ffffffeu);
+  EXPECT_EQ(r.trailer.msgh_audit.val[7], 3u);
+  EXPECT_EQ(r.trailer.msgh_sender.val[0], 501u);
+
+  mach_port_name_t servers = MACH_PORT_NULL;
+  ASSERT_EQ(k.port_allocate(kt, MACH_PORT_RIGHT_PORT_SET, &servers), KERN_SUCCESS);
+  ASSERT_EQ(k.port_insert_member(kt, k.task_port_kernel_name(relay), servers), KERN_SUCCESS);
+  ASSERT_EQ(send(relay, simple(k.task_self_name(relay), 3200)), MACH_MSG_SUCCESS);
+  r = receive(kt, servers, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT));
+  ASSERT_EQ(r.mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(r.trailer.msgh_audit.val[5], k.credentials(relay)->pid) << "machd's servers see the relay itself";
+
+  ASSERT_EQ(k.set_relayed_sender(relay, nullptr), KERN_SUCCESS);
+  ASSERT_EQ(send(relay, simple(to_b, 2)), MACH_MSG_SUCCESS);
+  r = receive(b, pb, MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT));
+  ASSERT_EQ(r.mr, MACH_MSG_SUCCESS);
+  EXPECT_EQ(r.trailer.msgh_audit.val[5], k.credentials(relay)->pid) << "cleared: its own identity again";
+  EXPECT_NE(r.trailer.msgh_audit.val[6], 0x7ffffffeu);
+  EXPECT_EQ(k.port_move_member(kt, k.task_port_kernel_name(relay), MACH_PORT_NULL), KERN_SUCCESS);
+  kill(relay);
+  kill(b);
+  ASSERT_EQ(k.port_destroy(kt, servers), KERN_SUCCESS);
+}
+
 TEST_F(TaskTest, ManyTasksDieInAnyOrderWithoutLeaks) {
   std::vector<TaskId> ts;
   for (int i = 0; i < 20; i++) ts.push_back(task());
