@@ -102,14 +102,14 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       unsigned long s = strtoul(v.c_str(), &end, 10);
       if (*end != '\0' || s == 0 || s > 3600) {
-        fprintf(stderr, "mach-netmsgd: --heartbeat wants 1 to 3600 seconds\n");
+        fprintf(stderr, "mach-netmsgd: --heartbeat: '%s' is not a whole number of seconds from 1 to 3600\n", v.c_str());
         return 2;
       }
       options.transport.heartbeat_seconds = static_cast<unsigned>(s);
     }
   }
   if (options.host_name.empty() || options.host_name.size() >= 80) {
-    fprintf(stderr, "mach-netmsgd: the host name must be 1 to 79 bytes\n");
+    fprintf(stderr, "mach-netmsgd: --host-name: '%s' is not 1 to 79 bytes\n", options.host_name.c_str());
     return 2;
   }
 
