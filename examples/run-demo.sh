@@ -21,7 +21,8 @@ ex="$build/examples"
 file_pager="$build/pagers/file-pager"
 for f in "$machd" "$mach_run" "$ex/rpc_server" "$ex/rpc_client" "$ex/pass_receive_right" \
          "$ex/ool_transfer" "$ex/dead_name" "$ex/mach_ps" "$ex/pager_demo" "$file_pager" \
-         "$ex/fs_personality" "$ex/sandbox_personality" "$ex/personalities"; do
+         "$ex/fs_personality" "$ex/sandbox_personality" "$ex/personalities" "$ex/net_echo" \
+         "$build/machd/netmsg/mach-netmsgd"; do
   if [ ! -x "$f" ]; then
     echo "run-demo: $f is missing (run: ninja -C $build)" >&2
     exit 2
@@ -36,8 +37,10 @@ export MACHD_BIN=/bin/false
 machd_pid=""
 server_pid=""
 server2_pid=""
+host_pids=()  # part 10: the second host's machd and every network server
 
 cleanup() {
+  for p in "${host_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
   [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null
   [ -n "$server2_pid" ] && kill -9 "$server2_pid" 2>/dev/null
   if [ -n "$machd_pid" ] && kill -0 "$machd_pid" 2>/dev/null; then
@@ -244,6 +247,55 @@ server_pid=""
 server2_pid=""
 note "What the servers saw (the file server's log, then the sandbox's):"
 sed 's/^/   | /' "$tmp/fs-personality.out" "$tmp/sandbox-personality.out"
+
+# ---------------------------------------------------------------------------
+say "10. Ports across hosts (mach-netmsgd, net_echo)"
+note "Two hosts on this machine: this machd is host a, a second machd is host b," \
+     "each with mach-netmsgd, the network message server, joined over TCP on" \
+     "127.0.0.1 (Cap'n Proto RPC). A server on a checks its port in with the" \
+     "netname service; a client on b looks it up (netname_look_up(\"a\", ...))," \
+     "gets a send right to a proxy port and calls it as a local port. The server's" \
+     "trailer names the caller on b. Then b maps a file-pager object served on a:" \
+     "its page faults travel to the pager on the other host."
+netmsgd="$build/machd/netmsg/mach-netmsgd"
+b_sock="$tmp/host-b.sock"
+"$machd" --foreground --socket "$b_sock" >"$tmp/host-b.log" 2>&1 &
+host_pids+=($!)
+"$netmsgd" --host-name a --listen 127.0.0.1:0 --export "org.machd.example.remote-file.$$" \
+  >"$tmp/netmsgd-a.out" 2>"$tmp/netmsgd-a.log" &
+host_pids+=($!)
+a_port=""
+for _ in $(seq 200); do
+  a_port=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$tmp/netmsgd-a.log" 2>/dev/null)
+  [ -n "$a_port" ] && grep -q serving "$tmp/netmsgd-a.out" 2>/dev/null && break
+  sleep 0.05
+done
+for _ in $(seq 200); do grep -q "listening on" "$tmp/host-b.log" 2>/dev/null && break; sleep 0.05; done
+MACHD_SOCKET="$b_sock" "$netmsgd" --host-name b --listen 127.0.0.1:0 --peer "127.0.0.1:$a_port" \
+  >"$tmp/netmsgd-b.out" 2>"$tmp/netmsgd-b.log" &
+host_pids+=($!)
+for _ in $(seq 200); do grep -q serving "$tmp/netmsgd-b.out" 2>/dev/null && break; sleep 0.05; done
+note "host a's mach-netmsgd listens on 127.0.0.1:$a_port; host b's connects to it"
+"$ex/net_echo" serve echo >"$tmp/net-echo-server.out" 2>&1 &
+host_pids+=($!)
+for _ in $(seq 100); do grep -q serving "$tmp/net-echo-server.out" 2>/dev/null && break; sleep 0.05; done
+run "net_echo (b calls a)" 30 env MACHD_SOCKET="$b_sock" "$ex/net_echo" call a echo 5
+sed 's/^/   | server on a: /' "$tmp/net-echo-server.out"
+if "$ex/pager_demo" --can-fault 2>/dev/null; then
+  remote_file="$tmp/remote.txt"
+  printf '%s\n' "A file on host a, read on host b through a pager." >"$remote_file"
+  rf_name="org.machd.example.remote-file.$$"
+  "$file_pager" --name "$rf_name" "$remote_file" >"$tmp/remote-pager.out" 2>&1 &
+  host_pids+=($!)
+  for _ in $(seq 100); do grep -q serving "$tmp/remote-pager.out" 2>/dev/null && break; sleep 0.05; done
+  MACHD_SOCKET="$b_sock" "$ex/net_echo" relay a "$rf_name" remote-file >"$tmp/relay.out" 2>&1 &
+  host_pids+=($!)
+  for _ in $(seq 100); do grep -q "checked in" "$tmp/relay.out" 2>/dev/null && break; sleep 0.05; done
+  run "pager_demo (b maps a's object)" 30 env MACHD_SOCKET="$b_sock" "$ex/pager_demo" remote-file read 0 49
+fi
+for p in "${host_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for p in "${host_pids[@]}"; do wait "$p" 2>/dev/null; done
+host_pids=()
 
 # ---------------------------------------------------------------------------
 say "Stopping machd"

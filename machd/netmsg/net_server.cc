@@ -261,6 +261,10 @@ kj::Promise<void> NetServer::run() {
   for (const std::string& address : options_.listen) {
     listening.add(transport_->listen(address).then([this, address](kj::Own<kj::ConnectionReceiver> l) {
       fprintf(stderr, "mach-netmsgd: listening on %s (port %u)\n", address.c_str(), l->getPort());
+      // Port 0 (any): other hosts are told the port it got.
+      const size_t colon = options_.advertise.rfind(':');
+      if (options_.advertise == address && colon != std::string::npos && options_.advertise.substr(colon + 1) == "0")
+        options_.advertise = options_.advertise.substr(0, colon + 1) + std::to_string(l->getPort());
       accept_loop(kj::mv(l));
     }));
   }
