@@ -101,6 +101,8 @@ uint32_t queue_limit(mach_port_t name) {
   return limits.mpl_qlimit;
 }
 
+constexpr size_t kFlowLimitWords = (size_t(256) << 20) / sizeof(capnp::word);  // 256 MiB
+
 capnp::ReaderOptions reader_options() {
   capnp::ReaderOptions o;
   // Out-of-line regions travel inside messages: allow up to 1 GiB.
@@ -123,6 +125,9 @@ Peer::Peer(NetServer& server, kj::Own<kj::AsyncIoStream> stream, bool dialed, st
   network_ = kj::heap<capnp::TwoPartyVatNetwork>(*stream_, side, reader_options());
   rpc_ = kj::heap<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
       capnp::makeRpcServer(*network_, kj::heap<HostServer>(*this)));
+  // A peer's calls not yet answered hold at most this much of our memory:
+  // past it Cap'n Proto stops reading the connection until some finish.
+  rpc_->setFlowLimit(kFlowLimitWords);
   capnp::word scratch[4];
   memset(scratch, 0, sizeof scratch);
   capnp::MallocMessageBuilder vat(scratch);
