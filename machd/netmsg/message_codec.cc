@@ -31,6 +31,24 @@ bool encode_message(ReceivedMessage& in, RightTranslator& rights, Message::Build
   mach_msg_header_t* h = in.header();
   uint8_t* const base = in.bytes.data();
   uint8_t* const end = base + h->msgh_size;
+  // Every descriptor known and inside the message before any right moves:
+  // otherwise the message is destroyed whole, nothing half exported.
+  if ((h->msgh_bits & MACH_MSGH_BITS_COMPLEX) != 0) {
+    uint8_t* q = base + sizeof(mach_msg_header_t);
+    bool ok = q + sizeof(mach_msg_body_t) <= end;
+    const mach_msg_size_t count = ok ? reinterpret_cast<mach_msg_body_t*>(q)->msgh_descriptor_count : 0;
+    q += sizeof(mach_msg_body_t);
+    for (mach_msg_size_t i = 0; ok && i < count; i++) {
+      const mach_msg_size_t size =
+          q + sizeof(mach_msg_type_descriptor_t) <= end ? descriptor_size(reinterpret_cast<mach_msg_type_descriptor_t*>(q)) : 0;
+      ok = size != 0 && q + size <= end;
+      q += size;
+    }
+    if (!ok) {
+      mach_msg_destroy(h);
+      return false;
+    }
+  }
   out.setId(h->msgh_id);
   if (MACH_MSGH_BITS_VOUCHER(h->msgh_bits) != 0 && MACH_PORT_VALID(h->msgh_voucher_port))
     mach_port_deallocate(mach_task_self(), h->msgh_voucher_port);
@@ -45,14 +63,7 @@ bool encode_message(ReceivedMessage& in, RightTranslator& rights, Message::Build
     auto list = out.initDescriptors(count);
     for (mach_msg_size_t i = 0; i < count; i++) {
       auto* d = reinterpret_cast<mach_msg_type_descriptor_t*>(p);
-      const mach_msg_size_t size = descriptor_size(d);
-      if (size == 0 || p + size > end) {
-        // The kernel wrote this message: a descriptor we do not know cannot
-        // be released by type, so the rest goes with mach_msg_destroy.
-        h->msgh_remote_port = MACH_PORT_NULL;
-        mach_msg_destroy(h);
-        return false;
-      }
+      const mach_msg_size_t size = descriptor_size(d);  // checked above
       auto slot = list[i];
       switch (d->type) {
         case MACH_MSG_PORT_DESCRIPTOR: {

@@ -160,5 +160,30 @@ TEST(MessageCodec, AReceivedSimpleMessageTravelsWithItsReplyRightAndBytes) {
   EXPECT_EQ(std::memcmp(m.getInline().begin(), raw.payload, sizeof raw.payload), 0);
 }
 
+TEST(MessageCodec, AMessageWithADescriptorTheNetworkCannotCarryGoesNowhereAndExportsNothing) {
+  ReceivedMessage in;
+  struct {
+    mach_msg_header_t h;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+    mach_msg_port_descriptor_t unknown;
+    mach_msg_audit_trailer_t t;
+  } raw{};
+  raw.h.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_PORT_SEND_ONCE, 0) | MACH_MSGH_BITS_COMPLEX;
+  raw.h.msgh_size = sizeof raw - sizeof raw.t;
+  raw.h.msgh_remote_port = MACH_PORT_NULL;
+  raw.body.msgh_descriptor_count = 2;
+  raw.port.type = MACH_MSG_PORT_DESCRIPTOR;
+  raw.port.disposition = MACH_MSG_TYPE_PORT_SEND;
+  raw.port.name = MACH_PORT_NULL;
+  raw.unknown.type = 0x7f;
+  raw.t.msgh_trailer_size = sizeof raw.t;
+  in.bytes.assign(reinterpret_cast<uint8_t*>(&raw), reinterpret_cast<uint8_t*>(&raw) + sizeof raw);
+  capnp::MallocMessageBuilder b;
+  FakeRights rights;
+  EXPECT_FALSE(encode_message(in, rights, b.initRoot<Message>()));
+  EXPECT_TRUE(rights.exported.empty()) << "checked before the first right moved";
+}
+
 }  // namespace
 }  // namespace netmsg
