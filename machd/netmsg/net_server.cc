@@ -13,6 +13,7 @@
 #include <kj/debug.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 
 #include "netname_service.h"
@@ -152,7 +153,9 @@ void NetServer::accept_loop(kj::Own<kj::ConnectionReceiver> listener) {
 
 void NetServer::on_notification(ReceivedMessage& m) {
   mach_msg_header_t* h = m.header();
-  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) && h->msgh_size >= sizeof(mach_dead_name_notification_t)) {
+  // msgh_size excludes the trailer the notification's struct ends with.
+  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) &&
+      h->msgh_size >= offsetof(mach_dead_name_notification_t, trailer)) {
     const mach_port_t name = reinterpret_cast<mach_dead_name_notification_t*>(h)->not_port;
     for (auto& p : peers_) p->on_local_name_died(name);
     mach_port_deallocate(mach_task_self(), name);  // the notification's own reference
