@@ -79,6 +79,9 @@ kern_return_t NetServer::check_in(const std::string& name, mach_port_t signature
     names_.erase(i);
   }
   names_[name] = NameEntry{port, signature};
+  // When the port dies its entry goes (on_notification), not only when a
+  // look-up finds it dead: else every dead service stays a name here.
+  watch_dead_name(port);
   return NETNAME_SUCCESS;
 }
 
@@ -158,6 +161,15 @@ void NetServer::on_notification(ReceivedMessage& m) {
       h->msgh_size >= offsetof(mach_dead_name_notification_t, trailer)) {
     const mach_port_t name = reinterpret_cast<mach_dead_name_notification_t*>(h)->not_port;
     for (auto& p : peers_) p->on_local_name_died(name);
+    for (auto i = names_.begin(); i != names_.end();) {
+      if (i->second.port != name) {
+        ++i;
+        continue;
+      }
+      mach_port_deallocate(mach_task_self(), i->second.port);
+      mach_port_deallocate(mach_task_self(), i->second.signature);
+      i = names_.erase(i);
+    }
     mach_port_deallocate(mach_task_self(), name);  // the notification's own reference
     return;
   }
