@@ -51,13 +51,22 @@ void Task::kill() {
   close(from_);
 }
 
-std::string Task::operator()(const std::string& command, int timeout_ms) {
-  if (pid_ <= 0) return "no task";
+bool Task::send(const std::string& command) {
+  if (pid_ <= 0) return false;
   const std::string line = command + "\n";
-  if (write(to_, line.data(), line.size()) != ssize_t(line.size())) return "no answer (write failed)";
+  return write(to_, line.data(), line.size()) == ssize_t(line.size());
+}
+
+std::string Task::answer(int timeout_ms) {
   std::string answer;
-  if (!read_line(from_, &answer, timeout_ms)) return "no answer to `" + command + "`";
+  if (pid_ <= 0 || !read_line(from_, &answer, timeout_ms)) return "no answer";
   return answer;
+}
+
+std::string Task::operator()(const std::string& command, int timeout_ms) {
+  if (!send(command)) return "no answer (no task)";
+  const std::string a = answer(timeout_ms);
+  return a == "no answer" ? "no answer to `" + command + "`" : a;
 }
 
 std::vector<std::string> ok_words(const std::string& answer) {

@@ -28,6 +28,9 @@ class Task {
   // Sends one command; its answer ("ok ...", "err ..."), or "no answer"
   // when none came within timeout_ms.
   std::string operator()(const std::string& command, int timeout_ms = 30000);
+  // The two halves: a command sent without waiting, and the next answer.
+  bool send(const std::string& command);
+  std::string answer(int timeout_ms = 30000);
   pid_t pid() const { return pid_; }
   // SIGKILL, then waits.
   void kill();
