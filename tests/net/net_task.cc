@@ -300,9 +300,13 @@ std::string cmd_ool(const std::vector<std::string>& a) {
   return std::to_string(total / 1000 / uint64_t(n));
 }
 
+// A ValueMessage to `dest`: a copy of a send right, or the send-once right.
 mach_msg_return_t send_value(mach_port_t dest, int32_t value, int timeout_ms) {
+  mach_port_type_t type = 0;
+  mach_port_type(mach_task_self(), dest, &type);
   ValueMessage m{};
-  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0);
+  m.head.msgh_bits = MACH_MSGH_BITS(
+      (type & MACH_PORT_TYPE_SEND_ONCE) ? MACH_MSG_TYPE_MOVE_SEND_ONCE : MACH_MSG_TYPE_COPY_SEND, 0);
   m.head.msgh_size = sizeof m;
   m.head.msgh_remote_port = dest;
   m.head.msgh_id = kValue;

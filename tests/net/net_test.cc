@@ -150,6 +150,53 @@ TEST_F(Net, SendRightSentBackHomeIsTheOriginalName) {
   EXPECT_EQ(port_type((*a_)("type p")), MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_RECEIVE);
 }
 
+TEST_F(Net, SendRightReturningHomeThroughAThirdHostIsTheOriginalName) {
+  START_HOSTS(loopback(3));
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  Task& c = hosts_.task(2);
+  ASSERT_EQ(ok_words(c("new box")).size(), 1u);
+  ASSERT_EQ(c("checkin boxC box"), "ok");
+  ASSERT_EQ(ok_words((*b_)("lookup h2 boxC toc")).size(), 1u);
+  ASSERT_EQ(ok_words(c("lookup h0 boxA toa")).size(), 1u);
+  const std::string p = ok_words((*a_)("new p")).at(0);
+  ASSERT_EQ((*a_)("give tob p make-send"), "ok");
+  ASSERT_EQ(ok_words((*b_)("take box x")).size(), 2u);
+  ASSERT_EQ((*b_)("give toc x move-send"), "ok");
+  ASSERT_EQ(ok_words(c("take box y")).size(), 2u);
+  ASSERT_EQ(c("give toa y move-send"), "ok");
+  const std::string took = (*a_)("take box z");
+  auto w = ok_words(took);
+  ASSERT_EQ(w.size(), 2u) << took;
+  EXPECT_EQ(w[0], p) << "the right came home under another name";
+  EXPECT_EQ(port_type(took), MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_RECEIVE);
+}
+
+TEST_F(Net, SendOnceRightInAMessageIsUsedOnceAcrossHosts) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  ASSERT_EQ(ok_words((*a_)("new p")).size(), 1u);
+  ASSERT_EQ((*a_)("give tob p make-send-once"), "ok");
+  const std::string took = (*b_)("take box x");
+  ASSERT_EQ(port_type(took), MACH_PORT_TYPE_SEND_ONCE) << took;
+  ASSERT_EQ((*b_)("send x 5"), "ok");
+  EXPECT_EQ((*a_)("recv p"), "ok 5");
+  // Used: the name is gone from b's space.
+  EXPECT_EQ((*b_)("type x"), "err mach_port_type " + std::to_string(KERN_INVALID_NAME));
+}
+
+TEST_F(Net, SendOnceRightSentBackHomeStillReachesItsPort) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  ASSERT_EQ(ok_words((*a_)("new p")).size(), 1u);
+  ASSERT_EQ((*a_)("give tob p make-send-once"), "ok");
+  ASSERT_EQ(port_type((*b_)("take box x")), MACH_PORT_TYPE_SEND_ONCE);
+  ASSERT_EQ((*b_)("give toa x move-send-once"), "ok");
+  const std::string took = (*a_)("take box y");
+  ASSERT_EQ(port_type(took), MACH_PORT_TYPE_SEND_ONCE) << took;
+  ASSERT_EQ((*a_)("send y 9"), "ok");
+  EXPECT_EQ((*a_)("recv p"), "ok 9");
+}
+
 TEST_F(Net, ReceiveRightMovedToAnotherHostKeepsItsQueueAndItsSenders) {
   START_HOSTS(loopback());
   ASSERT_NO_FATAL_FAILURE(inboxes());
@@ -234,6 +281,18 @@ long dead_name_after(Hosts& hosts, const std::function<void()>& cut, int wait_ms
   if (w.size() != 2 || w[0] != std::to_string(MACH_NOTIFY_DEAD_NAME)) return -1;
   if (port_type(b("type x")) != MACH_PORT_TYPE_DEAD_NAME) return -3;
   return ms_since(t0);
+}
+
+TEST_F(Net, IdleConnectionOutlivesTheHeartbeatBound) {
+  HostsOptions o = loopback();
+  o.heartbeat = 1;
+  START_HOSTS(o);
+  ASSERT_NO_FATAL_FAILURE(echo_between(0, 1));
+  ASSERT_EQ(ok_words((*client_)("new n")).size(), 1u);
+  ASSERT_EQ((*client_)("notify-dead e n"), "ok");
+  // Nothing crosses for 6 heartbeats but the probes: no dead name.
+  EXPECT_EQ((*client_)("notified n 6000"), "err receive " + std::to_string(MACH_RCV_TIMED_OUT));
+  EXPECT_EQ(ok_words((*client_)("call e 3 16")).size(), 2u);
 }
 
 TEST_F(Net, KilledNetmsgdTurnsRemoteRightsIntoDeadNamesWithin4Heartbeats) {
