@@ -230,6 +230,22 @@ TEST_F(Net, ReceiveRightMovedToAHostWithAProxyBecomesThatProxysPort) {
   EXPECT_EQ((*b_)("recvseq r2 2"), "ok");
 }
 
+TEST_F(Net, ReceiveRightComingToItsSendersHostKeepsTheirMessageOrder) {
+  // b fills a's port (queue limit 1) until a send times out: some messages
+  // wait at a, the rest in b's proxy. Then the receive right moves to b:
+  // b's receiver gets every message b sent, in the order b sent them.
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  ASSERT_EQ(ok_words((*a_)("new r 1")).size(), 1u);
+  ASSERT_EQ((*a_)("give tob r make-send"), "ok");
+  ASSERT_EQ(ok_words((*b_)("take box x")).size(), 2u);
+  const auto sent = ok_words((*b_)("fill x 300 100"));
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ((*a_)("give tob r move-receive"), "ok");
+  ASSERT_EQ(ok_words((*b_)("take box r2")).size(), 2u);
+  EXPECT_EQ((*b_)("recvseq r2 " + sent[0]), "ok");
+}
+
 // ---- notifications ----
 
 TEST_F(Net, LastRemoteSenderGoneSendsNoSendersHome) {
