@@ -19,6 +19,7 @@ enum : mach_msg_id_t {
   kDrop,   // a request the server destroys: its reply right dies unused
   kRight,  // RightMessage: one port descriptor
   kValue,  // ValueMessage
+  kRights,  // RightsMessage: an out-of-line array of ports
 };
 
 constexpr uint32_t kInlineMax = 4096;
@@ -60,6 +61,12 @@ struct RightMessage {
   mach_msg_header_t head;
   mach_msg_body_t body;
   mach_msg_port_descriptor_t port;
+};
+
+struct RightsMessage {
+  mach_msg_header_t head;
+  mach_msg_body_t body;
+  mach_msg_ool_ports_descriptor_t ports;
 };
 
 struct ValueMessage {

@@ -14,6 +14,9 @@
 //   give L R DISPOSITION      a RightMessage to L carrying R (make-send, copy-send,
 //                             move-send, make-send-once, move-send-once, move-receive)
 //   take L R [MS]             receive a RightMessage on L, its right under R -> ok NAME TYPE
+//   give-array L DISPOSITION R...   a RightsMessage to L carrying the Rs
+//   take-array L PREFIX [MS]  receive a RightsMessage on L, its rights under
+//                             PREFIX0, PREFIX1...                -> ok NAME:TYPE...
 //   send L VALUE [MS]         a ValueMessage to L (MS: MACH_SEND_TIMEOUT)
 //   fill L MS MAX             values 0, 1, ... to L with timeout MS until one times
 //                             out                                 -> ok SENT | err
@@ -373,6 +376,51 @@ std::string cmd_take(const std::vector<std::string>& a) {
   return std::to_string(in.m.port.name) + " " + type_of(in.m.port.name);
 }
 
+std::string cmd_give_array(const std::vector<std::string>& a) {
+  std::vector<mach_port_t> names;
+  for (size_t i = 3; i < a.size(); i++) names.push_back(port(a[i]));
+  RightsMessage m{};
+  m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  m.head.msgh_size = sizeof m;
+  m.head.msgh_remote_port = port(a.at(1));
+  m.head.msgh_id = kRights;
+  m.body.msgh_descriptor_count = 1;
+  m.ports.address = names.data();
+  m.ports.count = mach_msg_size_t(names.size());
+  m.ports.deallocate = FALSE;
+  m.ports.copy = MACH_MSG_PHYSICAL_COPY;
+  m.ports.disposition = disposition(a.at(2));
+  m.ports.type = MACH_MSG_OOL_PORTS_DESCRIPTOR;
+  check(mach_msg(&m.head, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m, 0, MACH_PORT_NULL, 10000, MACH_PORT_NULL),
+        "send");
+  return "";
+}
+
+std::string cmd_take_array(const std::vector<std::string>& a) {
+  struct {
+    RightsMessage m;
+    mach_msg_max_trailer_t trailer;
+  } in{};
+  const int ms = a.size() > 3 ? std::stoi(a[3]) : 10000;
+  check(mach_msg(&in.m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in, port(a.at(1)), mach_msg_timeout_t(ms),
+                 MACH_PORT_NULL),
+        "receive");
+  if (in.m.head.msgh_id != kRights || !(in.m.head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+      in.m.body.msgh_descriptor_count != 1 || in.m.ports.type != MACH_MSG_OOL_PORTS_DESCRIPTOR) {
+    mach_msg_destroy(&in.m.head);
+    throw Failure{"not a rights message"};
+  }
+  const auto* names = static_cast<const mach_port_t*>(in.m.ports.address);
+  std::string out;
+  for (mach_msg_size_t i = 0; i < in.m.ports.count; i++) {
+    set_port(a.at(2) + std::to_string(i), names[i]);
+    out += (i ? " " : "") + std::to_string(names[i]) + ":" + type_of(names[i]);
+  }
+  vm_deallocate(mach_task_self(), reinterpret_cast<vm_address_t>(in.m.ports.address),
+                in.m.ports.count * sizeof(mach_port_t));
+  return out;
+}
+
 std::string cmd_drop(const std::vector<std::string>& a) {
   mach_msg_header_t h{};
   h.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
@@ -511,6 +559,8 @@ std::string run(const std::vector<std::string>& a) {
   if (c == "drop") return cmd_drop(a);
   if (c == "give") return cmd_give(a);
   if (c == "take") return cmd_take(a);
+  if (c == "give-array") return cmd_give_array(a);
+  if (c == "take-array") return cmd_take_array(a);
   if (c == "send") {
     mach_msg_return_t mr = send_value(port(a.at(1)), std::stoi(a.at(2)), a.size() > 3 ? std::stoi(a[3]) : 10000);
     if (mr != MACH_MSG_SUCCESS) throw Failure{code(mr)};

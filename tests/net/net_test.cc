@@ -171,6 +171,32 @@ TEST_F(Net, SendRightReturningHomeThroughAThirdHostIsTheOriginalName) {
   EXPECT_EQ(port_type(took), MACH_PORT_TYPE_SEND | MACH_PORT_TYPE_RECEIVE);
 }
 
+TEST_F(Net, OutOfLinePortArraysCarrySendRightsThereAndHome) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  const std::string p0 = ok_words((*a_)("new p0")).at(0);
+  const std::string p1 = ok_words((*a_)("new p1")).at(0);
+  ASSERT_EQ((*a_)("give-array tob make-send p0 p1 p0"), "ok");
+  const std::string took = (*b_)("take-array box x");
+  auto w = ok_words(took);
+  ASSERT_EQ(w.size(), 3u) << took;
+  // One port twice in the array is one name on b too.
+  EXPECT_EQ(w[0], w[2]);
+  EXPECT_NE(w[0], w[1]);
+  EXPECT_EQ(port_type((*b_)("type x0")), MACH_PORT_TYPE_SEND);
+  ASSERT_EQ((*b_)("send x0 0"), "ok");
+  ASSERT_EQ((*b_)("send x1 1"), "ok");
+  EXPECT_EQ((*a_)("recv p0"), "ok 0");
+  EXPECT_EQ((*a_)("recv p1"), "ok 1");
+  // Back home: the original names.
+  ASSERT_EQ((*b_)("give-array toa copy-send x1 x0"), "ok");
+  const std::string home = (*a_)("take-array box y");
+  auto h = ok_words(home);
+  ASSERT_EQ(h.size(), 2u) << home;
+  EXPECT_EQ(h[0], p1 + ":0x30000");
+  EXPECT_EQ(h[1], p0 + ":0x30000");
+}
+
 TEST_F(Net, SendOnceRightInAMessageIsUsedOnceAcrossHosts) {
   START_HOSTS(loopback());
   ASSERT_NO_FATAL_FAILURE(inboxes());
@@ -210,6 +236,21 @@ TEST_F(Net, ReceiveRightMovedToAnotherHostKeepsItsQueueAndItsSenders) {
   ASSERT_EQ((*a_)("send r 1"), "ok");
   ASSERT_EQ((*a_)("send r 2"), "ok");
   EXPECT_EQ((*b_)("recvseq r2 3"), "ok");
+}
+
+TEST_F(Net, ReceiveRightDyingOnItsNewHostTurnsOldHomeRightsIntoDeadNames) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  ASSERT_EQ(ok_words((*a_)("new r")).size(), 1u);
+  ASSERT_EQ(ok_words((*a_)("new n")).size(), 1u);
+  ASSERT_EQ((*a_)("give tob r move-receive"), "ok");
+  ASSERT_EQ(port_type((*b_)("take box r2")), MACH_PORT_TYPE_RECEIVE);
+  ASSERT_EQ((*a_)("notify-dead r n"), "ok");
+  ASSERT_EQ((*b_)("drop-receive r2"), "ok");
+  auto w = ok_words((*a_)("notified n 10000"));
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0], std::to_string(MACH_NOTIFY_DEAD_NAME));
+  EXPECT_EQ(port_type((*a_)("type r")), MACH_PORT_TYPE_DEAD_NAME);
 }
 
 TEST_F(Net, ReceiveRightMovedToAHostWithAProxyBecomesThatProxysPort) {
