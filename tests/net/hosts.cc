@@ -122,59 +122,67 @@ Task& Hosts::task(int i) {
 }
 
 bool Hosts::start_host(int i, const HostsOptions& options, std::string* why) {
-  auto h = std::make_unique<Host>();
-  if (!h->machd.start(env_or("MACHD_BIN", "machd"))) {
+  hosts_.push_back(std::make_unique<Host>());
+  Host& host = *hosts_.back();
+  if (!host.machd.start(env_or("MACHD_BIN", "machd"))) {
     *why = "machd did not start";
     return false;
   }
+  host.log_path = dir_ + "/" + name(i) + ".log";
   const std::string ip = network_ ? network_->address(i) : "127.0.0.1";
+  if (!start_netmsgd(i, ip + ":0", why)) return false;
+  host.probe = new_task(i);
+  return host.probe != nullptr;
+}
+
+bool Hosts::start_netmsgd(int i, const std::string& listen, std::string* why) {
+  Host& host = *hosts_.at(size_t(i));
   std::vector<std::string> argv = {env_or("NETMSGD_BIN", "mach-netmsgd"), "--host-name", name(i), "--listen",
-                                   ip + ":0", "--heartbeat", std::to_string(options.heartbeat)};
+                                   listen, "--heartbeat", std::to_string(options_.heartbeat)};
   for (int j = 0; j < i; j++) {
     argv.push_back("--peer");
     argv.push_back(hosts_.at(size_t(j))->address);
   }
-  if (size_t(i) < options.extra.size())
-    argv.insert(argv.end(), options.extra[size_t(i)].begin(), options.extra[size_t(i)].end());
-  h->log_path = dir_ + "/" + name(i) + ".log";
-  int log_fd = open(h->log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (size_t(i) < options_.extra.size())
+    argv.insert(argv.end(), options_.extra[size_t(i)].begin(), options_.extra[size_t(i)].end());
+  int log_fd = open(host.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int out[2];
   if (log_fd < 0 || pipe2(out, O_CLOEXEC) != 0) {
     *why = "cannot make the log or a pipe";
     return false;
   }
+  const size_t log_start = read_file(host.log_path).size();
   Spawn s;
   s.argv = argv;
-  s.env = {"MACHD_SOCKET=" + h->machd.socket()};
+  s.env = {"MACHD_SOCKET=" + host.machd.socket()};
   s.netns = network_ ? network_->ns(i) : "";
   s.stdout_fd = out[1];
   s.stderr_fd = log_fd;
-  h->netmsgd = spawn(s, why);
+  host.netmsgd = spawn(s, why);
   close(out[1]);
   close(log_fd);
-  h->stdout_fd = out[0];
+  if (host.stdout_fd >= 0) close(host.stdout_fd);
+  host.stdout_fd = out[0];
   std::string line;
-  hosts_.push_back(std::move(h));
-  Host& host = *hosts_.back();
   if (host.netmsgd < 0 || !read_line(host.stdout_fd, &line, 10000) ||
       line.find("mach-netmsgd: serving host " + name(i)) != 0) {
     *why = "mach-netmsgd of " + name(i) + " did not start: " + line + " " + log(i);
     return false;
   }
   std::smatch m;
-  const std::string text = log(i);
+  const std::string text = read_file(host.log_path).substr(log_start);
   if (!std::regex_search(text, m, std::regex("\\(port ([0-9]+)\\)"))) {
     *why = "no listening port in " + name(i) + "'s log: " + text;
     return false;
   }
-  host.address = ip + ":" + m[1].str();
+  host.address = listen.substr(0, listen.rfind(':')) + ":" + m[1].str();
   host.banner = line;
-  host.probe = new_task(i);
-  return host.probe != nullptr;
+  return true;
 }
 
 bool Hosts::start(const HostsOptions& options, std::string* why, bool* skip) {
   *skip = false;
+  options_ = options;
   char dir[] = "/tmp/net-test-XXXXXX";
   if (mkdtemp(dir) == nullptr) {
     *why = "mkdtemp";
@@ -218,6 +226,15 @@ void Hosts::kill_netmsgd(int i) {
   Host& h = *hosts_.at(size_t(i));
   kill_and_wait(h.netmsgd);
   h.netmsgd = -1;
+}
+
+bool Hosts::restart_netmsgd(int i, std::string* why) {
+  Host& h = *hosts_.at(size_t(i));
+  if (!start_netmsgd(i, h.address, why)) return false;
+  // Its names now are its new baseline; machd's stays: a fresh
+  // mach-netmsgd holds what the first one held when it was fresh.
+  h.baseline_names = (*h.probe)("ports " + std::to_string(h.netmsgd));
+  return !ok_words(h.baseline_names).empty();
 }
 
 std::string Hosts::log(int i) const {

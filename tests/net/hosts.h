@@ -81,6 +81,10 @@ class Hosts {
   Task& task(int i);
   // SIGKILL to host i's mach-netmsgd (its leak check is then skipped).
   void kill_netmsgd(int i);
+  // Starts host i's mach-netmsgd again (after kill_netmsgd), on the
+  // address it listened on before; the leak check counts its names from
+  // now on.
+  bool restart_netmsgd(int i, std::string* why);
   // Host i's mach-netmsgd log so far.
   std::string log(int i) const;
 
@@ -102,8 +106,11 @@ class Hosts {
     std::string baseline_machd;   // `machd` after start
   };
   bool start_host(int i, const HostsOptions& options, std::string* why);
+  // Host i's mach-netmsgd, listening on `listen` (ADDR:PORT, port 0: any).
+  bool start_netmsgd(int i, const std::string& listen, std::string* why);
   std::unique_ptr<Task> new_task(int i);
 
+  HostsOptions options_;
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Host>> hosts_;
   std::vector<std::pair<int, std::unique_ptr<Task>>> tasks_;

@@ -363,6 +363,21 @@ TEST_F(Net, KilledNetmsgdTurnsRemoteRightsIntoDeadNamesWithin4Heartbeats) {
   printf("dead name after %ld ms (bound %ld ms)\n", ms, bound);
 }
 
+TEST_F(Net, RestartedNetmsgdIsDialedAgainAndServesNewLookUps) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(echo_between(0, 1));
+  ASSERT_EQ(ok_words((*client_)("call e 3 16")).size(), 2u);
+  hosts_.kill_netmsgd(0);
+  std::string why;
+  ASSERT_TRUE(hosts_.restart_netmsgd(0, &why)) << why;
+  // Its names went with it: the service checks in again.
+  ASSERT_EQ((*server_)("checkin echo svc"), "ok");
+  // h1 dials h0 again (every heartbeat) and looks the name up anew.
+  ASSERT_EQ(ok_words((*client_)("lookup h0 echo e2 10000")).size(), 1u);
+  EXPECT_EQ(ok_words((*client_)("call e2 3 16")).size(), 2u);
+  EXPECT_EQ(port_type((*client_)("type e")), MACH_PORT_TYPE_DEAD_NAME);
+}
+
 TEST_F(NetNamespaces, CutLinkTurnsRemoteRightsIntoDeadNamesWithin4Heartbeats) {
   HostsOptions o = netns();
   o.heartbeat = 1;
