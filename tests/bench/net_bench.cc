@@ -223,11 +223,12 @@ std::pair<double, double> null_rpc(Task& client) {
 // (the sender holds it as "to_sink").
 double stream(Task& sender, Task& receiver, int count) {
   receiver.send("sink sink " + std::to_string(count));
-  expect_ok(sender, "stream to_sink " + std::to_string(count));
+  const auto sent = expect_ok(sender, "stream to_sink " + std::to_string(count));
   const std::string a = receiver.answer(120000);
   auto w = ok_words(a);
-  if (w.empty()) die("sink: " + a);
-  return double(count) / (atof(w[0].c_str()) * 1e-9);
+  if (w.size() != 2 || sent.size() != 2) die("sink: " + a);
+  // From the first send to the last receive (one monotonic clock for all).
+  return double(count) / (double(std::stoull(w[1]) - std::stoull(sent[1])) * 1e-9);
 }
 
 }  // namespace

@@ -22,8 +22,8 @@
 //                             out                                 -> ok SENT | err
 //   recv L [MS]               receive a ValueMessage              -> ok VALUE
 //   recvseq L COUNT [MS]      values 0..COUNT-1 in order, then nothing more
-//   stream L COUNT            COUNT one-way values to L           -> ok NSEC_TOTAL
-//   sink L COUNT              receive COUNT values                -> ok NSEC_TOTAL
+//   stream L COUNT            COUNT one-way values to L  -> ok NSEC_TOTAL START (CLOCK_MONOTONIC ns)
+//   sink L COUNT              receive COUNT values       -> ok NSEC_TOTAL END (CLOCK_MONOTONIC ns)
 //   type L | name L           mach_port_type (hex) | the name
 //   dealloc L | drop-receive L   mach_port_deallocate | receive right -1
 //   notify-dead L N | notify-nosenders L N   the notification to N (send-once)
@@ -474,7 +474,7 @@ std::string cmd_stream(const std::vector<std::string>& a) {
     mach_msg_return_t mr = send_value(dest, i, 20000);
     if (mr != MACH_MSG_SUCCESS) throw Failure{"send " + std::to_string(i) + " " + code(mr)};
   }
-  return std::to_string(now_ns() - t0);
+  return std::to_string(now_ns() - t0) + " " + std::to_string(t0);
 }
 
 std::string cmd_sink(const std::vector<std::string>& a) {
@@ -486,7 +486,8 @@ std::string cmd_sink(const std::vector<std::string>& a) {
     if (i == 0) t0 = now_ns();
     if (v != i) throw Failure{"value " + std::to_string(i) + " was " + std::to_string(v)};
   }
-  return std::to_string(now_ns() - t0);
+  const uint64_t end = now_ns();
+  return std::to_string(end - t0) + " " + std::to_string(end);
 }
 
 std::string cmd_notify(const std::vector<std::string>& a, mach_msg_id_t which) {
