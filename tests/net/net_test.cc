@@ -11,6 +11,7 @@
 #include <string>
 
 #include "net_fixture.h"
+#include "process.h"
 
 namespace nettest {
 namespace {
@@ -426,15 +427,23 @@ TEST_F(NetNamespaces, RpcsAreAllAnsweredDespiteRandomPacketDrop) {
   ASSERT_TRUE(hosts_.network()->nft(0,
                                     "table inet lossy {\n"
                                     "  chain in { type filter hook input priority 0;"
-                                    " iifname \"v0\" numgen random mod 100 < 10 drop; }\n"
+                                    " iifname \"v0\" numgen random mod 100 < 10 counter drop; }\n"
                                     "  chain out { type filter hook output priority 0;"
-                                    " oifname \"v0\" numgen random mod 100 < 10 drop; }\n"
+                                    " oifname \"v0\" numgen random mod 100 < 10 counter drop; }\n"
                                     "}\n",
                                     &why))
       << why;
   EXPECT_EQ(ok_words((*client_)("call e 200 512", 120000)).size(), 2u);
   EXPECT_EQ(ok_words((*client_)("ool e 1048576 4", 120000)).size(), 1u);
   EXPECT_EQ(ok_words((*client_)("call e 50 4096", 120000)).size(), 2u);
+  // Packets were dropped indeed.
+  std::string table;
+  ASSERT_EQ(run({"nft", "list", "table", "inet", "lossy"}, &table, hosts_.network()->ns(0)), 0) << table;
+  long dropped = 0;
+  for (size_t at = 0; (at = table.find("counter packets ", at)) != std::string::npos; at++)
+    dropped += strtol(table.c_str() + at + 16, nullptr, 10);
+  EXPECT_GT(dropped, 20) << table;
+  printf("packets dropped: %ld\n", dropped);
 }
 
 TEST_F(NetNamespaces, InlineAndOutOfLineRpcsCrossARealLink) {
