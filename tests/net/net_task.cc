@@ -358,22 +358,32 @@ std::string type_of(mach_port_t name) {
   return s;
 }
 
-std::string cmd_take(const std::vector<std::string>& a) {
+// Receives on port `label` within `ms` one complex message of id `id` with
+// one descriptor of type `descriptor` (as T lays it out); throws, having
+// destroyed it, for anything else.
+template <typename T>
+T receive_one(const std::string& label, int ms, mach_msg_id_t id, mach_msg_descriptor_type_t descriptor) {
   struct {
-    RightMessage m;
+    T m;
     mach_msg_max_trailer_t trailer;
   } in{};
-  const int ms = a.size() > 3 ? std::stoi(a[3]) : 10000;
-  check(mach_msg(&in.m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in, port(a.at(1)), mach_msg_timeout_t(ms),
+  check(mach_msg(&in.m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in, port(label), mach_msg_timeout_t(ms),
                  MACH_PORT_NULL),
         "receive");
-  if (in.m.head.msgh_id != kRight || !(in.m.head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
-      in.m.body.msgh_descriptor_count != 1 || in.m.port.type != MACH_MSG_PORT_DESCRIPTOR) {
+  const auto* d = reinterpret_cast<const mach_msg_type_descriptor_t*>(&in.m.body + 1);
+  if (in.m.head.msgh_id != id || !(in.m.head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
+      in.m.body.msgh_descriptor_count != 1 || d->type != descriptor) {
     mach_msg_destroy(&in.m.head);
-    throw Failure{"not a right message"};
+    throw Failure{"not the message expected (id " + std::to_string(in.m.head.msgh_id) + ")"};
   }
-  set_port(a.at(2), in.m.port.name);
-  return std::to_string(in.m.port.name) + " " + type_of(in.m.port.name);
+  return in.m;
+}
+
+std::string cmd_take(const std::vector<std::string>& a) {
+  const RightMessage m =
+      receive_one<RightMessage>(a.at(1), a.size() > 3 ? std::stoi(a[3]) : 10000, kRight, MACH_MSG_PORT_DESCRIPTOR);
+  set_port(a.at(2), m.port.name);
+  return std::to_string(m.port.name) + " " + type_of(m.port.name);
 }
 
 std::string cmd_give_array(const std::vector<std::string>& a) {
@@ -397,27 +407,16 @@ std::string cmd_give_array(const std::vector<std::string>& a) {
 }
 
 std::string cmd_take_array(const std::vector<std::string>& a) {
-  struct {
-    RightsMessage m;
-    mach_msg_max_trailer_t trailer;
-  } in{};
-  const int ms = a.size() > 3 ? std::stoi(a[3]) : 10000;
-  check(mach_msg(&in.m.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in, port(a.at(1)), mach_msg_timeout_t(ms),
-                 MACH_PORT_NULL),
-        "receive");
-  if (in.m.head.msgh_id != kRights || !(in.m.head.msgh_bits & MACH_MSGH_BITS_COMPLEX) ||
-      in.m.body.msgh_descriptor_count != 1 || in.m.ports.type != MACH_MSG_OOL_PORTS_DESCRIPTOR) {
-    mach_msg_destroy(&in.m.head);
-    throw Failure{"not a rights message"};
-  }
-  const auto* names = static_cast<const mach_port_t*>(in.m.ports.address);
+  const RightsMessage m = receive_one<RightsMessage>(a.at(1), a.size() > 3 ? std::stoi(a[3]) : 10000, kRights,
+                                                     MACH_MSG_OOL_PORTS_DESCRIPTOR);
+  const auto* names = static_cast<const mach_port_t*>(m.ports.address);
   std::string out;
-  for (mach_msg_size_t i = 0; i < in.m.ports.count; i++) {
+  for (mach_msg_size_t i = 0; i < m.ports.count; i++) {
     set_port(a.at(2) + std::to_string(i), names[i]);
     out += (i ? " " : "") + std::to_string(names[i]) + ":" + type_of(names[i]);
   }
-  vm_deallocate(mach_task_self(), reinterpret_cast<vm_address_t>(in.m.ports.address),
-                in.m.ports.count * sizeof(mach_port_t));
+  vm_deallocate(mach_task_self(), reinterpret_cast<vm_address_t>(m.ports.address),
+                m.ports.count * sizeof(mach_port_t));
   return out;
 }
 

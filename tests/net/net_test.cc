@@ -37,6 +37,13 @@ HostsOptions netns(int hosts = 2) {
   return o;
 }
 
+// The id of the next message on `task`'s port `label` within `ms`, or -1
+// when none came.
+long notification(Task& task, const std::string& label, int ms) {
+  auto w = ok_words(task("notified " + label + " " + std::to_string(ms), ms + 5000));
+  return w.size() == 2 ? std::stol(w[0]) : -1;
+}
+
 class Net : public NetTest {
  protected:
   // An echo server on host `on`, checked in as "echo"; and a task on host
@@ -96,9 +103,7 @@ TEST_F(Net, UnusedRemoteSendOnceRightSendsTheSendOnceNotification) {
   ASSERT_EQ(ok_words((*client_)("new r")).size(), 1u);
   // The server destroys the request, its reply right with it.
   ASSERT_EQ((*client_)("drop e r"), "ok");
-  auto w = ok_words((*client_)("notified r 10000"));
-  ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0], std::to_string(MACH_NOTIFY_SEND_ONCE));
+  EXPECT_EQ(notification(*client_, "r", 10000), MACH_NOTIFY_SEND_ONCE);
   // And the reply right still works for the next call.
   EXPECT_EQ(ok_words((*client_)("call e 3 8")).size(), 2u);
 }
@@ -248,9 +253,7 @@ TEST_F(Net, ReceiveRightDyingOnItsNewHostTurnsOldHomeRightsIntoDeadNames) {
   ASSERT_EQ(port_type((*b_)("take box r2")), MACH_PORT_TYPE_RECEIVE);
   ASSERT_EQ((*a_)("notify-dead r n"), "ok");
   ASSERT_EQ((*b_)("drop-receive r2"), "ok");
-  auto w = ok_words((*a_)("notified n 10000"));
-  ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0], std::to_string(MACH_NOTIFY_DEAD_NAME));
+  EXPECT_EQ(notification(*a_, "n", 10000), MACH_NOTIFY_DEAD_NAME);
   EXPECT_EQ(port_type((*a_)("type r")), MACH_PORT_TYPE_DEAD_NAME);
 }
 
@@ -301,9 +304,7 @@ TEST_F(Net, LastRemoteSenderGoneSendsNoSendersHome) {
   ASSERT_EQ(ok_words((*b_)("take box x")).size(), 2u);
   EXPECT_EQ((*a_)("notified n 500"), "err receive " + std::to_string(MACH_RCV_TIMED_OUT)) << "no-senders while b still holds a right";
   ASSERT_EQ((*b_)("dealloc x"), "ok");
-  auto w = ok_words((*a_)("notified n 10000"));
-  ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0], std::to_string(MACH_NOTIFY_NO_SENDERS));
+  EXPECT_EQ(notification(*a_, "n", 10000), MACH_NOTIFY_NO_SENDERS);
 }
 
 TEST_F(Net, RemoteReceiverDyingTurnsTheProxyIntoADeadName) {
@@ -316,9 +317,7 @@ TEST_F(Net, RemoteReceiverDyingTurnsTheProxyIntoADeadName) {
   ASSERT_EQ(ok_words(b("new n")).size(), 1u);
   ASSERT_EQ(b("notify-dead x n"), "ok");
   owner.kill();
-  auto w = ok_words(b("notified n 10000"));
-  ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0], std::to_string(MACH_NOTIFY_DEAD_NAME));
+  EXPECT_EQ(notification(b, "n", 10000), MACH_NOTIFY_DEAD_NAME);
   EXPECT_EQ(port_type(b("type x")), MACH_PORT_TYPE_DEAD_NAME);
   // The name is gone from netname too.
   EXPECT_EQ(b("lookup h0 dying y"), err(NETNAME_NOT_CHECKED_IN));
@@ -341,6 +340,17 @@ long dead_name_after(Hosts& hosts, const std::function<void()>& cut, int wait_ms
   return ms_since(t0);
 }
 
+// Host 1's right to a port on host 0 is a dead name within 4 heartbeats
+// and `slack_ms` after `cut`.
+void expect_dead_name_within_4_heartbeats(Hosts& hosts, const std::function<void()>& cut, unsigned heartbeat,
+                                          long slack_ms) {
+  const long bound = 4 * 1000 * long(heartbeat) + slack_ms;
+  const long ms = dead_name_after(hosts, cut, int(bound));
+  ASSERT_GE(ms, 0) << "no dead name (" << ms << ")";
+  EXPECT_LE(ms, bound);
+  printf("dead name after %ld ms (bound %ld ms)\n", ms, bound);
+}
+
 TEST_F(Net, IdleConnectionOutlivesTheHeartbeatBound) {
   HostsOptions o = loopback();
   o.heartbeat = 1;
@@ -357,11 +367,7 @@ TEST_F(Net, KilledNetmsgdTurnsRemoteRightsIntoDeadNamesWithin4Heartbeats) {
   HostsOptions o = loopback();
   o.heartbeat = 1;
   START_HOSTS(o);
-  const long bound = 4 * 1000 * long(o.heartbeat) + 2000;
-  const long ms = dead_name_after(hosts_, [&] { hosts_.kill_netmsgd(0); }, int(bound));
-  ASSERT_GE(ms, 0) << "no dead name (" << ms << ")";
-  EXPECT_LE(ms, bound);
-  printf("dead name after %ld ms (bound %ld ms)\n", ms, bound);
+  expect_dead_name_within_4_heartbeats(hosts_, [&] { hosts_.kill_netmsgd(0); }, o.heartbeat, 2000);
 }
 
 TEST_F(Net, RestartedNetmsgdIsDialedAgainAndServesNewLookUps) {
@@ -383,11 +389,7 @@ TEST_F(NetNamespaces, CutLinkTurnsRemoteRightsIntoDeadNamesWithin4Heartbeats) {
   HostsOptions o = netns();
   o.heartbeat = 1;
   START_HOSTS(o);
-  const long bound = 4 * 1000 * long(o.heartbeat) + 3000;
-  const long ms = dead_name_after(hosts_, [&] { ASSERT_TRUE(hosts_.network()->set_link(0, false)); }, int(bound));
-  ASSERT_GE(ms, 0) << "no dead name (" << ms << ")";
-  EXPECT_LE(ms, bound);
-  printf("dead name after %ld ms (bound %ld ms)\n", ms, bound);
+  expect_dead_name_within_4_heartbeats(hosts_, [&] { ASSERT_TRUE(hosts_.network()->set_link(0, false)); }, o.heartbeat, 3000);
 }
 
 TEST_F(NetNamespaces, SilentlyLostPacketsTurnRemoteRightsIntoDeadNamesWithin4Heartbeats) {
@@ -395,9 +397,8 @@ TEST_F(NetNamespaces, SilentlyLostPacketsTurnRemoteRightsIntoDeadNamesWithin4Hea
   HostsOptions o = netns();
   o.heartbeat = 1;
   START_HOSTS(o);
-  const long bound = 4 * 1000 * long(o.heartbeat) + 3000;
   std::string why;
-  const long ms = dead_name_after(
+  expect_dead_name_within_4_heartbeats(
       hosts_,
       [&] {
         ASSERT_TRUE(hosts_.network()->nft(0,
@@ -408,10 +409,7 @@ TEST_F(NetNamespaces, SilentlyLostPacketsTurnRemoteRightsIntoDeadNamesWithin4Hea
                                           &why))
             << why;
       },
-      int(bound));
-  ASSERT_GE(ms, 0) << "no dead name (" << ms << ")";
-  EXPECT_LE(ms, bound);
-  printf("dead name after %ld ms (bound %ld ms)\n", ms, bound);
+      o.heartbeat, 3000);
 }
 
 TEST_F(NetNamespaces, RpcsAreAllAnsweredDespiteRandomPacketDrop) {
