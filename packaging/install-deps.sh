@@ -24,7 +24,8 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   capnproto libcapnp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   cmake clang \
-  util-linux procps >/dev/null
+  util-linux procps \
+  iproute2 nftables openssl >/dev/null
 if [ "$packaging" -eq 1 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends \
     debhelper dpkg-dev fakeroot lintian debootstrap systemd-container git >/dev/null

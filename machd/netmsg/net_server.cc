@@ -14,6 +14,7 @@
 #include <kj/debug.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 
 #include "netname_service.h"
@@ -134,6 +135,9 @@ kern_return_t NetServer::check_in(const std::string& name, mach_port_t signature
     names_.erase(i);
   }
   names_[name] = NameEntry{port, signature};
+  // When the port dies its entry goes (on_notification), not only when a
+  // look-up finds it dead: else every dead service stays a name here.
+  watch_dead_name(port);
   return NETNAME_SUCCESS;
 }
 
@@ -209,9 +213,20 @@ void NetServer::accept_loop(kj::Own<kj::ConnectionReceiver> listener) {
 
 void NetServer::on_notification(ReceivedMessage& m) {
   mach_msg_header_t* h = m.header();
-  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) && h->msgh_size >= sizeof(mach_dead_name_notification_t) - sizeof(mach_msg_format_0_trailer_t)) {
+  // msgh_size excludes the trailer the notification's struct ends with.
+  if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) &&
+      h->msgh_size >= offsetof(mach_dead_name_notification_t, trailer)) {
     const mach_port_t name = reinterpret_cast<mach_dead_name_notification_t*>(h)->not_port;
     for (auto& p : peers_) p->on_local_name_died(name);
+    for (auto i = names_.begin(); i != names_.end();) {
+      if (i->second.port != name) {
+        ++i;
+        continue;
+      }
+      mach_port_deallocate(mach_task_self(), i->second.port);
+      mach_port_deallocate(mach_task_self(), i->second.signature);
+      i = names_.erase(i);
+    }
     mach_port_deallocate(mach_task_self(), name);  // the notification's own reference
     return;
   }
