@@ -217,6 +217,11 @@ void NetServer::on_notification(ReceivedMessage& m) {
   if (h->msgh_id == MACH_NOTIFY_DEAD_NAME && from_kernel(m) &&
       h->msgh_size >= offsetof(mach_dead_name_notification_t, trailer)) {
     const mach_port_t name = reinterpret_cast<mach_dead_name_notification_t*>(h)->not_port;
+    if (parked_.erase(name) != 0) {
+      // A parked send-once right, dead with its port: its reference and the notification's.
+      mach_port_mod_refs(mach_task_self(), name, MACH_PORT_RIGHT_DEAD_NAME, -2);
+      return;
+    }
     for (auto& p : peers_) p->on_local_name_died(name);
     for (auto i = names_.begin(); i != names_.end();) {
       if (i->second.port != name) {
@@ -233,12 +238,60 @@ void NetServer::on_notification(ReceivedMessage& m) {
   mach_msg_destroy(h);
 }
 
+void NetServer::park_send_once(mach_port_t right) {
+  watch_dead_name(right);
+  parked_.insert(right);
+}
+
 void NetServer::dispatch(ReceivedMessage m) {
   const mach_port_t to = m.header()->msgh_local_port;
   if (to == notify_port_) return on_notification(m);
   if (to == netname_port_) return serve_netname(*this, m);
   if (Peer* peer = proxy_owner(to)) return peer->on_proxy_message(to, kj::mv(m));
+  if (converted_.count(to) != 0) return resend(m, to);
   mach_msg_destroy(m.header());
+}
+
+void NetServer::resend(ReceivedMessage& m, mach_port_t to) {
+  // As received: the rights are this task's to move (PORT_* = MOVE_*), the
+  // out-of-line memory mapped here (it goes with the message).
+  mach_msg_header_t* h = m.header();
+  const mach_msg_type_name_t reply = MACH_MSGH_BITS_REMOTE(h->msgh_bits);
+  const mach_port_t reply_port = h->msgh_remote_port;
+  if (MACH_MSGH_BITS_VOUCHER(h->msgh_bits) != 0 && MACH_PORT_VALID(h->msgh_voucher_port))
+    mach_port_deallocate(mach_task_self(), h->msgh_voucher_port);
+  h->msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, reply) | (h->msgh_bits & MACH_MSGH_BITS_COMPLEX);
+  h->msgh_remote_port = to;
+  h->msgh_local_port = reply_port;
+  h->msgh_voucher_port = MACH_PORT_NULL;
+  if (h->msgh_bits & MACH_MSGH_BITS_COMPLEX) {
+    auto* body = reinterpret_cast<mach_msg_body_t*>(h + 1);
+    auto* d = reinterpret_cast<uint8_t*>(body + 1);
+    for (mach_msg_size_t i = 0; i < body->msgh_descriptor_count; i++) {
+      auto* t = reinterpret_cast<mach_msg_type_descriptor_t*>(d);
+      if (t->type == MACH_MSG_OOL_DESCRIPTOR || t->type == MACH_MSG_OOL_VOLATILE_DESCRIPTOR) {
+        reinterpret_cast<mach_msg_ool_descriptor_t*>(d)->deallocate = TRUE;
+        d += sizeof(mach_msg_ool_descriptor_t);
+      } else if (t->type == MACH_MSG_OOL_PORTS_DESCRIPTOR) {
+        reinterpret_cast<mach_msg_ool_ports_descriptor_t*>(d)->deallocate = TRUE;
+        d += sizeof(mach_msg_ool_ports_descriptor_t);
+      } else if (t->type == MACH_MSG_GUARDED_PORT_DESCRIPTOR) {
+        d += sizeof(mach_msg_guarded_port_descriptor_t);
+      } else {
+        d += sizeof(mach_msg_port_descriptor_t);
+      }
+    }
+  }
+  stamp(RemoteSender{});
+  if (mach_msg(h, MACH_SEND_MSG | MACH_SEND_TIMEOUT, h->msgh_size, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL) !=
+      MACH_MSG_SUCCESS) {
+    // Back as it was received (the port's right is the export's, not the
+    // message's): the reply right and the body go.
+    h->msgh_bits = MACH_MSGH_BITS(reply, 0) | (h->msgh_bits & MACH_MSGH_BITS_COMPLEX);
+    h->msgh_remote_port = reply_port;
+    h->msgh_local_port = MACH_PORT_NULL;
+    mach_msg_destroy(h);
+  }
 }
 
 kj::Promise<void> NetServer::drain_inbox() {

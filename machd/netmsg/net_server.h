@@ -12,6 +12,7 @@
 #include <kj/async-unix.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,7 +69,10 @@ class NetServer {
   void stamp(const RemoteSender& sender);
 
   // Which peer serves the proxy `name` (its receive right is this task's).
-  void register_proxy(mach_port_t name, Peer* peer) { proxy_owner_[name] = peer; }
+  void register_proxy(mach_port_t name, Peer* peer) {
+    proxy_owner_[name] = peer;
+    converted_.erase(name);
+  }
   void forget_proxy(mach_port_t name) { proxy_owner_.erase(name); }
   // The peer owning proxy `name`, or nullptr when it is not a proxy.
   Peer* proxy_owner(mach_port_t name) const;
@@ -76,6 +80,14 @@ class NetServer {
   // Asks machd for a dead-name notification of `name` (a send right this
   // task exports), to this server's notify port.
   void watch_dead_name(mach_port_t name);
+
+  // Keeps the send-once right `right` until its port dies (a dead-name
+  // notification then releases it): destroying it would send its port a
+  // send-once notification.
+  void park_send_once(mach_port_t right);
+  // `name`, a proxy once, is a task's port now: a message the inbox took
+  // from it before it left the set is sent on to it.
+  void converted(mach_port_t name) { converted_.insert(name); }
 
   // The export a Home token names (any peer's), or nullptr.
   void register_token(const std::string& token, ExportedPort* port) { tokens_[token] = port; }
@@ -111,6 +123,7 @@ class NetServer {
   void accept_loop(kj::Own<kj::ConnectionReceiver> listener);
   kj::Promise<void> drain_inbox();
   void dispatch(ReceivedMessage m);
+  void resend(ReceivedMessage& m, mach_port_t to);
   void on_notification(ReceivedMessage& m);
   Peer* adopt(kj::Own<kj::AsyncIoStream> stream, bool dialed, std::string address);
   void keep_connected(std::string address);
@@ -131,6 +144,8 @@ class NetServer {
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<std::string, NameEntry> names_;
   std::map<std::string, ExportedPort*> tokens_;
+  std::set<mach_port_t> parked_;
+  std::set<mach_port_t> converted_;
   RemoteSender stamped_;
   bool stamping_ = true;
   struct Logger : kj::TaskSet::ErrorHandler {

@@ -49,6 +49,9 @@ struct PortRef {
   # and from then on sends there directly instead of through the host it
   # got the right from.
   home @6 :Home;
+  # receive: the messages that were queued on the port when its old home
+  # let it go (they come after, through the forwarder).
+  queued @7 :UInt32;
 }
 
 struct Home {

@@ -265,6 +265,11 @@ void Peer::export_right(mach_port_t name, mach_msg_type_name_t type, PortRef::Bu
       const uint32_t qlimit = queue_limit(name);
       ref.setKind(PortRef::Kind::RECEIVE);
       ref.setQlimit(qlimit);
+      mach_port_status_t status{};
+      mach_msg_type_number_t count = MACH_PORT_RECEIVE_STATUS_COUNT;
+      if (mach_port_get_attributes(mach_task_self(), name, MACH_PORT_RECEIVE_STATUS,
+                                   reinterpret_cast<mach_port_info_t>(&status), &count) == KERN_SUCCESS)
+        ref.setQueued(status.mps_msgcount);
       auto e = exports_by_name_.find(name);
       if (e != exports_by_name_.end()) ref.setId(e->second->id());
       ref.setHandoff(kj::heap<ReceiveHandoffServer>(*this, name, qlimit));
@@ -390,13 +395,19 @@ void Peer::import_right(PortRef::Reader ref, mach_port_t* name, mach_msg_type_na
     case PortRef::Kind::RECEIVE: {
       mach_port_t port = MACH_PORT_NULL;
       auto p = ref.getId() != 0 ? proxies_by_home_id_.find(ref.getId()) : proxies_by_home_id_.end();
-      if (p != proxies_by_home_id_.end() && p->second->kind() == ProxyPort::Kind::kSend) {
-        // The port comes to the host that had a proxy for it: the proxy
-        // becomes the port (tasks here keep their rights to it).
+      if (p != proxies_by_home_id_.end() && p->second->kind() == ProxyPort::Kind::kSend && p->second->idle() &&
+          ref.getQueued() == 0) {
+        // The port comes to the host that had a proxy for it, and nothing
+        // sent from here is still on its way there: the proxy becomes the
+        // port (tasks here keep their rights to it; what waits in it was
+        // sent after all the rest). Otherwise a new port, so that what is
+        // on its way comes first: the proxy goes on sending through the
+        // old home, which forwards it here behind the rest.
         ProxyPort* proxy = p->second;
         port = proxy->release_receive_right();
         proxies_by_home_id_.erase(p);
         server_->forget_proxy(port);
+        server_->converted(port);
         proxies_.erase(port);
       } else {
         KJ_REQUIRE(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port) == KERN_SUCCESS,

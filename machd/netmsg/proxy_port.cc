@@ -37,11 +37,14 @@ mach_port_t ProxyPort::release_receive_right() {
   const mach_port_t name = name_;
   if (in_set_) peer_->server().inbox().remove(name);
   in_set_ = false;
-  // The no-senders request was this server's: the new owner asks for its own.
+  // The no-senders request was this server's: the new owner asks for its
+  // own. The request's send-once right (to this port) is kept, not
+  // destroyed: its send-once notification would land in the new owner's
+  // queue. It goes when the port does.
   mach_port_t previous = MACH_PORT_NULL;
   mach_port_request_notification(mach_task_self(), name, MACH_NOTIFY_NO_SENDERS, 0, MACH_PORT_NULL,
                                  MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
-  if (MACH_PORT_VALID(previous)) mach_port_deallocate(mach_task_self(), previous);
+  if (MACH_PORT_VALID(previous)) peer_->server().park_send_once(previous);
   name_ = MACH_PORT_NULL;
   return name;
 }

@@ -71,6 +71,9 @@ class ProxyPort {
   // False when the proxy is finished.
   bool sent_one();
 
+  // Nothing of this proxy is under way: no send unanswered, none waiting.
+  bool idle() const { return in_flight_ == 0 && waiting_.empty() && redirect_ == nullptr; }
+
   // Gives the receive right away (it becomes a task's: a receive right
   // that came home through the peer): the proxy stops serving it.
   mach_port_t release_receive_right();
