@@ -63,6 +63,7 @@ KernelServer::Stats KernelServer::stats() const {
   s.kernels = kernels_now_;
   s.inits = inits_;
   s.pages_supplied = supplied_;
+  s.write_grants = grants_;
   s.revocations = revocations_;
   s.pages_returned = returned_;
   s.stale_returns = stale_;
@@ -160,6 +161,7 @@ void KernelServer::send(std::vector<Action> actions) {
         case Action::kGrantWrite:
           kr = memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_NONE, FALSE, VM_PROT_NONE,
                                           MACH_PORT_NULL);
+          if (kr == KERN_SUCCESS) grants_ += r.count;
           break;
         case Action::kDowngrade:
         case Action::kFlush:

@@ -34,6 +34,7 @@ class KernelServer {
     uint64_t kernels = 0;         // kernels now
     uint64_t inits = 0;           // memory_object_init taken, ever
     uint64_t pages_supplied = 0;  // data_supply, in pages
+    uint64_t write_grants = 0;    // write locks lifted (data_unlock answered), in pages
     uint64_t revocations = 0;     // downgrades and flushes sent, in pages
     uint64_t pages_returned = 0;  // data_return pages taken as the new contents
     uint64_t stale_returns = 0;   // data_return pages of a non-writer, dropped
@@ -104,7 +105,7 @@ class KernelServer {
   KernelId next_id_ = 1;
   std::atomic<bool> stopping_{false};
 
-  std::atomic<uint64_t> inits_{0}, kernels_now_{0}, supplied_{0}, revocations_{0}, returned_{0}, stale_{0},
+  std::atomic<uint64_t> inits_{0}, kernels_now_{0}, supplied_{0}, grants_{0}, revocations_{0}, returned_{0}, stale_{0},
       removed_{0};
 };
 

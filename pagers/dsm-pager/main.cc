@@ -67,10 +67,12 @@ uint64_t parse_size(const char* s) {
 
 void print_stats(const dsm::KernelServer& server, const char* when) {
   const dsm::KernelServer::Stats s = server.stats();
-  printf("dsm-pager: %s: %llu kernels (%llu inits), %llu pages supplied, %llu revoked, %llu returned, "
+  printf("dsm-pager: %s: %llu kernels (%llu inits), %llu pages supplied, %llu unlocked, %llu revoked, "
+         "%llu returned, "
          "%llu stale returns dropped, %llu kernels cut off\n",
          when, static_cast<unsigned long long>(s.kernels), static_cast<unsigned long long>(s.inits),
-         static_cast<unsigned long long>(s.pages_supplied), static_cast<unsigned long long>(s.revocations),
+         static_cast<unsigned long long>(s.pages_supplied), static_cast<unsigned long long>(s.write_grants),
+         static_cast<unsigned long long>(s.revocations),
          static_cast<unsigned long long>(s.pages_returned), static_cast<unsigned long long>(s.stale_returns),
          static_cast<unsigned long long>(s.kernels_removed));
   fflush(stdout);
