@@ -9,12 +9,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <mach/mach_vm.h>
+
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "../system/pager_program.h"
+#include "../system/support.h"
 #include "fake_kernel.h"
 
 namespace {
@@ -194,6 +199,46 @@ TEST_F(DsmPagerKernels, AKernelThatNeverAnswersIsCutOffAfterTheBoundAndTheOthers
   expect(reader, pagertest::kDataSupply);
   pager_.signal(SIGUSR1);
   EXPECT_NE(pager_.wait_line("1 kernels cut off"), "");
+}
+
+// machd (this task's kernel, through real faults) and a fake kernel share
+// page 0: machd's writes reach the fake kernel through a downgrade, and
+// machd's write to the page it was left read-only waits until the fake
+// kernel flushed its copy.
+TEST_F(DsmPagerKernels, MachdAndAFakeKernelSeeEachOthersPagesThroughRevocations) {
+  start();
+  const vm_size_t size = 16 * kPage;
+  volatile uint8_t* p = systest::map_named_object(name_, size);
+  ASSERT_NE(p, nullptr);
+  p[0] = 'A';  // machd's write fault: page 0 writable there
+  FakeKernel& fake = kernel();
+  ASSERT_EQ(fake.data_request(0, kPage, VM_PROT_READ), KERN_SUCCESS);
+  ControlCall c = expect(fake, pagertest::kDataSupply);
+  ASSERT_EQ(c.data.size(), kPage);
+  EXPECT_EQ(c.data[0], 'A') << "machd gave its dirty page back before the fake kernel read it";
+
+  // machd holds page 0 read-only now: its next write asks (data_unlock),
+  // and is granted once the fake kernel let go of its copy.
+  std::atomic<bool> written{false};
+  auto writer = std::async(std::launch::async, [&] {
+    p[0] = 'B';
+    written = true;
+  });
+  const ControlCall flush = expect(fake, pagertest::kLockRequest);
+  EXPECT_TRUE(flush.should_flush);
+  EXPECT_EQ(flush.offset, 0u);
+  EXPECT_FALSE(written) << "machd wrote while the fake kernel could still read the old page";
+  ASSERT_EQ(fake.lock_completed(flush.reply_to, flush.offset, flush.size), KERN_SUCCESS);
+  ASSERT_EQ(writer.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "machd's write was not granted";
+  EXPECT_TRUE(written);
+
+  ASSERT_EQ(fake.data_request(0, kPage, VM_PROT_READ), KERN_SUCCESS);
+  c = expect(fake, pagertest::kDataSupply);
+  ASSERT_EQ(c.data.size(), kPage);
+  EXPECT_EQ(c.data[0], 'B');
+  EXPECT_EQ(p[0], 'B');
+  ASSERT_EQ(fake.terminate(), KERN_SUCCESS);
+  EXPECT_EQ(mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size), KERN_SUCCESS);
 }
 
 TEST_F(DsmPagerKernels, ARequestPastTheObjectIsAnsweredWithAnError) {
