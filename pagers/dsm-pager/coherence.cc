@@ -72,7 +72,7 @@ void Coherence::advance(uint64_t page, Clock::time_point now, std::vector<Action
     } else if (had == Hold::kNone) {
       p.readers.push_back(r.kernel);
     }
-    p.queue.pop_front();
+    p.queue.erase(p.queue.begin());
   }
 }
 

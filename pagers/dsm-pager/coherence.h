@@ -23,7 +23,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <set>
 #include <vector>
 
@@ -115,7 +114,8 @@ class Coherence {
     KernelId writer = kNobody;       // set: `readers` is empty
     std::vector<KernelId> readers;   // no duplicates
     std::vector<Revocation> revoking;
-    std::deque<Request> queue;
+    std::vector<Request> queue;      // (short: a vector, not a deque, whose
+                                     // empty form allocates, for every page)
   };
 
   void enqueue(uint64_t page, Request r, Clock::time_point now, std::vector<Action>* out);

@@ -25,7 +25,8 @@
 namespace {
 
 constexpr uint64_t kDefaultSize = uint64_t(1) << 20;
-constexpr uint64_t kMaxSize = uint64_t(4) << 30;
+// The machine keeps about 80 bytes per page: 20 MiB for the largest object.
+constexpr uint64_t kMaxSize = uint64_t(1) << 30;
 constexpr long kDefaultRevokeMs = 5000;
 constexpr long kMaxRevokeMs = 600000;
 
@@ -39,7 +40,7 @@ void usage(FILE* out) {
           "\n"
           "  --name NAME          the bootstrap name to publish the object under\n"
           "  --size SIZE          the object's size in bytes, with an optional K, M or G\n"
-          "                       suffix (default 1M, at most 4G)\n"
+          "                       suffix (default 1M, at most 1G)\n"
           "  --revoke-timeout MS  how long a kernel may take to give a page back before\n"
           "                       it is cut off (memory_object_destroy); default %ld, at\n"
           "                       most %ld; keep it below machd's --pager-timeout\n"
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
     } else if (a == "--size") {
       size = parse_size(argv[++i]);
       if (size == 0) {
-        fprintf(stderr, "dsm-pager: --size wants a size from 1 byte to 4G (e.g. 1M), not '%s'\n", argv[i]);
+        fprintf(stderr, "dsm-pager: --size wants a size from 1 byte to 1G (e.g. 1M), not '%s'\n", argv[i]);
         return 2;
       }
     } else if (a == "--revoke-timeout") {
