@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "../common/wake.h"
 #include "dsm_memory_objectServer.h"
 #include "runs.h"
 
@@ -73,13 +74,7 @@ KernelServer::Stats KernelServer::stats() const {
 
 void KernelServer::stop() {
   stopping_ = true;
-  mach_msg_header_t m{};
-  m.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND, 0);
-  m.msgh_size = sizeof m;
-  m.msgh_remote_port = port_;
-  m.msgh_id = kStopId;
-  // A full queue is no matter: the loop sees `stopping_` after its next message.
-  (void)mach_msg(&m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL);
+  pagerprog::send_wake(port_, kStopId);
 }
 
 kern_return_t KernelServer::serve() {

@@ -48,20 +48,6 @@ class DsmPagerTest : public ::testing::Test {
     name_ = "org.machd.test.dsm-pager." + std::to_string(getpid()) + "." + std::to_string(++serial_);
     ASSERT_TRUE(pager_.start("DSM_PAGER", {"--name", name_, "--size", "256K"}));
   }
-  // The pager's statistics line, once `ok` holds for it (up to 5 s).
-  template <typename F>
-  std::string stats_when(F ok) {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    do {
-      pager_.signal(SIGUSR1);
-      line = pager_.wait_line("stats: ");
-      if (ok(line)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } while (std::chrono::steady_clock::now() < deadline);
-    return line;
-  }
-
   static inline int serial_ = 0;
   std::string name_;
   PagerProgram pager_;
@@ -98,7 +84,8 @@ TEST_F(DsmPagerTest, AWriteToAPageFirstReadIsGrantedAndKept) {
     return 0;                               // unmapped: the dirty pages go back to the pager
   });
   ASSERT_EQ(wait_exit(writer), 0);
-  const std::string s = stats_when([](const std::string& l) { return l.find(" 64 returned") != std::string::npos; });
+  const std::string s =
+      pager_.signal_until(SIGUSR1, "stats: ", [](const std::string& l) { return l.find(" 64 returned") != std::string::npos; });
   EXPECT_NE(s.find(" 64 returned"), std::string::npos) << s;
   EXPECT_NE(s.find(" 64 unlocked"), std::string::npos) << "each page's first write asked: " << s;
   EXPECT_NE(s.find(" 0 kernels ("), std::string::npos) << "the kernel terminated: " << s;
