@@ -35,6 +35,16 @@ void release_send(mach_port_t name) {
   if (MACH_PORT_VALID(name)) (void)mach_port_deallocate(mach_task_self(), name);
 }
 
+// Asks for a dead-name notification of `control` on `notify` (our object
+// port), or cancels it (MACH_PORT_NULL). The right a request replaces is
+// released (a send-once right to our own port: its death notice is ignored).
+void watch(mach_port_t control, mach_port_t notify) {
+  mach_port_t previous = MACH_PORT_NULL;
+  if (mach_port_request_notification(mach_task_self(), control, MACH_NOTIFY_DEAD_NAME, 0, notify,
+                                     MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous) == KERN_SUCCESS)
+    release_send(previous);
+}
+
 }  // namespace
 
 KernelServer::KernelServer(uint64_t size, std::chrono::milliseconds revoke_timeout)
@@ -45,6 +55,7 @@ KernelServer::KernelServer(uint64_t size, std::chrono::milliseconds revoke_timeo
 
 KernelServer::~KernelServer() {
   for (auto& [id, k] : kernels_) {
+    watch(k.control, MACH_PORT_NULL);
     release_send(k.control);
     release_send(k.name);
   }
@@ -89,7 +100,8 @@ kern_return_t KernelServer::serve() {
   } out;
   kern_return_t result = KERN_SUCCESS;
   while (!stopping_) {
-    mach_msg_option_t options = MACH_RCV_MSG;
+    mach_msg_option_t options = MACH_RCV_MSG | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |
+                                MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT);
     mach_msg_timeout_t timeout = MACH_MSG_TIMEOUT_NONE;
     const Clock::time_point deadline = machine_.next_deadline();
     if (deadline != Clock::time_point::max()) {
@@ -111,6 +123,10 @@ kern_return_t KernelServer::serve() {
       // The stop message; or a reply right we gave a kernel died unanswered
       // (the kernel went: its deadline removes it).
       mach_msg_destroy(&in.head);
+      continue;
+    }
+    if (in.head.msgh_id == MACH_NOTIFY_DEAD_NAME) {
+      control_died(in.head);
       continue;
     }
     out.error = mig_reply_error_t{};
@@ -181,6 +197,7 @@ void KernelServer::remove(KernelId id, bool tell, bool own_receive, std::vector<
   kernels_.erase(it);
   --kernels_now_;
   if (tell) (void)memory_object_destroy(k.control, KERN_OPERATION_TIMED_OUT);
+  watch(k.control, MACH_PORT_NULL);
   const mach_port_t task = mach_task_self();
   for (mach_port_t p : {k.control, k.name}) {
     // The receive right first: the name then holds our send right as a
@@ -189,6 +206,27 @@ void KernelServer::remove(KernelId id, bool tell, bool own_receive, std::vector<
     release_send(p);
   }
   machine_.remove_kernel(id, Clock::now(), out);
+}
+
+void KernelServer::control_died(const mach_msg_header_t& head) {
+  if (head.msgh_size != sizeof(mach_dead_name_notification_t) - sizeof(mach_msg_format_0_trailer_t)) return;
+  const auto& n = reinterpret_cast<const mach_dead_name_notification_t&>(head);
+  const auto* trailer = reinterpret_cast<const mach_msg_audit_trailer_t*>(reinterpret_cast<const uint8_t*>(&head) +
+                                                                          round_msg(head.msgh_size));
+  // Only the kernel (machd) sends notifications: its audit token is zeros,
+  // a task's carries its pid. Anything else is a forgery: ignored.
+  if (trailer->msgh_trailer_size < sizeof(mach_msg_audit_trailer_t) || trailer->msgh_audit.val[5] != 0) return;
+  const mach_port_t name = n.not_port;
+  std::vector<Action> freed;
+  for (const auto& [id, k] : kernels_) {
+    if (k.control != name) continue;
+    fprintf(stderr, "dsm-pager: kernel %u's control port died: removed\n", id);
+    ++removed_;
+    remove(id, false, false, &freed);
+    break;
+  }
+  (void)mach_port_deallocate(mach_task_self(), name);  // the notification's reference to the dead name
+  send(std::move(freed));
 }
 
 void KernelServer::remove_overdue() {
@@ -215,6 +253,7 @@ kern_return_t KernelServer::init(mach_port_t control, mach_port_t name, vm_size_
   kernels_.emplace(id, Kernel{id, control, name});
   ++kernels_now_;
   ++inits_;
+  watch(control, port_);  // a kernel that dies is removed at once
   // Not cached: when a kernel's last mapping goes, it returns its dirty
   // pages and terminates, and stops holding pages others may want.
   const kern_return_t kr = memory_object_ready(control, FALSE, MEMORY_OBJECT_COPY_DELAY);

@@ -10,8 +10,8 @@
 // One thread runs serve(); it never waits for a kernel: a request that
 // needs another kernel's page back waits in the machine's queue, and the
 // loop receives with a timeout set to the earliest revocation deadline. A
-// kernel overdue at its deadline, or whose control port is dead when the
-// pager sends to it, is removed: it gets memory_object_destroy (when its
+// kernel overdue at its deadline, whose control port dies (a dead-name
+// notification) or is dead when the pager sends to it, is removed: it gets memory_object_destroy (when its
 // port still lives), the requests it held up go on, and its later messages
 // are refused (but its memory_object_terminate is taken, for the rights).
 #pragma once
@@ -94,6 +94,9 @@ class KernelServer {
   // rights released (receive rights too if `own_receive`).
   void remove(KernelId id, bool tell, bool own_receive, std::vector<Action>* out);
   void remove_overdue();
+  // A dead-name notification: the kernel whose control port it names (if
+  // any) is removed; the notification's reference to the name is released.
+  void control_died(const mach_msg_header_t& head);
 
   uint64_t size_;
   uint64_t page_;

@@ -201,6 +201,21 @@ TEST_F(DsmPagerKernels, AKernelThatNeverAnswersIsCutOffAfterTheBoundAndTheOthers
   EXPECT_NE(pager_.wait_line("1 kernels cut off"), "");
 }
 
+TEST_F(DsmPagerKernels, AKernelWhoseControlPortDiesIsRemovedWithoutWaitingForTheBound) {
+  start({"--revoke-timeout", "60000"});
+  FakeKernel& writer = kernel();
+  FakeKernel& reader = kernel();
+  ASSERT_EQ(writer.data_request(0, kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
+  expect(writer, pagertest::kDataSupply);
+  kernels_.front().reset();  // the writer's kernel dies: its control and name ports with it
+  const std::string s = pager_.signal_until(
+      SIGUSR1, "stats: ", [](const std::string& l) { return l.find(" 1 kernels (2 inits)") != std::string::npos; });
+  EXPECT_NE(s.find(" 1 kernels (2 inits)"), std::string::npos) << "the dead-name notification removed it: " << s;
+  ASSERT_EQ(reader.data_request(0, kPage, VM_PROT_READ), KERN_SUCCESS);
+  const ControlCall c = expect(reader, pagertest::kDataSupply, 2000);
+  EXPECT_EQ(c.lock_value, VM_PROT_WRITE);
+}
+
 // machd (this task's kernel, through real faults) and a fake kernel share
 // page 0: machd's writes reach the fake kernel through a downgrade, and
 // machd's write to the page it was left read-only waits until the fake
