@@ -67,7 +67,14 @@ kern_return_t KernelServer::open() {
   void* mem = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return KERN_RESOURCE_SHORTAGE;
   contents_ = static_cast<uint8_t*>(mem);
-  return mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port_);
+  kern_return_t kr = mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port_);
+  if (kr != KERN_SUCCESS) return kr;
+  // machd's own messages pass a full queue, but kernels of other hosts
+  // reach the port through a network server that sends as a task does: the
+  // longest queue, so that a flush's data returns wait there, not in it.
+  mach_port_limits_t limits{MACH_PORT_QLIMIT_MAX};
+  return mach_port_set_attributes(mach_task_self(), port_, MACH_PORT_LIMITS_INFO,
+                                  reinterpret_cast<mach_port_info_t>(&limits), MACH_PORT_LIMITS_INFO_COUNT);
 }
 
 KernelServer::Stats KernelServer::stats() const {
