@@ -21,12 +21,12 @@ void Coherence::drop(Page& p, KernelId k) {
   p.readers.erase(std::remove(p.readers.begin(), p.readers.end(), k), p.readers.end());
 }
 
-void Coherence::request(KernelId k, uint64_t page, bool write, Clock::time_point now, std::vector<Action>* out) {
-  enqueue(page, Request{k, write, false}, now, out);
+void Coherence::request(KernelId k, uint64_t page, Want want, Clock::time_point now, std::vector<Action>* out) {
+  enqueue(page, Request{k, want, false}, now, out);
 }
 
 void Coherence::unlock(KernelId k, uint64_t page, Clock::time_point now, std::vector<Action>* out) {
-  enqueue(page, Request{k, true, true}, now, out);
+  enqueue(page, Request{k, Want::kWrite, true}, now, out);
 }
 
 void Coherence::enqueue(uint64_t page, Request r, Clock::time_point now, std::vector<Action>* out) {
@@ -38,12 +38,15 @@ void Coherence::advance(uint64_t page, Clock::time_point now, std::vector<Action
   Page& p = pages_[page];
   while (!p.queue.empty() && p.revoking.empty()) {
     const Request r = p.queue.front();
+    const bool others = (p.writer != Page::kNobody && p.writer != r.kernel) ||
+                        std::any_of(p.readers.begin(), p.readers.end(), [&](KernelId k) { return k != r.kernel; });
+    const bool write = r.want == Want::kWrite || (r.want == Want::kWriteIfFree && !others);
     // Revocations the head needs first: a reader waits for a foreign
     // writer to step down; a writer for every other holder to let go.
     if (p.writer != Page::kNobody && p.writer != r.kernel) {
-      out->push_back(Action{r.write ? Action::kFlush : Action::kDowngrade, p.writer, page});
-      p.revoking.push_back(Revocation{p.writer, r.write, now + revoke_timeout_});
-    } else if (r.write) {
+      out->push_back(Action{write ? Action::kFlush : Action::kDowngrade, p.writer, page});
+      p.revoking.push_back(Revocation{p.writer, write, now + revoke_timeout_});
+    } else if (write) {
       for (KernelId reader : p.readers) {
         if (reader == r.kernel) continue;
         out->push_back(Action{Action::kFlush, reader, page});
@@ -58,7 +61,7 @@ void Coherence::advance(uint64_t page, Clock::time_point now, std::vector<Action
     // request of a page it holds: it lost its copy, or the request crossed
     // a supply; a supply of a page it still has is ignored by the kernel).
     const Hold had = hold_of(p, r.kernel);
-    const bool writable = r.write || had == Hold::kWrite;
+    const bool writable = write || had == Hold::kWrite;
     if (r.unlock && had != Hold::kNone) {
       // The page is there, write-locked: lift the lock.
       out->push_back(Action{Action::kGrantWrite, r.kernel, page});

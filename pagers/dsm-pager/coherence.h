@@ -15,6 +15,7 @@
 //                        page returned, kept read-only by W); then K reads.
 //   write request or    every other holder is flushed first (dirty page
 //   unlock by K:         returned, page dropped); then K is the writer.
+//   write-if-free by K:  a write if nobody else holds the page, else a read.
 //
 // A revocation unanswered at its deadline makes its kernel overdue
 // (overdue()); the caller then removes that kernel (remove_kernel), which
@@ -33,6 +34,17 @@ using Clock = std::chrono::steady_clock;
 
 // What a kernel holds of a page, as far as the pager granted it.
 enum class Hold : uint8_t { kNone, kRead, kWrite };
+
+// What a data_request asks of a page.
+enum class Want : uint8_t {
+  kRead,
+  kWrite,
+  // Writable if no other kernel holds the page, else read-only (a writer
+  // downgraded, readers left alone): for the pages of a cluster a kernel
+  // asks for around one write fault, which of them faulted unknown. A write
+  // to a page it got read-only then comes as data_unlock.
+  kWriteIfFree,
+};
 
 // One thing the server must send to one kernel about one page.
 struct Action {
@@ -66,9 +78,8 @@ class Coherence {
 
   uint64_t pages() const { return pages_.size(); }
 
-  // A kernel's data_request for `page` (write: its desired access includes
-  // VM_PROT_WRITE). Appends what to send now to `out`.
-  void request(KernelId k, uint64_t page, bool write, Clock::time_point now, std::vector<Action>* out);
+  // A kernel's data_request for `page`. Appends what to send now to `out`.
+  void request(KernelId k, uint64_t page, Want want, Clock::time_point now, std::vector<Action>* out);
   // A kernel's data_unlock for `page` (it holds the page read-only and a
   // task wrote to it). Appends what to send now.
   void unlock(KernelId k, uint64_t page, Clock::time_point now, std::vector<Action>* out);
@@ -101,7 +112,7 @@ class Coherence {
  private:
   struct Request {
     KernelId kernel;
-    bool write;
+    Want want;
     bool unlock;
   };
   struct Revocation {

@@ -288,10 +288,14 @@ kern_return_t KernelServer::data_request(mach_port_t control, vm_offset_t offset
   if (k == nullptr) return KERN_INVALID_ARGUMENT;
   release_send(control);  // the message's reference; the init's stays
   if (!check_range(*k, offset, length)) return KERN_SUCCESS;
+  // A write fault asks for a cluster around the page that faulted, which
+  // is not said: of several pages, only the free ones are given writable
+  // (the others read-only, their holders left be; the write that wanted
+  // one of them comes back as data_unlock).
+  const Want want = !(access & VM_PROT_WRITE) ? Want::kRead : length > page_ ? Want::kWriteIfFree : Want::kWrite;
   std::vector<Action> actions;
   const Clock::time_point now = Clock::now();
-  for (uint64_t p = offset / page_; p < (offset + length) / page_; ++p)
-    machine_.request(k->id, p, (access & VM_PROT_WRITE) != 0, now, &actions);
+  for (uint64_t p = offset / page_; p < (offset + length) / page_; ++p) machine_.request(k->id, p, want, now, &actions);
   send(std::move(actions));
   return KERN_SUCCESS;
 }

@@ -15,6 +15,7 @@ using dsm::Action;
 using dsm::Clock;
 using dsm::Coherence;
 using dsm::Hold;
+using dsm::Want;
 using Runs = std::vector<dsm::Run>;
 using R = dsm::Run;
 using Acts = std::vector<Action>;
@@ -40,8 +41,8 @@ class DsmCoherence : public ::testing::Test {
 };
 
 TEST_F(DsmCoherence, ReadersShareAPageWithoutAnyRevocation) {
-  m.request(1, 0, false, t0, &out);
-  m.request(2, 0, false, t0, &out);
+  m.request(1, 0, Want::kRead, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   EXPECT_EQ(sent(), (Acts{supply(1, 0, false), supply(2, 0, false)}));
   EXPECT_EQ(m.hold(1, 0), Hold::kRead);
   EXPECT_EQ(m.hold(2, 0), Hold::kRead);
@@ -49,9 +50,9 @@ TEST_F(DsmCoherence, ReadersShareAPageWithoutAnyRevocation) {
 }
 
 TEST_F(DsmCoherence, AReadWaitsUntilTheWriterIsDowngradedThenBothRead) {
-  m.request(1, 0, true, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
   EXPECT_EQ(sent(), (Acts{supply(1, 0, true)}));
-  m.request(2, 0, false, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   EXPECT_EQ(sent(), (Acts{downgrade(1, 0)}));  // nothing for kernel 2 yet
   EXPECT_EQ(m.queued(0), 1u);
   m.revoked(1, 0, t0, &out);
@@ -61,10 +62,10 @@ TEST_F(DsmCoherence, AReadWaitsUntilTheWriterIsDowngradedThenBothRead) {
 }
 
 TEST_F(DsmCoherence, AWriteFlushesEveryOtherHolderAndWaitsForAllOfThem) {
-  m.request(1, 2, false, t0, &out);
-  m.request(2, 2, false, t0, &out);
+  m.request(1, 2, Want::kRead, t0, &out);
+  m.request(2, 2, Want::kRead, t0, &out);
   sent();
-  m.request(3, 2, true, t0, &out);
+  m.request(3, 2, Want::kWrite, t0, &out);
   EXPECT_EQ(sent(), (Acts{flush(1, 2), flush(2, 2)}));
   m.revoked(1, 2, t0, &out);
   EXPECT_TRUE(sent().empty()) << "kernel 2 has not let go yet";
@@ -76,8 +77,8 @@ TEST_F(DsmCoherence, AWriteFlushesEveryOtherHolderAndWaitsForAllOfThem) {
 }
 
 TEST_F(DsmCoherence, AnUnlockByAReaderFlushesTheOtherReadersThenLiftsItsLock) {
-  m.request(1, 0, false, t0, &out);
-  m.request(2, 0, false, t0, &out);
+  m.request(1, 0, Want::kRead, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   sent();
   m.unlock(1, 0, t0, &out);
   EXPECT_EQ(sent(), (Acts{flush(2, 0)}));
@@ -87,8 +88,8 @@ TEST_F(DsmCoherence, AnUnlockByAReaderFlushesTheOtherReadersThenLiftsItsLock) {
 }
 
 TEST_F(DsmCoherence, AnUnlockThatCrossedAFlushOfItsPageIsAnsweredWithAWritableSupply) {
-  m.request(1, 0, false, t0, &out);
-  m.request(2, 0, false, t0, &out);
+  m.request(1, 0, Want::kRead, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   sent();
   m.unlock(2, 0, t0, &out);  // kernel 2 writes: kernel 1 is flushed...
   EXPECT_EQ(sent(), (Acts{flush(1, 0)}));
@@ -104,10 +105,10 @@ TEST_F(DsmCoherence, AnUnlockThatCrossedAFlushOfItsPageIsAnsweredWithAWritableSu
 }
 
 TEST_F(DsmCoherence, RequestsOfAPageAreGrantedInTheOrderTheyCame) {
-  m.request(1, 1, true, t0, &out);
+  m.request(1, 1, Want::kWrite, t0, &out);
   sent();
-  m.request(2, 1, false, t0, &out);
-  m.request(3, 1, true, t0, &out);
+  m.request(2, 1, Want::kRead, t0, &out);
+  m.request(3, 1, Want::kWrite, t0, &out);
   EXPECT_EQ(sent(), (Acts{downgrade(1, 1)}));
   m.revoked(1, 1, t0, &out);
   // Kernel 2 reads; then kernel 3's write needs both readers flushed.
@@ -118,16 +119,16 @@ TEST_F(DsmCoherence, RequestsOfAPageAreGrantedInTheOrderTheyCame) {
 }
 
 TEST_F(DsmCoherence, PagesAreIndependent) {
-  m.request(1, 0, true, t0, &out);
-  m.request(2, 1, true, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
+  m.request(2, 1, Want::kWrite, t0, &out);
   EXPECT_EQ(sent(), (Acts{supply(1, 0, true), supply(2, 1, true)}));
 }
 
 TEST_F(DsmCoherence, OnlyTheWritersReturnIsTakenAndUntilItsRevocationIsAnswered) {
-  m.request(1, 0, true, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
   EXPECT_TRUE(m.accepts_return(1, 0));
   EXPECT_FALSE(m.accepts_return(2, 0));
-  m.request(2, 0, false, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   EXPECT_TRUE(m.accepts_return(1, 0)) << "the downgraded writer's dirty page comes before its completion";
   m.revoked(1, 0, t0, &out);
   EXPECT_FALSE(m.accepts_return(1, 0)) << "a reader's page is stale";
@@ -136,18 +137,33 @@ TEST_F(DsmCoherence, OnlyTheWritersReturnIsTakenAndUntilItsRevocationIsAnswered)
 }
 
 TEST_F(DsmCoherence, ARequestOfAPageTheKernelHoldsIsAnsweredAtTheAccessItHolds) {
-  m.request(1, 0, true, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
   sent();
-  m.request(1, 0, false, t0, &out);  // it lost its copy: no revocation of itself
+  m.request(1, 0, Want::kRead, t0, &out);  // it lost its copy: no revocation of itself
   EXPECT_EQ(sent(), (Acts{supply(1, 0, true)}));
   EXPECT_EQ(m.hold(1, 0), Hold::kWrite);
-  m.request(2, 3, false, t0, &out);
-  m.request(2, 3, true, t0, &out);  // a reader asking to write, with no one else there
+  m.request(2, 3, Want::kRead, t0, &out);
+  m.request(2, 3, Want::kWrite, t0, &out);  // a reader asking to write, with no one else there
   EXPECT_EQ(sent(), (Acts{supply(2, 3, false), supply(2, 3, true), grant(2, 3)}));
 }
 
+TEST_F(DsmCoherence, AWriteIfFreeIsAWriteOnAFreePageAndAReadOnAHeldOne) {
+  m.request(1, 0, Want::kRead, t0, &out);
+  m.request(2, 1, Want::kWrite, t0, &out);
+  sent();
+  m.request(3, 0, Want::kWriteIfFree, t0, &out);  // kernel 1 reads it: left alone
+  m.request(3, 1, Want::kWriteIfFree, t0, &out);  // kernel 2 writes it: downgraded, not flushed
+  m.request(3, 2, Want::kWriteIfFree, t0, &out);  // nobody holds it
+  EXPECT_EQ(sent(), (Acts{supply(3, 0, false), downgrade(2, 1), supply(3, 2, true)}));
+  m.revoked(2, 1, t0, &out);
+  EXPECT_EQ(sent(), (Acts{supply(3, 1, false)}));
+  EXPECT_EQ(m.hold(1, 0), Hold::kRead);
+  EXPECT_EQ(m.hold(2, 1), Hold::kRead);
+  EXPECT_EQ(m.hold(3, 2), Hold::kWrite);
+}
+
 TEST_F(DsmCoherence, ACompletionNoRevocationWaitsForChangesNothing) {
-  m.request(1, 0, false, t0, &out);
+  m.request(1, 0, Want::kRead, t0, &out);
   sent();
   m.revoked(1, 0, t0, &out);
   m.revoked(7, 2, t0, &out);
@@ -156,8 +172,8 @@ TEST_F(DsmCoherence, ACompletionNoRevocationWaitsForChangesNothing) {
 }
 
 TEST_F(DsmCoherence, AKernelIsOverdueOnlyOnceItsRevocationDeadlinePassed) {
-  m.request(1, 0, true, t0, &out);
-  m.request(2, 0, false, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   EXPECT_EQ(m.next_deadline(), t0 + kTimeout);
   EXPECT_TRUE(m.overdue(t0 + kTimeout - std::chrono::milliseconds(1)).empty());
   EXPECT_EQ(m.overdue(t0 + kTimeout), (std::vector<dsm::KernelId>{1}));
@@ -167,10 +183,10 @@ TEST_F(DsmCoherence, AKernelIsOverdueOnlyOnceItsRevocationDeadlinePassed) {
 }
 
 TEST_F(DsmCoherence, RemovingAnOverdueKernelLetsTheRequestsThatWaitedForItGoOn) {
-  m.request(1, 0, true, t0, &out);
-  m.request(1, 1, true, t0, &out);
-  m.request(2, 0, false, t0, &out);
-  m.request(3, 1, true, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
+  m.request(1, 1, Want::kWrite, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
+  m.request(3, 1, Want::kWrite, t0, &out);
   sent();
   m.remove_kernel(1, t0 + kTimeout, &out);
   EXPECT_EQ(sent(), (Acts{supply(2, 0, false), supply(3, 1, true)}));
@@ -181,8 +197,8 @@ TEST_F(DsmCoherence, RemovingAnOverdueKernelLetsTheRequestsThatWaitedForItGoOn) 
 }
 
 TEST_F(DsmCoherence, RemovingAKernelDropsItsQueuedRequests) {
-  m.request(1, 0, true, t0, &out);
-  m.request(2, 0, true, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
+  m.request(2, 0, Want::kWrite, t0, &out);
   sent();
   m.remove_kernel(2, t0, &out);
   EXPECT_EQ(m.queued(0), 0u);
@@ -192,14 +208,14 @@ TEST_F(DsmCoherence, RemovingAKernelDropsItsQueuedRequests) {
 }
 
 TEST_F(DsmCoherence, AWriterDowngradedForAKernelThatWentMeanwhileStillReads) {
-  m.request(1, 0, true, t0, &out);
-  m.request(2, 0, false, t0, &out);
+  m.request(1, 0, Want::kWrite, t0, &out);
+  m.request(2, 0, Want::kRead, t0, &out);
   EXPECT_EQ(sent(), (Acts{supply(1, 0, true), downgrade(1, 0)}));
   m.remove_kernel(2, t0, &out);
   m.revoked(1, 0, t0, &out);
   // It kept its copy read-only: a later writer must flush it.
   EXPECT_EQ(m.hold(1, 0), Hold::kRead);
-  m.request(3, 0, true, t0, &out);
+  m.request(3, 0, Want::kWrite, t0, &out);
   EXPECT_EQ(sent(), (Acts{flush(1, 0)}));
 }
 

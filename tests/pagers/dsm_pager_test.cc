@@ -141,6 +141,34 @@ TEST_F(DsmPagerKernels, AWriteIsGrantedOnlyAfterEveryOtherReaderFlushedThePage) 
   EXPECT_EQ(g.should_return, MEMORY_OBJECT_RETURN_NONE);
 }
 
+TEST_F(DsmPagerKernels, AClusterAskedForWritingIsWritableOnlyWhereNoOtherKernelHoldsIt) {
+  start();
+  FakeKernel& a = kernel();
+  FakeKernel& b = kernel();
+  ASSERT_EQ(a.data_request(4 * kPage, kPage, VM_PROT_READ), KERN_SUCCESS);
+  expect(a, pagertest::kDataSupply);
+  ASSERT_EQ(b.data_request(0, 8 * kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
+  const ControlCall before = expect(b, pagertest::kDataSupply);
+  const ControlCall held = expect(b, pagertest::kDataSupply);
+  const ControlCall after = expect(b, pagertest::kDataSupply);
+  EXPECT_EQ(before.offset, 0u);
+  EXPECT_EQ(before.size, 4 * kPage);
+  EXPECT_EQ(before.lock_value, VM_PROT_NONE);
+  EXPECT_EQ(held.offset, 4 * kPage);
+  EXPECT_EQ(held.size, kPage);
+  EXPECT_EQ(held.lock_value, VM_PROT_WRITE) << "kernel a reads page 4: b gets it read-only";
+  EXPECT_EQ(after.offset, 5 * kPage);
+  EXPECT_EQ(after.size, 3 * kPage);
+  EXPECT_EQ(after.lock_value, VM_PROT_NONE);
+  EXPECT_TRUE(a.quiet(300)) << "kernel a's page was flushed for a cluster";
+  // A single page asked for writing is a write: the reader is flushed.
+  ASSERT_EQ(b.data_request(4 * kPage, kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
+  const ControlCall flush = expect(a, pagertest::kLockRequest);
+  EXPECT_TRUE(flush.should_flush);
+  ASSERT_EQ(a.lock_completed(flush.reply_to, flush.offset, flush.size), KERN_SUCCESS);
+  EXPECT_EQ(expect(b, pagertest::kDataSupply).lock_value, VM_PROT_NONE);
+}
+
 TEST_F(DsmPagerKernels, ADirtyPageFromAKernelThatIsNotTheWriterIsDropped) {
   start();
   FakeKernel& a = kernel();
