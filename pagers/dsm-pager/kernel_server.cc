@@ -133,7 +133,7 @@ kern_return_t KernelServer::serve() {
       continue;
     }
     if (in.head.msgh_id == MACH_NOTIFY_DEAD_NAME) {
-      control_died(in.head);
+      if (!control_died(in.head)) mach_msg_destroy(&in.head);
       continue;
     }
     out.error = mig_reply_error_t{};
@@ -151,11 +151,14 @@ KernelServer::Kernel* KernelServer::find(mach_port_t control) {
   return nullptr;
 }
 
-bool KernelServer::check_range(const Kernel& k, vm_offset_t offset, vm_size_t length) {
-  if (length > 0 && offset % page_ == 0 && length % page_ == 0 && offset + length > offset && offset + length <= size_)
-    return true;
-  (void)memory_object_data_error(k.control, offset, length, offset >= size_ ? KERN_INVALID_ADDRESS : KERN_INVALID_ARGUMENT);
-  return false;
+vm_size_t KernelServer::within(const Kernel& k, vm_offset_t offset, vm_size_t length) {
+  if (length == 0 || offset % page_ != 0 || length % page_ != 0 || offset + length < offset) {
+    (void)memory_object_data_error(k.control, offset, length, KERN_INVALID_ARGUMENT);
+    return 0;
+  }
+  const vm_size_t inside = offset >= size_ ? 0 : std::min<vm_size_t>(length, size_ - offset);
+  if (inside < length) (void)memory_object_data_error(k.control, offset + inside, length - inside, KERN_INVALID_ADDRESS);
+  return inside;
 }
 
 void KernelServer::send(std::vector<Action> actions) {
@@ -215,14 +218,14 @@ void KernelServer::remove(KernelId id, bool tell, bool own_receive, std::vector<
   machine_.remove_kernel(id, Clock::now(), out);
 }
 
-void KernelServer::control_died(const mach_msg_header_t& head) {
-  if (head.msgh_size != sizeof(mach_dead_name_notification_t) - sizeof(mach_msg_format_0_trailer_t)) return;
+bool KernelServer::control_died(const mach_msg_header_t& head) {
+  if (head.msgh_size != sizeof(mach_dead_name_notification_t) - sizeof(mach_msg_format_0_trailer_t)) return false;
   const auto& n = reinterpret_cast<const mach_dead_name_notification_t&>(head);
   const auto* trailer = reinterpret_cast<const mach_msg_audit_trailer_t*>(reinterpret_cast<const uint8_t*>(&head) +
                                                                           round_msg(head.msgh_size));
   // Only the kernel (machd) sends notifications: its audit token is zeros,
   // a task's carries its pid. Anything else is a forgery: ignored.
-  if (trailer->msgh_trailer_size < sizeof(mach_msg_audit_trailer_t) || trailer->msgh_audit.val[5] != 0) return;
+  if (trailer->msgh_trailer_size < sizeof(mach_msg_audit_trailer_t) || trailer->msgh_audit.val[5] != 0) return false;
   const mach_port_t name = n.not_port;
   std::vector<Action> freed;
   for (const auto& [id, k] : kernels_) {
@@ -234,6 +237,7 @@ void KernelServer::control_died(const mach_msg_header_t& head) {
   }
   (void)mach_port_deallocate(mach_task_self(), name);  // the notification's reference to the dead name
   send(std::move(freed));
+  return true;
 }
 
 void KernelServer::remove_overdue() {
@@ -287,7 +291,7 @@ kern_return_t KernelServer::data_request(mach_port_t control, vm_offset_t offset
   Kernel* k = find(control);
   if (k == nullptr) return KERN_INVALID_ARGUMENT;
   release_send(control);  // the message's reference; the init's stays
-  if (!check_range(*k, offset, length)) return KERN_SUCCESS;
+  length = within(*k, offset, length);
   // A write fault asks for a cluster around the page that faulted, which
   // is not said: of several pages, only the free ones are given writable
   // (the others read-only, their holders left be; the write that wanted
@@ -304,7 +308,7 @@ kern_return_t KernelServer::data_unlock(mach_port_t control, vm_offset_t offset,
   Kernel* k = find(control);
   if (k == nullptr) return KERN_INVALID_ARGUMENT;
   release_send(control);
-  if (!check_range(*k, offset, length)) return KERN_SUCCESS;
+  length = within(*k, offset, length);
   // The only lock the pager sets is VM_PROT_WRITE: an unlock asks to write.
   std::vector<Action> actions;
   const Clock::time_point now = Clock::now();

@@ -84,9 +84,11 @@ class KernelServer {
   };
 
   Kernel* find(mach_port_t control);
-  // Whole pages within the object: true; else answers data_error on the
-  // kernel's control port and returns false.
-  bool check_range(const Kernel& k, vm_offset_t offset, vm_size_t length);
+  // How much of [offset, offset + length) is whole pages of the object:
+  // the rest is answered data_error on the kernel's control port
+  // (KERN_INVALID_ADDRESS past the end; everything, KERN_INVALID_ARGUMENT,
+  // if the range is not whole pages).
+  vm_size_t within(const Kernel& k, vm_offset_t offset, vm_size_t length);
   // Sends `actions` (gathered into runs); kernels found dead on the way
   // are removed, and what their removal frees is sent too.
   void send(std::vector<Action> actions);
@@ -96,7 +98,8 @@ class KernelServer {
   void remove_overdue();
   // A dead-name notification: the kernel whose control port it names (if
   // any) is removed; the notification's reference to the name is released.
-  void control_died(const mach_msg_header_t& head);
+  // False (nothing done) if the message is not one machd sent.
+  bool control_died(const mach_msg_header_t& head);
 
   uint64_t size_;
   uint64_t page_;

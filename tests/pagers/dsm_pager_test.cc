@@ -284,11 +284,20 @@ TEST_F(DsmPagerKernels, MachdAndAFakeKernelSeeEachOthersPagesThroughRevocations)
   EXPECT_EQ(mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size), KERN_SUCCESS);
 }
 
-TEST_F(DsmPagerKernels, ARequestPastTheObjectIsAnsweredWithAnError) {
+TEST_F(DsmPagerKernels, TheObjectsPagesAreSuppliedAndThosePastItsEndAnsweredWithAnError) {
   start();
   FakeKernel& a = kernel();
   ASSERT_EQ(a.data_request(1 << 20, kPage, VM_PROT_READ), KERN_SUCCESS);
   EXPECT_EQ(expect(a, pagertest::kDataError).error, KERN_INVALID_ADDRESS);
+  // A cluster across the end: its pages inside are served.
+  ASSERT_EQ(a.data_request((1 << 20) - 2 * kPage, 4 * kPage, VM_PROT_READ), KERN_SUCCESS);
+  const ControlCall error = expect(a, pagertest::kDataError);
+  EXPECT_EQ(error.offset, vm_offset_t(1 << 20));
+  EXPECT_EQ(error.size, 2 * kPage);
+  EXPECT_EQ(error.error, KERN_INVALID_ADDRESS);
+  const ControlCall supply = expect(a, pagertest::kDataSupply);
+  EXPECT_EQ(supply.offset, (1u << 20) - 2 * kPage);
+  EXPECT_EQ(supply.size, 2 * kPage);
 }
 
 }  // namespace
