@@ -2,7 +2,6 @@
 #include "kernel_server.h"
 
 #include <mach/mach.h>
-#include <mach/memory_object_control.h>
 #include <mach/mig_errors.h>
 #include <mach/notify.h>
 #include <sys/mman.h>
@@ -12,8 +11,15 @@
 #include <cstring>
 
 #include "../common/wake.h"
+// Our stubs of mach.defs share the include guard of libmach-compat's.
+#undef _mach_user_
+#include "dsm_control.h"
 #include "dsm_memory_objectServer.h"
 #include "runs.h"
+
+extern "C" {
+mach_msg_timeout_t dsm_send_timeout_ms = 1000;
+}
 
 namespace dsm {
 namespace {
@@ -28,6 +34,9 @@ thread_local KernelServer* t_server = nullptr;
 // Room for any message of memory_object.defs (the largest, data_return,
 // carries its data out of line).
 constexpr mach_msg_size_t kBuffer = 4096;
+
+// The longest a send to a control port may wait for room in its queue.
+constexpr std::chrono::milliseconds kMaxSendWait{1000};
 
 bool dead(kern_return_t kr) { return kr == MACH_SEND_INVALID_DEST || kr == MACH_SEND_INVALID_RIGHT; }
 
@@ -51,7 +60,9 @@ KernelServer::KernelServer(uint64_t size, std::chrono::milliseconds revoke_timeo
     : size_((size + vm_page_size - 1) / vm_page_size * vm_page_size),
       page_(vm_page_size),
       revoke_timeout_(revoke_timeout),
-      machine_(size_ / vm_page_size, revoke_timeout) {}
+      machine_(size_ / vm_page_size, revoke_timeout) {
+  dsm_send_timeout_ms = mach_msg_timeout_t(std::min(revoke_timeout, kMaxSendWait).count());
+}
 
 KernelServer::~KernelServer() {
   for (auto& [id, k] : kernels_) {
@@ -153,11 +164,11 @@ KernelServer::Kernel* KernelServer::find(mach_port_t control) {
 
 vm_size_t KernelServer::within(const Kernel& k, vm_offset_t offset, vm_size_t length) {
   if (length == 0 || offset % page_ != 0 || length % page_ != 0 || offset + length < offset) {
-    (void)memory_object_data_error(k.control, offset, length, KERN_INVALID_ARGUMENT);
+    (void)dsm_memory_object_data_error(k.control, offset, length, KERN_INVALID_ARGUMENT);
     return 0;
   }
   const vm_size_t inside = offset >= size_ ? 0 : std::min<vm_size_t>(length, size_ - offset);
-  if (inside < length) (void)memory_object_data_error(k.control, offset + inside, length - inside, KERN_INVALID_ADDRESS);
+  if (inside < length) (void)dsm_memory_object_data_error(k.control, offset + inside, length - inside, KERN_INVALID_ADDRESS);
   return inside;
 }
 
@@ -174,13 +185,13 @@ void KernelServer::send(std::vector<Action> actions) {
       switch (r.kind) {
         case Action::kSupply:
           // Copied by the message (no deallocation): the contents stay ours.
-          kr = memory_object_data_supply(control, offset, vm_offset_t(contents_ + offset),
+          kr = dsm_memory_object_data_supply(control, offset, vm_offset_t(contents_ + offset),
                                          mach_msg_type_number_t(length), FALSE,
                                          r.writable ? VM_PROT_NONE : VM_PROT_WRITE, FALSE, MACH_PORT_NULL);
           if (kr == KERN_SUCCESS) supplied_ += r.count;
           break;
         case Action::kGrantWrite:
-          kr = memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_NONE, FALSE, VM_PROT_NONE,
+          kr = dsm_memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_NONE, FALSE, VM_PROT_NONE,
                                           MACH_PORT_NULL);
           if (kr == KERN_SUCCESS) grants_ += r.count;
           break;
@@ -189,12 +200,17 @@ void KernelServer::send(std::vector<Action> actions) {
           // Write-locked first (so nothing is written after the return),
           // the dirty pages returned, dropped for a flush; then
           // lock_completed to the object port, after the returns.
-          kr = memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_DIRTY, r.kind == Action::kFlush,
+          kr = dsm_memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_DIRTY, r.kind == Action::kFlush,
                                           VM_PROT_WRITE, port_);
           if (kr == KERN_SUCCESS) revocations_ += r.count;
           break;
       }
-      if (dead(kr)) remove(r.kernel, false, false, &freed);
+      if (kr == MACH_SEND_TIMED_OUT) {
+        fprintf(stderr, "dsm-pager: kernel %u's control port stayed full for %u ms: removed\n", r.kernel,
+                dsm_send_timeout_ms);
+        ++removed_;
+      }
+      if (dead(kr) || kr == MACH_SEND_TIMED_OUT) remove(r.kernel, false, false, &freed);
     }
     actions = std::move(freed);
   }
@@ -206,7 +222,7 @@ void KernelServer::remove(KernelId id, bool tell, bool own_receive, std::vector<
   const Kernel k = it->second;
   kernels_.erase(it);
   --kernels_now_;
-  if (tell) (void)memory_object_destroy(k.control, KERN_OPERATION_TIMED_OUT);
+  if (tell) (void)dsm_memory_object_destroy(k.control, KERN_OPERATION_TIMED_OUT);
   watch(k.control, MACH_PORT_NULL);
   const mach_port_t task = mach_task_self();
   for (mach_port_t p : {k.control, k.name}) {
@@ -255,7 +271,7 @@ kern_return_t KernelServer::init(mach_port_t control, mach_port_t name, vm_size_
   if (find(control) != nullptr) return KERN_INVALID_ARGUMENT;  // an init twice on one control port
   if (page_size != page_) {
     // Coherence is per page: every kernel must have the pager's page size.
-    (void)memory_object_destroy(control, KERN_INVALID_ARGUMENT);
+    (void)dsm_memory_object_destroy(control, KERN_INVALID_ARGUMENT);
     release_send(control);
     release_send(name);
     return KERN_SUCCESS;
@@ -267,8 +283,8 @@ kern_return_t KernelServer::init(mach_port_t control, mach_port_t name, vm_size_
   watch(control, port_);  // a kernel that dies is removed at once
   // Not cached: when a kernel's last mapping goes, it returns its dirty
   // pages and terminates, and stops holding pages others may want.
-  const kern_return_t kr = memory_object_ready(control, FALSE, MEMORY_OBJECT_COPY_DELAY);
-  if (dead(kr)) {
+  const kern_return_t kr = dsm_memory_object_ready(control, FALSE, MEMORY_OBJECT_COPY_DELAY);
+  if (dead(kr) || kr == MACH_SEND_TIMED_OUT) {
     std::vector<Action> freed;
     remove(id, false, false, &freed);
     send(std::move(freed));

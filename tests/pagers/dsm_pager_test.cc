@@ -229,6 +229,27 @@ TEST_F(DsmPagerKernels, AKernelThatNeverAnswersIsCutOffAfterTheBoundAndTheOthers
   EXPECT_NE(pager_.wait_line("1 kernels cut off"), "");
 }
 
+TEST_F(DsmPagerKernels, AKernelWhoseQueueStaysFullIsCutOffWithoutHoldingTheOthers) {
+  start({"--revoke-timeout", "300"});  // sends wait for room at most as long
+  ASSERT_EQ(mach_port_mod_refs(mach_task_self(), object_, MACH_PORT_RIGHT_SEND, 1), KERN_SUCCESS);
+  kernels_.push_back(std::make_unique<FakeKernel>(object_));
+  FakeKernel& stuck = *kernels_.back();
+  mach_port_limits_t limits{1};
+  ASSERT_EQ(mach_port_set_attributes(mach_task_self(), stuck.control(), MACH_PORT_LIMITS_INFO,
+                                     reinterpret_cast<mach_port_info_t>(&limits), MACH_PORT_LIMITS_INFO_COUNT),
+            KERN_SUCCESS);
+  ASSERT_EQ(stuck.init(kPage), KERN_SUCCESS);  // its ready fills the queue
+  ASSERT_EQ(stuck.data_request(0, kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);  // no room for the supply
+  FakeKernel& other = kernel();
+  ASSERT_EQ(other.data_request(0, kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
+  EXPECT_EQ(expect(other, pagertest::kDataSupply).lock_value, VM_PROT_NONE) << "nothing left to revoke";
+  const std::string s = pager_.signal_until(
+      SIGUSR1, "stats: ", [](const std::string& l) { return l.find(" 1 kernels cut off") != std::string::npos; });
+  EXPECT_NE(s.find(" 1 kernels cut off"), std::string::npos) << s;
+  EXPECT_EQ(expect(stuck, pagertest::kReady).id, pagertest::kReady);
+  EXPECT_TRUE(stuck.quiet(300)) << "the supply that found no room was not sent";
+}
+
 TEST_F(DsmPagerKernels, AKernelWhoseControlPortDiesIsRemovedWithoutWaitingForTheBound) {
   start({"--revoke-timeout", "60000"});
   FakeKernel& writer = kernel();
