@@ -2,18 +2,21 @@
 // server of the kernels' messages (mach/memory_object.defs): one kernel per
 // memory_object_init (its own control port), their requests fed to the
 // coherence machine (coherence.h) and its actions sent on their control
-// ports (<mach/memory_object_control.h>).
+// ports (the control calls of mach/mach.defs, through the pager's own stubs
+// with a send timeout: send_time.h).
 //
 // Part of machd (Mach IPC in user space on Linux).
 // SPDX-License-Identifier: MIT
 //
 // One thread runs serve(); it never waits for a kernel: a request that
 // needs another kernel's page back waits in the machine's queue, and the
-// loop receives with a timeout set to the earliest revocation deadline. A
-// kernel overdue at its deadline, whose control port dies (a dead-name
-// notification) or is dead when the pager sends to it, is removed: it gets memory_object_destroy (when its
-// port still lives), the requests it held up go on, and its later messages
-// are refused (but its memory_object_terminate is taken, for the rights).
+// loop receives with a timeout set to the earliest revocation deadline.
+// A kernel is removed (cut off) when it is overdue at a deadline (it is
+// sent memory_object_destroy first), when its control port dies (a
+// dead-name notification) or is found dead by a send, or when a send to it
+// finds its queue full past the send timeout. Then the requests it held up
+// go on, and its later messages are refused, their rights and memory
+// destroyed (its memory_object_terminate's receive rights too).
 #pragma once
 
 #include <mach/mach.h>
