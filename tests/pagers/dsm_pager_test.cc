@@ -272,7 +272,8 @@ TEST_F(DsmPagerKernels, AKernelWhoseControlPortDiesIsRemovedWithoutWaitingForThe
 TEST_F(DsmPagerKernels, MachdAndAFakeKernelSeeEachOthersPagesThroughRevocations) {
   start();
   const vm_size_t size = 16 * kPage;
-  volatile uint8_t* p = systest::map_named_object(name_, size);
+  mach_port_t object = MACH_PORT_NULL;
+  volatile uint8_t* p = systest::map_named_object(name_, size, &object);
   ASSERT_NE(p, nullptr);
   p[0] = 'A';  // machd's write fault: page 0 writable there
   FakeKernel& fake = kernel();
@@ -303,6 +304,7 @@ TEST_F(DsmPagerKernels, MachdAndAFakeKernelSeeEachOthersPagesThroughRevocations)
   EXPECT_EQ(p[0], 'B');
   ASSERT_EQ(fake.terminate(), KERN_SUCCESS);
   EXPECT_EQ(mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), size), KERN_SUCCESS);
+  EXPECT_EQ(mach_port_deallocate(mach_task_self(), object), KERN_SUCCESS);
 }
 
 TEST_F(DsmPagerKernels, TheObjectsPagesAreSuppliedAndThosePastItsEndAnsweredWithAnError) {

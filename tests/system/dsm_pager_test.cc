@@ -84,8 +84,10 @@ TEST_F(DsmPagerTest, AWriteToAPageFirstReadIsGrantedAndKept) {
     return 0;                               // unmapped: the dirty pages go back to the pager
   });
   ASSERT_EQ(wait_exit(writer), 0);
-  const std::string s =
-      pager_.signal_until(SIGUSR1, "stats: ", [](const std::string& l) { return l.find(" 64 returned") != std::string::npos; });
+  // The returns come before the terminate: wait for both.
+  const std::string s = pager_.signal_until(SIGUSR1, "stats: ", [](const std::string& l) {
+    return l.find(" 64 returned") != std::string::npos && l.find(" 0 kernels (") != std::string::npos;
+  });
   EXPECT_NE(s.find(" 64 returned"), std::string::npos) << s;
   EXPECT_NE(s.find(" 64 unlocked"), std::string::npos) << "each page's first write asked: " << s;
   EXPECT_NE(s.find(" 0 kernels ("), std::string::npos) << "the kernel terminated: " << s;
