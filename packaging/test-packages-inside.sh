@@ -113,7 +113,7 @@ purge_phase() {
   find /usr /etc /var/lib/systemd /var/lib/dpkg/info \
     \( -name 'machd*' -o -name 'mach-run' -o -name 'mig' -o -name 'mig.*' -o -name '*mach-compat*' \
        -o -name '*mach-pager*' -o -name 'mach_pager*' -o -name 'MachCompat*' -o -name 'file-pager' \
-       -o -name 'compress-pager' -o -name 'default-pager' -o -name 'machctl' \) -print 2>/dev/null > /root/found || true
+       -o -name 'compress-pager' -o -name 'default-pager' -o -name 'dsm-pager' -o -name 'machctl' \) -print 2>/dev/null > /root/found || true
   if [ -s /root/found ]; then sed 's/^/  left: /' /root/found; left=1; fi
   if [ -n "$(machd_pids)" ]; then echo "  machd running: $(machd_pids)"; left=1; fi
   [ "$left" -eq 0 ] || fail "the purge left the above"

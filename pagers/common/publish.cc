@@ -8,12 +8,16 @@
 
 namespace pagerprog {
 
-kern_return_t publish_object(mach_pager_t* pager, const std::string& name) {
+namespace {
+
+// Registers `object` (a send right of ours, which this releases) under `name`.
+kern_return_t register_send_right(mach_port_t object, const std::string& name) {
   name_t n;
-  if (name.empty() || name.size() >= sizeof n) return KERN_INVALID_ARGUMENT;
+  if (name.empty() || name.size() >= sizeof n) {
+    (void)mach_port_deallocate(mach_task_self(), object);
+    return KERN_INVALID_ARGUMENT;
+  }
   std::memcpy(n, name.c_str(), name.size() + 1);
-  const mach_port_t object = mach_pager_object(pager);
-  if (!MACH_PORT_VALID(object)) return KERN_RESOURCE_SHORTAGE;
   // bootstrap_register is the way to publish a port whose receive right the
   // caller already has (check-in would hand out a fresh one); deprecated on
   // macOS only because launchd prefers declared services.
@@ -23,6 +27,20 @@ kern_return_t publish_object(mach_pager_t* pager, const std::string& name) {
 #pragma GCC diagnostic pop
   (void)mach_port_deallocate(mach_task_self(), object);  // the bootstrap server holds its own
   return kr;
+}
+
+}  // namespace
+
+kern_return_t publish_object(mach_pager_t* pager, const std::string& name) {
+  const mach_port_t object = mach_pager_object(pager);
+  if (!MACH_PORT_VALID(object)) return KERN_RESOURCE_SHORTAGE;
+  return register_send_right(object, name);
+}
+
+kern_return_t publish_port(mach_port_t object, const std::string& name) {
+  const kern_return_t kr = mach_port_insert_right(mach_task_self(), object, object, MACH_MSG_TYPE_MAKE_SEND);
+  if (kr != KERN_SUCCESS) return kr;
+  return register_send_right(object, name);
 }
 
 }  // namespace pagerprog

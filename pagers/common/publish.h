@@ -21,6 +21,10 @@ namespace pagerprog {
 // name_t; or the error of the call.
 kern_return_t publish_object(mach_pager_t* pager, const std::string& name);
 
+// The same for a pager that serves its object port itself: `object` names
+// our receive right; a send right is made for the bootstrap server.
+kern_return_t publish_port(mach_port_t object, const std::string& name);
+
 // For a program's start: opens the pager with `attributes` (nullptr: the
 // default ones), starts its serving thread and publishes the object under
 // `name`.  False, having said why on stderr (prefixed with `program`), if

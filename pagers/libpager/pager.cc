@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "../common/wake.h"
 #include "memory_objectServer.h"
 #include "pager_internal.h"
 
@@ -28,18 +29,8 @@ thread_local bool t_in_dispatch = false;
 // the buffer for anything bigger, which the demux then rejects.
 constexpr mach_msg_size_t kMaxRequest = 512;
 
-// Wakes the thread blocked receiving on the object port: an empty message
-// made from our own receive right.
-void send_stop(mach_port_t port) {
-  mach_msg_header_t m{};
-  m.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND, 0);
-  m.msgh_size = sizeof m;
-  m.msgh_remote_port = port;
-  m.msgh_id = kStopId;
-  // A full queue is no matter: the thread sees `stopping` after its next
-  // message anyway.
-  (void)mach_msg(&m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL);
-}
+// Wakes the thread blocked receiving on the object port.
+void send_stop(mach_port_t port) { pagerprog::send_wake(port, kStopId); }
 
 }  // namespace
 

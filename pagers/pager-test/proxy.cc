@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 
+#include "../common/wake.h"
 #include "proxy_state.h"
 
 extern "C" {
@@ -48,15 +49,7 @@ void drop_send(mach_port_t& p) {
   p = MACH_PORT_NULL;
 }
 
-void send_wake(mach_port_t port) {
-  mach_msg_header_t m{};
-  m.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MAKE_SEND, 0);
-  m.msgh_size = sizeof m;
-  m.msgh_remote_port = port;
-  m.msgh_id = kWakeId;
-  // A full queue already wakes the thread.
-  (void)mach_msg(&m, MACH_SEND_MSG | MACH_SEND_TIMEOUT, sizeof m, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL);
-}
+void send_wake(mach_port_t port) { pagerprog::send_wake(port, kWakeId); }
 
 union Buffer {
   mach_msg_header_t head;

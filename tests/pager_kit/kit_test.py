@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""tests/pager_kit/kit_test.py CASE KIT EXAMPLE BROKEN MACHD
+"""tests/pager_kit/kit_test.py CASE KIT EXAMPLE BROKEN MACHD [DSM_PAGER]
 
 Runs mach-pager-test (KIT) with its own private machd (MACHD) against one
-pager and checks the report: a conforming pager (EXAMPLE) passes every
-workload; each way of breaking the protocol (BROKEN MODE) is reported, with
+pager and checks the report: a conforming pager (EXAMPLE, and the program
+pagers/dsm-pager with machd as its one kernel) passes every workload; each way of breaking the protocol (BROKEN MODE) is reported, with
 the rule it broke, and never hangs the kit. Each CASE names the rule it pins.
 """
 import re
@@ -120,6 +120,7 @@ BROKEN = {
 
 def main():
     case, kit, example, broken, machd = sys.argv[1:6]
+    dsm_pager = sys.argv[6] if len(sys.argv) > 6 else None
     c = Checks()
     if case == "conforming-pager-passes":
         rc, report = run(kit, machd, [example], "--timeout", "3")
@@ -140,6 +141,13 @@ def main():
         rc, report = run(kit, machd, [example, "--clean-ms", "5"], "--timeout", "3")
         conforming(c, rc, report)
         c.has(report, r"; 0 data_unlock, [1-9]\d* lock_request by the pager")
+    elif case == "dsm-pager-passes-in-any-mode":
+        # Its object starts as zeroes (not the kit's pattern); every page is
+        # supplied read-only and written through data_unlock.
+        pager = ["sh", "-c", 'exec "$0" --name "$MACH_PAGER_NAME" --size "$MACH_PAGER_SIZE"', dsm_pager]
+        rc, report = run(kit, machd, pager, "--timeout", "3", "--content", "any")
+        conforming(c, rc, report)
+        c.has(report, r"; [1-9]\d* data_unlock, [1-9]\d* lock_request by the pager")
     elif case in BROKEN:
         mode, options, patterns = BROKEN[case]
         rc, report = run(kit, machd, [broken, mode], *options)

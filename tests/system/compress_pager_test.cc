@@ -8,10 +8,8 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include "pager_program.h"
 #include "support.h"
@@ -47,13 +45,7 @@ class CompressPagerTest : public ::testing::Test {
   template <typename F>
   Stats stats_when(F ok) {
     Stats s;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    do {
-      pager_.signal(SIGUSR1);
-      if (!parse_stats(pager_.wait_line("stats: "), &s)) break;
-      if (ok(s)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } while (std::chrono::steady_clock::now() < deadline);
+    pager_.signal_until(SIGUSR1, "stats: ", [&](const std::string& line) { return !parse_stats(line, &s) || ok(s); });
     return s;
   }
 

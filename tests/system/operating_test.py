@@ -7,7 +7,8 @@ the peer-uid check, where a detached machd logs, and what machd tells systemd
 usage: operating_test.py RULE   (one of the functions named in RULES)
 
 Paths come from the environment (meson sets them): MACHD_BIN, MACH_RUN_BIN,
-MIG_BIN, FILE_PAGER_BIN, COMPRESS_PAGER_BIN, DEFAULT_PAGER_BIN, MACH_PAGER_TEST_BIN, OPS_PROBE,
+MIG_BIN, FILE_PAGER_BIN, COMPRESS_PAGER_BIN, DEFAULT_PAGER_BIN, DSM_PAGER_BIN, MACH_PAGER_TEST_BIN,
+OPS_PROBE,
 PROJECT_VERSION. Rules that need another user (nobody,
 65534) or namespaces are skipped (exit 77) when not run as root.
 """
@@ -25,6 +26,7 @@ MACH_RUN = os.environ["MACH_RUN_BIN"]
 MIG = os.environ["MIG_BIN"]
 FILE_PAGER = os.environ["FILE_PAGER_BIN"]
 COMPRESS_PAGER = os.environ["COMPRESS_PAGER_BIN"]
+DSM_PAGER = os.environ["DSM_PAGER_BIN"]
 DEFAULT_PAGER = os.environ["DEFAULT_PAGER_BIN"]
 MACH_PAGER_TEST = os.environ["MACH_PAGER_TEST_BIN"]
 PROBE = os.environ["OPS_PROBE"]
@@ -99,7 +101,7 @@ def every_program_answers_help_and_version():
     # and says on stderr that none answers; MACH_COMPAT_QUIET keeps that out.
     env = clean_env(MACHD_SOCKET="/nonexistent-machd-dir/machd.sock", MACH_COMPAT_QUIET="1")
     for prog, name in ((MACHD, "machd"), (MACH_RUN, "mach-run"), (MIG, "mig"), (FILE_PAGER, "file-pager"),
-                       (COMPRESS_PAGER, "compress-pager"), (DEFAULT_PAGER, "default-pager"),
+                       (COMPRESS_PAGER, "compress-pager"), (DEFAULT_PAGER, "default-pager"), (DSM_PAGER, "dsm-pager"),
                        (MACH_PAGER_TEST, "mach-pager-test")):
         r = run([prog, "--help"], env=env)
         check(r.returncode == 0 and "usage:" in r.stdout and r.stderr == "",

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "support.h"
 
@@ -78,6 +79,19 @@ std::string PagerProgram::wait_line(const std::string& needle, int timeout_ms) {
     if (left <= 0 || !read_line(&line, int(left))) return "";
     if (line.find(needle) != std::string::npos) return line;
   }
+}
+
+std::string PagerProgram::signal_until(int sig, const std::string& needle,
+                                       const std::function<bool(const std::string&)>& done, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string line;
+  do {
+    signal(sig);
+    line = wait_line(needle);
+    if (line.empty() || done(line)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return line;
 }
 
 void PagerProgram::signal(int sig) {

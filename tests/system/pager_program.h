@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,12 @@ class PagerProgram {
   std::string wait_line(const std::string& needle, int timeout_ms = 10000);
 
   void signal(int sig);
+
+  // Sends `sig` and reads the line containing `needle` it brings, again
+  // every 20 ms until `done(line)` holds or timeout_ms passed; the last
+  // such line ("" if one did not come).
+  std::string signal_until(int sig, const std::string& needle, const std::function<bool(const std::string&)>& done,
+                           int timeout_ms = 5000);
 
   // Waits up to timeout_ms for the program to exit; its exit code, 128 +
   // signal, or -1 if it still runs.
