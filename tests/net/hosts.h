@@ -73,6 +73,8 @@ class Hosts {
   // Where host i's mach-netmsgd listens (ADDR:PORT).
   const std::string& address(int i) const { return hosts_.at(size_t(i))->address; }
   pid_t netmsgd(int i) const { return hosts_.at(size_t(i))->netmsgd; }
+  // Host i's machd socket: MACHD_SOCKET for a program that runs there.
+  const std::string& socket(int i) const { return hosts_.at(size_t(i))->machd.socket(); }
   // The line host i's mach-netmsgd printed when it began to serve.
   const std::string& banner(int i) const { return hosts_.at(size_t(i))->banner; }
   Network* network() { return network_.get(); }

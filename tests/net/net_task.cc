@@ -28,11 +28,16 @@
 //   dealloc L | drop-receive L   mach_port_deallocate | receive right -1
 //   notify-dead L N | notify-nosenders L N   the notification to N (send-once)
 //   notified N [MS]           receive one message on N            -> ok MSGID MS
+//   whosent L [MS]            receive a ValueMessage and say who sent it, from its
+//                             audit trailer  -> ok PID UID remote HOST | ok PID UID local
+//   publish L NAME            bootstrap_register(NAME, L): programs of this host that
+//                             look NAME up get the right L names
 //   ports PID                 names in task PID's space (task_for_pid)
 //   machd                     ok PORTS MESSAGES (machd_debug_get_stats)
 //   quit
 #include <mach/mach.h>
 #include <machd/machd_debug.h>
+#include <machd/machd_relay.h>
 #include <servers/bootstrap.h>
 #include <servers/netname.h>
 #include <servers/netname_defs.h>
@@ -498,6 +503,28 @@ std::string cmd_notify(const std::vector<std::string>& a, mach_msg_id_t which) {
   return "";
 }
 
+std::string cmd_whosent(const std::vector<std::string>& a) {
+  struct {
+    ValueMessage m;
+    mach_msg_max_trailer_t trailer;
+  } in{};
+  const int ms = a.size() > 2 ? std::stoi(a[2]) : 10000;
+  mach_msg_return_t mr = mach_msg(&in.m.head,
+                                  MACH_RCV_MSG | MACH_RCV_TIMEOUT | MACH_RCV_TRAILER_TYPE(MACH_MSG_TRAILER_FORMAT_0) |
+                                      MACH_RCV_TRAILER_ELEMENTS(MACH_RCV_TRAILER_AUDIT),
+                                  0, sizeof in, port(a.at(1)), mach_msg_timeout_t(ms), MACH_PORT_NULL);
+  if (mr != MACH_MSG_SUCCESS) throw Failure{code(mr)};
+  const auto* t = reinterpret_cast<const mach_msg_audit_trailer_t*>(reinterpret_cast<const uint8_t*>(&in.m) +
+                                                                    in.m.head.msgh_size);
+  std::string out = std::to_string(t->msgh_audit.val[5]) + " " + std::to_string(t->msgh_audit.val[1]);
+  mach_msg_destroy(&in.m.head);
+  if (!machd_audit_token_is_remote(t->msgh_audit)) return out + " local";
+  machd_host_name_t host = "";
+  check(machd_relay_host_name(mach_host_self(), machd_audit_token_remote_host(t->msgh_audit), host),
+        "machd_relay_host_name");
+  return out + " remote " + host;
+}
+
 std::string cmd_notified(const std::vector<std::string>& a) {
   const int ms = a.size() > 2 ? std::stoi(a[2]) : 10000;
   union {
@@ -585,6 +612,11 @@ std::string run(const std::vector<std::string>& a) {
   if (c == "notify-nosenders") return cmd_notify(a, MACH_NOTIFY_NO_SENDERS);
   if (c == "notified") return cmd_notified(a);
   if (c == "ports") return cmd_ports(a);
+  if (c == "whosent") return cmd_whosent(a);
+  if (c == "publish") {
+    check(bootstrap_register(bootstrap_port, const_cast<char*>(a.at(2).c_str()), port(a.at(1))), "bootstrap_register");
+    return "";
+  }
   if (c == "machd") {
     machd_debug_stats_t s{};
     check(machd_debug_get_stats(&s), "machd_debug_get_stats");

@@ -291,6 +291,25 @@ TEST_F(Net, ReceiveRightComingToItsSendersHostKeepsTheirMessageOrder) {
   EXPECT_EQ((*b_)("recvseq r2 " + sent[0]), "ok");
 }
 
+// ---- who sent it ----
+
+TEST_F(Net, ARemoteSendersTrailerNamesItsHostPidAndUid) {
+  START_HOSTS(loopback());
+  Task& owner = hosts_.task(0);
+  ASSERT_EQ(ok_words(owner("new p")).size(), 1u);
+  ASSERT_EQ(owner("checkin who p"), "ok");
+  Task& far = hosts_.task(1);
+  ASSERT_EQ(ok_words(far("lookup h0 who x")).size(), 1u);
+  ASSERT_EQ(far("send x 7"), "ok");
+  EXPECT_EQ(owner("whosent p"), "ok " + std::to_string(far.pid()) + " " + std::to_string(getuid()) + " remote h1");
+  // A sender on the port's own host is not marked remote, even right after
+  // the network server relayed one.
+  Task& near = hosts_.task(0);
+  ASSERT_EQ(ok_words(near("lookup h0 who y")).size(), 1u);
+  ASSERT_EQ(near("send y 8"), "ok");
+  EXPECT_EQ(owner("whosent p"), "ok " + std::to_string(near.pid()) + " " + std::to_string(getuid()) + " local");
+}
+
 // ---- notifications ----
 
 TEST_F(Net, LastRemoteSenderGoneSendsNoSendersHome) {
