@@ -24,6 +24,9 @@ namespace {
 // The request being served, for the routines MIG calls.
 NetServer* g_server = nullptr;
 mach_msg_header_t* g_request = nullptr;
+// A reference the routine took for its reply (which copies the right):
+// released once the reply is sent.
+mach_port_t g_release_after_reply = MACH_PORT_NULL;
 
 std::string bounded(const char* s) { return std::string(s, strnlen(s, sizeof(netname_name_t))); }
 
@@ -129,6 +132,14 @@ void serve_netname(NetServer& server, ReceivedMessage& request) {
   } reply{};
   netname_server(in, &reply.e.Head);
   g_request = nullptr;
+  const mach_port_t release = g_release_after_reply;
+  g_release_after_reply = MACH_PORT_NULL;
+  struct Release {
+    mach_port_t name;
+    ~Release() {
+      if (MACH_PORT_VALID(name)) mach_port_deallocate(mach_task_self(), name);
+    }
+  } release_later{release};
   const bool complex = (reply.e.Head.msgh_bits & MACH_MSGH_BITS_COMPLEX) != 0;
   if (!complex && reply.e.RetCode == MIG_NO_REPLY) return;  // answered later, with the reply right
   if (!complex && reply.e.RetCode != KERN_SUCCESS) {
@@ -145,6 +156,7 @@ void serve_netname(NetServer& server, ReceivedMessage& request) {
 }  // namespace netmsg
 
 using netmsg::g_request;
+using netmsg::g_release_after_reply;
 using netmsg::g_server;
 
 extern "C" kern_return_t _netname_check_in(mach_port_t, netname_name_t port_name, mach_port_t signature,
@@ -171,7 +183,7 @@ extern "C" kern_return_t _netname_look_up(mach_port_t, netname_name_t host_name,
   if (netmsg::names_this_host(host)) {
     const mach_port_t port = g_server->look_up_local(name);
     if (port == MACH_PORT_NULL) return NETNAME_NOT_CHECKED_IN;
-    mach_port_deallocate(mach_task_self(), port);  // the reply copies the table's right
+    netmsg::g_release_after_reply = port;  // the reply copies it; then it goes
     *port_id = port;
     return KERN_SUCCESS;
   }

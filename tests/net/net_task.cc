@@ -30,12 +30,16 @@
 //   notified N [MS]           receive one message on N            -> ok MSGID MS
 //   whosent L [MS]            receive a ValueMessage and say who sent it, from its
 //                             audit trailer  -> ok PID UID remote HOST | ok PID UID local
+//   fault L STRIDE COUNT FIRST  map the memory object L and read one byte of pages
+//                             FIRST, FIRST+STRIDE, ... (COUNT of them), each its own
+//                             first touch                   -> ok USEC_P50 USEC_P99
 //   publish L NAME            bootstrap_register(NAME, L): programs of this host that
 //                             look NAME up get the right L names
 //   ports PID                 names in task PID's space (task_for_pid)
 //   machd                     ok PORTS MESSAGES (machd_debug_get_stats)
 //   quit
 #include <mach/mach.h>
+#include <mach/mach_vm.h>
 #include <machd/machd_debug.h>
 #include <machd/machd_relay.h>
 #include <servers/bootstrap.h>
@@ -525,6 +529,31 @@ std::string cmd_whosent(const std::vector<std::string>& a) {
   return out + " remote " + host;
 }
 
+std::string cmd_fault(const std::vector<std::string>& a) {
+  const mach_port_t object = port(a.at(1));
+  const uint64_t stride = std::stoull(a.at(2)), count = std::stoull(a.at(3)), first = std::stoull(a.at(4));
+  const mach_vm_size_t size = (first + stride * count) * vm_page_size;
+  mach_vm_address_t at = 0;
+  check(mach_vm_map(mach_task_self(), &at, size, 0, VM_FLAGS_ANYWHERE, object, 0, FALSE, VM_PROT_READ | VM_PROT_WRITE,
+                    VM_PROT_ALL, VM_INHERIT_NONE),
+        "mach_vm_map");
+  std::vector<double> us;
+  volatile uint8_t sink = 0;
+  for (uint64_t i = 0; i < count; i++) {
+    const auto* page = reinterpret_cast<const volatile uint8_t*>(at + (first + i * stride) * vm_page_size);
+    timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sink = sink + *page;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    us.push_back(double(t1.tv_sec - t0.tv_sec) * 1e6 + double(t1.tv_nsec - t0.tv_nsec) / 1e3);
+  }
+  mach_vm_deallocate(mach_task_self(), at, size);
+  std::sort(us.begin(), us.end());
+  char out[64];
+  snprintf(out, sizeof out, "%.1f %.1f", us[us.size() / 2], us[us.size() * 99 / 100]);
+  return out;
+}
+
 std::string cmd_notified(const std::vector<std::string>& a) {
   const int ms = a.size() > 2 ? std::stoi(a[2]) : 10000;
   union {
@@ -613,6 +642,7 @@ std::string run(const std::vector<std::string>& a) {
   if (c == "notified") return cmd_notified(a);
   if (c == "ports") return cmd_ports(a);
   if (c == "whosent") return cmd_whosent(a);
+  if (c == "fault") return cmd_fault(a);
   if (c == "publish") {
     check(bootstrap_register(bootstrap_port, const_cast<char*>(a.at(2).c_str()), port(a.at(1))), "bootstrap_register");
     return "";
