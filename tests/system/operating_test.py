@@ -8,7 +8,7 @@ usage: operating_test.py RULE   (one of the functions named in RULES)
 
 Paths come from the environment (meson sets them): MACHD_BIN, MACH_RUN_BIN,
 MIG_BIN, FILE_PAGER_BIN, COMPRESS_PAGER_BIN, DEFAULT_PAGER_BIN, DSM_PAGER_BIN, MACH_PAGER_TEST_BIN,
-OPS_PROBE,
+NETMSGD_BIN, OPS_PROBE,
 PROJECT_VERSION. Rules that need another user (nobody,
 65534) or namespaces are skipped (exit 77) when not run as root.
 """
@@ -29,6 +29,7 @@ COMPRESS_PAGER = os.environ["COMPRESS_PAGER_BIN"]
 DSM_PAGER = os.environ["DSM_PAGER_BIN"]
 DEFAULT_PAGER = os.environ["DEFAULT_PAGER_BIN"]
 MACH_PAGER_TEST = os.environ["MACH_PAGER_TEST_BIN"]
+NETMSGD = os.environ["NETMSGD_BIN"]
 PROBE = os.environ["OPS_PROBE"]
 VERSION = os.environ["PROJECT_VERSION"]
 NOBODY = 65534
@@ -101,7 +102,7 @@ def every_program_answers_help_and_version():
     # and says on stderr that none answers; MACH_COMPAT_QUIET keeps that out.
     env = clean_env(MACHD_SOCKET="/nonexistent-machd-dir/machd.sock", MACH_COMPAT_QUIET="1")
     for prog, name in ((MACHD, "machd"), (MACH_RUN, "mach-run"), (MIG, "mig"), (FILE_PAGER, "file-pager"),
-                       (COMPRESS_PAGER, "compress-pager"), (DEFAULT_PAGER, "default-pager"), (DSM_PAGER, "dsm-pager"),
+                       (COMPRESS_PAGER, "compress-pager"), (DEFAULT_PAGER, "default-pager"), (DSM_PAGER, "dsm-pager"), (NETMSGD, "mach-netmsgd"),
                        (MACH_PAGER_TEST, "mach-pager-test")):
         r = run([prog, "--help"], env=env)
         check(r.returncode == 0 and "usage:" in r.stdout and r.stderr == "",
@@ -171,6 +172,10 @@ def bad_option_values_exit_2_with_a_message():
         ([MACH_PAGER_TEST, "--tasks", "1", "--", "true"], "'1'"),
         ([MACH_PAGER_TEST, "--workloads", "nonesuch", "--", "true"], "nonesuch"),
         ([MACH_PAGER_TEST], "usage:"),
+        ([NETMSGD, "--heartbeat", "0"], "'0'"),
+        ([NETMSGD, "--heartbeat", "soon"], "'soon'"),
+        ([NETMSGD, "--listen"], "--listen"),
+        ([NETMSGD, "--frobnicate"], "--frobnicate"),
     ]
     for argv, said in pager_cases:
         r = run(argv, env=clean_env(MACHD_SOCKET="/nonexistent-machd-dir/machd.sock", MACH_COMPAT_QUIET="1"))
