@@ -33,6 +33,7 @@ NetServer::NetServer(kj::AsyncIoContext& io, ServerOptions options)
 
 NetServer::~NetServer() {
   peers_.clear();
+  for (const Pooled& p : pool_) mach_port_mod_refs(mach_task_self(), p.name, MACH_PORT_RIGHT_RECEIVE, -1);
   for (auto& [name, entry] : names_) {
     mach_port_deallocate(mach_task_self(), entry.port);
     mach_port_deallocate(mach_task_self(), entry.signature);
@@ -236,6 +237,46 @@ void NetServer::on_notification(ReceivedMessage& m) {
     return;
   }
   mach_msg_destroy(h);
+}
+
+mach_port_t NetServer::take_pooled_port() {
+  if (pool_.empty()) return MACH_PORT_NULL;
+  const mach_port_t name = pool_.back().name;
+  pool_.pop_back();
+  return name;
+}
+
+void NetServer::pool_port(mach_port_t name) {
+  constexpr size_t kMostPooled = 256;
+  if (pool_.size() >= kMostPooled) {
+    mach_port_mod_refs(mach_task_self(), name, MACH_PORT_RIGHT_RECEIVE, -1);
+    return;
+  }
+  pool_.push_back({name, timer().now()});
+  if (!pool_trim_scheduled_) {
+    pool_trim_scheduled_ = true;
+    tasks_.add(timer().afterDelay(1 * kj::SECONDS).then([this]() {
+      pool_trim_scheduled_ = false;
+      trim_pool();
+    }));
+  }
+}
+
+void NetServer::trim_pool() {
+  const kj::TimePoint now = timer().now();
+  auto keep = pool_.begin();
+  for (auto& p : pool_) {
+    if (now - p.since >= 1 * kj::SECONDS) mach_port_mod_refs(mach_task_self(), p.name, MACH_PORT_RIGHT_RECEIVE, -1);
+    else *keep++ = p;
+  }
+  pool_.erase(keep, pool_.end());
+  if (!pool_.empty() && !pool_trim_scheduled_) {
+    pool_trim_scheduled_ = true;
+    tasks_.add(timer().afterDelay(1 * kj::SECONDS).then([this]() {
+      pool_trim_scheduled_ = false;
+      trim_pool();
+    }));
+  }
 }
 
 void NetServer::park_send_once(mach_port_t right) {

@@ -81,6 +81,13 @@ class NetServer {
   // task exports), to this server's notify port.
   void watch_dead_name(mach_port_t name);
 
+  // A receive right, in the inbox's set, queue limit 1, that a send-once
+  // proxy used and left with no right to it anywhere: the next one reuses
+  // it (no machd calls to make one per request answered across hosts).
+  // Ports unused for a second are destroyed. MACH_PORT_NULL when none.
+  mach_port_t take_pooled_port();
+  void pool_port(mach_port_t name);
+
   // Keeps the send-once right `right` until its port dies (a dead-name
   // notification then releases it): destroying it would send its port a
   // send-once notification.
@@ -145,6 +152,13 @@ class NetServer {
   std::map<std::string, NameEntry> names_;
   std::map<std::string, ExportedPort*> tokens_;
   std::set<mach_port_t> parked_;
+  struct Pooled {
+    mach_port_t name;
+    kj::TimePoint since;
+  };
+  std::vector<Pooled> pool_;
+  bool pool_trim_scheduled_ = false;
+  void trim_pool();
   std::set<mach_port_t> converted_;
   RemoteSender stamped_;
   bool stamping_ = true;

@@ -282,18 +282,26 @@ void Peer::export_right(mach_port_t name, mach_msg_type_name_t type, PortRef::Bu
 }
 
 ProxyPort* Peer::make_proxy(ProxyPort::Kind kind, Port::Client target, uint64_t home_id, uint32_t qlimit) {
-  mach_port_t name = MACH_PORT_NULL;
-  KJ_REQUIRE(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &name) == KERN_SUCCESS,
-             "cannot allocate a proxy port");
   mach_port_limits_t limits{qlimit == 0 ? MACH_PORT_QLIMIT_DEFAULT : qlimit};
-  mach_port_set_attributes(mach_task_self(), name, MACH_PORT_LIMITS_INFO, reinterpret_cast<mach_port_info_t>(&limits),
-                           MACH_PORT_LIMITS_INFO_COUNT);
+  // A send-once proxy takes a used one's port when there is one (queue
+  // limit 1, already in the set).
+  mach_port_t name = kind == ProxyPort::Kind::kSendOnce ? server_->take_pooled_port() : MACH_PORT_NULL;
+  const bool pooled = name != MACH_PORT_NULL;
+  if (!pooled) {
+    KJ_REQUIRE(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &name) == KERN_SUCCESS,
+               "cannot allocate a proxy port");
+    if (kind == ProxyPort::Kind::kSendOnce) limits.mpl_qlimit = 1;
+    mach_port_set_attributes(mach_task_self(), name, MACH_PORT_LIMITS_INFO,
+                             reinterpret_cast<mach_port_info_t>(&limits), MACH_PORT_LIMITS_INFO_COUNT);
+  } else {
+    limits.mpl_qlimit = 1;
+  }
   auto proxy = std::make_unique<ProxyPort>(*this, kind, name, kj::mv(target), home_id, limits.mpl_qlimit);
   ProxyPort* raw = proxy.get();
   proxies_[name] = kj::mv(proxy);
   if (home_id != 0 && kind != ProxyPort::Kind::kSendOnce) proxies_by_home_id_[home_id] = raw;
   server_->register_proxy(name, this);
-  server_->inbox().add(name);
+  if (!pooled) server_->inbox().add(name);
   return raw;
 }
 
@@ -436,7 +444,15 @@ void Peer::on_proxy_message(mach_port_t proxy, ReceivedMessage message) {
     mach_msg_destroy(message.header());
     return;
   }
-  if (!i->second->on_message(kj::mv(message))) destroy_proxy(proxy);
+  if (i->second->on_message(kj::mv(message))) return;
+  if (i->second->kind() == ProxyPort::Kind::kSendOnce) {
+    // Its one right is used or dead: nothing can reach the port now.
+    const mach_port_t name = i->second->give_up_port();
+    destroy_proxy(proxy);
+    server_->pool_port(name);
+    return;
+  }
+  destroy_proxy(proxy);
 }
 
 void Peer::on_proxy_sent(mach_port_t name) {

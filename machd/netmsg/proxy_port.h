@@ -74,6 +74,14 @@ class ProxyPort {
   // Nothing of this proxy is under way: no send unanswered, none waiting.
   bool idle() const { return in_flight_ == 0 && waiting_.empty() && redirect_ == nullptr; }
 
+  // The port, its receive right still this task's and still in the
+  // inbox's set; the proxy no longer destroys it.
+  mach_port_t give_up_port() {
+    const mach_port_t name = name_;
+    name_ = MACH_PORT_NULL;
+    return name;
+  }
+
   // Gives the receive right away (it becomes a task's: a receive right
   // that came home through the peer): the proxy stops serving it.
   mach_port_t release_receive_right();
