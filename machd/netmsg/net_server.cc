@@ -169,16 +169,21 @@ std::vector<Peer*> NetServer::peers() {
 Peer* NetServer::adopt(kj::Own<kj::AsyncIoStream> stream, bool dialed, std::string address) {
   peers_.push_back(std::make_unique<Peer>(*this, kj::mv(stream), dialed, kj::mv(address)));
   Peer* peer = peers_.back().get();
-  tasks_.add(peer->on_disconnect().then([this, peer]() {
-    // Not from inside the session's own callbacks: on the next turn.
-    return kj::evalLater([this, peer]() {
-      auto i = std::find_if(peers_.begin(), peers_.end(), [peer](auto& p) { return p.get() == peer; });
-      if (i == peers_.end()) return;
-      if (options_.verbose) fprintf(stderr, "mach-netmsgd: %s: disconnected\n", peer->host_name().c_str());
-      peers_.erase(i);
-    });
-  }));
+  const uint64_t serial = peer->serial();
+  tasks_.add(peer->on_disconnect().then([this, serial]() { drop_peer(serial, "disconnected"); }));
+  peer->start_heartbeat(transport_->heartbeat_seconds());
   return peer;
+}
+
+void NetServer::drop_peer(uint64_t serial, const std::string& why) {
+  // Not from inside the session's own callbacks: on the next turn.
+  tasks_.add(kj::evalLater([this, serial, why]() {
+    auto i = std::find_if(peers_.begin(), peers_.end(), [serial](auto& p) { return p->serial() == serial; });
+    if (i == peers_.end()) return;
+    if (options_.verbose || why != "disconnected")
+      fprintf(stderr, "mach-netmsgd: %s: %s\n", (*i)->host_name().c_str(), why.c_str());
+    peers_.erase(i);
+  }));
 }
 
 kj::Promise<Peer*> NetServer::dial(std::string address) {
@@ -195,7 +200,7 @@ void NetServer::keep_connected(std::string address) {
                    if (options_.verbose)
                      fprintf(stderr, "mach-netmsgd: connected to %s (%s)\n", peer->host_name().c_str(),
                              address.c_str());
-                   return peer->on_disconnect();
+                   return peer->gone();
                  })
                  .catch_([](kj::Exception&&) {})
                  .then([this, address, retry]() { return io_.provider->getTimer().afterDelay(retry); })

@@ -121,6 +121,9 @@ class NetServer {
   // dialed at), or nullptr.
   Peer* find_peer(const std::string& host);
   std::vector<Peer*> peers();
+  // Ends the connection `serial` (Peer::serial) on the next turn: its
+  // proxies die (their senders get dead names), its exports are released.
+  void drop_peer(uint64_t serial, const std::string& why);
   // Connects to `address` (ADDR:PORT), once the peer said hello.
   kj::Promise<Peer*> dial(std::string address);
   // The peer named `host`, connecting to `address` if none is.

@@ -118,9 +118,17 @@ void set_home(Home::Builder out, const ProxyPort::Home& home) {
 
 }  // namespace
 
+namespace {
+uint64_t g_next_serial = 1;
+}  // namespace
+
 Peer::Peer(NetServer& server, kj::Own<kj::AsyncIoStream> stream, bool dialed, std::string address)
-    : server_(&server), stream_(kj::mv(stream)), address_(kj::mv(address)), remote_(nullptr), tasks_(*this),
+    : server_(&server), serial_(g_next_serial++), gone_(kj::Promise<void>(kj::NEVER_DONE).fork()),
+      stream_(kj::mv(stream)), address_(kj::mv(address)), remote_(nullptr), tasks_(*this),
       hello_(kj::Promise<void>(kj::NEVER_DONE).fork()) {
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  gone_ = paf.promise.fork();
+  gone_fulfiller_ = kj::mv(paf.fulfiller);
   const auto side = dialed ? capnp::rpc::twoparty::Side::CLIENT : capnp::rpc::twoparty::Side::SERVER;
   network_ = kj::heap<capnp::TwoPartyVatNetwork>(*stream_, side, reader_options());
   rpc_ = kj::heap<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
@@ -146,6 +154,7 @@ Peer::Peer(NetServer& server, kj::Own<kj::AsyncIoStream> stream, bool dialed, st
 }
 
 Peer::~Peer() noexcept(false) {
+  gone_fulfiller_->fulfill();
   // Every proxy first: their receive rights die (senders get dead names)
   // and their references with them; then the session, whose end releases
   // every right this host exported to the peer.
@@ -164,6 +173,24 @@ Peer::~Peer() noexcept(false) {
 kj::Promise<void> Peer::ready() { return hello_.addBranch(); }
 
 kj::Promise<void> Peer::on_disconnect() { return network_->onDisconnect(); }
+
+void Peer::start_heartbeat(unsigned seconds) { keep(heartbeat(seconds)); }
+
+kj::Promise<void> Peer::heartbeat(unsigned seconds) {
+  kj::Timer& timer = server_->timer();
+  return timer.afterDelay(seconds * kj::SECONDS).then([this, seconds, &timer]() {
+    const uint64_t serial = serial_;
+    NetServer* server = server_;
+    return remote_.pingRequest()
+        .send()
+        .ignoreResult()
+        .exclusiveJoin(timer.afterDelay(7 * seconds * kj::SECONDS).then([]() -> kj::Promise<void> {
+          return KJ_EXCEPTION(DISCONNECTED, "no answer to a ping");
+        }))
+        .then([this, seconds]() { return heartbeat(seconds); },
+              [server, serial](kj::Exception&& e) { server->drop_peer(serial, e.getDescription().cStr()); });
+  });
+}
 
 void Peer::taskFailed(kj::Exception&& exception) {
   if (exception.getType() != kj::Exception::Type::DISCONNECTED)

@@ -35,6 +35,16 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
   kj::Promise<void> ready();
   // Resolves when the connection is gone.
   kj::Promise<void> on_disconnect();
+  // Resolves when this Peer is destroyed (whatever ended it).
+  kj::Promise<void> gone() { return gone_.addBranch(); }
+  // This connection among all this server ever had.
+  uint64_t serial() const { return serial_; }
+
+  // Pings the peer `seconds` after its last answer; a peer that does not
+  // answer within 7 x `seconds` more (stopped, wedged, its kernel still
+  // acknowledging TCP) is dropped as if its connection broke: within
+  // 8 x `seconds` of its last sign of life.
+  void start_heartbeat(unsigned seconds);
 
   const std::string& host_name() const { return host_name_; }
   const std::string& address() const { return address_; }
@@ -86,7 +96,12 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
   void taskFailed(kj::Exception&& exception) override;
   ExportedPort* export_send(mach_port_t name);
 
+  kj::Promise<void> heartbeat(unsigned seconds);
+
   NetServer* server_;
+  uint64_t serial_;
+  kj::Own<kj::PromiseFulfiller<void>> gone_fulfiller_;
+  kj::ForkedPromise<void> gone_;
   kj::Own<kj::AsyncIoStream> stream_;
   std::string address_;
   std::string host_name_;

@@ -389,6 +389,21 @@ TEST_F(Net, KilledNetmsgdTurnsRemoteRightsIntoDeadNamesWithin4Heartbeats) {
   expect_dead_name_within_4_heartbeats(hosts_, [&] { hosts_.kill_netmsgd(0); }, o.heartbeat, 2000);
 }
 
+TEST_F(Net, StoppedNetmsgdTurnsRemoteRightsIntoDeadNamesWithin8Heartbeats) {
+  // Its kernel still acknowledges TCP: only the pings go unanswered.
+  HostsOptions o = loopback();
+  o.heartbeat = 1;
+  START_HOSTS(o);
+  const pid_t stopped = hosts_.netmsgd(0);
+  const long bound = 8 * 1000 * long(o.heartbeat) + 3000;
+  const long ms = dead_name_after(hosts_, [&] { kill(stopped, SIGSTOP); }, int(bound));
+  kill(stopped, SIGCONT);
+  ASSERT_GE(ms, 0) << "no dead name (" << ms << ")";
+  EXPECT_GE(ms, 1000 * long(o.heartbeat)) << "not before a ping went unanswered";
+  EXPECT_LE(ms, bound);
+  printf("dead name after %ld ms (bound %ld ms)\n", ms, bound);
+}
+
 TEST_F(Net, RestartedNetmsgdIsDialedAgainAndServesNewLookUps) {
   START_HOSTS(loopback());
   ASSERT_NO_FATAL_FAILURE(echo_between(0, 1));
