@@ -33,8 +33,12 @@
 #include <string>
 #include <vector>
 
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
 #include "../net/hosts.h"
 #include "../net/process.h"
+#include "netmsg.capnp.h"
 
 using nettest::Hosts;
 using nettest::HostsOptions;
@@ -175,6 +179,45 @@ std::pair<double, double> tcp_rtt(const std::string& server_ns, const std::strin
   return {p50, p99};
 }
 
+// What a Cap'n Proto round trip costs by itself: Host.ping calls from
+// `client_ns` to a mach-netmsgd at `address` (this process as a peer that
+// answers its pings): p50 and p99 in microseconds.
+class PingingHost final : public Host::Server {
+ protected:
+  kj::Promise<void> hello(HelloContext context) override {
+    context.getResults().setHostName("net-bench");
+    return kj::READY_NOW;
+  }
+  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
+};
+
+std::pair<double, double> capnp_rtt(const std::string& client_ns, const std::string& address) {
+  const std::string line = in_netns(client_ns, [&]() -> std::string {
+    auto io = kj::setupAsyncIo();
+    auto stream = io.provider->getNetwork().parseAddress(address).wait(io.waitScope)->connect().wait(io.waitScope);
+    KJ_IF_MAYBE(fd, stream->getFd()) {
+      int one = 1;
+      setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    capnp::TwoPartyClient client(*stream, kj::heap<PingingHost>(), capnp::rpc::twoparty::Side::CLIENT);
+    Host::Client host = client.bootstrap().castAs<Host>();
+    auto hello = host.helloRequest();
+    hello.setHostName("net-bench");
+    hello.send().wait(io.waitScope);
+    std::vector<double> t;
+    for (int i = 0; i < g_iters + 200; i++) {
+      const double t0 = now_s();
+      host.pingRequest().send().wait(io.waitScope);
+      if (i >= 200) t.push_back((now_s() - t0) * 1e6);
+    }
+    std::sort(t.begin(), t.end());
+    return std::to_string(t[t.size() / 2]) + " " + std::to_string(t[t.size() * 99 / 100]);
+  });
+  double p50 = 0, p99 = 0;
+  if (sscanf(line.c_str(), "%lf %lf", &p50, &p99) != 2) die("the Cap'n Proto round trips failed");
+  return {p50, p99};
+}
+
 // A bulk copy of `bytes` over TCP (then a one-byte answer), best of 3: GB/s.
 double tcp_bulk(const std::string& server_ns, const std::string& server_ip, const std::string& client_ns,
                 uint64_t bytes) {
@@ -291,6 +334,7 @@ int main(int argc, char** argv) {
   const auto rpc_remote = null_rpc(remote);
   const auto rpc_local = null_rpc(local);
   const auto rtt = tcp_rtt(ns0, ip0, ns1);
+  const auto capnp = capnp_rtt(ns1, hosts.address(0));
   const double target = (rtt.first + 2 * rpc_local.first) * 1.10;
 
   const int count = std::max(20000, g_iters * 10);
@@ -335,6 +379,8 @@ int main(int argc, char** argv) {
          rpc_local.second);
   printf("%-44s %9.1f us %s   (p50 <= TCP RTT + 2 local RPCs + 10 %%)\n", "  target p50", target,
          rpc_remote.first <= target ? "     met" : " not met");
+  printf("%-44s %9.1f / %7.1f us   (Cap'n Proto alone: Host.ping to h0's mach-netmsgd)\n",
+         "  Cap'n Proto round trip p50 / p99", capnp.first, capnp.second);
   printf("%-44s %15.0f /s     local %.0f /s (%d messages)\n", "stream 4 B messages, one-way", stream_remote,
          stream_local, count);
   printf("%-44s %12.2f GB/s     TCP bulk copy 64 MiB %.2f GB/s\n", "OOL 64 MiB RPC (64 MiB each way)", ool_gbs,
