@@ -38,10 +38,16 @@ bool encode_message(ReceivedMessage& in, RightTranslator& rights, Message::Build
     bool ok = q + sizeof(mach_msg_body_t) <= end;
     const mach_msg_size_t count = ok ? reinterpret_cast<mach_msg_body_t*>(q)->msgh_descriptor_count : 0;
     q += sizeof(mach_msg_body_t);
+    uint64_t ool_bytes = 0;
     for (mach_msg_size_t i = 0; ok && i < count; i++) {
-      const mach_msg_size_t size =
-          q + sizeof(mach_msg_type_descriptor_t) <= end ? descriptor_size(reinterpret_cast<mach_msg_type_descriptor_t*>(q)) : 0;
+      auto* d = reinterpret_cast<mach_msg_type_descriptor_t*>(q);
+      const mach_msg_size_t size = q + sizeof(mach_msg_type_descriptor_t) <= end ? descriptor_size(d) : 0;
       ok = size != 0 && q + size <= end;
+      if (ok && (d->type == MACH_MSG_OOL_DESCRIPTOR || d->type == MACH_MSG_OOL_VOLATILE_DESCRIPTOR)) {
+        const uint64_t n = reinterpret_cast<mach_msg_ool_descriptor_t*>(q)->size;
+        ool_bytes += n;
+        ok = n <= kMaxOutOfLineRegion && ool_bytes <= kMaxOutOfLineMessage;
+      }
       q += size;
     }
     if (!ok) {

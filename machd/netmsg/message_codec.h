@@ -32,11 +32,17 @@ class RightTranslator {
                             OutgoingMessage& out) = 0;
 };
 
+// The most out-of-line memory one message may carry across hosts: a region
+// (a Cap'n Proto Data holds at most 512 MiB) and all of a message's (the
+// receiving server reads messages of up to 1 GiB).
+constexpr uint64_t kMaxOutOfLineRegion = uint64_t(256) << 20;
+constexpr uint64_t kMaxOutOfLineMessage = uint64_t(768) << 20;
+
 // Fills `out` from the received message `in` (its destination excluded:
 // the caller knows where it goes). Every right in it is handed to
 // `rights`; out-of-line memory is copied and deallocated; a voucher is
 // released. Returns false (everything released) for a descriptor the
-// network cannot carry.
+// network cannot carry, or more out-of-line memory than the limits above.
 bool encode_message(ReceivedMessage& in, RightTranslator& rights, Message::Builder out);
 
 // Rebuilds the message `in` for this host, addressed to `dest` with

@@ -347,7 +347,12 @@ kj::Promise<void> NetServer::drain_inbox() {
     for (;;) {
       auto batch = inbox_.take();
       if (batch.empty()) break;
-      for (ReceivedMessage& m : batch) dispatch(kj::mv(m));
+      for (ReceivedMessage& m : batch) {
+        // One message's failure (a task's, whatever it sent) must not stop the inbox.
+        KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { dispatch(kj::mv(m)); })) {
+          fprintf(stderr, "mach-netmsgd: a message was dropped: %s\n", e->getDescription().cStr());
+        }
+      }
     }
     return drain_inbox();
   });

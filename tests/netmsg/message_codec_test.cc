@@ -4,6 +4,8 @@
 //
 // Part of machd (Mach IPC in user space on Linux).
 // SPDX-License-Identifier: MIT
+#include <sys/mman.h>
+
 #include <capnp/message.h>
 #include <gtest/gtest.h>
 #include <kj/exception.h>
@@ -183,6 +185,36 @@ TEST(MessageCodec, AMessageWithADescriptorTheNetworkCannotCarryGoesNowhereAndExp
   FakeRights rights;
   EXPECT_FALSE(encode_message(in, rights, b.initRoot<Message>()));
   EXPECT_TRUE(rights.exported.empty()) << "checked before the first right moved";
+}
+
+TEST(MessageCodec, ARegionBeyondWhatTheNetworkCarriesDropsTheMessageWhole) {
+  // Reserved address space only: destroying the message unmaps it.
+  const size_t big = size_t(kMaxOutOfLineRegion) + 4096;
+  void* region = mmap(nullptr, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(region, MAP_FAILED);
+  ReceivedMessage in;
+  struct {
+    mach_msg_header_t h;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+    mach_msg_ool_descriptor_t ool;
+    mach_msg_audit_trailer_t t;
+  } raw{};
+  raw.h.msgh_bits = MACH_MSGH_BITS_COMPLEX;
+  raw.h.msgh_size = sizeof raw - sizeof raw.t;
+  raw.body.msgh_descriptor_count = 2;
+  raw.port.type = MACH_MSG_PORT_DESCRIPTOR;
+  raw.port.disposition = MACH_MSG_TYPE_PORT_SEND;
+  raw.ool.type = MACH_MSG_OOL_DESCRIPTOR;
+  raw.ool.address = region;
+  raw.ool.size = static_cast<mach_msg_size_t>(big);
+  raw.t.msgh_trailer_size = sizeof raw.t;
+  in.bytes.assign(reinterpret_cast<uint8_t*>(&raw), reinterpret_cast<uint8_t*>(&raw) + sizeof raw);
+  capnp::MallocMessageBuilder b;
+  FakeRights rights;
+  EXPECT_FALSE(encode_message(in, rights, b.initRoot<Message>()));
+  EXPECT_TRUE(rights.exported.empty());
+  munmap(region, big);  // if the destroy did not
 }
 
 }  // namespace
