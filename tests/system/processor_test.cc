@@ -44,7 +44,7 @@ void free_ports(mach_port_t* list, mach_msg_type_number_t n) {
 }  // namespace
 
 TEST(HostPriv, RootTaskHostSelfIsHostPriv) {
-  ASSERT_EQ(geteuid(), 0u) << "the system tests run as root";
+  SKIP_UNLESS_ROOT();
   Hosts h;
   ASSERT_TRUE(MACH_PORT_VALID(h.name));
   EXPECT_NE(h.name, h.priv);
@@ -86,6 +86,7 @@ TEST(HostPriv, NonRootTaskHostSelfIsTheNamePort) {
   if (code == 126) GTEST_SKIP() << "cannot become nobody here";
   if (code == 32) GTEST_SKIP() << "nobody cannot reach this machd's socket";
   EXPECT_EQ(code, 30) << "a non-root task's host_processors(mach_host_self()) is refused";
+  if (geteuid() != 0) return;  // the other half is a root task's
   // And a root one's is not.
   pid = fork();
   if (pid == 0) {
@@ -96,6 +97,7 @@ TEST(HostPriv, NonRootTaskHostSelfIsTheNamePort) {
 }
 
 TEST(HostPriv, PrivilegedCallsRefuseTheHostNamePort) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   mach_port_t p = MACH_PORT_NULL;
   processor_array_t list = nullptr;
@@ -113,6 +115,7 @@ TEST(HostPriv, PrivilegedCallsRefuseTheHostNamePort) {
 }
 
 TEST(HostSpecialPorts, GetChecksTheIndexAndUnsetIsNull) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   mach_port_t p = MACH_PORT_DEAD;
   EXPECT_EQ(host_get_special_port(h.priv, HOST_LOCAL_NODE, HOST_SECURITY_PORT, &p), KERN_INVALID_ARGUMENT);
@@ -126,6 +129,7 @@ TEST(HostSpecialPorts, GetChecksTheIndexAndUnsetIsNull) {
 }
 
 TEST(HostSpecialPorts, OnlyUserIndicesAreSettableAndGetReturnsWhatWasSet) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   Holdings before = holdings();
   mach_port_t r = MACH_PORT_NULL;
@@ -153,6 +157,7 @@ TEST(HostSpecialPorts, OnlyUserIndicesAreSettableAndGetReturnsWhatWasSet) {
 }
 
 TEST(Processors, HostProcessorsGivesOnePortPerCpuWithItsNumber) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   processor_array_t list = nullptr;
   mach_msg_type_number_t n = 0;
@@ -175,6 +180,7 @@ TEST(Processors, HostProcessorsGivesOnePortPerCpuWithItsNumber) {
 }
 
 TEST(Processors, InfoCountsAndControlAnswerAsXnu) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   processor_array_t list = nullptr;
   mach_msg_type_number_t n = 0;
@@ -213,6 +219,7 @@ TEST(Processors, InfoCountsAndControlAnswerAsXnu) {
 }
 
 TEST(ProcessorSet, InfoAndStatisticsOfTheDefaultSet) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   processor_set_name_t set = MACH_PORT_NULL;
   ASSERT_EQ(processor_set_default(h.name, &set), KERN_SUCCESS);
@@ -254,6 +261,7 @@ TEST(ProcessorSet, InfoAndStatisticsOfTheDefaultSet) {
 }
 
 TEST(ProcessorSet, TasksListsEveryTaskControlPortThroughTheControlPort) {
+  SKIP_UNLESS_ROOT();
   Hosts h;
   // A worker task that waits for us.
   int go[2];

@@ -6,9 +6,19 @@
 #include <mach/mach.h>
 #include <servers/bootstrap.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <functional>
 #include <string>
+
+// Skips a test that needs this process to be root: a root task's host
+// port is host_priv (XNU's set_security_token), and with it the processor
+// ports and the host special ports. Run as another user, the suite skips it
+// and says so.
+#define SKIP_UNLESS_ROOT()                                                                     \
+  do {                                                                                         \
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: only a root task's host port is host_priv"; \
+  } while (0)
 
 namespace systest {
 

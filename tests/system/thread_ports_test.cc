@@ -62,6 +62,7 @@ TEST(ThreadSpecialPorts, GetGivesEachFlavorAsXnuAllowsAndSetIsRefused) {
 // XNU (macOS): processor_set_threads on the privileged set lists the control
 // port of every thread of every task; the name port lists nothing.
 TEST(ProcessorSetThreads, PrivilegedSetListsEveryThreadOfEveryTask) {
+  SKIP_UNLESS_ROOT();
   mach_port_t priv = mach_host_self(), name = MACH_PORT_NULL;
   ASSERT_EQ(host_get_special_port(priv, HOST_LOCAL_NODE, HOST_PORT, &name), KERN_SUCCESS);
   processor_set_name_t set_name = MACH_PORT_NULL;

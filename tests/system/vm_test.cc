@@ -757,6 +757,7 @@ int locking_refused(rlim_t limit) {
 // KERN_INVALID_TASK, a hole KERN_INVALID_ADDRESS, a bad access
 // KERN_INVALID_ARGUMENT. task_wire is obsolete: KERN_NOT_SUPPORTED.
 TEST(VmWire, WireLocksAWorkersRangeWithinItsLimitAndUnwireUnlocks) {
+  SKIP_UNLESS_ROOT();  // vm_wire takes host_priv
   const Holdings before = holdings();
   {
     const rlim_t limit = rlim_t(8 * kPage);
