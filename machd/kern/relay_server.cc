@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <vector>
 

@@ -11,9 +11,6 @@
 
 namespace netmsg {
 
-namespace {
-
-// The descriptor at `p` and its size in a 64-bit task's message.
 mach_msg_size_t descriptor_size(const mach_msg_type_descriptor_t* d) {
   switch (d->type) {
     case MACH_MSG_PORT_DESCRIPTOR: return sizeof(mach_msg_port_descriptor_t);
@@ -24,8 +21,6 @@ mach_msg_size_t descriptor_size(const mach_msg_type_descriptor_t* d) {
     default: return 0;
   }
 }
-
-}  // namespace
 
 bool encode_message(ReceivedMessage& in, RightTranslator& rights, Message::Builder out) {
   mach_msg_header_t* h = in.header();

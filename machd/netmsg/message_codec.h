@@ -32,6 +32,10 @@ class RightTranslator {
                             OutgoingMessage& out) = 0;
 };
 
+// The size of the descriptor `d` in a 64-bit task's message; 0 for a type
+// the network does not carry.
+mach_msg_size_t descriptor_size(const mach_msg_type_descriptor_t* d);
+
 // The most out-of-line memory one message may carry across hosts: a region
 // (a Cap'n Proto Data holds at most 512 MiB) and all of a message's (the
 // receiving server reads messages of up to 1 GiB).

@@ -18,6 +18,7 @@
 #include <cstdio>
 
 #include "netname_service.h"
+#include "message_codec.h"
 #include "peer.h"
 
 namespace netmsg {
@@ -258,13 +259,16 @@ void NetServer::pool_port(mach_port_t name) {
     return;
   }
   pool_.push_back({name, timer().now()});
-  if (!pool_trim_scheduled_) {
-    pool_trim_scheduled_ = true;
-    tasks_.add(timer().afterDelay(1 * kj::SECONDS).then([this]() {
-      pool_trim_scheduled_ = false;
-      trim_pool();
-    }));
-  }
+  schedule_trim();
+}
+
+void NetServer::schedule_trim() {
+  if (pool_trim_scheduled_ || pool_.empty()) return;
+  pool_trim_scheduled_ = true;
+  tasks_.add(timer().afterDelay(1 * kj::SECONDS).then([this]() {
+    pool_trim_scheduled_ = false;
+    trim_pool();
+  }));
 }
 
 void NetServer::trim_pool() {
@@ -275,13 +279,7 @@ void NetServer::trim_pool() {
     else *keep++ = p;
   }
   pool_.erase(keep, pool_.end());
-  if (!pool_.empty() && !pool_trim_scheduled_) {
-    pool_trim_scheduled_ = true;
-    tasks_.add(timer().afterDelay(1 * kj::SECONDS).then([this]() {
-      pool_trim_scheduled_ = false;
-      trim_pool();
-    }));
-  }
+  schedule_trim();
 }
 
 void NetServer::park_send_once(mach_port_t right) {
@@ -315,17 +313,13 @@ void NetServer::resend(ReceivedMessage& m, mach_port_t to) {
     auto* d = reinterpret_cast<uint8_t*>(body + 1);
     for (mach_msg_size_t i = 0; i < body->msgh_descriptor_count; i++) {
       auto* t = reinterpret_cast<mach_msg_type_descriptor_t*>(d);
-      if (t->type == MACH_MSG_OOL_DESCRIPTOR || t->type == MACH_MSG_OOL_VOLATILE_DESCRIPTOR) {
+      if (t->type == MACH_MSG_OOL_DESCRIPTOR || t->type == MACH_MSG_OOL_VOLATILE_DESCRIPTOR)
         reinterpret_cast<mach_msg_ool_descriptor_t*>(d)->deallocate = TRUE;
-        d += sizeof(mach_msg_ool_descriptor_t);
-      } else if (t->type == MACH_MSG_OOL_PORTS_DESCRIPTOR) {
+      else if (t->type == MACH_MSG_OOL_PORTS_DESCRIPTOR)
         reinterpret_cast<mach_msg_ool_ports_descriptor_t*>(d)->deallocate = TRUE;
-        d += sizeof(mach_msg_ool_ports_descriptor_t);
-      } else if (t->type == MACH_MSG_GUARDED_PORT_DESCRIPTOR) {
-        d += sizeof(mach_msg_guarded_port_descriptor_t);
-      } else {
-        d += sizeof(mach_msg_port_descriptor_t);
-      }
+      const mach_msg_size_t size = descriptor_size(t);
+      if (size == 0) break;  // the kernel wrote it: never so
+      d += size;
     }
   }
   stamp(RemoteSender{});

@@ -58,8 +58,6 @@ class NetServer {
 
   const std::string& host_name() const { return options_.host_name; }
   MachInbox& inbox() { return inbox_; }
-  kj::AsyncIoContext& io() { return io_; }
-  mach_port_t notify_port() const { return notify_port_; }
   kj::Timer& timer() { return io_.provider->getTimer(); }
 
   // The messages this server sends from now on (to tasks' ports) carry
@@ -162,6 +160,7 @@ class NetServer {
   std::vector<Pooled> pool_;
   bool pool_trim_scheduled_ = false;
   void trim_pool();
+  void schedule_trim();
   std::set<mach_port_t> converted_;
   RemoteSender stamped_;
   bool stamping_ = true;

@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "net_server.h"
+#include "port_calls.h"
 
 namespace netmsg {
 
@@ -91,15 +92,6 @@ class ReceiveHandoffServer final : public ReceiveHandoff::Server {
   mach_port_t name_;
   uint32_t qlimit_;
 };
-
-uint32_t queue_limit(mach_port_t name) {
-  mach_port_limits_t limits{};
-  mach_msg_type_number_t count = MACH_PORT_LIMITS_INFO_COUNT;
-  if (mach_port_get_attributes(mach_task_self(), name, MACH_PORT_LIMITS_INFO,
-                               reinterpret_cast<mach_port_info_t>(&limits), &count) != KERN_SUCCESS)
-    return MACH_PORT_QLIMIT_DEFAULT;
-  return limits.mpl_qlimit;
-}
 
 constexpr size_t kFlowLimitWords = (size_t(256) << 20) / sizeof(capnp::word);  // 256 MiB
 
@@ -206,11 +198,12 @@ void Peer::forget_export(ExportedPort* port) {
   }
 }
 
-ExportedPort* Peer::export_send(mach_port_t name) {
+ExportedPort* Peer::export_send(mach_port_t name, Port::Client* client) {
   auto i = exports_by_name_.find(name);
   if (i != exports_by_name_.end()) {
     // One reference of the name per export: the new one is not needed.
     mach_port_deallocate(mach_task_self(), name);
+    *client = i->second->client();
     return i->second;
   }
   auto server = kj::heap<ExportedPort>(*this, name, next_id_++, false);
@@ -218,9 +211,8 @@ ExportedPort* Peer::export_send(mach_port_t name) {
   exports_by_name_[name] = raw;
   exports_by_id_[raw->id()] = raw;
   server_->watch_dead_name(name);
-  // The object lives while a reference does: this first one is kept by
-  // the caller's PortRef.
-  pending_client_ = Port::Client(kj::mv(server));
+  // The object lives while a reference does: the first is the caller's.
+  *client = Port::Client(kj::mv(server));
   return raw;
 }
 
@@ -251,17 +243,13 @@ void Peer::export_right(mach_port_t name, mach_msg_type_name_t type, PortRef::Bu
         mach_port_deallocate(mach_task_self(), name);
         return;
       }
-      ExportedPort* e = export_send(name);
+      Port::Client client(nullptr);
+      ExportedPort* e = export_send(name, &client);
       ref.setKind(PortRef::Kind::SEND);
       ref.setId(e->id());
       ref.setQlimit(queue_limit(name));
       set_home(ref.initHome(), ProxyPort::Home{server_->host_name(), server_->advertised_address(), e->token()});
-      if (pending_client_ != nullptr) {
-        ref.setPort(kj::mv(KJ_ASSERT_NONNULL(pending_client_)));
-        pending_client_ = nullptr;
-      } else {
-        ref.setPort(e->client());
-      }
+      ref.setPort(kj::mv(client));
       return;
     }
     case MACH_MSG_TYPE_PORT_SEND_ONCE: {
@@ -293,10 +281,7 @@ void Peer::export_right(mach_port_t name, mach_msg_type_name_t type, PortRef::Bu
       ref.setKind(PortRef::Kind::RECEIVE);
       ref.setQlimit(qlimit);
       mach_port_status_t status{};
-      mach_msg_type_number_t count = MACH_PORT_RECEIVE_STATUS_COUNT;
-      if (mach_port_get_attributes(mach_task_self(), name, MACH_PORT_RECEIVE_STATUS,
-                                   reinterpret_cast<mach_port_info_t>(&status), &count) == KERN_SUCCESS)
-        ref.setQueued(status.mps_msgcount);
+      if (receive_status(name, &status)) ref.setQueued(status.mps_msgcount);
       auto e = exports_by_name_.find(name);
       if (e != exports_by_name_.end()) ref.setId(e->second->id());
       ref.setHandoff(kj::heap<ReceiveHandoffServer>(*this, name, qlimit));
@@ -314,14 +299,10 @@ ProxyPort* Peer::make_proxy(ProxyPort::Kind kind, Port::Client target, uint64_t 
   // limit 1, already in the set).
   mach_port_t name = kind == ProxyPort::Kind::kSendOnce ? server_->take_pooled_port() : MACH_PORT_NULL;
   const bool pooled = name != MACH_PORT_NULL;
+  if (kind == ProxyPort::Kind::kSendOnce) limits.mpl_qlimit = 1;
   if (!pooled) {
-    KJ_REQUIRE(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &name) == KERN_SUCCESS,
-               "cannot allocate a proxy port");
-    if (kind == ProxyPort::Kind::kSendOnce) limits.mpl_qlimit = 1;
-    mach_port_set_attributes(mach_task_self(), name, MACH_PORT_LIMITS_INFO,
-                             reinterpret_cast<mach_port_info_t>(&limits), MACH_PORT_LIMITS_INFO_COUNT);
-  } else {
-    limits.mpl_qlimit = 1;
+    name = new_receive_right(limits.mpl_qlimit);
+    KJ_REQUIRE(name != MACH_PORT_NULL, "cannot allocate a proxy port");
   }
   auto proxy = std::make_unique<ProxyPort>(*this, kind, name, kj::mv(target), home_id, limits.mpl_qlimit);
   ProxyPort* raw = proxy.get();
@@ -340,10 +321,7 @@ ProxyPort* Peer::adopt_forwarder(mach_port_t name, Port::Client target, uint64_t
   if (home_id != 0) proxies_by_home_id_[home_id] = raw;
   server_->register_proxy(name, this);
   // Until its senders have none (at once if there are none now).
-  mach_port_t previous = MACH_PORT_NULL;
-  mach_port_request_notification(mach_task_self(), name, MACH_NOTIFY_NO_SENDERS, 0, name,
-                                 MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
-  if (MACH_PORT_VALID(previous)) mach_port_deallocate(mach_task_self(), previous);
+  if (mach_port_t previous = request_no_senders(name, 0, name)) mach_port_deallocate(mach_task_self(), previous);
   server_->inbox().add(name);
   return raw;
 }
@@ -400,9 +378,7 @@ void Peer::import_right(PortRef::Reader ref, mach_port_t* name, mach_msg_type_na
       // One send right made here, then no-senders armed on the proxy
       // itself; the message moves that right.
       mach_port_insert_right(mach_task_self(), proxy->name(), proxy->name(), MACH_MSG_TYPE_MAKE_SEND);
-      mach_port_t previous = MACH_PORT_NULL;
-      mach_port_request_notification(mach_task_self(), proxy->name(), MACH_NOTIFY_NO_SENDERS, 1, proxy->name(),
-                                     MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
+      request_no_senders(proxy->name(), 1, proxy->name());  // a new port: no request to replace
       *name = proxy->name();
       *disposition = MACH_MSG_TYPE_MOVE_SEND;
       out.owned.push_back({*name, MACH_MSG_TYPE_MOVE_SEND});
@@ -445,11 +421,8 @@ void Peer::import_right(PortRef::Reader ref, mach_port_t* name, mach_msg_type_na
         server_->converted(port);
         proxies_.erase(port);
       } else {
-        KJ_REQUIRE(mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port) == KERN_SUCCESS,
-                   "cannot allocate a port");
-        mach_port_limits_t limits{ref.getQlimit() == 0 ? MACH_PORT_QLIMIT_DEFAULT : ref.getQlimit()};
-        mach_port_set_attributes(mach_task_self(), port, MACH_PORT_LIMITS_INFO,
-                                 reinterpret_cast<mach_port_info_t>(&limits), MACH_PORT_LIMITS_INFO_COUNT);
+        port = new_receive_right(ref.getQlimit());
+        KJ_REQUIRE(port != MACH_PORT_NULL, "cannot allocate a port");
       }
       // Tell the old home where the port is now: a send right to it.
       mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND);

@@ -94,7 +94,9 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
 
  private:
   void taskFailed(kj::Exception&& exception) override;
-  ExportedPort* export_send(mach_port_t name);
+  // The export of the send right `name` (one reference of it, now the
+  // export's), made when there is none; *client: a reference to it.
+  ExportedPort* export_send(mach_port_t name, Port::Client* client);
 
   kj::Promise<void> heartbeat(unsigned seconds);
 
@@ -113,9 +115,6 @@ class Peer final : public RightTranslator, private kj::TaskSet::ErrorHandler {
   kj::ForkedPromise<void> hello_;
 
   uint64_t next_id_ = 1;
-  // The first reference to an export just made, for the PortRef that
-  // carries it (export_send -> export_right).
-  kj::Maybe<Port::Client> pending_client_;
   std::map<mach_port_t, ExportedPort*> exports_by_name_;  // send rights
   std::map<uint64_t, ExportedPort*> exports_by_id_;       // send and send-once
   std::map<mach_port_t, std::unique_ptr<ProxyPort>> proxies_;

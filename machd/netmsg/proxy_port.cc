@@ -12,6 +12,7 @@
 #include "message_codec.h"
 #include "net_server.h"
 #include "peer.h"
+#include "port_calls.h"
 
 namespace netmsg {
 
@@ -41,10 +42,7 @@ mach_port_t ProxyPort::release_receive_right() {
   // own. The request's send-once right (to this port) is kept, not
   // destroyed: its send-once notification would land in the new owner's
   // queue. It goes when the port does.
-  mach_port_t previous = MACH_PORT_NULL;
-  mach_port_request_notification(mach_task_self(), name, MACH_NOTIFY_NO_SENDERS, 0, MACH_PORT_NULL,
-                                 MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
-  if (MACH_PORT_VALID(previous)) peer_->server().park_send_once(previous);
+  if (mach_port_t previous = request_no_senders(name, 0, MACH_PORT_NULL)) peer_->server().park_send_once(previous);
   name_ = MACH_PORT_NULL;
   return name;
 }
@@ -53,14 +51,9 @@ bool ProxyPort::on_no_senders() {
   // A send right made after the notification was generated (a message in
   // flight when the last right died) keeps the proxy: ask again.
   mach_port_status_t status{};
-  mach_msg_type_number_t count = MACH_PORT_RECEIVE_STATUS_COUNT;
-  if (mach_port_get_attributes(mach_task_self(), name_, MACH_PORT_RECEIVE_STATUS,
-                               reinterpret_cast<mach_port_info_t>(&status), &count) == KERN_SUCCESS &&
-      status.mps_srights > 0) {
-    mach_port_t previous = MACH_PORT_NULL;
-    mach_port_request_notification(mach_task_self(), name_, MACH_NOTIFY_NO_SENDERS, status.mps_mscount, name_,
-                                   MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
-    if (MACH_PORT_VALID(previous)) mach_port_deallocate(mach_task_self(), previous);
+  if (receive_status(name_, &status) && status.mps_srights > 0) {
+    if (mach_port_t previous = request_no_senders(name_, status.mps_mscount, name_))
+      mach_port_deallocate(mach_task_self(), previous);
     return true;
   }
   return false;

@@ -61,7 +61,6 @@ class ProxyPort {
   // messages wait.
   void begin_redirect(Peer& to, Port::Client target, uint64_t id);
   Port::Client& target() { return target_; }
-  Peer& peer() { return *peer_; }
 
   // A message received on the proxy. False when the proxy is finished (the
   // caller destroys it).
