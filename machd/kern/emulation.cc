@@ -39,7 +39,7 @@ Emulations::Emulations() {
 Emulations::~Emulations() {
   runtime().remove_observer(this);
   for (auto& [task, r] : records_) release(r.server);
-  kept_.drop(0, [](Record& r) { release(r.server); }, true);
+  kept_.clear();
   if (g_emulations == this) g_emulations = nullptr;
 }
 
@@ -185,14 +185,17 @@ void Emulations::task_terminating(ipc::TaskId task) {
   if (started != 0 && !keep.entries.empty() && MACH_PORT_VALID(r.server)) {
     drop_expired();
     keep.server = r.server;
-    if (std::optional<Record> old = kept_.put(pid, started, agent_now_ns(), std::move(keep))) release(old->server);
+    kept_.put(host, pid, started, agent_now_ns(), std::move(keep));
     return;
   }
   release(r.server);
 }
 
-void Emulations::drop_expired() {
-  kept_.drop(agent_now_ns(), [](Record& r) { release(r.server); });
+void Emulations::drop_expired() { kept_.expire(agent_now_ns()); }
+
+void Emulations::release_record(Record& r) {
+  release(r.server);
+  r.server = MACH_PORT_NULL;
 }
 
 }  // namespace machd::kern

@@ -21,9 +21,10 @@
 //   it and gets a copy of its parent's record (a copied send right).
 //   Exec: the process keeps its seccomp filter across execve, and machd
 //   keeps the redirections to the server of a task that ends while its
-//   process lives on (it exec'd) for kExecKeepNs; the new image's library
-//   asks inherit(task, its own pid) and gets them (routines are gone with
-//   the old image's memory: their calls become native again).
+//   process lives on (it exec'd), until the process exits, at most
+//   kExecKeepNs; the new image's library asks inherit(task, its own pid)
+//   and gets them (routines are gone with the old image's memory: their
+//   calls become native again).
 #pragma once
 
 #include <mach/kern_return.h>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "ipc/kernel.h"
+#include "kept_across_exec.h"
 #include "process.h"
 #include "runtime.h"
 
@@ -86,9 +88,10 @@ class Emulations final : public TaskObserver {
   };
   void install(ipc::TaskId task, Done done);
   void drop_expired();
+  static void release_record(Record& r);
 
   std::unordered_map<ipc::TaskId, Record> records_;
-  KeptAcrossExec<Record> kept_;  // what an exec'd process gets back
+  KeptAcrossExec<Record> kept_{[](Record& r) { release_record(r); }};  // what an exec'd process gets back
 };
 
 // The emulations of this machd (set by its constructor).

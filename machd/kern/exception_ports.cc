@@ -123,7 +123,7 @@ ExceptionPorts::ExceptionPorts() {
 ExceptionPorts::~ExceptionPorts() {
   runtime().remove_observer(this);
   for (auto& [task, table] : tasks_) clear_exception_ports(table);
-  kept_.drop(0, clear_exception_ports, true);
+  kept_.clear();
   clear_exception_ports(host_);
   if (g_exception_ports == this) g_exception_ports = nullptr;
 }
@@ -155,7 +155,7 @@ void ExceptionPorts::copy_into(ipc::TaskId task, const ExceptionActions& from) {
 }
 
 void ExceptionPorts::task_created(ipc::TaskId task) {
-  kept_.drop(agent_now_ns(), clear_exception_ports);
+  kept_.expire(agent_now_ns());
   TaskHost& host = runtime().host();
   const pid_t pid = host.pid_of(task);
   bool inherited = false;
@@ -197,8 +197,7 @@ void ExceptionPorts::task_terminating(ipc::TaskId task) {
       pid > 0 && !next_image_connected && exception_interest(it->second) != 0 ? start_time_of(pid) : 0;
   if (started != 0) {
     // The references move into the kept table.
-    if (std::optional<ExceptionActions> old = kept_.put(pid, started, agent_now_ns(), it->second))
-      clear_exception_ports(*old);
+    kept_.put(host, pid, started, agent_now_ns(), it->second);
   } else {
     clear_exception_ports(it->second);
   }

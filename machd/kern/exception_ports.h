@@ -22,6 +22,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "kept_across_exec.h"
 #include "process.h"
 #include "runtime.h"
 
@@ -93,7 +94,7 @@ class ExceptionPorts final : public TaskObserver {
 
   // A new task takes a copy of the task-level actions XNU would give it:
   // those of the same process before it exec'd (exec keeps a task's
-  // exception ports: process.h KeptAcrossExec), else its parent's
+  // exception ports: kept_across_exec.h), else its parent's
   // (ipc_task_init: a forked or spawned child inherits its parent's
   // exception ports).
   void task_created(ipc::TaskId task) override;
@@ -104,7 +105,7 @@ class ExceptionPorts final : public TaskObserver {
   void copy_into(ipc::TaskId task, const ExceptionActions& from);
 
   std::unordered_map<ipc::TaskId, ExceptionActions> tasks_;
-  KeptAcrossExec<ExceptionActions> kept_;  // tables of ended tasks whose process exec'd
+  KeptAcrossExec<ExceptionActions> kept_{clear_exception_ports};  // tables of ended tasks whose process exec'd
   ExceptionActions host_{};
 };
 

@@ -1,6 +1,9 @@
 // machd/kern/process.cc — see process.h.
 #include "process.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -46,6 +49,19 @@ uint64_t start_time_of(pid_t pid) {
     return 0;
   if (state == 'Z' || state == 'X') return 0;
   return start;
+}
+
+int open_process_fd(pid_t pid, uint64_t start_time) {
+  if (pid <= 0 || start_time == 0) return -1;
+  const int fd = int(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return -1;
+  // Checked after opening: the pidfd names whatever process had the pid
+  // then, which is the one we mean only if it started when we think.
+  if (start_time_of(pid) != start_time) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 }  // namespace machd::kern
