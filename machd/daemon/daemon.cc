@@ -424,21 +424,42 @@ void Daemon::on_doorbell(Session& s) {
   uint64_t id = s.id();
   agent_->on_doorbell(s.task);  // answers of the task's agent, threads that parked
   if (sessions_.find(id) == sessions_.end()) return;
-  std::vector<Request> reqs;
-  bool violation = false;
-  s.collect(reqs, violation);
-  // The fast lanes after collecting: whatever a task wrote into its send
-  // ring before a request we now hold is visible, and is posted first.
+  s.take_announced();
+  // The fast lanes after taking the announcements: whatever a task wrote
+  // into its send ring before a request we now owe is visible, and is
+  // posted first.
   service_fast_lanes();
   if (sessions_.find(id) == sessions_.end()) return;
-  if (spin_ns_ && !reqs.empty() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
-  for (Request& r : reqs) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) return;
-    handle(*it->second, r);
-  }
-  if (violation) terminate(id, "protocol violation (second request on a busy channel)");
+  if (spin_ns_ && s.owes_requests() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
+  // A session in the backlog is served in its turn (serve_backlog).
+  if (!s.in_backlog && serve_requests(s)) owe_turn(s);
   drain_completions();
+}
+
+bool Daemon::serve_requests(Session& s) {
+  const uint64_t id = s.id();
+  uint64_t slice_end = 0;  // read only once a second request is owed: a lone request costs no clock
+  bool violation = false;
+  bool more = false;
+  for (;;) {
+    Request r;
+    if (!s.next_request(r, violation)) break;
+    handle(s, r);
+    if (sessions_.find(id) == sessions_.end()) return false;
+    if (!s.owes_requests()) continue;
+    const uint64_t now = monotonic_ns();
+    if (slice_end == 0) {
+      slice_end = now + kSliceNs;
+    } else if (now >= slice_end) {
+      more = true;
+      break;
+    }
+  }
+  if (violation) {
+    terminate(id, "protocol violation (second request on a busy channel)");
+    return false;
+  }
+  return more;
 }
 
 void Daemon::on_socket(Session& s, int events) {
@@ -447,7 +468,26 @@ void Daemon::on_socket(Session& s, int events) {
     if (events < 0 || (events & (POLLHUP | POLLRDHUP | POLLERR))) terminate(id, "connection closed");
     return;
   }
-  for (;;) {
+  // A session in the backlog is served in its turn (serve_backlog).
+  s.socket_owed = true;
+  if (!s.in_backlog && serve_socket(s)) owe_turn(s);
+  drain_completions();
+}
+
+bool Daemon::serve_socket(Session& s) {
+  const uint64_t id = s.id();
+  s.socket_owed = false;
+  uint64_t slice_end = 0;  // from the end of the first request on
+  for (bool first = true;; first = false) {
+    if (!first) {
+      const uint64_t now = monotonic_ns();
+      if (slice_end == 0) {
+        slice_end = now + kSliceNs;
+      } else if (now >= slice_end) {  // the rest next turn
+        s.socket_owed = true;
+        return true;
+      }
+    }
     machd_sock_request sr{};
     int fds[MACHD_MAX_FDS_PER_MSG];
     size_t nfds = 0;
@@ -455,23 +495,22 @@ void Daemon::on_socket(Session& s, int events) {
     ssize_t n = machd_recv_fds(s.sock(), &sr, sizeof sr, fds, &nfds, MSG_DONTWAIT, &flags);
     Request req;
     req.fds.assign(fds, fds + nfds);  // owned (closed) by req from here on
-    if (n < 0 && errno == EAGAIN) break;
+    if (n < 0 && errno == EAGAIN) return false;
     if (n <= 0) {
       terminate(id, "connection closed");
-      return;
+      return false;
     }
     service_fast_lanes();
-    if (sessions_.find(id) == sessions_.end()) return;
+    if (sessions_.find(id) == sessions_.end()) return false;
     bool ok = n == ssize_t(sizeof sr) && (flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 &&
               sr.kind == MACHD_SOCK_REQUEST && sr.nfds == req.fds.size() && s.take(sr.channel, req);
     if (!ok) {
       terminate(id, "malformed socket request");
-      return;
+      return false;
     }
     handle(s, req);
-    if (sessions_.find(id) == sessions_.end()) return;
+    if (sessions_.find(id) == sessions_.end()) return false;
   }
-  drain_completions();
 }
 
 void Daemon::handle(Session& s, Request& req) {
@@ -691,6 +730,38 @@ void Daemon::poll_hot_sessions() {
   }
 }
 
+void Daemon::owe_turn(Session& s) {
+  if (s.in_backlog) return;
+  s.in_backlog = true;
+  backlog_.push_back(s.id());
+}
+
+void Daemon::serve_backlog() {
+  // Those queued now get one turn each (a slice of their socket requests and
+  // one of their channels'); a session still owed queues again, behind the
+  // rest.
+  for (size_t n = backlog_.size(); n > 0; --n) {
+    const uint64_t id = backlog_.front();
+    backlog_.pop_front();
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) continue;
+    Session& s = *it->second;
+    s.in_backlog = false;
+    bool more = s.socket_owed && serve_socket(s);
+    if (sessions_.find(id) == sessions_.end()) continue;
+    s.take_announced();
+    if (s.owes_requests()) {
+      service_fast_lanes();  // posted before the requests, as on a doorbell
+      if (sessions_.find(id) == sessions_.end()) continue;
+      more |= serve_requests(s);
+      if (sessions_.find(id) == sessions_.end()) continue;
+    }
+    if (more) owe_turn(s);
+    drain_completions();
+    flush_wakeups();
+  }
+}
+
 Session* Daemon::session_of_task(ipc::TaskId task) {
   auto t = session_of_task_.find(task);
   if (t == session_of_task_.end()) return nullptr;
@@ -770,7 +841,7 @@ int Daemon::run() {
     }
     // A dead task's space still to tear down: look at the sockets without
     // waiting, then tear down one more batch.
-    if (kernel_.reaping()) deadline = monotonic_ns();
+    if (kernel_.reaping() || !backlog_.empty()) deadline = monotonic_ns();
     flush_wakeups();
     poll_hot_sessions();
     flush_wakeups();
@@ -795,6 +866,10 @@ int Daemon::run() {
     }
     if (kernel_.reaping()) {
       kernel_.reap(kReapBatch);
+      drain_completions();
+    }
+    if (!backlog_.empty()) {
+      serve_backlog();
       drain_completions();
     }
     notify.tick(monotonic_ns(), sessions_.size());

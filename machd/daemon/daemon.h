@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -105,6 +106,17 @@ class Daemon final : public kern::AgentLink {
   bool handle_kernel_completion(ipc::Completion& c);
   void shutdown_all();
   void poll_hot_sessions();
+  // Fair service: a task is served one request, then more for up to one
+  // slice of machd's time, at a time. A session with requests
+  // left waits in backlog_; each loop turn serves every session there one
+  // more slice, in order, without sleeping first.
+  static constexpr uint64_t kSliceNs = 1'000'000;
+  void owe_turn(Session& s);
+  // One slice of a session's channel requests (owed ones: Session::
+  // next_request) or of its socket requests; true if it has more.
+  bool serve_requests(Session& s);
+  bool serve_socket(Session& s);
+  void serve_backlog();
   void service_fast_lanes();
   Session* session_of_task(ipc::TaskId task);
   // kern::AgentLink
@@ -163,6 +175,7 @@ class Daemon final : public kern::AgentLink {
   // client needs the CPU machd would spin on). See poll_hot_sessions().
   uint64_t spin_ns_ = 0;
   std::vector<uint64_t> hot_;  // sessions that had requests recently
+  std::deque<uint64_t> backlog_;  // sessions owed another turn
   uint64_t pidversion_ = 0;
 };
 

@@ -105,21 +105,42 @@ bool Session::copy_out(uint32_t ch, Request& out) {
   return true;
 }
 
-void Session::collect(std::vector<Request>& out, bool& violation) {
-  for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w) {
-    uint64_t bits = atomic(hdr_->pending[w]).exchange(0, std::memory_order_acq_rel);
-    while (bits != 0) {
-      uint32_t b = uint32_t(__builtin_ctzll(bits));
-      bits &= bits - 1;
-      uint32_t ch = w * 64 + b;
+void Session::take_announced() {
+  for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w)
+    owed_[w] |= atomic(hdr_->pending[w]).exchange(0, std::memory_order_acq_rel);
+}
+
+bool Session::next_request(Request& out, bool& violation) {
+  constexpr uint32_t kWords = MACHD_MAX_CHANNELS / 64;
+  if (!owes_requests()) return false;
+  // From the channel after the last one served, wrapping around: a thread
+  // that submits again at once does not starve the channels after it.
+  const uint32_t start = next_channel_;
+  for (uint32_t step = 0; step <= kWords; ++step) {
+    const uint32_t w = (start / 64 + step) % kWords;
+    // The first word from `start` on; the last pass, that word's lower part.
+    uint64_t mask = ~0ull;
+    if (step == 0) mask = ~0ull << (start % 64);
+    else if (step == kWords) mask = (1ull << (start % 64)) - 1;
+    while ((owed_[w] & mask) != 0) {
+      const uint32_t b = uint32_t(__builtin_ctzll(owed_[w] & mask));
+      const uint32_t ch = w * 64 + b;
+      owed_[w] &= ~(1ull << b);
+      next_channel_ = (ch + 1) % MACHD_MAX_CHANNELS;
       if (busy_[ch]) {  // a second request while one is outstanding
         violation = true;
         continue;
       }
-      Request& r = out.emplace_back();
-      if (!copy_out(ch, r)) out.pop_back();
+      if (copy_out(ch, out)) return true;
     }
   }
+  return false;
+}
+
+bool Session::owes_requests() const {
+  for (uint64_t w : owed_)
+    if (w != 0) return true;
+  return false;
 }
 
 bool Session::take(uint32_t ch, Request& out) {
@@ -151,6 +172,7 @@ bool Session::send_fds(std::span<const int> fds, uint64_t first_tag) {
 }
 
 bool Session::has_pending() const {
+  if (owes_requests()) return true;
   for (uint32_t w = 0; w < MACHD_MAX_CHANNELS / 64; ++w)
     if (atomic(hdr_->pending[w]).load(std::memory_order_relaxed) != 0) return true;
   auto* fast = reinterpret_cast<machd_fast_header*>(region_ + MACHD_FAST_OFFSET);

@@ -67,11 +67,19 @@ class Session {
   ipc::TaskId task = ipc::kNoTask;
   uint64_t tokens[3] = {0, 0, 0};  // event-loop registrations (socket, doorbell, pidfd)
   uint64_t rings = 0;              // doorbell wake-ups seen
+  bool in_backlog = false;         // queued for another turn of service (Daemon::backlog_)
+  bool socket_owed = false;        // socket requests left unread past a batch
 
-  // Takes the pending requests announced in the region (pending bitmap),
-  // copying each out once. A protocol violation (a request on a channel that
-  // already has one outstanding) sets `violation`.
-  void collect(std::vector<Request>& out, bool& violation);
+  // Moves the requests announced in the region (the client's pending
+  // bitmap, read once) into the session's own record of what it is owed.
+  void take_announced();
+  // Copies the next owed request out (each once, round-robin over the
+  // channels from the one after the last served) and forgets it; false when none is owed. A protocol violation (a request on
+  // a channel that already has one outstanding) sets `violation` and is
+  // skipped.
+  bool next_request(Request& out, bool& violation);
+  // Requests announced and not yet taken by next_request().
+  bool owes_requests() const;
 
   // Copies the request of `channel` out (socket path: the fds arrive with it).
   bool take(uint32_t channel, Request& out);
@@ -110,6 +118,10 @@ class Session {
   machd_region_header* hdr_ = nullptr;
   ipc::Credentials creds_;
   std::array<bool, MACHD_MAX_CHANNELS> busy_{};
+  // Announced but not yet taken (past a batch's limit). Private: the
+  // client's pending bitmap is read once, by collect().
+  std::array<uint64_t, MACHD_MAX_CHANNELS / 64> owed_{};
+  uint32_t next_channel_ = 0;  // where next_request() looks first
   uint64_t next_tag_ = 1;
 };
 
