@@ -829,6 +829,7 @@ int Daemon::run() {
   while (!stopping_) {
     std::optional<uint64_t> deadline = kernel_.next_deadline();
     if (auto n = notify.next_deadline()) deadline = deadline ? std::min(*deadline, *n) : *n;
+    if (auto m = memory_return_.tick(monotonic_ns())) deadline = deadline ? std::min(*deadline, *m) : *m;
     if (auto t = runtime_->timers().next()) deadline = deadline ? std::min(*deadline, *t) : *t;
     if (auto a = agent_->next_deadline()) deadline = deadline ? std::min(*deadline, *a) : *a;
     if (opts_.idle_exit_seconds > 0 && sessions_.empty() && hellos_.empty()) {

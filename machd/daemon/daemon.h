@@ -23,6 +23,7 @@
 
 #include "admission.h"
 #include "liveness.h"
+#include "memory_return.h"
 #include "event_loop.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
@@ -177,6 +178,7 @@ class Daemon final : public kern::AgentLink {
   std::vector<uint64_t> hot_;  // sessions that had requests recently
   std::deque<uint64_t> backlog_;  // sessions owed another turn
   uint64_t pidversion_ = 0;
+  MemoryReturn memory_return_;  // what a flood left goes back to the system
 };
 
 inline ipc::WaiterId make_waiter(uint64_t session, uint32_t channel) {

@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "logging.h"
+#include "memory_return.h"
 #include "machd_version.h"
 #include "options.h"
 #include "syscall_filter.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
 
   if (!machd::set_up_logging(*opts)) return 1;
   raise_fd_limit();
+  machd::MemoryReturn::configure_allocator();
 
   int ready[2] = {-1, -1};
   if (!opts->foreground && !opts->systemd) {
