@@ -295,18 +295,34 @@ class Chaos:
             return False
         self.machd = m
         self.epochs.append(m)
+        self.default_pager = None
+        self.default_pager_due = None
+        self.log("machd epoch %d pid %d up", epoch, m.p.pid)
+        return True
+
+    def old_epoch_alive(self):
+        """True while a process of an earlier machd lives (as of the last
+        refresh_groups()): what it forks and execs now would join the new machd."""
+        e = self.machd.epoch
+        if any(p.members() for p in self.orphans):
+            return True
+        return any(p.members() or p.poll() is None for w in self.live_workloads() if w.epoch < e for p in w.procs)
+
+    def take_baseline(self):
+        """What machd holds with no workload: taken once no process of an
+        earlier machd is left."""
+        m = self.machd
         if self.use_default_pager and not self.prime_default_pager():
             return False
         base = self.holdings()
         if base is None:
-            self.fail("machd (epoch %d): no baseline (chaos_holdings failed)" % epoch)
+            self.fail("machd (epoch %d): no baseline (chaos_holdings failed)" % m.epoch)
             return False
         m.baseline = {"holdings": base, "fds": self.settled_fds(), "rss_kib": m.rss_kib(),
                       "machctl": self.machctl_counters(), "fd_kinds": self.fd_kinds(m.p.pid),
                       "kernel_ports": self.kernel_ports()}
-        self.log("machd epoch %d pid %d up; baseline %s fds %d rss %d KiB", epoch, m.p.pid, base,
-                 m.baseline["fds"], m.baseline["rss_kib"])
-        self.default_pager = None
+        self.log("machd epoch %d baseline %s fds %d rss %d KiB", m.epoch, base, m.baseline["fds"],
+                 m.baseline["rss_kib"])
         self.default_pager_due = time.monotonic() if self.use_default_pager else None
         return True
 
@@ -725,7 +741,7 @@ class Chaos:
         self.orphans = []
         print("chaos: seed %d, %.1f minute(s), %d-%d workloads, directory %s" %
               (self.a.seed, self.a.minutes, self.a.min_live, self.a.max_live, self.tmp), flush=True)
-        if not self.start_machd():
+        if not self.start_machd() or not self.take_baseline():
             return
         self.can_fault = subprocess.run([self.paths.example("pager_demo"), "--can-fault"], env=self.env,
                                         capture_output=True).returncode == 0
@@ -746,6 +762,15 @@ class Chaos:
             for w in self.live_workloads():
                 self.advance(w, now)
             self.check_hangs(now)
+            if self.machd.baseline is None:
+                # After a restart: nothing new until the old machd's tasks
+                # are gone (or were killed as hung), then the baseline.
+                if not self.old_epoch_alive():
+                    if not self.take_baseline():
+                        return
+                    self.log("resuming after %.1f s", time.monotonic() - last_machd_kill)
+                time.sleep(tick)
+                continue
             self.tend_default_pager(now)
             if self.rng.random() < tick / 10:
                 target = self.rng.randint(self.a.min_live, self.a.max_live)
@@ -800,6 +825,8 @@ class Chaos:
             if dp.p.returncode != 0:
                 self.fail("default-pager exit status %s on SIGTERM: %s" % (dp.p.returncode, dp.output()))
         if not self.check_machd():
+            return
+        if self.machd.baseline is None and not self.take_baseline():  # time ran out right after a restart
             return
         self.check_leaks()
         self.stop_machd()
