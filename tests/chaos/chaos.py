@@ -756,12 +756,8 @@ class Chaos:
             now = time.monotonic()
             dt, last = now - last, now  # the kill rates are per second of real time
             self.ticks += 1
-            if not self.check_machd():
+            if not self.observe(now):
                 return
-            refresh_groups()
-            for w in self.live_workloads():
-                self.advance(w, now)
-            self.check_hangs(now)
             if self.machd.baseline is None:
                 # After a restart: nothing new until the old machd's tasks
                 # are gone (or were killed as hung), then the baseline.
@@ -789,6 +785,17 @@ class Chaos:
             time.sleep(tick)
         self.finish()
 
+    def observe(self, now):
+        """One look at everything: machd alive (False if it crashed), the
+        workloads moved on, the hung tasks found."""
+        if not self.check_machd():
+            return False
+        refresh_groups()
+        for w in self.live_workloads():
+            self.advance(w, now)
+        self.check_hangs(now)
+        return True
+
     def finish(self):
         """No new workloads: the running ones finish (or hit their deadlines),
         the servers and pagers stop, then machd's holdings are compared."""
@@ -796,13 +803,8 @@ class Chaos:
         print("chaos: time is up; waiting for %d running workload(s)" % len(self.live_workloads()), flush=True)
         limit = time.monotonic() + CLIENT_DEADLINE + READY_TIMEOUT + 2 * SERVER_STOP_BOUND + 10
         while (self.live_workloads() or self.orphans) and time.monotonic() < limit:
-            now = time.monotonic()
-            if not self.check_machd():
+            if not self.observe(time.monotonic()):
                 return
-            refresh_groups()
-            for w in self.live_workloads():
-                self.advance(w, now)
-            self.check_hangs(now)
             time.sleep(0.2)
         for w in self.live_workloads():
             self.fail("w%d %s did not finish (state %s): %s" % (w.wid, w.kind, w.state,
