@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	kr = mach_vm_map(mach_task_self(), &addr, size, 0, VM_FLAGS_ANYWHERE, object, 0, FALSE,
 	                 VM_PROT_READ | VM_PROT_WRITE, VM_PROT_ALL, VM_INHERIT_NONE);
 	if (kr != KERN_SUCCESS) {
-		fprintf(stderr, "pager_demo: mach_vm_map: %s\n", mach_error_string(kr));
+		fprintf(stderr, "pager_demo: mach_vm_map: %s (0x%x)\n", mach_error_string(kr), kr);
 		return 1;
 	}
 	volatile unsigned char *base = (volatile unsigned char *)(uintptr_t)addr;

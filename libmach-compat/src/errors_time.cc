@@ -21,6 +21,8 @@ static const char* error_text(mach_error_t e) {
     case KERN_RESOURCE_SHORTAGE: return "(os/kern) resource shortage";
     case KERN_NOT_RECEIVER: return "(os/kern) not receiver";
     case KERN_NO_ACCESS: return "(os/kern) no access";
+    case KERN_MEMORY_FAILURE: return "(os/kern) memory failure";
+    case KERN_MEMORY_ERROR: return "(os/kern) memory error";
     case KERN_INVALID_NAME: return "(os/kern) invalid name";
     case KERN_INVALID_TASK: return "(os/kern) invalid task";
     case KERN_INVALID_RIGHT: return "(os/kern) invalid right";
