@@ -43,7 +43,10 @@ grep -q "MachCompat_DIR:PATH=$scratch/dest$prefix/" "$scratch/build/CMakeCache.t
   { echo "cmake-package: MachCompat was not found under $scratch/dest$prefix"; grep MachCompat_DIR "$scratch/build/CMakeCache.txt"; exit 1; }
 
 # Linked against the library's SONAME.
-readelf -d "$scratch/build/greet_check" | grep -q 'NEEDED.*\[libmach-compat\.so\.0\]' ||
+# (Outputs are taken whole before grep -q looks: with pipefail, a grep that
+# stops at its first match can fail the pipeline by the writer's SIGPIPE.)
+dynamic=$(readelf -d "$scratch/build/greet_check")
+grep -q 'NEEDED.*\[libmach-compat\.so\.0\]' <<<"$dynamic" ||
   { echo "cmake-package: greet_check does not need libmach-compat.so.0"; readelf -d "$scratch/build/greet_check"; exit 1; }
 
 # Run with the libraries of the install, not the build tree's that meson
@@ -52,7 +55,8 @@ readelf -d "$scratch/build/greet_check" | grep -q 'NEEDED.*\[libmach-compat\.so\
 # library path, as in a system libdir.)
 export LD_LIBRARY_PATH="$scratch/dest$libdir"
 for prog in greet_check pager_link; do
-  ldd "$scratch/build/$prog" | grep -q "libmach-compat.so.0 => $scratch/dest$libdir/" ||
+  loaded=$(ldd "$scratch/build/$prog")
+  grep -q "libmach-compat.so.0 => $scratch/dest$libdir/" <<<"$loaded" ||
     { echo "cmake-package: $prog does not load the installed libmach-compat"; ldd "$scratch/build/$prog"; exit 1; }
 done
 "$scratch/build/greet_check" | tee "$scratch/greet.out"
