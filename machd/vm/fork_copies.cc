@@ -99,11 +99,13 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       continue;
     }
     const uint64_t id = o->id();
+    objects_.pin(id);  // (until the snapshot is taken: another thread's unmap must not end it)
     o->when_resident(m.offset, len, [this, token, i, id, offset = m.offset, len](bool ok) {
       Record* rec = find(token);
-      if (rec == nullptr) return;  // (released meanwhile)
       MemoryObject* obj = objects_.by_id(id);
-      if (ok && obj != nullptr) rec->copies[i].fd = snapshot(obj->fd(), offset, len);
+      if (rec != nullptr && ok && obj != nullptr) rec->copies[i].fd = snapshot(obj->fd(), offset, len);
+      objects_.unpin(id);
+      if (rec == nullptr) return;  // (released meanwhile)
       if (rec->copies[i].fd < 0) spdlog::warn("fork: no copy of object {} [{:#x}, +{:#x}) for the child", id, offset, len);
       made(token);
     });

@@ -100,6 +100,7 @@ void MemoryObjects::erase(uint64_t id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
   unlink_pager_port(id);
+  pins_.erase(id);
   router_.forget_object(it->second.get());
   link_.forget(id);
   objects_.erase(it);
@@ -111,7 +112,7 @@ void MemoryObjects::destroy(MemoryObject* o) {
   const uint64_t id = o->id();
   unlink_pager_port(id);
   o->destroy(false);
-  if (o->mappings().empty()) erase(id);
+  if (unused(*o)) erase(id);
 }
 
 void MemoryObjects::pager_died(uint64_t id) {
@@ -130,10 +131,16 @@ void MemoryObjects::pager_died(uint64_t id) {
   }
   unlink_pager_port(id);
   o->destroy(true);
-  if (o->mappings().empty()) erase(id);
+  if (unused(*o)) erase(id);
+}
+
+bool MemoryObjects::unused(const MemoryObject& o) const {
+  return o.mappings().empty() && !pins_.count(o.id());
 }
 
 void MemoryObjects::unmapped(MemoryObject* o) {
+  // A map in progress holds the object: it ends (or not) at its unpin.
+  if (pins_.count(o->id())) return;
   if (o->alive() && o->may_cache()) return;  // the pager lets us keep its pages
   const uint64_t id = o->id();
   o->terminate();
@@ -177,7 +184,19 @@ std::vector<const ObjectMapping*> MemoryObjects::mappings_of_pid(pid_t pid, uint
 
 void MemoryObjects::release_if_unused(uint64_t id) {
   MemoryObject* o = by_id(id);
-  if (o != nullptr && o->mappings().empty()) unmapped(o);
+  if (o != nullptr && unused(*o)) unmapped(o);
+}
+
+void MemoryObjects::pin(uint64_t id) {
+  if (by_id(id) != nullptr) ++pins_[id];
+}
+
+void MemoryObjects::unpin(uint64_t id) {
+  auto it = pins_.find(id);
+  if (it == pins_.end()) return;  // (not pinned)
+  if (--it->second > 0) return;
+  pins_.erase(it);
+  release_if_unused(id);
 }
 
 bool MemoryObjects::pager_alive(uint64_t id) {

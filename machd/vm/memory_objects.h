@@ -8,10 +8,13 @@
 //     memory_object_init, one control port). A new object takes the
 //     request's send right and sends memory_object_init; for a known one
 //     the request's right is released. Null if machd cannot make one.
-//   An object ends when:
-//     - the last mapping goes and the pager did not allow caching
-//       (may_cache FALSE): dirty and precious pages are returned, then
-//       memory_object_terminate;
+//   An object lives while a mapping or a map in progress (pin) holds it,
+//     as a Mach vm_object lives while references to it remain (vm_map
+//     holds one from the lookup of the port on, which its map entry then
+//     keeps). It ends when:
+//     - the last mapping goes, no map of it is in progress, and the pager
+//       did not allow caching (may_cache FALSE): dirty and precious pages
+//       are returned, then memory_object_terminate;
 //     - the pager calls memory_object_destroy: terminate is sent, later
 //       faults fail;
 //     - the pager's port dies: waiting and later faults fail, the memory
@@ -61,9 +64,19 @@ class MemoryObjects {
   MemoryObject* by_id(uint64_t id);
   size_t count() const { return objects_.size(); }
 
-  // Ends object `id` if nothing maps it (after a vm_map that failed or
-  // only copied from it), as the last unmap does.
+  // Ends object `id` if nothing maps or pins it (after a vm_map that
+  // failed or only copied from it), as the last unmap does.
   void release_if_unused(uint64_t id);
+  // A map (or copy) of object `id` is in progress: from finding the object
+  // until its mapping is registered, or its pages are copied, or it
+  // failed. The object is not ended meanwhile, even if another task's
+  // last mapping of it goes: the map then finds it alive. Each pin is
+  // ended by one unpin.
+  void pin(uint64_t id);
+  // The map in progress is done: the object ends if nothing else maps or
+  // pins it, as after the last unmap (release_if_unused). Nothing for an
+  // object not pinned.
+  void unpin(uint64_t id);
   // vm_msync on [start, end) of `task`: the dirty pages of the memory
   // objects mapped there go back to their pagers now (data_return);
   // invalidate: and leave the cache (flushed). Ranges without objects are
@@ -96,6 +109,8 @@ class MemoryObjects {
   bool pager_alive(uint64_t id);
   void check_pagers();
   void unmapped(MemoryObject* o);
+  // Nothing maps the object and no map of it is in progress.
+  bool unused(const MemoryObject& o) const;
   void erase(uint64_t id);
 
   FaultRouter router_;
@@ -103,6 +118,7 @@ class MemoryObjects {
   uint64_t timeout_ns_;
   std::unordered_map<uint64_t, std::unique_ptr<MemoryObject>> objects_;
   std::unordered_map<mach_port_name_t, uint64_t> by_pager_;
+  std::unordered_map<uint64_t, uint32_t> pins_;  // object id → maps in progress
   uint64_t next_id_ = 1;
   std::function<void()> after_faults_;
   uint64_t timer_ = 0;

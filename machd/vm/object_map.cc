@@ -31,7 +31,7 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
               kern::DeferredReply d) {
   MemoryObject* o = memory_objects().by_id(id);
   int fd = o ? snapshot(o->fd(), offset, len) : -1;
-  memory_objects().release_if_unused(id);
+  memory_objects().unpin(id);  // (the snapshot is taken: the object may end now)
   if (fd < 0) {
     kern::runtime().send_error_reply(d, o ? KERN_RESOURCE_SHORTAGE : KERN_MEMORY_ERROR);
     return;
@@ -49,25 +49,32 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
 namespace {
 
 // copy=FALSE: the agent maps the cache, the router registers the range; the
-// deferred reply goes once that (and MADV_DONTFORK where due) is done.
+// deferred reply goes once that (and MADV_DONTFORK where due) is done. The
+// object is pinned while the agent maps it: another task's last unmap
+// meanwhile must not end it under this map (Mach's vm_map holds a
+// reference on the object from the port's lookup on). Once registered,
+// the mapping holds it.
 void map_shared(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, uint64_t offset,
                 vm_prot_t cur, vm_inherit_t inheritance, kern::DeferredReply d) {
-  MemoryObject* o = memory_objects().by_id(id);
+  MemoryObjects& objects = memory_objects();
+  MemoryObject* o = objects.by_id(id);
   if (o == nullptr) return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
+  objects.pin(id);
   const kern::AgentCall c = kern::mmap_call(start, len, to_linux(cur), MAP_SHARED | fixed, o->fd(), offset);
   kern::agent().request(task, c, [=](const kern::AgentResult& r) {
     MemoryObjects& objs = memory_objects();
     if (r.result != KERN_SUCCESS) {
-      objs.release_if_unused(id);
+      objs.unpin(id);
       return kern::runtime().send_error_reply(d, kr_of_agent(r.result));
     }
     const uint64_t addr = r.rets[0];
     MemoryObject* obj = objs.by_id(id);
+    // (Not alive: its pager destroyed it or died meanwhile.)
     const int e =
         (obj && obj->alive()) ? objs.router().add_mapping(task, addr, addr + len, offset, cur, obj, inheritance) : ESRCH;
+    objs.unpin(id);  // (the mapping holds it now, if there is one)
     if (e != 0) {
       unmap_in(task, addr, len);
-      objs.release_if_unused(id);
       return kern::runtime().send_error_reply(d, e == ESRCH ? KERN_MEMORY_ERROR : KERN_NOT_SUPPORTED);
     }
     // A forked child must never touch the cache without machd seeing its
@@ -139,9 +146,11 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
     return MIG_NO_REPLY;
   }
   if (copy) {
+    // Pinned until the snapshot is taken (map_copy), as map_shared pins.
+    objects.pin(id);
     o->when_resident(offset, len, [=](bool ok) {
       if (!ok) {
-        memory_objects().release_if_unused(id);
+        memory_objects().unpin(id);
         return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
       }
       map_copy(task, start, len, fixed, id, offset, cur, d);

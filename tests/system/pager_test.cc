@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -598,6 +599,50 @@ TEST_F(PagerTest, DeallocatingPartOfAMappingKeepsTheRestServed) {
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p), 64 * kPage);
   mach_vm_deallocate(mach_task_self(), mach_vm_address_t(p + 128 * kPage), 128 * kPage);
   EXPECT_TRUE(pager_->await_terminate());
+}
+
+// Several tasks map the object, read it and unmap it, over and over: each
+// last unmap ends the object (the pager said may_cache FALSE) while another
+// task's vm_map of it is often between finding the object and registering
+// its mapping. Mach keeps an object while a map of it is in progress, so
+// every vm_map succeeds and reads the pager's data, and every object made
+// is terminated in the end (a map in progress leaks none).
+TEST_F(PagerTest, AMapRacingAnotherTasksLastUnmapOfTheSameObjectSucceeds) {
+  const uint64_t size = 4 * kPage;
+  const std::string name = pager_->name;
+  constexpr int kTasks = 3;
+  constexpr int kMapsEach = 400;
+  auto hammer = [&]() -> int {
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 2;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+    for (int i = 0; i < kMapsEach && std::chrono::steady_clock::now() < until; ++i) {
+      mach_vm_address_t a = 0;
+      kern_return_t kr = mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, obj, 0, FALSE,
+                                     VM_PROT_DEFAULT, VM_PROT_ALL, VM_INHERIT_NONE);
+      if (kr != KERN_SUCCESS) {
+        fprintf(stderr, "pid %d: map %d of the object: %#x\n", int(getpid()), i, kr);
+        return 3;
+      }
+      if (*reinterpret_cast<volatile uint8_t*>(a + kPage + 5) != pattern(kPage + 5, 1)) return 4;
+      if (mach_vm_deallocate(mach_task_self(), a, size) != KERN_SUCCESS) return 5;
+    }
+    return 0;
+  };
+  pid_t tasks[kTasks];
+  for (pid_t& t : tasks) t = spawn_task(hammer);
+  for (pid_t t : tasks) EXPECT_EQ(wait_exit(t), 0) << "3: a vm_map failed (racing a last unmap), 4: wrong data";
+  // Nothing maps the object any more: every object made ends.
+  bool all_ended = false;
+  for (int i = 0; i < 500 && !all_ended; ++i) {
+    {
+      std::lock_guard<std::mutex> lk(pager_->mu);
+      all_ended = pager_->inits > 0 && pager_->terminates == pager_->inits;
+    }
+    if (!all_ended) usleep(10000);
+  }
+  std::lock_guard<std::mutex> lk(pager_->mu);
+  EXPECT_TRUE(all_ended) << pager_->inits << " inits, " << pager_->terminates << " terminates";
 }
 
 // Runs `touch` in a child task that maps the object; returns its exit code
