@@ -60,6 +60,8 @@ const char* const kAllowed[] = {
 
 // What a Mach task's library needs beyond machd's list.
 const char* const kPagerExtra[] = {"mlock", "munlock", "userfaultfd", "sched_setaffinity"};
+// What a network server needs beyond a Mach task's list.
+const char* const kNetworkExtra[] = {"bind", "listen"};
 
 std::atomic<uint64_t> g_refused_seen[8];  // one bit per system call number below 512
 
@@ -119,6 +121,8 @@ bool install_syscall_filter(FilterProfile profile, std::string* why_not) {
   for (const char* name : kAllowed) allow(name);
   if (!daemon)
     for (const char* name : kPagerExtra) allow(name);
+  if (profile == FilterProfile::kNetwork)
+    for (const char* name : kNetworkExtra) allow(name);
   // Threads of its own only: clone with CLONE_THREAD; clone3 (whose flags
   // seccomp cannot see) fails with ENOSYS, so glibc falls back to clone.
   if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,

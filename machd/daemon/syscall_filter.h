@@ -1,7 +1,7 @@
 // machd/daemon/syscall_filter.h — machd's own seccomp filter (libseccomp):
 // once machd listens, the system calls it makes while serving are the only
 // ones it may make. The pager programs install it too (kPager), once they
-// serve.
+// serve, and so does mach-netmsgd (kNetwork).
 //
 // Contract
 //   install_syscall_filter(): installs the filter on every thread of machd
@@ -34,7 +34,9 @@ namespace machd {
 // machd's list plus what a task's library needs of its own (mlock for
 // vm_wire, a new userfaultfd when it reconnects), and a refused call simply
 // fails with ENOSYS (no SIGSYS handler: a task's library may own SIGSYS).
-enum class FilterProfile { kDaemon, kPager };
+// kNetwork: mach-netmsgd, a Mach task like the pagers that also listens
+// for and connects to other hosts (kPager's list plus bind and listen).
+enum class FilterProfile { kDaemon, kPager, kNetwork };
 
 bool syscall_filter_supported();
 bool install_syscall_filter(FilterProfile profile, std::string* why_not);

@@ -22,6 +22,7 @@
 
 #include "machd_version.h"
 #include "net_server.h"
+#include "syscall_filter.h"
 
 namespace {
 
@@ -128,6 +129,11 @@ int main(int argc, char** argv) {
       fprintf(stderr, "mach-netmsgd: cannot start: %s\n", e->getDescription().cStr());
       return 1;
     }
+    // Serving: from here on only the system calls a Mach task that talks
+    // to other hosts makes (no exec, fork, ptrace, mount, ...).
+    std::string why;
+    if (!machd::install_syscall_filter(machd::FilterProfile::kNetwork, &why))
+      fprintf(stderr, "mach-netmsgd: running without a system-call filter: %s\n", why.c_str());
     auto term = io.unixEventPort.onSignal(SIGTERM);
     auto intr = io.unixEventPort.onSignal(SIGINT);
     term.exclusiveJoin(kj::mv(intr)).wait(io.waitScope);

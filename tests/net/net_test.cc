@@ -5,8 +5,12 @@
 #include <mach/mach.h>
 #include <mach/notify.h>
 #include <servers/netname_defs.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 
@@ -87,6 +91,25 @@ TEST_F(Net, InlineDataRoundTripsByteForByteWithASendOnceReply) {
   EXPECT_EQ(ok_words((*client_)("call e 1 0")).size(), 2u);
   EXPECT_EQ(ok_words((*client_)("call e 200 64")).size(), 2u);
   EXPECT_EQ(ok_words((*client_)("call e 20 4096")).size(), 2u);
+}
+
+// The number on the line `key` of /proc/PID/status, -1 if none.
+int status_field(pid_t pid, const char* key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::atoi(line.c_str() + strlen(key));
+  return -1;
+}
+
+TEST_F(Net, TheNetworkServerServesUnderItsSystemCallFilter) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(echo_between(0, 1));
+  EXPECT_EQ(ok_words((*client_)("call e 1 0")).size(), 2u);
+  // One filter more than this test runs under (a container may add its own).
+  for (int h = 0; h < 2; ++h)
+    EXPECT_EQ(status_field(hosts_.netmsgd(h), "Seccomp_filters:"), status_field(getpid(), "Seccomp_filters:") + 1)
+        << "host " << h;
 }
 
 TEST_F(Net, OutOfLineMemoryArrivesByteForByte) {
