@@ -717,7 +717,9 @@ void Daemon::poll_hot_sessions() {
     }
     uint64_t now = monotonic_ns();
     if (worked) idle_until = now + spin_ns_;
-    if (now >= idle_until || stopping_) break;
+    // A task with work left past its slice is served in its turn, by the
+    // loop (serve_backlog): spinning on it here would never end.
+    if (now >= idle_until || stopping_ || !backlog_.empty()) break;
     __builtin_ia32_pause();
   }
   std::vector<uint64_t> hot;
