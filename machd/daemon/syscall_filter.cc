@@ -59,7 +59,8 @@ const char* const kAllowed[] = {
 };
 
 // What a Mach task's library needs beyond machd's list.
-const char* const kPagerExtra[] = {"mlock", "munlock", "userfaultfd", "sched_setaffinity"};
+// futex_waitv: a blocked call also sleeps on machd's liveness word.
+const char* const kPagerExtra[] = {"mlock", "munlock", "userfaultfd", "sched_setaffinity", "futex_waitv"};
 
 std::atomic<uint64_t> g_refused_seen[8];  // one bit per system call number below 512
 

@@ -6,6 +6,12 @@
  *                               call returns, prints its code and exits 0
  *                               (an error is the expected outcome when
  *                               machd goes away)
+ *   task_helper parked-receive  blocks receiving on a fresh port while a
+ *                               second thread suspends it (machd parks it
+ *                               in libmach-compat's handler) and prints
+ *                               "ready"; when the receive returns, prints
+ *                               its code and exits 0 on an error (the
+ *                               expected outcome when machd goes away)
  *   task_helper host-port       exit 0 if mach_host_self() is host_priv
  *                               (host_processors works), 30 if it is the
  *                               host name port (refused as XNU), 32 if
@@ -53,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +95,33 @@ static int block_receive(void) {
   } m;
   mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0);
   printf("result 0x%x\n", mr);
+  return mr == MACH_MSG_SUCCESS ? 21 : 0;
+}
+
+/* parked-receive's second thread: gives the main thread 50 ms to block in
+ * its receive, then suspends it. */
+static void* suspend_main(void* arg) {
+  const thread_act_t main_thread = *(thread_act_t*)arg;
+  usleep(50000); /* the main thread is in mach_msg by then */
+  const kern_return_t kr = thread_suspend(main_thread);
+  printf(kr == KERN_SUCCESS ? "ready\n" : "thread_suspend 0x%x\n", kr);
+  fflush(stdout);
+  return NULL;
+}
+
+static int parked_receive(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
+  thread_act_t self = mach_thread_self();
+  pthread_t t;
+  if (pthread_create(&t, NULL, suspend_main, &self) != 0) return 22;
+  struct {
+    mach_msg_header_t head;
+    mach_msg_max_trailer_t trailer;
+  } m;
+  mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0);
+  printf("result 0x%x\n", mr);
+  fflush(stdout);
   return mr == MACH_MSG_SUCCESS ? 21 : 0;
 }
 
@@ -402,6 +436,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "fast-send-after-death") == 0) return fast_send_after_death();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
+  if (strcmp(argv[1], "parked-receive") == 0) return parked_receive();
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
   if (strcmp(argv[1], "breakpoint") == 0) { /* resumed after the int3 by a handler, or killed by SIGTRAP */
     __asm__ volatile("int3");
