@@ -84,18 +84,25 @@ static int exec_check(void) {
   return m.value == 1234 ? 0 : 14;
 }
 
-static int block_receive(void) {
-  mach_port_t p = MACH_PORT_NULL;
-  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
-  printf("ready\n");
-  fflush(stdout);
+/* Receives once on p (nothing is sent to it: only an error ends the wait);
+ * prints the result; 0 for an error, 21 if a message came. */
+static int receive_expecting_error(mach_port_t p) {
   struct {
     mach_msg_header_t head;
     mach_msg_max_trailer_t trailer;
   } m;
   mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0);
   printf("result 0x%x\n", mr);
+  fflush(stdout);
   return mr == MACH_MSG_SUCCESS ? 21 : 0;
+}
+
+static int block_receive(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
+  printf("ready\n");
+  fflush(stdout);
+  return receive_expecting_error(p);
 }
 
 /* parked-receive's second thread: gives the main thread 50 ms to block in
@@ -115,14 +122,7 @@ static int parked_receive(void) {
   thread_act_t self = mach_thread_self();
   pthread_t t;
   if (pthread_create(&t, NULL, suspend_main, &self) != 0) return 22;
-  struct {
-    mach_msg_header_t head;
-    mach_msg_max_trailer_t trailer;
-  } m;
-  mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0);
-  printf("result 0x%x\n", mr);
-  fflush(stdout);
-  return mr == MACH_MSG_SUCCESS ? 21 : 0;
+  return receive_expecting_error(p);
 }
 
 /* Queues 1 MiB messages on a port of its own (queue limit 1024) until a
