@@ -70,10 +70,19 @@ std::mutex g_inbox_mu;
 std::unordered_map<uint64_t, int> g_inbox;
 
 // machd_death_fd's pipe: it hands out copies of the read end; the write end
-// is closed when this task finds machd gone, so every copy reads EOF.
+// is closed when this task finds machd gone, so every copy reads EOF. The
+// notice takes no lock (a call failing in a signal handler makes it); the
+// mutex only keeps two machd_death_fd calls from making two pipes.
 std::mutex g_death_mu;
-int g_death_pipe[2] = {-1, -1};
-bool g_death_noticed = false;
+int g_death_read = -1;
+std::atomic<int> g_death_write{-1};
+std::atomic<bool> g_death_noticed{false};
+
+// Closes the death pipe's write end, once.
+void close_death_write() {
+  const int fd = g_death_write.exchange(-1);
+  if (fd >= 0) close(fd);
+}
 
 // futex_waitv (Linux 5.16): false once it answered ENOSYS (an older kernel,
 // or a system-call filter), then sleeps fall back to FUTEX_WAIT alone.
@@ -364,10 +373,8 @@ bool machd_ended() {
 void note_machd_gone() {
   g_conn.broken = true;
   wake_liveness_sleepers();
-  std::lock_guard<std::mutex> lk(g_death_mu);
-  g_death_noticed = true;
-  if (g_death_pipe[1] >= 0) close(g_death_pipe[1]);
-  g_death_pipe[1] = -1;
+  g_death_noticed.store(true);
+  close_death_write();  // (machd_death_fd closes it if it made the pipe meanwhile)
 }
 
 Woke sleep_on_region_word(uint32_t* word, uint32_t expected, int64_t timeout_ns) {
@@ -560,11 +567,10 @@ void after_fork_child() {
   new (&g_death_mu) std::mutex;
   // The parent's death notice is the parent's: our copy of its write end
   // would keep its readers from ever seeing EOF.
-  for (int& fd : g_death_pipe) {
-    if (fd >= 0) close(fd);
-    fd = -1;
-  }
-  g_death_noticed = false;
+  close_death_write();
+  if (g_death_read >= 0) close(g_death_read);
+  g_death_read = -1;
+  g_death_noticed.store(false);
   drop_connection();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   t_channel = ThreadChannel{};
@@ -585,12 +591,12 @@ extern "C" int machd_death_fd(void) {
     errno = ENOTCONN;
     return -1;
   }
-  if (g_death_pipe[0] < 0) {
-    if (pipe2(g_death_pipe, O_CLOEXEC) != 0) return -1;
-    if (g_death_noticed) {
-      close(g_death_pipe[1]);
-      g_death_pipe[1] = -1;
-    }
+  if (g_death_read < 0) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return -1;
+    g_death_read = p[0];
+    g_death_write.store(p[1]);
+    if (g_death_noticed.load()) close_death_write();  // noticed before the pipe was there
   }
-  return fcntl(g_death_pipe[0], F_DUPFD_CLOEXEC, 0);
+  return fcntl(g_death_read, F_DUPFD_CLOEXEC, 0);
 }

@@ -76,7 +76,7 @@ bool machd_ended();
 // note_machd_gone: this task found machd gone (dead, or shutting down): the
 // connection is broken (later calls fail at once), every sleeper on machd's
 // liveness word is woken, and machd_death_fd's descriptors read EOF.
-// Idempotent.
+// Idempotent; takes no lock (a call failing in a signal handler makes it).
 void note_machd_gone();
 
 // How sleep_on_region_word ended.

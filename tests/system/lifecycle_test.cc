@@ -266,6 +266,14 @@ TEST(Lifecycle, AThreadParkedByMachdResumesWhenMachdIsKilled) {
   machd_stop_unblocks_client(SIGKILL, "parked-receive", 50000, 3000);
 }
 
+// <machd/machd_liveness.h>: a program waiting in poll, with no thread in a
+// Mach call, learns of machd's death from machd_death_fd at once.
+TEST(Lifecycle, MachdDeathFdBecomesReadableWhenMachdIsKilled) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "death-fd", 20000, 3000);
+  EXPECT_GE(took, 0);
+  EXPECT_LT(took, 700) << "ms from machd's death to the helper's exit";
+}
+
 // machd killed within milliseconds of a server blocking in its receive (the
 // chaos script's race): the receive fails at once, with no periodic check
 // needed: the kernel wakes a waiter on machd's liveness word, which wakes

@@ -12,6 +12,10 @@
  *                               "ready"; when the receive returns, prints
  *                               its code and exits 0 on an error (the
  *                               expected outcome when machd goes away)
+ *   task_helper death-fd        takes machd_death_fd, prints "ready" and
+ *                               polls it (10 s at most); exits 0 if it
+ *                               became readable and one asked for then is
+ *                               readable at once, 30-33 if not
  *   task_helper host-port       exit 0 if mach_host_self() is host_priv
  *                               (host_processors works), 30 if it is the
  *                               host name port (refused as XNU), 32 if
@@ -54,6 +58,8 @@
  */
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
+#include <machd/machd_liveness.h>
+#include <poll.h>
 #include "default_pager.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +129,19 @@ static int parked_receive(void) {
   pthread_t t;
   if (pthread_create(&t, NULL, suspend_main, &self) != 0) return 22;
   return receive_expecting_error(p);
+}
+
+static int death_fd(void) {
+  const int fd = machd_death_fd();
+  if (fd < 0) return 30;
+  printf("ready\n");
+  fflush(stdout);
+  struct pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, 10000) != 1) return 31;
+  char c;
+  if (read(fd, &c, 1) != 0) return 32; /* EOF */
+  struct pollfd later = {machd_death_fd(), POLLIN, 0};
+  return later.fd >= 0 && poll(&later, 1, 0) == 1 ? 0 : 33;
 }
 
 /* Queues 1 MiB messages on a port of its own (queue limit 1024) until a
@@ -437,6 +456,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
   if (strcmp(argv[1], "parked-receive") == 0) return parked_receive();
+  if (strcmp(argv[1], "death-fd") == 0) return death_fd();
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
   if (strcmp(argv[1], "breakpoint") == 0) { /* resumed after the int3 by a handler, or killed by SIGTRAP */
     __asm__ volatile("int3");
