@@ -79,7 +79,8 @@ kern_return_t kr_of_errno(int e) {
 
 // Saves the context into the slot, parks until machd lets go, then loads
 // what machd rewrote (DIRTY) or ends the thread (EXIT). Returns the slot's
-// flags as machd left them (0 if machd let go before the thread parked).
+// flags as machd left them (0 if machd let go before the thread parked, or
+// died first: the thread then resumes as it was).
 uint32_t park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
   save_context(*ts, uc);
   uint32_t expect = MACHD_TS_STOPPING;
@@ -89,9 +90,13 @@ uint32_t park(machd_thread_slot* ts, uint32_t index, ucontext_t* uc) {
   atomic(h->parked[index / 64]).fetch_or(uint64_t(1) << (index % 64), std::memory_order_acq_rel);
   tell_machd(h);
   while (atomic(ts->state).load(std::memory_order_acquire) == MACHD_TS_PARKED) {
-    timespec t{1, 0};
-    futex(&ts->state, FUTEX_WAIT, MACHD_TS_PARKED, &t);
+    const Woke w = sleep_on_region_word(&ts->state, MACHD_TS_PARKED, 1000 * 1000 * 1000);
     if (!(region_base() && header() == h)) break;
+    // Nobody will let the thread go once machd is gone: it runs on as it
+    // was (whatever machd had begun to rewrite is not applied), and its
+    // next Mach call fails. (No note_machd_gone here, in a signal handler:
+    // it takes a lock; the agent and the failing call make it.)
+    if (w == Woke::kMachdDied || (w == Woke::kTimedOut && machd_ended())) return 0;
   }
   const uint32_t flags = atomic(ts->flags).load(std::memory_order_acquire);
   if (flags & MACHD_TSF_EXIT) syscall(SYS_exit, 0);
@@ -273,8 +278,14 @@ void* agent_main(void* p) {
       tell_machd(h);
       continue;
     }
-    timespec t{1, 0};
-    futex(&h->wake, FUTEX_WAIT, seen, &t);
+    // The agent also watches for machd's end (every connected task has
+    // one): it tells the task's other sleepers and machd_death_fd's
+    // readers, then ends.
+    const Woke w = sleep_on_region_word(&h->wake, seen, 1000 * 1000 * 1000);
+    if (w == Woke::kMachdDied || (w == Woke::kTimedOut && machd_ended())) {
+      note_machd_gone();
+      return nullptr;
+    }
   }
 }
 

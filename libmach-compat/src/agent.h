@@ -14,6 +14,9 @@ namespace machcompat {
 
 // Starts the agent for the current connection (called once connected, and
 // in a fork child after it reconnected). Installs the parking handler once.
+// The agent also watches for machd's end: when machd dies (or its socket
+// hangs up) it calls note_machd_gone (connection.h) and ends. A parked
+// thread whose machd dies resumes as it was.
 void start_agent();
 
 // The agent thread's tid (0 if none): never a Mach thread of the task.

@@ -28,6 +28,7 @@
 
 #include "agent.h"
 #include "fast_lanes.h"
+#include "machd/machd_liveness.h"
 #include "machd_fds.h"
 #include "machd_socket_path.h"
 #include "object_fork.h"
@@ -68,6 +69,38 @@ int64_t g_spin_ns = -1;
 std::mutex g_inbox_mu;
 std::unordered_map<uint64_t, int> g_inbox;
 
+// machd_death_fd's pipe: it hands out copies of the read end; the write end
+// is closed when this task finds machd gone, so every copy reads EOF. The
+// notice takes no lock (a call failing in a signal handler makes it); the
+// mutex only keeps two machd_death_fd calls from making two pipes.
+std::mutex g_death_mu;
+int g_death_read = -1;
+std::atomic<int> g_death_write{-1};
+std::atomic<bool> g_death_noticed{false};
+
+// Closes the death pipe's write end, once.
+void close_death_write() {
+  const int fd = g_death_write.exchange(-1);
+  if (fd >= 0) close(fd);
+}
+
+// futex_waitv (Linux 5.16): false once it answered ENOSYS (an older kernel,
+// or a system-call filter), then sleeps fall back to FUTEX_WAIT alone.
+std::atomic<bool> g_waitv_works{true};
+
+// One waiter of futex_waitv (the kernel's struct futex_waitv, spelt out so
+// older headers build).
+struct FutexWaiter {
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+constexpr uint32_t kFutexSize32 = 2;  // FUTEX_32; no FUTEX_PRIVATE_FLAG: shared across processes
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
 struct ThreadChannel {
   uint64_t generation = 0;
   int index = -1;
@@ -88,6 +121,13 @@ void futex_wait(uint32_t* word, uint32_t expected, const timespec* timeout, bool
 }
 void futex_wake_all(uint32_t* word) {
   mach_emulation_native(SYS_futex, long(word), FUTEX_WAKE_PRIVATE, INT32_MAX, 0, 0, 0);
+}
+
+// machd's process has ended (the kernel marked its robust futex; a plain
+// load). False when machd sent no liveness page.
+bool machd_died() {
+  return g_conn.liveness != nullptr &&
+         (std::atomic_ref<const uint32_t>(*g_conn.liveness).load(std::memory_order_acquire) & FUTEX_OWNER_DIED) != 0;
 }
 
 machd_channel* channel_at(int i) {
@@ -120,7 +160,9 @@ int acquire_channel() {
           return int(w * 64 + uint32_t(b));
       }
     }
-    // Every channel is in use by a thread in a call: wait for one to free.
+    // Every channel is in use by a thread in a call: wait for one to free
+    // (none will once machd is gone: those calls fail and keep theirs).
+    if (g_conn.broken || machd_died()) return -1;
     timespec ts{0, 10 * 1000 * 1000};
     futex_wait(reinterpret_cast<uint32_t*>(&g_free_seq), seq, &ts, false);
   }
@@ -222,20 +264,16 @@ bool ensure_connected() {
   return g_conn.up && !g_conn.broken;
 }
 
-// machd is gone (or the wait noticed it): every later call fails fast.
-// machd's process has ended (the kernel marked its robust futex; a plain
-// load). False when machd sent no liveness page.
-bool machd_died() {
-  return g_conn.liveness != nullptr &&
-         (std::atomic_ref<const uint32_t>(*g_conn.liveness).load(std::memory_order_acquire) & FUTEX_OWNER_DIED) != 0;
+// Wakes every thread, in every task, asleep on machd's liveness word (the
+// kernel wakes only one when machd dies; see sleep_on_region_word).
+void wake_liveness_sleepers() {
+  if (g_conn.liveness != nullptr)
+    mach_emulation_native(SYS_futex, long(g_conn.liveness), FUTEX_WAKE, INT32_MAX, 0, 0, 0);
 }
 
 bool machd_alive() {
   if (atomic(g_conn.hdr->flags).load(std::memory_order_acquire) & MACHD_FLAG_SHUTDOWN) return false;
-  if (machd_died()) return false;
-  pollfd p{g_conn.sock, POLLRDHUP, 0};
-  if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR))) return false;
-  return true;
+  return !machd_ended();
 }
 
 // machd reads and writes this task's memory (vm_read, vm_write, ... from
@@ -326,6 +364,55 @@ void kick_machd() {
   }
 }
 
+bool machd_ended() {
+  if (machd_died()) return true;
+  pollfd p{g_conn.sock, POLLRDHUP, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+void note_machd_gone() {
+  g_conn.broken = true;
+  wake_liveness_sleepers();
+  g_death_noticed.store(true);
+  close_death_write();  // (machd_death_fd closes it if it made the pipe meanwhile)
+}
+
+Woke sleep_on_region_word(uint32_t* word, uint32_t expected, int64_t timeout_ns) {
+  const uint32_t* live = g_conn.liveness;
+  const uint32_t seen = live ? std::atomic_ref<const uint32_t>(*live).load(std::memory_order_acquire) : 0;
+  if (seen & FUTEX_OWNER_DIED) {
+    wake_liveness_sleepers();
+    return Woke::kMachdDied;
+  }
+  int64_t r = -ENOSYS;
+  if (live != nullptr && g_waitv_works.load(std::memory_order_relaxed)) {
+    // Both words at once: machd's answer, or machd's death (the kernel
+    // wakes one sleeper on the liveness word as machd's process ends: the
+    // word carries FUTEX_WAITERS for that, liveness.h).
+    timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += time_t(timeout_ns / 1000000000);
+    until.tv_nsec += long(timeout_ns % 1000000000);
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec += 1;
+      until.tv_nsec -= 1000000000;
+    }
+    FutexWaiter w[2] = {{expected, uint64_t(uintptr_t(word)), kFutexSize32, 0},
+                        {seen, uint64_t(uintptr_t(live)), kFutexSize32, 0}};
+    r = mach_emulation_native(SYS_futex_waitv, long(w), 2, 0, long(&until), CLOCK_MONOTONIC, 0);
+    if (r == -ENOSYS) g_waitv_works.store(false, std::memory_order_relaxed);
+  }
+  if (r == -ENOSYS) {
+    timespec rel{time_t(timeout_ns / 1000000000), long(timeout_ns % 1000000000)};
+    r = mach_emulation_native(SYS_futex, long(word), FUTEX_WAIT, long(expected), long(&rel), 0, 0);
+  }
+  if (machd_died()) {
+    wake_liveness_sleepers();  // the kernel woke only one of us
+    return Woke::kMachdDied;
+  }
+  return r == -ETIMEDOUT ? Woke::kTimedOut : Woke::kChanged;
+}
+
 uint32_t task_self_name() { return g_conn.task_self; }
 uint32_t bootstrap_name() { return g_conn.bootstrap; }
 bool anonymous_memory_managed() { return g_conn.up && g_conn.managed_memory; }
@@ -350,6 +437,7 @@ CallBuilder::CallBuilder(uint32_t op) {
     }
     index = t_channel.index;
   }
+  if (index < 0) return;  // machd went while every channel was busy
   index_ = uint32_t(index);
   ch_ = channel_at(index);
   ch_->op = op;
@@ -383,7 +471,7 @@ CallResult CallBuilder::submit(std::span<const int> fds) {
     ssize_t n = machd_send_fds(g_conn.sock, &sr, sizeof sr, fds.data(), fds.size(), 0);
     if (n != ssize_t(sizeof sr)) {
       atomic(ch_->state).store(MACHD_CH_IDLE, std::memory_order_relaxed);
-      g_conn.broken = true;
+      note_machd_gone();
       r.machd_gone = true;
       return r;
     }
@@ -403,10 +491,12 @@ CallResult CallBuilder::submit(std::span<const int> fds) {
     if (s == MACHD_CH_REQ) {
       if (!atomic(*state).compare_exchange_strong(s, MACHD_CH_SLEEP, std::memory_order_acq_rel)) continue;
     }
-    timespec ts{1, 0};
-    futex_wait(state, MACHD_CH_SLEEP, &ts, true);
+    // Woken by machd's answer, or at once by machd's death; the periodic
+    // check covers a machd without a liveness page, or a kernel without
+    // futex_waitv, and a machd shutting down.
+    (void)sleep_on_region_word(state, MACHD_CH_SLEEP, 1000 * 1000 * 1000);
     if (atomic(*state).load(std::memory_order_acquire) != MACHD_CH_DONE && !machd_alive()) {
-      g_conn.broken = true;
+      note_machd_gone();
       r.machd_gone = true;
       return r;  // the channel stays unusable; the connection is broken anyway
     }
@@ -474,6 +564,13 @@ void after_fork_child() {
   // child: start from fresh ones (only this thread exists now).
   new (&g_connect_mu) std::mutex;
   new (&g_inbox_mu) std::mutex;
+  new (&g_death_mu) std::mutex;
+  // The parent's death notice is the parent's: our copy of its write end
+  // would keep its readers from ever seeing EOF.
+  close_death_write();
+  if (g_death_read >= 0) close(g_death_read);
+  g_death_read = -1;
+  g_death_noticed.store(false);
   drop_connection();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   t_channel = ThreadChannel{};
@@ -484,3 +581,22 @@ void after_fork_child() {
 }
 
 }  // namespace machcompat
+
+extern "C" int machd_death_fd(void) {
+  using namespace machcompat;
+  NativeScope native;
+  (void)ensure_connected();
+  std::lock_guard<std::mutex> lk(g_death_mu);
+  if (!g_conn.up) {
+    errno = ENOTCONN;
+    return -1;
+  }
+  if (g_death_read < 0) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return -1;
+    g_death_read = p[0];
+    g_death_write.store(p[1]);
+    if (g_death_noticed.load()) close_death_write();  // noticed before the pipe was there
+  }
+  return fcntl(g_death_read, F_DUPFD_CLOEXEC, 0);
+}

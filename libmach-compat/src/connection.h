@@ -67,6 +67,33 @@ uint8_t* region_base();
 // Rings the doorbell if machd may be asleep (MACHD_FLAG_NEED_WAKEUP).
 void kick_machd();
 
+// machd's end, as this task finds it.
+//
+// machd_ended: true once machd's process has ended (its liveness word,
+// machd_abi.h) or its end of the socket closed; one poll system call.
+// Connected tasks only.
+bool machd_ended();
+// note_machd_gone: this task found machd gone (dead, or shutting down): the
+// connection is broken (later calls fail at once), every sleeper on machd's
+// liveness word is woken, and machd_death_fd's descriptors read EOF.
+// Idempotent; takes no lock (a call failing in a signal handler makes it).
+void note_machd_gone();
+
+// How sleep_on_region_word ended.
+enum class Woke {
+  kChanged,    // woken, or *word no longer held `expected` (or a signal)
+  kTimedOut,   // timeout_ns passed
+  kMachdDied,  // machd's process has ended
+};
+// Sleeps while *word, a futex word of the task region (shared with machd),
+// holds `expected`, at most timeout_ns, and wakes as soon as machd's
+// process ends: it sleeps on machd's liveness word too (futex_waitv), on
+// which the kernel wakes one sleeper as machd dies; whoever wakes for that
+// wakes all the others, in every task. Without a liveness page or
+// futex_waitv it sleeps on *word alone (the caller's timeout then bounds
+// how late it notices). Connected tasks only.
+Woke sleep_on_region_word(uint32_t* word, uint32_t expected, int64_t timeout_ns);
+
 // Connection state.
 uint32_t task_self_name();
 uint32_t bootstrap_name();

@@ -542,6 +542,9 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_hello) == 24, "hello layout");
  * thread of machd, so the kernel sets FUTEX_OWNER_DIED (0x40000000) in it
  * when machd's process ends, however it ends. A task maps it read-only and
  * tests the bit with a plain load (no system call) before fast-lane sends.
+ * The word also carries FUTEX_WAITERS (0x80000000), so the kernel wakes one
+ * thread sleeping on the word (FUTEX_WAIT or futex_waitv, shared) as it sets
+ * the bit; a task woken so wakes every other sleeper (FUTEX_WAKE).
  * machd may send -1 for it (no liveness page): the task then relies on its
  * other checks. */
 #define MACHD_LIVENESS_WORD_OFFSET 0u

@@ -36,7 +36,9 @@ void sentinel(LivenessPage* p, std::atomic<bool>* ready) {
   p->head.list.next = &p->entry;
   p->head.futex_offset = long(offsetof(LivenessPage, word)) - long(offsetof(LivenessPage, entry));
   p->head.list_op_pending = nullptr;
-  std::atomic_ref<uint32_t>(p->word).store(uint32_t(gettid()), std::memory_order_release);
+  // FUTEX_WAITERS: the kernel, as it marks the word, then also wakes one
+  // task asleep on it (who wakes the rest).
+  std::atomic_ref<uint32_t>(p->word).store(uint32_t(gettid()) | FUTEX_WAITERS, std::memory_order_release);
   // This thread uses no glibc robust mutex: replacing its list loses nothing.
   syscall(SYS_set_robust_list, &p->head, sizeof p->head);
   ready->store(true, std::memory_order_release);

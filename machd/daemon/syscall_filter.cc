@@ -59,7 +59,8 @@ const char* const kAllowed[] = {
 };
 
 // What a Mach task's library needs beyond machd's list.
-const char* const kPagerExtra[] = {"mlock", "munlock", "userfaultfd", "sched_setaffinity"};
+// futex_waitv: a blocked call also sleeps on machd's liveness word.
+const char* const kPagerExtra[] = {"mlock", "munlock", "userfaultfd", "sched_setaffinity", "futex_waitv"};
 // What a network server needs beyond a Mach task's list.
 const char* const kNetworkExtra[] = {"bind", "listen"};
 

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   compresspager::CompressedStore store(level);
   compresspager::CompressPager pager(store);
   if (!pagerprog::start_and_publish(pager, name, "compress-pager")) return 1;
+  pagerprog::watch_machd("compress-pager");
   pagerprog::restrict_system_calls("compress-pager");  // serving: no exec, fork, ptrace, ... from here
   printf("compress-pager: serving as %s (zstd level %d)\n", name.c_str(), level);
   fflush(stdout);
@@ -99,6 +100,11 @@ int main(int argc, char** argv) {
   bool failed = false;
   for (;;) {
     const int sig = pagerprog::next_signal(-1);
+    if (sig == pagerprog::kMachdGone) {
+      fprintf(stderr, "compress-pager: machd is gone: no kernel left to serve\n");
+      failed = true;
+      break;
+    }
     if (sig == SIGTERM || sig == SIGINT || sig < 0) break;
     if (sig == SIGUSR2) {
       const kern_return_t kr = pager.evict(kKernelWaitMs);

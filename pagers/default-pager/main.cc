@@ -161,18 +161,25 @@ int main(int argc, char** argv) {
     mach_pager_default_destroy(manager);
     return 1;
   }
+  pagerprog::watch_machd("default-pager");
   pagerprog::restrict_system_calls("default-pager");  // serving: no exec, fork, ptrace, ... from here
   printf("default-pager: serving as the default memory manager%s (swap file %s)\n",
          MACH_PORT_VALID(previous) ? ", replacing another" : "", store->path().c_str());
   fflush(stdout);
   if (MACH_PORT_VALID(previous)) mach_port_deallocate(mach_task_self(), previous);
 
+  bool machd_gone = false;
   for (;;) {
     const int sig = pagerprog::next_signal(-1);
+    if (sig == pagerprog::kMachdGone) {
+      fprintf(stderr, "default-pager: machd is gone: no kernel left to serve\n");
+      machd_gone = true;
+      break;
+    }
     if (sig == SIGTERM || sig == SIGINT || sig < 0) break;
     print_stats(*store, manager, "stats");
   }
   print_stats(*store, manager, "exit");
   mach_pager_default_destroy(manager);
-  return g_lost ? 1 : 0;
+  return g_lost || machd_gone ? 1 : 0;
 }

@@ -114,17 +114,24 @@ int main(int argc, char** argv) {
   filepager::FileStore store(fd, opt.grow);
   filepager::FilePager pager(store);
   if (!pagerprog::start_and_publish(pager, opt.name, "file-pager")) return 1;
+  pagerprog::watch_machd("file-pager");
   pagerprog::restrict_system_calls("file-pager");  // serving: no exec, fork, ptrace, ... from here
   printf("file-pager: serving %s (%lld bytes) as %s\n", opt.file.c_str(), static_cast<long long>(st.st_size),
          opt.name.c_str());
   fflush(stdout);
 
   bool failed = false;
+  bool machd_gone = false;
   kern_return_t kr;
   uint64_t reported = 0;  // pages written when the last sync was reported
   const int period_ms = opt.sync_every > 0 ? std::max(10, int(opt.sync_every * 1000)) : -1;  // 10 ms at least
   for (;;) {
     const int sig = pagerprog::next_signal(period_ms);
+    if (sig == pagerprog::kMachdGone) {
+      fprintf(stderr, "file-pager: machd is gone: no kernel left to serve (the dirty pages it held are lost)\n");
+      machd_gone = failed = true;
+      break;
+    }
     if (sig == SIGTERM || sig == SIGINT || sig < 0) break;
     kr = pager.sync(kKernelWaitMs);
     if (kr != KERN_SUCCESS) {
@@ -139,7 +146,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  kr = pager.shut_down(kKernelWaitMs);
+  kr = machd_gone ? KERN_SUCCESS : pager.shut_down(kKernelWaitMs);  // (no kernel to ask for the pages)
   if (kr != KERN_SUCCESS) {
     fprintf(stderr, "file-pager: final write-back: %s\n", mach_error_string(kr));
     failed = true;

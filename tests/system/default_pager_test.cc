@@ -178,6 +178,17 @@ TEST_F(DefaultPagerTest, AnObjectFromTheDefaultPagerOutlivesItsMappingsAndGoesWi
   close(out);
 }
 
+// A pager must not outlive its kernel: its main thread, waiting for
+// signals, learns of machd's death too, and the program exits non-zero.
+TEST_F(DefaultPagerTest, ThePagerExitsWhenMachdDies) {
+  systest::PagerProgram pager;
+  ASSERT_TRUE(start_pager(pager));
+  machd_.kill_now();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(pager.wait_exit(3000), 1) << "default-pager exits with 1 (machd is gone), not -1 (still running)";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+}
+
 TEST_F(DefaultPagerTest, ADeadDefaultPagerCostsTheTaskItsPagedOutPagesNotMachd) {
   auto pager = std::make_unique<systest::PagerProgram>();
   ASSERT_TRUE(start_pager(*pager));

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/private_machd.h"
 #include "pager_program.h"
 #include "support.h"
 
@@ -291,6 +292,31 @@ TEST_F(FilePagerTest, APagerKilledMidFaultCostsTheFaultingClientSigbus) {
   EXPECT_EQ(pager_.wait_exit(), 128 + SIGKILL);
   EXPECT_EQ(reap_within(child, 1500), 128 + SIGBUS);  // well before machd's 2 s request timeout
   unmap(p, 128 * kPage, obj);
+}
+
+// A pager must not outlive its kernel: its main thread, waiting for
+// signals, learns of machd's death too, and the program exits non-zero.
+// (A machd of its own: the suite's must live on.)
+TEST_F(FilePagerTest, ThePagerExitsWhenMachdDies) {
+  const char* machd_bin = getenv("MACHD_BIN");
+  ASSERT_NE(machd_bin, nullptr);
+  testsupport::PrivateMachd machd;
+  ASSERT_TRUE(machd.start(machd_bin, "error"));
+  make_file(2 * kPage);
+  const std::string saved = getenv("MACHD_SOCKET") ? getenv("MACHD_SOCKET") : "";
+  setenv("MACHD_SOCKET", machd.socket().c_str(), 1);
+  const bool started = start();
+  setenv("MACHD_SOCKET", saved.c_str(), 1);
+  ASSERT_TRUE(started);
+  machd.kill_now();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(pager_.wait_exit(3000), 1) << "file-pager exits with 1 (machd is gone), not -1 (still running)";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  EXPECT_EQ(file(), [&] {
+    std::vector<uint8_t> b(2 * kPage);
+    for (uint64_t i = 0; i < b.size(); ++i) b[i] = pattern(i);
+    return b;
+  }()) << "the file is as it was";
 }
 
 TEST_F(FilePagerTest, WithoutANameTheObjectIsPublishedUnderTheFilesAbsolutePath) {

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -199,12 +201,22 @@ TEST(Lifecycle, ExecedProgramBecomesATask) {
 }
 
 namespace {
-// Runs a second machd and a client blocked in mach_msg on it; stops machd
-// with `sig`; the client must get an error, not hang.
-void machd_stop_unblocks_client(int sig) {
+// Milliseconds since `t0`.
+long ms_since(std::chrono::steady_clock::time_point t0) {
+  return long(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+
+// Runs a second machd and task_helper `mode` (a client blocked in mach_msg)
+// on it; `settle_us` after the helper said "ready", stops machd with `sig`;
+// the client must get an error, not hang: it must exit 0 within
+// `within_ms`. Returns how long it took (ms), or -1 on a failure.
+long machd_stop_unblocks_client(int sig, const char* mode = "block-receive", useconds_t settle_us = 100000,
+                                int within_ms = 5000) {
   const char* machd = getenv("MACHD_BIN");
-  ASSERT_NE(machd, nullptr);
-  std::string sock = machd_socket() + ".stop" + std::to_string(sig);
+  EXPECT_NE(machd, nullptr);
+  if (machd == nullptr) return -1;
+  static int serial = 0;
+  std::string sock = machd_socket() + ".stop" + std::to_string(sig) + "." + std::to_string(++serial);
   pid_t d = fork();
   if (d == 0) {
     execl(machd, machd, "--foreground", "--socket", sock.c_str(), "--log-level", "error",
@@ -213,34 +225,68 @@ void machd_stop_unblocks_client(int sig) {
   }
   for (int i = 0; i < 300 && !testsupport::machd_answers(sock); ++i) usleep(10000);
   int out[2];
-  ASSERT_EQ(pipe(out), 0);
+  EXPECT_EQ(pipe(out), 0);
   std::string helper = helper_path();
   pid_t c = fork();
   if (c == 0) {
     setenv("MACHD_SOCKET", sock.c_str(), 1);
     dup2(out[1], 1);
-    execl(helper.c_str(), helper.c_str(), "block-receive", static_cast<char*>(nullptr));
+    execl(helper.c_str(), helper.c_str(), mode, static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out[1]);
   char buf[64] = {};
-  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0) << "helper got ready";
-  usleep(100000);
+  const bool ready = read(out[0], buf, sizeof buf - 1) > 0 && strncmp(buf, "ready", 5) == 0;
+  EXPECT_TRUE(ready) << "helper got ready: " << buf;
+  if (settle_us > 0) usleep(settle_us);
   kill(d, sig);
-  int code = reap_within(c, 5000);
-  EXPECT_EQ(code, 0) << "the blocked client returned an error instead of hanging";
+  const auto t0 = std::chrono::steady_clock::now();
+  int code = reap_within(c, within_ms);
+  const long took = ms_since(t0);
+  EXPECT_EQ(code, 0) << mode << ": the blocked client returned an error within " << within_ms
+                     << " ms instead of hanging (machd stopped " << settle_us << " us after it was ready)";
   int dcode = wait_exit(d);
   if (sig == SIGTERM) {
     EXPECT_EQ(dcode, 0) << "machd exits cleanly on SIGTERM";
   }
   close(out[0]);
   unlink(sock.c_str());
+  return ready && code == 0 ? took : -1;
 }
 }  // namespace
 
 TEST(Lifecycle, MachdStoppingWithSigtermFailsBlockedCallsInsteadOfHanging) { machd_stop_unblocks_client(SIGTERM); }
 
 TEST(Lifecycle, MachdKilledFailsBlockedCallsInsteadOfHanging) { machd_stop_unblocks_client(SIGKILL); }
+
+// A thread machd has parked (suspended here; thread_get_state parks one for
+// a moment) is let go by machd; when machd dies first, the thread must not
+// stay parked for ever: it resumes and its call fails.
+TEST(Lifecycle, AThreadParkedByMachdResumesWhenMachdIsKilled) {
+  machd_stop_unblocks_client(SIGKILL, "parked-receive", 50000, 3000);
+}
+
+// <machd/machd_liveness.h>: a program waiting in poll, with no thread in a
+// Mach call, learns of machd's death from machd_death_fd at once.
+TEST(Lifecycle, MachdDeathFdBecomesReadableWhenMachdIsKilled) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "death-fd", 20000, 3000);
+  EXPECT_GE(took, 0);
+  EXPECT_LT(took, 700) << "ms from machd's death to the helper's exit";
+}
+
+// machd killed within milliseconds of a server blocking in its receive (the
+// chaos script's race): the receive fails at once, with no periodic check
+// needed: the kernel wakes a waiter on machd's liveness word, which wakes
+// the others.
+TEST(Lifecycle, AServerBlockedInReceiveExitsPromptlyWhenMachdIsKilled) {
+  long worst = 0;
+  for (int i = 0; i < 8; ++i) {
+    const long took = machd_stop_unblocks_client(SIGKILL, "block-receive", useconds_t(i) * 2500, 3000);
+    ASSERT_GE(took, 0) << "iteration " << i;
+    worst = std::max(worst, took);
+  }
+  EXPECT_LT(worst, 700) << "ms from machd's death to the blocked server's exit, the worst of 8";
+}
 
 namespace {
 std::atomic<int> g_handler_kr{-1};

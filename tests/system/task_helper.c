@@ -6,6 +6,16 @@
  *                               call returns, prints its code and exits 0
  *                               (an error is the expected outcome when
  *                               machd goes away)
+ *   task_helper parked-receive  blocks receiving on a fresh port while a
+ *                               second thread suspends it (machd parks it
+ *                               in libmach-compat's handler) and prints
+ *                               "ready"; when the receive returns, prints
+ *                               its code and exits 0 on an error (the
+ *                               expected outcome when machd goes away)
+ *   task_helper death-fd        takes machd_death_fd, prints "ready" and
+ *                               polls it (10 s at most); exits 0 if it
+ *                               became readable and one asked for then is
+ *                               readable at once, 30-33 if not
  *   task_helper host-port       exit 0 if mach_host_self() is host_priv
  *                               (host_processors works), 30 if it is the
  *                               host name port (refused as XNU), 32 if
@@ -48,11 +58,14 @@
  */
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
+#include <machd/machd_liveness.h>
+#include <poll.h>
 #include "default_pager.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,18 +90,58 @@ static int exec_check(void) {
   return m.value == 1234 ? 0 : 14;
 }
 
-static int block_receive(void) {
-  mach_port_t p = MACH_PORT_NULL;
-  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
-  printf("ready\n");
-  fflush(stdout);
+/* Receives once on p (nothing is sent to it: only an error ends the wait);
+ * prints the result; 0 for an error, 21 if a message came. */
+static int receive_expecting_error(mach_port_t p) {
   struct {
     mach_msg_header_t head;
     mach_msg_max_trailer_t trailer;
   } m;
   mach_msg_return_t mr = mach_msg(&m.head, MACH_RCV_MSG, 0, sizeof m, p, 0, 0);
   printf("result 0x%x\n", mr);
+  fflush(stdout);
   return mr == MACH_MSG_SUCCESS ? 21 : 0;
+}
+
+static int block_receive(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
+  printf("ready\n");
+  fflush(stdout);
+  return receive_expecting_error(p);
+}
+
+/* parked-receive's second thread: gives the main thread 50 ms to block in
+ * its receive, then suspends it. */
+static void* suspend_main(void* arg) {
+  const thread_act_t main_thread = *(thread_act_t*)arg;
+  usleep(50000); /* the main thread is in mach_msg by then */
+  const kern_return_t kr = thread_suspend(main_thread);
+  printf(kr == KERN_SUCCESS ? "ready\n" : "thread_suspend 0x%x\n", kr);
+  fflush(stdout);
+  return NULL;
+}
+
+static int parked_receive(void) {
+  mach_port_t p = MACH_PORT_NULL;
+  if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &p) != KERN_SUCCESS) return 20;
+  thread_act_t self = mach_thread_self();
+  pthread_t t;
+  if (pthread_create(&t, NULL, suspend_main, &self) != 0) return 22;
+  return receive_expecting_error(p);
+}
+
+static int death_fd(void) {
+  const int fd = machd_death_fd();
+  if (fd < 0) return 30;
+  printf("ready\n");
+  fflush(stdout);
+  struct pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, 10000) != 1) return 31;
+  char c;
+  if (read(fd, &c, 1) != 0) return 32; /* EOF */
+  struct pollfd later = {machd_death_fd(), POLLIN, 0};
+  return later.fd >= 0 && poll(&later, 1, 0) == 1 ? 0 : 33;
 }
 
 /* Queues 1 MiB messages on a port of its own (queue limit 1024) until a
@@ -402,6 +455,8 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "fast-send-after-death") == 0) return fast_send_after_death();
   if (strcmp(argv[1], "getppid-exit") == 0) return (int)(syscall(SYS_getppid) & 0xff);
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
+  if (strcmp(argv[1], "parked-receive") == 0) return parked_receive();
+  if (strcmp(argv[1], "death-fd") == 0) return death_fd();
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
   if (strcmp(argv[1], "breakpoint") == 0) { /* resumed after the int3 by a handler, or killed by SIGTRAP */
     __asm__ volatile("int3");
