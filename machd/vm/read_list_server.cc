@@ -46,16 +46,17 @@ kern_return_t read_list(mach_port_t task_port, Entry* list, natural_t count) {
     bool ok = false;
   };
   std::vector<Slot> slots(count);
+  // The list sits in the request (and the reply) at a 4-byte boundary:
+  // entries are worked on in an aligned copy, copied in and out whole.
+  auto entries = std::make_shared<std::vector<Entry>>(count);
+  if (count) std::memcpy(entries->data(), list, sizeof(Entry) * count);
   std::vector<char> buf;
   kern_return_t error = KERN_SUCCESS;
   uint64_t total = 0;
   int fd = memfd_create("machd-read-list", MFD_CLOEXEC);
   if (fd < 0) return KERN_RESOURCE_SHORTAGE;
   for (natural_t i = 0; i < count; ++i) {
-    // The list sits in the request at a 4-byte boundary: each entry is copied out.
-    Entry e;
-    std::memcpy(&e, reinterpret_cast<const char*>(list) + size_t(i) * sizeof(Entry), sizeof e);
-    const uint64_t addr = e.address, size = e.size;
+    const uint64_t addr = (*entries)[i].address, size = (*entries)[i].size;
     if (size == 0) continue;
     uint64_t end;
     if (__builtin_add_overflow(addr, size, &end) || size > kMaxTotal || total + size + pm > kMaxTotal) {
@@ -78,13 +79,11 @@ kern_return_t read_list(mach_port_t task_port, Entry* list, natural_t count) {
   memset(reply.get(), 0, sizeof(Reply));
   reply->NDR = NDR_record;
   reply->RetCode = error;
-  memcpy(&reply->data_list, list, sizeof(reply->data_list));
-  auto* out = reinterpret_cast<Entry*>(&reply->data_list);
   for (natural_t i = 0; i < count; ++i)
-    if (!slots[i].ok) out[i].address = out[i].size = 0;
+    if (!slots[i].ok) (*entries)[i].address = (*entries)[i].size = 0;
   if (total == 0) {  // nothing to place: answer now
     close(fd);
-    memcpy(list, out, sizeof(Entry) * count);
+    if (count) memcpy(list, entries->data(), sizeof(Entry) * count);
     return error;
   }
   kern::AgentCall c;
@@ -95,14 +94,16 @@ kern_return_t read_list(mach_port_t task_port, Entry* list, natural_t count) {
   c.args[3] = MAP_PRIVATE;
   c.fd = fd;
   kern::DeferredReply d = rt.defer();
-  kern::agent().request(caller, c, [d, reply, slots, count](const kern::AgentResult& r) {
+  kern::agent().request(caller, c, [d, reply, slots, entries, count](const kern::AgentResult& r) {
     if (r.result != KERN_SUCCESS) {
       kern::runtime().send_error_reply(d, r.result == KERN_NO_SPACE ? KERN_NO_SPACE : KERN_RESOURCE_SHORTAGE);
       return;
     }
-    auto* out = reinterpret_cast<Entry*>(&reply->data_list);
+    std::vector<Entry>& out = *entries;
     for (natural_t i = 0; i < count; ++i)
       if (slots[i].ok) out[i].address = decltype(out[i].address)(r.rets[0] + slots[i].at);
+    static_assert(sizeof(reply->data_list) >= sizeof(Entry) * VM_MAP_ENTRY_MAX);
+    memcpy(&reply->data_list, out.data(), sizeof(Entry) * count);
     if (reply->RetCode != KERN_SUCCESS) {
       kern::runtime().send_error_reply(d, reply->RetCode);
       return;
