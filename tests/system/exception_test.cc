@@ -75,7 +75,13 @@ kern_return_t report(Raised& r, thread_state_t old_state, mach_msg_type_number_t
 template <typename Code>
 void fill_codes(Raised& r, const Code* code, mach_msg_type_number_t n) {
   r.ncodes = n;
-  for (mach_msg_type_number_t i = 0; i < n && i < 2; ++i) r.code[i] = code[i];
+  // The codes sit in the message at a 4-byte boundary: copied out, never
+  // loaded in place (64-bit codes would be misaligned loads).
+  for (mach_msg_type_number_t i = 0; i < n && i < 2; ++i) {
+    Code c;
+    memcpy(&c, reinterpret_cast<const char*>(code) + i * sizeof(Code), sizeof c);
+    r.code[i] = c;
+  }
 }
 
 }  // namespace
