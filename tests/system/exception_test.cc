@@ -500,13 +500,16 @@ TEST(ExceptionDelivery, BreakpointThenSingleStepsThroughTheHandler) {
   target.pid = -1;
 }
 
+// The fault on purpose (UBSan would stop the program at the division).
+__attribute__((no_sanitize("integer-divide-by-zero"), noinline)) void divide_by_zero() {
+  volatile int zero = 0;
+  volatile int x = 7 / zero;
+  (void)x;
+}
+
 TEST(ExceptionDelivery, ArithmeticFaultHasXnuCodesAndADecliningHandlerReachesTheProgramHandler) {
   Target target([] {
-    return run_with_program_handler([] {
-      volatile int zero = 0;
-      volatile int x = 7 / zero;
-      (void)x;
-    }) == 0 && g_program_signal == SIGFPE ? 0 : 50;
+    return run_with_program_handler([] { divide_by_zero(); }) == 0 && g_program_signal == SIGFPE ? 0 : 50;
   });
   OwnedPort port;
   // 32-bit codes (the exc subsystem) this time.
