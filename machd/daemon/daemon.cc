@@ -424,16 +424,21 @@ void Daemon::on_doorbell(Session& s) {
   uint64_t id = s.id();
   agent_->on_doorbell(s.task);  // answers of the task's agent, threads that parked
   if (sessions_.find(id) == sessions_.end()) return;
+  if (!take_announced(s)) return;
+  if (spin_ns_ && s.owes_requests() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
+  // A session in the backlog is served in its turn (serve_backlog).
+  if (!s.in_backlog && serve_requests(s)) owe_turn(s);
+  drain_completions();
+}
+
+bool Daemon::take_announced(Session& s) {
+  const uint64_t id = s.id();
   s.take_announced();
   // The fast lanes after taking the announcements: whatever a task wrote
   // into its send ring before a request we now owe is visible, and is
   // posted first.
   service_fast_lanes();
-  if (sessions_.find(id) == sessions_.end()) return;
-  if (spin_ns_ && s.owes_requests() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
-  // A session in the backlog is served in its turn (serve_backlog).
-  if (!s.in_backlog && serve_requests(s)) owe_turn(s);
-  drain_completions();
+  return sessions_.find(id) != sessions_.end();
 }
 
 bool Daemon::serve_requests(Session& s) {
@@ -751,10 +756,8 @@ void Daemon::serve_backlog() {
     s.in_backlog = false;
     bool more = s.socket_owed && serve_socket(s);
     if (sessions_.find(id) == sessions_.end()) continue;
-    s.take_announced();
+    if (!take_announced(s)) continue;
     if (s.owes_requests()) {
-      service_fast_lanes();  // posted before the requests, as on a doorbell
-      if (sessions_.find(id) == sessions_.end()) continue;
       more |= serve_requests(s);
       if (sessions_.find(id) == sessions_.end()) continue;
     }

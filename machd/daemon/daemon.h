@@ -113,6 +113,9 @@ class Daemon final : public kern::AgentLink {
   // more slice, in order, without sleeping first.
   static constexpr uint64_t kSliceNs = 1'000'000;
   void owe_turn(Session& s);
+  // Session::take_announced, then the fast lanes (posted before the
+  // requests they preceded); false if that ended the session.
+  bool take_announced(Session& s);
   // One slice of a session's channel requests (owed ones: Session::
   // next_request) or of its socket requests; true if it has more.
   bool serve_requests(Session& s);

@@ -22,9 +22,9 @@
 //   Exec: the process keeps its seccomp filter across execve, and machd
 //   keeps the redirections to the server of a task that ends while its
 //   process lives on (it exec'd), until the process exits, at most
-//   kExecKeepNs; the new image's library asks inherit(task, its own pid)
-//   and gets them (routines are gone with the old image's memory: their
-//   calls become native again).
+//   KeptAcrossExec::kGraceNs; the new image's library asks inherit(task,
+//   its own pid) and gets them (routines are gone with the old image's
+//   memory: their calls become native again).
 #pragma once
 
 #include <mach/kern_return.h>
@@ -38,7 +38,6 @@
 
 #include "ipc/kernel.h"
 #include "kept_across_exec.h"
-#include "process.h"
 #include "runtime.h"
 
 namespace machd::kern {
@@ -47,7 +46,6 @@ class Emulations final : public TaskObserver {
  public:
   static constexpr int kVectorSize = 512;
   static constexpr uint64_t kRoutineNull = 0, kRoutineServer = 1;
-  static constexpr uint64_t kExecKeepNs = KeptAcrossExec<int>::kGraceNs;
   using Done = std::function<void(kern_return_t)>;
 
   Emulations();

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "agent.h"
+#include "process.h"
 #include "thread.h"
 
 namespace machd::kern {

@@ -23,7 +23,6 @@
 #include <unordered_map>
 
 #include "kept_across_exec.h"
-#include "process.h"
 #include "runtime.h"
 
 namespace machd::kern {
