@@ -281,8 +281,12 @@ void UserRoutine::pack_data(const Field& f) {
     p_("if ({} > {}) {{", cnt, t.count);
     p_("\treturn MIG_ARRAY_TOO_LARGE;");
     p_("}}");
-    p_("(void)memcpy((char *) InP->{}, (const char *) {}, {});", f.name, a->name,
+    // A caller may pass a null array with a count of 0 (as Mach allows);
+    // memcpy's arguments must not be null even then.
+    p_("if ({} != 0) {{", cnt);
+    p_("\t(void)memcpy((char *) InP->{}, (const char *) {}, {});", f.name, a->name,
        elems_to_bytes(t.elem_bytes(), cnt));
+    p_("}}");
   } else if (t.kind == Type::Kind::Array || f.dim) {
     p_("(void)memcpy((char *) InP->{}, (const char *) {}, {});", f.name,
        a->user_ref ? a->name : (t.kind == Type::Kind::Struct ? "&" + a->name : a->name),
@@ -551,8 +555,10 @@ void UserRoutine::unpack() {
             p_("\treturn MIG_ARRAY_TOO_LARGE;");
             p_("}}");
           }
-          p_("(void)memcpy((char *) {}, (const char *) {}, {});", a->name, src,
+          p_("if ({} != 0) {{", cnt);  // the caller's array may be null when it asked for none
+          p_("\t(void)memcpy((char *) {}, (const char *) {}, {});", a->name, src,
              elems_to_bytes(e, cnt));
+          p_("}}");
           if (a->owns_count) p_("{} = {};", val(a->count), cnt);
         } else if (t.kind == Type::Kind::Array || f.dim) {
           p_("(void)memcpy((char *) {}, (const char *) {}, {});", a->name, src,

@@ -265,7 +265,9 @@ mig_external kern_return_t var_in
 	if (firstCnt > 16) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->first, (const char *) first, 4 * firstCnt);
+	if (firstCnt != 0) {
+		(void)memcpy((char *) InP->first, (const char *) first, 4 * firstCnt);
+	}
 
 	msgh_size_delta = (4 * firstCnt);
 	msgh_size = (mach_msg_size_t)(sizeof(Request) - 128) + msgh_size_delta;
@@ -276,7 +278,9 @@ mig_external kern_return_t var_in
 	if (secondCnt > 16) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->second, (const char *) second, 4 * secondCnt);
+	if (secondCnt != 0) {
+		(void)memcpy((char *) InP->second, (const char *) second, 4 * secondCnt);
+	}
 
 	msgh_size_delta = (4 * secondCnt);
 	msgh_size += msgh_size_delta;
@@ -455,7 +459,9 @@ mig_external kern_return_t var_out
 		*firstCnt = Out0P->firstCnt;
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) first, (const char *) Out0P->first, 4 * Out0P->firstCnt);
+	if (Out0P->firstCnt != 0) {
+		(void)memcpy((char *) first, (const char *) Out0P->first, 4 * Out0P->firstCnt);
+	}
 	*firstCnt = Out0P->firstCnt;
 
 	if (Out1P->secondCnt > *secondCnt) {
@@ -463,7 +469,9 @@ mig_external kern_return_t var_out
 		*secondCnt = Out1P->secondCnt;
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) second, (const char *) Out1P->second, 4 * Out1P->secondCnt);
+	if (Out1P->secondCnt != 0) {
+		(void)memcpy((char *) second, (const char *) Out1P->second, 4 * Out1P->secondCnt);
+	}
 	*secondCnt = Out1P->secondCnt;
 
 	*tail = Out2P->tail;
@@ -615,17 +623,23 @@ mig_external kern_return_t same
 		*xsCnt = Out0P->xsCnt;
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) xs, (const char *) Out0P->xs, 4 * Out0P->xsCnt);
+	if (Out0P->xsCnt != 0) {
+		(void)memcpy((char *) xs, (const char *) Out0P->xs, 4 * Out0P->xsCnt);
+	}
 	*xsCnt = Out0P->xsCnt;
 
-	(void)memcpy((char *) ys, (const char *) Out1P->ys, 4 * Out0P->xsCnt);
+	if (Out0P->xsCnt != 0) {
+		(void)memcpy((char *) ys, (const char *) Out1P->ys, 4 * Out0P->xsCnt);
+	}
 
 	if (Out2P->pointsCnt > 8) {
 		(void)memcpy((char *) points, (const char *) Out2P->points, 8 * 8);
 		*pointsCnt = Out2P->pointsCnt;
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) points, (const char *) Out2P->points, 8 * Out2P->pointsCnt);
+	if (Out2P->pointsCnt != 0) {
+		(void)memcpy((char *) points, (const char *) Out2P->points, 8 * Out2P->pointsCnt);
+	}
 	*pointsCnt = Out2P->pointsCnt;
 
 	return KERN_SUCCESS;
@@ -734,7 +748,9 @@ mig_external kern_return_t bytes
 	if (dataCnt > 4096) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->data, (const char *) data, dataCnt);
+	if (dataCnt != 0) {
+		(void)memcpy((char *) InP->data, (const char *) data, dataCnt);
+	}
 
 	msgh_size_delta = (((dataCnt) + 3) & ~3u);
 	msgh_size = (mach_msg_size_t)(sizeof(Request) - 4160) + msgh_size_delta;
@@ -745,7 +761,9 @@ mig_external kern_return_t bytes
 	if (*echoCnt > 16) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->echo, (const char *) echo, 4 * *echoCnt);
+	if (*echoCnt != 0) {
+		(void)memcpy((char *) InP->echo, (const char *) echo, 4 * *echoCnt);
+	}
 
 	msgh_size += (4 * *echoCnt);
 
@@ -775,7 +793,9 @@ mig_external kern_return_t bytes
 		*echoCnt = Out0P->echoCnt;
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) echo, (const char *) Out0P->echo, 4 * Out0P->echoCnt);
+	if (Out0P->echoCnt != 0) {
+		(void)memcpy((char *) echo, (const char *) Out0P->echo, 4 * Out0P->echoCnt);
+	}
 	*echoCnt = Out0P->echoCnt;
 
 	return KERN_SUCCESS;
@@ -877,7 +897,9 @@ mig_external kern_return_t inline_types
 	if (namedCnt > 4) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->named, (const char *) named, 4 * namedCnt);
+	if (namedCnt != 0) {
+		(void)memcpy((char *) InP->named, (const char *) named, 4 * namedCnt);
+	}
 
 	msgh_size_delta = (4 * namedCnt);
 	msgh_size = (mach_msg_size_t)(sizeof(Request) - 28) + msgh_size_delta;
@@ -888,7 +910,9 @@ mig_external kern_return_t inline_types
 	if (anonCnt > 3) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->anon, (const char *) anon, 4 * anonCnt);
+	if (anonCnt != 0) {
+		(void)memcpy((char *) InP->anon, (const char *) anon, 4 * anonCnt);
+	}
 
 	msgh_size += (4 * anonCnt);
 

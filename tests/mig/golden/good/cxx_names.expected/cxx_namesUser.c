@@ -166,7 +166,9 @@ mig_external kern_return_t relabel
 	if (newCnt > 8) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->new_, (const char *) new_, 4 * newCnt);
+	if (newCnt != 0) {
+		(void)memcpy((char *) InP->new_, (const char *) new_, 4 * newCnt);
+	}
 
 	msgh_size = (mach_msg_size_t)(sizeof(Request) - 32) + ((4 * newCnt));
 

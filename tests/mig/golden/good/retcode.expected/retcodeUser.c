@@ -310,7 +310,9 @@ mig_external kern_return_t list_reply
 	if (listCnt > 8) {
 		return MIG_ARRAY_TOO_LARGE;
 	}
-	(void)memcpy((char *) InP->list, (const char *) list, 4 * listCnt);
+	if (listCnt != 0) {
+		(void)memcpy((char *) InP->list, (const char *) list, 4 * listCnt);
+	}
 
 	msgh_size = (mach_msg_size_t)(sizeof(Request) - 32) + ((4 * listCnt));
 
