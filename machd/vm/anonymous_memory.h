@@ -60,8 +60,11 @@ class AnonymousMemory {
   // Whether a vm_allocate of `len` bytes in `task` is made here: a budget
   // is set, the task has a userfaultfd, it is not the default memory
   // manager's (whose memory must never wait on itself), and the range is
-  // at most kMaxObjectBytes (machd keeps a byte of state per page of an
-  // object: a larger reservation stays plain memory, outside the budget).
+  // at most kMaxObjectBytes: a larger reservation stays plain memory,
+  // outside the budget. (Not for machd's state of the object, which grows
+  // with the pages touched only; but a fork copies a range inherited COPY
+  // whole: every page of it is zero-filled in the cache and snapshotted,
+  // touched or not.)
   bool takes(ipc::TaskId task, uint64_t len);
   static constexpr uint64_t kMaxObjectBytes = uint64_t(4) << 30;
 

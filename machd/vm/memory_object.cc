@@ -66,24 +66,29 @@ MemoryObject::~MemoryObject() {
   if (fd_ >= 0) close(fd_);
 }
 
-uint8_t& MemoryObject::page(uint64_t index) { return state_[index]; }
-
 void MemoryObject::set_page(uint64_t i, uint8_t bits) {
-  const bool was = (state_[i] & kResident) != 0, now = (bits & kResident) != 0;
+  const bool was = (state(i) & kResident) != 0, now = (bits & kResident) != 0;
   if (now && !was) ++resident_;
   if (was && !now) --resident_;
-  state_[i] = bits;
+  states_.set(i, bits);
 }
 
 uint8_t MemoryObject::page_state(uint64_t offset) const {
   const uint64_t i = offset / kPage;
-  return i < state_.size() ? state_[i] : 0;
+  return i < pages() ? state(i) : 0;
+}
+
+bool MemoryObject::any_page_with(uint64_t first, uint64_t end, uint8_t bits) const {
+  end = std::min(end, pages());
+  for (uint64_t i = states_.next_nonzero(first, end); i < end; i = states_.next_nonzero(i + 1, end))
+    if (state(i) & bits) return true;
+  return false;
 }
 
 void MemoryObject::ensure(uint64_t end_offset) {
   const uint64_t n = (end_offset + kPage - 1) / kPage;
-  if (n <= state_.size()) return;
-  state_.resize(n, 0);
+  if (n <= pages_) return;
+  pages_ = n;
   // The cache covers every mapped page: a shared mapping past the memfd's
   // end would raise SIGBUS before the fault reached us.
   struct stat st;
@@ -115,9 +120,11 @@ void MemoryObject::map_in(ObjectMapping& m, uint64_t first, uint64_t count) {
   const uint64_t mend = mfirst + (m.end - m.start) / kPage;
   uint64_t a = std::max(first, mfirst);
   const uint64_t b = std::min(first + count, mend);
-  auto mappable = [&](uint64_t i) { return (state_[i] & kResident) && !(state_[i] & kLockRead); };
-  auto wp_of = [&](uint64_t i) { return mapping_writes(m) && (!(state_[i] & kDirty) || (state_[i] & kLockWrite)); };
+  auto mappable = [&](uint64_t i) { return (state(i) & kResident) && !(state(i) & kLockRead); };
+  auto wp_of = [&](uint64_t i) { return mapping_writes(m) && (!(state(i) & kDirty) || (state(i) & kLockWrite)); };
   while (a < b) {
+    a = states_.next_nonzero(a, b);  // (a page without state is not resident)
+    if (a >= b) break;
     if (!mappable(a)) {
       ++a;
       continue;
@@ -130,7 +137,7 @@ void MemoryObject::map_in(ObjectMapping& m, uint64_t first, uint64_t count) {
       // forget what is not there; the next fault asks again.
       for (uint64_t i = a; i < e; ++i) {
         off_t data = lseek(fd_, off_t(i * kPage), SEEK_DATA);
-        if (data < 0 || uint64_t(data) >= (i + 1) * kPage) set_page(i, state_[i] & uint8_t(~(kResident | kDirty)));
+        if (data < 0 || uint64_t(data) >= (i + 1) * kPage) set_page(i, state(i) & uint8_t(~(kResident | kDirty)));
       }
     }
     a = e;
@@ -151,15 +158,15 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
   const uint64_t off = m.offset + (addr - m.start);
   const uint64_t idx = off / kPage;
   ensure((idx + 1) * kPage);
-  uint8_t& s = page(idx);
   auto ask_unlock = [&](vm_prot_t access) {
     waiters_.emplace(idx, Waiter{&m, addr, {}});
-    if (!(s & kUnlockAsked)) {
-      s |= kUnlockAsked;
+    if (!(state(idx) & kUnlockAsked)) {
+      states_.add(idx, kUnlockAsked);
       pending_.push_back({idx * kPage, kPage, object_now_ns() + timeout_ns_, true});
       pager_.data_unlock(*this, idx * kPage, kPage, access);
     }
   };
+  const uint8_t s = state(idx);
   if (s & kResident) {
     if (s & kLockRead) return ask_unlock(write ? VM_PROT_READ | VM_PROT_WRITE : VM_PROT_READ);
     if ((wp || write) && (s & kLockWrite)) {
@@ -168,18 +175,18 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
       if (ops_.map_cached(m, addr, kPage, true)) return;
     } else if (wp) {
       // The first write to a clean page: it is dirty from now on.
-      s |= kDirty;
+      states_.add(idx, kDirty);
       ops_.write_protect(m, addr, kPage, false);
       return;
     } else {
       const bool writable = mapping_writes(m);
-      if (write && writable) s |= kDirty;  // being written now
-      if (ops_.map_cached(m, addr, kPage, writable && !(s & kDirty))) return;
+      if (write && writable) states_.add(idx, kDirty);  // being written now
+      if (ops_.map_cached(m, addr, kPage, writable && !(state(idx) & kDirty))) return;
     }
-    set_page(idx, s & uint8_t(~(kResident | kDirty | kPrecious)));  // lost from the cache: ask again
+    set_page(idx, state(idx) & uint8_t(~(kResident | kDirty | kPrecious)));  // lost from the cache: ask again
   }
   waiters_.emplace(idx, Waiter{&m, addr, {}});
-  if (s & kRequested) return;
+  if (state(idx) & kRequested) return;
   if (!ready_) {
     // Asked for once the pager is ready; until then the wait has the same
     // deadline as a request (a pager that never answers init fails it).
@@ -188,16 +195,17 @@ void MemoryObject::fault(const ObjectMapping& m, uint64_t addr, bool write, bool
     return;
   }
   request_around(idx, write ? VM_PROT_READ | VM_PROT_WRITE : VM_PROT_READ);
-  if (internal_ && write && (s & kResident) && mapping_writes(m) && !(s & (kDirty | kLockWrite))) {
+  const uint8_t now = state(idx);
+  if (internal_ && write && (now & kResident) && mapping_writes(m) && !(now & (kDirty | kLockWrite))) {
     // A first write to anonymous memory filled with zeroes just now: it is
     // dirty already, so spare the thread the write-protect fault.
-    s |= kDirty;
+    states_.add(idx, kDirty);
     ops_.write_protect(m, addr, kPage, false);
   }
 }
 
 void MemoryObject::request_around(uint64_t idx, vm_prot_t access) {
-  auto askable = [&](uint64_t i) { return (state_[i] & (kResident | kRequested)) == 0; };
+  auto askable = [&](uint64_t i) { return (state(i) & (kResident | kRequested)) == 0; };
   // The run of askable pages in [from, lim) starting at `from`.
   auto run_end = [&](uint64_t from, uint64_t lim) {
     uint64_t b = from;
@@ -235,11 +243,11 @@ void MemoryObject::request_range(uint64_t first, uint64_t count, vm_prot_t acces
     // Anonymous memory: what the default memory manager holds is asked of
     // it; every other page is zero, filled here.
     for (uint64_t i = first; i < first + count;) {
-      const bool held = (state_[i] & kPagedOut) != 0;
+      const bool held = (state(i) & kPagedOut) != 0;
       uint64_t e = i + 1;
-      while (e < first + count && ((state_[e] & kPagedOut) != 0) == held) ++e;
+      while (e < first + count && ((state(e) & kPagedOut) != 0) == held) ++e;
       if (held) {
-        for (uint64_t j = i; j < e; ++j) state_[j] |= kRequested;
+        for (uint64_t j = i; j < e; ++j) states_.add(j, kRequested);
         pending_.push_back({i * kPage, (e - i) * kPage, object_now_ns() + timeout_ns_, false});
         pager_.data_request(*this, i * kPage, (e - i) * kPage, access);
       } else if (!fill_zero(i, e - i)) {
@@ -249,7 +257,7 @@ void MemoryObject::request_range(uint64_t first, uint64_t count, vm_prot_t acces
     }
     return;
   }
-  for (uint64_t i = first; i < first + count; ++i) state_[i] |= kRequested;
+  for (uint64_t i = first; i < first + count; ++i) states_.add(i, kRequested);
   pending_.push_back({first * kPage, count * kPage, object_now_ns() + timeout_ns_, false});
   pager_.data_request(*this, first * kPage, count * kPage, access);
 }
@@ -267,7 +275,7 @@ void MemoryObject::when_resident(uint64_t offset, uint64_t length, std::function
   auto sh = std::make_shared<Shared>();
   sh->done = std::move(done);
   for (uint64_t i = first; i < end; ++i) {
-    if (state_[i] & kResident) continue;
+    if (state(i) & kResident) continue;
     ++sh->left;
     waiters_.emplace(i, Waiter{nullptr, 0, [sh](bool ok) {
                                  if (sh->over) return;
@@ -283,12 +291,12 @@ void MemoryObject::when_resident(uint64_t offset, uint64_t length, std::function
     return;
   }
   for (uint64_t i = first; i < end;) {
-    if (state_[i] & (kResident | kRequested)) {
+    if (state(i) & (kResident | kRequested)) {
       ++i;
       continue;
     }
     uint64_t e = i + 1;
-    while (e < end && !(state_[e] & (kResident | kRequested))) ++e;
+    while (e < end && !(state(e) & (kResident | kRequested))) ++e;
     if (ready_)
       request_range(i, e - i, VM_PROT_READ);
     else {
@@ -315,8 +323,14 @@ void MemoryObject::wake(uint64_t index, bool ok) {
 }
 
 void MemoryObject::fail_range(uint64_t first, uint64_t count) {
-  for (uint64_t i = first; i < first + count && i < pages(); ++i) {
-    state_[i] &= uint8_t(~(kRequested | kUnlockAsked));
+  const uint64_t end = std::min(first + count, pages());
+  // Only pages with state or waiters have anything to undo: the others are
+  // stepped over (a pager's data_error may span a huge, untouched range).
+  for (uint64_t i = first; i < end; ++i) {
+    auto w = waiters_.lower_bound(i);
+    i = std::min(states_.next_nonzero(i, end), w == waiters_.end() ? end : w->first);
+    if (i >= end) break;
+    states_.remove(i, kRequested | kUnlockAsked);
     wake(i, false);
   }
 }
@@ -324,7 +338,7 @@ void MemoryObject::fail_range(uint64_t first, uint64_t count) {
 // ---- machd's own copies (vm_read, vm_write of object mappings) ----------------------
 
 bool MemoryObject::cache_ready(uint64_t i, bool write) {
-  const uint8_t s = state_[i];
+  const uint8_t s = state(i);
   if (!(s & kResident) && internal_ && !(s & (kPagedOut | kRequested)) && write) return fill_zero(i, 1);
   if (!(s & kResident)) return internal_ && !write && !(s & kPagedOut);  // (zeroes)
   return !(s & kLockRead) && !(write && (s & kLockWrite));
@@ -344,7 +358,7 @@ kern_return_t MemoryObject::read_cache(uint64_t offset, void* buf, uint64_t n) {
   auto* out = static_cast<uint8_t*>(buf);
   for (uint64_t i = first; i < end; ++i) {
     const uint64_t a = std::max(offset, i * kPage), b = std::min(offset + n, (i + 1) * kPage);
-    if (state_[i] & kResident) {
+    if (state(i) & kResident) {
       if (pread(fd_, out + (a - offset), b - a, off_t(a)) != ssize_t(b - a)) return KERN_MEMORY_ERROR;
     } else {
       std::fill(out + (a - offset), out + (b - offset), uint8_t(0));
@@ -365,7 +379,7 @@ kern_return_t MemoryObject::write_cache(uint64_t offset, const void* buf, uint64
     return KERN_MEMORY_ERROR;
   }
   if (!write_all(fd_, static_cast<const uint8_t*>(buf), n, offset)) return KERN_MEMORY_ERROR;
-  for (uint64_t i = first; i < end; ++i) state_[i] |= kDirty;  // (a task's next write lifts its protection)
+  for (uint64_t i = first; i < end; ++i) states_.add(i, kDirty);  // (a task's next write lifts its protection)
   return KERN_SUCCESS;
 }
 
@@ -380,7 +394,7 @@ kern_return_t MemoryObject::set_attributes(bool ready, bool may_cache, memory_ob
     std::vector<uint64_t> asks;
     asks.swap(deferred_);
     for (uint64_t idx : asks)
-      if (waiters_.count(idx) && !(state_[idx] & (kResident | kRequested))) request_around(idx, VM_PROT_READ);
+      if (waiters_.count(idx) && !(state(idx) & (kResident | kRequested))) request_around(idx, VM_PROT_READ);
   } else if (!ready) {
     ready_ = false;
   }
@@ -409,7 +423,7 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
     ensure((first + count) * kPage);
     const uint8_t locks = lock_bits(lock_value);
     for (uint64_t i = 0; i < count;) {
-      if (state_[first + i] & kResident) {
+      if (state(first + i) & kResident) {
         if (result == KERN_SUCCESS) {
           result = KERN_MEMORY_PRESENT;
           error_offset = (first + i) * kPage;
@@ -418,7 +432,7 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
         continue;
       }
       uint64_t e = i + 1;
-      while (e < count && !(state_[first + e] & kResident)) ++e;
+      while (e < count && !(state(first + e) & kResident)) ++e;
       const bool copied = src_fd >= 0 ? copy_range(src_fd, src_off + i * kPage, fd_, (first + i) * kPage, (e - i) * kPage)
                                        : write_all(fd_, data + i * kPage, (e - i) * kPage, (first + i) * kPage);
       if (!copied) {
@@ -429,12 +443,12 @@ kern_return_t MemoryObject::data_supply(uint64_t offset, const uint8_t* data, ui
         break;
       }
       for (uint64_t j = i; j < e; ++j)
-        set_page(first + j, uint8_t((state_[first + j] & kPagedOut) | kResident | locks | (precious ? kPrecious : 0)));
+        set_page(first + j, uint8_t((state(first + j) & kPagedOut) | kResident | locks | (precious ? kPrecious : 0)));
       i = e;
     }
     map_everywhere(first, count);
     for (uint64_t i = first; i < first + count; ++i)
-      if ((state_[i] & kResident) && !(state_[i] & kLockRead)) wake(i, true);
+      if ((state(i) & kResident) && !(state(i) & kLockRead)) wake(i, true);
     prune_pending();
   }
   if (MACH_PORT_VALID(reply_to)) pager_.supply_completed(*this, reply_to, reply_type, offset, length, result, error_offset);
@@ -456,19 +470,19 @@ kern_return_t MemoryObject::data_unavailable(uint64_t offset, uint64_t length) {
 bool MemoryObject::fill_zero(uint64_t first, uint64_t count) {
   const uint64_t end = first + count;
   for (uint64_t i = first; i < end;) {
-    if (state_[i] & kResident) {
+    if (state(i) & kResident) {
       ++i;
       continue;
     }
     uint64_t e = i + 1;
-    while (e < end && !(state_[e] & kResident)) ++e;
+    while (e < end && !(state(e) & kResident)) ++e;
     // A hole reads as zeroes; allocating it puts zeroed pages in the cache
     // for UFFDIO_CONTINUE to map (punched first: a page left behind by a
     // task's own hole punching must not show through).
     const off_t off = off_t(i * kPage), len = off_t((e - i) * kPage);
     (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
     if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, off, len) != 0) return false;
-    for (uint64_t j = i; j < e; ++j) set_page(j, uint8_t((state_[j] & kPagedOut) | kResident));
+    for (uint64_t j = i; j < e; ++j) set_page(j, uint8_t((state(j) & kPagedOut) | kResident));
     i = e;
   }
   map_everywhere(first, count);
@@ -487,18 +501,20 @@ kern_return_t MemoryObject::data_error(uint64_t offset, uint64_t length, kern_re
 
 void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool keep) {
   auto returned = [&](uint64_t i) {
-    const uint8_t s = state_[i];
+    const uint8_t s = state(i);
     return (s & kResident) && ((s & kDirty) || (all && (s & kPrecious)));
   };
   const uint64_t end = std::min(first + count, pages());
   for (uint64_t i = first; i < end;) {
+    i = states_.next_nonzero(i, end);  // (a page without state is not resident)
+    if (i >= end) break;
     if (!returned(i)) {
       ++i;
       continue;
     }
-    const bool dirty = (state_[i] & kDirty) != 0;
+    const bool dirty = (state(i) & kDirty) != 0;
     uint64_t e = i + 1;
-    while (e < end && returned(e) && ((state_[e] & kDirty) != 0) == dirty && (e - i) * kPage < kMaxReturnBytes) ++e;
+    while (e < end && returned(e) && ((state(e) & kDirty) != 0) == dirty && (e - i) * kPage < kMaxReturnBytes) ++e;
     // Write-protect first: a write from now on faults and dirties the page
     // again, so what we read is what the pager gets and nothing is lost.
     // (If a task's map is changing and the protection cannot be set now,
@@ -512,11 +528,9 @@ void MemoryObject::return_pages(uint64_t first, uint64_t count, bool all, bool k
       if (a < b && !ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true)) protected_all = false;
     }
     const bool sent = pager_.data_return(*this, i * kPage, (e - i) * kPage, dirty, keep);
-    if (sent) {
-    }
     for (uint64_t j = i; j < e; ++j) {
-      if (sent && protected_all) state_[j] &= uint8_t(~kDirty);
-      if (sent && !keep) state_[j] &= uint8_t(~kPrecious);
+      if (sent && protected_all) states_.remove(j, kDirty);
+      if (sent && !keep) states_.remove(j, kPrecious);
     }
     i = e;
   }
@@ -530,10 +544,12 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
   const uint8_t locks = no_change ? 0 : lock_bits(lock_value);
   // 1) access restrictions.
   for (uint64_t i = first; i < end && !no_change; ++i) {
-    uint8_t& s = state_[i];
+    i = states_.next_nonzero(i, end);  // (a page without state is not resident)
+    if (i >= end) break;
+    const uint8_t s = state(i);
     if (!(s & kResident)) continue;
     const uint8_t old = s & (kLockWrite | kLockRead);
-    s = uint8_t((s & ~(kLockWrite | kLockRead)) | locks);
+    states_.set(i, uint8_t((s & ~(kLockWrite | kLockRead)) | locks));
     for (ObjectMapping* m : mappings_) {
       if (!m->covers_offset(i * kPage)) continue;
       const uint64_t addr = m->address_of(i * kPage);
@@ -541,13 +557,13 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
       if ((locks & kLockWrite) && !(old & kLockWrite) && mapping_writes(*m)) ops_.write_protect(*m, addr, kPage, true);
     }
     if ((old & ~locks) != 0) {  // a lock lifted: the threads waiting for it go on
-      s &= uint8_t(~kUnlockAsked);
+      states_.remove(i, kUnlockAsked);
       auto [lo, hi] = waiters_.equal_range(i);
       for (auto it = lo; it != hi; ++it) {
         const Waiter& w = it->second;
         if (!w.mapping) continue;
         if (!(locks & kLockWrite) && mapping_writes(*w.mapping)) {
-          s |= kDirty;
+          states_.add(i, kDirty);
           ops_.write_protect(*w.mapping, w.addr, kPage, false);
         }
       }
@@ -566,8 +582,10 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
     // (A dirty page that could not be returned when asked is kept: flushing
     // it would lose the only copy of its data.)
     const bool keep_dirty = should_return != MEMORY_OBJECT_RETURN_NONE;
-    auto flushable = [&](uint64_t i) { return (state_[i] & kResident) && !(keep_dirty && (state_[i] & kDirty)); };
+    auto flushable = [&](uint64_t i) { return (state(i) & kResident) && !(keep_dirty && (state(i) & kDirty)); };
     for (uint64_t i = first; i < end;) {
+      i = states_.next_nonzero(i, end);  // (a page without state is not resident)
+      if (i >= end) break;
       if (!flushable(i)) {
         ++i;
         continue;
@@ -575,7 +593,7 @@ kern_return_t MemoryObject::lock_request(uint64_t offset, uint64_t length, memor
       uint64_t e = i + 1;
       while (e < end && flushable(e)) ++e;
       (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(i * kPage), off_t((e - i) * kPage));
-      for (uint64_t j = i; j < e; ++j) set_page(j, state_[j] & kPagedOut);
+      for (uint64_t j = i; j < e; ++j) set_page(j, state(j) & kPagedOut);
       i = e;
     }
   }
@@ -591,7 +609,7 @@ void MemoryObject::destroy(bool pager_dead) {
   for (uint64_t i : idx) wake(i, false);
   pending_.clear();
   deferred_.clear();
-  std::fill(state_.begin(), state_.end(), uint8_t(0));
+  states_.clear();
   resident_ = 0;
   // The memory goes now: later accesses fault (and fail) on the holes.
   (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, off_t(pages() * kPage));
@@ -613,7 +631,7 @@ void MemoryObject::terminate() {
 // ---- anonymous memory under a budget --------------------------------------------
 
 bool MemoryObject::evictable(uint64_t i) const {
-  const uint8_t s = state_[i];
+  const uint8_t s = state(i);
   return (s & kResident) && !(s & (kRequested | kUnlockAsked | kLockRead | kLockWrite)) && waiters_.count(i) == 0;
 }
 
@@ -621,13 +639,13 @@ bool MemoryObject::page_out_run(uint64_t first, uint64_t end) {
   // Dirty pages travel in runs of one kind (the manager has seen them or
   // not), write-protected first so that a write from now on faults.
   for (uint64_t i = first; i < end;) {
-    if (!(state_[i] & kDirty)) {
+    if (!(state(i) & kDirty)) {
       ++i;
       continue;
     }
-    const bool seen = (state_[i] & kPagedOut) != 0;
+    const bool seen = (state(i) & kPagedOut) != 0;
     uint64_t e = i + 1;
-    while (e < end && (state_[e] & kDirty) && ((state_[e] & kPagedOut) != 0) == seen) ++e;
+    while (e < end && (state(e) & kDirty) && ((state(e) & kPagedOut) != 0) == seen) ++e;
     for (ObjectMapping* m : mappings_) {
       if (!mapping_writes(*m)) continue;
       const uint64_t mfirst = m->offset / kPage;
@@ -636,13 +654,13 @@ bool MemoryObject::page_out_run(uint64_t first, uint64_t end) {
       if (a < b && !ops_.write_protect(*m, m->address_of(a * kPage), (b - a) * kPage, true)) return false;
     }
     if (!pager_.page_out(*this, i * kPage, (e - i) * kPage, !seen)) return false;
-    for (uint64_t j = i; j < e; ++j) state_[j] = uint8_t((state_[j] & ~kDirty) | kPagedOut);
+    for (uint64_t j = i; j < e; ++j) states_.set(j, uint8_t((state(j) & ~kDirty) | kPagedOut));
     i = e;
   }
   // Every page of the run is now zero or held by the manager: the hole
   // unmaps it from every task, and the next touch faults.
   (void)!fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(first * kPage), off_t((end - first) * kPage));
-  for (uint64_t j = first; j < end; ++j) set_page(j, state_[j] & kPagedOut);
+  for (uint64_t j = first; j < end; ++j) set_page(j, state(j) & kPagedOut);
   return true;
 }
 
@@ -653,6 +671,11 @@ uint64_t MemoryObject::evict(uint64_t want, bool* stalled) {
   uint64_t freed = 0;
   for (uint64_t scanned = 0; scanned < n && freed < want;) {
     const uint64_t i = hand_ % n;
+    if (const uint64_t j = states_.next_nonzero(i, n); j > i) {  // pages without state are not resident
+      hand_ = j;
+      scanned += j - i;
+      continue;
+    }
     if (!evictable(i)) {
       hand_ = i + 1;
       ++scanned;
@@ -674,10 +697,7 @@ uint64_t MemoryObject::evict(uint64_t want, bool* stalled) {
 // Forgets requests that are all answered (so deadlines stay few).
 void MemoryObject::prune_pending() {
   std::erase_if(pending_, [&](const Pending& p) {
-    const uint8_t bit = p.unlock ? kUnlockAsked : kRequested;
-    for (uint64_t i = p.offset / kPage; i < (p.offset + p.length) / kPage && i < pages(); ++i)
-      if (state_[i] & bit) return false;
-    return true;
+    return !any_page_with(p.offset / kPage, (p.offset + p.length) / kPage, p.unlock ? kUnlockAsked : kRequested);
   });
 }
 
@@ -690,11 +710,7 @@ void MemoryObject::expire(uint64_t now_ns) {
   }
   std::vector<Pending> late;
   for (auto it = pending_.begin(); it != pending_.end();) {
-    const uint8_t bit = it->unlock ? kUnlockAsked : kRequested;
-    bool open = false;
-    for (uint64_t i = it->offset / kPage; i < (it->offset + it->length) / kPage && i < pages(); ++i)
-      if (state_[i] & bit) open = true;
-    if (!open) {
+    if (!any_page_with(it->offset / kPage, (it->offset + it->length) / kPage, it->unlock ? kUnlockAsked : kRequested)) {
       it = pending_.erase(it);
     } else if (it->deadline <= now_ns) {
       late.push_back(*it);
@@ -705,8 +721,9 @@ void MemoryObject::expire(uint64_t now_ns) {
   }
   for (const Pending& p : late) {
     const uint8_t bit = p.unlock ? kUnlockAsked : kRequested;
-    for (uint64_t i = p.offset / kPage; i < (p.offset + p.length) / kPage && i < pages(); ++i)
-      if (state_[i] & bit) fail_range(i, 1);
+    const uint64_t end = std::min((p.offset + p.length) / kPage, pages());
+    for (uint64_t i = states_.next_nonzero(p.offset / kPage, end); i < end; i = states_.next_nonzero(i + 1, end))
+      if (state(i) & bit) fail_range(i, 1);
   }
 }
 

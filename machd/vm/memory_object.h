@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "ipc/kernel.h"
+#include "vm/page_states.h"
 
 namespace machd::vm {
 
@@ -138,6 +139,8 @@ class MemoryObject {
   bool alive() const { return alive_; }
   bool may_cache() const { return may_cache_; }
   bool internal() const { return internal_; }
+  // The extent mapped or touched so far (the cache memfd is at least this
+  // long); state is kept only for the pages that have some.
   uint64_t size() const { return pages() * kPage; }
   // Pages in the cache (resident), i.e. memory the object holds now.
   uint64_t resident_pages() const { return resident_; }
@@ -229,9 +232,14 @@ class MemoryObject {
     bool unlock;
   };
 
-  uint8_t& page(uint64_t index);
-  uint64_t pages() const { return state_.size(); }
+  uint8_t state(uint64_t index) const { return states_.get(index); }
+  uint64_t pages() const { return pages_; }
+  // The object reaches end_offset at least: pages() grows to cover it and
+  // the cache memfd is lengthened to match (no state is allocated).
   void ensure(uint64_t end_offset);
+  // Whether a page of [first, end) has one of `bits` (pages past pages()
+  // have none); skips the pages without state.
+  bool any_page_with(uint64_t first, uint64_t end, uint8_t bits) const;
   void request_around(uint64_t index, vm_prot_t access);
   void request_range(uint64_t first, uint64_t count, vm_prot_t access);
   void map_in(ObjectMapping& m, uint64_t first, uint64_t count);
@@ -269,7 +277,8 @@ class MemoryObject {
   bool terminated_ = false;
   bool may_cache_ = false;
   memory_object_copy_strategy_t copy_strategy_ = MEMORY_OBJECT_COPY_DELAY;
-  std::vector<uint8_t> state_;                         // per page
+  uint64_t pages_ = 0;                                 // size() in pages
+  PageStates states_;                                  // PageBits per page (sparse: 0 where nothing is known)
   std::multimap<uint64_t, Waiter> waiters_;            // by page index
   std::vector<uint64_t> deferred_;                     // faulted before ready: page indexes to ask for
   std::optional<uint64_t> ready_deadline_;             // they fail if the pager is not ready by then

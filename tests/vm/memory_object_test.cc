@@ -403,6 +403,42 @@ TEST_F(MemoryObjectTest, AReadLockedPageIsUnmappedAndAReadAsksForUnlock) {
   EXPECT_EQ(pager_.of("unlock").size(), 1u);
 }
 
+// An object may be mapped far larger than what is touched (here 128 TiB,
+// 2^35 pages: neither a byte per page nor a page-by-page walk would
+// finish). The operations over all of it (data_error, flush with return,
+// terminate) act on exactly the pages touched.
+TEST_F(MemoryObjectTest, OperationsOverAHugeMappingActOnlyOnItsTouchedPages) {
+  const uint64_t size = uint64_t(1) << 47, pages = size / kPage;
+  ObjectMapping big{1, kBase, kBase + size, 0, VM_PROT_READ | VM_PROT_WRITE, VM_INHERIT_NONE, obj_.get()};
+  obj_->detach(&map_);
+  obj_->attach(&big);
+  ready();
+  EXPECT_EQ(obj_->size(), size);
+  supply(0, kPage);
+  supply(pages / 2 * kPage, 2 * kPage);
+  obj_->fault(big, big.address_of(pages / 2 * kPage), true, true);  // the first write: dirty
+  obj_->fault(big, big.address_of((pages - 1) * kPage), false, false);
+  ASSERT_EQ(pager_.of("request").size(), 1u);
+  obj_->data_error(0, size, KERN_FAILURE);
+  EXPECT_EQ(ops_.count("fail"), 1u);
+  EXPECT_EQ(obj_->page_state((pages - 1) * kPage), 0);
+  obj_->lock_request(0, size, MEMORY_OBJECT_RETURN_DIRTY, true, VM_PROT_NONE, MACH_PORT_NULL, 0);
+  auto r = pager_.of("return");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].offset, pages / 2 * kPage);
+  EXPECT_EQ(r[0].length, kPage);
+  EXPECT_EQ(obj_->resident_pages(), 0u) << "every resident page was flushed";
+  supply(3 * kPage, kPage);
+  obj_->fault(big, big.address_of(3 * kPage), true, true);
+  obj_->detach(&big);
+  obj_->terminate();
+  r = pager_.of("return");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].offset, 3 * kPage);
+  EXPECT_EQ(r[1].length, kPage);
+  EXPECT_EQ(pager_.calls.back().what, "terminate");
+}
+
 // ---- anonymous memory (internal objects) -------------------------------------
 
 class InternalObjectTest : public MemoryObjectTest {
@@ -509,6 +545,26 @@ TEST_F(InternalObjectTest, AnonymousMemoryIsNotReturnedWhenItsObjectEnds) {
   EXPECT_TRUE(pager_.of("return").empty());
   EXPECT_TRUE(pager_.of("initialize").empty());
   EXPECT_EQ(pager_.of("terminate").size(), 1u);
+}
+
+// The clock of evict goes round a huge anonymous object (128 TiB) and finds
+// its few resident pages, stepping over the untouched rest.
+TEST_F(InternalObjectTest, EvictGoesRoundAHugeObjectToItsFewResidentPages) {
+  const uint64_t size = uint64_t(1) << 47, pages = size / kPage;
+  ObjectMapping big{1, kBase, kBase + size, 0, VM_PROT_READ | VM_PROT_WRITE, VM_INHERIT_COPY, obj_.get()};
+  obj_->detach(&map_);
+  obj_->attach(&big);
+  obj_->fault(big, big.address_of(5 * kPage), true, false);  // zero-fills its cluster, page 5 dirty
+  obj_->fault(big, big.address_of((pages - 3) * kPage), true, false);
+  const uint64_t resident = obj_->resident_pages();
+  ASSERT_EQ(resident, 2 * uint64_t(MemoryObject::kMinClusterPages));
+  EXPECT_EQ(obj_->evict(UINT64_MAX), resident);
+  EXPECT_EQ(obj_->resident_pages(), 0u);
+  auto in = pager_.of("initialize");
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(in[0].offset, 5 * kPage);
+  EXPECT_EQ(in[1].offset, (pages - 3) * kPage);
+  obj_->detach(&big);
 }
 
 TEST_F(MemoryObjectTest, AnExternalObjectIsNeverEvicted) {
