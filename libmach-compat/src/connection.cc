@@ -384,32 +384,38 @@ Woke sleep_on_region_word(uint32_t* word, uint32_t expected, int64_t timeout_ns)
     wake_liveness_sleepers();
     return Woke::kMachdDied;
   }
+  const bool forever = timeout_ns < 0;
   int64_t r = -ENOSYS;
   if (live != nullptr && g_waitv_works.load(std::memory_order_relaxed)) {
     // Both words at once: machd's answer, or machd's death (the kernel
     // wakes one sleeper on the liveness word as machd's process ends: the
     // word carries FUTEX_WAITERS for that, liveness.h).
-    timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += time_t(timeout_ns / 1000000000);
-    until.tv_nsec += long(timeout_ns % 1000000000);
-    if (until.tv_nsec >= 1000000000) {
-      until.tv_sec += 1;
-      until.tv_nsec -= 1000000000;
+    timespec until{};
+    if (!forever) {
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      until.tv_sec += time_t(timeout_ns / 1000000000);
+      until.tv_nsec += long(timeout_ns % 1000000000);
+      if (until.tv_nsec >= 1000000000) {
+        until.tv_sec += 1;
+        until.tv_nsec -= 1000000000;
+      }
     }
     FutexWaiter w[2] = {{expected, uint64_t(uintptr_t(word)), kFutexSize32, 0},
                         {seen, uint64_t(uintptr_t(live)), kFutexSize32, 0}};
-    r = mach_emulation_native(SYS_futex_waitv, long(w), 2, 0, long(&until), CLOCK_MONOTONIC, 0);
+    r = mach_emulation_native(SYS_futex_waitv, long(w), 2, 0, forever ? 0 : long(&until), CLOCK_MONOTONIC, 0);
     if (r == -ENOSYS) g_waitv_works.store(false, std::memory_order_relaxed);
   }
   if (r == -ENOSYS) {
-    timespec rel{time_t(timeout_ns / 1000000000), long(timeout_ns % 1000000000)};
+    const int64_t step = forever ? 1000 * 1000 * 1000 : timeout_ns;
+    timespec rel{time_t(step / 1000000000), long(step % 1000000000)};
     r = mach_emulation_native(SYS_futex, long(word), FUTEX_WAIT, long(expected), long(&rel), 0, 0);
+    if (forever && r == -ETIMEDOUT) return machd_ended() ? Woke::kMachdDied : Woke::kChanged;
   }
   if (machd_died()) {
     wake_liveness_sleepers();  // the kernel woke only one of us
     return Woke::kMachdDied;
   }
+  if (r == -EINTR) return Woke::kInterrupted;
   return r == -ETIMEDOUT ? Woke::kTimedOut : Woke::kChanged;
 }
 

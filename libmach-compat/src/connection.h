@@ -81,17 +81,23 @@ void note_machd_gone();
 
 // How sleep_on_region_word ended.
 enum class Woke {
-  kChanged,    // woken, or *word no longer held `expected` (or a signal)
-  kTimedOut,   // timeout_ns passed
-  kMachdDied,  // machd's process has ended
+  kChanged,      // woken, or *word no longer held `expected`
+  kTimedOut,     // timeout_ns passed
+  kMachdDied,    // machd's process has ended
+  kInterrupted,  // a signal handler ran (EINTR)
 };
-// Sleeps while *word, a futex word of the task region (shared with machd),
-// holds `expected`, at most timeout_ns, and wakes as soon as machd's
+// No limit on the sleep (sleep_on_region_word's timeout_ns).
+inline constexpr int64_t kSleepForever = -1;
+// Sleeps while *word, a futex word shared with machd (the task region, or
+// another page machd shares, as a semaphore's), holds `expected`, at most
+// timeout_ns (kSleepForever: no limit), and wakes as soon as machd's
 // process ends: it sleeps on machd's liveness word too (futex_waitv), on
 // which the kernel wakes one sleeper as machd dies; whoever wakes for that
 // wakes all the others, in every task. Without a liveness page or
 // futex_waitv it sleeps on *word alone (the caller's timeout then bounds
-// how late it notices). Connected tasks only.
+// how late it notices; a sleep with no limit is cut into 1 s steps that
+// ask machd_ended, and a step that ends with machd alive returns
+// kChanged). Connected tasks only.
 Woke sleep_on_region_word(uint32_t* word, uint32_t expected, int64_t timeout_ns);
 
 // Connection state.

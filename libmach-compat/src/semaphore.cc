@@ -16,7 +16,8 @@
 // Once machd destroys a semaphore it sets `destroyed` and posts tokens for
 // all: waiters return KERN_TERMINATED; the next operation on the name finds
 // the bit, forgets the page and answers as for a dead name
-// (KERN_INVALID_ARGUMENT).
+// (KERN_INVALID_ARGUMENT). A waiter also sleeps on machd's liveness word,
+// and returns KERN_TERMINATED when machd's process ends (see wait()).
 #include <linux/futex.h>
 #include <mach/mach.h>
 #include <mach/semaphore.h>
@@ -90,47 +91,80 @@ PagePtr find(semaphore_t s) {
   return kept;
 }
 
-long futex(std::atomic<uint32_t>& w, int op, uint32_t val, const timespec* ts) {
-  machcompat::NativeScope native;  // never redirected
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w), op, val, ts, nullptr, 0);
+// Takes a token if one is posted.
+bool try_take(Page& s) {
+  uint32_t t = s.tokens().load(std::memory_order_acquire);
+  while (t > 0) {
+    if (s.tokens().compare_exchange_weak(t, t - 1, std::memory_order_acq_rel)) return true;
+  }
+  return false;
 }
 
-enum class Took { kToken, kTimedOut, kInterrupted };
+enum class Took { kToken, kTimedOut, kInterrupted, kMachdEnded };
 
-// Takes a token (deadline on CLOCK_MONOTONIC, or none).
-Took take_token(Page& s, const timespec* deadline, bool interruptible) {
+// Takes a token (deadline on CLOCK_MONOTONIC, or none). The sleep also ends
+// on a signal handler (kInterrupted) and when machd's process ends
+// (connection.h's sleep_on_region_word sleeps on machd's liveness word
+// too): then a token already posted, or posted as machd died, is still
+// taken; kMachdEnded only when none is.
+Took take_token(Page& s, const timespec* deadline) {
+  bool ended = false;
   for (;;) {
-    uint32_t t = s.tokens().load(std::memory_order_acquire);
-    while (t > 0) {
-      if (s.tokens().compare_exchange_weak(t, t - 1, std::memory_order_acq_rel)) return Took::kToken;
-    }
-    if (s.destroyed()) return Took::kToken;
-    timespec rel{}, *relp = nullptr;
+    if (try_take(s) || s.destroyed()) return Took::kToken;
+    if (ended) return Took::kMachdEnded;
+    int64_t ns = machcompat::kSleepForever;
     if (deadline) {
       timespec now{};
       clock_gettime(CLOCK_MONOTONIC, &now);
-      long long ns = (deadline->tv_sec - now.tv_sec) * 1000000000LL + (deadline->tv_nsec - now.tv_nsec);
+      ns = (deadline->tv_sec - now.tv_sec) * 1000000000LL + (deadline->tv_nsec - now.tv_nsec);
       if (ns <= 0) return Took::kTimedOut;
-      rel.tv_sec = time_t(ns / 1000000000LL);
-      rel.tv_nsec = long(ns % 1000000000LL);
-      relp = &rel;
     }
-    if (futex(s.tokens(), FUTEX_WAIT, 0, relp) != 0 && errno == EINTR && interruptible) return Took::kInterrupted;
+    switch (machcompat::sleep_on_region_word(&s.w->tokens, 0, ns)) {
+      case machcompat::Woke::kMachdDied: ended = true; break;
+      case machcompat::Woke::kInterrupted: return Took::kInterrupted;
+      case machcompat::Woke::kChanged:
+      case machcompat::Woke::kTimedOut: break;  // look again (the deadline above)
+    }
   }
 }
 
+// Takes the token a signaller that already counted this waiter is about to
+// post (it posts right after counting): only that token ends the wait.
+void take_owed_token(Page& s) {
+  while (!try_take(s) && !s.destroyed()) {
+    machcompat::NativeScope native;  // never redirected
+    syscall(SYS_futex, &s.w->tokens, FUTEX_WAIT, 0, nullptr, nullptr, 0);
+  }
+}
+
+// The wait of semaphore_wait and its variants.
+//
+// When machd's process ends, a waiter no signal reached gives up with
+// KERN_TERMINATED: the semaphore is a kernel object of machd's, so machd's
+// end ends it as semaphore_destroy would, and KERN_TERMINATED is what XNU
+// answers a waiter whose semaphore is destroyed. (KERN_ABORTED would be
+// wrong: it says "interrupted, try again", and callers such as libdispatch
+// retry it in a loop, which here would never end.) A signal that arrived
+// first is consumed as usual: KERN_SUCCESS.
 kern_return_t wait(Page& s, const timespec* deadline) {
   if (s.count().fetch_sub(1, std::memory_order_acq_rel) > 0) return KERN_SUCCESS;
-  const Took took = take_token(s, deadline, true);
+  const Took took = take_token(s, deadline);
   if (took == Took::kToken) return s.destroyed() ? KERN_TERMINATED : KERN_SUCCESS;
-  // Timed out or interrupted (XNU: KERN_ABORTED): withdraw, unless a signal
-  // already counted us (then its token is ours and is about to be posted).
+  if (took == Took::kMachdEnded) machcompat::note_machd_gone();
+  // Timed out, interrupted (XNU: KERN_ABORTED) or machd ended: withdraw,
+  // unless a signal already counted us (then its token is ours and is about
+  // to be posted).
   int32_t c = s.count().load(std::memory_order_acquire);
   while (c < 0) {
-    if (s.count().compare_exchange_weak(c, c + 1, std::memory_order_acq_rel))
-      return took == Took::kTimedOut ? KERN_OPERATION_TIMED_OUT : KERN_ABORTED;
+    if (s.count().compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
+      switch (took) {
+        case Took::kTimedOut: return KERN_OPERATION_TIMED_OUT;
+        case Took::kInterrupted: return KERN_ABORTED;
+        default: return KERN_TERMINATED;
+      }
+    }
   }
-  take_token(s, nullptr, false);
+  take_owed_token(s);
   return s.destroyed() ? KERN_TERMINATED : KERN_SUCCESS;
 }
 

@@ -426,8 +426,15 @@ void Daemon::on_doorbell(Session& s) {
   if (sessions_.find(id) == sessions_.end()) return;
   if (!take_announced(s)) return;
   if (spin_ns_ && s.owes_requests() && std::find(hot_.begin(), hot_.end(), id) == hot_.end()) hot_.push_back(id);
-  // A session in the backlog is served in its turn (serve_backlog).
-  if (!s.in_backlog && serve_requests(s)) owe_turn(s);
+  // A session in the backlog, or of a user with sessions there, is served
+  // in its turn (serve_backlog).
+  if (!s.in_backlog) {
+    if (!user_waits(s)) {
+      if (serve_requests(s)) owe_turn(s);
+    } else if (s.owes_requests()) {
+      owe_turn(s);
+    }
+  }
   drain_completions();
 }
 
@@ -441,9 +448,9 @@ bool Daemon::take_announced(Session& s) {
   return sessions_.find(id) != sessions_.end();
 }
 
-bool Daemon::serve_requests(Session& s) {
+bool Daemon::serve_requests(Session& s, uint64_t until) {
   const uint64_t id = s.id();
-  uint64_t slice_end = 0;  // read only once a second request is owed: a lone request costs no clock
+  uint64_t slice_end = until;  // 0: read only once a second request is owed: a lone request costs no clock
   bool violation = false;
   bool more = false;
   for (;;) {
@@ -473,16 +480,23 @@ void Daemon::on_socket(Session& s, int events) {
     if (events < 0 || (events & (POLLHUP | POLLRDHUP | POLLERR))) terminate(id, "connection closed");
     return;
   }
-  // A session in the backlog is served in its turn (serve_backlog).
+  // A session in the backlog, or of a user with sessions there, is served
+  // in its turn (serve_backlog).
   s.socket_owed = true;
-  if (!s.in_backlog && serve_socket(s)) owe_turn(s);
+  if (!s.in_backlog) {
+    if (!user_waits(s)) {
+      if (serve_socket(s)) owe_turn(s);
+    } else {
+      owe_turn(s);
+    }
+  }
   drain_completions();
 }
 
-bool Daemon::serve_socket(Session& s) {
+bool Daemon::serve_socket(Session& s, uint64_t until) {
   const uint64_t id = s.id();
   s.socket_owed = false;
-  uint64_t slice_end = 0;  // from the end of the first request on
+  uint64_t slice_end = until;  // 0: from the end of the first request on
   for (bool first = true;; first = false) {
     if (!first) {
       const uint64_t now = monotonic_ns();
@@ -724,7 +738,7 @@ void Daemon::poll_hot_sessions() {
     if (worked) idle_until = now + spin_ns_;
     // A task with work left past its slice is served in its turn, by the
     // loop (serve_backlog): spinning on it here would never end.
-    if (now >= idle_until || stopping_ || !backlog_.empty()) break;
+    if (now >= idle_until || stopping_ || !turns_.empty()) break;
     __builtin_ia32_pause();
   }
   std::vector<uint64_t> hot;
@@ -740,31 +754,40 @@ void Daemon::poll_hot_sessions() {
 void Daemon::owe_turn(Session& s) {
   if (s.in_backlog) return;
   s.in_backlog = true;
-  backlog_.push_back(s.id());
+  turns_.owe(s.creds().uid, s.id());
 }
 
 void Daemon::serve_backlog() {
-  // Those queued now get one turn each (a slice of their socket requests and
-  // one of their channels'); a session still owed queues again, behind the
-  // rest.
-  for (size_t n = backlog_.size(); n > 0; --n) {
-    const uint64_t id = backlog_.front();
-    backlog_.pop_front();
-    auto it = sessions_.find(id);
-    if (it == sessions_.end()) continue;
-    Session& s = *it->second;
-    s.in_backlog = false;
-    bool more = s.socket_owed && serve_socket(s);
-    if (sessions_.find(id) == sessions_.end()) continue;
-    if (!take_announced(s)) continue;
-    if (s.owes_requests()) {
-      more |= serve_requests(s);
-      if (sessions_.find(id) == sessions_.end()) continue;
+  // The users queued now get one turn each: a slice of machd's time for the
+  // sessions they had queued, taken in order (each its socket requests,
+  // then its channels'); a session still owed queues again behind the
+  // user's others, and the user behind the other users.
+  for (size_t n = turns_.users(); n > 0; --n) {
+    const FairTurns::Turn turn = turns_.begin_turn();
+    const uint64_t turn_end = monotonic_ns() + kSliceNs;
+    for (size_t k = turn.sessions; k > 0; --k) {
+      serve_in_turn(turns_.take(turn), turn_end);
+      if (k > 1 && monotonic_ns() >= turn_end) break;
     }
-    if (more) owe_turn(s);
-    drain_completions();
-    flush_wakeups();
+    turns_.end_turn(turn);
   }
+}
+
+void Daemon::serve_in_turn(uint64_t id, uint64_t until) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  s.in_backlog = false;
+  bool more = s.socket_owed && serve_socket(s, until);
+  if (sessions_.find(id) == sessions_.end()) return;
+  if (!take_announced(s)) return;
+  if (s.owes_requests()) {
+    more |= serve_requests(s, until);
+    if (sessions_.find(id) == sessions_.end()) return;
+  }
+  if (more) owe_turn(s);
+  drain_completions();
+  flush_wakeups();
 }
 
 Session* Daemon::session_of_task(ipc::TaskId task) {
@@ -847,7 +870,7 @@ int Daemon::run() {
     }
     // A dead task's space still to tear down: look at the sockets without
     // waiting, then tear down one more batch.
-    if (kernel_.reaping() || !backlog_.empty()) deadline = monotonic_ns();
+    if (kernel_.reaping() || !turns_.empty()) deadline = monotonic_ns();
     flush_wakeups();
     poll_hot_sessions();
     flush_wakeups();
@@ -874,7 +897,7 @@ int Daemon::run() {
       kernel_.reap(kReapBatch);
       drain_completions();
     }
-    if (!backlog_.empty()) {
+    if (!turns_.empty()) {
       serve_backlog();
       drain_completions();
     }

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,6 +24,7 @@
 #include "liveness.h"
 #include "memory_return.h"
 #include "event_loop.h"
+#include "fair_turns.h"
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
 #include "kern/agent.h"
@@ -108,19 +108,26 @@ class Daemon final : public kern::AgentLink {
   void shutdown_all();
   void poll_hot_sessions();
   // Fair service: a task is served one request, then more for up to one
-  // slice of machd's time, at a time. A session with requests
-  // left waits in backlog_; each loop turn serves every session there one
-  // more slice, in order, without sleeping first.
+  // slice of machd's time, at a time. A session with requests left waits
+  // its turn in turns_ (fair_turns.h): each loop turn, without sleeping
+  // first, gives each user with sessions waiting one more slice, which the
+  // user's sessions take in order. A session of a user with sessions
+  // waiting is not served on its doorbell: it queues behind them.
   static constexpr uint64_t kSliceNs = 1'000'000;
   void owe_turn(Session& s);
+  // The user's other sessions are waiting their turns (then `s` waits too).
+  bool user_waits(const Session& s) const { return turns_.owed(s.creds().uid); }
   // Session::take_announced, then the fast lanes (posted before the
   // requests they preceded); false if that ended the session.
   bool take_announced(Session& s);
-  // One slice of a session's channel requests (owed ones: Session::
-  // next_request) or of its socket requests; true if it has more.
-  bool serve_requests(Session& s);
-  bool serve_socket(Session& s);
+  // Channel requests (owed ones: Session::next_request) or socket requests
+  // of a session, one at least, then more until `until` (monotonic ns; 0:
+  // one slice after the first); true if it has more.
+  bool serve_requests(Session& s, uint64_t until = 0);
+  bool serve_socket(Session& s, uint64_t until = 0);
   void serve_backlog();
+  // Session `id`'s part of its user's turn, which ends at `until`.
+  void serve_in_turn(uint64_t id, uint64_t until);
   void service_fast_lanes();
   Session* session_of_task(ipc::TaskId task);
   // kern::AgentLink
@@ -179,7 +186,7 @@ class Daemon final : public kern::AgentLink {
   // client needs the CPU machd would spin on). See poll_hot_sessions().
   uint64_t spin_ns_ = 0;
   std::vector<uint64_t> hot_;  // sessions that had requests recently
-  std::deque<uint64_t> backlog_;  // sessions owed another turn
+  FairTurns turns_;  // sessions owed another turn, by user
   uint64_t pidversion_ = 0;
   MemoryReturn memory_return_;  // what a flood left goes back to the system
 };

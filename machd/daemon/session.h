@@ -67,7 +67,7 @@ class Session {
   ipc::TaskId task = ipc::kNoTask;
   uint64_t tokens[3] = {0, 0, 0};  // event-loop registrations (socket, doorbell, pidfd)
   uint64_t rings = 0;              // doorbell wake-ups seen
-  bool in_backlog = false;         // queued for another turn of service (Daemon::backlog_)
+  bool in_backlog = false;         // queued for another turn of service (Daemon::turns_)
   bool socket_owed = false;        // socket requests left unread past a batch
 
   // Moves the requests announced in the region (the client's pending

@@ -274,6 +274,22 @@ TEST(Lifecycle, MachdDeathFdBecomesReadableWhenMachdIsKilled) {
   EXPECT_LT(took, 700) << "ms from machd's death to the helper's exit";
 }
 
+// A semaphore wait sleeps on a word of a page the tasks share, not in a
+// call to machd; it sleeps on machd's liveness word too, so machd's death
+// ends it at once, with KERN_TERMINATED (the semaphore is gone with its
+// kernel). A signal that came first is still consumed (the helper checks).
+TEST(Lifecycle, ASemaphoreWaitWithNoDeadlineEndsWhenMachdIsKilled) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "semaphore-wait", 50000, 3000);
+  EXPECT_GE(took, 0);
+  EXPECT_LT(took, 700) << "ms from machd's death to the waiter's exit";
+}
+
+TEST(Lifecycle, ASemaphoreTimedWaitEndsWhenMachdIsKilledNotAtItsDeadline) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "semaphore-timedwait", 50000, 3000);
+  EXPECT_GE(took, 0);
+  EXPECT_LT(took, 700) << "ms from machd's death to the waiter's exit (its deadline: 60 s)";
+}
+
 // machd killed within milliseconds of a server blocking in its receive (the
 // chaos script's race): the receive fails at once, with no periodic check
 // needed: the kernel wakes a waiter on machd's liveness word, which wakes

@@ -12,6 +12,15 @@
  *                               "ready"; when the receive returns, prints
  *                               its code and exits 0 on an error (the
  *                               expected outcome when machd goes away)
+ *   task_helper semaphore-wait  creates a semaphore, prints "ready" and
+ *                               waits on it with no deadline; when the
+ *                               wait returns, signals it and waits twice
+ *                               more, prints the three results and exits
+ *                               0 if they were KERN_TERMINATED (machd
+ *                               killed meanwhile), KERN_SUCCESS (its own
+ *                               signal, consumed) and KERN_TERMINATED,
+ *                               60-63 if not
+ *   task_helper semaphore-timedwait  the same with a 60 s deadline
  *   task_helper death-fd        takes machd_death_fd, prints "ready" and
  *                               polls it (10 s at most); exits 0 if it
  *                               became readable and one asked for then is
@@ -129,6 +138,28 @@ static int parked_receive(void) {
   pthread_t t;
   if (pthread_create(&t, NULL, suspend_main, &self) != 0) return 22;
   return receive_expecting_error(p);
+}
+
+/* semaphore-wait and semaphore-timedwait (see the top). */
+static kern_return_t semaphore_wait_long(semaphore_t s, int timed) {
+  const mach_timespec_t minute = {60, 0};
+  return timed ? semaphore_timedwait(s, minute) : semaphore_wait(s);
+}
+
+static int semaphore_wait_until_machd_ends(int timed) {
+  semaphore_t s = MACH_PORT_NULL;
+  if (semaphore_create(mach_task_self(), &s, SYNC_POLICY_FIFO, 0) != KERN_SUCCESS) return 60;
+  /* The semaphore's page is mapped by its first operations, before "ready". */
+  if (semaphore_signal(s) != KERN_SUCCESS || semaphore_wait(s) != KERN_SUCCESS) return 61;
+  printf("ready\n");
+  fflush(stdout);
+  const kern_return_t blocked = semaphore_wait_long(s, timed);
+  const kern_return_t signalled = semaphore_signal(s) == KERN_SUCCESS ? semaphore_wait_long(s, timed) : -1;
+  const kern_return_t after = semaphore_wait_long(s, timed);
+  printf("result 0x%x, then 0x%x 0x%x\n", blocked, signalled, after);
+  fflush(stdout);
+  if (blocked != KERN_TERMINATED) return 62;
+  return signalled == KERN_SUCCESS && after == KERN_TERMINATED ? 0 : 63;
 }
 
 static int death_fd(void) {
@@ -457,6 +488,8 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
   if (strcmp(argv[1], "parked-receive") == 0) return parked_receive();
   if (strcmp(argv[1], "death-fd") == 0) return death_fd();
+  if (strcmp(argv[1], "semaphore-wait") == 0) return semaphore_wait_until_machd_ends(0);
+  if (strcmp(argv[1], "semaphore-timedwait") == 0) return semaphore_wait_until_machd_ends(1);
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
   if (strcmp(argv[1], "breakpoint") == 0) { /* resumed after the int3 by a handler, or killed by SIGTRAP */
     __asm__ volatile("int3");
