@@ -18,12 +18,14 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+# clang and libclang-rt-dev (its sanitizer and libFuzzer runtimes, only
+# recommended by clang): the fuzz targets of tests/fuzz.
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ pkg-config meson ninja-build python3 \
   liburing-dev libseccomp-dev libspdlog-dev libfmt-dev libsystemd-dev libzstd-dev \
   capnproto libcapnp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  cmake clang \
+  cmake clang libclang-rt-dev \
   util-linux procps \
   iproute2 nftables openssl >/dev/null
 if [ "$packaging" -eq 1 ]; then
