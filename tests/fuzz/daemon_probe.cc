@@ -56,6 +56,15 @@ void print_stats(const char* what, const ipc::Stats& s) {
                (unsigned long long)s.vouchers, (unsigned long long)s.voucher_values);
 }
 
+// The names machd's own space holds, one per line: what a leak kept.
+void print_kernel_names(const ipc::Kernel& k) {
+  std::vector<ipc::NameDetail> names;
+  if (k.space_names(k.kernel_task(), &names) != KERN_SUCCESS) return;
+  for (const ipc::NameDetail& n : names)
+    std::fprintf(stderr, "  kernel name %#x type %#x urefs %u kobject %u/%llu receiver %llu\n", n.name, n.type,
+                 n.urefs, n.kobject.type, (unsigned long long)n.kobject.id, (unsigned long long)n.receiver);
+}
+
 }  // namespace
 
 DaemonProbe::DaemonProbe() {
@@ -154,10 +163,18 @@ bool DaemonProbe::disconnect() {
   if (client_ >= 0) close(client_);
   client_ = -1;
   flush_wakeups();
+  // The task's space is torn down a batch per loop turn (Kernel::reap):
+  // the turns the loop would take.
+  while (daemon_->kernel_.reaping()) {
+    daemon_->kernel_.reap(4096);
+    daemon_->drain_completions();
+    flush_wakeups();
+  }
   const ipc::Stats after = daemon_->kernel_.stats();
   if (same(before_, after)) return true;
   print_stats("before connect", before_);
   print_stats("after disconnect", after);
+  print_kernel_names(daemon_->kernel_);
   return false;
 }
 

@@ -12,7 +12,8 @@
 //               an ipc task, the welcome and its fds, read and closed here)
 //   submit()    a request written into a channel of the shared region, its
 //               pending bit set, then Daemon::on_doorbell, as the loop does
-//   disconnect() Daemon::terminate (the hang-up path), then the leak check
+//   disconnect() Daemon::terminate (the hang-up path), the space's teardown
+//               (Kernel::reap, the loop's turns), then the leak check
 //
 // Everything runs on the calling thread; one probe per process.
 #pragma once
