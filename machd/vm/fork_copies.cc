@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "address_map.h"
+#include "eager_copy_bound.h"
 #include "kern/process.h"
 #include "memory_objects.h"
 #include "object_map.h"
@@ -87,6 +88,7 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
   r.done = std::move(done);
   r.copies.resize(from.size());
   r.making = from.size() + 1;  // (+1: until every copy has been started)
+  EagerCopyBudget budget;  // the snapshots of this fork, all together
   for (size_t i = 0; i < from.size(); ++i) {
     const ObjectMapping& m = from[i];
     const uint64_t len = m.end - m.start;
@@ -99,6 +101,14 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       continue;
     }
     const uint64_t id = o->id();
+    if (!budget.take(len)) {
+      // Past the bound, nothing is asked of the pager: the child lacks the
+      // range, as when a copy fails.
+      spdlog::warn("fork: object {} [{:#x}, +{:#x}) left out of the child: the fork's snapshots would pass {} bytes",
+                   id, m.offset, len, kMaxEagerCopyBytes);
+      made(token);
+      continue;
+    }
     objects_.pin(id);  // (until the snapshot is taken: another thread's unmap must not end it)
     o->when_resident(m.offset, len, [this, token, i, id, offset = m.offset, len](bool ok) {
       Record* rec = find(token);
