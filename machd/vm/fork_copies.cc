@@ -114,7 +114,7 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       Record* rec = find(token);
       MemoryObject* obj = objects_.by_id(id);
       if (rec != nullptr && ok && obj != nullptr) rec->copies[i].fd = snapshot(obj->fd(), offset, len);
-      objects_.unpin(id);
+      objects_.unpin_soon(id);  // (not under the object's own call)
       if (rec == nullptr) return;  // (released meanwhile)
       if (rec->copies[i].fd < 0) spdlog::warn("fork: no copy of object {} [{:#x}, +{:#x}) for the child", id, offset, len);
       made(token);

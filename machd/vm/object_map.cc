@@ -32,7 +32,7 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
               kern::DeferredReply d) {
   MemoryObject* o = memory_objects().by_id(id);
   int fd = o ? snapshot(o->fd(), offset, len) : -1;
-  memory_objects().unpin(id);  // (the snapshot is taken: the object may end now)
+  memory_objects().unpin_soon(id);  // (the snapshot is taken: the object may end once its supply returned)
   if (fd < 0) {
     kern::runtime().send_error_reply(d, o ? KERN_RESOURCE_SHORTAGE : KERN_MEMORY_ERROR);
     return;
@@ -168,7 +168,7 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
     objects.pin(id);
     o->when_resident(offset, len, [=](bool ok) {
       if (!ok) {
-        memory_objects().unpin(id);
+        memory_objects().unpin_soon(id);
         return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
       }
       map_copy(task, start, len, fixed, id, offset, cur, d);

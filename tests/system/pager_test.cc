@@ -1092,6 +1092,16 @@ TEST_F(PagerTest, AnEagerCopyLargerThanTheBoundIsRefusedAtOnce) {
   EXPECT_TRUE(pager_->await_terminate(2));  // each object, unused, ended at once
 }
 
+// Within the bound the snapshot is made, also of an object nothing else
+// maps (it ends once copied: the supply that completed the copy must not
+// end it under itself).
+TEST_F(PagerTest, AnEagerCopyWithinTheBoundOfAnObjectNothingElseMapsIsMade) {
+  int64_t ms = 0;
+  EXPECT_EQ(copy_map_in_task(pager_->name, 256 * kPage, 10000, &ms), 0);
+  EXPECT_TRUE(pager_->await_terminate());
+  EXPECT_GE(pager_->request_count(), 1u);
+}
+
 // fork: the snapshots of the ranges inherited COPY add up to at most the
 // bound; a range past it is left out of the child (as a copy that could not
 // be made is), nothing asked of the pager for it, while a range that fits
