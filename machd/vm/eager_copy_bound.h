@@ -11,13 +11,14 @@
 //     (not MEMORY_OBJECT_COPY_CALL, or not ready yet): a range longer than
 //     kMaxEagerCopyBytes is refused before anything is asked of the pager
 //     (object_map.h);
-//   - fork: the snapshots made for one fork, of the ranges inherited
-//     VM_INHERIT_COPY, add up to at most kMaxEagerCopyBytes; a range that
-//     does not fit in what is left is left out of the child, as a copy that
-//     could not be made is (fork_copies.h).
+//   - fork: the snapshots made for one fork, of the ranges of pagers'
+//     objects inherited VM_INHERIT_COPY, add up to at most
+//     kMaxEagerCopyBytes; a range that does not fit in what is left is left
+//     out of the child, as a copy that could not be made is (fork_copies.h).
 // A copy the pager makes (COPY_CALL) costs machd nothing per page and is not
-// counted. Anonymous memory under the budget is made of objects of at most
-// this size (anonymous_memory.h), so a fork can always copy one of them.
+// counted. Nor is anonymous memory: the task's memory budget bounds it
+// already (anonymous_memory.h: objects of at most this size, under the
+// budget), and a program's own memory must reach its child whole.
 #pragma once
 
 #include <cstdint>

@@ -101,9 +101,11 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       continue;
     }
     const uint64_t id = o->id();
-    if (!budget.take(len)) {
+    if (!o->internal() && !budget.take(len)) {
       // Past the bound, nothing is asked of the pager: the child lacks the
-      // range, as when a copy fails.
+      // range, as when a copy fails. (Anonymous memory is not counted: the
+      // task's memory budget already bounds it, and a program's own memory
+      // must reach its child whole.)
       spdlog::warn("fork: object {} [{:#x}, +{:#x}) left out of the child: the fork's snapshots would pass {} bytes",
                    id, m.offset, len, kMaxEagerCopyBytes);
       made(token);
