@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "ipc/kernel.h"
+#include "vm/eager_copy_bound.h"
 
 namespace machd::vm {
 
@@ -64,9 +65,10 @@ class AnonymousMemory {
   // outside the budget. (Not for machd's state of the object, which grows
   // with the pages touched only; but a fork copies a range inherited COPY
   // whole: every page of it is zero-filled in the cache and snapshotted,
-  // touched or not.)
+  // touched or not. So an object is at most what a fork may snapshot,
+  // eager_copy_bound.h.)
   bool takes(ipc::TaskId task, uint64_t len);
-  static constexpr uint64_t kMaxObjectBytes = uint64_t(4) << 30;
+  static constexpr uint64_t kMaxObjectBytes = kMaxEagerCopyBytes;
 
   // vm_allocate in `task` under the budget: a new internal object of `len`
   // bytes mapped read-write at `start` (`fixed`: 0, MAP_FIXED or

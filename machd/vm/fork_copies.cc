@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "address_map.h"
+#include "eager_copy_bound.h"
 #include "kern/process.h"
 #include "memory_objects.h"
 #include "object_map.h"
@@ -87,6 +88,7 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
   r.done = std::move(done);
   r.copies.resize(from.size());
   r.making = from.size() + 1;  // (+1: until every copy has been started)
+  EagerCopyBudget budget;  // the snapshots of this fork, all together
   for (size_t i = 0; i < from.size(); ++i) {
     const ObjectMapping& m = from[i];
     const uint64_t len = m.end - m.start;
@@ -99,12 +101,22 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       continue;
     }
     const uint64_t id = o->id();
+    if (!o->internal() && !budget.take(len)) {
+      // Past the bound, nothing is asked of the pager: the child lacks the
+      // range, as when a copy fails. (Anonymous memory is not counted: the
+      // task's memory budget already bounds it, and a program's own memory
+      // must reach its child whole.)
+      spdlog::warn("fork: object {} [{:#x}, +{:#x}) left out of the child: the fork's snapshots would pass {} bytes",
+                   id, m.offset, len, kMaxEagerCopyBytes);
+      made(token);
+      continue;
+    }
     objects_.pin(id);  // (until the snapshot is taken: another thread's unmap must not end it)
     o->when_resident(m.offset, len, [this, token, i, id, offset = m.offset, len](bool ok) {
       Record* rec = find(token);
       MemoryObject* obj = objects_.by_id(id);
       if (rec != nullptr && ok && obj != nullptr) rec->copies[i].fd = snapshot(obj->fd(), offset, len);
-      objects_.unpin(id);
+      objects_.unpin_soon(id);  // (not under the object's own call)
       if (rec == nullptr) return;  // (released meanwhile)
       if (rec->copies[i].fd < 0) spdlog::warn("fork: no copy of object {} [{:#x}, +{:#x}) for the child", id, offset, len);
       made(token);

@@ -43,7 +43,12 @@
 //   whose pieces differ is copied piece by piece); its maximum protection
 //   is not kept (as for every object mapping, it is checked, not enforced).
 //   A copy that cannot be made (the pager failed the range, machd is short
-//   of memory) is left out: the child lacks that range, as with NONE.
+//   of memory) is left out: the child lacks that range, as with NONE. So is
+//   a snapshot past the fork's bound (eager_copy_bound.h): the snapshots of
+//   one fork, taken in address order, add up to at most kMaxEagerCopyBytes;
+//   a range that does not fit in what is left is not asked of its pager
+//   (a later, shorter one may still fit). The pager's copies (COPY_CALL)
+//   are not counted.
 #pragma once
 
 #include <sys/types.h>

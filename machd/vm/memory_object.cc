@@ -267,29 +267,13 @@ void MemoryObject::when_resident(uint64_t offset, uint64_t length, std::function
   const uint64_t first = offset / kPage;
   const uint64_t end = (offset + length + kPage - 1) / kPage;
   ensure(end * kPage);
-  struct Shared {
-    uint64_t left = 0;
-    bool over = false;
-    std::function<void(bool)> done;
-  };
-  auto sh = std::make_shared<Shared>();
-  sh->done = std::move(done);
-  for (uint64_t i = first; i < end; ++i) {
-    if (state(i) & kResident) continue;
-    ++sh->left;
-    waiters_.emplace(i, Waiter{nullptr, 0, [sh](bool ok) {
-                                 if (sh->over) return;
-                                 if (!ok || --sh->left == 0) {
-                                   sh->over = true;
-                                   sh->done(ok);
-                                 }
-                               }});
-  }
-  if (sh->left == 0) {
-    sh->over = true;
-    sh->done(true);
-    return;
-  }
+  auto w = std::make_shared<ResidentWait>(ResidentWait{first, end, std::move(done)});
+  waits_.push_back(w);
+  ask_absent(first, end);
+  await_resident(w);
+}
+
+void MemoryObject::ask_absent(uint64_t first, uint64_t end) {
   for (uint64_t i = first; i < end;) {
     if (state(i) & (kResident | kRequested)) {
       ++i;
@@ -297,14 +281,55 @@ void MemoryObject::when_resident(uint64_t offset, uint64_t length, std::function
     }
     uint64_t e = i + 1;
     while (e < end && !(state(e) & (kResident | kRequested))) ++e;
-    if (ready_)
+    if (ready_) {
       request_range(i, e - i, VM_PROT_READ);
-    else {
-      for (uint64_t j = i; j < e; ++j) deferred_.push_back(j);
+    } else {
+      // Asked for once the pager is ready: the first page (set_attributes
+      // asks its cluster; the rest is asked when the wait reaches it).
+      if (deferred_.empty() || deferred_.back() != i) deferred_.push_back(i);
       if (!ready_deadline_) ready_deadline_ = object_now_ns() + timeout_ns_;
+      return;
     }
     i = e;
   }
+}
+
+void MemoryObject::await_resident(const std::shared_ptr<ResidentWait>& w) {
+  if (w->over) return;
+  // The pages before w->next were resident when it got there; the first
+  // that is not is waited on (one waiter at a time, whatever the length).
+  while (w->next < w->end && (state(w->next) & kResident)) ++w->next;
+  if (w->next == w->end) return end_wait(w, true);
+  // Not asked for (it left the cache since, or the pager was not ready):
+  // the rest is asked for now.
+  if (!(state(w->next) & kRequested)) {
+    ask_absent(w->next, w->end);
+    if (w->over) return;  // (a page failed at once: no room for zeroes)
+    const uint8_t s = state(w->next);
+    if (s & kResident) return await_resident(w);  // (filled at once: anonymous zeroes)
+    if (!(s & kRequested) && ready_) return end_wait(w, false);
+  }
+  waiters_.emplace(w->next, Waiter{nullptr, 0, [this, w](bool ok) {
+                                     if (ok)
+                                       await_resident(w);
+                                     else
+                                       end_wait(w, false);
+                                   }});
+}
+
+void MemoryObject::end_wait(const std::shared_ptr<ResidentWait>& w, bool ok) {
+  if (w->over) return;
+  w->over = true;
+  std::erase(waits_, w);
+  std::function<void(bool)> done = std::move(w->done);
+  done(ok);  // (last: it may end this object)
+}
+
+void MemoryObject::fail_waits_at(uint64_t index) {
+  std::vector<std::shared_ptr<ResidentWait>> failed;
+  for (const auto& w : waits_)
+    if (w->next <= index && index < w->end) failed.push_back(w);
+  for (const auto& w : failed) end_wait(w, false);
 }
 
 // The waiters of page `index` go: resolved (their page is mapped now, or
@@ -330,8 +355,10 @@ void MemoryObject::fail_range(uint64_t first, uint64_t count) {
     auto w = waiters_.lower_bound(i);
     i = std::min(states_.next_nonzero(i, end), w == waiters_.end() ? end : w->first);
     if (i >= end) break;
+    const bool asked = (state(i) & kRequested) != 0;
     states_.remove(i, kRequested | kUnlockAsked);
     wake(i, false);
+    if (asked && !waits_.empty()) fail_waits_at(i);  // (waits whose waiter is further back)
   }
 }
 

@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -157,7 +158,10 @@ class MemoryObject {
   void fault(const ObjectMapping& m, uint64_t addr, bool write, bool wp);
   // Calls done(true) once [offset, offset+length) is all resident (asking
   // the pager as needed), done(false) if the pager fails it. (copy=TRUE
-  // snapshots.)
+  // snapshots.) The absent pages are asked for at once; the wait holds one
+  // waiter at a time (on the first page not resident yet), so its memory
+  // does not follow the length. A page that leaves the cache before the
+  // wait reaches it is asked for again.
   void when_resident(uint64_t offset, uint64_t length, std::function<void(bool)> done);
 
   // machd reading or writing a task's memory for it (vm_read, vm_write,
@@ -209,6 +213,8 @@ class MemoryObject {
 
   // A page's state bits (tests).
   uint8_t page_state(uint64_t offset) const;
+  // Waiters held: a faulting thread's per page, one per when_resident (tests).
+  size_t waiter_count() const { return waiters_.size(); }
 
   enum PageBits : uint8_t {
     kResident = 1,
@@ -227,6 +233,11 @@ class MemoryObject {
     uint64_t addr = 0;
     std::function<void(bool)> done;          // a when_resident callback
   };
+  struct ResidentWait {  // a when_resident
+    uint64_t next, end;   // pages [next, end) still to see resident
+    std::function<void(bool)> done;
+    bool over = false;
+  };
   struct Pending {  // a data_request (or data_unlock) not answered yet
     uint64_t offset, length, deadline;
     bool unlock;
@@ -242,6 +253,15 @@ class MemoryObject {
   bool any_page_with(uint64_t first, uint64_t end, uint8_t bits) const;
   void request_around(uint64_t index, vm_prot_t access);
   void request_range(uint64_t first, uint64_t count, vm_prot_t access);
+  // Asks for the pages of [first, end) neither resident nor asked for (only
+  // the first of them, deferred, while the pager is not ready).
+  void ask_absent(uint64_t first, uint64_t end);
+  // Steps w over resident pages and waits on the next one; done at the end.
+  void await_resident(const std::shared_ptr<ResidentWait>& w);
+  // The wait is over: forgotten, then told (once).
+  void end_wait(const std::shared_ptr<ResidentWait>& w, bool ok);
+  // Page `index`, asked for, failed: so does every wait still to see it.
+  void fail_waits_at(uint64_t index);
   void map_in(ObjectMapping& m, uint64_t first, uint64_t count);
   void map_everywhere(uint64_t first, uint64_t count);
   void wake(uint64_t index, bool ok);
@@ -280,6 +300,7 @@ class MemoryObject {
   uint64_t pages_ = 0;                                 // size() in pages
   PageStates states_;                                  // PageBits per page (sparse: 0 where nothing is known)
   std::multimap<uint64_t, Waiter> waiters_;            // by page index
+  std::vector<std::shared_ptr<ResidentWait>> waits_;   // when_resident waits not over (each has one waiter)
   std::vector<uint64_t> deferred_;                     // faulted before ready: page indexes to ask for
   std::optional<uint64_t> ready_deadline_;             // they fail if the pager is not ready by then
   std::vector<Pending> pending_;                       // data_requests in flight

@@ -199,6 +199,12 @@ void MemoryObjects::unpin(uint64_t id) {
   release_if_unused(id);
 }
 
+void MemoryObjects::unpin_soon(uint64_t id) {
+  kern::runtime().timers().add(object_now_ns(), [id] {
+    if (MemoryObjects* objects = memory_objects_if_any()) objects->unpin(id);
+  });
+}
+
 bool MemoryObjects::pager_alive(uint64_t id) {
   const ObjectPorts* p = link_.ports(id);
   if (p == nullptr || !MACH_PORT_VALID(p->pager)) return true;  // (terminated: nothing to watch)

@@ -77,6 +77,10 @@ class MemoryObjects {
   // pins it, as after the last unmap (release_if_unused). Nothing for an
   // object not pinned.
   void unpin(uint64_t id);
+  // unpin on the loop's next turn: for a when_resident callback, which
+  // runs inside the object's own call (the supply that completed the wait)
+  // and must not end the object under it.
+  void unpin_soon(uint64_t id);
   // vm_msync on [start, end) of `task`: the dirty pages of the memory
   // objects mapped there go back to their pagers now (data_return);
   // invalidate: and leave the cache (flushed). Ranges without objects are

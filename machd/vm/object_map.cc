@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent_reply.h"
+#include "eager_copy_bound.h"
 #include "kern/agent.h"
 #include "kern/runtime.h"
 #include "memory_objects.h"
@@ -31,7 +32,7 @@ void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_
               kern::DeferredReply d) {
   MemoryObject* o = memory_objects().by_id(id);
   int fd = o ? snapshot(o->fd(), offset, len) : -1;
-  memory_objects().unpin(id);  // (the snapshot is taken: the object may end now)
+  memory_objects().unpin_soon(id);  // (the snapshot is taken: the object may end once its supply returned)
   if (fd < 0) {
     kern::runtime().send_error_reply(d, o ? KERN_RESOURCE_SHORTAGE : KERN_MEMORY_ERROR);
     return;
@@ -132,8 +133,25 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
   MemoryObject* o = objects.object_for(object);  // takes the request's right
   if (o == nullptr) return KERN_RESOURCE_SHORTAGE;
   const uint64_t id = o->id();
+  // (From here on errors are sent, not returned: an error returned would
+  // release the request's right again, which object_for took.)
   kern::DeferredReply d = kern::runtime().defer();
-  if (copy && copy_call_ok(task, *o)) {
+  const bool pagers_copy = copy && copy_call_ok(task, *o);
+  if (copy && !pagers_copy && !EagerCopyBudget().take(len)) {
+    // A snapshot this long would make machd ask the pager for, and hold,
+    // the whole range (eager_copy_bound.h): refused now, before anything is
+    // asked. XNU bounds no copy of an object (its slow copy waits for
+    // pages), so the answer is the one XNU gives when a request would make
+    // the kernel hold more than a limit allows: vm_map_wire past the user
+    // wire limit answers KERN_RESOURCE_SHORTAGE (as machd's own snapshot
+    // does when its memfd cannot be made). Not KERN_NO_SPACE (the task's
+    // address space is not what is short), nor KERN_INVALID_ARGUMENT (the
+    // same range is valid copy=FALSE, or of a COPY_CALL pager).
+    objects.release_if_unused(id);
+    kern::runtime().send_error_reply(d, KERN_RESOURCE_SHORTAGE);
+    return MIG_NO_REPLY;
+  }
+  if (pagers_copy) {
     // The pager makes the copy: a new object it serves (memory_object_copy),
     // mapped like any other.
     MemoryObject* c = copy_call(*o, offset, len);
@@ -150,7 +168,7 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
     objects.pin(id);
     o->when_resident(offset, len, [=](bool ok) {
       if (!ok) {
-        memory_objects().unpin(id);
+        memory_objects().unpin_soon(id);
         return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
       }
       map_copy(task, start, len, fixed, id, offset, cur, d);

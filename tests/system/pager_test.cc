@@ -11,12 +11,14 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -1030,4 +1032,127 @@ TEST_F(PagerTest, AForkedChildsCopyHasTheProtectionTheParentsRangeHasAtTheFork) 
   EXPECT_EQ(wait_exit(child), 0);
   mach_vm_deallocate(mach_task_self(), a, size);
   EXPECT_TRUE(pager_->await_terminate());
+}
+
+// ---- eager copies: bounded (machd/vm/eager_copy_bound.h) ------------------------
+
+namespace {
+
+constexpr uint64_t kTiB = uint64_t(1) << 40;
+constexpr uint64_t kEagerCopyBound = uint64_t(4) << 30;
+
+// In a task of its own, so that a machd stalled on the request cannot hang
+// this test: vm_map copy=TRUE of `size` bytes of the object named `name`
+// (a success is then read back: 200 if a byte is not the pager's). Its
+// result, or -1 if it had not answered within timeout_ms; *ms: how long it
+// took.
+int copy_map_in_task(const std::string& name, uint64_t size, int timeout_ms, int64_t* ms) {
+  const auto t0 = std::chrono::steady_clock::now();
+  pid_t task = spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 255;
+    mach_vm_address_t a = 0;
+    const kern_return_t kr = mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, obj, 0, TRUE,
+                                         VM_PROT_DEFAULT, VM_PROT_ALL, VM_INHERIT_DEFAULT);
+    if (kr != KERN_SUCCESS) return kr < 200 ? int(kr) : 254;
+    const auto* p = reinterpret_cast<const uint8_t*>(a);
+    for (uint64_t off = 0; off < size; off += 613)
+      if (p[off] != pattern(off, 1)) return 200;
+    return 0;
+  });
+  if (task <= 0) return 253;
+  const int code = reap_within(task, timeout_ms);
+  *ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  return code;
+}
+
+}  // namespace
+
+// A copy=TRUE vm_map of a pager's object (not COPY_CALL) is a snapshot that
+// makes the whole range resident: past the bound it is refused at once,
+// KERN_RESOURCE_SHORTAGE, with nothing asked of the pager and nothing held
+// by machd (per page waiters for 1 TiB would be tens of GiB).
+TEST_F(PagerTest, AnEagerCopyLargerThanTheBoundIsRefusedAtOnce) {
+  pager_->answer = false;  // (a request would never be answered: none may be made)
+  const uint64_t before = holdings().rss_bytes;
+  ASSERT_GT(before, 0u);
+  const size_t requests = pager_->request_count();
+  int64_t ms = 0;
+  EXPECT_EQ(copy_map_in_task(pager_->name, kTiB, 10000, &ms), KERN_RESOURCE_SHORTAGE);
+  EXPECT_LT(ms, 3000);
+  int64_t ms_just_over = 0;
+  EXPECT_EQ(copy_map_in_task(pager_->name, kEagerCopyBound + kPage, 10000, &ms_just_over), KERN_RESOURCE_SHORTAGE);
+  EXPECT_LT(ms_just_over, 3000);
+  const uint64_t after = holdings().rss_bytes;
+  printf("vm_map copy=TRUE of 1 TiB refused in %lld ms (4 GiB + 1 page: %lld ms); machd resident %.1f MiB before, "
+         "%.1f MiB after\n",
+         (long long)ms, (long long)ms_just_over, before / 1048576.0, after / 1048576.0);
+  EXPECT_LT(after, before + (16 << 20));
+  EXPECT_EQ(pager_->request_count(), requests);
+  EXPECT_TRUE(pager_->await_terminate(2));  // each object, unused, ended at once
+}
+
+// Within the bound the snapshot is made, also of an object nothing else
+// maps (it ends once copied: the supply that completed the copy must not
+// end it under itself).
+TEST_F(PagerTest, AnEagerCopyWithinTheBoundOfAnObjectNothingElseMapsIsMade) {
+  int64_t ms = 0;
+  EXPECT_EQ(copy_map_in_task(pager_->name, 256 * kPage, 10000, &ms), 0);
+  EXPECT_TRUE(pager_->await_terminate());
+  EXPECT_GE(pager_->request_count(), 1u);
+}
+
+// fork: the snapshots of the ranges inherited COPY add up to at most the
+// bound; a range past it is left out of the child (as a copy that could not
+// be made is), nothing asked of the pager for it, while a range that fits
+// is still copied.
+TEST_F(PagerTest, AForkedChildLacksARangeInheritedCopyPastTheEagerCopyBound) {
+  const std::string name = pager_->name;
+  const uint64_t small = 8 * kPage;
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  const uint64_t before = holdings().rss_bytes;
+  const size_t requests = pager_->request_count();
+  pid_t task = spawn_task([&]() -> int {
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 2;
+    volatile uint8_t* s = map_inherited(obj, small, VM_INHERIT_COPY);
+    volatile uint8_t* h = map_inherited(obj, kTiB, VM_INHERIT_COPY);
+    if (s == nullptr || h == nullptr) return 3;
+    if (s[0] != pattern(0, 1)) return 4;
+    s[1] = 0x31;
+    const unsigned long object_inode = inode_mapped_at(uintptr_t(h));
+    if (object_inode == 0) return 5;
+    const auto t0 = std::chrono::steady_clock::now();
+    pid_t c = fork();
+    if (c == 0) {
+      for (uint64_t off = 0; off < small; ++off)
+        if (s[off] != (off == 1 ? 0x31 : pattern(off, 1))) _exit(10);  // the copy that fits, as at the fork
+      for (uint64_t off : {uint64_t(0), kTiB / 2, kTiB - kPage})
+        if (inode_mapped_at(uintptr_t(h) + off) == object_inode) _exit(11);  // nothing of the object
+      _exit(0);
+    }
+    if (c < 0) return 6;
+    const int64_t ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (write(report[1], &ms, sizeof ms) != ssize_t(sizeof ms)) return 7;
+    int status = 0;
+    if (waitpid(c, &status, 0) != c) return 8;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 9;
+  });
+  ASSERT_GT(task, 0);
+  close(report[1]);  // (a task that died without reporting: the read ends)
+  EXPECT_EQ(reap_within(task, 20000), 0);
+  int64_t ms = -1;
+  pollfd pfd{report[0], POLLIN, 0};
+  if (poll(&pfd, 1, 1000) == 1) EXPECT_EQ(read(report[0], &ms, sizeof ms), ssize_t(sizeof ms));
+  close(report[0]);
+  const uint64_t after = holdings().rss_bytes;
+  printf("fork with 1 TiB + 8 pages inherited COPY: %lld ms; machd resident %.1f MiB before, %.1f MiB after\n",
+         (long long)ms, before / 1048576.0, after / 1048576.0);
+  EXPECT_TRUE(ms >= 0 && ms < 3000) << ms << " ms (-1: the task never forked)";
+  EXPECT_LT(after, before + (16 << 20));
+  std::lock_guard<std::mutex> lk(pager_->mu);
+  for (size_t i = requests; i < pager_->requests.size(); ++i)  // the small range's first fault only
+    EXPECT_LE(pager_->requests[i].first + pager_->requests[i].second, 64 * kPage) << i;
 }

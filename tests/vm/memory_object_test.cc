@@ -394,6 +394,85 @@ TEST_F(MemoryObjectTest, WhenResidentCallsBackOnceWhenEveryPageIsIn) {
   EXPECT_TRUE(ok);
 }
 
+// A snapshot's wait costs machd one waiter, however long the range (a
+// waiter per page of a 4 GiB copy would be a million).
+TEST_F(MemoryObjectTest, WhenResidentHoldsOneWaiterWhateverTheLength) {
+  ready();
+  const uint64_t len = 16 << 20;  // 4096 pages
+  int called = 0;
+  obj_->when_resident(0, len, [&](bool r) { called += r ? 1 : 100; });
+  ASSERT_EQ(pager_.of("request").size(), 1u);
+  EXPECT_EQ(pager_.of("request")[0].length, len);
+  EXPECT_EQ(obj_->waiter_count(), 1u);
+  obj_->data_unavailable(0, len / 2);
+  EXPECT_EQ(obj_->waiter_count(), 1u);
+  EXPECT_EQ(called, 0);
+  obj_->data_unavailable(len / 2, len / 2);
+  EXPECT_EQ(called, 1);
+  EXPECT_EQ(obj_->waiter_count(), 0u);
+}
+
+// The snapshot must hold what the object holds: a page that came in and
+// left the cache (flushed) before the rest arrived is asked for again, and
+// the wait goes on until it is back.
+TEST_F(MemoryObjectTest, WhenResidentAsksAgainForAPageThatLeftTheCacheMeanwhile) {
+  ready();
+  int called = 0;
+  obj_->when_resident(0, 4 * kPage, [&](bool r) { called += r ? 1 : 100; });
+  supply(2 * kPage, 2 * kPage);
+  obj_->lock_request(3 * kPage, kPage, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, MACH_PORT_NULL, 0);
+  EXPECT_EQ(obj_->page_state(3 * kPage) & MemoryObject::kResident, 0);
+  supply(0, 2 * kPage);
+  EXPECT_EQ(called, 0);
+  auto r = pager_.of("request");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].offset, 3 * kPage);
+  EXPECT_EQ(r[1].length, kPage);
+  supply(3 * kPage, kPage);
+  EXPECT_EQ(called, 1);
+}
+
+TEST_F(MemoryObjectTest, WhenResidentFailsOnceWhenThePagerFailsAPage) {
+  ready();
+  int called = 0;
+  bool ok = true;
+  obj_->when_resident(0, 4 * kPage, [&](bool r) {
+    ++called;
+    ok = r;
+  });
+  obj_->data_error(kPage, kPage, KERN_FAILURE);
+  supply(0, kPage);
+  supply(2 * kPage, 2 * kPage);
+  EXPECT_EQ(called, 1);
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(obj_->waiter_count(), 0u);
+}
+
+TEST_F(MemoryObjectTest, WhenResidentBeforeReadyAsksOnceTheObjectIsReadyAndCompletes) {
+  int called = 0;
+  obj_->when_resident(0, 200 * kPage, [&](bool r) { called += r ? 1 : 100; });
+  EXPECT_TRUE(pager_.of("request").empty());
+  ready();
+  ASSERT_FALSE(pager_.of("request").empty());
+  // The pager answers every request it gets until the range is in.
+  for (size_t n = 0; n < pager_.of("request").size() && called == 0; ++n) {
+    const Call c = pager_.of("request")[n];
+    supply(c.offset, c.length);
+  }
+  EXPECT_EQ(called, 1);
+  for (uint64_t p = 0; p < 200; ++p) EXPECT_NE(obj_->page_state(p * kPage) & MemoryObject::kResident, 0) << p;
+}
+
+TEST_F(MemoryObjectTest, AWaitOnADestroyedObjectFails) {
+  ready();
+  int called = 0;
+  obj_->when_resident(0, 4 * kPage, [&](bool r) { called += r ? 100 : 1; });
+  obj_->destroy(false);
+  EXPECT_EQ(called, 1);
+  obj_->when_resident(0, 4 * kPage, [&](bool r) { called += r ? 100 : 1; });
+  EXPECT_EQ(called, 2);
+}
+
 TEST_F(MemoryObjectTest, AReadLockedPageIsUnmappedAndAReadAsksForUnlock) {
   ready();
   supply(0, kPage);
