@@ -1145,7 +1145,9 @@ TEST_F(PagerTest, AForkedChildLacksARangeInheritedCopyPastTheEagerCopyBound) {
   EXPECT_EQ(reap_within(task, 20000), 0);
   int64_t ms = -1;
   pollfd pfd{report[0], POLLIN, 0};
-  if (poll(&pfd, 1, 1000) == 1) EXPECT_EQ(read(report[0], &ms, sizeof ms), ssize_t(sizeof ms));
+  if (poll(&pfd, 1, 1000) == 1) {
+    EXPECT_EQ(read(report[0], &ms, sizeof ms), ssize_t(sizeof ms));
+  }
   close(report[0]);
   const uint64_t after = holdings().rss_bytes;
   printf("fork with 1 TiB + 8 pages inherited COPY: %lld ms; machd resident %.1f MiB before, %.1f MiB after\n",
