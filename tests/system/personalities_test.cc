@@ -25,7 +25,7 @@
 #include <string>
 
 #include "pager_program.h"
-#include "personality.h"
+#include "../../examples/personality.h"
 #include "support.h"
 
 using namespace systest;
