@@ -6,7 +6,13 @@
 // (--socket measures an already running machd, e.g. one under valgrind.)
 // For each CPU configuration (all processes pinned to CPU 0, then free on
 // both CPUs) it starts a private machd with that affinity and measures:
-//   rpc64     64-byte request + reply through machd (mach_msg SEND|RCV)
+//   rpc64     64-byte request + reply through machd (mach_msg SEND|RCV): a
+//             hand-written server loop (receive, then reply-and-receive) and a
+//             client on mig_get_reply_port(), the service checked in
+//   rpc64 shapes  the same RPC as other programs write it: both ends on
+//             mach_msg_overwrite with a mach_reply_port() and a
+//             bootstrap_register()ed service; mach_msg_server; a loop of
+//             mach_msg_server_once (each with a MIG-style demux)
 //   rpc64 traced  the same with a tracer attached (machd_introspect_trace)
 //             whose filter names another port: what tracing costs machd's
 //             send path when it describes every send and emits nothing
@@ -77,39 +83,109 @@ struct Rcv64 {
 void write_all(int fd, const void* p, size_t n) { (void)!write(fd, p, n); }
 
 // ---- RPC through machd -----------------------------------------------------
-double bench_rpc(const std::string& name) {
-  pid_t server = fork();
-  if (server == 0) {
-    mach_port_t port = MACH_PORT_NULL;
+// The shapes real programs give an RPC. Each server answers a 64-byte
+// request with a 64-byte reply to the request's send-once right; request
+// id 999 ends it.
+enum class Server {
+  kHandLoop,      // receive, then reply-and-receive with mach_msg (one buffer)
+  kOverwrite,     // reply-and-receive with mach_msg_overwrite (reply and request buffers apart)
+  kMsgServer,     // libsyscall's mach_msg_server and a MIG-style demux
+  kMsgServerOnce  // mach_msg_server_once in a loop
+};
+enum class Client {
+  kMigReplyPort,  // mach_msg SEND|RCV on mig_get_reply_port() (what MIG user stubs do)
+  kOverwrite      // mach_msg_overwrite SEND|RCV on a port from mach_reply_port(), buffers apart
+};
+enum class Naming {
+  kCheckIn,  // bootstrap_check_in (launchd's way)
+  kRegister  // the server allocates a port and bootstrap_register()s it (the older way)
+};
+struct RpcShape {
+  Server server;
+  Client client;
+  Naming naming;
+};
+
+// A MIG-style demux: the reply echoes the request's payload.
+boolean_t echo_demux(mach_msg_header_t* in, mach_msg_header_t* out) {
+  if (in->msgh_id == 999) _exit(0);
+  auto* req = reinterpret_cast<Msg64*>(in);
+  auto* rep = reinterpret_cast<Msg64*>(out);
+  rep->head.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(in->msgh_bits), 0);
+  rep->head.msgh_size = sizeof(Msg64);
+  rep->head.msgh_remote_port = in->msgh_remote_port;
+  rep->head.msgh_local_port = MACH_PORT_NULL;
+  rep->head.msgh_voucher_port = MACH_PORT_NULL;
+  rep->head.msgh_id = in->msgh_id + 100;
+  memcpy(rep->payload, req->payload, sizeof rep->payload);
+  return TRUE;
+}
+
+[[noreturn]] void serve_rpc(const std::string& name, const RpcShape& shape) {
+  mach_port_t port = MACH_PORT_NULL;
+  if (shape.naming == Naming::kCheckIn) {
     if (bootstrap_check_in(bootstrap_port, name.c_str(), &port) != KERN_SUCCESS) _exit(1);
-    Rcv64 buf{};
-    // Receive the first request, then reply-and-receive in one call, as servers do.
-    if (mach_msg(&buf.m.head, MACH_RCV_MSG, 0, sizeof buf, port, 0, 0) != MACH_MSG_SUCCESS) _exit(2);
-    for (;;) {
-      if (buf.m.head.msgh_id == 999) _exit(0);
-      mach_port_t reply = buf.m.head.msgh_remote_port;
-      buf.m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
-      buf.m.head.msgh_size = sizeof(Msg64);
-      buf.m.head.msgh_remote_port = reply;
-      buf.m.head.msgh_local_port = MACH_PORT_NULL;
-      buf.m.head.msgh_id += 100;
-      if (mach_msg(&buf.m.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(Msg64), sizeof buf, port, 0, 0) !=
-          MACH_MSG_SUCCESS)
-        _exit(3);
-    }
+  } else {
+    if (mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port) != KERN_SUCCESS ||
+        mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND) != KERN_SUCCESS ||
+        bootstrap_register(bootstrap_port, const_cast<char*>(name.c_str()), port) != KERN_SUCCESS)
+      _exit(1);
   }
+  switch (shape.server) {
+    case Server::kMsgServer:
+      mach_msg_server(echo_demux, sizeof(Rcv64), port, 0);
+      _exit(3);
+    case Server::kMsgServerOnce:
+      for (;;)
+        if (mach_msg_server_once(echo_demux, sizeof(Rcv64), port, 0) != MACH_MSG_SUCCESS) _exit(3);
+    case Server::kHandLoop:
+    case Server::kOverwrite:
+      break;
+  }
+  Rcv64 request{};
+  Rcv64 reply_buf{};
+  // Receive the first request, then reply-and-receive in one call, as servers do.
+  if (mach_msg(&request.m.head, MACH_RCV_MSG, 0, sizeof request, port, 0, 0) != MACH_MSG_SUCCESS) _exit(2);
+  for (;;) {
+    if (request.m.head.msgh_id == 999) _exit(0);
+    mach_msg_return_t mr;
+    if (shape.server == Server::kHandLoop) {
+      mach_port_t reply = request.m.head.msgh_remote_port;
+      request.m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
+      request.m.head.msgh_size = sizeof(Msg64);
+      request.m.head.msgh_remote_port = reply;
+      request.m.head.msgh_local_port = MACH_PORT_NULL;
+      request.m.head.msgh_id += 100;
+      mr = mach_msg(&request.m.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(Msg64), sizeof request, port, 0, 0);
+    } else {
+      echo_demux(&request.m.head, &reply_buf.m.head);
+      mr = mach_msg_overwrite(&reply_buf.m.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(Msg64), sizeof request, port,
+                              0, 0, &request.m.head, 0);
+    }
+    if (mr != MACH_MSG_SUCCESS) _exit(3);
+  }
+}
+
+double bench_rpc(const std::string& name, const RpcShape& shape) {
+  pid_t server = fork();
+  if (server == 0) serve_rpc(name, shape);
   mach_port_t dest = MACH_PORT_NULL;
   for (int i = 0; i < 1000 && bootstrap_look_up(bootstrap_port, name.c_str(), &dest) != KERN_SUCCESS; ++i)
     usleep(1000);
-  mach_port_t reply = mig_get_reply_port();
-  Rcv64 buf{};
+  const bool overwrite = shape.client == Client::kOverwrite;
+  mach_port_t reply = overwrite ? mach_reply_port() : mig_get_reply_port();
+  Rcv64 request{};
+  Rcv64 answer{};
   auto once = [&](int id) {
-    buf.m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
-    buf.m.head.msgh_size = sizeof(Msg64);
-    buf.m.head.msgh_remote_port = dest;
-    buf.m.head.msgh_local_port = reply;
-    buf.m.head.msgh_id = id;
-    return mach_msg(&buf.m.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(Msg64), sizeof buf, reply, 0, 0);
+    request.m.head.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+    request.m.head.msgh_size = sizeof(Msg64);
+    request.m.head.msgh_remote_port = dest;
+    request.m.head.msgh_local_port = reply;
+    request.m.head.msgh_id = id;
+    if (overwrite)
+      return mach_msg_overwrite(&request.m.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(Msg64), sizeof answer, reply, 0,
+                                0, &answer.m.head, 0);
+    return mach_msg(&request.m.head, MACH_SEND_MSG | MACH_RCV_MSG, sizeof(Msg64), sizeof request, reply, 0, 0);
   };
   for (int i = 0; i < 200; ++i) once(1);
   double t0 = now_s();
@@ -124,8 +200,25 @@ double bench_rpc(const std::string& name) {
   mach_msg(&stop.head, MACH_SEND_MSG, sizeof stop, 0, 0, 0, 0);
   waitpid(server, nullptr, 0);
   mach_port_deallocate(mach_task_self(), dest);
+  if (overwrite) mach_port_mod_refs(mach_task_self(), reply, MACH_PORT_RIGHT_RECEIVE, -1);
   return t / g_iters * 1e6;  // µs per round trip
 }
+
+// The rows for the shapes, in the order printed.
+struct ShapeRow {
+  const char* key;
+  const char* label;
+  RpcShape shape;
+};
+const ShapeRow kShapeRows[] = {
+    {"rpc64_overwrite_us", "  overwrite both ends, registered", {Server::kOverwrite, Client::kOverwrite, Naming::kRegister}},
+    {"rpc64_server_overwrite_us", "    only the server's overwrite", {Server::kOverwrite, Client::kMigReplyPort, Naming::kCheckIn}},
+    {"rpc64_client_overwrite_us", "    only the client's", {Server::kHandLoop, Client::kOverwrite, Naming::kCheckIn}},
+    {"rpc64_register_us", "    only bootstrap_register", {Server::kHandLoop, Client::kMigReplyPort, Naming::kRegister}},
+    {"rpc64_msg_server_us", "  mach_msg_server", {Server::kMsgServer, Client::kMigReplyPort, Naming::kCheckIn}},
+    {"rpc64_msg_server_once_us", "  mach_msg_server_once loop", {Server::kMsgServerOnce, Client::kMigReplyPort, Naming::kCheckIn}},
+};
+constexpr RpcShape kHandLoop{Server::kHandLoop, Client::kMigReplyPort, Naming::kCheckIn};
 
 // ---- a tracer on another port ------------------------------------------------
 // Attaches a tracer to machd whose filter is a port of its own that nothing
@@ -319,10 +412,11 @@ void run_all(int fd, bool one_cpu) {
     return;
   }
   r["ping_us"] = bench_ping();
-  r["rpc64_us"] = bench_rpc(base + ".rpc");
+  r["rpc64_us"] = bench_rpc(base + ".rpc", kHandLoop);
+  for (const ShapeRow& row : kShapeRows) r[row.key] = bench_rpc(base + "." + row.key, row.shape);
   {
     mach_port_t tracer = attach_idle_tracer();
-    r["rpc64_traced_us"] = tracer ? bench_rpc(base + ".rpct") : -1;
+    r["rpc64_traced_us"] = tracer ? bench_rpc(base + ".rpct", kHandLoop) : -1;
     if (tracer) mach_port_mod_refs(mach_task_self(), tracer, MACH_PORT_RIGHT_RECEIVE, -1);
   }
   r["seqpacket_us"] = bench_seqpacket();
@@ -419,7 +513,9 @@ int main(int argc, char** argv) {
     printf("\n== %s ==\n", c.label);
     printf("%-34s %14s\n", "measure", "value");
     printf("%-34s %11.2f us\n", "null trap (task -> machd -> task)", r["ping_us"]);
-    printf("%-34s %11.2f us\n", "RPC 64 B through machd", r["rpc64_us"]);
+    printf("%-34s %11.2f us\n", "RPC 64 B through machd (hand loop)", r["rpc64_us"]);
+    for (const ShapeRow& row : kShapeRows)
+      printf("%-34s %11.2f us  %5.2fx the loop above\n", row.label, r[row.key], r[row.key] / r["rpc64_us"]);
     printf("%-34s %11.2f us\n", "RPC 64 B, a tracer on another port", r["rpc64_traced_us"]);
     printf("%-34s %11.2f us\n", "RPC 64 B direct SOCK_SEQPACKET", r["seqpacket_us"]);
     printf("%-34s %11.2f x   (target <= 1.5x on 1 CPU)\n", "  ratio machd / socket", r["rpc64_us"] / r["seqpacket_us"]);
