@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -88,6 +90,17 @@ class PrivateMachd {
   }
   const std::string& socket() const { return socket_; }
   pid_t pid() const { return pid_; }
+  // For a failure message: "running", or how machd ended (then reaped).
+  std::string state() {
+    if (pid_ <= 0) return "not started";
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return "running";
+    if (r < 0) return "unknown (" + std::string(strerror(errno)) + ")";
+    pid_ = -1;
+    if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+    return "exited with status " + std::to_string(WEXITSTATUS(status));
+  }
 
  private:
   std::string dir_, socket_;

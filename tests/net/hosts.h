@@ -107,7 +107,7 @@ class Hosts {
     std::string baseline_names;   // `ports` of its mach-netmsgd after start
     std::string baseline_machd;   // `machd` after start
   };
-  bool start_host(int i, const HostsOptions& options, std::string* why);
+  bool start_host(int i, std::string* why);
   // Host i's mach-netmsgd, listening on `listen` (ADDR:PORT, port 0: any).
   bool start_netmsgd(int i, const std::string& listen, std::string* why);
   std::unique_ptr<Task> new_task(int i);

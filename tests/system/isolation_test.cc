@@ -138,6 +138,8 @@ TEST(Isolation, MachdServesUnderItsSystemCallFilterUnlessToldNot) {
     d.stop();
     EXPECT_EQ(filters, ours + (filtered ? 1 : 0))
         << (filtered ? "machd runs without its seccomp filter" : "--no-syscall-filter still filtered");
-    if (filtered) EXPECT_EQ(mode, 2);
+    if (filtered) {
+      EXPECT_EQ(mode, 2);
+    }
   }
 }

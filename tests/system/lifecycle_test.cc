@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <mach/mach.h>
 #include <mach/notify.h>
+#include <seccomp.h>
 #include <servers/bootstrap.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,9 +16,9 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <functional>
 #include <thread>
 
-#include "../common/private_machd.h"
 #include "../common/private_machd.h"
 #include "support.h"
 
@@ -211,7 +212,7 @@ long ms_since(std::chrono::steady_clock::time_point t0) {
 // the client must get an error, not hang: it must exit 0 within
 // `within_ms`. Returns how long it took (ms), or -1 on a failure.
 long machd_stop_unblocks_client(int sig, const char* mode = "block-receive", useconds_t settle_us = 100000,
-                                int within_ms = 5000) {
+                                int within_ms = 5000, const std::function<void()>& in_client = {}) {
   const char* machd = getenv("MACHD_BIN");
   EXPECT_NE(machd, nullptr);
   if (machd == nullptr) return -1;
@@ -231,6 +232,7 @@ long machd_stop_unblocks_client(int sig, const char* mode = "block-receive", use
   if (c == 0) {
     setenv("MACHD_SOCKET", sock.c_str(), 1);
     dup2(out[1], 1);
+    if (in_client) in_client();
     execl(helper.c_str(), helper.c_str(), mode, static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -288,6 +290,33 @@ TEST(Lifecycle, ASemaphoreTimedWaitEndsWhenMachdIsKilledNotAtItsDeadline) {
   const long took = machd_stop_unblocks_client(SIGKILL, "semaphore-timedwait", 50000, 3000);
   EXPECT_GE(took, 0);
   EXPECT_LT(took, 700) << "ms from machd's death to the waiter's exit (its deadline: 60 s)";
+}
+
+namespace {
+// In a client before exec: futex_waitv answers ENOSYS, as on a kernel older
+// than 5.16 or under a container's system-call filter that does not know it.
+void deny_futex_waitv() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (ctx == nullptr || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("futex_waitv"), 0) != 0 ||
+      seccomp_load(ctx) != 0)
+    _exit(121);
+  seccomp_release(ctx);
+}
+}  // namespace
+
+// Without futex_waitv the library sleeps on its answer word alone and looks
+// at machd's liveness word once a second: blocked calls still end, within
+// about a second of machd's death, and every call works before it.
+TEST(Lifecycle, WithoutFutexWaitvASemaphoreWaitEndsWithinASecondOfMachdsDeath) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "semaphore-wait", 50000, 5000, deny_futex_waitv);
+  EXPECT_GE(took, 0);
+  EXPECT_LT(took, 2500) << "ms from machd's death to the waiter's exit (one periodic check: 1 s)";
+}
+
+TEST(Lifecycle, WithoutFutexWaitvABlockedReceiveEndsWithinASecondOfMachdsDeath) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "block-receive", 50000, 5000, deny_futex_waitv);
+  EXPECT_GE(took, 0);
+  EXPECT_LT(took, 2500) << "ms from machd's death to the blocked server's exit (one periodic check: 1 s)";
 }
 
 // machd killed within milliseconds of a server blocking in its receive (the
