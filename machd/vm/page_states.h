@@ -6,15 +6,16 @@
 // Pages are grouped in chunks of kChunkPages bytes. A chunk is allocated by
 // the first non-zero write to one of its pages and freed as soon as all its
 // pages are zero again; a page of an absent chunk reads 0. The chunks are
-// found by number in a hash table (reads and writes O(1)), and an ordered
-// index of the chunk numbers lets next_nonzero() step over absent chunks
-// without visiting their pages.
+// kept in order by number, so next_nonzero() steps over absent chunks
+// without visiting their pages. The fault path reads and writes pages near
+// each other (a cluster, a range): the last chunk looked up (present or
+// absent) is remembered, and a lookup in it costs a comparison. Not for use
+// by two threads at once (a read updates that memory).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
-#include <set>
-#include <unordered_map>
 
 namespace machd::vm {
 
@@ -22,12 +23,13 @@ class PageStates {
  public:
   static constexpr uint64_t kChunkPages = 4096;
 
-  // Page i's byte: 0 if it was never set, or was set back to 0. O(1).
+  // Page i's byte: 0 if it was never set, or was set back to 0. O(1) in
+  // the chunk looked up last, O(log chunks) elsewhere.
   uint8_t get(uint64_t i) const;
 
   // Page i's byte becomes v. Allocates the page's chunk if v is not 0 and
-  // the chunk is absent; frees it if this makes all its pages 0. O(1)
-  // (O(log chunks) when a chunk is allocated or freed).
+  // the chunk is absent; frees it if this makes all its pages 0. Costs as
+  // get(), plus O(log chunks) when a chunk is allocated or freed.
   void set(uint64_t i, uint8_t v);
 
   // set(i, get(i) | bits) and set(i, get(i) & ~bits).
@@ -61,8 +63,13 @@ class PageStates {
   // (inside c) and before `end`; `end` if none.
   static uint64_t scan(const Chunk& c, uint64_t base, uint64_t from, uint64_t end);
 
-  std::unordered_map<uint64_t, std::unique_ptr<Chunk>> chunks_;  // by chunk number (page / kChunkPages)
-  std::set<uint64_t> order_;                                     // the same chunk numbers, sorted
+  // Chunk n, or null if it is absent (through the one-entry cache).
+  Chunk* chunk(uint64_t n) const;
+
+  static constexpr uint64_t kNoChunk = ~uint64_t(0);
+  std::map<uint64_t, std::unique_ptr<Chunk>> chunks_;  // by chunk number (page / kChunkPages)
+  mutable uint64_t cached_number_ = kNoChunk;         // the chunk looked up last...
+  mutable Chunk* cached_ = nullptr;                    // ...and where it is (null: absent)
 };
 
 }  // namespace machd::vm

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <vector>
@@ -144,3 +146,53 @@ TEST(PageStates, NextNonZeroStepsOverAbsentChunksWithoutVisitingTheirPages) {
 }
 
 }  // namespace
+
+// The one-entry cache and the word-at-a-time scan against a plain model:
+// random reads, writes (zeros included, so chunks come and go) and scans
+// over a few neighbouring chunks, every scan starting at any byte offset.
+TEST(PageStates, AgreesWithAPlainModelUnderRandomReadsWritesAndScans) {
+  PageStates s;
+  std::map<uint64_t, uint8_t> model;  // the pages whose byte is not 0
+  std::mt19937_64 rng(42);
+  const uint64_t span = 4 * kChunk;
+  for (int step = 0; step < 200000; ++step) {
+    const uint64_t i = rng() % span;
+    switch (rng() % 4) {
+      case 0: {
+        // Few pages are non-zero at a time, so chunks empty and come back often.
+        const uint8_t v = (rng() % 2 == 0) ? 0 : uint8_t(rng() % 255 + 1);
+        s.set(i, v);
+        if (v == 0) model.erase(i);
+        else model[i] = v;
+        break;
+      }
+      case 1: {
+        auto it = model.find(i);
+        ASSERT_EQ(s.get(i), it == model.end() ? 0 : it->second) << "page " << i << " at step " << step;
+        break;
+      }
+      case 2: {
+        const uint64_t end = std::min(span, i + rng() % (2 * kChunk));
+        auto it = model.lower_bound(i);
+        const uint64_t want = (it == model.end() || it->first >= end) ? end : it->first;
+        ASSERT_EQ(s.next_nonzero(i, end), want) << "from " << i << " to " << end << " at step " << step;
+        break;
+      }
+      default: {
+        // Clear a run of pages, up to a chunk long, as a flush does.
+        const uint64_t run = rng() % 2 == 0 ? 64 : kChunk;
+        for (uint64_t k = i; k < std::min(span, i + run); ++k) {
+          s.set(k, 0);
+          model.erase(k);
+        }
+        break;
+      }
+    }
+  }
+  uint64_t with_pages = 0;
+  for (uint64_t c = 0; c < 4; ++c) {
+    auto it = model.lower_bound(c * kChunk);
+    if (it != model.end() && it->first < (c + 1) * kChunk) ++with_pages;
+  }
+  EXPECT_EQ(s.chunks(), with_pages) << "exactly the chunks holding a non-zero page";
+}
