@@ -96,9 +96,15 @@ Peer* NetServer::proxy_owner(mach_port_t name) const {
 }
 
 void NetServer::watch_dead_name(mach_port_t name) {
+  // sync 1: a right whose port died before this request (a right received
+  // in the very message that raced its port's death) is notified at once,
+  // as XNU does; with sync 0 the request fails on the dead name, nothing is
+  // ever notified, and the name, with everything netmsgd keeps for it, stays.
   mach_port_t previous = MACH_PORT_NULL;
-  mach_port_request_notification(mach_task_self(), name, MACH_NOTIFY_DEAD_NAME, 0, notify_port_,
-                                 MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
+  const kern_return_t kr = mach_port_request_notification(mach_task_self(), name, MACH_NOTIFY_DEAD_NAME, 1,
+                                                          notify_port_, MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
+  if (kr != KERN_SUCCESS)
+    fprintf(stderr, "mach-netmsgd: cannot watch name 0x%x for its death: %s\n", name, mach_error_string(kr));
   if (MACH_PORT_VALID(previous)) mach_port_deallocate(mach_task_self(), previous);
 }
 

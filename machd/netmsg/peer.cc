@@ -399,8 +399,20 @@ void Peer::import_right(PortRef::Reader ref, mach_port_t* name, mach_msg_type_na
         return;
       }
       ProxyPort* proxy = make_proxy(ProxyPort::Kind::kSendOnce, ref.getPort(), ref.getId(), 1);
-      *name = proxy->name();
-      *disposition = MACH_MSG_TYPE_MAKE_SEND_ONCE;
+      // The send-once right is made here and the message moves it, so that
+      // a message that cannot be delivered gives it back to be destroyed
+      // (release_rights), and its send-once notification ends the proxy
+      // and the peer's right. Made by the send itself (MAKE_SEND_ONCE), a
+      // right would never exist after a failed send: nothing would ever
+      // reach the proxy, which would wait, with the peer's right, forever.
+      mach_port_t right = MACH_PORT_NULL;
+      mach_msg_type_name_t type = 0;
+      KJ_REQUIRE(mach_port_extract_right(mach_task_self(), proxy->name(), MACH_MSG_TYPE_MAKE_SEND_ONCE, &right,
+                                         &type) == KERN_SUCCESS,
+                 "cannot make a send-once right to a proxy");
+      *name = right;
+      *disposition = MACH_MSG_TYPE_MOVE_SEND_ONCE;
+      out.owned.push_back({right, MACH_MSG_TYPE_MOVE_SEND_ONCE});
       return;
     }
     case PortRef::Kind::RECEIVE: {

@@ -14,6 +14,7 @@
 // Our stubs of mach.defs share the include guard of libmach-compat's.
 #undef _mach_user_
 #include "dsm_control.h"
+#include "dsm_lock_request.h"
 #include "dsm_memory_objectServer.h"
 #include "runs.h"
 
@@ -199,9 +200,11 @@ void KernelServer::send(std::vector<Action> actions) {
         case Action::kFlush:
           // Write-locked first (so nothing is written after the return),
           // the dirty pages returned, dropped for a flush; then
-          // lock_completed to the object port, after the returns.
-          kr = dsm_memory_object_lock_request(control, offset, length, MEMORY_OBJECT_RETURN_DIRTY, r.kind == Action::kFlush,
-                                          VM_PROT_WRITE, port_);
+          // lock_completed to the object port, after the returns. Through a
+          // send right: on another host it then follows the returns' route
+          // (lock_request.defs).
+          kr = dsm_memory_object_lock_request_send_right(control, offset, length, MEMORY_OBJECT_RETURN_DIRTY,
+                                                         r.kind == Action::kFlush, VM_PROT_WRITE, port_);
           if (kr == KERN_SUCCESS) revocations_ += r.count;
           break;
       }

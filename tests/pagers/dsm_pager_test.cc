@@ -103,11 +103,13 @@ TEST_F(DsmPagerKernels, AReaderIsSuppliedOnlyAfterTheWriterGaveItsPageBack) {
   EXPECT_FALSE(lock.should_flush) << "a downgrade: the writer keeps reading";
   EXPECT_EQ(lock.lock_value, VM_PROT_WRITE);
   ASSERT_TRUE(MACH_PORT_VALID(lock.reply_to)) << "the pager waits for lock_completed";
+  EXPECT_EQ(lock.reply_to_type, MACH_MSG_TYPE_PORT_SEND)
+      << "a send right to the object port: on another host, lock_completed takes the data_returns' route";
   EXPECT_TRUE(reader.quiet(300)) << "supplied before the writer answered";
 
   const std::vector<uint8_t> written(kPage, 0xa5);
   ASSERT_EQ(writer.data_return(kPage, written, TRUE, FALSE), KERN_SUCCESS);
-  ASSERT_EQ(writer.lock_completed(lock.reply_to, lock.offset, lock.size), KERN_SUCCESS);
+  ASSERT_EQ(writer.lock_completed(lock.reply_to, lock.offset, lock.size, lock.reply_to_type), KERN_SUCCESS);
   const ControlCall c = expect(reader, pagertest::kDataSupply);
   EXPECT_EQ(c.offset, kPage);
   EXPECT_EQ(c.data, written) << "the reader sees the writer's data";
@@ -131,9 +133,9 @@ TEST_F(DsmPagerKernels, AWriteIsGrantedOnlyAfterEveryOtherReaderFlushedThePage) 
     EXPECT_EQ(f->offset, 2 * kPage);
     ASSERT_TRUE(MACH_PORT_VALID(f->reply_to));
   }
-  ASSERT_EQ(a.lock_completed(fa.reply_to, fa.offset, fa.size), KERN_SUCCESS);
+  ASSERT_EQ(a.lock_completed(fa.reply_to, fa.offset, fa.size, fa.reply_to_type), KERN_SUCCESS);
   EXPECT_TRUE(c.quiet(300)) << "granted while kernel b may still read the old page";
-  ASSERT_EQ(b.lock_completed(fb.reply_to, fb.offset, fb.size), KERN_SUCCESS);
+  ASSERT_EQ(b.lock_completed(fb.reply_to, fb.offset, fb.size, fb.reply_to_type), KERN_SUCCESS);
   const ControlCall g = expect(c, pagertest::kLockRequest);
   EXPECT_EQ(g.offset, 2 * kPage);
   EXPECT_EQ(g.lock_value, VM_PROT_NONE) << "the write lock lifted";
@@ -165,7 +167,7 @@ TEST_F(DsmPagerKernels, AClusterAskedForWritingIsWritableOnlyWhereNoOtherKernelH
   ASSERT_EQ(b.data_request(4 * kPage, kPage, VM_PROT_READ | VM_PROT_WRITE), KERN_SUCCESS);
   const ControlCall flush = expect(a, pagertest::kLockRequest);
   EXPECT_TRUE(flush.should_flush);
-  ASSERT_EQ(a.lock_completed(flush.reply_to, flush.offset, flush.size), KERN_SUCCESS);
+  ASSERT_EQ(a.lock_completed(flush.reply_to, flush.offset, flush.size, flush.reply_to_type), KERN_SUCCESS);
   EXPECT_EQ(expect(b, pagertest::kDataSupply).lock_value, VM_PROT_NONE);
 }
 
@@ -219,7 +221,7 @@ TEST_F(DsmPagerKernels, AKernelThatNeverAnswersIsCutOffAfterTheBoundAndTheOthers
   const ControlCall destroy = expect(silent, pagertest::kDestroy);
   EXPECT_EQ(destroy.error, KERN_OPERATION_TIMED_OUT);
   // Its late answer and later requests are refused; the pager serves on.
-  ASSERT_EQ(silent.lock_completed(lock.reply_to, lock.offset, lock.size), KERN_SUCCESS);
+  ASSERT_EQ(silent.lock_completed(lock.reply_to, lock.offset, lock.size, lock.reply_to_type), KERN_SUCCESS);
   ASSERT_EQ(silent.data_request(kPage, kPage, VM_PROT_READ), KERN_SUCCESS);
   EXPECT_TRUE(silent.quiet(300));
   ASSERT_EQ(silent.terminate(), KERN_SUCCESS);
@@ -293,7 +295,7 @@ TEST_F(DsmPagerKernels, MachdAndAFakeKernelSeeEachOthersPagesThroughRevocations)
   EXPECT_TRUE(flush.should_flush);
   EXPECT_EQ(flush.offset, 0u);
   EXPECT_FALSE(written) << "machd wrote while the fake kernel could still read the old page";
-  ASSERT_EQ(fake.lock_completed(flush.reply_to, flush.offset, flush.size), KERN_SUCCESS);
+  ASSERT_EQ(fake.lock_completed(flush.reply_to, flush.offset, flush.size, flush.reply_to_type), KERN_SUCCESS);
   ASSERT_EQ(writer.wait_for(std::chrono::seconds(5)), std::future_status::ready) << "machd's write was not granted";
   EXPECT_TRUE(written);
 

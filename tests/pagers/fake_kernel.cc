@@ -82,8 +82,9 @@ kern_return_t FakeKernel::data_return(vm_offset_t offset, const std::vector<uint
                                                mach_msg_type_number_t(data.size()), dirty, kernel_copy);
 }
 
-kern_return_t FakeKernel::lock_completed(mach_port_t reply_to, vm_offset_t offset, vm_size_t length) {
-  return fake_kernel_memory_object_lock_completed(reply_to, MACH_MSG_TYPE_MOVE_SEND_ONCE, control_, offset, length);
+kern_return_t FakeKernel::lock_completed(mach_port_t reply_to, vm_offset_t offset, vm_size_t length,
+                                         mach_msg_type_name_t reply_type) {
+  return fake_kernel_memory_object_lock_completed(reply_to, reply_type, control_, offset, length);
 }
 
 kern_return_t FakeKernel::supply_completed(mach_port_t reply_to, vm_offset_t offset, vm_size_t length,

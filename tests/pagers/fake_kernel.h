@@ -68,8 +68,11 @@ class FakeKernel {
   // Sends `data` out of line (copied; the test's buffer stays its own).
   kern_return_t data_return(vm_offset_t offset, const std::vector<uint8_t>& data, boolean_t dirty,
                             boolean_t kernel_copy);
-  // Completions, on the send-once right a call named (consumed).
-  kern_return_t lock_completed(mach_port_t reply_to, vm_offset_t offset, vm_size_t length);
+  // Completions, on the reply right a call named (consumed).
+  // `reply_type`: the reply right as the request brought it (reply_to_type;
+  // MACH_MSG_TYPE_PORT_* equals the MOVE_* that sends it back).
+  kern_return_t lock_completed(mach_port_t reply_to, vm_offset_t offset, vm_size_t length,
+                               mach_msg_type_name_t reply_type = MACH_MSG_TYPE_MOVE_SEND_ONCE);
   kern_return_t supply_completed(mach_port_t reply_to, vm_offset_t offset, vm_size_t length, kern_return_t result,
                                  vm_offset_t error_offset);
   kern_return_t change_completed(mach_port_t reply_to, boolean_t may_cache, memory_object_copy_strategy_t strategy);
