@@ -180,10 +180,11 @@ kj::Own<OutgoingMessage> decode_message(Message::Reader in, mach_port_t dest, ma
             rights.import_right(refs[k], &names[k], &one, *msg);
             // The array has one disposition: a right made or copied for it
             // becomes an extra reference this task moves.
+            // (import_right makes send-once rights itself and moves them.)
             if (names[k] != MACH_PORT_NULL && names[k] != MACH_PORT_DEAD && one != MACH_MSG_TYPE_MOVE_SEND &&
                 one != MACH_MSG_TYPE_MOVE_SEND_ONCE) {
               mach_port_insert_right(mach_task_self(), names[k], names[k], one);
-              one = one == MACH_MSG_TYPE_MAKE_SEND_ONCE ? MACH_MSG_TYPE_MOVE_SEND_ONCE : MACH_MSG_TYPE_MOVE_SEND;
+              one = MACH_MSG_TYPE_MOVE_SEND;
               msg->owned.push_back({names[k], one});
             }
             disposition = one;

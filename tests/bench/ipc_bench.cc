@@ -109,15 +109,10 @@ struct RpcShape {
 // A MIG-style demux: the reply echoes the request's payload.
 boolean_t echo_demux(mach_msg_header_t* in, mach_msg_header_t* out) {
   if (in->msgh_id == 999) _exit(0);
-  auto* req = reinterpret_cast<Msg64*>(in);
+  mig_reply_setup(in, out);  // header as MIG's demux writes it
   auto* rep = reinterpret_cast<Msg64*>(out);
-  rep->head.msgh_bits = MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(in->msgh_bits), 0);
   rep->head.msgh_size = sizeof(Msg64);
-  rep->head.msgh_remote_port = in->msgh_remote_port;
-  rep->head.msgh_local_port = MACH_PORT_NULL;
-  rep->head.msgh_voucher_port = MACH_PORT_NULL;
-  rep->head.msgh_id = in->msgh_id + 100;
-  memcpy(rep->payload, req->payload, sizeof rep->payload);
+  memcpy(rep->payload, reinterpret_cast<Msg64*>(in)->payload, sizeof rep->payload);
   return TRUE;
 }
 
