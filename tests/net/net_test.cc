@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "net_fixture.h"
 #include "process.h"
@@ -157,6 +158,67 @@ TEST_F(Net, ASendOnceRightInAMessageForAPortThatDiedComesHomeAsItsNotification) 
     EXPECT_EQ(notification(b, "r", 10000), MACH_NOTIFY_SEND_ONCE) << "attempt " << attempt;
   }
   EXPECT_GT(crossed, 0) << "no message crossed before h1 heard of the death";
+}
+
+// A message that waits at the remote host for room (its sends time out and
+// the kernel gives it back, its rights under new names) and then finds its
+// port dead gives back every right it carried, under the names it has then:
+// the send-once right comes home as its notification, the send right as
+// no-senders, and nothing stays in mach-netmsgd (the fixture's leak check).
+TEST_F(Net, RightsOfAMessageThatWaitedForRoomAndThenFoundItsPortDeadAllComeHome) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  for (const std::string kind : {"make-send-once", "make-send"}) {
+    SCOPED_TRACE(kind);
+    ASSERT_EQ(ok_words((*a_)("new r 1")).size(), 1u);
+    ASSERT_EQ((*a_)("give tob r make-send"), "ok");
+    ASSERT_EQ(ok_words((*b_)("take box x")).size(), 2u);
+    ASSERT_EQ((*a_)("fill r 0 10"), "ok 1");  // r's queue is full
+    ASSERT_EQ(ok_words((*b_)("new s")).size(), 1u);
+    ASSERT_EQ(ok_words((*b_)("new n")).size(), 1u);
+    if (kind == "make-send") {
+      ASSERT_EQ((*b_)("notify-nosenders s n"), "ok");
+      ASSERT_EQ((*b_)("dealloc s"), "ok");  // the right that travels is the only one
+    }
+    ASSERT_EQ((*b_)("give x s " + kind), "ok");
+    // h0's mach-netmsgd tries, times out and tries again; let it do so a few times.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_EQ((*a_)("drop-receive r"), "ok");
+    EXPECT_EQ(notification(*b_, kind == "make-send" ? "n" : "s", 10000),
+              kind == "make-send" ? MACH_NOTIFY_NO_SENDERS : MACH_NOTIFY_SEND_ONCE);
+    ASSERT_EQ((*a_)("dealloc r"), "ok");  // the dead name of a's own send right
+    ASSERT_EQ((*b_)("dealloc x"), "ok");
+  }
+}
+
+// The same wait, then room: the message arrives whole, its rights usable
+// (a send-once right and an array of send rights, which the kernel gave
+// back under new names and in new memory on each timed-out try), and
+// nothing stays in mach-netmsgd.
+TEST_F(Net, RightsOfAMessageThatWaitedForRoomArriveUsable) {
+  START_HOSTS(loopback());
+  ASSERT_NO_FATAL_FAILURE(inboxes());
+  ASSERT_EQ(ok_words((*a_)("new r 1")).size(), 1u);
+  ASSERT_EQ((*a_)("give tob r make-send"), "ok");
+  ASSERT_EQ(ok_words((*b_)("take box x")).size(), 2u);
+  ASSERT_EQ(ok_words((*b_)("new s")).size(), 1u);
+  ASSERT_EQ(ok_words((*b_)("new t")).size(), 1u);
+  ASSERT_EQ((*a_)("fill r 0 10"), "ok 1");
+  ASSERT_EQ((*b_)("give x s make-send-once"), "ok");
+  ASSERT_EQ((*b_)("give-array x make-send s t"), "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ((*a_)("recv r"), "ok 0");
+  const std::string once = (*a_)("take r y");
+  ASSERT_EQ(ok_words(once).size(), 2u) << once;
+  EXPECT_EQ(port_type(once), MACH_PORT_TYPE_SEND_ONCE);
+  const auto array = ok_words((*a_)("take-array r z"));
+  ASSERT_EQ(array.size(), 2u);
+  ASSERT_EQ((*a_)("send y 5"), "ok");
+  EXPECT_EQ((*b_)("recv s"), "ok 5");
+  ASSERT_EQ((*a_)("send z0 6"), "ok");
+  ASSERT_EQ((*a_)("send z1 7"), "ok");
+  EXPECT_EQ((*b_)("recv s"), "ok 6");
+  EXPECT_EQ((*b_)("recv t"), "ok 7");
 }
 
 // ---- rights ----
