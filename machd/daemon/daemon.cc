@@ -366,16 +366,40 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
     spdlog::error("kernel receive failed: {:#x}", c.result);
     return false;
   }
+  kern::counters().kernel_rpc();
+  serve_kernel_request(c, 0, false);
+  return true;
+}
+
+void Daemon::serve_kernel_request(ipc::Completion& c, uint32_t waited, bool wait_failed) {
+  const ipc::TaskId kt = kernel_.kernel_task();
   mach_msg_header_t h;
   memcpy(&h, c.msg.data(), sizeof h);
-  kern::counters().kernel_rpc();
   KernelReply kr;
+  kern::Runtime::Wait wait;
   if (bootstrap_->serves(h.msgh_local_port)) {
     kr = bootstrap_->handle(c.msg);
   } else {
     // A kernel object (or a port that is none any more: MIG_BAD_ID).
     MappedRequest req(c);
+    runtime_->set_waits(waited, wait_failed);
     kr = dispatch_.serve(req.msg(), kernel_.kobject_of(kt, h.msgh_local_port));
+    wait = runtime_->take_wait();
+  }
+  if (wait) {
+    // Served again once the wait is over: nothing of it is released or
+    // answered now. (The routine's reply arrays, if it made any, go.)
+    ipc::SendArgs unused;
+    take_reply_payloads(kr.msg, unused);
+    runtime_->run_after_reply();
+    const uint64_t id = next_waiting_++;
+    waiting_.emplace(id, WaitingRequest{std::move(c), waited + 1});
+    // The callback may come at once; the request is served again on a
+    // timer turn, never inside the routine that ended the wait.
+    wait([this, id](bool ok) {
+      runtime_->timers().add(0, [this, id, ok] { serve_again(id, ok); });
+    });
+    return;
   }
   std::vector<uint8_t>& reply = kr.msg;
   const bool keep_body = kr.keep_body;
@@ -387,7 +411,14 @@ bool Daemon::handle_kernel_completion(ipc::Completion& c) {
     if (mr != MACH_MSG_SUCCESS) spdlog::debug("kernel reply not delivered: {:#x}", mr);
   }
   runtime_->run_after_reply();  // e.g. rights a routine made only for its reply to copy
-  return true;
+}
+
+void Daemon::serve_again(uint64_t id, bool ok) {
+  auto it = waiting_.find(id);
+  if (it == waiting_.end()) return;
+  WaitingRequest w = std::move(it->second);
+  waiting_.erase(it);
+  serve_kernel_request(w.c, w.waited, !ok);
 }
 
 void Daemon::on_kernel_message(ipc::Completion& c) {

@@ -105,6 +105,13 @@ class Daemon final : public kern::AgentLink {
   void arm_kernel_receive();
   void on_kernel_message(ipc::Completion& c);
   bool handle_kernel_completion(ipc::Completion& c);
+  // Serves the kernel task's request `c` (which waited `waited` times
+  // before, the last time in vain if `wait_failed`): answers it, or keeps it
+  // in waiting_ when its routine asked to be served again later
+  // (kern::Runtime::serve_again_when).
+  void serve_kernel_request(ipc::Completion& c, uint32_t waited, bool wait_failed);
+  // The wait of waiting_[id] is over: serve it again (on a timer turn).
+  void serve_again(uint64_t id, bool ok);
   void shutdown_all();
   void poll_hot_sessions();
   // Fair service: a task is served one request, then more for up to one
@@ -152,6 +159,14 @@ class Daemon final : public kern::AgentLink {
   TaskDirectory directory_;
   std::unique_ptr<kern::Runtime> runtime_;
   kern::Dispatch dispatch_;
+  // Kernel requests waiting to be served again (serve_kernel_request), whole:
+  // their rights stay in the kernel task and their memory here.
+  struct WaitingRequest {
+    ipc::Completion c;
+    uint32_t waited = 0;
+  };
+  std::unordered_map<uint64_t, WaitingRequest> waiting_;
+  uint64_t next_waiting_ = 1;
   std::unique_ptr<kern::Host> host_;
   std::unique_ptr<kern::Introspection> introspection_;
   std::unique_ptr<kern::Clocks> clocks_;

@@ -92,6 +92,24 @@ DeferredReply Runtime::defer() {
   return d;
 }
 
+bool Runtime::serve_again_when(Wait wait) {
+  if (last_wait_failed_ || waited_ >= kMaxWaits || wait_ || !wait) return false;
+  wait_ = std::move(wait);
+  return true;
+}
+
+void Runtime::set_waits(uint32_t waited, bool last_wait_failed) {
+  waited_ = waited;
+  last_wait_failed_ = last_wait_failed;
+  wait_ = nullptr;
+}
+
+Runtime::Wait Runtime::take_wait() {
+  Wait w = std::move(wait_);
+  wait_ = nullptr;
+  return w;
+}
+
 void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size) {
   if (!MACH_PORT_VALID(d.reply) || size < sizeof(mach_msg_header_t)) return;
   std::vector<uint8_t> msg(static_cast<const uint8_t*>(reply), static_cast<const uint8_t*>(reply) + size);

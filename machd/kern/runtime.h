@@ -135,6 +135,26 @@ class Runtime {
   void send_reply(const DeferredReply& d, const void* reply, size_t size);
   void send_error_reply(const DeferredReply& d, kern_return_t kr);
 
+  // Serving a request again. A routine that cannot answer until something
+  // happens elsewhere (pages a pager has not supplied yet) calls
+  // serve_again_when(wait) and returns MIG_NO_REPLY. machd then keeps the
+  // request whole (its rights and out-of-line memory; nothing is answered)
+  // and calls `wait` with a callback. Once that is called, whatever it says,
+  // the request is served again from the start, on the loop's thread in a
+  // later turn: a routine may ask this only while what it has done so far
+  // would be done the same way again. Returns false, asking nothing, when
+  // the request already waited kMaxWaits times or its last wait failed: the
+  // routine then answers as it would without waiting.
+  using Wait = std::function<void(std::function<void(bool ok)>)>;
+  static constexpr uint32_t kMaxWaits = 16;
+  bool serve_again_when(Wait wait);
+  // (The daemon.) Before a request is served: how many times it waited
+  // already, and whether the last wait failed. Clears any wait asked for.
+  void set_waits(uint32_t waited, bool last_wait_failed);
+  // (The daemon.) After it was served: the wait its routine asked for, or
+  // an empty function.
+  Wait take_wait();
+
   // Work to do once the reply of the routine being served went out (e.g.
   // dropping a send right the reply copied, COPY_SEND). The daemon calls
   // run_after_reply() after each served request, reply sent or not.
@@ -150,6 +170,9 @@ class Runtime {
   std::vector<TaskObserver*> observers_;
   TimerQueue timers_;
   std::vector<std::function<void()>> after_reply_;
+  uint32_t waited_ = 0;
+  bool last_wait_failed_ = false;
+  Wait wait_;
 };
 
 // The runtime of this machd (set by the Runtime constructor).

@@ -3,6 +3,7 @@
 // (memory_entry.defs). See memory_entry.h for what an entry is.
 #include <dirent.h>
 #include <fcntl.h>
+#include <mach/mig_errors.h>
 #include <mach/mach_types.h>
 #include <mach/memory_object_types.h>
 #include <mach/vm_purgable.h>
@@ -85,13 +86,14 @@ kern_return_t entry_of_task(mach_port_t task_port, uint64_t offset, uint64_t siz
     int fd = new_memfd(size);
     if (fd < 0) return KERN_RESOURCE_SHORTAGE;
     std::vector<char> buf(size_t(std::min<uint64_t>(size, 1 << 20)));
+    MissingPages missing;
     for (uint64_t done = 0; done < size;) {
       size_t n = size_t(std::min<uint64_t>(buf.size(), size - done));
-      kern_return_t kr = read_remote(pid, offset + done, buf.data(), n);
+      kern_return_t kr = read_remote(pid, offset + done, buf.data(), n, &missing);
       if (kr == KERN_SUCCESS && pwrite(fd, buf.data(), n, off_t(done)) != ssize_t(n)) kr = KERN_RESOURCE_SHORTAGE;
       if (kr != KERN_SUCCESS) {
-        close(fd);
-        return kr;
+        close(fd);  // (the snapshot is taken again whole after a wait)
+        return serve_again_when_resident(missing) ? MIG_NO_REPLY : kr;
       }
       done += n;
     }

@@ -371,17 +371,27 @@ bool MemoryObject::cache_ready(uint64_t i, bool write) {
   return !(s & kLockRead) && !(write && (s & kLockWrite));
 }
 
-kern_return_t MemoryObject::read_cache(uint64_t offset, void* buf, uint64_t n) {
+bool MemoryObject::copy_stops(uint64_t first, uint64_t end, bool write, bool* missing) {
+  bool absent = false, elsewhere = false;
+  for (uint64_t i = first; i < end; ++i) {
+    if (cache_ready(i, write)) continue;
+    absent = true;
+    elsewhere |= !(state(i) & kResident);
+  }
+  if (!absent) return false;
+  if (missing != nullptr)
+    *missing = elsewhere;  // (a page its pager locked is not waited for)
+  else
+    when_resident(first * kPage, (end - first) * kPage, [](bool) {});
+  return true;
+}
+
+kern_return_t MemoryObject::read_cache(uint64_t offset, void* buf, uint64_t n, bool* missing) {
   if (!alive_) return KERN_MEMORY_ERROR;
   if (n == 0) return KERN_SUCCESS;
   const uint64_t first = offset / kPage, end = (offset + n + kPage - 1) / kPage;
   ensure(end * kPage);
-  bool missing = false;
-  for (uint64_t i = first; i < end; ++i) missing |= !cache_ready(i, false);
-  if (missing) {
-    when_resident(first * kPage, (end - first) * kPage, [](bool) {});
-    return KERN_MEMORY_ERROR;
-  }
+  if (copy_stops(first, end, false, missing)) return KERN_MEMORY_ERROR;
   auto* out = static_cast<uint8_t*>(buf);
   for (uint64_t i = first; i < end; ++i) {
     const uint64_t a = std::max(offset, i * kPage), b = std::min(offset + n, (i + 1) * kPage);
@@ -394,17 +404,12 @@ kern_return_t MemoryObject::read_cache(uint64_t offset, void* buf, uint64_t n) {
   return KERN_SUCCESS;
 }
 
-kern_return_t MemoryObject::write_cache(uint64_t offset, const void* buf, uint64_t n) {
+kern_return_t MemoryObject::write_cache(uint64_t offset, const void* buf, uint64_t n, bool* missing) {
   if (!alive_) return KERN_MEMORY_ERROR;
   if (n == 0) return KERN_SUCCESS;
   const uint64_t first = offset / kPage, end = (offset + n + kPage - 1) / kPage;
   ensure(end * kPage);
-  bool missing = false;
-  for (uint64_t i = first; i < end; ++i) missing |= !cache_ready(i, true);
-  if (missing) {
-    when_resident(first * kPage, (end - first) * kPage, [](bool) {});
-    return KERN_MEMORY_ERROR;
-  }
+  if (copy_stops(first, end, true, missing)) return KERN_MEMORY_ERROR;
   if (!write_all(fd_, static_cast<const uint8_t*>(buf), n, offset)) return KERN_MEMORY_ERROR;
   for (uint64_t i = first; i < end; ++i) states_.add(i, kDirty);  // (a task's next write lifts its protection)
   return KERN_SUCCESS;

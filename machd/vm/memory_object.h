@@ -169,11 +169,13 @@ class MemoryObject {
   // through the task's page tables, where a fault would wait for machd
   // itself. Resident pages are copied (a write marks them dirty); an
   // internal object's pages that were never paged out are zeroes (a write
-  // fills them first). Any other page (with its pager, or locked) is asked
-  // for now and the call answers KERN_MEMORY_ERROR without copying: the
-  // page comes in meanwhile, so a later call finds it.
-  kern_return_t read_cache(uint64_t offset, void* buf, uint64_t n);
-  kern_return_t write_cache(uint64_t offset, const void* buf, uint64_t n);
+  // fills them first). Any other page (with its pager, or locked) makes
+  // the call answer KERN_MEMORY_ERROR without copying. With `missing`, it
+  // then sets *missing if a page is not resident, and asks nothing (the
+  // caller waits: when_resident asks); without, the pages are asked for
+  // now, so a later call finds them.
+  kern_return_t read_cache(uint64_t offset, void* buf, uint64_t n, bool* missing = nullptr);
+  kern_return_t write_cache(uint64_t offset, const void* buf, uint64_t n, bool* missing = nullptr);
 
   // ---- the pager's calls on the control port (GNU Mach's mach.defs) ----
   // reply_to (with the type it was received as) takes the *_completed
@@ -275,9 +277,12 @@ class MemoryObject {
   bool fill_zero(uint64_t first, uint64_t count);
   bool evictable(uint64_t i) const;
   // Whether machd can copy page i from (or, write, into) the cache now,
-  // filling an internal object's zero page for a write; if not, the page
-  // is asked for.
+  // filling an internal object's zero page for a write.
   bool cache_ready(uint64_t i, bool write);
+  // Whether a page of [first, end) is not cache_ready: then *missing says
+  // whether one is not resident (a wait would bring it; a locked page is
+  // not waited for), or (without `missing`) the range is asked for.
+  bool copy_stops(uint64_t first, uint64_t end, bool write, bool* missing);
   // Sends the dirty pages of [first, end) to the default memory manager
   // and drops the run from the cache. False if a page-out failed.
   bool page_out_run(uint64_t first, uint64_t end);

@@ -64,7 +64,12 @@ kern_return_t read_list(mach_port_t task_port, Entry* list, natural_t count) {
       continue;
     }
     buf.resize(size_t(size));
-    error = read_remote(pid, addr, buf.data(), size_t(size));
+    MissingPages missing;
+    error = read_remote(pid, addr, buf.data(), size_t(size), &missing);
+    if (error != KERN_SUCCESS && serve_again_when_resident(missing)) {
+      close(fd);  // (nothing was given to the task yet: all of it is done again)
+      return MIG_NO_REPLY;
+    }
     if (error != KERN_SUCCESS) continue;
     const uint64_t at = total + (addr & pm);
     if (ftruncate(fd, off_t((at + size + pm) & ~pm)) != 0 || pwrite(fd, buf.data(), size, off_t(at)) != ssize_t(size)) {

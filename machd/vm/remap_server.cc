@@ -39,7 +39,9 @@ int linux_prot(vm_prot_t p) {
          ((p & VM_PROT_EXECUTE) ? PROT_EXEC : 0);
 }
 
-// A memfd holding a copy of the source's [start, start+len).
+// A memfd holding a copy of the source's [start, start+len); or -1 with
+// *kr, MIG_NO_REPLY when the request is to be served again once pages a
+// pager holds are in (serve_again_when_resident).
 int copy_to_memfd(pid_t pid, uint64_t start, uint64_t len, kern_return_t* kr) {
   int fd = memfd_create("machd-remap", MFD_CLOEXEC);
   if (fd < 0 || ftruncate(fd, off_t(len)) != 0) {
@@ -48,12 +50,14 @@ int copy_to_memfd(pid_t pid, uint64_t start, uint64_t len, kern_return_t* kr) {
     return -1;
   }
   std::vector<char> buf(size_t(std::min<uint64_t>(len, 1 << 20)));
+  MissingPages missing;
   for (uint64_t done = 0; done < len;) {
     size_t n = size_t(std::min<uint64_t>(buf.size(), len - done));
-    *kr = read_remote(pid, start + done, buf.data(), n);
+    *kr = read_remote(pid, start + done, buf.data(), n, &missing);
     if (*kr == KERN_SUCCESS && pwrite(fd, buf.data(), n, off_t(done)) != ssize_t(n)) *kr = KERN_RESOURCE_SHORTAGE;
     if (*kr != KERN_SUCCESS) {
-      close(fd);
+      close(fd);  // (the copy is taken again whole after a wait)
+      if (serve_again_when_resident(missing)) *kr = MIG_NO_REPLY;
       return -1;
     }
     done += n;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "address_map.h"
+#include "kern/runtime.h"
 #include "memory_objects.h"
 
 namespace machd::vm {
@@ -51,7 +52,7 @@ kern_return_t plain_transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
 // the task's userfaultfd, which machd itself serves); the rest as plain
 // memory.
 template <bool kWrite>
-kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
+kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n, MissingPages* missing) {
   if (n == 0) return KERN_SUCCESS;
   if (addr + n < addr) return KERN_INVALID_ADDRESS;
   MemoryObjects* objects = memory_objects_if_any();
@@ -65,10 +66,13 @@ kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
         if (kern_return_t kr = plain_transfer<kWrite>(pid, at, bytes + (at - addr), a - at); kr != KERN_SUCCESS) return kr;
       if (!(m->protection & (kWrite ? VM_PROT_WRITE : VM_PROT_READ))) return KERN_PROTECTION_FAILURE;
       const uint64_t off = m->offset + (a - m->start);
-      const kern_return_t kr = kWrite ? m->object->write_cache(off, bytes + (a - addr), b - a)
-                                      : m->object->read_cache(off, bytes + (a - addr), b - a);
+      bool absent = false;
+      bool* absent_out = missing != nullptr ? &absent : nullptr;
+      const kern_return_t kr = kWrite ? m->object->write_cache(off, bytes + (a - addr), b - a, absent_out)
+                                      : m->object->read_cache(off, bytes + (a - addr), b - a, absent_out);
       if (kr != KERN_SUCCESS) {
-        objects->arm();  // (a page was asked for: its deadline is watched)
+        if (absent) *missing = MissingPages{m->object->id(), off, b - a};
+        objects->arm();  // (a page may have been asked for: its deadline is watched)
         return kr;
       }
       at = b;
@@ -79,13 +83,30 @@ kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n) {
 
 }  // namespace
 
-kern_return_t read_remote(pid_t pid, uint64_t addr, void* buf, size_t n) { return transfer<false>(pid, addr, buf, n); }
-
-kern_return_t write_remote(pid_t pid, uint64_t addr, const void* buf, size_t n) {
-  return transfer<true>(pid, addr, const_cast<void*>(buf), n);
+kern_return_t read_remote(pid_t pid, uint64_t addr, void* buf, size_t n, MissingPages* missing) {
+  return transfer<false>(pid, addr, buf, n, missing);
 }
 
-kern_return_t copy_remote(pid_t pid, uint64_t src, uint64_t dst, size_t n) {
+kern_return_t write_remote(pid_t pid, uint64_t addr, const void* buf, size_t n, MissingPages* missing) {
+  return transfer<true>(pid, addr, const_cast<void*>(buf), n, missing);
+}
+
+bool serve_again_when_resident(const MissingPages& missing) {
+  if (!missing) return false;
+  return kern::runtime().serve_again_when([missing](std::function<void(bool)> done) {
+    MemoryObjects& objects = memory_objects();
+    MemoryObject* o = objects.by_id(missing.object);
+    if (o == nullptr) return done(false);
+    objects.pin(missing.object);  // (the wait lives in the object)
+    o->when_resident(missing.offset, missing.length, [id = missing.object, done = std::move(done)](bool ok) {
+      memory_objects().unpin_soon(id);
+      done(ok);
+    });
+    objects.arm();
+  });
+}
+
+kern_return_t copy_remote(pid_t pid, uint64_t src, uint64_t dst, size_t n, MissingPages* missing) {
   if (n == 0) return KERN_SUCCESS;
   if (src + n < src || dst + n < dst) return KERN_INVALID_ADDRESS;
   auto map = read_map(pid, false);
@@ -97,11 +118,14 @@ kern_return_t copy_remote(pid_t pid, uint64_t src, uint64_t dst, size_t n) {
   std::vector<char> buf(std::min(n, kChunk));
   // Overlapping ranges copy like memmove: from the end when dst is above src.
   const bool backwards = dst > src && dst < src + n;
+  const bool overlap = dst < src + n && src < dst + n;
   for (size_t done = 0; done < n;) {
     size_t len = std::min(kChunk, n - done);
     uint64_t off = backwards ? n - done - len : done;
-    kr = read_remote(pid, src + off, buf.data(), len);
-    if (kr == KERN_SUCCESS) kr = write_remote(pid, dst + off, buf.data(), len);
+    // Run again from the start, the copy must find its source as it was:
+    // between overlapping ranges it may wait only before its first write.
+    kr = read_remote(pid, src + off, buf.data(), len, done == 0 || !overlap ? missing : nullptr);
+    if (kr == KERN_SUCCESS) kr = write_remote(pid, dst + off, buf.data(), len, overlap ? nullptr : missing);
     if (kr != KERN_SUCCESS) return kr;
     done += len;
   }

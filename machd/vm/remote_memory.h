@@ -12,8 +12,10 @@
 // the budget) are copied through the objects' caches instead, never
 // through the task's page tables: a fault there would wait on the task's
 // userfaultfd, which machd itself serves. A page that is not in machd's
-// cache (with its pager) is asked for and the call answers
-// KERN_MEMORY_ERROR; a later call finds it (MemoryObject::read_cache).
+// cache (with its pager) stops the copy there with KERN_MEMORY_ERROR; the
+// routine waits for it (serve_again_when_resident) and runs again, as a
+// Mach kernel's copy waits for the page. Without `missing` the page is
+// asked for and the caller answers the error (a later call finds it).
 // A write that fails part-way may have written the part before the fault
 // (XNU checks the whole destination first); machd does not pre-check, to
 // keep the common case at one system call.
@@ -27,12 +29,31 @@
 
 namespace machd::vm {
 
-kern_return_t read_remote(pid_t pid, uint64_t addr, void* buf, size_t n);
-kern_return_t write_remote(pid_t pid, uint64_t addr, const void* buf, size_t n);
+// Pages of a memory object a copy stopped at: not in machd's cache yet.
+struct MissingPages {
+  uint64_t object = 0;  // the object's id; 0: none missing
+  uint64_t offset = 0;  // object offset and length of the piece copied
+  uint64_t length = 0;
+  explicit operator bool() const { return object != 0; }
+};
+
+// On KERN_MEMORY_ERROR, *missing (if given) says which pages stopped the
+// copy (or stays empty: the object is gone or its pager refused).
+kern_return_t read_remote(pid_t pid, uint64_t addr, void* buf, size_t n, MissingPages* missing = nullptr);
+kern_return_t write_remote(pid_t pid, uint64_t addr, const void* buf, size_t n, MissingPages* missing = nullptr);
 
 // memmove within the task: [src, src+n) to [dst, dst+n), through a bounded
 // buffer in machd. The source range is checked readable and the destination
-// writable before anything is written.
-kern_return_t copy_remote(pid_t pid, uint64_t src, uint64_t dst, size_t n);
+// writable before anything is written. Between overlapping ranges,
+// *missing is set (when given) only before the first write: run again, a
+// copy stopped later would not find its source as it was.
+kern_return_t copy_remote(pid_t pid, uint64_t src, uint64_t dst, size_t n, MissingPages* missing = nullptr);
+
+// For a routine whose copy stopped at `missing`: asks the request to be
+// served again once those pages are in the cache, or once the wait fails
+// (kern::Runtime::serve_again_when; the object stays pinned meanwhile).
+// True if it will be: the routine then returns MIG_NO_REPLY. False (no
+// pages missing, or the request waited enough): answer the error.
+bool serve_again_when_resident(const MissingPages& missing);
 
 }  // namespace machd::vm

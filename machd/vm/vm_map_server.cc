@@ -7,6 +7,7 @@
 // inherit, map, remap, ...) need the in-task agent and keep the generated
 // KERN_NOT_SUPPORTED answer; the library serves them for the calling task
 // itself in-process (libmach-compat/src/vm_regions.cc).
+#include <mach/mig_errors.h>
 #include <mach/mach_types.h>
 #include <mach/vm_region.h>
 
@@ -63,7 +64,9 @@ kern_return_t do_read(mach_port_t task, uint64_t addr, uint64_t size, vm_offset_
   if (size == 0) return KERN_SUCCESS;
   void* buf = reply_alloc(size_t(size));
   if (buf == nullptr) return KERN_RESOURCE_SHORTAGE;
-  if (kern_return_t kr = read_remote(pid, addr, buf, size_t(size)); kr != KERN_SUCCESS) return kr;
+  MissingPages missing;
+  if (kern_return_t kr = read_remote(pid, addr, buf, size_t(size), &missing); kr != KERN_SUCCESS)
+    return serve_again_when_resident(missing) ? MIG_NO_REPLY : kr;
   *data = reinterpret_cast<vm_offset_t>(buf);
   *count = mach_msg_type_number_t(size);
   return KERN_SUCCESS;
@@ -79,10 +82,15 @@ kern_return_t do_read_overwrite(mach_port_t task, uint64_t addr, uint64_t size, 
   if (self == 0) return KERN_INVALID_TASK;
   constexpr size_t kChunk = size_t(1) << 20;
   static char* buf = new char[kChunk];  // machd is single-threaded
+  // Served again from the start after a wait: into its own source (same
+  // task, ranges overlapping), it may wait only before its first write.
+  const bool overlap = self == pid && dst < addr + size && addr < dst + size;
+  MissingPages missing;
   for (uint64_t done = 0; done < size;) {
     size_t len = size_t(std::min<uint64_t>(kChunk, size - done));
-    if (kern_return_t kr = read_remote(pid, addr + done, buf, len); kr != KERN_SUCCESS) return kr;
-    if (kern_return_t kr = write_remote(self, dst + done, buf, len); kr != KERN_SUCCESS) return kr;
+    kern_return_t kr = read_remote(pid, addr + done, buf, len, done == 0 || !overlap ? &missing : nullptr);
+    if (kr == KERN_SUCCESS) kr = write_remote(self, dst + done, buf, len, overlap ? nullptr : &missing);
+    if (kr != KERN_SUCCESS) return serve_again_when_resident(missing) ? MIG_NO_REPLY : kr;
     done += len;
   }
   *outsize = size;
@@ -93,7 +101,9 @@ kern_return_t do_write(mach_port_t task, uint64_t addr, vm_offset_t data, mach_m
   pid_t pid = map_pid(task, false);
   if (pid == 0) return KERN_INVALID_ARGUMENT;
   if (kern_return_t kr = sanitize_range(addr, count); kr != KERN_SUCCESS) return kr;
-  return write_remote(pid, addr, reinterpret_cast<const void*>(data), count);
+  MissingPages missing;
+  kern_return_t kr = write_remote(pid, addr, reinterpret_cast<const void*>(data), count, &missing);
+  return kr != KERN_SUCCESS && serve_again_when_resident(missing) ? MIG_NO_REPLY : kr;
 }
 
 kern_return_t do_copy(mach_port_t task, uint64_t src, uint64_t size, uint64_t dst) {
@@ -101,7 +111,9 @@ kern_return_t do_copy(mach_port_t task, uint64_t src, uint64_t size, uint64_t ds
   if (pid == 0) return KERN_INVALID_ARGUMENT;
   if (kern_return_t kr = sanitize_range(src, size); kr != KERN_SUCCESS) return kr;
   if (kern_return_t kr = sanitize_range(dst, size); kr != KERN_SUCCESS) return kr;
-  return copy_remote(pid, src, dst, size_t(size));
+  MissingPages missing;
+  kern_return_t kr = copy_remote(pid, src, dst, size_t(size), &missing);
+  return kr != KERN_SUCCESS && serve_again_when_resident(missing) ? MIG_NO_REPLY : kr;
 }
 
 // The entry at or above *addr, as vm_map_region finds it.
