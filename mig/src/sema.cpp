@@ -1,8 +1,9 @@
 // Semantic analysis (see sema.h): the statements of a file in order. The
 // subsystem, prefixes, imports and the other file-wide settings go to the
 // Module; a type statement to the TypeTable (sema_types.h); waittime,
-// sendtime and msgoption change what the routines after them get, and each
-// routine is numbered and checked by the RoutineBuilder (sema_routines.h).
+// sendtime, msgoption, UseSpecialReplyPort and ConsumeOnSendError change
+// what the routines after them get, and each routine is numbered and
+// checked by the RoutineBuilder (sema_routines.h).
 #include "sema.h"
 
 #include <set>
@@ -75,7 +76,8 @@ class Sema {
       case SK::NoSendTime: defaults_.send_time.clear(); return;
       case SK::MsgOption: defaults_.msg_option = s.text; return;
       case SK::UseSpecialReplyPort:
-        m_->use_special_reply_port = s.number != 0;
+        defaults_.use_special_reply_port = s.number != 0;
+        m_->has_use_special_reply_port |= defaults_.use_special_reply_port;
         return;
       case SK::ConsumeOnSendError:
         if (s.name != "None" && s.name != "Timeout" && s.name != "Any") {
@@ -83,7 +85,7 @@ class Sema {
                                  s.name + "'");
           return;
         }
-        m_->consume_on_send_error = s.name;
+        defaults_.consume_on_send_error = s.name;
         return;
       case SK::UserTypeLimit:
       case SK::OnStackLimit: return;  // sizes of stack buffers: accepted
@@ -117,7 +119,7 @@ class Sema {
   RoutineBuilder routines_;
   std::set<std::string> routine_names_;
   bool have_subsystem_ = false;
-  RoutineDefaults defaults_;  // waittime / sendtime / msgoption statements
+  RoutineDefaults defaults_;  // the statements in force for the next routine
   bool warned_no_subsystem_ = false;
 };
 

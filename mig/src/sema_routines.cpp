@@ -112,6 +112,7 @@ std::unique_ptr<Routine> RoutineBuilder::build(const ast::RoutineDecl& rd,
   r->default_wait_time = defaults.wait_time;
   r->default_send_time = defaults.send_time;
   r->default_msg_option = defaults.msg_option;
+  r->consume_on_send_error = defaults.consume_on_send_error;
   int errors_before = diag_.errors();
 
   std::vector<std::unique_ptr<Arg>> mains;
@@ -149,6 +150,9 @@ std::unique_ptr<Routine> RoutineBuilder::build(const ast::RoutineDecl& rd,
                         "(its first argument, or one marked RequestPort)");
     return nullptr;
   }
+  // A reply port the caller gives may not be the special one.
+  r->use_special_reply_port = defaults.use_special_reply_port && !r->simple &&
+                              !(r->reply_port && r->reply_port->user);
 
   // Implicit arguments, right after their parent.
   std::vector<Arg*> with_count;  // for samecount

@@ -18,10 +18,13 @@
 namespace mig {
 
 // What the statements before a routine set for it (waittime, sendtime,
-// msgoption: "" = none); its own arguments take precedence.
+// msgoption: "" = none; its own arguments take precedence), and whether it
+// uses a special reply port and consumes its request on a send error.
 struct RoutineDefaults {
   std::string wait_time, send_time;
   std::string msg_option = "MACH_MSG_OPTION_NONE";
+  bool use_special_reply_port = false;
+  std::string consume_on_send_error = "None";  // None, Timeout, Any
 };
 
 class RoutineBuilder {
