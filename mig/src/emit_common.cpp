@@ -56,7 +56,7 @@ std::string wait_time_expr(const Routine& r, bool* rcv) {
   return r.default_send_time;
 }
 
-std::string user_msg_options(const Module& m, const Routine& r) {
+std::string user_msg_options(const Routine& r) {
   bool rcv_timeout = false;
   std::string wt = wait_time_expr(r, &rcv_timeout);
   std::string s = "MACH_SEND_MSG|";
@@ -68,8 +68,7 @@ std::string user_msg_options(const Module& m, const Routine& r) {
     s += "MACH_SEND_TIMEOUT|";
     if (rcv_timeout && !r.simple) s += "MACH_RCV_TIMEOUT|";
   }
-  if (m.use_special_reply_port && !r.simple && !(r.reply_port && r.reply_port->user))
-    s += "__MigSpecialReplyPortMsgOption|";
+  if (r.use_special_reply_port) s += "__MigSpecialReplyPortMsgOption|";
   s += r.msg_option ? r.msg_option->name : r.default_msg_option;
   return s;
 }
@@ -395,7 +394,7 @@ std::string dump_layout(const Module& m) {
                        request ? request_id(m, r) : reply_id(m, r), msg.size);
     if (request)
       out += fmt::format("\"request_msgh_bits\": \"{}\", \"mach_msg_options\": \"{}\", ",
-                         request_bits(r, true), user_msg_options(m, r));
+                         request_bits(r, true), user_msg_options(r));
     out += "\"fields\": [";
     for (size_t i = 0; i < msg.fields.size(); ++i) {
       const Field& f = msg.fields[i];

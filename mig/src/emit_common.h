@@ -14,7 +14,7 @@ namespace mig {
 // "MACH_MSGH_BITS(19, MACH_MSG_TYPE_MAKE_SEND_ONCE)" (+ complex bit).
 std::string request_bits(const Routine& r, bool with_complex);
 // "MACH_SEND_MSG|MACH_RCV_MSG|MACH_MSG_OPTION_NONE" as the user stub sends.
-std::string user_msg_options(const Module& m, const Routine& r);
+std::string user_msg_options(const Routine& r);
 // The time-out expression ("" = none) and whether it applies to receive:
 // the routine's WaitTime/SendTime argument, else the waittime/sendtime
 // statement in force where it was declared.

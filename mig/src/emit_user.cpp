@@ -401,7 +401,7 @@ void UserRoutine::header() {
     p_("InP->Head.msgh_local_port = {};", r_.reply_port->name);
   else if (r_.simple)
     p_("InP->Head.msgh_local_port = MACH_PORT_NULL;");
-  else if (m_.use_special_reply_port)
+  else if (r_.use_special_reply_port)
     p_("InP->Head.msgh_local_port = __MigCanUseSpecialReplyPort ? "
        "mig_get_special_reply_port() : mig_get_reply_port();");
   else
@@ -416,7 +416,7 @@ void UserRoutine::send() {
   std::string wt = wait_time_expr(r_, &rcv_timeout);
   std::string timeout = wt.empty() ? "MACH_MSG_TIMEOUT_NONE" : wt;
   std::string size = send_size();
-  std::string opts = user_msg_options(m_, r_);
+  std::string opts = user_msg_options(r_);
   if (r_.simple)
     p_("msg_result = mach_msg(&InP->Head, {}, {}, 0, MACH_PORT_NULL, {}, MACH_PORT_NULL);",
        opts, size, timeout);
@@ -447,8 +447,8 @@ void UserRoutine::send() {
       p_.blank();
     }
   }
-  if (m_.consume_on_send_error != "None" && r_.request.complex) {
-    if (m_.consume_on_send_error == "Any")
+  if (r_.consume_on_send_error != "None" && r_.request.complex) {
+    if (r_.consume_on_send_error == "Any")
       p_("if (msg_result >= MACH_SEND_IN_PROGRESS && msg_result <= MACH_SEND_INVALID_TRAILER && "
          "msg_result != MACH_SEND_INTERRUPTED) {{");
     else
@@ -466,7 +466,7 @@ void UserRoutine::send() {
   }
   p_("if (msg_result != MACH_MSG_SUCCESS) {{");
   if (!(r_.reply_port && r_.reply_port->user)) {
-    const char* srp = m_.use_special_reply_port ? "SRP" : "";
+    const char* srp = r_.use_special_reply_port ? "SRP" : "";
     if (wt.empty())
       p_("\t__MachMsgErrorWithoutTimeout{}(msg_result);", srp);
     else
@@ -656,7 +656,7 @@ std::string emit_user(const EmitContext& cx) {
   p("}}");
   p("#endif /* __cplusplus */");
   p.blank();
-  if (m.use_special_reply_port) {
+  if (m.has_use_special_reply_port) {
     p("#ifndef __MigCanUseSpecialReplyPort");
     p("#define __MigCanUseSpecialReplyPort 0");
     p("#define mig_get_special_reply_port() MACH_PORT_NULL");
@@ -668,7 +668,7 @@ std::string emit_user(const EmitContext& cx) {
     p.blank();
   }
   print_error_macros(p, false);
-  if (m.use_special_reply_port) print_error_macros(p, true);
+  if (m.has_use_special_reply_port) print_error_macros(p, true);
   if (!m.rcsid.empty()) {
     p("static const char {}_user_rcsid[] __attribute__((unused)) = \"{}\";", m.subsystem,
       m.rcsid);

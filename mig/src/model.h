@@ -207,6 +207,13 @@ struct Routine {
   // routine is declared ("" = none); its own arguments take precedence.
   std::string default_wait_time, default_send_time;
   std::string default_msg_option = "MACH_MSG_OPTION_NONE";
+  // The UseSpecialReplyPort statement in force where the routine is
+  // declared, for a routine whose reply port the stub chooses (not a
+  // simpleroutine, no ReplyPort/UReplyPort argument): Apple's
+  // rtUseSpecialReplyPort.
+  bool use_special_reply_port = false;
+  // The ConsumeOnSendError statement in force: None, Timeout or Any.
+  std::string consume_on_send_error = "None";
 
   Message request, reply;
   bool reply_has_retcode = false;  // RetCode field in the reply struct
@@ -237,8 +244,10 @@ struct Module {
   unsigned base = 0;
   std::string user_prefix, server_prefix, server_demux;
   std::string rcsid;
-  bool use_special_reply_port = false;
-  std::string consume_on_send_error = "None";  // None, Timeout, Any
+  // A UseSpecialReplyPort statement turned it on (Apple's
+  // HasUseSpecialReplyPort): the user file defines the macros of special
+  // reply ports. Whether a routine uses one is its own (Routine).
+  bool has_use_special_reply_port = false;
   std::vector<Import> imports;
 
   std::vector<std::unique_ptr<Routine>> routines;
