@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -1292,6 +1293,24 @@ struct TasksOf {
   std::string saved;
 };
 
+// A private machd whose users may have 1 MiB of eager copies in flight and
+// whose pagers may take their time (--pager-timeout 600), with a PagerTask
+// serving it; the tasks forked while it lives are its.
+struct SmallEagerCopyBudget {
+  // False if machd or the pager did not start.
+  bool start() {
+    const char* bin = getenv("MACHD_BIN");
+    if (bin == nullptr ||
+        !machd.start(bin, "error", nullptr, {"--max-eager-copy-per-user", "1M", "--pager-timeout", "600"}))
+      return false;
+    tasks.emplace(machd.socket());
+    return pager.start();
+  }
+  testsupport::PrivateMachd machd;
+  std::optional<TasksOf> tasks;
+  PagerTask pager;  // (ends first, then MACHD_SOCKET is restored, then machd stops)
+};
+
 }  // namespace
 
 // The eager copies one user's tasks have in flight are bounded together
@@ -1303,13 +1322,9 @@ struct TasksOf {
 // made. A task killed while its copy waits on a pager that never answers
 // gives its share back at its end, not at the pager's timeout.
 TEST_F(PagerTest, AUsersSecondEagerCopyPastItsBoundIsRefusedUntilTheFirstEnds) {
-  const char* machd_bin = getenv("MACHD_BIN");
-  ASSERT_NE(machd_bin, nullptr);
-  testsupport::PrivateMachd machd;
-  ASSERT_TRUE(machd.start(machd_bin, "error", nullptr, {"--max-eager-copy-per-user", "1M", "--pager-timeout", "600"}));
-  TasksOf tasks(machd.socket());
-  PagerTask pager;
-  ASSERT_TRUE(pager.start());
+  SmallEagerCopyBudget machd;
+  ASSERT_TRUE(machd.start());
+  PagerTask& pager = machd.pager;
 
   // The first copy takes the whole budget, and waits on the pager.
   const pid_t first = spawn_copy_task(pager.name(), 0, kMiB);
@@ -1351,5 +1366,71 @@ TEST_F(PagerTest, AUsersSecondEagerCopyPastItsBoundIsRefusedUntilTheFirstEnds) {
   ASSERT_TRUE(admitted) << "the killed task's share never came back";
   ASSERT_TRUE(pager.answer());
   EXPECT_EQ(reap_within(next, 20000), 0);
+  EXPECT_EQ(pager.quit(), 0);
+}
+
+// fork draws on the same budget: while another task's snapshot holds all of
+// it, a fork's snapshot of a range inherited COPY is left out of the child
+// (as one past the bound per request is), and once that copy has ended the
+// next fork's child has the range, as it was.
+TEST_F(PagerTest, AForkedChildLacksARangeInheritedCopyWhileItsUserHasNoEagerCopyBudgetLeft) {
+  SmallEagerCopyBudget machd;
+  ASSERT_TRUE(machd.start());
+  PagerTask& pager = machd.pager;
+  ASSERT_TRUE(pager.answer());
+  const std::string name = pager.name();
+  int go[2], report[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(report), 0);
+  // A task with 8 pages inherited COPY (resident) that forks at each byte
+  // on `go` and reports how its child found the range: 10 nothing there,
+  // 11 the pager's bytes in a copy, 12 the object itself, 13 other bytes.
+  const pid_t forker = spawn_task([&]() -> int {
+    close(go[1]);
+    close(report[0]);
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 2;
+    volatile uint8_t* p = map_inherited(obj, 8 * kPage, VM_INHERIT_COPY);
+    if (p == nullptr || p[0] != pattern(0, 1) || p[7 * kPage] != pattern(7 * kPage, 1)) return 3;
+    const unsigned long object_inode = inode_mapped_at(uintptr_t(p));
+    dprintf(report[1], "ready\n");
+    char c;
+    while (read(go[0], &c, 1) == 1) {
+      const pid_t child = fork();
+      if (child == 0) {
+        const unsigned long inode = inode_mapped_at(uintptr_t(p));
+        if (inode == 0) _exit(10);
+        if (inode == object_inode) _exit(12);
+        for (uint64_t off = 0; off < 8 * kPage; off += 97)
+          if (p[off] != pattern(off, 1)) _exit(13);
+        _exit(11);
+      }
+      int status = 0;
+      if (child < 0 || waitpid(child, &status, 0) != child) return 4;
+      dprintf(report[1], "%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    return 0;
+  });
+  close(go[0]);
+  close(report[1]);
+  ASSERT_GT(forker, 0);
+  ASSERT_EQ(read_line(report[0], 10000), "ready");
+
+  // Another task's 1 MiB snapshot waits on the pager: the budget is all taken.
+  ASSERT_TRUE(pager.hold());
+  const long before = pager.requests();
+  const pid_t copier = spawn_copy_task(name, 2 * kMiB, kMiB);
+  ASSERT_GT(copier, 0);
+  ASSERT_TRUE(pager.await_requests_above(before)) << "the copy never asked the pager";
+  ASSERT_EQ(write(go[1], "f", 1), 1);
+  EXPECT_EQ(read_line(report[0], 10000), "10") << "the child has the range though the user's budget was taken";
+  // That copy ends: the next fork's child has its copy.
+  ASSERT_TRUE(pager.answer());
+  EXPECT_EQ(reap_within(copier, 20000), 0);
+  ASSERT_EQ(write(go[1], "f", 1), 1);
+  EXPECT_EQ(read_line(report[0], 10000), "11");
+  close(go[1]);
+  EXPECT_EQ(reap_within(forker, 10000), 0);
+  close(report[0]);
   EXPECT_EQ(pager.quit(), 0);
 }
