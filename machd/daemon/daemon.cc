@@ -91,7 +91,8 @@ Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   lock_sets_ = std::make_unique<kern::LockSets>();
   memory_entries_ = std::make_unique<vm::MemoryEntries>(dispatch_);
   agent_ = std::make_unique<kern::Agent>(*this);
-  memory_objects_ = std::make_unique<vm::MemoryObjects>(directory_, opts_.pager_timeout_ns);
+  memory_objects_ = std::make_unique<vm::MemoryObjects>(directory_, opts_.pager_timeout_ns,
+                                                         opts_.eager_copy_bytes_per_user);
   default_memory_manager_ = std::make_unique<vm::DefaultMemoryManager>();
   anonymous_memory_ = std::make_unique<vm::AnonymousMemory>(opts_.memory_limit);
   threads_ = std::make_unique<kern::Threads>();

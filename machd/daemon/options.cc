@@ -22,7 +22,8 @@ void usage(FILE* out) {
           "             [--allow-uid UID]... [--shared-bootstrap] [--hello-timeout SECONDS]\n"
           "             [--max-tasks-per-user N] [--max-hellos-per-user N]\n"
           "             [--max-queued-mib-per-user N] [--max-queued-messages-per-user N]\n"
-          "             [--max-ports-per-user N] [--memory-limit SIZE] [--no-syscall-filter]\n"
+          "             [--max-ports-per-user N] [--max-eager-copy-per-user SIZE]\n"
+          "             [--memory-limit SIZE] [--no-syscall-filter]\n"
           "             [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
@@ -64,6 +65,12 @@ void usage(FILE* out) {
           "  --max-ports-per-user N  a user's tasks may have created N ports still alive;\n"
           "                    mach_port_allocate beyond fails with KERN_RESOURCE_SHORTAGE\n"
           "                    (default 4194304)\n"
+          "  --max-eager-copy-per-user SIZE  a user's tasks may have SIZE bytes of eager\n"
+          "                    copies in flight at once (suffix K, M or G; at least 1M):\n"
+          "                    snapshots of pagers' objects for vm_map copy=TRUE and fork,\n"
+          "                    each also at most 4G; a vm_map copy beyond fails with\n"
+          "                    KERN_RESOURCE_SHORTAGE, a fork leaves that range out of the\n"
+          "                    child (default 8G)\n"
           "  --no-syscall-filter  serve without machd's seccomp filter (by default, once\n"
           "                    listening, machd may make only the system calls it needs;\n"
           "                    another fails with ENOSYS and is logged)\n"
@@ -140,6 +147,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"no-syscall-filter", no_argument, nullptr, 'F'},
       {"max-queued-messages-per-user", required_argument, nullptr, 'M'},
       {"max-ports-per-user", required_argument, nullptr, 'N'},
+      {"max-eager-copy-per-user", required_argument, nullptr, 'C'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
@@ -189,9 +197,13 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
         break;
       }
       case 'm':
-        if (!parse_size(optarg, o.memory_limit) || o.memory_limit < (1ull << 20))
-          return bad_value("--memory-limit", "a size from 1M to 1024G (bytes, or with K, M or G)", optarg, exit_code);
+      case 'C': {
+        const char* name = c == 'm' ? "--memory-limit" : "--max-eager-copy-per-user";
+        uint64_t& size = c == 'm' ? o.memory_limit : o.eager_copy_bytes_per_user;
+        if (!parse_size(optarg, size) || size < (1ull << 20))
+          return bad_value(name, "a size from 1M to 1024G (bytes, or with K, M or G)", optarg, exit_code);
         break;
+      }
       case 'M':
       case 'N': {
         unsigned long n = 0;

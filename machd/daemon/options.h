@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "admission.h"
+#include "vm/eager_copy_bound.h"
 
 namespace machd {
 
@@ -29,6 +30,8 @@ struct Options {
   bool syscall_filter = true;   // serve under machd's seccomp filter (syscall_filter.h)
   uint64_t queued_messages_per_user = uint64_t(1) << 20;  // one user's messages in flight
   uint64_t ports_per_user = uint64_t(1) << 22;             // live ports one user's tasks created
+  // Bytes of eager copies (snapshots) one user's tasks may have in flight.
+  uint64_t eager_copy_bytes_per_user = vm::kDefaultEagerCopyBytesPerUser;
 };
 
 // Parses argv. Returns nullopt when machd must exit at once: after --help or
@@ -39,7 +42,8 @@ struct Options {
 // (0, 86400], --allow-uid a uid; --hello-timeout as --pager-timeout,
 // --max-tasks-per-user and --max-hellos-per-user a count in [1, 1000000],
 // --memory-limit a size in [1 MiB, 1 TiB] (K, M, G suffixes),
-// --max-queued-messages-per-user and --max-ports-per-user in [1, 1<<30].
+// --max-queued-messages-per-user and --max-ports-per-user in [1, 1<<30],
+// --max-eager-copy-per-user a size in [1 MiB, 1 TiB] (K, M, G suffixes).
 std::optional<Options> parse_options(int argc, char** argv, int& exit_code);
 
 }  // namespace machd

@@ -19,6 +19,10 @@
 // counted. Nor is anonymous memory: the task's memory budget bounds it
 // already (anonymous_memory.h: objects of at most this size, under the
 // budget), and a program's own memory must reach its child whole.
+//
+// On top of this bound per request, the copies one user's tasks have in
+// flight at once are bounded together (eager_copy_quota.h: by default
+// kDefaultEagerCopyBytesPerUser, machd --max-eager-copy-per-user).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +33,11 @@ namespace machd::vm {
 // what would exhaust machd (a terabyte range would ask the pager for a
 // terabyte and hold it twice).
 inline constexpr uint64_t kMaxEagerCopyBytes = uint64_t(4) << 30;
+
+// 8 GiB: the bytes of eager copies one user's tasks may have in flight at
+// once unless machd is told otherwise (eager_copy_quota.h). Two copies at
+// the bound per request, far above what a normal program has in flight.
+inline constexpr uint64_t kDefaultEagerCopyBytesPerUser = uint64_t(8) << 30;
 
 // The bytes of eager copies one request may still make (a vm_map's one
 // copy, a fork's several).

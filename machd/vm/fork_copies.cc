@@ -12,6 +12,7 @@
 
 #include "address_map.h"
 #include "eager_copy_bound.h"
+#include "eager_copy_quota.h"
 #include "kern/process.h"
 #include "memory_objects.h"
 #include "object_map.h"
@@ -87,8 +88,11 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
   r.children_before = children_of(parent_pid, tid);
   r.done = std::move(done);
   r.copies.resize(from.size());
+  r.reserved.resize(from.size());
   r.making = from.size() + 1;  // (+1: until every copy has been started)
   EagerCopyBudget budget;  // the snapshots of this fork, all together
+  EagerCopyQuota& quota = objects_.eager_copies();
+  const std::optional<uid_t> uid = EagerCopyQuota::user_of(parent);
   for (size_t i = 0; i < from.size(); ++i) {
     const ObjectMapping& m = from[i];
     const uint64_t len = m.end - m.start;
@@ -101,15 +105,27 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       continue;
     }
     const uint64_t id = o->id();
-    if (!o->internal() && !budget.take(len)) {
-      // Past the bound, nothing is asked of the pager: the child lacks the
-      // range, as when a copy fails. (Anonymous memory is not counted: the
-      // task's memory budget already bounds it, and a program's own memory
-      // must reach its child whole.)
-      spdlog::warn("fork: object {} [{:#x}, +{:#x}) left out of the child: the fork's snapshots would pass {} bytes",
-                   id, m.offset, len, kMaxEagerCopyBytes);
-      made(token);
-      continue;
+    if (!o->internal()) {
+      // Past the fork's bound, or past what the user may still have in
+      // flight, nothing is asked of the pager: the child lacks the range,
+      // as when a copy fails. (Anonymous memory is not counted: the task's
+      // memory budget already bounds it, and a program's own memory must
+      // reach its child whole.) The reservation is the record's, not the
+      // parent's: the copy lives until the child has it, maybe after the
+      // parent ended.
+      if (len <= budget.left() && uid) r.reserved[i] = quota.reserve(*uid, len);
+      if (!r.reserved[i]) {
+        if (len > budget.left())
+          spdlog::warn("fork: object {} [{:#x}, +{:#x}) left out of the child: the fork's snapshots would pass {} bytes",
+                       id, m.offset, len, kMaxEagerCopyBytes);
+        else
+          spdlog::warn("fork: object {} [{:#x}, +{:#x}) left out of the child: user {} has {} bytes of eager copies "
+                       "in flight (at most {}, --max-eager-copy-per-user)",
+                       id, m.offset, len, uid.value_or(uid_t(-1)), uid ? quota.in_flight(*uid) : 0, quota.bound());
+        made(token);
+        continue;
+      }
+      budget.take(len);
     }
     objects_.pin(id);  // (until the snapshot is taken: another thread's unmap must not end it)
     o->when_resident(m.offset, len, [this, token, i, id, offset = m.offset, len](bool ok) {
@@ -118,7 +134,10 @@ void ForkCopies::prepare(ipc::TaskId parent, pid_t tid, Prepared done) {
       if (rec != nullptr && ok && obj != nullptr) rec->copies[i].fd = snapshot(obj->fd(), offset, len);
       objects_.unpin_soon(id);  // (not under the object's own call)
       if (rec == nullptr) return;  // (released meanwhile)
-      if (rec->copies[i].fd < 0) spdlog::warn("fork: no copy of object {} [{:#x}, +{:#x}) for the child", id, offset, len);
+      if (rec->copies[i].fd < 0) {
+        spdlog::warn("fork: no copy of object {} [{:#x}, +{:#x}) for the child", id, offset, len);
+        rec->reserved[i].reset();  // (nothing is held for it)
+      }
       made(token);
     });
   }

@@ -47,8 +47,11 @@
 //   a snapshot past the fork's bound (eager_copy_bound.h): the snapshots of
 //   one fork, taken in address order, add up to at most kMaxEagerCopyBytes;
 //   a range that does not fit in what is left is not asked of its pager
-//   (a later, shorter one may still fit). The pager's copies (COPY_CALL)
-//   are not counted.
+//   (a later, shorter one may still fit). So is a snapshot past what the
+//   parent's user may still have in flight (eager_copy_quota.h): each
+//   snapshot holds its length of that user's quota from when it is begun
+//   until it is released as above (or it failed), whether or not the
+//   parent still runs. The pager's copies (COPY_CALL) are not counted.
 #pragma once
 
 #include <sys/types.h>
@@ -62,6 +65,7 @@
 
 #include <mach/mach_types.h>
 
+#include "eager_copy_quota.h"
 #include "ipc/kernel.h"
 #include "kern/runtime.h"
 
@@ -120,6 +124,9 @@ class ForkCopies final : public kern::TaskObserver {
     pid_t tid = 0;
     std::set<pid_t> children_before;  // the forking thread's children before the fork
     std::vector<Copy> copies;
+    // The user's eager copy quota each snapshot holds, by the index it was
+    // begun at (empty for the others): given back with the record.
+    std::vector<EagerCopyQuota::Reservation> reserved;
     size_t making = 0;  // copies still being made
     Prepared done;
     pid_t child_pid = 0;          // found by fork_done

@@ -23,10 +23,12 @@ using kern::KType;
 MemoryObjects& memory_objects() { return *g_objects; }
 MemoryObjects* memory_objects_if_any() { return g_objects; }
 
-MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router_(host), timeout_ns_(timeout_ns) {
+MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns, uint64_t eager_copy_per_user)
+    : router_(host), timeout_ns_(timeout_ns), eager_copies_(eager_copy_per_user) {
   g_objects = this;
   kern::runtime().add_observer(&router_);
   kern::runtime().add_observer(&forks_);
+  kern::runtime().add_observer(&eager_copies_);
   router_.on_unmapped([this](MemoryObject* o) { unmapped(o); });
   router_.after_events([this] {
     if (after_faults_) after_faults_();
@@ -37,6 +39,7 @@ MemoryObjects::MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns) : router
 MemoryObjects::~MemoryObjects() {
   kern::runtime().remove_observer(&router_);
   kern::runtime().remove_observer(&forks_);
+  kern::runtime().remove_observer(&eager_copies_);
   if (timer_) kern::runtime().timers().cancel(timer_);
   for (auto& [id, o] : objects_) router_.forget_object(o.get());
   objects_.clear();

@@ -23,6 +23,8 @@
 //       takes no dead-name request of its own on a pager's port.)
 //   A later vm_map of the same port then makes a new object.
 //   Request deadlines (--pager-timeout) are kept on machd's timer queue.
+//   The eager copies (snapshots) of vm_map copy=TRUE and of forks draw on
+//   one per-user quota (eager_copy_quota.h, --max-eager-copy-per-user).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@
 #include <unordered_map>
 
 #include "kern/runtime.h"
+#include "eager_copy_quota.h"
 #include "fault_router.h"
 #include "fork_copies.h"
 #include "memory_object.h"
@@ -40,7 +43,9 @@ namespace machd::vm {
 
 class MemoryObjects {
  public:
-  MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns);
+  // eager_copy_per_user: the bound of eager_copies().
+  MemoryObjects(kern::TaskHost& host, uint64_t timeout_ns,
+                uint64_t eager_copy_per_user = kDefaultEagerCopyBytesPerUser);
   ~MemoryObjects();
   MemoryObjects(const MemoryObjects&) = delete;
   MemoryObjects& operator=(const MemoryObjects&) = delete;
@@ -49,6 +54,8 @@ class MemoryObjects {
   MessagePagerLink& link() { return link_; }
   // The copies made for forked children (VM_INHERIT_COPY mappings).
   ForkCopies& fork_copies() { return forks_; }
+  // The bytes of eager copies each user's tasks have in flight.
+  EagerCopyQuota& eager_copies() { return eager_copies_; }
 
   MemoryObject* object_for(mach_port_name_t pager);
   // A new internal object: anonymous memory, with no pager until it is
@@ -127,6 +134,7 @@ class MemoryObjects {
   std::function<void()> after_faults_;
   uint64_t timer_ = 0;
   uint64_t timer_deadline_ = 0;
+  EagerCopyQuota eager_copies_;  // (before forks_: the fork records hold reservations)
   ForkCopies forks_{*this};
 };
 

@@ -5,8 +5,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
 #include "agent_reply.h"
 #include "eager_copy_bound.h"
+#include "eager_copy_quota.h"
 #include "kern/agent.h"
 #include "kern/runtime.h"
 #include "memory_objects.h"
@@ -28,18 +33,47 @@ void unmap_in(ipc::TaskId task, uint64_t addr, uint64_t len) {
   kern::agent().request(task, kern::munmap_call(addr, len), [](const kern::AgentResult&) {});
 }
 
+// A snapshot's share of its user's eager copy quota, held by the steps of
+// the copy (callbacks) until the copy is mapped or failed.
+using HeldCopy = std::shared_ptr<EagerCopyQuota::Reservation>;
+
+// The quota for a snapshot of `len` bytes mapped into `task`, counted
+// against the user of the task that asked (the request's sender): null past
+// the bound per request or past what that user may still have in flight
+// (eager_copy_bound.h, eager_copy_quota.h). It ends with `task`: a copy for
+// a task that ended is abandoned.
+HeldCopy reserve_snapshot(ipc::TaskId task, uint64_t len) {
+  if (!EagerCopyBudget().take(len)) return nullptr;
+  const ipc::TaskId sender = kern::runtime().request().sender;
+  const std::optional<uid_t> uid = EagerCopyQuota::user_of(sender != ipc::kNoTask ? sender : task);
+  if (!uid) return nullptr;
+  EagerCopyQuota& quota = memory_objects().eager_copies();
+  EagerCopyQuota::Reservation r = quota.reserve(*uid, len, task);
+  if (!r) {
+    spdlog::info("vm_map copy=TRUE of {:#x} bytes refused: user {} has {:#x} bytes of eager copies in flight "
+                 "(at most {:#x}, --max-eager-copy-per-user)",
+                 len, *uid, quota.in_flight(*uid), quota.bound());
+    return nullptr;
+  }
+  return std::make_shared<EagerCopyQuota::Reservation>(std::move(r));
+}
+
 void map_copy(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, uint64_t id, uint64_t offset, vm_prot_t cur,
-              kern::DeferredReply d) {
+              kern::DeferredReply d, HeldCopy held) {
   MemoryObject* o = memory_objects().by_id(id);
-  int fd = o ? snapshot(o->fd(), offset, len) : -1;
+  // (Not held any more: the task ended meanwhile, the copy is abandoned.)
+  const bool wanted = held->held();
+  int fd = o && wanted ? snapshot(o->fd(), offset, len) : -1;
   memory_objects().unpin_soon(id);  // (the snapshot is taken: the object may end once its supply returned)
   if (fd < 0) {
-    kern::runtime().send_error_reply(d, o ? KERN_RESOURCE_SHORTAGE : KERN_MEMORY_ERROR);
+    held->reset();
+    kern::runtime().send_error_reply(d, !o ? KERN_MEMORY_ERROR : !wanted ? KERN_INVALID_TASK : KERN_RESOURCE_SHORTAGE);
     return;
   }
   const kern::AgentCall c = kern::mmap_call(start, len, to_linux(cur), MAP_PRIVATE | fixed, fd, 0);
-  kern::agent().request(task, c, [d, fd](const kern::AgentResult& r) {
+  kern::agent().request(task, c, [d, fd, held](const kern::AgentResult& r) {
     close(fd);
+    held->reset();  // (before the reply: the task may copy again as soon as it has it)
     if (r.result != KERN_SUCCESS) return kern::runtime().send_error_reply(d, kr_of_agent(r.result));
     send_address_reply(d, r.rets[0]);
   });
@@ -137,16 +171,19 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
   // release the request's right again, which object_for took.)
   kern::DeferredReply d = kern::runtime().defer();
   const bool pagers_copy = copy && copy_call_ok(task, *o);
-  if (copy && !pagers_copy && !EagerCopyBudget().take(len)) {
-    // A snapshot this long would make machd ask the pager for, and hold,
-    // the whole range (eager_copy_bound.h): refused now, before anything is
-    // asked. XNU bounds no copy of an object (its slow copy waits for
-    // pages), so the answer is the one XNU gives when a request would make
-    // the kernel hold more than a limit allows: vm_map_wire past the user
-    // wire limit answers KERN_RESOURCE_SHORTAGE (as machd's own snapshot
-    // does when its memfd cannot be made). Not KERN_NO_SPACE (the task's
-    // address space is not what is short), nor KERN_INVALID_ARGUMENT (the
-    // same range is valid copy=FALSE, or of a COPY_CALL pager).
+  HeldCopy held = copy && !pagers_copy ? reserve_snapshot(task, len) : nullptr;
+  if (copy && !pagers_copy && !held) {
+    // A snapshot this long, or this long on top of the user's other copies
+    // in flight, would make machd ask the pager for, and hold, more than
+    // it allows (eager_copy_bound.h, eager_copy_quota.h): refused now,
+    // before anything is asked. XNU bounds no copy of an object (its slow
+    // copy waits for pages), so the answer is the one XNU gives when a
+    // request would make the kernel hold more than a limit allows:
+    // vm_map_wire past the user wire limit answers KERN_RESOURCE_SHORTAGE
+    // (as machd's own snapshot does when its memfd cannot be made). Not
+    // KERN_NO_SPACE (the task's address space is not what is short), nor
+    // KERN_INVALID_ARGUMENT (the same range is valid copy=FALSE, or of a
+    // COPY_CALL pager).
     objects.release_if_unused(id);
     kern::runtime().send_error_reply(d, KERN_RESOURCE_SHORTAGE);
     return MIG_NO_REPLY;
@@ -164,14 +201,16 @@ kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, 
     return MIG_NO_REPLY;
   }
   if (copy) {
-    // Pinned until the snapshot is taken (map_copy), as map_shared pins.
+    // Pinned until the snapshot is taken (map_copy), as map_shared pins;
+    // the quota is held until it is mapped (or failed, or its task ended).
     objects.pin(id);
     o->when_resident(offset, len, [=](bool ok) {
       if (!ok) {
+        held->reset();
         memory_objects().unpin_soon(id);
         return kern::runtime().send_error_reply(d, KERN_MEMORY_ERROR);
       }
-      map_copy(task, start, len, fixed, id, offset, cur, d);
+      map_copy(task, start, len, fixed, id, offset, cur, d, held);
     });
     objects.arm();
     return MIG_NO_REPLY;

@@ -14,9 +14,13 @@
 //   pages in the range are made resident (asking the pager), copied to a
 //   new private memfd, and that is mapped MAP_PRIVATE. Later writes to the
 //   object are not seen. (The whole range is read at vm_map time: O(size).
-//   So a snapshot longer than kMaxEagerCopyBytes, eager_copy_bound.h, is
-//   answered KERN_RESOURCE_SHORTAGE at once, nothing asked of the pager; an
-//   object whose pager has not said ready yet is copied this way too.)
+//   So a snapshot longer than kMaxEagerCopyBytes, eager_copy_bound.h, or
+//   one that would take the user of the task that asked past its bytes of
+//   eager copies in flight, eager_copy_quota.h, is answered
+//   KERN_RESOURCE_SHORTAGE at once, nothing asked of the pager; an object
+//   whose pager has not said ready yet is copied this way too. The user's
+//   share is held from then until the copy is mapped, fails, or the task
+//   mapped into ends.)
 // The reply is deferred until the agent answered; the request's send right
 // to the object port is taken by the object (or released).
 //
@@ -38,7 +42,8 @@ namespace machd::vm {
 // `fixed`: 0 (anywhere), MAP_FIXED or MAP_FIXED_NOREPLACE at `start`.
 // Returns MIG_NO_REPLY (answered later, or at once with an error the
 // request's object right is then taken for: KERN_RESOURCE_SHORTAGE for a
-// snapshot past the bound) or an error now (the right left to the request).
+// snapshot past either bound) or an error now (the right left to the
+// request).
 kern_return_t map_memory_object(ipc::TaskId task, uint64_t start, uint64_t len, int fixed, mach_port_t object,
                                 uint64_t offset, bool copy, vm_prot_t cur, vm_prot_t max, vm_inherit_t inheritance);
 

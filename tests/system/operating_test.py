@@ -145,6 +145,8 @@ def bad_option_values_exit_2_with_a_message():
         (["--memory-limit", "512K"], "--memory-limit", "512K"),
         (["--memory-limit", "lots"], "--memory-limit", "lots"),
         (["--memory-limit", "2T"], "--memory-limit", "2T"),
+        (["--max-eager-copy-per-user", "512K"], "--max-eager-copy-per-user", "512K"),
+        (["--max-eager-copy-per-user", "2T"], "--max-eager-copy-per-user", "2T"),
     ]
     for args, option, value in cases:
         r = run([MACHD, "--foreground", "--socket", "/nonexistent/machd.sock"] + args)

@@ -25,9 +25,11 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "../common/private_machd.h"
 #include "support.h"
 
 extern "C" {
@@ -1041,25 +1043,31 @@ namespace {
 constexpr uint64_t kTiB = uint64_t(1) << 40;
 constexpr uint64_t kEagerCopyBound = uint64_t(4) << 30;
 
-// In a task of its own, so that a machd stalled on the request cannot hang
-// this test: vm_map copy=TRUE of `size` bytes of the object named `name`
-// (a success is then read back: 200 if a byte is not the pager's). Its
-// result, or -1 if it had not answered within timeout_ms; *ms: how long it
-// took.
-int copy_map_in_task(const std::string& name, uint64_t size, int timeout_ms, int64_t* ms) {
-  const auto t0 = std::chrono::steady_clock::now();
-  pid_t task = spawn_task([&]() -> int {
+// A task that maps `size` bytes of the object named `name` from `offset`
+// copy=TRUE and reads a success back. It exits with the vm_map's result (0
+// when mapped and every byte read is the pager's; 200 if one is not).
+pid_t spawn_copy_task(const std::string& name, uint64_t offset, uint64_t size) {
+  return spawn_task([&]() -> int {
     mach_port_t obj = look_up(name);
     if (!MACH_PORT_VALID(obj)) return 255;
     mach_vm_address_t a = 0;
-    const kern_return_t kr = mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, obj, 0, TRUE,
+    const kern_return_t kr = mach_vm_map(mach_task_self(), &a, size, 0, VM_FLAGS_ANYWHERE, obj, offset, TRUE,
                                          VM_PROT_DEFAULT, VM_PROT_ALL, VM_INHERIT_DEFAULT);
     if (kr != KERN_SUCCESS) return kr < 200 ? int(kr) : 254;
     const auto* p = reinterpret_cast<const uint8_t*>(a);
     for (uint64_t off = 0; off < size; off += 613)
-      if (p[off] != pattern(off, 1)) return 200;
+      if (p[off] != pattern(offset + off, 1)) return 200;
     return 0;
   });
+}
+
+// In a task of its own, so that a machd stalled on the request cannot hang
+// this test: vm_map copy=TRUE of `size` bytes of the object named `name`
+// (spawn_copy_task). Its result, or -1 if it had not answered within
+// timeout_ms; *ms: how long it took.
+int copy_map_in_task(const std::string& name, uint64_t size, int timeout_ms, int64_t* ms) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t task = spawn_copy_task(name, 0, size);
   if (task <= 0) return 253;
   const int code = reap_within(task, timeout_ms);
   *ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -1157,4 +1165,272 @@ TEST_F(PagerTest, AForkedChildLacksARangeInheritedCopyPastTheEagerCopyBound) {
   std::lock_guard<std::mutex> lk(pager_->mu);
   for (size_t i = requests; i < pager_->requests.size(); ++i)  // the small range's first fault only
     EXPECT_LE(pager_->requests[i].first + pager_->requests[i].second, 64 * kPage) << i;
+}
+
+// ---- eager copies: bounded per user (machd/vm/eager_copy_quota.h) ---------------
+
+namespace {
+
+constexpr uint64_t kMiB = uint64_t(1) << 20;
+
+// A TestPager in a task of its own, so that it serves a private machd (this
+// test's process is a task of the suite's). It holds the data_requests it
+// receives (answers none) until answer(); it is told what to do over a pipe.
+class PagerTask {
+ public:
+  // Starts it on the machd MACHD_SOCKET names now; false if it did not
+  // say its object's name.
+  bool start() {
+    int cmd[2], rep[2];
+    if (pipe(cmd) != 0 || pipe(rep) != 0) return false;
+    pid_ = spawn_task([&] {
+      close(cmd[1]);
+      close(rep[0]);
+      return serve(cmd[0], rep[1]);
+    });
+    close(cmd[0]);
+    close(rep[1]);
+    to_ = cmd[1];
+    from_ = rep[0];
+    name_ = read_line(from_, 10000);
+    return pid_ > 0 && !name_.empty();
+  }
+  ~PagerTask() {
+    if (pid_ > 0) quit();
+  }
+  const std::string& name() const { return name_; }
+  // The data_requests it has received so far; -1 if it did not say.
+  long requests() {
+    const std::string n = ask('c');
+    return n.empty() ? -1 : std::stol(n);
+  }
+  // Waits up to 10 s for it to have received more than `than` requests.
+  bool await_requests_above(long than) {
+    for (int i = 0; i < 1000; ++i) {
+      if (requests() > than) return true;
+      usleep(10000);
+    }
+    return false;
+  }
+  // Answers the requests held so far, and those that come from now on.
+  bool answer() { return ask('a') == "ok"; }
+  // Holds the requests that come from now on.
+  bool hold() { return ask('h') == "ok"; }
+  // Ends it (its object port dies with it); its exit code.
+  int quit() {
+    if (pid_ <= 0) return -1;
+    close(to_);  // (end of commands)
+    const int code = reap_within(pid_, 20000);
+    close(from_);
+    pid_ = -1;
+    return code;
+  }
+
+ private:
+  std::string ask(char c) {
+    if (write(to_, &c, 1) != 1) return "";
+    return read_line(from_, 10000);
+  }
+  static void say(int fd, const std::string& line) {
+    const std::string l = line + "\n";
+    if (write(fd, l.data(), l.size()) != ssize_t(l.size())) _exit(3);
+  }
+  // The pager task's body: serve commands until the pipe ends.
+  static int serve(int in, int out) {
+    TestPager p;
+    g_pager = &p;
+    p.answer = false;
+    p.start();
+    if (p.name.empty()) return 2;
+    say(out, p.name);
+    size_t answered = 0;
+    char c;
+    while (read(in, &c, 1) == 1) {
+      if (c == 'c') {
+        say(out, std::to_string(p.request_count()));
+      } else if (c == 'h') {
+        p.answer = false;
+        answered = p.request_count();
+        say(out, "ok");
+      } else if (c == 'a') {
+        p.answer = true;  // (a request coming meanwhile may be supplied twice: the second is ignored)
+        std::vector<std::pair<uint64_t, uint64_t>> held;
+        mach_port_t control;
+        {
+          std::lock_guard<std::mutex> lk(p.mu);
+          held.assign(p.requests.begin() + long(answered), p.requests.end());
+          answered = p.requests.size();
+          control = p.control;
+        }
+        kern_return_t kr = KERN_SUCCESS;
+        for (auto [offset, length] : held) {
+          std::vector<uint8_t> buf(length);
+          for (uint64_t i = 0; i < length; ++i) buf[i] = pattern(offset + i, p.seed);
+          if (memory_object_data_supply(control, offset, vm_offset_t(buf.data()), mach_msg_type_number_t(length),
+                                        FALSE, VM_PROT_NONE, FALSE, MACH_PORT_NULL) != KERN_SUCCESS)
+            kr = KERN_FAILURE;
+        }
+        say(out, kr == KERN_SUCCESS ? "ok" : "failed");
+      }
+    }
+    p.finish();
+    g_pager = nullptr;
+    return 0;
+  }
+
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+  std::string name_;
+};
+
+// MACHD_SOCKET names `socket` while it lives: the tasks this test forks
+// meanwhile connect there.
+struct TasksOf {
+  explicit TasksOf(const std::string& socket) : saved(getenv("MACHD_SOCKET") ? getenv("MACHD_SOCKET") : "") {
+    setenv("MACHD_SOCKET", socket.c_str(), 1);
+  }
+  ~TasksOf() { setenv("MACHD_SOCKET", saved.c_str(), 1); }
+  std::string saved;
+};
+
+// A private machd whose users may have 1 MiB of eager copies in flight and
+// whose pagers may take their time (--pager-timeout 600), with a PagerTask
+// serving it; the tasks forked while it lives are its.
+struct SmallEagerCopyBudget {
+  // False if machd or the pager did not start.
+  bool start() {
+    const char* bin = getenv("MACHD_BIN");
+    if (bin == nullptr ||
+        !machd.start(bin, "error", nullptr, {"--max-eager-copy-per-user", "1M", "--pager-timeout", "600"}))
+      return false;
+    tasks.emplace(machd.socket());
+    return pager.start();
+  }
+  testsupport::PrivateMachd machd;
+  std::optional<TasksOf> tasks;
+  PagerTask pager;  // (ends first, then MACHD_SOCKET is restored, then machd stops)
+};
+
+}  // namespace
+
+// The eager copies one user's tasks have in flight are bounded together
+// (machd --max-eager-copy-per-user; here a private machd at 1 MiB, whose
+// pagers may take their time: --pager-timeout 600). A task whose 1 MiB
+// snapshot waits on the pager holds the user's whole budget: another task
+// of the same user is refused even one page at once, KERN_RESOURCE_SHORTAGE,
+// nothing asked of the pager; once the first copy is mapped the same copy is
+// made. A task killed while its copy waits on a pager that never answers
+// gives its share back at its end, not at the pager's timeout.
+TEST_F(PagerTest, AUsersSecondEagerCopyPastItsBoundIsRefusedUntilTheFirstEnds) {
+  SmallEagerCopyBudget machd;
+  ASSERT_TRUE(machd.start());
+  PagerTask& pager = machd.pager;
+
+  // The first copy takes the whole budget, and waits on the pager.
+  const pid_t first = spawn_copy_task(pager.name(), 0, kMiB);
+  ASSERT_GT(first, 0);
+  ASSERT_TRUE(pager.await_requests_above(0)) << "the first copy never asked the pager";
+  const long asked = pager.requests();
+  EXPECT_EQ(reap_within(spawn_copy_task(pager.name(), 2 * kMiB, kPage), 10000), KERN_RESOURCE_SHORTAGE);
+  EXPECT_EQ(pager.requests(), asked) << "the refused copy asked the pager";
+  // The first one ends (mapped): its share comes back.
+  ASSERT_TRUE(pager.answer());
+  EXPECT_EQ(reap_within(first, 20000), 0);
+  EXPECT_EQ(reap_within(spawn_copy_task(pager.name(), 2 * kMiB, kPage), 20000), 0);
+
+  // A task killed while its copy waits on a pager that never answers.
+  ASSERT_TRUE(pager.hold());
+  const long before = pager.requests();
+  const pid_t killed = spawn_copy_task(pager.name(), 0, kMiB);
+  ASSERT_GT(killed, 0);
+  ASSERT_TRUE(pager.await_requests_above(before)) << "the copy never asked the pager";
+  kill(killed, SIGKILL);
+  EXPECT_EQ(wait_exit(killed), 128 + SIGKILL);
+  // Until machd has seen that task end, another copy may still be refused;
+  // once it has, the next one is made (it asks the pager for its page).
+  pid_t next = -1;
+  bool admitted = false;
+  for (int attempt = 0; attempt < 100 && !admitted; ++attempt) {
+    const long seen = pager.requests();
+    next = spawn_copy_task(pager.name(), 4 * kMiB, kPage);
+    ASSERT_GT(next, 0);
+    int code = -1;
+    for (int i = 0; i < 1000 && code < 0 && !admitted; ++i) {
+      admitted = pager.requests() > seen;
+      if (!admitted) code = wait_exit_for(next, 10);
+    }
+    if (admitted) break;
+    ASSERT_EQ(code, KERN_RESOURCE_SHORTAGE) << "attempt " << attempt;
+    usleep(100000);
+  }
+  ASSERT_TRUE(admitted) << "the killed task's share never came back";
+  ASSERT_TRUE(pager.answer());
+  EXPECT_EQ(reap_within(next, 20000), 0);
+  EXPECT_EQ(pager.quit(), 0);
+}
+
+// fork draws on the same budget: while another task's snapshot holds all of
+// it, a fork's snapshot of a range inherited COPY is left out of the child
+// (as one past the bound per request is), and once that copy has ended the
+// next fork's child has the range, as it was.
+TEST_F(PagerTest, AForkedChildLacksARangeInheritedCopyWhileItsUserHasNoEagerCopyBudgetLeft) {
+  SmallEagerCopyBudget machd;
+  ASSERT_TRUE(machd.start());
+  PagerTask& pager = machd.pager;
+  ASSERT_TRUE(pager.answer());
+  const std::string name = pager.name();
+  int go[2], report[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(report), 0);
+  // A task with 8 pages inherited COPY (resident) that forks at each byte
+  // on `go` and reports how its child found the range: 10 nothing there,
+  // 11 the pager's bytes in a copy, 12 the object itself, 13 other bytes.
+  const pid_t forker = spawn_task([&]() -> int {
+    close(go[1]);
+    close(report[0]);
+    mach_port_t obj = look_up(name);
+    if (!MACH_PORT_VALID(obj)) return 2;
+    volatile uint8_t* p = map_inherited(obj, 8 * kPage, VM_INHERIT_COPY);
+    if (p == nullptr || p[0] != pattern(0, 1) || p[7 * kPage] != pattern(7 * kPage, 1)) return 3;
+    const unsigned long object_inode = inode_mapped_at(uintptr_t(p));
+    dprintf(report[1], "ready\n");
+    char c;
+    while (read(go[0], &c, 1) == 1) {
+      const pid_t child = fork();
+      if (child == 0) {
+        const unsigned long inode = inode_mapped_at(uintptr_t(p));
+        if (inode == 0) _exit(10);
+        if (inode == object_inode) _exit(12);
+        for (uint64_t off = 0; off < 8 * kPage; off += 97)
+          if (p[off] != pattern(off, 1)) _exit(13);
+        _exit(11);
+      }
+      int status = 0;
+      if (child < 0 || waitpid(child, &status, 0) != child) return 4;
+      dprintf(report[1], "%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    return 0;
+  });
+  close(go[0]);
+  close(report[1]);
+  ASSERT_GT(forker, 0);
+  ASSERT_EQ(read_line(report[0], 10000), "ready");
+
+  // Another task's 1 MiB snapshot waits on the pager: the budget is all taken.
+  ASSERT_TRUE(pager.hold());
+  const long before = pager.requests();
+  const pid_t copier = spawn_copy_task(name, 2 * kMiB, kMiB);
+  ASSERT_GT(copier, 0);
+  ASSERT_TRUE(pager.await_requests_above(before)) << "the copy never asked the pager";
+  ASSERT_EQ(write(go[1], "f", 1), 1);
+  EXPECT_EQ(read_line(report[0], 10000), "10") << "the child has the range though the user's budget was taken";
+  // That copy ends: the next fork's child has its copy.
+  ASSERT_TRUE(pager.answer());
+  EXPECT_EQ(reap_within(copier, 20000), 0);
+  ASSERT_EQ(write(go[1], "f", 1), 1);
+  EXPECT_EQ(read_line(report[0], 10000), "11");
+  close(go[1]);
+  EXPECT_EQ(reap_within(forker, 10000), 0);
+  close(report[0]);
+  EXPECT_EQ(pager.quit(), 0);
 }
