@@ -744,6 +744,64 @@ TEST_F(PagerTest, ATaskKilledWhileItsThreadWaitsOnAPagerLeavesNothingBehind) {
   EXPECT_TRUE(pager_->await_terminate());  // its only mapping went with it
 }
 
+// vm_read of another task's pages that machd does not hold yet: the call
+// waits while the pager supplies them, and answers the data the first time
+// (machd serves the request again once they are in, never waiting itself).
+// A pager that never answers costs the call KERN_MEMORY_ERROR once its
+// request times out (--pager-timeout 2), and machd carries on.
+TEST_F(PagerTest, AVmReadOfPagesThePagerHasNotSuppliedYetWaitsForThemOrFailsWithThePagerRequest) {
+  const std::string name = pager_->name;
+  int up[2], done[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(done), 0);
+  // A task that maps 8 pages of the object, touches none, says where, and
+  // waits until told to end.
+  const pid_t holder = spawn_task([&]() -> int {
+    close(up[0]);
+    close(done[1]);
+    uint8_t* q = map_object(look_up(name), 8 * kPage);
+    if (q == nullptr) return 3;
+    dprintf(up[1], "%lu\n", (unsigned long)uintptr_t(q));
+    char c;
+    while (read(done[0], &c, 1) == 1) {
+    }
+    return 0;
+  });
+  close(up[1]);
+  close(done[0]);
+  ASSERT_GT(holder, 0);
+  const std::string at = read_line(up[0], 10000);
+  ASSERT_FALSE(at.empty());
+  const mach_vm_address_t base = std::stoull(at);
+  mach_port_t task = MACH_PORT_NULL;
+  ASSERT_EQ(task_for_pid(mach_task_self(), holder, &task), KERN_SUCCESS);
+  ASSERT_EQ(pager_->request_count(), 0u);
+
+  vm_offset_t data = 0;
+  mach_msg_type_number_t count = 0;
+  ASSERT_EQ(mach_vm_read(task, base + 2 * kPage, 2 * kPage, &data, &count), KERN_SUCCESS);
+  ASSERT_EQ(count, 2 * kPage);
+  for (uint64_t off = 0; off < 2 * kPage; off += 61)
+    ASSERT_EQ(reinterpret_cast<const uint8_t*>(data)[off], pattern(2 * kPage + off, 1)) << off;
+  vm_deallocate(mach_task_self(), data, count);
+  EXPECT_GE(pager_->request_count(), 1u);
+
+  pager_->answer = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(mach_vm_read(task, base + 6 * kPage, kPage, &data, &count), KERN_MEMORY_ERROR);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  pager_->answer = true;
+  ASSERT_EQ(mach_vm_read(task, base, kPage, &data, &count), KERN_SUCCESS);  // and machd carries on
+  EXPECT_EQ(reinterpret_cast<const uint8_t*>(data)[5], pattern(5, 1));
+  vm_deallocate(mach_task_self(), data, count);
+
+  mach_port_deallocate(mach_task_self(), task);
+  close(done[1]);
+  EXPECT_EQ(reap_within(holder, 10000), 0);
+  close(up[0]);
+  EXPECT_TRUE(pager_->await_terminate());  // its only mapping went with it
+}
+
 // Where machd misbehaves today (machd/ is not this branch's to change).
 // Disabled: each fails now, and pins the behaviour a fix must give.  Run
 // them with --gtest_also_run_disabled_tests.
