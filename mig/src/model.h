@@ -227,6 +227,12 @@ struct Routine {
   unsigned user_trailer_min = 0;
 
   int id(unsigned base) const { return static_cast<int>(base + number); }
+  // Its send can time out: a WaitTime or SendTime argument, or a waittime
+  // or sendtime statement in force (Apple's rtWaitTime).
+  bool has_send_timeout() const {
+    return wait_time || send_time || !default_wait_time.empty() ||
+           !default_send_time.empty();
+  }
   std::vector<Arg*> user_args() const;
   std::vector<Arg*> server_args() const;
 };

@@ -150,6 +150,14 @@ std::unique_ptr<Routine> RoutineBuilder::build(const ast::RoutineDecl& rd,
                         "(its first argument, or one marked RequestPort)");
     return nullptr;
   }
+  // Apple's MIG warns too: a request given back by a timed-out send keeps
+  // the rights and memory the kernel moved, and only the stub can free them.
+  if (r->has_send_timeout() && r->consume_on_send_error == "None")
+    diag_.warning(rd.loc, std::string(r->simple ? "simpleroutine" : "routine") +
+                              " '" + rd.name + "' has a send time-out but "
+                              "ConsumeOnSendError is None: a request whose "
+                              "send times out may leak its rights and memory "
+                              "(write \"ConsumeOnSendError Timeout\" before it)");
   // A reply port the caller gives may not be the special one.
   r->use_special_reply_port = defaults.use_special_reply_port && !r->simple &&
                               !(r->reply_port && r->reply_port->user);
