@@ -127,6 +127,7 @@ struct Statement {
 
   std::string name;        // subsystem name / prefix / demux / waittime value
   uint64_t number = 0;     // subsystem base / UseSpecialReplyPort value
+  bool kernel_user = false, kernel_server = false;  // subsystem modifiers
   // Import: "import" "uimport" "simport" "dimport" "iimport"
   std::string import_kind;
   std::string file;        // with <> or "" as written

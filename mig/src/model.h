@@ -250,6 +250,9 @@ struct Module {
   unsigned base = 0;
   std::string user_prefix, server_prefix, server_demux;
   std::string rcsid;
+  // The subsystem statement's modifiers. The stubs are the same; they
+  // only forbid the special reply port (as in Apple's MIG).
+  bool kernel_user = false, kernel_server = false;
   // A UseSpecialReplyPort statement turned it on (Apple's
   // HasUseSpecialReplyPort): the user file defines the macros of special
   // reply ports. Whether a routine uses one is its own (Routine).

@@ -171,7 +171,15 @@ class Parser {
     if (at_kw("subsystem")) {
       take();
       s.kind = K::Subsystem;
-      while (at_kw("KernelUser") || at_kw("KernelServer")) take();  // accepted
+      for (;;) {
+        if (at_kw("KernelUser"))
+          s.kernel_user = true;
+        else if (at_kw("KernelServer"))
+          s.kernel_server = true;
+        else
+          break;
+        take();
+      }
       s.name = name("subsystem name").text;
       s.number = int_expr("subsystem base number");
     } else if (at_kw("routine") || at_kw("simpleroutine")) {

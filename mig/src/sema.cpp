@@ -49,6 +49,8 @@ class Sema {
         m_->subsystem = s.name;
         m_->subsystem_loc = s.loc;
         m_->base = static_cast<unsigned>(s.number);
+        m_->kernel_user = s.kernel_user;
+        m_->kernel_server = s.kernel_server;
         return;
       case SK::Routine: routine(s.routine); return;
       case SK::Skip:
@@ -109,8 +111,15 @@ class Sema {
       return;
     }
     if (rd.broken) return;  // its syntax error is reported: no guesses
-    if (auto r = routines_.build(rd, number, defaults_))
-      m_->routines.push_back(std::move(r));
+    auto r = routines_.build(rd, number, defaults_);
+    if (!r) return;
+    // Apple's MIG refuses it too (rtProcessUseSpecialReplyPort).
+    if (r->use_special_reply_port && (m_->kernel_user || m_->kernel_server))
+      diag_.error(rd.loc, "routine '" + rd.name + "' cannot use the special "
+                          "reply port in a " +
+                          (m_->kernel_user ? "KernelUser" : "KernelServer") +
+                          " subsystem (UseSpecialReplyPort is in force)");
+    m_->routines.push_back(std::move(r));
   }
 
   Diagnostics& diag_;
