@@ -447,7 +447,11 @@ void UserRoutine::send() {
       p_.blank();
     }
   }
-  if (r_.consume_on_send_error != "None" && r_.request.complex) {
+  // As in Apple's MIG (WriteMsgCheckForSendErrors): with Timeout only a
+  // send that can time out gives the request back.
+  bool consume = r_.consume_on_send_error == "Any" ||
+                 (r_.consume_on_send_error == "Timeout" && !wt.empty());
+  if (consume && r_.request.complex) {
     if (r_.consume_on_send_error == "Any")
       p_("if (msg_result >= MACH_SEND_IN_PROGRESS && msg_result <= MACH_SEND_INVALID_TRAILER && "
          "msg_result != MACH_SEND_INTERRUPTED) {{");
