@@ -427,8 +427,10 @@ void UserRoutine::send() {
   p_.blank();
 
   // A timed-out send gives the message back: out-of-line memory the kernel
-  // moved to a new address would leak.
-  if (!wt.empty()) {
+  // moved to a new address would leak. With ConsumeOnSendError Timeout or
+  // Any, mach_msg_destroy below frees it (Apple's MIG writes one or the
+  // other too): freeing it here as well would free it twice.
+  if (!wt.empty() && r_.consume_on_send_error == "None") {
     bool any = false;
     for (const auto& f : r_.request.fields)
       if (f.role == Role::Kpd && f.kpd == KpdKind::Ool) any = true;
