@@ -450,15 +450,19 @@ void UserRoutine::send() {
     }
   }
   // As in Apple's MIG (WriteMsgCheckForSendErrors): with Timeout only a
-  // send that can time out gives the request back.
+  // send that can time out gives the request back, after
+  // MACH_SEND_TIMED_OUT; with Any, after MACH_SEND_INVALID_DEST too, and
+  // after no other send error (the kernel may have consumed some of the
+  // rights, and nothing says which).
   bool consume = r_.consume_on_send_error == "Any" ||
                  (r_.consume_on_send_error == "Timeout" && !wt.empty());
   if (consume && r_.request.complex) {
-    if (r_.consume_on_send_error == "Any")
-      p_("if (msg_result >= MACH_SEND_IN_PROGRESS && msg_result <= MACH_SEND_INVALID_TRAILER && "
-         "msg_result != MACH_SEND_INTERRUPTED) {{");
-    else
+    if (r_.consume_on_send_error == "Any") {
+      p_("if (msg_result == MACH_SEND_INVALID_DEST ||");
+      p_("    msg_result == MACH_SEND_TIMED_OUT) {{");
+    } else {
       p_("if (msg_result == MACH_SEND_TIMED_OUT) {{");
+    }
     p_("\t/* ConsumeOnSendError: the rights and memory of the request are gone. */");
     p_("\tInP->Head.msgh_remote_port = MACH_PORT_NULL;");
     p_("\tInP->Head.msgh_local_port = MACH_PORT_NULL;");

@@ -183,7 +183,8 @@ mig_external kern_return_t call
 
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|__MigSpecialReplyPortMsgOption|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, MACH_MSG_TIMEOUT_NONE, MACH_PORT_NULL);
 
-	if (msg_result >= MACH_SEND_IN_PROGRESS && msg_result <= MACH_SEND_INVALID_TRAILER && msg_result != MACH_SEND_INTERRUPTED) {
+	if (msg_result == MACH_SEND_INVALID_DEST ||
+	    msg_result == MACH_SEND_TIMED_OUT) {
 		/* ConsumeOnSendError: the rights and memory of the request are gone. */
 		InP->Head.msgh_remote_port = MACH_PORT_NULL;
 		InP->Head.msgh_local_port = MACH_PORT_NULL;
