@@ -453,19 +453,27 @@ void UserRoutine::send() {
   // send that can time out gives the request back, after
   // MACH_SEND_TIMED_OUT; with Any, after MACH_SEND_INVALID_DEST too, and
   // after no other send error (the kernel may have consumed some of the
-  // rights, and nothing says which).
+  // rights, and nothing says which). A timed-out send gives the rights back
+  // to the caller (pseudo-receive: a send right in each header port that
+  // held one), an invalid destination leaves them as they were written.
+  // mach_msg_destroy releases the remote port, the voucher and the
+  // descriptors, not the local port: a send right moved there (a reply port
+  // argument) is released first. A request without descriptors still holds
+  // its destination right.
   bool consume = r_.consume_on_send_error == "Any" ||
                  (r_.consume_on_send_error == "Timeout" && !wt.empty());
-  if (consume && r_.request.complex) {
+  if (consume) {
     if (r_.consume_on_send_error == "Any") {
       p_("if (msg_result == MACH_SEND_INVALID_DEST ||");
       p_("    msg_result == MACH_SEND_TIMED_OUT) {{");
     } else {
       p_("if (msg_result == MACH_SEND_TIMED_OUT) {{");
     }
-    p_("\t/* ConsumeOnSendError: the rights and memory of the request are gone. */");
-    p_("\tInP->Head.msgh_remote_port = MACH_PORT_NULL;");
-    p_("\tInP->Head.msgh_local_port = MACH_PORT_NULL;");
+    if (r_.reply_port && r_.reply_port->user) {
+      p_("\t/* mach_msg_destroy leaves the local port alone */");
+      p_("\tif (MACH_MSGH_BITS_LOCAL(InP->Head.msgh_bits) == MACH_MSG_TYPE_MOVE_SEND)");
+      p_("\t\t(void) mach_port_deallocate(mach_task_self(), InP->Head.msgh_local_port);");
+    }
     p_("\tmach_msg_destroy(&InP->Head);");
     p_("}}");
     p_.blank();
@@ -656,6 +664,9 @@ std::string emit_user(const EmitContext& cx) {
   p.blank();
   p("#include \"{}\"", cx.header_name);
   p("#include <mach/mig.h>");
+  // mach_port_deallocate and mach_task_self, for the ConsumeOnSendError
+  // blocks (Apple's MIG includes it on the same condition).
+  if (m.has_consume_on_send_error) p("#include <mach/mach.h>");
   p.blank();
   print_mig_defaults(p);
   p("#ifdef __cplusplus");

@@ -257,6 +257,9 @@ struct Module {
   // HasUseSpecialReplyPort): the user file defines the macros of special
   // reply ports. Whether a routine uses one is its own (Routine).
   bool has_use_special_reply_port = false;
+  // A ConsumeOnSendError statement named Timeout or Any (Apple's
+  // HasConsumeOnSendError): the user file includes <mach/mach.h>.
+  bool has_consume_on_send_error = false;
   std::vector<Import> imports;
 
   std::vector<std::unique_ptr<Routine>> routines;

@@ -88,6 +88,7 @@ class Sema {
           return;
         }
         defaults_.consume_on_send_error = s.name;
+        m_->has_consume_on_send_error |= s.name != "None";
         return;
       case SK::UserTypeLimit:
       case SK::OnStackLimit: return;  // sizes of stack buffers: accepted

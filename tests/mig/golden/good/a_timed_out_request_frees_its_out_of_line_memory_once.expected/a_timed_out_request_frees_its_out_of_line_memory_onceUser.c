@@ -7,6 +7,7 @@
 
 #include "a_timed_out_request_frees_its_out_of_line_memory_once.h"
 #include <mach/mig.h>
+#include <mach/mach.h>
 
 #ifndef	mig_internal
 #define	mig_internal	static __inline__
@@ -280,9 +281,6 @@ mig_external kern_return_t timeout_destroys
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|MACH_SEND_TIMEOUT|MACH_RCV_TIMEOUT|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, timeout, MACH_PORT_NULL);
 
 	if (msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 
@@ -398,9 +396,6 @@ mig_external kern_return_t any_destroys
 
 	if (msg_result == MACH_SEND_INVALID_DEST ||
 	    msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 

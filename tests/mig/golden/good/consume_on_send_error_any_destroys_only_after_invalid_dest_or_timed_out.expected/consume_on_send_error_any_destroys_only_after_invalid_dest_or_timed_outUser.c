@@ -7,6 +7,7 @@
 
 #include "consume_on_send_error_any_destroys_only_after_invalid_dest_or_timed_out.h"
 #include <mach/mig.h>
+#include <mach/mach.h>
 
 #ifndef	mig_internal
 #define	mig_internal	static __inline__
@@ -168,9 +169,6 @@ mig_external kern_return_t complex_request
 
 	if (msg_result == MACH_SEND_INVALID_DEST ||
 	    msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 
@@ -240,9 +238,6 @@ mig_external kern_return_t one_way
 
 	if (msg_result == MACH_SEND_INVALID_DEST ||
 	    msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 

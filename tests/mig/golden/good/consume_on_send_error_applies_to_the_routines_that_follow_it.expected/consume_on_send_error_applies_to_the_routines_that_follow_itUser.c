@@ -7,6 +7,7 @@
 
 #include "consume_on_send_error_applies_to_the_routines_that_follow_it.h"
 #include <mach/mig.h>
+#include <mach/mach.h>
 
 #ifndef	mig_internal
 #define	mig_internal	static __inline__
@@ -282,9 +283,6 @@ mig_external kern_return_t consume_timeout
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|MACH_SEND_TIMEOUT|MACH_RCV_TIMEOUT|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, timeout, MACH_PORT_NULL);
 
 	if (msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 
@@ -404,9 +402,6 @@ mig_external kern_return_t consume_any
 
 	if (msg_result == MACH_SEND_INVALID_DEST ||
 	    msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 

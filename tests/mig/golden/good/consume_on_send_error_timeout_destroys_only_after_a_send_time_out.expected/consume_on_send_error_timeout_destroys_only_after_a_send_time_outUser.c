@@ -7,6 +7,7 @@
 
 #include "consume_on_send_error_timeout_destroys_only_after_a_send_time_out.h"
 #include <mach/mig.h>
+#include <mach/mach.h>
 
 #ifndef	mig_internal
 #define	mig_internal	static __inline__
@@ -282,9 +283,6 @@ mig_external kern_return_t wait_arg
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|MACH_SEND_TIMEOUT|MACH_RCV_TIMEOUT|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, timeout, MACH_PORT_NULL);
 
 	if (msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 
@@ -352,9 +350,6 @@ mig_external kern_return_t send_statement
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_SEND_TIMEOUT|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), 0, MACH_PORT_NULL, golden_send_timeout, MACH_PORT_NULL);
 
 	if (msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 
@@ -460,9 +455,6 @@ mig_external kern_return_t wait_statement
 	msg_result = mach_msg(&InP->Head, MACH_SEND_MSG|MACH_RCV_MSG|MACH_SEND_TIMEOUT|MACH_RCV_TIMEOUT|MACH_MSG_OPTION_NONE, (mach_msg_size_t)sizeof(Request), (mach_msg_size_t)sizeof(Reply), InP->Head.msgh_local_port, golden_default_timeout, MACH_PORT_NULL);
 
 	if (msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 

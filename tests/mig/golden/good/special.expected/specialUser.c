@@ -7,6 +7,7 @@
 
 #include "special.h"
 #include <mach/mig.h>
+#include <mach/mach.h>
 
 #ifndef	mig_internal
 #define	mig_internal	static __inline__
@@ -185,9 +186,6 @@ mig_external kern_return_t call
 
 	if (msg_result == MACH_SEND_INVALID_DEST ||
 	    msg_result == MACH_SEND_TIMED_OUT) {
-		/* ConsumeOnSendError: the rights and memory of the request are gone. */
-		InP->Head.msgh_remote_port = MACH_PORT_NULL;
-		InP->Head.msgh_local_port = MACH_PORT_NULL;
 		mach_msg_destroy(&InP->Head);
 	}
 
