@@ -7,7 +7,7 @@
 # usage: tests/sanitizers/run.sh [--build-root DIR] [--source-root DIR] [--jobs N]
 #                                [-- extra meson test arguments]
 #   --build-root   the build directory the sanitizer one goes in (default build/)
-#   --jobs N       ninja jobs (default 2); the tests run one at a time
+#   --jobs N       ninja jobs and parallel tests (default 2)
 set -euo pipefail
 
 jobs=2
@@ -71,11 +71,8 @@ for t in "${all[@]}"; do
   [ $skip -eq 1 ] || run+=("$t")
 done
 
-# One test at a time: two instrumented system suites side by side on two
-# CPUs slowed tasks' in-task agents past machd's 2 s agent deadline
-# (kern/agent.h), and their mach_vm_maps failed with KERN_INVALID_TASK.
 set +e
-meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 1 --timeout-multiplier 3 \
+meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 \
   "${extra[@]}" "${run[@]}"
 rc=$?
 set -e

@@ -68,6 +68,7 @@ struct TestPager {
   std::thread thread;
   std::atomic<bool> stop{false};
   std::atomic<bool> exited{false};  // serve() returned
+  std::atomic<bool> ready{false};   // serve() is in its receive loop
   std::atomic<mach_msg_return_t> receive_error{MACH_MSG_SUCCESS};  // what ended serve() early
 
   std::string name;  // the object port's bootstrap name (other tasks look it up)
@@ -81,7 +82,13 @@ struct TestPager {
     ASSERT_EQ(mach_port_move_member(mach_task_self(), port, set), KERN_SUCCESS);
     stop = false;
     exited = false;
+    ready = false;
     thread = std::thread([this] { serve(); });
+    // Tests fork tasks as soon as this returns. Under gcc's ASan, a fork
+    // while this thread is still being set up (its first allocations, its
+    // channel to machd) copies the allocator's locks held: the child's next
+    // thread (its agent) then waits on them forever.
+    while (!ready) usleep(1000);
   }
   void serve();
   void finish() {
@@ -172,9 +179,12 @@ void TestPager::serve() {
     mach_msg_header_t head;
     uint8_t bytes[8192];
   } in, out;
-  while (!stop) {
+  // (The first receive returns at once: once it did, the thread's channel
+  // is set up and start() may return.)
+  for (mach_msg_timeout_t timeout = 0; !stop; timeout = 100) {
     mach_msg_return_t mr = mach_msg(&in.head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof in,
-                                    MACH_PORT_VALID(set) ? set : port, 100, MACH_PORT_NULL);
+                                    MACH_PORT_VALID(set) ? set : port, timeout, MACH_PORT_NULL);
+    ready = true;
     if (mr == MACH_RCV_TIMED_OUT) continue;
     if (mr != MACH_MSG_SUCCESS) {
       receive_error = mr;

@@ -27,6 +27,10 @@ const std::string& machd_socket();
 
 // Runs `body` in a forked child task; the child exits with body's return
 // value (or 99 if it threw). Returns the child's pid.
+// Under gcc's AddressSanitizer a fork while another thread of this process
+// is inside the allocator leaves its lock held in the child, whose agent
+// thread then never starts: let a thread a test starts settle first (see
+// TestPager::start in pager_test.cc).
 pid_t spawn_task(const std::function<int()>& body);
 // Waits for pid; returns its exit code, or 128+signal.
 int wait_exit(pid_t pid);
