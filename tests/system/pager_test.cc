@@ -754,37 +754,89 @@ TEST_F(PagerTest, ATaskKilledWhileItsThreadWaitsOnAPagerLeavesNothingBehind) {
   EXPECT_TRUE(pager_->await_terminate());  // its only mapping went with it
 }
 
+namespace {
+
+// A task that maps 8 pages of a pager's object (by its bootstrap name),
+// touches none, and lives until end() or kill(): other tasks read them.
+struct ObjectHolder {
+  pid_t pid = -1;
+  mach_vm_address_t base = 0;  // where the 8 pages are in it
+  int up[2] = {-1, -1}, done[2] = {-1, -1};
+
+  // False if the task could not be made or did not map the object.
+  bool start(const std::string& name) {
+    if (pipe(up) != 0 || pipe(done) != 0) return false;
+    pid = spawn_task([&]() -> int {
+      close(up[0]);
+      close(done[1]);
+      uint8_t* q = map_object(look_up(name), 8 * kPage);
+      if (q == nullptr) return 3;
+      dprintf(up[1], "%lu\n", (unsigned long)uintptr_t(q));
+      char c;
+      while (read(done[0], &c, 1) == 1) {
+      }
+      return 0;
+    });
+    close(up[1]);
+    close(done[0]);
+    if (pid <= 0) return false;
+    const std::string at = read_line(up[0], 10000);
+    close(up[0]);
+    if (at.empty()) return false;
+    base = std::stoull(at);
+    return true;
+  }
+  // Tells it to end; its exit code (within 10 s).
+  int end() {
+    close(done[1]);
+    return reap_within(pid, 10000);
+  }
+  void kill_now() {
+    close(done[1]);
+    kill(pid, SIGKILL);
+    reap_within(pid, 10000);
+  }
+};
+
+// Waits up to `ms` for the pager to have more than `n` data_requests.
+bool await_requests(TestPager& pager, size_t n, int ms = 5000) {
+  for (int waited = 0; waited < ms && pager.request_count() <= n; waited += 10) usleep(10000);
+  return pager.request_count() > n;
+}
+
+// Waits up to `ms` until machd holds no more ports, messages and
+// out-of-line payloads than `before` (what a task that ended left is
+// released as machd notices).
+bool await_holdings_back_to(const Holdings& before, int ms) {
+  for (int waited = 0;; waited += 50) {
+    const Holdings h = holdings();
+    if (h.ports <= before.ports && h.messages <= before.messages && h.ool_payloads <= before.ool_payloads &&
+        h.tasks <= before.tasks)
+      return true;
+    if (waited >= ms) {
+      fprintf(stderr, "machd holds ports %lu/%lu messages %lu/%lu ool %lu/%lu tasks %lu/%lu (before/now)\n",
+              (unsigned long)before.ports, (unsigned long)h.ports, (unsigned long)before.messages,
+              (unsigned long)h.messages, (unsigned long)before.ool_payloads, (unsigned long)h.ool_payloads,
+              (unsigned long)before.tasks, (unsigned long)h.tasks);
+      return false;
+    }
+    usleep(50000);
+  }
+}
+
+}  // namespace
+
 // vm_read of another task's pages that machd does not hold yet: the call
 // waits while the pager supplies them, and answers the data the first time
 // (machd serves the request again once they are in, never waiting itself).
 // A pager that never answers costs the call KERN_MEMORY_ERROR once its
 // request times out (--pager-timeout 2), and machd carries on.
 TEST_F(PagerTest, AVmReadOfPagesThePagerHasNotSuppliedYetWaitsForThemOrFailsWithThePagerRequest) {
-  const std::string name = pager_->name;
-  int up[2], done[2];
-  ASSERT_EQ(pipe(up), 0);
-  ASSERT_EQ(pipe(done), 0);
-  // A task that maps 8 pages of the object, touches none, says where, and
-  // waits until told to end.
-  const pid_t holder = spawn_task([&]() -> int {
-    close(up[0]);
-    close(done[1]);
-    uint8_t* q = map_object(look_up(name), 8 * kPage);
-    if (q == nullptr) return 3;
-    dprintf(up[1], "%lu\n", (unsigned long)uintptr_t(q));
-    char c;
-    while (read(done[0], &c, 1) == 1) {
-    }
-    return 0;
-  });
-  close(up[1]);
-  close(done[0]);
-  ASSERT_GT(holder, 0);
-  const std::string at = read_line(up[0], 10000);
-  ASSERT_FALSE(at.empty());
-  const mach_vm_address_t base = std::stoull(at);
+  ObjectHolder holder;
+  ASSERT_TRUE(holder.start(pager_->name));
+  const mach_vm_address_t base = holder.base;
   mach_port_t task = MACH_PORT_NULL;
-  ASSERT_EQ(task_for_pid(mach_task_self(), holder, &task), KERN_SUCCESS);
+  ASSERT_EQ(task_for_pid(mach_task_self(), holder.pid, &task), KERN_SUCCESS);
   ASSERT_EQ(pager_->request_count(), 0u);
 
   vm_offset_t data = 0;
@@ -806,20 +858,88 @@ TEST_F(PagerTest, AVmReadOfPagesThePagerHasNotSuppliedYetWaitsForThemOrFailsWith
   vm_deallocate(mach_task_self(), data, count);
 
   mach_port_deallocate(mach_task_self(), task);
-  close(done[1]);
-  EXPECT_EQ(reap_within(holder, 10000), 0);
-  close(up[0]);
+  EXPECT_EQ(holder.end(), 0);
   EXPECT_TRUE(pager_->await_terminate());  // its only mapping went with it
 }
 
-// Where machd misbehaves today (machd/ is not this branch's to change).
-// Disabled: each fails now, and pins the behaviour a fix must give.  Run
-// them with --gtest_also_run_disabled_tests.
+// A task killed while its vm_read of another task waits for a pager: when
+// the wait ends (here at --pager-timeout, the pager never answers) machd
+// answers a reply port that died with the task, and holds nothing more
+// than before; the page is asked for again by the next read.
+TEST_F(PagerTest, ATaskKilledWhileItsVmReadWaitsForAPagerLeavesNothingInMachd) {
+  ObjectHolder holder;
+  ASSERT_TRUE(holder.start(pager_->name));
+  pager_->answer = false;
+  const Holdings before = holdings();
+  const pid_t reader = spawn_task([&]() -> int {
+    mach_port_t task = MACH_PORT_NULL;
+    if (task_for_pid(mach_task_self(), holder.pid, &task) != KERN_SUCCESS) return 2;
+    vm_offset_t data = 0;
+    mach_msg_type_number_t count = 0;
+    mach_vm_read(task, holder.base + 3 * kPage, kPage, &data, &count);
+    return 4;  // (killed before this)
+  });
+  ASSERT_GT(reader, 0);
+  ASSERT_TRUE(await_requests(*pager_, 0));  // its read waits on the pager now
+  kill(reader, SIGKILL);
+  EXPECT_EQ(reap_within(reader, 5000), 128 + SIGKILL);
+  EXPECT_TRUE(await_holdings_back_to(before, 10000));
+
+  pager_->answer = true;
+  mach_port_t task = MACH_PORT_NULL;
+  ASSERT_EQ(task_for_pid(mach_task_self(), holder.pid, &task), KERN_SUCCESS);
+  vm_offset_t data = 0;
+  mach_msg_type_number_t count = 0;
+  ASSERT_EQ(mach_vm_read(task, holder.base + 3 * kPage, kPage, &data, &count), KERN_SUCCESS);
+  EXPECT_EQ(reinterpret_cast<const uint8_t*>(data)[7], pattern(3 * kPage + 7, 1));
+  vm_deallocate(mach_task_self(), data, count);
+  mach_port_deallocate(mach_task_self(), task);
+  EXPECT_EQ(holder.end(), 0);
+  EXPECT_TRUE(pager_->await_terminate());
+}
+
+// The task a vm_read reads killed while the read waits for its pager: the
+// read answers an error once the wait ends (the pager never answers here:
+// at --pager-timeout), not the data of a task that is gone, and machd
+// holds nothing more than before.
+TEST_F(PagerTest, AVmReadWaitingOnATaskThatIsKilledAnswersAnErrorAndLeavesNothingInMachd) {
+  ObjectHolder holder;
+  ASSERT_TRUE(holder.start(pager_->name));
+  pager_->answer = false;
+  const Holdings before = holdings();
+  int result[2];
+  ASSERT_EQ(pipe(result), 0);
+  const pid_t reader = spawn_task([&]() -> int {
+    close(result[0]);
+    mach_port_t task = MACH_PORT_NULL;
+    if (task_for_pid(mach_task_self(), holder.pid, &task) != KERN_SUCCESS) return 2;
+    vm_offset_t data = 0;
+    mach_msg_type_number_t count = 0;
+    const kern_return_t kr = mach_vm_read(task, holder.base, 2 * kPage, &data, &count);
+    dprintf(result[1], "%d\n", kr);
+    return 0;
+  });
+  close(result[1]);
+  ASSERT_GT(reader, 0);
+  ASSERT_TRUE(await_requests(*pager_, 0));
+  holder.kill_now();
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string kr = read_line(result[0], 10000);
+  close(result[0]);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(kr.empty()) << "the read never answered";
+  printf("vm_read of a task killed while it waited: %s (%s) after %lld ms\n", kr.c_str(),
+         mach_error_string(std::stoi(kr)), (long long)std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+  EXPECT_NE(std::stoi(kr), KERN_SUCCESS);
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_EQ(reap_within(reader, 5000), 0);
+  EXPECT_TRUE(await_holdings_back_to(before, 10000));
+  EXPECT_TRUE(pager_->await_terminate());
+}
 
 // GNU Mach's lock_request takes VM_PROT_NO_CHANGE for "keep each page's
-// lock" (libpager's mach_pager_clean and mach_pager_flush send it); machd's
-// memory_object_lock_request refuses any lock_value outside VM_PROT_ALL, so
-// the request is dropped and lock_completed never comes.
+// lock" (libpager's mach_pager_clean and mach_pager_flush send it): the
+// request completes, and a page supplied write-locked stays so.
 TEST_F(PagerTest, ALockRequestWithNoChangeCompletesAndKeepsEachPagesLock) {
   pager_->supply_lock = VM_PROT_WRITE;
   const uint64_t size = 8 * kPage;
@@ -833,9 +953,9 @@ TEST_F(PagerTest, ALockRequestWithNoChangeCompletesAndKeepsEachPagesLock) {
   EXPECT_TRUE(pager_->await_terminate());
 }
 
-// A pager refusing an unlock answers data_error; the page is resident and
-// mapped read-only, so UFFDIO_POISON fails (EEXIST) and the writer is woken
-// to fault again instead of getting SIGBUS.
+// A pager refusing an unlock answers data_error: the writer gets SIGBUS
+// (the page is resident and mapped read-only, where UFFDIO_POISON cannot
+// be used: machd must not just wake it to fault again).
 TEST_F(PagerTest, ARefusedUnlockCostsTheWriterSigbus) {
   pager_->supply_lock = VM_PROT_WRITE;
   pager_->refuse_unlock = true;
