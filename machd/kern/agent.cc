@@ -11,6 +11,10 @@
 #include <atomic>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
+#include "process.h"
+
 namespace machd::kern {
 
 AgentCall mmap_call(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t offset) {
@@ -122,7 +126,8 @@ void Agent::request(ipc::TaskId task, const AgentCall& call, AgentDone done) {
   c.seq = seq;
   c.result = 0;
   atomic(c.state).store(MACHD_AC_REQ, std::memory_order_release);
-  pt.calls[i] = Pending{seq, agent_now_ns() + kTimeoutNs, std::move(done)};
+  const uint64_t now = agent_now_ns();
+  pt.calls[i] = Pending{seq, now, now + kTimeoutNs, std::move(done)};
   atomic(h->wake).fetch_add(1, std::memory_order_acq_rel);
   futex_wake(&h->wake);
 }
@@ -138,7 +143,8 @@ void Agent::stop(ipc::TaskId task, uint32_t index, pid_t tid, ParkDone done) {
   atomic(ts->tid).store(uint32_t(tid), std::memory_order_relaxed);
   atomic(ts->state).store(MACHD_TS_STOPPING, std::memory_order_release);
   PerTask& pt = tasks_[task];
-  pt.parks[index] = Park{agent_now_ns() + kTimeoutNs, std::move(done)};
+  const uint64_t now = agent_now_ns();
+  pt.parks[index] = Park{now, now + kTimeoutNs, std::move(done)};
   siginfo_t si{};
   si.si_signo = MACHD_THREAD_SIGNAL;
   si.si_code = SI_QUEUE;
@@ -163,7 +169,8 @@ void Agent::await_park(ipc::TaskId task, uint32_t index, ParkDone done) {
     g_soon.push_back([done = std::move(done)] { done(KERN_SUCCESS); });  // parked before we asked
     return;
   }
-  tasks_[task].parks[index] = Park{agent_now_ns() + kTimeoutNs, std::move(done)};
+  const uint64_t now = agent_now_ns();
+  tasks_[task].parks[index] = Park{now, now + kTimeoutNs, std::move(done)};
 }
 
 void Agent::release(ipc::TaskId task, uint32_t index) {
@@ -187,7 +194,11 @@ void Agent::on_doorbell(ipc::TaskId task) {
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return;
   std::vector<std::function<void()>> run;
-  PerTask& pt = it->second;
+  collect(task, h, it->second, run);
+  for (auto& f : run) f();
+}
+
+void Agent::collect(ipc::TaskId task, machd_agent_header* h, PerTask& pt, std::vector<std::function<void()>>& run) {
   for (uint32_t i = 0; i < MACHD_AGENT_CALLS; ++i) {
     Pending& p = pt.calls[i];
     if (!p.done) continue;
@@ -216,7 +227,12 @@ void Agent::on_doorbell(ipc::TaskId task) {
       pt.parks.erase(p);
     }
   }
-  for (auto& f : run) f();
+}
+
+bool Agent::patient(ipc::TaskId task, uint64_t posted, uint64_t now, std::optional<bool>& moving) const {
+  if (now - posted >= kPatienceNs) return false;
+  if (!moving) moving = may_still_answer(runtime().host().pid_of(task));
+  return *moving;
 }
 
 std::optional<uint64_t> Agent::next_deadline() const {
@@ -235,8 +251,20 @@ void Agent::expire(uint64_t now) {
   std::vector<std::function<void()>> run;
   run.swap(g_soon);
   for (auto& [t, pt] : tasks_) {
+    bool overdue = false;
+    for (const Pending& p : pt.calls) overdue |= p.done && p.deadline <= now;
+    for (const auto& [i, p] : pt.parks) overdue |= p.deadline <= now;
+    if (!overdue) continue;
+    // An answer may be in the area with its doorbell not read yet.
+    if (machd_agent_header* h = header(t)) collect(t, h, pt, run);
+    std::optional<bool> moving;
     for (Pending& p : pt.calls) {
       if (!p.done || p.deadline > now) continue;
+      if (patient(t, p.posted, now, moving)) {
+        p.deadline = now + kRecheckNs;
+        continue;
+      }
+      spdlog::warn("task {}: its agent did not answer a call in {} ms; the call fails", t, (now - p.posted) / 1000000);
       run.push_back([d = std::move(p.done)] { d(AgentResult{KERN_OPERATION_TIMED_OUT, {}}); });
       p.done = nullptr;
     }
@@ -245,6 +273,12 @@ void Agent::expire(uint64_t now) {
         ++it;
         continue;
       }
+      if (patient(t, it->second.posted, now, moving)) {
+        it->second.deadline = now + kRecheckNs;
+        ++it;
+        continue;
+      }
+      spdlog::warn("task {}: thread slot {} did not stop in {} ms", t, it->first, (now - it->second.posted) / 1000000);
       run.push_back([d = std::move(it->second.done)] { d(KERN_OPERATION_TIMED_OUT); });
       it = pt.parks.erase(it);
     }

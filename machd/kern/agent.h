@@ -9,7 +9,10 @@
 //       kern_return_t, rets its out values), or
 //     - with KERN_TERMINATED if the task goes away first, or
 //     - with KERN_OPERATION_TIMED_OUT if the agent does not answer within
-//       Agent::kTimeoutNs, or
+//       Agent::kTimeoutNs while the task's threads all sleep (process.h,
+//       may_still_answer): one that is running, waiting for a CPU, in the
+//       kernel or stopped (SIGSTOP, a debugger) is given up to
+//       Agent::kPatienceNs, looked at every kRecheckNs; or
 //     - with KERN_RESOURCE_SHORTAGE (all mailbox slots busy) or
 //       KERN_INVALID_ARGUMENT (no such task, bad op); these are also
 //       reported through the callback, never synchronously.
@@ -95,6 +98,8 @@ class AgentLink {
 class Agent final : public TaskObserver {
  public:
   static constexpr uint64_t kTimeoutNs = 2'000'000'000ull;
+  static constexpr uint64_t kPatienceNs = 30'000'000'000ull;
+  static constexpr uint64_t kRecheckNs = 250'000'000ull;
 
   explicit Agent(AgentLink& link);
   ~Agent() override;
@@ -132,10 +137,12 @@ class Agent final : public TaskObserver {
  private:
   struct Pending {
     uint32_t seq;
+    uint64_t posted;
     uint64_t deadline;
     AgentDone done;
   };
   struct Park {
+    uint64_t posted;
     uint64_t deadline;
     ParkDone done;
   };
@@ -144,6 +151,12 @@ class Agent final : public TaskObserver {
     std::map<uint32_t, Park> parks;                                      // by thread slot
   };
   machd_agent_header* header(ipc::TaskId task);
+  // Takes every answer and park the task's area holds for `pt` into `run`.
+  void collect(ipc::TaskId task, machd_agent_header* h, PerTask& pt, std::vector<std::function<void()>>& run);
+  // Whether a call or park of `task` posted at `posted` and overdue at
+  // `now` gets more time (see request()); `moving` caches the look at the
+  // task's threads for one expire() turn.
+  bool patient(ipc::TaskId task, uint64_t posted, uint64_t now, std::optional<bool>& moving) const;
   void fail_all(PerTask& pt, kern_return_t kr);
 
   AgentLink& link_;

@@ -1,6 +1,7 @@
 // machd/kern/process.cc — see process.h.
 #include "process.h"
 
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,11 +12,9 @@ namespace machd::kern {
 
 namespace {
 
-// The fields of /proc/PID/stat after the command (which may hold spaces and
-// parentheses), into buf; nullptr if unreadable.
-const char* stat_fields(pid_t pid, char* buf, size_t size) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+// The fields of the stat file at `path` after the command (which may hold
+// spaces and parentheses), into buf; nullptr if unreadable.
+const char* stat_fields_at(const char* path, char* buf, size_t size) {
   FILE* f = fopen(path, "re");
   if (f == nullptr) return nullptr;
   size_t n = fread(buf, 1, size - 1, f);
@@ -23,6 +22,13 @@ const char* stat_fields(pid_t pid, char* buf, size_t size) {
   buf[n] = 0;
   const char* close_paren = strrchr(buf, ')');
   return close_paren == nullptr ? nullptr : close_paren + 1;
+}
+
+// The same of /proc/PID/stat.
+const char* stat_fields(pid_t pid, char* buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+  return stat_fields_at(path, buf, size);
 }
 
 }  // namespace
@@ -62,6 +68,29 @@ int open_process_fd(pid_t pid, uint64_t start_time) {
     return -1;
   }
   return fd;
+}
+
+bool may_still_answer(pid_t pid) {
+  if (pid <= 0) return false;
+  char dir_path[64];
+  snprintf(dir_path, sizeof dir_path, "/proc/%d/task", int(pid));
+  DIR* dir = opendir(dir_path);
+  if (dir == nullptr) return false;
+  bool moving = false;
+  while (!moving) {
+    const dirent* e = readdir(dir);
+    if (e == nullptr) break;
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    char path[64 + sizeof e->d_name + 8];
+    snprintf(path, sizeof path, "%s/%s/stat", dir_path, e->d_name);
+    char buf[1024];
+    const char* rest = stat_fields_at(path, buf, sizeof buf);
+    char state = 0;
+    if (rest == nullptr || sscanf(rest, " %c", &state) != 1) continue;  // (a thread that just ended)
+    moving = state == 'R' || state == 'D' || state == 'T' || state == 't';
+  }
+  closedir(dir);
+  return moving;
 }
 
 }  // namespace machd::kern

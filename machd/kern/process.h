@@ -21,4 +21,12 @@ uint64_t start_time_of(pid_t pid);
 // later process.
 int open_process_fd(pid_t pid, uint64_t start_time);
 
+// Whether process `pid` is getting on with what it was asked: some thread
+// of it is running or waiting for a CPU ('R'), in an uninterruptible wait
+// in the kernel ('D'), or stopped ('T', 't': SIGSTOP, a debugger). False
+// when every thread sleeps ('S', 'I': each waits for something that is not
+// coming, as far as a caller that already woke it can tell), or when there
+// is no such process. Reads /proc/PID/task/*/stat.
+bool may_still_answer(pid_t pid);
+
 }  // namespace machd::kern

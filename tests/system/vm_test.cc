@@ -8,14 +8,17 @@
 #include <mach/mach_vm.h>
 #include <mach/vm_map.h>
 #include <mach/host_priv.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support.h"
@@ -358,6 +361,32 @@ TEST(VmRemote, ControllerAllocatesProtectsAndDeallocatesInAWorkerThroughItsAgent
   mach_vm_address_t zero = 0x123000;
   EXPECT_EQ(mach_vm_allocate(w.task(), &zero, 0, VM_FLAGS_FIXED), KERN_SUCCESS);
   EXPECT_EQ(zero, 0u);
+  EXPECT_EQ(w.release(), 0);
+}
+
+// A task stopped by SIGSTOP (job control, a debugger) cannot run its agent:
+// a call that needs it waits until the task is continued, as a Mach kernel
+// would do it at once, rather than fail at the agent's 2 s deadline as if
+// the task were gone (kern/agent.h).
+TEST(VmRemote, AllocateInAWorkerStoppedBySigstopCompletesOnceItContinues) {
+  Worker w([] {});
+  ASSERT_EQ(kill(w.pid(), SIGSTOP), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(w.pid(), &status, WUNTRACED), w.pid());
+  ASSERT_TRUE(WIFSTOPPED(status));
+  std::thread cont([&] {
+    usleep(3000 * 1000);
+    kill(w.pid(), SIGCONT);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  mach_vm_address_t a = 0;
+  const kern_return_t kr = mach_vm_allocate(w.task(), &a, 2 * kPage, VM_FLAGS_ANYWHERE);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  cont.join();
+  ASSERT_EQ(kr, KERN_SUCCESS) << mach_error_string(kr);
+  EXPECT_GE(waited, std::chrono::milliseconds(2900)) << "it answered while the worker was stopped";
+  const char msg[] = "continued";
+  EXPECT_EQ(mach_vm_write(w.task(), a, vm_offset_t(msg), sizeof msg), KERN_SUCCESS);
   EXPECT_EQ(w.release(), 0);
 }
 
