@@ -34,7 +34,8 @@ setup_build_dir "$dir" "$src" clang clang++ \
   -Dfuzz=true -Dhardening_tests=false -Dbenchmarks=false -Doptimization=1 \
   -Dc_args="$cov" -Dcpp_args="$cov" \
   -Dc_link_args="$cov" -Dcpp_link_args="$cov"
-ninja -C "$dir" -j"$jobs" $(printf 'tests/fuzz/fuzz_%s ' "${targets[@]}") >"$dir.build.log" 2>&1 ||
+# (mig, instrumented too, runs during the build: its profile is not wanted.)
+LLVM_PROFILE_FILE=/dev/null ninja -C "$dir" -j"$jobs" $(printf 'tests/fuzz/fuzz_%s ' "${targets[@]}") >"$dir.build.log" 2>&1 ||
   { tail -50 "$dir.build.log" >&2; echo "coverage.sh: building the fuzz targets failed" >&2; exit 1; }
 
 profiles=$dir/profiles

@@ -12,6 +12,7 @@
 // msgh_local_port (MAKE_SEND_ONCE); every out-of-line region the
 // descriptors declare is supplied (zeros, at most 64 KiB), every out-of-line
 // port array is filled with the task's own port. It then receives the reply.
+#include <mach/exception_types.h>
 #include <mach/task_info.h>
 #include <mach/task_special_ports.h>
 
@@ -131,6 +132,22 @@ void write_seeds(const std::string& dir) {
   seed("task_threads", 0, mig_request(0, 0, 3402, {}));
   seed("task_get_special_port", 0, mig_request(0, 0, 3409, {TASK_BOOTSTRAP_PORT}));
   seed("semaphore_create", 0, mig_request(0, 0, 3418, {0 /*SYNC_POLICY_FIFO*/, 1}));
+  // More of the task port's routines (task.defs, from 3400), each with
+  // arguments it accepts, so that the fuzzer starts inside each.
+  seed("task_info_events", 0, mig_request(0, 0, 3405, {TASK_EVENTS_INFO, TASK_EVENTS_INFO_COUNT}));
+  seed("task_info_thread_times", 0, mig_request(0, 0, 3405, {TASK_THREAD_TIMES_INFO, TASK_THREAD_TIMES_INFO_COUNT}));
+  seed("task_info_audit_token", 0, mig_request(0, 0, 3405, {TASK_AUDIT_TOKEN, TASK_AUDIT_TOKEN_COUNT}));
+  seed("task_info_dyld", 0, mig_request(0, 0, 3405, {TASK_DYLD_INFO, TASK_DYLD_INFO_COUNT}));
+  seed("task_info_vm", 0, mig_request(0, 0, 3405, {TASK_VM_INFO, TASK_VM_INFO_COUNT}));
+  seed("task_info_power", 0, mig_request(0, 0, 3405, {TASK_POWER_INFO, TASK_POWER_INFO_COUNT}));
+  seed("task_info_flags", 0, mig_request(0, 0, 3405, {TASK_FLAGS_INFO, TASK_FLAGS_INFO_COUNT}));
+  seed("mach_ports_lookup", 0, mig_request(0, 0, 3404, {}));
+  seed("task_get_exception_ports", 0, mig_request(0, 0, 3414, {EXC_MASK_ALL}));
+  seed("lock_set_create", 0, mig_request(0, 0, 3416, {2, 0 /*SYNC_POLICY_FIFO*/}));
+  seed("task_policy_get", 0, mig_request(0, 0, 3421, {1 /*TASK_CATEGORY_POLICY*/, 1, 0}));
+  seed("task_get_emulation_vector", 0, mig_request(0, 0, 3425, {}));
+  seed("task_get_assignment", 0, mig_request(0, 0, 3431, {}));
+  seed("task_get_state", 0, mig_request(0, 0, 3433, {4 /*x86_THREAD_STATE64*/, 42}));
   seed("mach_port_allocate", 0, mig_request(0, 0, 3204, {MACH_PORT_RIGHT_RECEIVE}));
   seed("mach_port_names", 0, mig_request(0, 0, 3200, {}));
   seed("mach_vm_allocate", 0, mig_request(0, 0, 4800, {0, 0, 16384, 0, 1 /*VM_FLAGS_ANYWHERE*/}));
