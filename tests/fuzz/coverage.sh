@@ -65,7 +65,7 @@ report, src = sys.argv[1], sys.argv[2].rstrip('/') + '/'
 components = [
     ('request path (session, decoder, traps)', r'machd/daemon/(session|msg_codec|traps|message_rights|reply_arrays|ool_payload)\.cc'),
     ('fast lanes', r'machd/(daemon/fast_lanes|ipc/(lane|credit))\.cc'),
-    ('notifications', r'machd/ipc/(notify|mach_port_notify)\.cc|machd/daemon/service_notify\.cc'),
+    ('notifications', r'machd/ipc/(notify|mach_port_notify)\.cc'),
     ('task-port server', r'machd/kern/(task|task_server|task_info)\.cc'),
     ('IPC core (machd/ipc)', r'machd/ipc/'),
     ('kernel objects (machd/kern)', r'machd/kern/'),

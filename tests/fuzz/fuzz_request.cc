@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <mach/notify.h>
 #include <mach/task_info.h>
 
 #include "daemon_probe.h"
@@ -171,6 +172,33 @@ void write_seeds(const std::string& dir) {
   add(s, MACHD_OP_THREAD_SELF, {0});
   add(s, MACHD_OP_PID_FOR_TASK, {self});
   write_seed(dir, "timers_threads", s);
+
+  // Notifications: a port with a send right, and a second port that is
+  // told: no-senders, port-destroyed and send-possible requested on the
+  // first, dead-name on a send right of a third that is then destroyed,
+  // and a send-once right dropped. Then the notify port is drained.
+  // (A fresh task's second and third names are port + 0x100 and + 0x200.)
+  s.clear();
+  const mach_port_name_t notify = port + 0x100, other = port + 0x200;
+  add(s, MACHD_OP_PORT_ALLOCATE, {self, MACH_PORT_RIGHT_RECEIVE});
+  add(s, MACHD_OP_PORT_ALLOCATE, {self, MACH_PORT_RIGHT_RECEIVE});
+  add(s, MACHD_OP_PORT_ALLOCATE, {self, MACH_PORT_RIGHT_RECEIVE});
+  add(s, MACHD_OP_PORT_INSERT_RIGHT, {self, port, port, MACH_MSG_TYPE_MAKE_SEND});
+  add(s, MACHD_OP_PORT_INSERT_RIGHT, {self, other, other, MACH_MSG_TYPE_MAKE_SEND});
+  add(s, MACHD_OP_PORT_REQUEST_NOTIFICATION,
+      {self, port, MACH_NOTIFY_NO_SENDERS, 0, notify, MACH_MSG_TYPE_MAKE_SEND_ONCE});
+  add(s, MACHD_OP_PORT_REQUEST_NOTIFICATION,
+      {self, port, MACH_NOTIFY_PORT_DESTROYED, 0, notify, MACH_MSG_TYPE_MAKE_SEND_ONCE});
+  add(s, MACHD_OP_PORT_REQUEST_NOTIFICATION,
+      {self, port, MACH_NOTIFY_SEND_POSSIBLE, 0, notify, MACH_MSG_TYPE_MAKE_SEND_ONCE});
+  add(s, MACHD_OP_PORT_REQUEST_NOTIFICATION,
+      {self, other, MACH_NOTIFY_DEAD_NAME, 1, notify, MACH_MSG_TYPE_MAKE_SEND_ONCE});
+  add(s, MACHD_OP_PORT_MOD_REFS, {self, port, MACH_PORT_RIGHT_SEND, uint64_t(-1)});
+  add(s, MACHD_OP_PORT_MOD_REFS, {self, other, MACH_PORT_RIGHT_RECEIVE, uint64_t(-1)});
+  add(s, MACHD_OP_PORT_EXTRACT_RIGHT, {self, port, MACH_MSG_TYPE_MAKE_SEND_ONCE});
+  add(s, MACHD_OP_PORT_DESTROY, {self, port});
+  for (int i = 0; i < 4; ++i) add(s, MACHD_OP_MSG, {MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, 1024, notify, 0});
+  write_seed(dir, "notifications", s);
 }
 
 }  // namespace
