@@ -74,6 +74,7 @@ TEST(Bootstrap, NameDisappearsWhenItsServerDies) {
     pause();
     return 0;
   });
+  close(ready[1]);  // (ours: a child that fails early ends the read)
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   kill(server, SIGKILL);
@@ -84,7 +85,6 @@ TEST(Bootstrap, NameDisappearsWhenItsServerDies) {
   EXPECT_EQ(bootstrap_check_in(bootstrap_port, name.c_str(), &again), KERN_SUCCESS);
   mach_port_mod_refs(mach_task_self(), again, MACH_PORT_RIGHT_RECEIVE, -1);
   close(ready[0]);
-  close(ready[1]);
 }
 
 // One port registered under two names: when it dies, both names go (and

@@ -257,6 +257,8 @@ TEST(Emulation, AnotherTaskSetsTheEmulationThroughTheTaskPort) {
     CHECK_OR(syscall(SYS_getpgid, 3) == kAnswer + 3, 3);
     return 0;
   });
+  close(to_parent[1]);  // (ours: a child that fails early ends the read)
+  close(to_child[0]);
   vm_address_t routine = 0;
   ASSERT_EQ(read(to_parent[0], &routine, sizeof routine), ssize_t(sizeof routine));
   mach_port_t task = MACH_PORT_NULL;

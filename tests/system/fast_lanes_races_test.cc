@@ -203,6 +203,8 @@ TEST(FastLaneRaces, CreditsAnotherTaskTookAndNeverWroteHoldNoRoomInTheQueue) {
     sleep(30);  // alive, its credit taken and never written
     return 0;
   });
+  close(up[1]);  // (ours: a child that fails early ends the reads)
+  close(down[1]);
   char buf[128] = {};
   ASSERT_EQ(read(up[0], buf, sizeof buf), ssize_t(sizeof buf));
   mach_port_t rv = look_up(buf);
@@ -224,7 +226,7 @@ TEST(FastLaneRaces, CreditsAnotherTaskTookAndNeverWroteHoldNoRoomInTheQueue) {
   kill(child, SIGKILL);
   wait_exit(child);
   for (int i = 0; i < 5; ++i) receive_simple(port, r, 0);
-  for (int fd : {up[0], up[1], down[0], down[1]}) close(fd);
+  for (int fd : {up[0], down[0]}) close(fd);
   mach_port_deallocate(mach_task_self(), rv);  // a dead name by now
   mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_deallocate(mach_task_self(), port);

@@ -158,6 +158,7 @@ TEST(FastLanes, ReceiveRightMovedWithLentMessagesTakesThemAlongInOrder) {
     SimpleRcv none{};
     return receive_simple(moved, none, 0) == MACH_RCV_TIMED_OUT ? 0 : 4;
   });
+  close(ready[1]);  // (ours: a child that fails early ends the read)
   char c = 0;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   mach_port_t inbox = look_up(inbox_name);
@@ -165,7 +166,6 @@ TEST(FastLanes, ReceiveRightMovedWithLentMessagesTakesThemAlongInOrder) {
   ASSERT_EQ(send_right(inbox, port, MACH_MSG_TYPE_MOVE_RECEIVE), MACH_MSG_SUCCESS);
   EXPECT_EQ(wait_exit(taker), 0);
   close(ready[0]);
-  close(ready[1]);
   mach_port_deallocate(mach_task_self(), inbox);
   mach_port_deallocate(mach_task_self(), port);  // the send right left under the old name
 }

@@ -79,6 +79,7 @@ TEST(Lifecycle, DeadNameNotificationArrivesWhenPeerIsKilled) {
     pause();
     return 0;
   });
+  close(ready[1]);  // (ours: a child that fails early ends the read)
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   mach_port_t peer_port = look_up(name);
@@ -106,7 +107,6 @@ TEST(Lifecycle, DeadNameNotificationArrivesWhenPeerIsKilled) {
   mach_port_mod_refs(mach_task_self(), notify, MACH_PORT_RIGHT_RECEIVE, -1);
   mach_port_deallocate(mach_task_self(), notify);
   close(ready[0]);
-  close(ready[1]);
 }
 
 TEST(Lifecycle, NoSendersNotificationWhenLastSenderTaskExits) {

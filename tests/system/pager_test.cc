@@ -1023,11 +1023,16 @@ pid_t spawn_copy_task(TestPager& pager, int done[2], int go[2], const std::funct
   pager.copy_call = true;
   if (pipe(done) != 0 || pipe(go) != 0) return -1;
   const std::string name = pager.name;
-  return spawn_task([&]() -> int {
+  const pid_t pid = spawn_task([&]() -> int {
     mach_port_t obj = look_up(name);
     volatile uint8_t* q = MACH_PORT_VALID(obj) ? map_inherited(obj, 8 * kPage, VM_INHERIT_COPY) : nullptr;
     return q != nullptr && q[0] == pattern(0, 1) ? then() : 3;
   });
+  // The test keeps its ends only: a task that ends early ends its reads.
+  close(done[1]);
+  close(go[0]);
+  done[1] = go[0] = -1;
+  return pid;
 }
 
 // From now on system call `nr` fails with `err` in this process and its
