@@ -756,20 +756,21 @@ TEST_F(PagerTest, ATaskKilledWhileItsThreadWaitsOnAPagerLeavesNothingBehind) {
 
 namespace {
 
-// A task that maps 8 pages of a pager's object (by its bootstrap name),
-// touches none, and lives until end() or kill(): other tasks read them.
+// A task that maps `pages` pages of a pager's object (by its bootstrap
+// name), touches none, and lives until end() or kill(): other tasks read
+// them.
 struct ObjectHolder {
   pid_t pid = -1;
-  mach_vm_address_t base = 0;  // where the 8 pages are in it
+  mach_vm_address_t base = 0;  // where the pages are in it
   int up[2] = {-1, -1}, done[2] = {-1, -1};
 
   // False if the task could not be made or did not map the object.
-  bool start(const std::string& name) {
+  bool start(const std::string& name, uint64_t pages = 8) {
     if (pipe(up) != 0 || pipe(done) != 0) return false;
     pid = spawn_task([&]() -> int {
       close(up[0]);
       close(done[1]);
-      uint8_t* q = map_object(look_up(name), 8 * kPage);
+      uint8_t* q = map_object(look_up(name), pages * kPage);
       if (q == nullptr) return 3;
       dprintf(up[1], "%lu\n", (unsigned long)uintptr_t(q));
       char c;
@@ -832,8 +833,11 @@ bool await_holdings_back_to(const Holdings& before, int ms) {
 // A pager that never answers costs the call KERN_MEMORY_ERROR once its
 // request times out (--pager-timeout 2), and machd carries on.
 TEST_F(PagerTest, AVmReadOfPagesThePagerHasNotSuppliedYetWaitsForThemOrFailsWithThePagerRequest) {
+  // 128 pages: a first read made before machd has the pager's
+  // memory_object_ready asks for the whole first cluster (64 pages) once it
+  // comes; page 100 is asked for by the second read only.
   ObjectHolder holder;
-  ASSERT_TRUE(holder.start(pager_->name));
+  ASSERT_TRUE(holder.start(pager_->name, 128));
   const mach_vm_address_t base = holder.base;
   mach_port_t task = MACH_PORT_NULL;
   ASSERT_EQ(task_for_pid(mach_task_self(), holder.pid, &task), KERN_SUCCESS);
@@ -850,7 +854,7 @@ TEST_F(PagerTest, AVmReadOfPagesThePagerHasNotSuppliedYetWaitsForThemOrFailsWith
 
   pager_->answer = false;
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(mach_vm_read(task, base + 6 * kPage, kPage, &data, &count), KERN_MEMORY_ERROR);
+  EXPECT_EQ(mach_vm_read(task, base + 100 * kPage, kPage, &data, &count), KERN_MEMORY_ERROR);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   pager_->answer = true;
   ASSERT_EQ(mach_vm_read(task, base, kPage, &data, &count), KERN_SUCCESS);  // and machd carries on
