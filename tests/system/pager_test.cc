@@ -113,6 +113,11 @@ struct TestPager {
     if (MACH_PORT_VALID(control)) mach_port_deallocate(mach_task_self(), control);
     control = MACH_PORT_NULL;
   }
+  // Waits up to 5 s for more than `n` data_requests.
+  bool await_requests_above(size_t n) {
+    for (int i = 0; i < 500 && request_count() <= n; ++i) usleep(10000);
+    return request_count() > n;
+  }
   // Waits up to 5 s for the kernel's memory_object_terminate.
   bool await_terminate(int n = 1) {
     for (int i = 0; i < 500; ++i) {
@@ -799,12 +804,6 @@ struct ObjectHolder {
   }
 };
 
-// Waits up to `ms` for the pager to have more than `n` data_requests.
-bool await_requests(TestPager& pager, size_t n, int ms = 5000) {
-  for (int waited = 0; waited < ms && pager.request_count() <= n; waited += 10) usleep(10000);
-  return pager.request_count() > n;
-}
-
 // Waits up to `ms` until machd holds no more ports, messages and
 // out-of-line payloads than `before` (what a task that ended left is
 // released as machd notices).
@@ -884,7 +883,7 @@ TEST_F(PagerTest, ATaskKilledWhileItsVmReadWaitsForAPagerLeavesNothingInMachd) {
     return 4;  // (killed before this)
   });
   ASSERT_GT(reader, 0);
-  ASSERT_TRUE(await_requests(*pager_, 0));  // its read waits on the pager now
+  ASSERT_TRUE(pager_->await_requests_above(0));  // its read waits on the pager now
   kill(reader, SIGKILL);
   EXPECT_EQ(reap_within(reader, 5000), 128 + SIGKILL);
   EXPECT_TRUE(await_holdings_back_to(before, 10000));
@@ -925,7 +924,7 @@ TEST_F(PagerTest, AVmReadWaitingOnATaskThatIsKilledAnswersAnErrorAndLeavesNothin
   });
   close(result[1]);
   ASSERT_GT(reader, 0);
-  ASSERT_TRUE(await_requests(*pager_, 0));
+  ASSERT_TRUE(pager_->await_requests_above(0));
   holder.kill_now();
   const auto t0 = std::chrono::steady_clock::now();
   const std::string kr = read_line(result[0], 10000);
