@@ -14,6 +14,7 @@
 // port array is filled with the task's own port. It then receives the reply.
 #include <mach/exception_types.h>
 #include <mach/task_info.h>
+#include <mach/task_policy.h>
 #include <mach/task_special_ports.h>
 
 #include <cstdlib>
@@ -120,6 +121,76 @@ bool run_one(const uint8_t* data, size_t size) {
 
 // ---- seeds: requests as MIG user stubs make them ------------------------------
 
+// The names a fresh task has when the harness sends its input (the same
+// for every fresh task): its own port, and the reply port run_one makes.
+struct FreshNames {
+  mach_port_name_t self, reply;
+};
+FreshNames fresh_names() {
+  auto& p = probe();
+  if (!p.connect(false)) std::exit(1);
+  uint64_t args[MACHD_CH_ARGS] = {};
+  if (!p.submit(1, MACHD_OP_REPLY_PORT, args, nullptr, 0)) std::exit(1);
+  const FreshNames names{p.task_self(), mach_port_name_t(p.ret(1, 0))};
+  p.disconnect();
+  return names;
+}
+
+template <typename T>
+std::vector<uint8_t> bytes_of(const T& v) {
+  const auto* b = reinterpret_cast<const uint8_t*>(&v);
+  return std::vector<uint8_t>(b, b + sizeof v);
+}
+
+std::vector<uint8_t> port_descriptor(mach_port_name_t name, mach_msg_type_name_t disposition) {
+  mach_msg_port_descriptor_t d{};
+  d.name = name;
+  d.disposition = disposition;
+  d.type = MACH_MSG_PORT_DESCRIPTOR;
+  return bytes_of(d);
+}
+
+std::vector<uint8_t> guarded_port_descriptor(mach_port_name_t name, mach_msg_type_name_t disposition) {
+  mach_msg_guarded_port_descriptor_t d{};
+  d.name = name;
+  d.disposition = disposition;
+  d.flags = MACH_MSG_GUARD_FLAGS_UNGUARDED_ON_SEND;
+  d.type = MACH_MSG_GUARDED_PORT_DESCRIPTOR;
+  return bytes_of(d);
+}
+
+// An out-of-line port array of `count` rights (the harness names them).
+std::vector<uint8_t> ool_ports_descriptor(uint32_t count) {
+  mach_msg_ool_ports_descriptor_t d{};
+  d.count = count;
+  d.disposition = MACH_MSG_TYPE_COPY_SEND;
+  d.copy = MACH_MSG_PHYSICAL_COPY;
+  d.type = MACH_MSG_OOL_PORTS_DESCRIPTOR;
+  return bytes_of(d);
+}
+
+// A complex MIG request: header, body (`count` descriptors), the
+// descriptors' bytes, the NDR record, then the argument words.
+std::vector<uint8_t> complex_request(mach_msg_id_t id, const std::vector<uint8_t>& descriptors,
+                                     const std::vector<uint32_t>& words, uint32_t count = 1) {
+  mach_msg_header_t h{};
+  h.msgh_bits = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0) | MACH_MSGH_BITS_COMPLEX;
+  h.msgh_id = id;
+  std::vector<uint8_t> m = bytes_of(h);
+  const std::vector<uint8_t> body = bytes_of(mach_msg_body_t{count});
+  m.insert(m.end(), body.begin(), body.end());
+  m.insert(m.end(), descriptors.begin(), descriptors.end());
+  const std::vector<uint8_t> ndr = bytes_of(NDR_record);
+  m.insert(m.end(), ndr.begin(), ndr.end());
+  for (uint32_t w : words) {
+    const std::vector<uint8_t> b = bytes_of(w);
+    m.insert(m.end(), b.begin(), b.end());
+  }
+  const mach_msg_size_t size = mach_msg_size_t(m.size());
+  std::memcpy(m.data() + offsetof(mach_msg_header_t, msgh_size), &size, sizeof size);
+  return m;
+}
+
 void write_seeds(const std::string& dir) {
   using machd::fuzzseeds::mig_request;
   using machd::fuzzseeds::write_seed;
@@ -176,6 +247,44 @@ void write_seeds(const std::string& dir) {
     put(&count, 4);
     seed("mach_vm_write", 0, out);
   }
+  // The task-port server's other routines (kern/task.cc): every special
+  // port flavor, setting one (a port descriptor naming the task's own
+  // port), registered ports, the exc-guard behavior, QoS policies, identity
+  // tokens. Port descriptors name the task's own port as a fresh task has
+  // it; the harness fills out-of-line port arrays itself.
+  const FreshNames names = fresh_names();
+  const mach_port_name_t self = names.self;
+  for (uint32_t which : {TASK_KERNEL_PORT, TASK_HOST_PORT, TASK_NAME_PORT, TASK_INSPECT_PORT, TASK_READ_PORT,
+                         TASK_ACCESS_PORT, TASK_DEBUG_CONTROL_PORT})
+    seed(("task_get_special_port_" + std::to_string(which)).c_str(), 0, mig_request(0, 0, 3409, {which}));
+  for (uint32_t which : {TASK_BOOTSTRAP_PORT, TASK_ACCESS_PORT, TASK_KERNEL_PORT, TASK_READ_PORT})
+    seed(("task_set_special_port_" + std::to_string(which)).c_str(), 0,
+         complex_request(3410, port_descriptor(self, MACH_MSG_TYPE_COPY_SEND), {which}));
+  seed("mach_ports_register", 0, complex_request(3403, ool_ports_descriptor(2), {2}));
+  seed("task_get_exc_guard_behavior", 0, mig_request(0, 0, 3452, {}));
+  seed("task_set_exc_guard_behavior", 0, mig_request(0, 0, 3453, {TASK_EXC_GUARD_MP_DELIVER}));
+  for (uint32_t flavor : {TASK_BASE_LATENCY_QOS_POLICY, TASK_BASE_THROUGHPUT_QOS_POLICY, TASK_CATEGORY_POLICY}) {
+    seed(("task_policy_set_" + std::to_string(flavor)).c_str(), 0, mig_request(0, 0, 3420, {flavor, 1, 2}));
+    seed(("task_policy_get_" + std::to_string(flavor)).c_str(), 0, mig_request(0, 0, 3421, {flavor, 1, 0}));
+  }
+  seed("task_create_identity_token", 0, mig_request(0, 0, 3457, {}));
+  seed("task_inspect", 0, mig_request(0, 0, 3451, {1 /*TASK_INSPECT_BASIC_COUNTS*/, 4}));
+  seed("task_get_exception_ports_info", 0, mig_request(0, 0, 3460, {EXC_MASK_ALL}));
+  seed("task_generate_corpse", 0, mig_request(0, 0, 3442, {}));
+  // Requests no routine has, carrying rights: the kernel task releases
+  // every right they carried (message_rights.cc). A port and a port array;
+  // the receive right of the reply port, guarded and not.
+  {
+    std::vector<uint8_t> d = port_descriptor(self, MACH_MSG_TYPE_COPY_SEND);
+    const std::vector<uint8_t> a = ool_ports_descriptor(2);
+    d.insert(d.end(), a.begin(), a.end());
+    seed("unknown_routine_with_rights", 0, complex_request(3499, d, {}, 2));
+    seed("unknown_routine_with_a_guarded_receive_right", 0,
+         complex_request(3499, guarded_port_descriptor(names.reply, MACH_MSG_TYPE_MOVE_RECEIVE), {}));
+    seed("unknown_routine_with_a_receive_right", 0,
+         complex_request(3499, port_descriptor(names.reply, MACH_MSG_TYPE_MOVE_RECEIVE), {}));
+  }
+  seed("task_terminate", 0, mig_request(0, 0, 3401, {}));
   seed("host_info", 1, mig_request(0, 0, 200, {1 /*HOST_BASIC_INFO*/, 12}));
   seed("host_get_clock_service", 1, mig_request(0, 0, 206, {0 /*SYSTEM_CLOCK*/}));
   seed("thread_info", 2, mig_request(0, 0, 3612, {3 /*THREAD_BASIC_INFO*/, 10}));

@@ -42,16 +42,18 @@ inline std::vector<uint8_t> simple_message(mach_port_name_t remote, mach_msg_typ
   return m;
 }
 
-// A MIG request: header (reply right made send-once from `reply`), the NDR
-// record, then the argument words.
+// A MIG request: header (reply right made send-once from `reply`), then,
+// for a routine with arguments, the NDR record and the argument words. (A
+// routine without any has a request of the header alone, as MIG lays it
+// out: its server refuses any other size.)
 inline std::vector<uint8_t> mig_request(mach_port_name_t remote, mach_port_name_t reply, mach_msg_id_t id,
                                         const std::vector<uint32_t>& words) {
+  const size_t body = words.empty() ? 0 : sizeof(NDR_record_t) + words.size() * 4;
   std::vector<uint8_t> m = simple_message(remote, MACH_MSG_TYPE_COPY_SEND, reply,
-                                          reply ? MACH_MSG_TYPE_MAKE_SEND_ONCE : 0, id,
-                                          sizeof(NDR_record_t) + words.size() * 4);
+                                          reply ? MACH_MSG_TYPE_MAKE_SEND_ONCE : 0, id, body);
+  if (words.empty()) return m;
   std::memcpy(m.data() + sizeof(mach_msg_header_t), &NDR_record, sizeof(NDR_record_t));
-  if (!words.empty())
-    std::memcpy(m.data() + sizeof(mach_msg_header_t) + sizeof(NDR_record_t), words.data(), words.size() * 4);
+  std::memcpy(m.data() + sizeof(mach_msg_header_t) + sizeof(NDR_record_t), words.data(), words.size() * 4);
   return m;
 }
 
