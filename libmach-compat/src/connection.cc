@@ -289,6 +289,10 @@ void allow_machd_to_access_memory(int sock) {
 
 }  // namespace
 
+void allow_machd_to_read_this_process() {
+  if (g_conn.sock >= 0) allow_machd_to_access_memory(g_conn.sock);
+}
+
 void connect_now(bool report_failure) {
   std::lock_guard<std::mutex> lk(g_connect_mu);
   if (g_conn.up) return;

@@ -118,6 +118,11 @@ uint64_t generation();
 // first Mach call, which connects then.
 void connect_now(bool report_failure = true);
 
+// Names machd as this process's ptracer again (YAMA), as the connection
+// did: a forked child (a crash's corpse) is not covered by its parent's.
+// Only system calls: safe in a signal handler.
+void allow_machd_to_read_this_process();
+
 // pthread_atfork child handler (registered by the library constructor).
 void after_fork_child();
 

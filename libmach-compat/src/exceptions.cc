@@ -13,7 +13,11 @@
 // A process about to die of a signal whose default action dumps core
 // (claimed: the five above and SIGABRT) first raises EXC_CRASH with XNU's
 // code layout (signal << 24 | exception << 20 | low 20 bits of the code),
-// as macOS does for crash reporters. SIGABRT itself is no exception.
+// as macOS does for crash reporters. SIGABRT itself is no exception. When
+// nobody handles it and some level takes EXC_CORPSE_NOTIFY, machd answers
+// MACHD_TSF_CORPSE_WANTED: the thread forks a child that only waits, whose
+// memory is the process's at the crash, and hands it to machd as the
+// corpse (machd/kern/corpse.h) before the process dies.
 //
 // MACH_COMPAT_EXCEPTIONS=0 in the environment leaves the signals alone.
 #include <mach/exception_types.h>
@@ -114,9 +118,14 @@ Exception exception_of(int sig, const siginfo_t* si, const ucontext_t* uc) {
 
 // Raises `e` for the calling thread, which waits (parked, its context
 // with machd) until machd decided. True when a handler answered
-// KERN_SUCCESS (*uc then holds the state it left).
-bool raise_and_wait(const Exception& e, ucontext_t* uc) {
-  if (e.type <= 0 || e.type >= 64 || !(exception_interest() & (uint64_t(1) << e.type))) return false;
+// KERN_SUCCESS (*uc then holds the state it left). `answer` (optional)
+// gets the answer's MACHD_TSF_* flags. EXC_CRASH is raised when some port
+// takes EXC_CORPSE_NOTIFY too.
+bool raise_and_wait(const Exception& e, ucontext_t* uc, uint32_t* answer = nullptr) {
+  if (e.type <= 0 || e.type >= 64) return false;
+  uint64_t wanted = uint64_t(1) << e.type;
+  if (e.type == EXC_CRASH) wanted |= uint64_t(1) << EXC_CORPSE_NOTIFY;
+  if (!(exception_interest() & wanted)) return false;
   if (t_raising) return false;  // a fault while raising one: the program's disposition
   t_raising = true;
   bool handled = false;
@@ -141,6 +150,7 @@ bool raise_and_wait(const Exception& e, ucontext_t* uc) {
     }
     if (r.result == KERN_SUCCESS) {
       const uint32_t flags = uint32_t(r.rets[0]);
+      if (answer != nullptr) *answer = flags;
       if (flags & MACHD_TSF_EXIT) syscall(SYS_exit, 0);  // thread_terminate while it waited
       // The answer sits in the channel (8-byte aligned, as the image needs);
       // no copy on what may be a small alternate signal stack.
@@ -160,14 +170,59 @@ bool on_fault(int sig, siginfo_t* si, ucontext_t* uc) { return raise_and_wait(ex
 
 bool never_an_exception(int, siginfo_t*, ucontext_t*) { return false; }
 
-// The process dies of `sig`: EXC_CRASH first (its reply changes nothing).
+// The corpse's process: a copy of this one at the crash that keeps its
+// memory for machd to read and does nothing else until machd kills it. It
+// holds no descriptor (a reader of a pipe the process wrote sees its end),
+// takes signals as their default actions (a signal to the process group
+// ends it too), and runs none of the program's code.
+[[noreturn]] void be_a_corpse() {
+  allow_machd_to_read_this_process();
+  syscall(SYS_close_range, 0, ~0u, 0);
+  // The kernel's struct sigaction, all zero: SIG_DFL (raw system calls:
+  // the library's own sigaction keeps the program's handlers).
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } dfl{};
+  for (int sig = 1; sig < 65; ++sig) syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
+  const uint64_t none = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
+  for (;;) syscall(SYS_pause);
+}
+
+// machd wants a corpse of the crash: fork it and hand it over. A refused
+// child is killed at once.
+void fork_corpse(uint64_t tid) {
+  const long child = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);  // fork() without the program's atfork handlers
+  if (child == 0) be_a_corpse();
+  if (child < 0) return;
+  CallBuilder b(MACHD_OP_CORPSE_FORKED);
+  CallResult r{};
+  if (b.ok()) {
+    b.args()[0] = tid;
+    b.args()[1] = uint64_t(child);
+    r = b.submit();
+  }
+  if (!b.ok() || r.machd_gone || r.result != KERN_SUCCESS) {
+    kill(pid_t(child), SIGKILL);
+    syscall(SYS_wait4, pid_t(child), nullptr, 0, nullptr);
+  }
+}
+
+// The process dies of `sig`: EXC_CRASH first (its reply changes nothing),
+// then the corpse if machd wants one.
 void on_crash(int sig, siginfo_t* si, ucontext_t* uc) {
   const Exception original = exception_of(sig, si, uc);
   Exception crash;
   crash.type = EXC_CRASH;
   crash.code = (int64_t(sig & 0xff) << 24) | (int64_t(original.type & 0xf) << 20) | (original.code & 0xfffff);
   crash.subcode = original.subcode;
-  if (uc != nullptr) raise_and_wait(crash, uc);
+  if (uc == nullptr) return;
+  uint32_t answer = 0;
+  raise_and_wait(crash, uc, &answer);
+  if (answer & MACHD_TSF_CORPSE_WANTED) fork_corpse(uint64_t(syscall(SYS_gettid)));
 }
 
 __attribute__((constructor(200))) void claim_fault_signals() {

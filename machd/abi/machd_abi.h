@@ -283,6 +283,8 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_agent_header) <= MACHD_AGENT_HEADER_SIZE
 #define MACHD_TSF_DIRTY 0x1u /* machd rewrote gregs/fpstate: load them */
 #define MACHD_TSF_EXIT 0x2u  /* end the thread instead of returning */
 #define MACHD_TSF_EXC_HANDLED 0x4u /* an exception handler answered KERN_SUCCESS: resume */
+#define MACHD_TSF_CORPSE_WANTED 0x8u /* EXC_CRASH: nobody handled it and a level takes
+                                        EXC_CORPSE_NOTIFY: fork the corpse (MACHD_OP_CORPSE_FORKED) */
 /* machd_thread_slot.fp_kind (handler) */
 #define MACHD_FP_NONE 0u
 #define MACHD_FP_FXSAVE 1u /* fpstate holds a 512-byte FXSAVE image */
@@ -436,6 +438,11 @@ enum machd_op {
   MACHD_OP_EMULATION_INHERIT = 62,  /* args {task (self), pid}: a forked child (pid: its parent) or an
                                        exec'd image (pid: its own) takes the emulation its parent or
                                        old image had (kern/emulation.h) → rets[0] = entries */
+  /* A crash's corpse (kern/corpse.h): after EXC_CRASH answered MACHD_TSF_CORPSE_WANTED, the
+   * crashing thread forked `child`, a copy of the process that only waits (its memory is the
+   * corpse's). args {tid (the caller's gettid()), child pid} → KERN_SUCCESS: machd keeps it as the
+   * corpse task (and ends it with SIGKILL); any error: the caller kills the child. */
+  MACHD_OP_CORPSE_FORKED = 63,
   /* The shared page of a semaphore: args {name of a send right to a
    * semaphore in the caller's space} → rets {fd tag, semaphore id}; the
    * memfd (one page, struct machd_semaphore_word at offset 0) travels as

@@ -98,6 +98,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   threads_ = std::make_unique<kern::Threads>();
   exception_ports_ = std::make_unique<kern::ExceptionPorts>();
   exception_delivery_ = std::make_unique<kern::ExceptionDelivery>(dispatch_);
+  corpses_ = std::make_unique<kern::Corpses>(dispatch_);
   emulations_ = std::make_unique<kern::Emulations>();
   vouchers_ = std::make_unique<kern::Vouchers>(*runtime_, kernel_set_);
   dispatch_.on_no_senders(kern::KType::kThread, [](ipc::KObject ko, mach_port_name_t, mach_port_mscount_t ms) {

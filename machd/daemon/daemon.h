@@ -28,6 +28,7 @@
 #include "fast_lanes.h"
 #include "ipc/kernel.h"
 #include "kern/agent.h"
+#include "kern/corpse.h"
 #include "kern/dispatch.h"
 #include "kern/exception_delivery.h"
 #include "kern/exception_ports.h"
@@ -183,6 +184,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<kern::Threads> threads_;
   std::unique_ptr<kern::ExceptionPorts> exception_ports_;
   std::unique_ptr<kern::ExceptionDelivery> exception_delivery_;
+  std::unique_ptr<kern::Corpses> corpses_;
   std::unique_ptr<kern::Emulations> emulations_;
   std::unique_ptr<kern::Vouchers> vouchers_;
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;

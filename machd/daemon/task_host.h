@@ -24,6 +24,11 @@ class TaskDirectory final : public kern::TaskHost {
   void set_loop(EventLoop* loop) { loop_ = loop; }
   uint64_t watch_fd(int fd, std::function<void()> on_readable) override;
   void unwatch_fd(uint64_t token) override;
+  bool add_process(ipc::TaskId task, pid_t pid, int pidfd) override {
+    add(task, pid, pidfd);
+    return true;
+  }
+  void remove_process(ipc::TaskId task) override { remove(task); }
 
  private:
   struct Entry {

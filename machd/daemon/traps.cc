@@ -11,6 +11,7 @@
 
 #include "kern/agent.h"
 #include "kern/clock.h"
+#include "kern/corpse.h"
 #include "kern/exception_delivery.h"
 #include "kern/emulation.h"
 #include "kern/host.h"
@@ -129,6 +130,7 @@ kern_return_t trap(Ctx& c) {
     return ret0<mach_port_name_t>(
         c, [&](auto* n) { return kern::tasks().task_for_pid(self, c.name(0), int(int32_t(c.a(1))), flavor, n); });
   }
+  if (c.req.op == MACHD_OP_CORPSE_FORKED) return kern::corpses_if_any()->adopt(self, pid_t(c.a(0)), pid_t(c.a(1)));
   if (c.req.op == MACHD_OP_PID_FOR_TASK) {
     int pid = 0;
     kern_return_t kr = kern::tasks().pid_for_task(self, c.name(0), &pid);

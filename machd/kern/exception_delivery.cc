@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "agent.h"
+#include "corpse.h"
 #include "task.h"
 #include "thread.h"
 #include "thread_state.h"
@@ -117,7 +118,11 @@ kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, uint32_t cha
   if (t == nullptr) return KERN_INVALID_ARGUMENT;
   bool wanted = false;
   for (int level = 0; level < 3 && !wanted; ++level) wanted = action_at(level, *t, exception) != nullptr;
-  if (!wanted) return KERN_FAILURE;
+  bool corpse = false;
+  Corpses* keeper = corpses_if_any();
+  if (exception == EXC_CRASH && keeper != nullptr && keeper->may_offer(task))
+    for (int level = 0; level < 3 && !corpse; ++level) corpse = action_at(level, *t, EXC_CORPSE_NOTIFY) != nullptr;
+  if (!wanted && !corpse) return KERN_FAILURE;
   // The image, aligned (the request's bytes are not).
   auto image = std::make_unique<machd_thread_slot>();
   memcpy(image.get(), context, size);
@@ -138,8 +143,24 @@ kern_return_t ExceptionDelivery::raise(ipc::TaskId task, pid_t tid, uint32_t cha
   p.exception = exception;
   p.codes[0] = code;
   p.codes[1] = subcode;
-  deliver_next(p);
+  p.corpse_offer = corpse;
+  deliver_next(p);  // (no level takes EXC_CRASH itself: finishes at once)
   return KERN_SUCCESS;
+}
+
+void ExceptionDelivery::raise_from_kernel(ipc::TaskId task, Thread& t, exception_type_t exception, int64_t code,
+                                          int64_t subcode, std::function<void()> done) {
+  const uint64_t id = next_id_++;
+  threads().hold(t, [](kern_return_t) {});  // parked for good: held at once
+  Pending& p = pending_[id];
+  p.id = id;
+  p.thread = t.id;
+  p.task = task;
+  p.exception = exception;
+  p.codes[0] = code;
+  p.codes[1] = subcode;
+  p.on_finish = std::move(done);
+  deliver_next(p);
 }
 
 void ExceptionDelivery::deliver_next(Pending& p) {
@@ -284,12 +305,21 @@ void ExceptionDelivery::finish(uint64_t id, bool handled) {
   if (it == pending_.end()) return;
   end_attempt(it->second);
   const uint64_t thread = it->second.thread;
+  const ipc::TaskId task = it->second.task;
+  const bool offer = it->second.corpse_offer && !handled;
+  const int64_t code = it->second.codes[0];
+  std::function<void()> on_finish = std::move(it->second.on_finish);
   pending_.erase(it);
   Thread* t = threads().of_id(thread);
-  if (t == nullptr) return;
-  if (machd_thread_slot* s = threads().parked_slot(*t); s != nullptr && handled)
-    std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_EXC_HANDLED, std::memory_order_release);
-  threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended
+  if (t != nullptr) {
+    if (machd_thread_slot* s = threads().parked_slot(*t); s != nullptr && (handled || offer)) {
+      if (offer) corpses_if_any()->offer(task, t->tid, *s, code);
+      std::atomic_ref<uint32_t>(s->flags).fetch_or(handled ? MACHD_TSF_EXC_HANDLED : MACHD_TSF_CORPSE_WANTED,
+                                                   std::memory_order_release);
+    }
+    threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended
+  }
+  if (on_finish) on_finish();
 }
 
 void ExceptionDelivery::task_terminating(ipc::TaskId task) {

@@ -63,6 +63,8 @@
 
 namespace machd::kern {
 
+struct Thread;
+
 class ExceptionDelivery final : public TaskObserver {
  public:
   explicit ExceptionDelivery(Dispatch& dispatch);
@@ -78,8 +80,19 @@ class ExceptionDelivery final : public TaskObserver {
   // `exception`; KERN_ABORTED, a stop is in flight (ask again);
   // KERN_INVALID_ARGUMENT, not a thread of the task, not an exception type,
   // or a short context.
+  // EXC_CRASH: a level that takes EXC_CORPSE_NOTIFY makes it wanted too;
+  // when no handler answers KERN_SUCCESS, the answer's flags have
+  // MACHD_TSF_CORPSE_WANTED and the context is kept for the corpse
+  // (corpse.h).
   kern_return_t raise(ipc::TaskId task, pid_t tid, uint32_t channel, exception_type_t exception, int64_t code,
                       int64_t subcode, const uint8_t* context, size_t size);
+  // An exception machd raises itself on a thread that is parked for good (a
+  // corpse's frozen thread: EXC_CORPSE_NOTIFY), with the same triage and
+  // messages; nothing is answered to the thread. `done` is called once the
+  // delivery ended (a handler answered, or no level took it), not if the
+  // task ends first.
+  void raise_from_kernel(ipc::TaskId task, Thread& t, exception_type_t exception, int64_t code, int64_t subcode,
+                         std::function<void()> done);
 
   void task_terminating(ipc::TaskId task) override;
 
@@ -95,6 +108,8 @@ class ExceptionDelivery final : public TaskObserver {
     // Runs the attempt's MIG user stub again on the reply and applies it;
     // returns the stub's result (KERN_SUCCESS: handled).
     std::function<kern_return_t()> on_reply;
+    bool corpse_offer = false;          // EXC_CRASH: offer a corpse if nobody handles it
+    std::function<void()> on_finish;    // raise_from_kernel's `done`
   };
 
   // Tries the levels from p.next_level on; finishes when none takes it.

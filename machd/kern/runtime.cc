@@ -86,6 +86,19 @@ void Runtime::notify_task_terminating(ipc::TaskId t) {
   for (TaskObserver* o : observers_) o->task_terminating(t);
 }
 
+ipc::TaskId Runtime::create_task(const ipc::Credentials& creds) {
+  const ipc::TaskId t = kernel_.task_create(creds);
+  if (t == ipc::kNoTask) return t;
+  kernel_.port_insert_member(kt_, kernel_.task_port_kernel_name(t), kernel_set_);
+  return t;
+}
+
+void Runtime::end_task(ipc::TaskId t) {
+  notify_task_terminating(t);
+  host_.remove_process(t);
+  kernel_.task_terminate(t);
+}
+
 DeferredReply Runtime::defer() {
   DeferredReply d{request_.reply, request_.reply_type, request_.id};
   request_.reply = MACH_PORT_NULL;  // the routine owns it now

@@ -43,6 +43,10 @@ class TaskHost {
   // what made fd readable. The fd stays the caller's. 0: cannot watch.
   virtual uint64_t watch_fd(int /*fd*/, std::function<void()> /*on_readable*/) { return 0; }
   virtual void unwatch_fd(uint64_t /*token*/) {}
+  // A task machd made itself (Runtime::create_task: a corpse) is process
+  // `pid`, whose pidfd stays the caller's. False: not kept (no directory).
+  virtual bool add_process(ipc::TaskId /*task*/, pid_t /*pid*/, int /*pidfd*/) { return false; }
+  virtual void remove_process(ipc::TaskId /*task*/) {}
 };
 
 // Told when a task appears or goes (kernel objects of a task: its thread
@@ -121,6 +125,13 @@ class Runtime {
   void remove_observer(TaskObserver* o);
   void notify_task_created(ipc::TaskId t);
   void notify_task_terminating(ipc::TaskId t);
+  // A task without a connection, made by machd itself (a corpse): its
+  // port is served like every task port. The caller then tells the host
+  // its process and the observers (notify_task_created). kNoTask on failure.
+  ipc::TaskId create_task(const ipc::Credentials& creds);
+  // Ends such a task: the observers are told, the host forgets its
+  // process, and the IPC core destroys it.
+  void end_task(ipc::TaskId t);
 
   // The request being served, and how to answer it later.
   const Request& request() const { return request_; }

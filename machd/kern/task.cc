@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "corpse.h"
 #include "host.h"
 
 namespace machd::kern {
@@ -98,6 +99,9 @@ std::optional<ipc::TaskId> Tasks::translate(mach_port_t port, TaskFlavor weakest
   const ipc::KObject ko = runtime().object_of(port);
   const std::optional<TaskFlavor> f = flavor_of(type_of(ko));
   if (!f || *f > weakest || !alive(ipc::TaskId(ko.id))) return std::nullopt;
+  // As XNU's conversions: a routine that needs the control flavor never
+  // gets a corpse (corpse.h); read, inspect and name routines do.
+  if (weakest == TaskFlavor::kControl && is_corpse_task(ipc::TaskId(ko.id))) return std::nullopt;
   if (flavor) *flavor = *f;
   return ipc::TaskId(ko.id);
 }
@@ -106,6 +110,7 @@ std::optional<ipc::TaskId> Tasks::translate_name(ipc::TaskId caller, mach_port_n
   const ipc::KObject ko = kernel().kobject_of(caller, name);
   const std::optional<TaskFlavor> f = flavor_of(type_of(ko));
   if (!f || *f > weakest || !alive(ipc::TaskId(ko.id))) return std::nullopt;
+  if (weakest == TaskFlavor::kControl && is_corpse_task(ipc::TaskId(ko.id))) return std::nullopt;
   return ipc::TaskId(ko.id);
 }
 

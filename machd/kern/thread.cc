@@ -122,9 +122,23 @@ uint64_t Threads::exception_interest(ipc::TaskId task) const {
   return mask;
 }
 
+Thread* Threads::add_frozen(ipc::TaskId task, pid_t tid, const machd_thread_slot& state) {
+  if (by_tid_.count({task, tid})) return nullptr;
+  Thread* t = add(task, tid);
+  if (t == nullptr) return nullptr;
+  t->frozen = std::make_unique<machd_thread_slot>(state);
+  t->frozen->state = MACHD_TS_PARKED;
+  t->frozen->flags = 0;
+  t->frozen->tid = uint32_t(tid);
+  t->stop = Thread::Stop::kParked;
+  frozen_tasks_.insert(task);
+  return t;
+}
+
 Thread* Threads::of_tid(ipc::TaskId task, pid_t tid) {
   auto it = by_tid_.find({task, tid});
   if (it != by_tid_.end()) return by_id_[it->second].get();
+  if (frozen_tasks_.count(task)) return nullptr;  // a corpse has no other threads
   const pid_t pid = runtime().host().pid_of(task);
   if (pid <= 0 || tid <= 0 || tid == agent().agent_tid(task) || ended_.count({task, tid}) || !tid_alive(pid, tid))
     return nullptr;
@@ -139,6 +153,11 @@ Thread* Threads::of_id(uint64_t id) {
 std::vector<Thread*> Threads::of_task(ipc::TaskId task) {
   const pid_t pid = runtime().host().pid_of(task);
   std::vector<Thread*> out;
+  if (frozen_tasks_.count(task)) {
+    for (auto it = by_tid_.lower_bound({task, 0}); it != by_tid_.end() && it->first.first == task; ++it)
+      out.push_back(by_id_[it->second].get());
+    return out;
+  }
   if (pid <= 0) return out;
   const std::vector<pid_t> live = tids_of(pid);
   // Drop the threads that ended.
@@ -243,6 +262,7 @@ void Threads::unhold(Thread& t) {
 }
 
 machd_thread_slot* Threads::parked_slot(Thread& t) {
+  if (t.frozen) return t.frozen.get();
   if (t.stop != Thread::Stop::kParked || t.slot < 0) return nullptr;
   return agent().slot(t.task, uint32_t(t.slot));
 }
@@ -304,8 +324,9 @@ mach_port_name_t Threads::send_to(ipc::TaskId task, Thread& t) {
 }
 
 // Policies are not a reason to keep the port (they go with it, a difference from XNU).
+// A corpse's thread is its state: it is kept as long as its task.
 bool idle(const Thread& t) {
-  return t.holds == 0 && t.suspend_count == 0 && t.waiters.empty() && t.read_port == MACH_PORT_NULL &&
+  return !t.frozen && t.holds == 0 && t.suspend_count == 0 && t.waiters.empty() && t.read_port == MACH_PORT_NULL &&
          t.inspect_port == MACH_PORT_NULL && t.exc == nullptr;
 }
 
@@ -361,6 +382,7 @@ void Threads::task_terminating(ipc::TaskId task) {
     if (Thread* t = of_id(id)) forget(*t);
   slots_.erase(task);
   task_suspends_.erase(task);
+  frozen_tasks_.erase(task);
   for (auto it = ended_.lower_bound({task, 0}); it != ended_.end() && it->first == task;) it = ended_.erase(it);
 }
 

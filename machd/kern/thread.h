@@ -56,6 +56,9 @@ struct Thread {
   std::unique_ptr<ExceptionActions> exc;           // thread_set_exception_ports (kept while set)
   // Parked by a call of its own (park_from_call): how to let it go.
   std::function<void(const machd_thread_slot&)> on_release;
+  // A corpse's thread (add_frozen): its state when the task crashed, kept
+  // by machd; it is parked for good and lives as long as its task.
+  std::unique_ptr<machd_thread_slot> frozen;
 };
 
 class Threads final : public TaskObserver {
@@ -68,8 +71,15 @@ class Threads final : public TaskObserver {
   Thread* of_tid(ipc::TaskId task, pid_t tid);
   // The thread a port's object id denotes, nullptr if gone.
   Thread* of_id(uint64_t id);
-  // Every live thread of the task, in tid order (dead ones dropped).
+  // Every live thread of the task, in tid order (dead ones dropped). A
+  // corpse's: its frozen threads.
   std::vector<Thread*> of_task(ipc::TaskId task);
+
+  // A thread of a corpse task (kern/corpse.h): `tid` as the crashed task
+  // knew it, `state` its context then. It is parked with no slot and no
+  // agent: holds, get/set state and exceptions work on the copy machd
+  // keeps. Once a task has one, it has no other threads. nullptr: no port.
+  Thread* add_frozen(ipc::TaskId task, pid_t tid, const machd_thread_slot& state);
 
   // Adds a hold; `done` is called when the thread is parked (KERN_SUCCESS),
   // or with the error that prevented it. May call `done` before returning.
@@ -133,6 +143,7 @@ class Threads final : public TaskObserver {
   std::unordered_map<ipc::TaskId, std::bitset<MACHD_THREAD_SLOTS>> slots_;
   std::unordered_map<ipc::TaskId, uint32_t> task_suspends_;
   std::set<std::pair<ipc::TaskId, pid_t>> ended_;  // terminated, maybe still in procfs
+  std::set<ipc::TaskId> frozen_tasks_;              // corpses: their threads are frozen ones only
 };
 
 Threads& threads();

@@ -14,11 +14,19 @@
 
 namespace machd::kern {
 
-// The id of the object `port` denotes if its type is one of `types`.
+// Whether `ko` is a corpse's task or thread (corpse.h).
+bool is_corpse_object(ipc::KObject ko);
+
+// The id of the object `port` denotes if its type is one of `types`. As
+// XNU's conversions, a routine that takes only a control port (`types` is
+// {kTask} or {kThread}) never gets a corpse's: nothing changes a corpse.
 inline std::optional<uint64_t> translate(mach_port_t port, std::initializer_list<KType> types) {
   ipc::KObject ko = runtime().object_of(port);
-  for (KType t : types)
-    if (type_of(ko) == t) return ko.id;
+  for (KType t : types) {
+    if (type_of(ko) != t) continue;
+    if (types.size() == 1 && (t == KType::kTask || t == KType::kThread) && is_corpse_object(ko)) return std::nullopt;
+    return ko.id;
+  }
   return std::nullopt;
 }
 

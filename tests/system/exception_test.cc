@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <vector>
 #include <functional>
 #include <string>
 #include <thread>
@@ -691,6 +692,112 @@ TEST(ExceptionDelivery, CrashRaisesExcCrashWithTheSignalBeforeTheProcessDies) {
   EXPECT_EQ((seen.code[0] >> 24) & 0xff, SIGABRT);
   EXPECT_EQ(wait_exit(target.pid), 128 + SIGABRT);
   target.pid = -1;
+}
+
+// ---- corpses (machd/kern/corpse.h) ------------------------------------------------
+
+char g_corpse_marker[64];
+
+TEST(Corpses, AnUnhandledCrashLeavesACorpseThatTheCorpseNotifyHandlerReads) {
+  const Holdings before = holdings();
+  Target target([] {
+    strcpy(g_corpse_marker, "what the process held when it crashed");
+    return write_bad_address();
+  });
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CORPSE_NOTIFY, port, kStateIdentity64, x86_THREAD_STATE64),
+            KERN_SUCCESS);
+  Raised seen;
+  char read_back[64] = {};
+  int corpse_pid = 0;
+  mach_msg_type_number_t nthreads = 0;
+  x86_thread_state64_t thread_state{};
+  kern_return_t read = KERN_FAILURE, get_state = KERN_FAILURE, allocate = KERN_SUCCESS, set_state = KERN_SUCCESS;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    seen = r;
+    mach_vm_size_t got = 0;
+    read = mach_vm_read_overwrite(r.task, reinterpret_cast<mach_vm_address_t>(g_corpse_marker), sizeof read_back,
+                                  reinterpret_cast<mach_vm_address_t>(read_back), &got);
+    pid_for_task(r.task, &corpse_pid);
+    thread_act_array_t list = nullptr;
+    if (task_threads(r.task, &list, &nthreads) == KERN_SUCCESS) {
+      for (mach_msg_type_number_t i = 0; i < nthreads; ++i) mach_port_deallocate(mach_task_self(), list[i]);
+      vm_deallocate(mach_task_self(), vm_address_t(list), nthreads * sizeof *list);
+    }
+    mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
+    get_state = thread_get_state(r.thread, x86_THREAD_STATE64, thread_state_t(&thread_state), &count);
+    // What needs the control port is refused: nothing changes a corpse.
+    mach_vm_address_t at = 0;
+    allocate = mach_vm_allocate(r.task, &at, 4096, VM_FLAGS_ANYWHERE);
+    set_state = thread_set_state(r.thread, x86_THREAD_STATE64, thread_state_t(&thread_state), count);
+    return KERN_SUCCESS;
+  };
+  target.start();
+  // The process dies first; the handler hears of its corpse after.
+  EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
+  const pid_t crashed = target.pid;
+  target.pid = -1;
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  EXPECT_EQ(seen.exception, EXC_CORPSE_NOTIFY);
+  EXPECT_EQ(seen.code[0], EXC_CRASH);
+  EXPECT_EQ(seen.code[1], (int64_t(2) << 32) | SIGSEGV);  // XNU: OS_REASON_SIGNAL, the signal
+  EXPECT_EQ(read, KERN_SUCCESS);
+  EXPECT_STREQ(read_back, "what the process held when it crashed");
+  EXPECT_EQ(corpse_pid, crashed);
+  EXPECT_EQ(nthreads, 1u);
+  // The crashed thread's state at the fault, in the message and by thread_get_state.
+  const uint64_t fault_function = reinterpret_cast<uint64_t>(&write_bad_address);
+  EXPECT_GE(seen.state.__rip, fault_function);
+  EXPECT_LT(seen.state.__rip, fault_function + 64);
+  EXPECT_EQ(get_state, KERN_SUCCESS);
+  EXPECT_EQ(thread_state.__rip, seen.state.__rip);
+  EXPECT_EQ(allocate, KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(set_state, KERN_INVALID_ARGUMENT);
+  // The handler's reply dropped the last send right: the corpse is gone.
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+}
+
+TEST(Corpses, OnlyACrashThatNoHandlerTakesLeavesACorpse) {
+  for (kern_return_t crash_answer : {KERN_SUCCESS, KERN_FAILURE}) {
+    SCOPED_TRACE(crash_answer);
+    const Holdings before = holdings();
+    Target target([] { return write_bad_address(); });
+    OwnedPort port;
+    ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CRASH | EXC_MASK_CORPSE_NOTIFY, port, kDefault64,
+                                       THREAD_STATE_NONE),
+              KERN_SUCCESS);
+    std::vector<exception_type_t> seen;
+    g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+      seen.push_back(r.exception);
+      return r.exception == EXC_CRASH ? crash_answer : KERN_SUCCESS;
+    };
+    target.start();
+    ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);  // EXC_CRASH
+    EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
+    target.pid = -1;
+    if (crash_answer == KERN_SUCCESS) {
+      EXPECT_EQ(serve_one(port, 1000), MACH_RCV_TIMED_OUT);
+      EXPECT_EQ(seen, std::vector<exception_type_t>{EXC_CRASH});
+    } else {
+      EXPECT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+      EXPECT_EQ(seen, (std::vector<exception_type_t>{EXC_CRASH, EXC_CORPSE_NOTIFY}));
+    }
+    EXPECT_TRUE(wait_for_tasks(before.tasks));
+  }
+}
+
+TEST(Corpses, ACorpseNobodyIsToldOfEndsAtOnce) {
+  const Holdings before = holdings();
+  Target target([] { return write_bad_address(); });
+  {
+    OwnedPort port;
+    ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CORPSE_NOTIFY, port, kDefault64, THREAD_STATE_NONE),
+              KERN_SUCCESS);
+    target.start();
+    EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
+    target.pid = -1;
+  }  // the port dies with its message unread: the corpse's last send right goes with it
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
 }
 
 TEST(ExceptionDelivery, WithoutHandlersFaultsAndSignalsAreAsWithoutMachd) {

@@ -1,0 +1,118 @@
+// machd/kern/corpse.h — corpses: what is left of a task that died of a
+// crash, kept for a crash reporter to read (XNU's osfmk/corpses).
+//
+//   crashing thread (library)               machd
+//   -------------------------               -----
+//   EXC_CRASH raised (exception_delivery.h)  nobody handles it and a level
+//                                            takes EXC_CORPSE_NOTIFY: offer()
+//                                            keeps the thread's context;
+//                                        <-  the answer has MACHD_TSF_CORPSE_WANTED
+//   fork(): the child closes every fd
+//   and only waits; its memory is the
+//   process's at the crash
+//   MACHD_OP_CORPSE_FORKED {tid, child}  ->  adopt(): the child (checked: a
+//                                            child of the crashed process) is
+//                                            the corpse task's process
+//   the process dies of its signal       ->  once the crashed task has ended:
+//                                            EXC_CORPSE_NOTIFY to the crashed
+//                                            thread's, the task's or the host's
+//                                            port (the first that takes it)
+//
+// The corpse is a task of its own:
+//   - the read, inspect and name routines work on it (task_info,
+//     task_threads, mach_vm_read, mach_vm_region...: they read the child);
+//     those that need the control flavor refuse it (KERN_INVALID_ARGUMENT,
+//     as XNU's port conversions refuse corpses), so nothing changes it;
+//   - one thread, the crashed one (its tid as the crashed task knew it),
+//     frozen with its context at the crash (thread_get_state);
+//   - its IPC space holds no rights of its own (XNU terminates a corpse's
+//     space), and it has the crashed task's exception ports (thread and
+//     task level);
+//   - pid_for_task and the audit token name the crashed process.
+// EXC_CORPSE_NOTIFY carries codes {EXC_CRASH, (OS_REASON_SIGNAL << 32) |
+// signal} as XNU's task_deliver_crash_notification, and the corpse's thread
+// and task ports (identity behaviors). The corpse lives while anyone holds a
+// send right to its task port: when the last one goes (the handler
+// deallocates it, or nobody took the notification) machd kills the child
+// and the task ends. At most kMaxPerUser corpses exist per user at a time
+// (XNU: total_corpses_allowed); past that a crash makes none.
+#pragma once
+
+#include <mach/exception_types.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "dispatch.h"
+#include "machd_abi.h"
+#include "runtime.h"
+
+namespace machd::kern {
+
+class Corpses final : public TaskObserver {
+ public:
+  static constexpr uint32_t kMaxPerUser = 5;
+
+  explicit Corpses(Dispatch& dispatch);
+  ~Corpses() override;
+  Corpses(const Corpses&) = delete;
+  Corpses& operator=(const Corpses&) = delete;
+
+  // Whether thread `tid` of `task` (crashing, EXC_CRASH unhandled) may get
+  // a corpse: its user has fewer than kMaxPerUser and none is on offer for
+  // the thread yet.
+  bool may_offer(ipc::TaskId task) const;
+  // The crashing thread is told to fork one: `context` (its slot image at
+  // the crash) and the EXC_CRASH code are kept for adopt().
+  void offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code);
+  // MACHD_OP_CORPSE_FORKED. KERN_SUCCESS: `child` is the corpse's process.
+  // KERN_INVALID_ARGUMENT: no offer for the thread, or `child` is not a
+  // child of the task's process; KERN_FAILURE: the corpse could not be made.
+  kern_return_t adopt(ipc::TaskId task, pid_t tid, pid_t child);
+
+  // Whether `task` is a corpse.
+  bool is_corpse(ipc::TaskId task) const { return by_task_.count(task) != 0; }
+
+  void task_terminating(ipc::TaskId task) override;
+
+ private:
+  struct Offer {
+    pid_t tid = 0;
+    std::unique_ptr<machd_thread_slot> context;
+    int64_t crash_code = 0;
+  };
+  struct Corpse {
+    ipc::TaskId task = ipc::kNoTask;      // the corpse
+    ipc::TaskId crashed = ipc::kNoTask;   // the task it is left of (gone once notified)
+    uint32_t uid = 0;
+    pid_t child = 0;
+    int pidfd = -1;
+    uint64_t thread = 0;                  // its frozen thread (Thread::id)
+    int64_t codes[2] = {};
+    bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent
+  };
+
+  // The crashed task ended: tell the handlers.
+  void notify(ipc::TaskId corpse);
+  // The corpse's task port has no sender left.
+  void on_no_senders(ipc::KObject ko, mach_port_name_t port, mach_port_mscount_t mscount);
+  // Kills the child and ends the corpse task.
+  void end(ipc::TaskId corpse);
+  uint32_t count_of_user(uint32_t uid) const;
+
+  std::unordered_map<ipc::TaskId, std::unordered_map<pid_t, Offer>> offers_;  // by crashed task, tid
+  std::unordered_map<ipc::TaskId, Corpse> by_task_;
+};
+
+// The corpses of this machd (set by its constructor); nullptr when there
+// is no keeper (unit tests that make only some kernel objects).
+Corpses* corpses_if_any();
+// Whether `task` is a corpse.
+inline bool is_corpse_task(ipc::TaskId task) {
+  const Corpses* c = corpses_if_any();
+  return c != nullptr && c->is_corpse(task);
+}
+
+}  // namespace machd::kern
