@@ -20,6 +20,7 @@
 #include <mach/kern_return.h>
 
 #include "connection.h"
+#include "corpse.h"
 #include "emulation.h"
 #include "native_syscall.h"
 #include "machd_abi.h"
@@ -239,6 +240,16 @@ void run_call(machd_agent_call& c, uint32_t op, const uint64_t* a) {
       break;
     }
     case MACHD_AGENT_EMULATION: result = emulation_sync(); break;
+    case MACHD_AGENT_FORK_CORPSE: {
+      const pid_t child = fork_corpse_process();
+      if (child < 0) {
+        rets[1] = uint64_t(errno);
+        result = KERN_RESOURCE_SHORTAGE;
+      }
+      rets[0] = uint64_t(child < 0 ? 0 : child);
+      break;
+    }
+    case MACHD_AGENT_REAP_CORPSE: reap_corpse_process(pid_t(a[0])); break;
     default: result = KERN_INVALID_ARGUMENT;
   }
   c.result = result;

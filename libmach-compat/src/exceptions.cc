@@ -36,6 +36,7 @@
 
 #include "agent.h"
 #include "connection.h"
+#include "corpse.h"
 #include "machd_abi.h"
 #include "signals.h"
 
@@ -170,33 +171,10 @@ bool on_fault(int sig, siginfo_t* si, ucontext_t* uc) { return raise_and_wait(ex
 
 bool never_an_exception(int, siginfo_t*, ucontext_t*) { return false; }
 
-// The corpse's process: a copy of this one at the crash that keeps its
-// memory for machd to read and does nothing else until machd kills it. It
-// holds no descriptor (a reader of a pipe the process wrote sees its end),
-// takes signals as their default actions (a signal to the process group
-// ends it too), and runs none of the program's code.
-[[noreturn]] void be_a_corpse() {
-  allow_machd_to_read_this_process();
-  syscall(SYS_close_range, 0, ~0u, 0);
-  // The kernel's struct sigaction, all zero: SIG_DFL (raw system calls:
-  // the library's own sigaction keeps the program's handlers).
-  struct {
-    void* handler;
-    unsigned long flags;
-    void* restorer;
-    uint64_t mask;
-  } dfl{};
-  for (int sig = 1; sig < 65; ++sig) syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
-  const uint64_t none = 0;
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
-  for (;;) syscall(SYS_pause);
-}
-
 // machd wants a corpse of the crash: fork it and hand it over. A refused
 // child is killed at once.
 void fork_corpse(uint64_t tid) {
-  const long child = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);  // fork() without the program's atfork handlers
-  if (child == 0) be_a_corpse();
+  const pid_t child = fork_corpse_process();
   if (child < 0) return;
   CallBuilder b(MACHD_OP_CORPSE_FORKED);
   CallResult r{};
@@ -205,10 +183,7 @@ void fork_corpse(uint64_t tid) {
     b.args()[1] = uint64_t(child);
     r = b.submit();
   }
-  if (!b.ok() || r.machd_gone || r.result != KERN_SUCCESS) {
-    kill(pid_t(child), SIGKILL);
-    syscall(SYS_wait4, pid_t(child), nullptr, 0, nullptr);
-  }
+  if (!b.ok() || r.machd_gone || r.result != KERN_SUCCESS) reap_corpse_process(child);
 }
 
 // The process dies of `sig`: EXC_CRASH first (its reply changes nothing),

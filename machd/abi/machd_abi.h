@@ -246,6 +246,9 @@ enum machd_agent_op {
   MACHD_AGENT_EMULATION = 8, /* no args: the task's emulation changed (kern/emulation.h): fetch the
                                 vector and the server port and install them; KERN_NOT_SUPPORTED when
                                 the process cannot filter system calls (seccomp) */
+  MACHD_AGENT_FORK_CORPSE = 9, /* no args: fork the process's corpse (kern/corpse.h: a copy that only
+                                   waits, with no exit signal) -> rets[0] its pid */
+  MACHD_AGENT_REAP_CORPSE = 10, /* args {pid}: that corpse is done with: kill it and reap it */
   MACHD_AGENT_OP_COUNT
 };
 

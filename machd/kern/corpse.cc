@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "exception_delivery.h"
 #include "exception_ports.h"
 #include "process.h"
@@ -88,65 +89,145 @@ kern_return_t Corpses::adopt(ipc::TaskId task, pid_t tid, pid_t child) {
   per_task->second.erase(it);
   if (per_task->second.empty()) offers_.erase(per_task);
 
-  Runtime& rt = runtime();
-  const ipc::Credentials* cr = rt.kernel().credentials(task);
-  const pid_t pid = rt.host().pid_of(task);
-  // The child must be this task's: checked before and after its pidfd is
-  // taken, so that the pidfd cannot name a later process with the pid.
-  if (cr == nullptr || pid <= 0 || child <= 0 || parent_of(child) != pid) return KERN_INVALID_ARGUMENT;
-  const int pidfd = int(syscall(SYS_pidfd_open, child, 0));
-  if (pidfd < 0) return KERN_INVALID_ARGUMENT;
-  if (parent_of(child) != pid) {
-    close(pidfd);
-    return KERN_INVALID_ARGUMENT;
-  }
-
-  const ipc::Credentials creds = *cr;  // the corpse is the crashed process, as far as identity goes
-  const ipc::TaskId corpse = rt.create_task(creds);
-  if (corpse == ipc::kNoTask || !rt.host().add_process(corpse, child, pidfd)) {
-    if (corpse != ipc::kNoTask) rt.end_task(corpse);
-    close(pidfd);
-    return KERN_FAILURE;
-  }
+  const ipc::TaskId corpse = make(task, child, {FrozenThread{offer.tid, std::move(offer.context)}});
+  if (corpse == ipc::kNoTask) return KERN_INVALID_ARGUMENT;
   Corpse& c = by_task_[corpse];
-  c.task = corpse;
   c.crashed = task;
-  c.uid = creds.uid;
-  c.child = child;
-  c.pidfd = pidfd;
   const int signal = int((offer.crash_code >> 24) & 0xff);
   c.codes[0] = EXC_CRASH;
   c.codes[1] = (kOsReasonSignal << 32) | signal;
+  return KERN_SUCCESS;
+}
+
+ipc::TaskId Corpses::make(ipc::TaskId from, pid_t child, const std::vector<FrozenThread>& frozen) {
+  Runtime& rt = runtime();
+  const ipc::Credentials* cr = rt.kernel().credentials(from);
+  const pid_t pid = rt.host().pid_of(from);
+  // The child must be this task's: checked before and after its pidfd is
+  // taken, so that the pidfd cannot name a later process with the pid.
+  if (cr == nullptr || pid <= 0 || child <= 0 || frozen.empty() || parent_of(child) != pid) return ipc::kNoTask;
+  const int pidfd = int(syscall(SYS_pidfd_open, child, 0));
+  if (pidfd < 0) return ipc::kNoTask;
+  if (parent_of(child) != pid) {
+    close(pidfd);
+    return ipc::kNoTask;
+  }
+  const ipc::Credentials creds = *cr;  // the corpse is the process it was made of, as far as identity goes
+  const ipc::TaskId corpse = rt.create_task(creds);
+  if (corpse == ipc::kNoTask || !rt.host().add_process(corpse, child, pidfd)) {
+    if (corpse != ipc::kNoTask) rt.end_task(corpse);
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    close(pidfd);
+    return ipc::kNoTask;
+  }
+  Corpse& c = by_task_[corpse];
+  c.task = corpse;
+  c.uid = creds.uid;
+  c.child = child;
+  c.pidfd = pidfd;
   rt.notify_task_created(corpse);
   // No rights of its own: its send right to itself would keep it forever.
   rt.kernel().port_deallocate(corpse, rt.kernel().task_self_name(corpse));
 
-  Thread* frozen = threads().add_frozen(corpse, offer.tid, *offer.context);
-  Thread* crashed_thread = threads().of_tid(task, offer.tid);
   ExceptionActions& table = exception_ports().task_table(corpse);
   clear_exception_ports(table);
-  if (const ExceptionActions* from = exception_ports().find_task_table(task)) copy_actions(*from, table);
-  if (frozen != nullptr && crashed_thread != nullptr && crashed_thread->exc) {
-    frozen->exc = std::make_unique<ExceptionActions>();
-    copy_actions(*crashed_thread->exc, *frozen->exc);
+  if (const ExceptionActions* actions = exception_ports().find_task_table(from)) copy_actions(*actions, table);
+  for (const FrozenThread& f : frozen) {
+    ThreadProc facts;
+    read_thread_proc(pid, f.tid, facts);  // (all zero if it is gone)
+    Thread* t = threads().add_frozen(corpse, f.tid, *f.context, facts);
+    if (t == nullptr) continue;
+    if (c.thread == 0) c.thread = t->id;
+    const Thread* original = threads().of_tid(from, f.tid);
+    if (original != nullptr && original->exc) {
+      t->exc = std::make_unique<ExceptionActions>();
+      copy_actions(*original->exc, *t->exc);
+    }
   }
-  if (frozen == nullptr) {
+  if (c.thread == 0) {
     end(corpse);
-    return KERN_FAILURE;
+    return ipc::kNoTask;
   }
-  c.thread = frozen->id;
-  spdlog::debug("task {} (pid {}): corpse task {} of thread {} (process {})", task, pid, corpse, offer.tid, child);
+  spdlog::debug("task {} (pid {}): corpse task {} ({} threads, process {})", from, pid, corpse, frozen.size(), child);
+  return corpse;
+}
+
+struct Corpses::Generation {
+  ipc::TaskId task = ipc::kNoTask;
+  uint32_t uid = 0;
+  std::vector<uint64_t> held;  // Thread::id of each thread held for it
+  size_t waiting = 0;          // holds not parked yet
+  Generated done;
+};
+
+kern_return_t Corpses::generate(ipc::TaskId task, Generated done) {
+  const ipc::Credentials* cr = runtime().kernel().credentials(task);
+  if (cr == nullptr || is_corpse(task)) return KERN_INVALID_ARGUMENT;  // XNU: no corpse of a corpse
+  if (count_of_user(cr->uid) >= kMaxPerUser) return KERN_RESOURCE_SHORTAGE;
+  auto g = std::make_shared<Generation>();
+  g->task = task;
+  g->uid = cr->uid;
+  g->done = std::move(done);
+  ++generating_[g->uid];
+  const std::vector<Thread*> all = threads().of_task(task);
+  g->waiting = all.size() + 1;  // one more until every hold was asked
+  for (Thread* t : all) {
+    g->held.push_back(t->id);
+    threads().hold(*t, [this, g](kern_return_t) {
+      if (--g->waiting == 0) fork_generated(g);
+    });
+  }
+  if (--g->waiting == 0) fork_generated(g);
   return KERN_SUCCESS;
+}
+
+void Corpses::fork_generated(const std::shared_ptr<Generation>& g) {
+  // Every thread is parked (or gone): their contexts now, then the fork.
+  std::vector<FrozenThread> frozen;
+  for (uint64_t id : g->held) {
+    Thread* t = threads().of_id(id);
+    machd_thread_slot* slot = t ? threads().parked_slot(*t) : nullptr;
+    if (slot != nullptr) frozen.push_back({t->tid, std::make_shared<const machd_thread_slot>(*slot)});
+  }
+  AgentCall call;
+  call.op = MACHD_AGENT_FORK_CORPSE;
+  agent().request(g->task, call, [this, g, frozen = std::move(frozen)](const AgentResult& r) {
+    ipc::TaskId corpse = ipc::kNoTask;
+    kern_return_t kr = r.result;
+    if (kr == KERN_SUCCESS) {
+      // (No thread to give it: XNU's corpses always have one.)
+      corpse = frozen.empty() ? ipc::kNoTask : make(g->task, pid_t(r.rets[0]), frozen);
+      if (corpse == ipc::kNoTask) {
+        kr = KERN_FAILURE;
+        reap(g->task, pid_t(r.rets[0]), -1);
+      }
+    }
+    for (uint64_t id : g->held)
+      if (Thread* t = threads().of_id(id)) threads().unhold(*t);
+    if (--generating_[g->uid] == 0) generating_.erase(g->uid);
+    if (corpse == ipc::kNoTask) return g->done(kr, MACH_PORT_NULL);
+    by_task_[corpse].maker = g->task;
+    by_task_[corpse].notifying = true;  // never notified
+    Runtime& rt = runtime();
+    const mach_port_name_t port = rt.kernel().task_port_kernel_name(corpse);
+    const mach_port_name_t send = rt.make_send(rt.kt(), port);
+    if (!MACH_PORT_VALID(send)) {
+      end(corpse);
+      return g->done(KERN_RESOURCE_SHORTAGE, MACH_PORT_NULL);
+    }
+    g->done(KERN_SUCCESS, send);
+    // The reply holds the only send right now (or destroyed it): the corpse
+    // ends when it goes.
+    rt.kernel().kobject_request_no_senders(port);
+  });
 }
 
 void Corpses::task_terminating(ipc::TaskId task) {
   offers_.erase(task);
   if (auto it = by_task_.find(task); it != by_task_.end()) {  // a corpse ends
-    if (it->second.pidfd >= 0) {
-      syscall(SYS_pidfd_send_signal, it->second.pidfd, SIGKILL, nullptr, 0);
-      close(it->second.pidfd);
-    }
+    const Corpse c = it->second;
     by_task_.erase(it);
+    reap(c.maker, c.child, c.pidfd);
     return;
   }
   // A crashed task ends: its corpses' handlers are told once it is gone
@@ -185,6 +266,20 @@ void Corpses::on_no_senders(ipc::KObject ko, mach_port_name_t port, mach_port_ms
     return;
   }
   end(task);
+}
+
+void Corpses::reap(ipc::TaskId maker, pid_t child, int pidfd) {
+  if (pidfd >= 0) {
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+    close(pidfd);
+  }
+  // A live task's corpse process is its child: its agent kills (if machd
+  // could not) and reaps it.
+  if (maker == ipc::kNoTask || child <= 0 || runtime().kernel().credentials(maker) == nullptr) return;
+  AgentCall call;
+  call.op = MACHD_AGENT_REAP_CORPSE;
+  call.args[0] = uint64_t(child);
+  agent().request(maker, call, [](const AgentResult&) {});
 }
 
 void Corpses::end(ipc::TaskId corpse) {

@@ -36,14 +36,24 @@
 // deallocates it, or nobody took the notification) machd kills the child
 // and the task ends. At most kMaxPerUser corpses exist per user at a time
 // (XNU: total_corpses_allowed); past that a crash makes none.
+//
+// task_generate_corpse(task) makes one of a live task: machd parks every
+// thread of it (as task_suspend does) and keeps their contexts, asks the
+// task's agent to fork the corpse's process (MACHD_AGENT_FORK_CORPSE),
+// lets the threads go and answers with the corpse's task port (its only
+// send right: the corpse ends when the caller drops it). No notification
+// is sent for such a corpse. The forked process has no exit signal, so the
+// program never sees it; machd asks the agent to reap it once killed.
 #pragma once
 
 #include <mach/exception_types.h>
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "dispatch.h"
 #include "machd_abi.h"
@@ -72,6 +82,14 @@ class Corpses final : public TaskObserver {
   // child of the task's process; KERN_FAILURE: the corpse could not be made.
   kern_return_t adopt(ipc::TaskId task, pid_t tid, pid_t child);
 
+  // task_generate_corpse: a corpse of live `task`, made asynchronously;
+  // `done` gets KERN_SUCCESS and a kernel-task send right to the corpse's
+  // task port (for the reply to move), or the error. Refused at once
+  // (`done` not called): KERN_INVALID_ARGUMENT for a corpse or a gone
+  // task, KERN_RESOURCE_SHORTAGE past kMaxPerUser.
+  using Generated = std::function<void(kern_return_t, mach_port_name_t)>;
+  kern_return_t generate(ipc::TaskId task, Generated done);
+
   // Whether `task` is a corpse.
   bool is_corpse(ipc::TaskId task) const { return by_task_.count(task) != 0; }
 
@@ -85,25 +103,42 @@ class Corpses final : public TaskObserver {
   };
   struct Corpse {
     ipc::TaskId task = ipc::kNoTask;      // the corpse
-    ipc::TaskId crashed = ipc::kNoTask;   // the task it is left of (gone once notified)
+    ipc::TaskId crashed = ipc::kNoTask;   // the task it is left of, until it is notified
+    ipc::TaskId maker = ipc::kNoTask;     // the live task that forked it (task_generate_corpse)
     uint32_t uid = 0;
     pid_t child = 0;
     int pidfd = -1;
-    uint64_t thread = 0;                  // its frozen thread (Thread::id)
+    uint64_t thread = 0;                  // its first frozen thread (Thread::id)
     int64_t codes[2] = {};
-    bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent
+    bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent (or never to be)
   };
+  // A thread's context, kept for the corpse.
+  struct FrozenThread {
+    pid_t tid = 0;
+    std::shared_ptr<const machd_thread_slot> context;
+  };
+  struct Generation;
 
+  // The corpse of `from` (its process forked `child`): a task with these
+  // threads and `from`'s exception ports. kNoTask if `child` is not a
+  // child of `from`'s process, or it could not be made.
+  ipc::TaskId make(ipc::TaskId from, pid_t child, const std::vector<FrozenThread>& frozen);
+  // All of a generation's threads are parked: fork.
+  void fork_generated(const std::shared_ptr<Generation>& g);
   // The crashed task ended: tell the handlers.
   void notify(ipc::TaskId corpse);
   // The corpse's task port has no sender left.
   void on_no_senders(ipc::KObject ko, mach_port_name_t port, mach_port_mscount_t mscount);
   // Kills the child and ends the corpse task.
   void end(ipc::TaskId corpse);
+  // Kills a corpse's process (`pidfd`, when machd has one) and, when a
+  // live task forked it, has that task's agent kill and reap it.
+  void reap(ipc::TaskId maker, pid_t child, int pidfd);
   uint32_t count_of_user(uint32_t uid) const;
 
   std::unordered_map<ipc::TaskId, std::unordered_map<pid_t, Offer>> offers_;  // by crashed task, tid
   std::unordered_map<ipc::TaskId, Corpse> by_task_;
+  std::unordered_map<uint32_t, uint32_t> generating_;  // by uid: task_generate_corpse in progress
 };
 
 // The corpses of this machd (set by its constructor); nullptr when there

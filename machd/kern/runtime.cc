@@ -140,6 +140,20 @@ void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size)
   send(std::move(msg));
 }
 
+void Runtime::send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition) {
+  struct {
+    mach_msg_header_t head;
+    mach_msg_body_t body;
+    mach_msg_port_descriptor_t port;
+  } r{};
+  r.head.msgh_bits = MACH_MSGH_BITS_COMPLEX;
+  r.body.msgh_descriptor_count = 1;
+  r.port.name = port;
+  r.port.disposition = disposition;
+  r.port.type = MACH_MSG_PORT_DESCRIPTOR;
+  send_reply(d, &r, sizeof r);
+}
+
 void Runtime::run_after_reply() {
   std::vector<std::function<void()>> run;
   run.swap(after_reply_);

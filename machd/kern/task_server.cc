@@ -8,6 +8,7 @@
 // suspension and VM routines of task.defs are the thread and VM objects'.
 #include <mach/task_info.h>
 
+#include "corpse.h"
 #include "runtime.h"
 #include "task.h"
 #include "task_info.h"
@@ -126,6 +127,23 @@ kern_return_t task_get_exc_guard_behavior(task_inspect_t task, task_exc_guard_be
 kern_return_t task_set_exc_guard_behavior(task_t task, task_exc_guard_behavior_t behavior) {
   TASK_OR(t, task, kControl, KERN_INVALID_TASK);
   return tasks().set_exc_guard(*t, behavior);
+}
+
+kern_return_t task_generate_corpse(task_read_t task, mach_port_t* corpse_task_port) {
+  TASK_OR(t, task, kRead, KERN_INVALID_ARGUMENT);
+  (void)corpse_task_port;
+  machd::kern::Corpses* keeper = machd::kern::corpses_if_any();
+  if (keeper == nullptr) return KERN_NOT_SUPPORTED;
+  const machd::kern::DeferredReply d = runtime().defer();
+  const kern_return_t kr = keeper->generate(*t, [d](kern_return_t kr, mach_port_name_t port) {
+    if (kr != KERN_SUCCESS) return runtime().send_error_reply(d, kr);
+    if (!MACH_PORT_VALID(d.reply)) return runtime().release_send(port);  // nobody to answer: the corpse ends
+    static_assert(sizeof(__Reply__task_generate_corpse_t) ==
+                  sizeof(mach_msg_header_t) + sizeof(mach_msg_body_t) + sizeof(mach_msg_port_descriptor_t));
+    runtime().send_port_reply(d, port, MACH_MSG_TYPE_MOVE_SEND);
+  });
+  if (kr != KERN_SUCCESS) runtime().send_error_reply(d, kr);
+  return MIG_NO_REPLY;
 }
 
 kern_return_t task_create_identity_token(task_t task, task_id_token_t* token) {

@@ -35,6 +35,17 @@
 
 namespace machd::kern {
 
+// Linux facts about a thread (procfs); false if it is gone.
+struct ThreadProc {
+  char state = '?';      // R, S, D, T, t, Z, ...
+  uint64_t utime_us = 0;
+  uint64_t stime_us = 0;
+  int priority = 0;
+  int nice = 0;
+  std::string name;
+};
+bool read_thread_proc(pid_t pid, pid_t tid, ThreadProc& out);
+
 struct Thread {
   uint64_t id = 0;
   ipc::TaskId task = ipc::kNoTask;
@@ -57,8 +68,10 @@ struct Thread {
   // Parked by a call of its own (park_from_call): how to let it go.
   std::function<void(const machd_thread_slot&)> on_release;
   // A corpse's thread (add_frozen): its state when the task crashed, kept
-  // by machd; it is parked for good and lives as long as its task.
+  // by machd; it is parked for good and lives as long as its task. Its
+  // procfs facts then (times, name) stand for procfs's.
   std::unique_ptr<machd_thread_slot> frozen;
+  ThreadProc frozen_facts;
 };
 
 class Threads final : public TaskObserver {
@@ -76,10 +89,11 @@ class Threads final : public TaskObserver {
   std::vector<Thread*> of_task(ipc::TaskId task);
 
   // A thread of a corpse task (kern/corpse.h): `tid` as the crashed task
-  // knew it, `state` its context then. It is parked with no slot and no
-  // agent: holds, get/set state and exceptions work on the copy machd
-  // keeps. Once a task has one, it has no other threads. nullptr: no port.
-  Thread* add_frozen(ipc::TaskId task, pid_t tid, const machd_thread_slot& state);
+  // knew it, `state` its context then, `facts` what procfs said of it. It
+  // is parked with no slot and no agent: holds, get/set state, thread_info
+  // and exceptions work on the copies machd keeps. Once a task has one, it
+  // has no other threads. nullptr: no port.
+  Thread* add_frozen(ipc::TaskId task, pid_t tid, const machd_thread_slot& state, const ThreadProc& facts);
 
   // Adds a hold; `done` is called when the thread is parked (KERN_SUCCESS),
   // or with the error that prevented it. May call `done` before returning.
@@ -152,16 +166,6 @@ Threads& threads();
 // user reference more per call); MACH_PORT_NULL if tid is not its thread.
 mach_port_name_t thread_self(ipc::TaskId task, pid_t tid);
 
-// Linux facts about a thread (procfs); false if it is gone.
-struct ThreadProc {
-  char state = '?';      // R, S, D, T, t, Z, ...
-  uint64_t utime_us = 0;
-  uint64_t stime_us = 0;
-  int priority = 0;
-  int nice = 0;
-  std::string name;
-};
-bool read_thread_proc(pid_t pid, pid_t tid, ThreadProc& out);
 // The tids of a process (/proc/PID/task).
 std::vector<pid_t> tids_of(pid_t pid);
 

@@ -85,22 +85,13 @@ void reply_state(const DeferredReply& d, Thread& t, int flavor, mach_msg_type_nu
   runtime().send_reply(d, &r, sizeof r - sizeof r.old_state + count * sizeof(natural_t));
 }
 
-// A deferred reply carrying one port (thread_create's, task_suspend2's
-// layout: header, body, one port descriptor).
-void send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition) {
-  static_assert(sizeof(__Reply__thread_create_t) == sizeof(__Reply__task_suspend2_t));
-  __Reply__thread_create_t r{};
-  r.Head.msgh_bits = MACH_MSGH_BITS_COMPLEX;
-  r.msgh_body.msgh_descriptor_count = 1;
-  r.child_act.name = port;
-  r.child_act.disposition = disposition;
-  r.child_act.type = MACH_MSG_PORT_DESCRIPTOR;
-  runtime().send_reply(d, &r, sizeof r);
-}
+// (Runtime::send_port_reply's layout.)
+constexpr size_t kOnePortReply = sizeof(mach_msg_header_t) + sizeof(mach_msg_body_t) + sizeof(mach_msg_port_descriptor_t);
+static_assert(sizeof(__Reply__thread_create_t) == kOnePortReply && sizeof(__Reply__task_suspend2_t) == kOnePortReply);
 
 void reply_port(const DeferredReply& d, Thread& t) {
   const mach_port_name_t port = threads().reply_send(t);
-  send_port_reply(d, port, MACH_MSG_TYPE_COPY_SEND);
+  runtime().send_port_reply(d, port, MACH_MSG_TYPE_COPY_SEND);
   threads().release_reply_send(port);
 }
 
@@ -279,7 +270,10 @@ kern_return_t thread_info(thread_inspect_t port, thread_flavor_t flavor, thread_
   Thread* t = inspectable(port);
   if (t == nullptr) return KERN_INVALID_ARGUMENT;
   ThreadProc p;
-  if (!read_thread_proc(runtime().host().pid_of(t->task), t->tid, p)) return KERN_TERMINATED;
+  if (t->frozen)
+    p = t->frozen_facts;
+  else if (!read_thread_proc(runtime().host().pid_of(t->task), t->tid, p))
+    return KERN_TERMINATED;
   switch (flavor) {
     case THREAD_BASIC_INFO: {
       if (*cnt < THREAD_BASIC_INFO_COUNT) return KERN_INVALID_ARGUMENT;
@@ -302,7 +296,8 @@ kern_return_t thread_info(thread_inspect_t port, thread_flavor_t flavor, thread_
       if (*cnt < THREAD_IDENTIFIER_INFO_COUNT) return KERN_INVALID_ARGUMENT;
       thread_identifier_info_data_t id{};
       id.thread_id = uint64_t(t->tid);
-      id.thread_handle = t->slot >= 0 && threads().parked_slot(*t) ? threads().parked_slot(*t)->fs_base : 0;
+      const machd_thread_slot* parked = threads().parked_slot(*t);
+      id.thread_handle = parked != nullptr ? parked->fs_base : 0;
       id.dispatch_qaddr = 0;
       memcpy(out, &id, sizeof id);
       *cnt = THREAD_IDENTIFIER_INFO_COUNT;
@@ -477,7 +472,7 @@ kern_return_t task_suspend2(task_read_t task, task_suspension_token_t* token) {
   DeferredReply d = runtime().defer();
   suspend_task(*id, [d, port](kern_return_t kr) {
     if (kr != KERN_SUCCESS) return runtime().send_error_reply(d, kr);
-    send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+    runtime().send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE);
   });
   return MIG_NO_REPLY;
 }

@@ -74,13 +74,8 @@ extern "C" kern_return_t host_default_memory_manager(host_priv_t host_priv, memo
   }
   // The reply moves the right (the generated stub would make one, which
   // only a receiver can).
-  machd::kern::DeferredReply d = rt.defer();
-  __Reply__host_default_memory_manager_t r{};
-  r.Head.msgh_bits = MACH_MSGH_BITS_COMPLEX;
-  r.msgh_body.msgh_descriptor_count = 1;
-  r.default_manager.name = out;
-  r.default_manager.disposition = MACH_MSG_TYPE_MOVE_SEND;
-  r.default_manager.type = MACH_MSG_PORT_DESCRIPTOR;
-  rt.send_reply(d, &r, sizeof r);
+  static_assert(sizeof(__Reply__host_default_memory_manager_t) ==
+                sizeof(mach_msg_header_t) + sizeof(mach_msg_body_t) + sizeof(mach_msg_port_descriptor_t));
+  rt.send_port_reply(rt.defer(), out, MACH_MSG_TYPE_MOVE_SEND);
   return MIG_NO_REPLY;
 }

@@ -12,6 +12,7 @@
 #include <mach/mach.h>
 #include <mach/mach_exc.h>
 #include <mach/mach_vm.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <poll.h>
@@ -797,6 +798,86 @@ TEST(Corpses, ACorpseNobodyIsToldOfEndsAtOnce) {
     EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
     target.pid = -1;
   }  // the port dies with its message unread: the corpse's last send right goes with it
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+}
+
+// The processes this one forked that are not reaped yet (every thread's).
+size_t unreaped_children() {
+  size_t n = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string path = std::string("/proc/self/task/") + e->d_name + "/children";
+    if (FILE* f = fopen(path.c_str(), "r")) {
+      int pid = 0;
+      while (fscanf(f, "%d", &pid) == 1) ++n;
+      fclose(f);
+    }
+  }
+  closedir(d);
+  return n;
+}
+
+char g_live_buffer[64];
+
+TEST(Corpses, GenerateCorpseKeepsTheTasksMemoryAsItWasAndEndsWithItsLastRight) {
+  const Holdings before = holdings();
+  const size_t children = unreaped_children();
+  strcpy(g_live_buffer, "as it was when the corpse was made");
+  mach_port_t corpse = MACH_PORT_NULL;
+  ASSERT_EQ(task_generate_corpse(mach_task_self(), &corpse), KERN_SUCCESS);
+  strcpy(g_live_buffer, "changed after");  // the task goes on; the corpse keeps the old bytes
+  char read_back[64] = {};
+  mach_vm_size_t got = 0;
+  EXPECT_EQ(mach_vm_read_overwrite(corpse, reinterpret_cast<mach_vm_address_t>(g_live_buffer), sizeof read_back,
+                                   reinterpret_cast<mach_vm_address_t>(read_back), &got),
+            KERN_SUCCESS);
+  EXPECT_STREQ(read_back, "as it was when the corpse was made");
+  int pid = 0;
+  EXPECT_EQ(pid_for_task(corpse, &pid), KERN_SUCCESS);
+  EXPECT_EQ(pid, getpid());
+  // Every thread of the task, each with the state it had.
+  thread_act_array_t list = nullptr;
+  mach_msg_type_number_t nthreads = 0;
+  ASSERT_EQ(task_threads(corpse, &list, &nthreads), KERN_SUCCESS);
+  EXPECT_GE(nthreads, 1u);
+  bool this_thread = false;
+  for (mach_msg_type_number_t i = 0; i < nthreads; ++i) {
+    x86_thread_state64_t state{};
+    mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
+    EXPECT_EQ(thread_get_state(list[i], x86_THREAD_STATE64, thread_state_t(&state), &count), KERN_SUCCESS);
+    this_thread |= tid_of(list[i]) == pid_t(syscall(SYS_gettid));
+    mach_port_deallocate(mach_task_self(), list[i]);
+  }
+  vm_deallocate(mach_task_self(), vm_address_t(list), nthreads * sizeof *list);
+  EXPECT_TRUE(this_thread);
+  mach_port_t corpse_of_corpse = MACH_PORT_NULL;
+  EXPECT_EQ(task_generate_corpse(corpse, &corpse_of_corpse), KERN_INVALID_ARGUMENT);  // as XNU
+  EXPECT_EQ(unreaped_children(), children + 1);
+  ASSERT_EQ(mach_port_deallocate(mach_task_self(), corpse), KERN_SUCCESS);
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+  // The corpse's process is killed and reaped; the program never saw it.
+  for (int i = 0; i < 250 && unreaped_children() > children; ++i) usleep(20000);
+  EXPECT_EQ(unreaped_children(), children);
+}
+
+TEST(Corpses, AUserHasAtMostFiveCorpsesAtATime) {
+  const Holdings before = holdings();
+  std::vector<mach_port_t> corpses;
+  for (int i = 0; i < 5; ++i) {
+    mach_port_t c = MACH_PORT_NULL;
+    ASSERT_EQ(task_generate_corpse(mach_task_self(), &c), KERN_SUCCESS) << i;
+    corpses.push_back(c);
+  }
+  mach_port_t sixth = MACH_PORT_NULL;
+  EXPECT_EQ(task_generate_corpse(mach_task_self(), &sixth), KERN_RESOURCE_SHORTAGE);
+  mach_port_deallocate(mach_task_self(), corpses.back());
+  corpses.pop_back();
+  ASSERT_TRUE(wait_for_tasks(before.tasks + 4));
+  EXPECT_EQ(task_generate_corpse(mach_task_self(), &sixth), KERN_SUCCESS);  // room again
+  corpses.push_back(sixth);
+  for (mach_port_t c : corpses) mach_port_deallocate(mach_task_self(), c);
   EXPECT_TRUE(wait_for_tasks(before.tasks));
 }
 
