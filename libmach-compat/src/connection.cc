@@ -289,6 +289,8 @@ void allow_machd_to_access_memory(int sock) {
 
 }  // namespace
 
+const uint32_t* machd_liveness_word() { return g_conn.liveness; }
+
 void allow_machd_to_read_this_process() {
   if (g_conn.sock >= 0) allow_machd_to_access_memory(g_conn.sock);
 }

@@ -122,6 +122,9 @@ void connect_now(bool report_failure = true);
 // did: a forked child (a crash's corpse) is not covered by its parent's.
 // Only system calls: safe in a signal handler.
 void allow_machd_to_read_this_process();
+// machd's liveness word (machd_abi.h: FUTEX_OWNER_DIED once machd's process
+// has ended), nullptr when machd sent no liveness page. A plain read.
+const uint32_t* machd_liveness_word();
 
 // pthread_atfork child handler (registered by the library constructor).
 void after_fork_child();

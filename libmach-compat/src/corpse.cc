@@ -1,12 +1,14 @@
 // libmach-compat/src/corpse.cc — see corpse.h.
 #include "corpse.h"
 
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <ctime>
 
 #include "connection.h"
 
@@ -28,7 +30,20 @@ namespace {
   for (int sig = 1; sig < 65; ++sig) syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   const uint64_t none = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
-  for (;;) syscall(SYS_pause);
+  // Waits for machd to kill it; ends by itself if machd's process ends
+  // first (its liveness word; looked at every second, as the kernel wakes
+  // only one sleeper on it).
+  const uint32_t* live = machd_liveness_word();
+  for (;;) {
+    if (live == nullptr) {
+      syscall(SYS_pause);
+      continue;
+    }
+    const uint32_t word = __atomic_load_n(live, __ATOMIC_ACQUIRE);
+    if (word & FUTEX_OWNER_DIED) syscall(SYS_exit_group, 0);
+    const timespec second{1, 0};
+    syscall(SYS_futex, live, FUTEX_WAIT, word, &second, nullptr, 0);
+  }
 }
 
 }  // namespace

@@ -279,6 +279,13 @@ TEST(Lifecycle, MachdDeathFdBecomesReadableWhenMachdIsKilled) {
   EXPECT_LT(took, 700) << "ms from machd's death to the helper's exit";
 }
 
+// A corpse's process (machd/kern/corpse.h) waits for machd to kill it;
+// when machd dies instead, it ends by itself within about a second.
+TEST(Lifecycle, ACorpsesProcessEndsWhenMachdIsKilled) {
+  const long took = machd_stop_unblocks_client(SIGKILL, "corpse-outlives-nothing", 20000, 4000);
+  EXPECT_GE(took, 0);
+}
+
 // A semaphore wait sleeps on a word of a page the tasks share, not in a
 // call to machd; it sleeps on machd's liveness word too, so machd's death
 // ends it at once, with KERN_TERMINATED (the semaphore is gone with its

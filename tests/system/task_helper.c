@@ -21,6 +21,11 @@
  *                               signal, consumed) and KERN_TERMINATED,
  *                               60-63 if not
  *   task_helper semaphore-timedwait  the same with a 60 s deadline
+ *   task_helper corpse-outlives-nothing  makes a corpse of itself
+ *                               (task_generate_corpse), prints "ready" and
+ *                               waits (10 s at most) for the corpse's
+ *                               process, its child, to end; exits 0 if it
+ *                               did (machd killed meanwhile), 40-43 if not
  *   task_helper death-fd        takes machd_death_fd, prints "ready" and
  *                               polls it (10 s at most); exits 0 if it
  *                               became readable and one asked for then is
@@ -68,6 +73,7 @@
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
 #include <machd/machd_liveness.h>
+#include <dirent.h>
 #include <poll.h>
 #include "default_pager.h"
 #include <stdint.h>
@@ -160,6 +166,41 @@ static int semaphore_wait_until_machd_ends(int timed) {
   fflush(stdout);
   if (blocked != KERN_TERMINATED) return 62;
   return signalled == KERN_SUCCESS && after == KERN_TERMINATED ? 0 : 63;
+}
+
+/* The pid of this process's only child (the corpse's process), 0 if none. */
+static pid_t only_child(void) {
+  char path[320];
+  pid_t found = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (d == NULL) return 0;
+  struct dirent* e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "/proc/self/task/%s/children", e->d_name);
+    FILE* f = fopen(path, "r");
+    int pid = 0;
+    if (f != NULL && fscanf(f, "%d", &pid) == 1) found = (pid_t)pid;
+    if (f != NULL) fclose(f);
+  }
+  closedir(d);
+  return found;
+}
+
+static int corpse_outlives_nothing(void) {
+  mach_port_t corpse = MACH_PORT_NULL;
+  if (task_generate_corpse(mach_task_self(), &corpse) != KERN_SUCCESS) return 40;
+  const pid_t child = only_child();
+  if (child <= 0) return 41;
+  printf("ready\n");
+  fflush(stdout);
+  for (int i = 0; i < 1000; ++i) {
+    const pid_t r = (pid_t)syscall(SYS_wait4, child, NULL, __WCLONE | WNOHANG, NULL);
+    if (r == child) return 0;
+    if (r < 0) return 42;
+    usleep(10000);
+  }
+  return 43;
 }
 
 static int death_fd(void) {
@@ -491,6 +532,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "block-receive") == 0) return block_receive();
   if (strcmp(argv[1], "parked-receive") == 0) return parked_receive();
   if (strcmp(argv[1], "death-fd") == 0) return death_fd();
+  if (strcmp(argv[1], "corpse-outlives-nothing") == 0) return corpse_outlives_nothing();
   if (strcmp(argv[1], "semaphore-wait") == 0) return semaphore_wait_until_machd_ends(0);
   if (strcmp(argv[1], "semaphore-timedwait") == 0) return semaphore_wait_until_machd_ends(1);
   if (strcmp(argv[1], "fork-names") == 0) return fork_names();
