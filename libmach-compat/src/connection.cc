@@ -45,6 +45,7 @@ std::atomic_ref<T> atomic(T& v) { return std::atomic_ref<T>(v); }
 
 struct Connection {
   int sock = -1;
+  pid_t machd_pid = 0;  // from the socket's peer credentials (SO_PEERCRED)
   int doorbell = -1;
   uint8_t* region = nullptr;
   machd_region_header* hdr = nullptr;
@@ -283,8 +284,10 @@ bool machd_alive() {
 void allow_machd_to_access_memory(int sock) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
+    g_conn.machd_pid = cred.pid;
     prctl(PR_SET_PTRACER, static_cast<unsigned long>(cred.pid), 0, 0, 0);
+  }
 }
 
 }  // namespace
@@ -292,7 +295,7 @@ void allow_machd_to_access_memory(int sock) {
 const uint32_t* machd_liveness_word() { return g_conn.liveness; }
 
 void allow_machd_to_read_this_process() {
-  if (g_conn.sock >= 0) allow_machd_to_access_memory(g_conn.sock);
+  if (g_conn.machd_pid > 0) syscall(SYS_prctl, PR_SET_PTRACER, static_cast<unsigned long>(g_conn.machd_pid), 0, 0, 0);
 }
 
 void connect_now(bool report_failure) {

@@ -120,7 +120,8 @@ void connect_now(bool report_failure = true);
 
 // Names machd as this process's ptracer again (YAMA), as the connection
 // did: a forked child (a crash's corpse) is not covered by its parent's.
-// Only system calls: safe in a signal handler.
+// One raw system call (no libc wrapper a sanitizer intercepts): safe in a
+// signal handler and in a child forked from a thread of a busy process.
 void allow_machd_to_read_this_process();
 // machd's liveness word (machd_abi.h: FUTEX_OWNER_DIED once machd's process
 // has ended), nullptr when machd sent no liveness page. A plain read.

@@ -57,7 +57,7 @@ pid_t fork_corpse_process() {
 
 void reap_corpse_process(pid_t pid) {
   if (pid <= 0) return;
-  kill(pid, SIGKILL);
+  syscall(SYS_kill, pid, SIGKILL);
   syscall(SYS_wait4, pid, nullptr, __WCLONE, nullptr);
 }
 
