@@ -242,10 +242,7 @@ void run_call(machd_agent_call& c, uint32_t op, const uint64_t* a) {
     case MACHD_AGENT_EMULATION: result = emulation_sync(); break;
     case MACHD_AGENT_FORK_CORPSE: {
       const pid_t child = fork_corpse_process();
-      if (child < 0) {
-        rets[1] = uint64_t(errno);
-        result = KERN_RESOURCE_SHORTAGE;
-      }
+      if (child < 0) result = KERN_RESOURCE_SHORTAGE;
       rets[0] = uint64_t(child < 0 ? 0 : child);
       break;
     }

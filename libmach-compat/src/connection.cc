@@ -295,7 +295,7 @@ void allow_machd_to_access_memory(int sock) {
 const uint32_t* machd_liveness_word() { return g_conn.liveness; }
 
 void allow_machd_to_read_this_process() {
-  if (g_conn.machd_pid > 0) syscall(SYS_prctl, PR_SET_PTRACER, static_cast<unsigned long>(g_conn.machd_pid), 0, 0, 0);
+  if (g_conn.machd_pid > 0) mach_emulation_native(SYS_prctl, PR_SET_PTRACER, long(g_conn.machd_pid), 0, 0, 0, 0);
 }
 
 void connect_now(bool report_failure) {

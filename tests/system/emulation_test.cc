@@ -16,6 +16,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "support.h"
@@ -196,6 +199,36 @@ TEST(Emulation, CallsThatCannotBeRedirectedAreRefused) {
     mach_msg_type_number_t n = 7;
     CHECK_OR(task_get_emulation_vector(mach_task_self(), &start, &v, &n) == KERN_SUCCESS && n == 0, 6);
     CHECK_OR(task_set_emulation(MACH_PORT_NULL, r, SYS_getpgid) != KERN_SUCCESS, 7);
+    return 0;
+  });
+  EXPECT_EQ(wait_exit(c), 0);
+}
+
+// A corpse's process (machd/kern/corpse.h) holds none of the task's
+// descriptors, even when the task redirects close_range (its system calls
+// are never redirected). (exception_test.cc has the crash's corpse.)
+TEST(Emulation, ACorpseOfAnEmulatedTaskStillClosesItsDescriptors) {
+  pid_t c = spawn_task([] {
+    CHECK_OR(redirect(SYS_close_range, vm_address_t(answer_routine)) == KERN_SUCCESS, 1);
+    CHECK_OR(syscall(SYS_close_range, 1000, 1001, 0) == kAnswer + 1000, 2);  // redirected
+    mach_port_t corpse = MACH_PORT_NULL;
+    CHECK_OR(task_generate_corpse(mach_task_self(), &corpse) == KERN_SUCCESS, 3);
+    int corpse_pid = 0;
+    for (const std::filesystem::directory_entry& t : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream children(t.path() / "children");
+      children >> corpse_pid;
+      if (corpse_pid > 0) break;
+    }
+    CHECK_OR(corpse_pid > 0, 4);
+    const std::string fds = "/proc/" + std::to_string(corpse_pid) + "/fd";
+    size_t open = 0;
+    for (int i = 0; i < 100; ++i) {  // (it closes them just after the fork)
+      open = size_t(std::distance(std::filesystem::directory_iterator(fds), std::filesystem::directory_iterator{}));
+      if (open == 0) break;
+      usleep(10000);
+    }
+    CHECK_OR(open == 0, 5);
+    CHECK_OR(mach_port_deallocate(mach_task_self(), corpse) == KERN_SUCCESS, 6);
     return 0;
   });
   EXPECT_EQ(wait_exit(c), 0);

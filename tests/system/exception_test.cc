@@ -9,6 +9,7 @@
 // task port (task_for_pid) and serves them with the exc/mach_exc server
 // stubs our mig generates from mig/defs/mach/{exc,mach_exc}.defs.
 #include <gtest/gtest.h>
+#include <mach/emulation.h>
 #include <mach/mach.h>
 #include <mach/mach_exc.h>
 #include <mach/mach_vm.h>
@@ -800,6 +801,50 @@ TEST(Corpses, ACorpseNobodyIsToldOfEndsAtOnce) {
   }  // the port dies with its message unread: the corpse's last send right goes with it
   EXPECT_TRUE(wait_for_tasks(before.tasks));
 }
+
+int64_t close_nothing(mach_emulation_call_t*) { return 0; }
+
+// The crashed process's descriptors close as it dies, the corpse's copy
+// too: a reader of a pipe it wrote sees the end while the corpse lives.
+// With close_range redirected in the crashed task as well (the corpse's
+// system calls go through the library's gate, never redirected).
+class CorpseDescriptors : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CorpseDescriptors, ACorpseHoldsNoneOfTheCrashedProcesssDescriptors) {
+  const bool redirect_close_range = GetParam();
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  Target target([out, redirect_close_range] {
+    close(out[0]);
+    if (redirect_close_range) {
+      int nr = SYS_close_range;
+      if (mach_emulation_set(mach_task_self(), &nr, 1, vm_address_t(close_nothing)) != KERN_SUCCESS) return 3;
+    }
+    return write_bad_address();
+  });
+  close(out[1]);
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CORPSE_NOTIFY, port, kDefault64, THREAD_STATE_NONE),
+            KERN_SUCCESS);
+  int pipe_end = -1;
+  g_policy = [&](Raised&, x86_thread_state64_t*) -> kern_return_t {
+    pollfd p{out[0], POLLIN, 0};
+    char c;
+    pipe_end = poll(&p, 1, 3000) == 1 ? int(read(out[0], &c, 1)) : -1;  // 0: end of file
+    return KERN_SUCCESS;
+  };
+  target.start();
+  EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
+  target.pid = -1;
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  EXPECT_EQ(pipe_end, 0) << "the corpse still held the pipe's write end";
+  close(out[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpses, CorpseDescriptors, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "CloseRangeRedirected" : "Plain";
+                         });
 
 // The processes this one forked that are not reaped yet (every thread's).
 size_t unreaped_children() {
