@@ -14,7 +14,13 @@
  * program, so its code is at the same addresses). The reporter answers
  * KERN_FAILURE: the target then dies of SIGSEGV as without a handler.
  *
- * Usage: crash_reporter
+ * With --corpse it is a reporter as macOS's are: it takes EXC_CORPSE_NOTIFY
+ * only. The target dies of its crash at once, and what is left of it, its
+ * corpse, comes to the reporter afterwards: the same registers and
+ * backtrace, read from the corpse's task and thread ports. Dropping those
+ * ports frees the corpse.
+ *
+ * Usage: crash_reporter [--corpse]
  */
 #define _GNU_SOURCE 1 /* dladdr */
 #include <mach/mach.h>
@@ -60,6 +66,7 @@ static const char *exception_name(exception_type_t e)
 	case EXC_BAD_INSTRUCTION: return "EXC_BAD_INSTRUCTION";
 	case EXC_ARITHMETIC: return "EXC_ARITHMETIC";
 	case EXC_BREAKPOINT: return "EXC_BREAKPOINT";
+	case EXC_CORPSE_NOTIFY: return "EXC_CORPSE_NOTIFY";
 	default: return "exception";
 	}
 }
@@ -88,8 +95,12 @@ kern_return_t catch_mach_exception_raise_state_identity(mach_port_t port, mach_p
 	mach_exception_data_type_t c[2] = {0, 0};
 	if (code_count > 0)
 		memcpy(c, code, (code_count < 2 ? code_count : 2) * sizeof c[0]);
-	printf("crash_reporter: process %d: %s (code 0x%llx, subcode 0x%llx)\n", pid, exception_name(exception),
-	       (unsigned long long)c[0], (unsigned long long)c[1]);
+	if (exception == EXC_CORPSE_NOTIFY) /* code: the exception that made it; subcode: (reason << 32) | signal */
+		printf("crash_reporter: the corpse of process %d: %s (%s, signal %d)\n", pid, exception_name(exception),
+		       c[0] == EXC_CRASH ? "EXC_CRASH" : "?", (int)(c[1] & 0xffffffff));
+	else
+		printf("crash_reporter: process %d: %s (code 0x%llx, subcode 0x%llx)\n", pid, exception_name(exception),
+		       (unsigned long long)c[0], (unsigned long long)c[1]);
 	if (*flavor == x86_THREAD_STATE64 && old_count >= x86_THREAD_STATE64_COUNT) {
 		/* old_state points into the request (4-byte aligned): copied. */
 		x86_thread_state64_t state;
@@ -124,9 +135,10 @@ kern_return_t catch_mach_exception_raise_state_identity(mach_port_t port, mach_p
 	}
 	*new_count = 0;
 	mach_port_deallocate(mach_task_self(), thread);
-	mach_port_deallocate(mach_task_self(), task);
+	mach_port_deallocate(mach_task_self(), task); /* (a corpse's last send right: it is freed) */
 	fflush(stdout);
-	return KERN_FAILURE; /* not handled: the crash goes on */
+	/* Not handled: the crash goes on. (A corpse's reply changes nothing.) */
+	return exception == EXC_CORPSE_NOTIFY ? KERN_SUCCESS : KERN_FAILURE;
 }
 
 kern_return_t catch_mach_exception_raise(mach_port_t port, mach_port_t thread, mach_port_t task,
@@ -148,8 +160,9 @@ kern_return_t catch_mach_exception_raise_state(mach_port_t port, exception_type_
 	return KERN_FAILURE;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	const int corpse = argc > 1 && strcmp(argv[1], "--corpse") == 0;
 	int go[2];
 	if (pipe(go) != 0) {
 		perror("pipe");
@@ -181,7 +194,9 @@ int main(void)
 	mach_port_t port;
 	mach_port_allocate(mach_task_self(), MACH_PORT_RIGHT_RECEIVE, &port);
 	mach_port_insert_right(mach_task_self(), port, port, MACH_MSG_TYPE_MAKE_SEND);
-	kr = task_set_exception_ports(task, EXC_MASK_BAD_ACCESS | EXC_MASK_BAD_INSTRUCTION | EXC_MASK_ARITHMETIC, port,
+	const exception_mask_t mask =
+		corpse ? EXC_MASK_CORPSE_NOTIFY : EXC_MASK_BAD_ACCESS | EXC_MASK_BAD_INSTRUCTION | EXC_MASK_ARITHMETIC;
+	kr = task_set_exception_ports(task, mask, port,
 	                              (exception_behavior_t)(EXCEPTION_STATE_IDENTITY | MACH_EXCEPTION_CODES),
 	                              x86_THREAD_STATE64);
 	if (kr != KERN_SUCCESS) {
@@ -189,7 +204,8 @@ int main(void)
 		kill(pid, SIGKILL);
 		return 1;
 	}
-	printf("crash_reporter: watching process %d; telling it to crash\n", pid);
+	printf("crash_reporter: watching process %d%s; telling it to crash\n", pid,
+	       corpse ? " for its corpse" : "");
 	fflush(stdout);
 	if (write(go[1], "x", 1) != 1)
 		return 1;

@@ -215,6 +215,9 @@ note "A crash reporter in another task: it sets a target's exception port throug
      "task_for_pid, prints the crash's registers and a backtrace read with" \
      "mach_vm_read_overwrite, and answers KERN_FAILURE: the target dies of SIGSEGV."
 run "crash_reporter" 30 "$mach_run" "$ex/crash_reporter"
+note "The same reporter as macOS's: it takes only EXC_CORPSE_NOTIFY. The target dies" \
+     "at once; its corpse (its memory and crashed thread, kept by machd) comes after."
+run "crash_reporter --corpse" 30 "$mach_run" "$ex/crash_reporter" --corpse
 
 # ---------------------------------------------------------------------------
 say "9. Two personalities at once (fs_personality, sandbox_personality, personalities)"
