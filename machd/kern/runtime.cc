@@ -84,7 +84,26 @@ void Runtime::notify_task_created(ipc::TaskId t) {
 
 void Runtime::notify_task_terminating(ipc::TaskId t) {
   for (TaskObserver* o : observers_) o->task_terminating(t);
+  std::vector<std::function<void()>> run;
+  for (auto it = at_task_end_.begin(); it != at_task_end_.end();) {
+    if (it->second.first != t) {
+      ++it;
+      continue;
+    }
+    run.push_back(std::move(it->second.second));
+    it = at_task_end_.erase(it);
+  }
+  for (auto& f : run) f();
 }
+
+uint64_t Runtime::at_task_end(ipc::TaskId task, std::function<void()> f) {
+  if (task == ipc::kNoTask || kernel_.credentials(task) == nullptr) return 0;
+  const uint64_t token = next_task_end_token_++;
+  at_task_end_.emplace(token, std::make_pair(task, std::move(f)));
+  return token;
+}
+
+void Runtime::cancel_at_task_end(uint64_t token) { at_task_end_.erase(token); }
 
 ipc::TaskId Runtime::create_task(const ipc::Credentials& creds) {
   const ipc::TaskId t = kernel_.task_create(creds);

@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ipc/kernel.h"
@@ -125,6 +127,12 @@ class Runtime {
   void remove_observer(TaskObserver* o);
   void notify_task_created(ipc::TaskId t);
   void notify_task_terminating(ipc::TaskId t);
+  // Runs `f` once, when `task` begins to end (after the observers were
+  // told): for a wait that must not outlive the task. Returns a token for
+  // cancel_at_task_end (0, and `f` is dropped, if the task is unknown).
+  uint64_t at_task_end(ipc::TaskId task, std::function<void()> f);
+  // Drops a wait at_task_end kept (no-op for 0, or once it ran).
+  void cancel_at_task_end(uint64_t token);
   // A task without a connection, made by machd itself (a corpse): its
   // port is served like every task port. The caller then tells the host
   // its process and the observers (notify_task_created). kNoTask on failure.
@@ -183,6 +191,8 @@ class Runtime {
   TaskHost& host_;
   Request request_;
   std::vector<TaskObserver*> observers_;
+  std::unordered_map<uint64_t, std::pair<ipc::TaskId, std::function<void()>>> at_task_end_;  // by token
+  uint64_t next_task_end_token_ = 1;
   TimerQueue timers_;
   std::vector<std::function<void()>> after_reply_;
   uint32_t waited_ = 0;

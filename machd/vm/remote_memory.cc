@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <vector>
 
 #include "address_map.h"
@@ -71,7 +72,7 @@ kern_return_t transfer(pid_t pid, uint64_t addr, void* buf, size_t n, MissingPag
       const kern_return_t kr = kWrite ? m->object->write_cache(off, bytes + (a - addr), b - a, absent_out)
                                       : m->object->read_cache(off, bytes + (a - addr), b - a, absent_out);
       if (kr != KERN_SUCCESS) {
-        if (absent) *missing = MissingPages{m->object->id(), off, b - a};
+        if (absent) *missing = MissingPages{m->object->id(), off, b - a, pid};
         objects->arm();  // (a page may have been asked for: its deadline is watched)
         return kr;
       }
@@ -93,14 +94,26 @@ kern_return_t write_remote(pid_t pid, uint64_t addr, const void* buf, size_t n, 
 
 bool serve_again_when_resident(const MissingPages& missing) {
   if (!missing) return false;
-  return kern::runtime().serve_again_when([missing](std::function<void(bool)> done) {
+  kern::Runtime& rt = kern::runtime();
+  const ipc::TaskId owner = rt.host().task_of_pid(missing.pid);
+  return rt.serve_again_when([missing, owner](std::function<void(bool)> done) {
     MemoryObjects& objects = memory_objects();
     MemoryObject* o = objects.by_id(missing.object);
     if (o == nullptr) return done(false);
+    // Whichever comes first, the pages or the owner's end, serves it again.
+    auto once = std::make_shared<std::function<void(bool)>>(std::move(done));
+    auto fire = [once](bool ok) {
+      if (!*once) return;
+      std::function<void(bool)> d = std::move(*once);
+      *once = nullptr;
+      d(ok);
+    };
+    const uint64_t token = kern::runtime().at_task_end(owner, [fire] { fire(false); });
     objects.pin(missing.object);  // (the wait lives in the object)
-    o->when_resident(missing.offset, missing.length, [id = missing.object, done = std::move(done)](bool ok) {
+    o->when_resident(missing.offset, missing.length, [id = missing.object, fire, token](bool ok) {
       memory_objects().unpin_soon(id);
-      done(ok);
+      kern::runtime().cancel_at_task_end(token);
+      fire(ok);
     });
     objects.arm();
   });

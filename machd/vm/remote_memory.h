@@ -34,6 +34,7 @@ struct MissingPages {
   uint64_t object = 0;  // the object's id; 0: none missing
   uint64_t offset = 0;  // object offset and length of the piece copied
   uint64_t length = 0;
+  pid_t pid = 0;        // the process whose mapping of the object it is
   explicit operator bool() const { return object != 0; }
 };
 
@@ -50,7 +51,9 @@ kern_return_t write_remote(pid_t pid, uint64_t addr, const void* buf, size_t n, 
 kern_return_t copy_remote(pid_t pid, uint64_t src, uint64_t dst, size_t n, MissingPages* missing = nullptr);
 
 // For a routine whose copy stopped at `missing`: asks the request to be
-// served again once those pages are in the cache, or once the wait fails
+// served again once those pages are in the cache, once the wait fails, or
+// once the task of missing.pid ends (its memory is gone: the routine then
+// answers at once, not at the pager's timeout)
 // (kern::Runtime::serve_again_when; the object stays pinned meanwhile).
 // True if it will be: the routine then returns MIG_NO_REPLY. False (no
 // pages missing, or the request waited enough): answer the error.

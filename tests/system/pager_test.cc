@@ -1570,6 +1570,39 @@ TEST_F(PagerTest, AUsersSecondEagerCopyPastItsBoundIsRefusedUntilTheFirstEnds) {
   EXPECT_EQ(pager.quit(), 0);
 }
 
+// A vm_read waiting on a pager for the pages of a task ends when that task
+// ends, not at the pager's timeout: its memory is gone. (A private machd
+// whose pagers may take 600 s; the read must answer well before.)
+TEST_F(PagerTest, AVmReadWaitingOnATasksPagesEndsWithTheTaskNotAtThePagersTimeout) {
+  SmallEagerCopyBudget machd;
+  ASSERT_TRUE(machd.start());
+  PagerTask& pager = machd.pager;
+  ASSERT_TRUE(pager.hold());
+  ObjectHolder holder;
+  ASSERT_TRUE(holder.start(pager.name()));
+  int result[2];
+  ASSERT_EQ(pipe(result), 0);
+  const long before = pager.requests();
+  const pid_t reader = spawn_task([&]() -> int {
+    close(result[0]);
+    mach_port_t task = MACH_PORT_NULL;
+    if (task_for_pid(mach_task_self(), holder.pid, &task) != KERN_SUCCESS) return 2;
+    vm_offset_t data = 0;
+    mach_msg_type_number_t count = 0;
+    dprintf(result[1], "%d\n", mach_vm_read(task, holder.base, 2 * kPage, &data, &count));
+    return 0;
+  });
+  close(result[1]);
+  ASSERT_GT(reader, 0);
+  ASSERT_TRUE(pager.await_requests_above(before)) << "the read never asked the pager";
+  holder.kill_now();
+  const std::string kr = read_line(result[0], 60000);
+  close(result[0]);
+  ASSERT_FALSE(kr.empty()) << "the read still waited a minute after the task it reads had ended";
+  EXPECT_EQ(std::stoi(kr), KERN_INVALID_ARGUMENT);  // the task port names no task now
+  EXPECT_EQ(reap_within(reader, 5000), 0);
+}
+
 // fork draws on the same budget: while another task's snapshot holds all of
 // it, a fork's snapshot of a range inherited COPY is left out of the child
 // (as one past the bound per request is), and once that copy has ended the
