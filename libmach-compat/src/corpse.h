@@ -10,7 +10,8 @@ namespace machcompat {
 // Forks the corpse process: the child closes every descriptor (a reader of
 // a pipe the process writes still sees its end), takes every signal as its
 // default action (a signal to the process group ends it too), runs none of
-// the program's code and waits, for machd's SIGKILL or machd's end. It has no exit signal: its end sends this
+// the program's code and waits: for machd's SIGCONT (adopted) at most 30 s,
+// then for machd's SIGKILL or machd's end. It has no exit signal: its end sends this
 // process no SIGCHLD and the program's wait() never reaps it
 // (reap_corpse_process does). Only system calls: safe in a signal handler
 // and after the program's memory is damaged. Returns the child's pid, or

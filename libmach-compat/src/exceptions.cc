@@ -38,6 +38,7 @@
 #include "connection.h"
 #include "corpse.h"
 #include "machd_abi.h"
+#include "native_syscall.h"
 #include "signals.h"
 
 namespace machcompat {
@@ -130,7 +131,7 @@ bool raise_and_wait(const Exception& e, ucontext_t* uc, uint32_t* answer = nullp
   if (t_raising) return false;  // a fault while raising one: the program's disposition
   t_raising = true;
   bool handled = false;
-  const uint64_t tid = uint64_t(syscall(SYS_gettid));
+  const uint64_t tid = uint64_t(mach_emulation_native(SYS_gettid, 0, 0, 0, 0, 0, 0));  // (never redirected)
   for (int tries = 0; tries < 1000; ++tries) {
     CallBuilder b(MACHD_OP_EXCEPTION_RAISE);
     if (!b.ok()) break;
@@ -197,7 +198,7 @@ void on_crash(int sig, siginfo_t* si, ucontext_t* uc) {
   if (uc == nullptr) return;
   uint32_t answer = 0;
   raise_and_wait(crash, uc, &answer);
-  if (answer & MACHD_TSF_CORPSE_WANTED) fork_corpse(uint64_t(syscall(SYS_gettid)));
+  if (answer & MACHD_TSF_CORPSE_WANTED) fork_corpse(uint64_t(mach_emulation_native(SYS_gettid, 0, 0, 0, 0, 0, 0)));
 }
 
 __attribute__((constructor(200))) void claim_fault_signals() {

@@ -139,6 +139,11 @@ kern_return_t trap(Ctx& c) {
   }
   TaskId t = target(c);
   if (t == ipc::kNoTask) return MACH_SEND_INVALID_DEST;
+  // A corpse's space is read, never changed (kern/corpse.h; as the MIG
+  // routines: those on an ipc_space_read_t only).
+  if (t != self && kern::is_corpse_task(t) && c.req.op != MACHD_OP_PORT_GET_SET_STATUS &&
+      c.req.op != MACHD_OP_PORT_GET_ATTRIBUTES && c.req.op != MACHD_OP_PORT_GET_CONTEXT)
+    return KERN_INVALID_TASK;
   switch (c.req.op) {
     case MACHD_OP_PORT_ALLOCATE:
       return ret0<mach_port_name_t>(c, [&](auto* n) { return k.port_allocate(t, mach_port_right_t(c.a(1)), n); });

@@ -58,38 +58,37 @@ Corpses::~Corpses() {
   if (g_corpses == this) g_corpses = nullptr;
 }
 
+// Corpses, offers and generations in progress all count.
 uint32_t Corpses::count_of_user(uint32_t uid) const {
   uint32_t n = 0;
   for (const auto& [task, c] : by_task_) n += c.uid == uid;
-  for (const auto& [task, offers] : offers_) {
-    const ipc::Credentials* cr = runtime().kernel().credentials(task);
-    if (cr != nullptr && cr->uid == uid) n += uint32_t(offers.size());
-  }
+  for (const auto& [task, offer] : offers_) n += offer.uid == uid;
+  if (auto g = generating_.find(uid); g != generating_.end()) n += g->second;
   return n;
 }
 
 bool Corpses::may_offer(ipc::TaskId task) const {
   const ipc::Credentials* c = runtime().kernel().credentials(task);
-  return c != nullptr && !is_corpse(task) && count_of_user(c->uid) < kMaxPerUser;
+  return c != nullptr && !is_corpse(task) && !offers_.count(task) && count_of_user(c->uid) < kMaxPerUser;
 }
 
-void Corpses::offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code) {
-  Offer& o = offers_[task][tid];
+bool Corpses::offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code) {
+  if (!may_offer(task)) return false;  // (one per task: another thread's crash came first)
+  Offer& o = offers_[task];
+  o.uid = runtime().kernel().credentials(task)->uid;
   o.tid = tid;
-  o.context = std::make_unique<machd_thread_slot>(context);
+  o.context = std::make_shared<const machd_thread_slot>(context);
   o.crash_code = crash_code;
+  return true;
 }
 
 kern_return_t Corpses::adopt(ipc::TaskId task, pid_t tid, pid_t child) {
-  auto per_task = offers_.find(task);
-  if (per_task == offers_.end()) return KERN_INVALID_ARGUMENT;
-  auto it = per_task->second.find(tid);
-  if (it == per_task->second.end()) return KERN_INVALID_ARGUMENT;
+  auto it = offers_.find(task);
+  if (it == offers_.end() || it->second.tid != tid) return KERN_INVALID_ARGUMENT;
   Offer offer = std::move(it->second);
-  per_task->second.erase(it);
-  if (per_task->second.empty()) offers_.erase(per_task);
+  offers_.erase(it);
 
-  const ipc::TaskId corpse = make(task, child, {FrozenThread{offer.tid, std::move(offer.context)}});
+  const ipc::TaskId corpse = make(task, child, {FrozenThread{offer.tid, offer.context}});
   if (corpse == ipc::kNoTask) return KERN_INVALID_ARGUMENT;
   Corpse& c = by_task_[corpse];
   c.crashed = task;
@@ -125,6 +124,15 @@ ipc::TaskId Corpses::make(ipc::TaskId from, pid_t child, const std::vector<Froze
   c.uid = creds.uid;
   c.child = child;
   c.pidfd = pidfd;
+  // The corpse ends if its process does (killed by someone else): its
+  // memory is gone, and its pid may name another process later.
+  auto token = std::make_shared<uint64_t>(0);
+  *token = rt.host().watch_fd(pidfd, [this, corpse, token] {
+    runtime().host().unwatch_fd(*token);
+    *token = 0;
+    runtime().timers().add(0, [this, corpse] { end(corpse); });
+  });
+  c.watch = token;
   rt.notify_task_created(corpse);
   // No rights of its own: its send right to itself would keep it forever.
   rt.kernel().port_deallocate(corpse, rt.kernel().task_self_name(corpse));
@@ -148,6 +156,9 @@ ipc::TaskId Corpses::make(ipc::TaskId from, pid_t child, const std::vector<Froze
     end(corpse);
     return ipc::kNoTask;
   }
+  // Adopted: the process waits for this before it waits for good (it ends
+  // by itself otherwise, libmach-compat/src/corpse.h).
+  syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, nullptr, 0);
   spdlog::debug("task {} (pid {}): corpse task {} ({} threads, process {})", from, pid, corpse, frozen.size(), child);
   return corpse;
 }
@@ -182,44 +193,49 @@ kern_return_t Corpses::generate(ipc::TaskId task, Generated done) {
 }
 
 void Corpses::fork_generated(const std::shared_ptr<Generation>& g) {
-  // Every thread is parked (or gone): their contexts now, then the fork.
-  std::vector<FrozenThread> frozen;
-  for (uint64_t id : g->held) {
-    Thread* t = threads().of_id(id);
-    machd_thread_slot* slot = t ? threads().parked_slot(*t) : nullptr;
-    if (slot != nullptr) frozen.push_back({t->tid, std::make_shared<const machd_thread_slot>(*slot)});
-  }
-  AgentCall call;
-  call.op = MACHD_AGENT_FORK_CORPSE;
-  agent().request(g->task, call, [this, g, frozen = std::move(frozen)](const AgentResult& r) {
-    ipc::TaskId corpse = ipc::kNoTask;
-    kern_return_t kr = r.result;
-    if (kr == KERN_SUCCESS) {
-      // (No thread to give it: XNU's corpses always have one.)
-      corpse = frozen.empty() ? ipc::kNoTask : make(g->task, pid_t(r.rets[0]), frozen);
-      if (corpse == ipc::kNoTask) {
-        kr = KERN_FAILURE;
-        reap(g->task, pid_t(r.rets[0]), -1);
-      }
+  // (A hold's answer may come from inside the task's end: the fork is
+  // asked for in a later turn, never from there.)
+  runtime().timers().add(0, [this, g] {
+    // Every thread is parked (or gone): their contexts now, then the fork.
+    std::vector<FrozenThread> frozen;
+    for (uint64_t id : g->held) {
+      Thread* t = threads().of_id(id);
+      machd_thread_slot* slot = t ? threads().parked_slot(*t) : nullptr;
+      if (slot != nullptr) frozen.push_back({t->tid, std::make_shared<const machd_thread_slot>(*slot)});
     }
-    for (uint64_t id : g->held)
-      if (Thread* t = threads().of_id(id)) threads().unhold(*t);
-    if (--generating_[g->uid] == 0) generating_.erase(g->uid);
-    if (corpse == ipc::kNoTask) return g->done(kr, MACH_PORT_NULL);
-    by_task_[corpse].maker = g->task;
-    by_task_[corpse].notifying = true;  // never notified
-    Runtime& rt = runtime();
-    const mach_port_name_t port = rt.kernel().task_port_kernel_name(corpse);
-    const mach_port_name_t send = rt.make_send(rt.kt(), port);
-    if (!MACH_PORT_VALID(send)) {
-      end(corpse);
-      return g->done(KERN_RESOURCE_SHORTAGE, MACH_PORT_NULL);
-    }
-    g->done(KERN_SUCCESS, send);
-    // The reply holds the only send right now (or destroyed it): the corpse
-    // ends when it goes.
-    rt.kernel().kobject_request_no_senders(port);
+    if (runtime().kernel().credentials(g->task) == nullptr) return finish_generation(g, KERN_INVALID_TASK);
+    if (frozen.empty()) return finish_generation(g, KERN_FAILURE);  // (XNU's corpses always have a thread)
+    AgentCall call;
+    call.op = MACHD_AGENT_FORK_CORPSE;
+    agent().request(g->task, call, [this, g, frozen = std::move(frozen)](const AgentResult& r) {
+      if (runtime().kernel().credentials(g->task) == nullptr) return finish_generation(g, KERN_INVALID_TASK);
+      if (r.result != KERN_SUCCESS)
+        return finish_generation(g, r.result == KERN_RESOURCE_SHORTAGE ? r.result : KERN_FAILURE);
+      const ipc::TaskId corpse = make(g->task, pid_t(r.rets[0]), frozen);
+      if (corpse == ipc::kNoTask) reap(g->task, pid_t(r.rets[0]), -1);
+      finish_generation(g, corpse == ipc::kNoTask ? KERN_FAILURE : KERN_SUCCESS, corpse);
+    });
   });
+}
+
+void Corpses::finish_generation(const std::shared_ptr<Generation>& g, kern_return_t kr, ipc::TaskId corpse) {
+  for (uint64_t id : g->held)
+    if (Thread* t = threads().of_id(id)) threads().unhold(*t);
+  if (--generating_[g->uid] == 0) generating_.erase(g->uid);
+  if (corpse == ipc::kNoTask) return g->done(kr, MACH_PORT_NULL);
+  by_task_[corpse].maker = g->task;
+  by_task_[corpse].notifying = true;  // never notified
+  Runtime& rt = runtime();
+  const mach_port_name_t port = rt.kernel().task_port_kernel_name(corpse);
+  const mach_port_name_t send = rt.make_send(rt.kt(), port);
+  if (!MACH_PORT_VALID(send)) {
+    end(corpse);
+    return g->done(KERN_RESOURCE_SHORTAGE, MACH_PORT_NULL);
+  }
+  g->done(KERN_SUCCESS, send);
+  // The reply holds the only send right now (or destroyed it): the corpse
+  // ends when it goes.
+  rt.kernel().kobject_request_no_senders(port);
 }
 
 void Corpses::task_terminating(ipc::TaskId task) {
@@ -227,6 +243,7 @@ void Corpses::task_terminating(ipc::TaskId task) {
   if (auto it = by_task_.find(task); it != by_task_.end()) {  // a corpse ends
     const Corpse c = it->second;
     by_task_.erase(it);
+    if (c.watch && *c.watch) runtime().host().unwatch_fd(*c.watch);
     reap(c.maker, c.child, c.pidfd);
     return;
   }

@@ -70,13 +70,15 @@ class Corpses final : public TaskObserver {
   Corpses(const Corpses&) = delete;
   Corpses& operator=(const Corpses&) = delete;
 
-  // Whether thread `tid` of `task` (crashing, EXC_CRASH unhandled) may get
-  // a corpse: its user has fewer than kMaxPerUser and none is on offer for
-  // the thread yet.
+  // Whether `task` (crashing, EXC_CRASH unhandled) may get a corpse: it is
+  // no corpse, has none on offer yet, and its user has fewer than
+  // kMaxPerUser (corpses, offers and task_generate_corpse in progress).
   bool may_offer(ipc::TaskId task) const;
   // The crashing thread is told to fork one: `context` (its slot image at
-  // the crash) and the EXC_CRASH code are kept for adopt().
-  void offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code);
+  // the crash) and the EXC_CRASH code are kept for adopt(). One per task
+  // (another thread's crash may have come first), counted against the
+  // user's corpses until the task ends; false: none offered.
+  bool offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code);
   // MACHD_OP_CORPSE_FORKED. KERN_SUCCESS: `child` is the corpse's process.
   // KERN_INVALID_ARGUMENT: no offer for the thread, or `child` is not a
   // child of the task's process; KERN_FAILURE: the corpse could not be made.
@@ -97,8 +99,9 @@ class Corpses final : public TaskObserver {
 
  private:
   struct Offer {
+    uint32_t uid = 0;
     pid_t tid = 0;
-    std::unique_ptr<machd_thread_slot> context;
+    std::shared_ptr<const machd_thread_slot> context;
     int64_t crash_code = 0;
   };
   struct Corpse {
@@ -111,6 +114,7 @@ class Corpses final : public TaskObserver {
     uint64_t thread = 0;                  // its first frozen thread (Thread::id)
     int64_t codes[2] = {};
     bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent (or never to be)
+    std::shared_ptr<uint64_t> watch;      // the watch on its process's end (0: none)
   };
   // A thread's context, kept for the corpse.
   struct FrozenThread {
@@ -123,8 +127,10 @@ class Corpses final : public TaskObserver {
   // threads and `from`'s exception ports. kNoTask if `child` is not a
   // child of `from`'s process, or it could not be made.
   ipc::TaskId make(ipc::TaskId from, pid_t child, const std::vector<FrozenThread>& frozen);
-  // All of a generation's threads are parked: fork.
+  // All of a generation's threads are parked: fork (in a later turn).
   void fork_generated(const std::shared_ptr<Generation>& g);
+  // Lets its threads go and answers: `corpse` on KERN_SUCCESS.
+  void finish_generation(const std::shared_ptr<Generation>& g, kern_return_t kr, ipc::TaskId corpse = ipc::kNoTask);
   // The crashed task ended: tell the handlers.
   void notify(ipc::TaskId corpse);
   // The corpse's task port has no sender left.
@@ -136,7 +142,7 @@ class Corpses final : public TaskObserver {
   void reap(ipc::TaskId maker, pid_t child, int pidfd);
   uint32_t count_of_user(uint32_t uid) const;
 
-  std::unordered_map<ipc::TaskId, std::unordered_map<pid_t, Offer>> offers_;  // by crashed task, tid
+  std::unordered_map<ipc::TaskId, Offer> offers_;  // by crashed task
   std::unordered_map<ipc::TaskId, Corpse> by_task_;
   std::unordered_map<uint32_t, uint32_t> generating_;  // by uid: task_generate_corpse in progress
 };

@@ -312,10 +312,10 @@ void ExceptionDelivery::finish(uint64_t id, bool handled) {
   pending_.erase(it);
   Thread* t = threads().of_id(thread);
   if (t != nullptr) {
-    if (machd_thread_slot* s = threads().parked_slot(*t); s != nullptr && (handled || offer)) {
-      if (offer) corpses_if_any()->offer(task, t->tid, *s, code);
-      std::atomic_ref<uint32_t>(s->flags).fetch_or(handled ? MACHD_TSF_EXC_HANDLED : MACHD_TSF_CORPSE_WANTED,
-                                                   std::memory_order_release);
+    if (machd_thread_slot* s = threads().parked_slot(*t); s != nullptr) {
+      if (handled) std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_EXC_HANDLED, std::memory_order_release);
+      if (offer && corpses_if_any()->offer(task, t->tid, *s, code))
+        std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_CORPSE_WANTED, std::memory_order_release);
     }
     threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended
   }

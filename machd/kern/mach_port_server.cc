@@ -13,6 +13,7 @@
 
 #include "kernel_servers.h"
 #include "kobject.h"
+#include "corpse.h"
 #include "runtime.h"
 
 extern "C" {
@@ -37,7 +38,14 @@ using machd::kern::kernel;
 using machd::kern::kt;
 using machd::kern::target;
 
-#define TARGET_OR_FAIL(t, port)                 \
+// A routine on an ipc_space_t (the control flavor) never gets a corpse's
+// space (corpse.h; XNU's convert_port_to_space refuses corpses): nothing
+// may add a right to it, or the corpse would never end. Those on an
+// ipc_space_read_t or _inspect_t do (READ_TARGET_OR_FAIL).
+#define TARGET_OR_FAIL(t, port)                                                     \
+  machd::ipc::TaskId t = target(port);                                              \
+  if (t == machd::ipc::kNoTask || machd::kern::is_corpse_task(t)) return KERN_INVALID_TASK
+#define READ_TARGET_OR_FAIL(t, port)            \
   machd::ipc::TaskId t = target(port);          \
   if (t == machd::ipc::kNoTask) return KERN_INVALID_TASK
 
@@ -125,7 +133,7 @@ kern_return_t mach_port_set_mscount(ipc_space_t task, mach_port_name_t name, mac
 
 kern_return_t mach_port_get_set_status(ipc_space_read_t task, mach_port_name_t name,
                                        mach_port_name_array_t* members, mach_msg_type_number_t* membersCnt) {
-  TARGET_OR_FAIL(t, task);
+  READ_TARGET_OR_FAIL(t, task);
   std::vector<mach_port_name_t> m;
   kern_return_t kr = kernel().port_get_set_status(t, name, &m);
   if (kr != KERN_SUCCESS) return kr;
@@ -172,7 +180,7 @@ kern_return_t mach_port_set_seqno(ipc_space_t task, mach_port_name_t name, mach_
 
 kern_return_t mach_port_get_attributes(ipc_space_read_t task, mach_port_name_t name, mach_port_flavor_t flavor,
                                        mach_port_info_t port_info_out, mach_msg_type_number_t* port_info_outCnt) {
-  TARGET_OR_FAIL(t, task);
+  READ_TARGET_OR_FAIL(t, task);
   return kernel().port_get_attributes(t, name, flavor, port_info_out, port_info_outCnt);
 }
 
@@ -211,7 +219,7 @@ kern_return_t mach_port_extract_member(ipc_space_t task, mach_port_name_t name, 
 }
 
 kern_return_t mach_port_get_context(ipc_space_read_t task, mach_port_name_t name, mach_port_context_t* context) {
-  TARGET_OR_FAIL(t, task);
+  READ_TARGET_OR_FAIL(t, task);
   return kernel().port_get_context(t, name, context);
 }
 
@@ -270,7 +278,7 @@ kern_return_t mach_port_space_info(ipc_space_read_t space, ipc_info_space_t* spa
 }
 
 kern_return_t mach_port_space_basic_info(ipc_space_inspect_t task, ipc_info_space_basic_t* basic_info) {
-  TARGET_OR_FAIL(t, task);
+  READ_TARGET_OR_FAIL(t, task);
   return kernel().space_basic_info(t, basic_info);
 }
 

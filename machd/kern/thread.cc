@@ -128,7 +128,6 @@ Thread* Threads::add_frozen(ipc::TaskId task, pid_t tid, const machd_thread_slot
   if (t == nullptr) return nullptr;
   t->frozen = std::make_unique<machd_thread_slot>(state);
   t->frozen_facts = facts;
-  t->frozen_facts.state = 'T';  // stopped for good
   t->frozen->state = MACHD_TS_PARKED;
   t->frozen->flags = 0;
   t->frozen->tid = uint32_t(tid);

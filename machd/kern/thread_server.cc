@@ -156,6 +156,7 @@ kern_return_t resume_task(ipc::TaskId task) {
 }
 
 integer_t run_state_of(const ThreadProc& p, const Thread& t) {
+  if (t.frozen) return TH_STATE_HALTED;  // a corpse's: XNU's have terminated
   if (t.suspend_count > 0 || t.task_held) return TH_STATE_STOPPED;
   switch (p.state) {
     case 'R': return TH_STATE_RUNNING;

@@ -26,6 +26,7 @@
 #include <cstring>
 #include <vector>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -847,22 +848,23 @@ INSTANTIATE_TEST_SUITE_P(Corpses, CorpseDescriptors, ::testing::Bool(),
                          });
 
 // The processes this one forked that are not reaped yet (every thread's).
-size_t unreaped_children() {
-  size_t n = 0;
+std::set<pid_t> children_of_this_process() {
+  std::set<pid_t> out;
   DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) return 0;
+  if (d == nullptr) return out;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
     const std::string path = std::string("/proc/self/task/") + e->d_name + "/children";
     if (FILE* f = fopen(path.c_str(), "r")) {
       int pid = 0;
-      while (fscanf(f, "%d", &pid) == 1) ++n;
+      while (fscanf(f, "%d", &pid) == 1) out.insert(pid);
       fclose(f);
     }
   }
   closedir(d);
-  return n;
+  return out;
 }
+size_t unreaped_children() { return children_of_this_process().size(); }
 
 char g_live_buffer[64];
 
@@ -893,18 +895,50 @@ TEST(Corpses, GenerateCorpseKeepsTheTasksMemoryAsItWasAndEndsWithItsLastRight) {
     mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
     EXPECT_EQ(thread_get_state(list[i], x86_THREAD_STATE64, thread_state_t(&state), &count), KERN_SUCCESS);
     this_thread |= tid_of(list[i]) == pid_t(syscall(SYS_gettid));
+    thread_basic_info_data_t info{};
+    count = THREAD_BASIC_INFO_COUNT;
+    EXPECT_EQ(thread_info(list[i], THREAD_BASIC_INFO, thread_info_t(&info), &count), KERN_SUCCESS);
+    EXPECT_EQ(info.run_state, TH_STATE_HALTED);  // as XNU's corpse threads
     mach_port_deallocate(mach_task_self(), list[i]);
   }
   vm_deallocate(mach_task_self(), vm_address_t(list), nthreads * sizeof *list);
   EXPECT_TRUE(this_thread);
   mach_port_t corpse_of_corpse = MACH_PORT_NULL;
   EXPECT_EQ(task_generate_corpse(corpse, &corpse_of_corpse), KERN_INVALID_ARGUMENT);  // as XNU
+  // Its space is read, never changed: a right put there would keep the
+  // corpse for ever (the routines on an ipc_space_t refuse it, as XNU's).
+  ipc_info_space_basic_t space{};
+  EXPECT_EQ(mach_port_space_basic_info(corpse, &space), KERN_SUCCESS);
+  mach_port_t name = MACH_PORT_NULL;
+  EXPECT_EQ(mach_port_allocate(corpse, MACH_PORT_RIGHT_RECEIVE, &name), KERN_INVALID_TASK);
+  EXPECT_EQ(mach_port_insert_right(corpse, 0x1303, corpse, MACH_MSG_TYPE_COPY_SEND), KERN_INVALID_TASK);
   EXPECT_EQ(unreaped_children(), children + 1);
   ASSERT_EQ(mach_port_deallocate(mach_task_self(), corpse), KERN_SUCCESS);
   EXPECT_TRUE(wait_for_tasks(before.tasks));
   // The corpse's process is killed and reaped; the program never saw it.
   for (int i = 0; i < 250 && unreaped_children() > children; ++i) usleep(20000);
   EXPECT_EQ(unreaped_children(), children);
+}
+
+// Its process killed by someone else, the corpse ends: its memory is gone.
+TEST(Corpses, ACorpseWhoseProcessIsKilledEnds) {
+  const Holdings before = holdings();
+  const size_t children = unreaped_children();
+  const std::set<pid_t> known = children_of_this_process();
+  mach_port_t corpse = MACH_PORT_NULL;
+  ASSERT_EQ(task_generate_corpse(mach_task_self(), &corpse), KERN_SUCCESS);
+  pid_t process = 0;
+  for (pid_t p : children_of_this_process())
+    if (!known.count(p)) process = p;
+  ASSERT_GT(process, 0);
+  ASSERT_EQ(kill(process, SIGKILL), 0);
+  EXPECT_TRUE(wait_for_tasks(before.tasks)) << "the corpse outlived its process";
+  for (int i = 0; i < 250 && unreaped_children() > children; ++i) usleep(20000);
+  EXPECT_EQ(unreaped_children(), children);  // reaped by the task's agent
+  mach_port_type_t type = 0;
+  EXPECT_EQ(mach_port_type(mach_task_self(), corpse, &type), KERN_SUCCESS);
+  EXPECT_EQ(type, MACH_PORT_TYPE_DEAD_NAME);
+  mach_port_deallocate(mach_task_self(), corpse);
 }
 
 TEST(Corpses, AUserHasAtMostFiveCorpsesAtATime) {
