@@ -802,6 +802,27 @@ struct ObjectHolder {
     kill(pid, SIGKILL);
     reap_within(pid, 10000);
   }
+  // A task that reads the first two pages of the object here with
+  // mach_vm_read (this task's port from task_for_pid) and writes the
+  // call's result as a line; *answer gets that pipe's read end. Its pid.
+  pid_t spawn_reader(int* answer) const {
+    int result[2];
+    if (pipe(result) != 0) return -1;
+    const pid_t target = pid;
+    const mach_vm_address_t at = base;
+    const pid_t reader = spawn_task([result, target, at]() -> int {
+      close(result[0]);
+      mach_port_t task = MACH_PORT_NULL;
+      if (task_for_pid(mach_task_self(), target, &task) != KERN_SUCCESS) return 2;
+      vm_offset_t data = 0;
+      mach_msg_type_number_t count = 0;
+      dprintf(result[1], "%d\n", mach_vm_read(task, at, 2 * kPage, &data, &count));
+      return 0;
+    });
+    close(result[1]);
+    *answer = result[0];
+    return reader;
+  }
 };
 
 // Waits up to `ms` until machd holds no more ports, messages and
@@ -910,25 +931,14 @@ TEST_F(PagerTest, AVmReadWaitingOnATaskThatIsKilledAnswersAnErrorAndLeavesNothin
   ASSERT_TRUE(holder.start(pager_->name));
   pager_->answer = false;
   const Holdings before = holdings();
-  int result[2];
-  ASSERT_EQ(pipe(result), 0);
-  const pid_t reader = spawn_task([&]() -> int {
-    close(result[0]);
-    mach_port_t task = MACH_PORT_NULL;
-    if (task_for_pid(mach_task_self(), holder.pid, &task) != KERN_SUCCESS) return 2;
-    vm_offset_t data = 0;
-    mach_msg_type_number_t count = 0;
-    const kern_return_t kr = mach_vm_read(task, holder.base, 2 * kPage, &data, &count);
-    dprintf(result[1], "%d\n", kr);
-    return 0;
-  });
-  close(result[1]);
+  int answer = -1;
+  const pid_t reader = holder.spawn_reader(&answer);
   ASSERT_GT(reader, 0);
   ASSERT_TRUE(pager_->await_requests_above(0));
   holder.kill_now();
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string kr = read_line(result[0], 10000);
-  close(result[0]);
+  const std::string kr = read_line(answer, 10000);
+  close(answer);
   const auto waited = std::chrono::steady_clock::now() - t0;
   ASSERT_FALSE(kr.empty()) << "the read never answered";
   printf("vm_read of a task killed while it waited: %s (%s) after %lld ms\n", kr.c_str(),
@@ -1580,24 +1590,14 @@ TEST_F(PagerTest, AVmReadWaitingOnATasksPagesEndsWithTheTaskNotAtThePagersTimeou
   ASSERT_TRUE(pager.hold());
   ObjectHolder holder;
   ASSERT_TRUE(holder.start(pager.name()));
-  int result[2];
-  ASSERT_EQ(pipe(result), 0);
   const long before = pager.requests();
-  const pid_t reader = spawn_task([&]() -> int {
-    close(result[0]);
-    mach_port_t task = MACH_PORT_NULL;
-    if (task_for_pid(mach_task_self(), holder.pid, &task) != KERN_SUCCESS) return 2;
-    vm_offset_t data = 0;
-    mach_msg_type_number_t count = 0;
-    dprintf(result[1], "%d\n", mach_vm_read(task, holder.base, 2 * kPage, &data, &count));
-    return 0;
-  });
-  close(result[1]);
+  int answer = -1;
+  const pid_t reader = holder.spawn_reader(&answer);
   ASSERT_GT(reader, 0);
   ASSERT_TRUE(pager.await_requests_above(before)) << "the read never asked the pager";
   holder.kill_now();
-  const std::string kr = read_line(result[0], 60000);
-  close(result[0]);
+  const std::string kr = read_line(answer, 60000);
+  close(answer);
   ASSERT_FALSE(kr.empty()) << "the read still waited a minute after the task it reads had ended";
   EXPECT_EQ(std::stoi(kr), KERN_INVALID_ARGUMENT);  // the task port names no task now
   EXPECT_EQ(reap_within(reader, 5000), 0);
