@@ -132,14 +132,20 @@ Thread* Threads::add_frozen(ipc::TaskId task, pid_t tid, const machd_thread_slot
   t->frozen->flags = 0;
   t->frozen->tid = uint32_t(tid);
   t->stop = Thread::Stop::kParked;
-  frozen_tasks_.insert(task);
   return t;
+}
+
+bool Threads::is_frozen_task(ipc::TaskId task) const {
+  auto it = by_tid_.lower_bound({task, 0});
+  if (it == by_tid_.end() || it->first.first != task) return false;
+  auto t = by_id_.find(it->second);
+  return t != by_id_.end() && t->second->frozen != nullptr;  // (a corpse has frozen threads only)
 }
 
 Thread* Threads::of_tid(ipc::TaskId task, pid_t tid) {
   auto it = by_tid_.find({task, tid});
   if (it != by_tid_.end()) return by_id_[it->second].get();
-  if (frozen_tasks_.count(task)) return nullptr;  // a corpse has no other threads
+  if (is_frozen_task(task)) return nullptr;  // a corpse has no other threads
   const pid_t pid = runtime().host().pid_of(task);
   if (pid <= 0 || tid <= 0 || tid == agent().agent_tid(task) || ended_.count({task, tid}) || !tid_alive(pid, tid))
     return nullptr;
@@ -154,7 +160,7 @@ Thread* Threads::of_id(uint64_t id) {
 std::vector<Thread*> Threads::of_task(ipc::TaskId task) {
   const pid_t pid = runtime().host().pid_of(task);
   std::vector<Thread*> out;
-  if (frozen_tasks_.count(task)) {
+  if (is_frozen_task(task)) {
     for (auto it = by_tid_.lower_bound({task, 0}); it != by_tid_.end() && it->first.first == task; ++it)
       out.push_back(by_id_[it->second].get());
     return out;
@@ -383,7 +389,6 @@ void Threads::task_terminating(ipc::TaskId task) {
     if (Thread* t = of_id(id)) forget(*t);
   slots_.erase(task);
   task_suspends_.erase(task);
-  frozen_tasks_.erase(task);
   for (auto it = ended_.lower_bound({task, 0}); it != ended_.end() && it->first == task;) it = ended_.erase(it);
 }
 

@@ -150,6 +150,8 @@ class Threads final : public TaskObserver {
   // A thread parked by its own call (park_from_call) is let go by answering
   // the call: true if it was one (then answered), false otherwise.
   bool answer_call(Thread& t);
+  // Whether the task's threads are frozen ones (a corpse's).
+  bool is_frozen_task(ipc::TaskId task) const;
 
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Thread>> by_id_;
@@ -157,7 +159,6 @@ class Threads final : public TaskObserver {
   std::unordered_map<ipc::TaskId, std::bitset<MACHD_THREAD_SLOTS>> slots_;
   std::unordered_map<ipc::TaskId, uint32_t> task_suspends_;
   std::set<std::pair<ipc::TaskId, pid_t>> ended_;  // terminated, maybe still in procfs
-  std::set<ipc::TaskId> frozen_tasks_;              // corpses: their threads are frozen ones only
 };
 
 Threads& threads();
