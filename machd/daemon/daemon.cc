@@ -96,6 +96,7 @@ Daemon::Daemon(const Options& opts) : opts_(opts), admission_(opts.admission) {
   default_memory_manager_ = std::make_unique<vm::DefaultMemoryManager>();
   anonymous_memory_ = std::make_unique<vm::AnonymousMemory>(opts_.memory_limit);
   threads_ = std::make_unique<kern::Threads>();
+  suspension_tokens_ = std::make_unique<kern::SuspensionTokens>(dispatch_);
   exception_ports_ = std::make_unique<kern::ExceptionPorts>();
   exception_delivery_ = std::make_unique<kern::ExceptionDelivery>(dispatch_);
   corpses_ = std::make_unique<kern::Corpses>(dispatch_);

@@ -42,6 +42,7 @@
 #include "kern/thread.h"
 #include "kern/runtime.h"
 #include "kern/task.h"
+#include "kern/task_suspension.h"
 #include "kern/lock_set.h"
 #include "kern/runtime.h"
 #include "kern/semaphore.h"
@@ -182,6 +183,7 @@ class Daemon final : public kern::AgentLink {
   std::unique_ptr<vm::DefaultMemoryManager> default_memory_manager_;
   std::unique_ptr<vm::AnonymousMemory> anonymous_memory_;
   std::unique_ptr<kern::Threads> threads_;
+  std::unique_ptr<kern::SuspensionTokens> suspension_tokens_;
   std::unique_ptr<kern::ExceptionPorts> exception_ports_;
   std::unique_ptr<kern::ExceptionDelivery> exception_delivery_;
   std::unique_ptr<kern::Corpses> corpses_;

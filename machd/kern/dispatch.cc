@@ -57,6 +57,8 @@ Request request_of(const std::vector<uint8_t>& msg) {
 void Dispatch::add(const Subsystem& s) { subsystems_.push_back(s); }
 
 void Dispatch::on_no_senders(KType type, NoSendersHandler h) { no_senders_[size_t(type)] = std::move(h); }
+void Dispatch::on_send_once(KType type, SendOnceHandler h) { send_once_[size_t(type)] = std::move(h); }
+
 void Dispatch::on_message(KType type, MessageHandler h) { messages_[size_t(type)] = std::move(h); }
 
 const Subsystem* Dispatch::find(mach_msg_id_t id) const {
@@ -75,10 +77,14 @@ KernelReply Dispatch::serve(const std::vector<uint8_t>& msg, ipc::KObject ko) {
   }
   Runtime& rt = runtime();
   Request req = request_of(msg);
-  if (req.id == MACH_NOTIFY_NO_SENDERS && req.reply_type == 0) {
-    // The kernel's own notification (kobject.h: delivered to the port
+  if ((req.id == MACH_NOTIFY_NO_SENDERS || req.id == MACH_NOTIFY_SEND_ONCE) && req.reply_type == 0) {
+    // The kernel's own notifications (kobject.h: delivered to the port
     // itself). Only the kernel's audit token (pid 0) is believed.
     if (req.audit.val[5] != 0 || req.sender != ipc::kNoTask) return {};
+    if (req.id == MACH_NOTIFY_SEND_ONCE) {
+      if (auto& h = send_once_[size_t(type_of(ko))]) h(ko, req.local);
+      return {};
+    }
     mach_no_senders_notification_t n{};
     if (msg.size() >= sizeof(mach_msg_header_t) + sizeof(NDR_record_t) + sizeof(mach_msg_type_number_t)) {
       memcpy(&n, msg.data(), std::min(msg.size(), sizeof n));

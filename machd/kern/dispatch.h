@@ -5,8 +5,9 @@
 // Subsystems are global (one table for all object types): each routine
 // translates its object argument itself and answers KERN_INVALID_ARGUMENT
 // (or what XNU answers) when the port is not the object it serves. Ids no
-// subsystem covers get MIG_BAD_ID. A no-senders notification that arrives
-// on an object port goes to the handler registered for the object's type.
+// subsystem covers get MIG_BAD_ID. A no-senders or send-once notification
+// that arrives on an object port goes to the handler registered for the
+// object's type.
 #pragma once
 
 #include <functional>
@@ -27,6 +28,8 @@ struct Subsystem {
 
 // (object, kernel-task name of its port, make-send count the notification carries)
 using NoSendersHandler = std::function<void(ipc::KObject, mach_port_name_t, mach_port_mscount_t)>;
+// (object, kernel-task name of its port)
+using SendOnceHandler = std::function<void(ipc::KObject, mach_port_name_t)>;
 // (the message as the kernel task received it, the object of the port)
 using MessageHandler = std::function<void(const std::vector<uint8_t>&, ipc::KObject)>;
 
@@ -34,6 +37,10 @@ class Dispatch {
  public:
   void add(const Subsystem& s);
   void on_no_senders(KType type, NoSendersHandler h);
+  // A send-once right to a port of `type` was destroyed unused (XNU's
+  // ipc_kobject_notify_send_once): `h` runs. Without a handler the
+  // notification is dropped.
+  void on_send_once(KType type, SendOnceHandler h);
   // Every message that arrives on a port of `type` goes to `h` instead of
   // a subsystem: ports on which machd receives replies (machd is then the
   // client). Nothing is answered; the rights the message carried are
@@ -52,6 +59,7 @@ class Dispatch {
  private:
   std::vector<Subsystem> subsystems_;
   std::vector<NoSendersHandler> no_senders_ = std::vector<NoSendersHandler>(size_t(KType::kCount));
+  std::vector<SendOnceHandler> send_once_ = std::vector<SendOnceHandler>(size_t(KType::kCount));
   std::vector<MessageHandler> messages_ = std::vector<MessageHandler>(size_t(KType::kCount));
 };
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -295,5 +296,23 @@ kern_return_t task_info_of(pid_t pid, const ipc::Credentials& creds, task_flavor
 }
 
 static_assert(words_of(sizeof(task_vm_info_data_t)) == TASK_VM_INFO_COUNT);
+
+void set_suspend_count(task_flavor_t flavor, integer_t* out, uint32_t suspensions) {
+  const integer_t n = integer_t(std::min<uint32_t>(suspensions, INT32_MAX));
+  switch (flavor) {
+    case TASK_BASIC_INFO_32:
+    case TASK_BASIC2_INFO_32:
+      memcpy(reinterpret_cast<char*>(out) + offsetof(task_basic_info_32_data_t, suspend_count), &n, sizeof n);
+      break;
+    case TASK_BASIC_INFO_64:
+      memcpy(reinterpret_cast<char*>(out) + offsetof(task_basic_info_64_data_t, suspend_count), &n, sizeof n);
+      break;
+    case MACH_TASK_BASIC_INFO:
+      memcpy(reinterpret_cast<char*>(out) + offsetof(mach_task_basic_info_data_t, suspend_count), &n, sizeof n);
+      break;
+    default:
+      break;
+  }
+}
 
 }  // namespace machd::kern

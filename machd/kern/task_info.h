@@ -24,4 +24,10 @@ namespace machd::kern {
 kern_return_t task_info_of(pid_t pid, const ipc::Credentials& creds, task_flavor_t flavor, integer_t* out,
                            mach_msg_type_number_t* count);
 
+// Puts `suspensions` (machd's count of the task's suspensions, XNU's
+// user_stop_count) in the suspend_count field of the answer `out` that
+// task_info_of gave for a basic flavor (BASIC 32/64, BASIC2,
+// MACH_TASK_BASIC_INFO); any other flavor's answer is left as it is.
+void set_suspend_count(task_flavor_t flavor, integer_t* out, uint32_t suspensions);
+
 }  // namespace machd::kern

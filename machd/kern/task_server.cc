@@ -12,6 +12,7 @@
 #include "runtime.h"
 #include "task.h"
 #include "task_info.h"
+#include "thread.h"
 
 extern "C" {
 #include "taskServer.h"
@@ -78,7 +79,10 @@ kern_return_t task_info(task_name_t target_task, task_flavor_t flavor, task_info
   TASK_OR(t, target_task, kName, KERN_INVALID_ARGUMENT);
   const machd::ipc::Credentials* c = runtime().kernel().credentials(*t);
   if (!c) return KERN_INVALID_ARGUMENT;
-  return machd::kern::task_info_of(runtime().host().pid_of(*t), *c, flavor, task_info_out, task_info_outCnt);
+  kern_return_t kr =
+      machd::kern::task_info_of(runtime().host().pid_of(*t), *c, flavor, task_info_out, task_info_outCnt);
+  if (kr == KERN_SUCCESS) machd::kern::set_suspend_count(flavor, task_info_out, machd::kern::threads().task_suspensions(*t));
+  return kr;
 }
 
 // XNU: the only settable flavors are internal ones; TASK_TRACE_MEMORY_INFO

@@ -381,6 +381,38 @@ void Threads::on_no_senders(uint64_t id, mach_port_mscount_t mscount) {
   if (idle(*t)) forget(*t);  // else kept: unhold() drops it once idle
 }
 
+void Threads::suspend_task(ipc::TaskId task, std::function<void(kern_return_t)> done) {
+  if (task_suspends_[task]++ > 0) return done(KERN_SUCCESS);
+  std::vector<Thread*> list = of_task(task);
+  auto left = std::make_shared<size_t>(list.size() + 1);
+  auto finish = [done = std::move(done), left](kern_return_t) {
+    if (--*left == 0) done(KERN_SUCCESS);
+  };
+  for (Thread* t : list) {
+    t->task_held = true;
+    hold(*t, finish);
+  }
+  finish(KERN_SUCCESS);
+}
+
+kern_return_t Threads::resume_task(ipc::TaskId task) {
+  auto it = task_suspends_.find(task);
+  if (it == task_suspends_.end()) return KERN_FAILURE;
+  if (--it->second > 0) return KERN_SUCCESS;
+  task_suspends_.erase(it);
+  for (Thread* t : of_task(task)) {
+    if (!t->task_held) continue;
+    t->task_held = false;
+    unhold(*t);
+  }
+  return KERN_SUCCESS;
+}
+
+uint32_t Threads::task_suspensions(ipc::TaskId task) const {
+  auto it = task_suspends_.find(task);
+  return it == task_suspends_.end() ? 0 : it->second;
+}
+
 void Threads::task_terminating(ipc::TaskId task) {
   std::vector<uint64_t> ids;
   for (auto it = by_tid_.lower_bound({task, 0}); it != by_tid_.end() && it->first.first == task; ++it)

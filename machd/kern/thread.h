@@ -116,8 +116,16 @@ class Threads final : public TaskObserver {
   // The exception interest of the task's threads' own exception ports.
   uint64_t exception_interest(ipc::TaskId task) const;
 
-  // Task suspension (XNU's task_hold): counts per task.
-  uint32_t& task_suspend_count(ipc::TaskId task) { return task_suspends_[task]; }
+  // Task suspension (XNU's task_hold + task_wait): one more suspension of
+  // `task`; the first holds every thread of the task. `done` (always
+  // KERN_SUCCESS) is called once they are all parked, maybe before this
+  // returns.
+  void suspend_task(ipc::TaskId task, std::function<void(kern_return_t)> done);
+  // One suspension less (XNU's task_release); the last lets the threads the
+  // suspension held run. KERN_FAILURE if the task is not suspended (or gone).
+  kern_return_t resume_task(ipc::TaskId task);
+  // How many suspensions the task has (task_basic_info's suspend_count).
+  uint32_t task_suspensions(ipc::TaskId task) const;
 
   // A new thread in `task` made by its agent; done(kr, thread parked) .
   void create(ipc::TaskId task, std::function<void(kern_return_t, Thread*)> done);

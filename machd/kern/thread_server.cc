@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "daemon/kernel_servers.h"
+#include "task_suspension.h"
 #include "thread.h"
 #include "thread_state.h"
 #include "translate.h"
@@ -121,38 +122,6 @@ kern_return_t do_set_state(mach_port_t port, int flavor, thread_state_t in, mach
 // Adds a hold and answers once parked (thread_suspend, task_suspend).
 void hold_then_reply(Thread& t, std::function<void(kern_return_t)> done) {
   threads().hold(t, [done = std::move(done)](kern_return_t kr) { done(kr); });
-}
-
-// XNU task_hold + task_wait: `done` once every thread is parked.
-void suspend_task(ipc::TaskId task, std::function<void(kern_return_t)> done) {
-  uint32_t& count = threads().task_suspend_count(task);
-  if (count++ > 0) return done(KERN_SUCCESS);
-  std::vector<Thread*> list = threads().of_task(task);
-  auto left = std::make_shared<size_t>(list.size() + 1);
-  auto finish = [done = std::move(done), left](kern_return_t) {
-    if (--*left == 0) done(KERN_SUCCESS);
-  };
-  for (Thread* t : list) {
-    t->task_held = true;
-    hold_then_reply(*t, finish);
-  }
-  finish(KERN_SUCCESS);
-}
-
-// task_suspend2's tokens: token id -> task.
-std::unordered_map<uint64_t, ipc::TaskId> g_tokens;
-uint64_t g_next_token = 1;
-
-kern_return_t resume_task(ipc::TaskId task) {
-  uint32_t& count = threads().task_suspend_count(task);
-  if (count == 0) return KERN_FAILURE;
-  if (--count > 0) return KERN_SUCCESS;
-  for (Thread* t : threads().of_task(task)) {
-    if (!t->task_held) continue;
-    t->task_held = false;
-    threads().unhold(*t);
-  }
-  return KERN_SUCCESS;
 }
 
 integer_t run_state_of(const ThreadProc& p, const Thread& t) {
@@ -450,44 +419,40 @@ kern_return_t task_suspend(task_read_t task) {
   auto id = task_of(task, {KType::kTask, KType::kTaskRead});
   if (!id) return KERN_INVALID_ARGUMENT;
   DeferredReply d = runtime().defer();
-  suspend_task(*id, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
+  threads().suspend_task(*id, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
   return MIG_NO_REPLY;
 }
 
 kern_return_t task_resume(task_read_t task) {
   auto id = task_of(task, {KType::kTask, KType::kTaskRead});
   if (!id) return KERN_INVALID_ARGUMENT;
-  return resume_task(*id);
+  return threads().resume_task(*id);
 }
 
 // task_suspend2: a suspension whose token (a send-once right) task_resume2
-// consumes. A token dropped unused does not resume the task (XNU does).
+// consumes; a token destroyed unused ends its suspension too
+// (task_suspension.h).
 kern_return_t task_suspend2(task_read_t task, task_suspension_token_t* token) {
   auto id = task_of(task, {KType::kTask, KType::kTaskRead});
   if (!id) return KERN_INVALID_ARGUMENT;
   (void)token;
-  const uint64_t tid = g_next_token++;
-  const mach_port_name_t port = runtime().create_port(KType::kTaskResumeToken, tid);
+  const mach_port_name_t port = suspension_tokens().make(*id);
   if (port == MACH_PORT_NULL) return KERN_RESOURCE_SHORTAGE;
-  g_tokens[tid] = *id;
   DeferredReply d = runtime().defer();
-  suspend_task(*id, [d, port](kern_return_t kr) {
-    if (kr != KERN_SUCCESS) return runtime().send_error_reply(d, kr);
+  threads().suspend_task(*id, [d, port](kern_return_t kr) {
+    if (kr != KERN_SUCCESS) {
+      suspension_tokens().discard(port);
+      return runtime().send_error_reply(d, kr);
+    }
     runtime().send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE);
   });
   return MIG_NO_REPLY;
 }
 
 kern_return_t task_resume2(task_suspension_token_t token) {
-  auto id = translate(token, {KType::kTaskResumeToken});
-  if (!id) return KERN_INVALID_ARGUMENT;
-  auto it = g_tokens.find(*id);
-  if (it == g_tokens.end()) return KERN_INVALID_ARGUMENT;
-  const machd::ipc::TaskId task = it->second;
-  g_tokens.erase(it);
-  const mach_port_name_t port = token;
-  runtime().after_reply([port] { runtime().destroy_port(port); });
-  return runtime().host().pid_of(task) > 0 ? resume_task(task) : KERN_SUCCESS;
+  std::optional<machd::ipc::TaskId> task = suspension_tokens().redeem(token);
+  if (!task) return KERN_INVALID_ARGUMENT;
+  return runtime().host().pid_of(*task) > 0 ? threads().resume_task(*task) : KERN_SUCCESS;
 }
 
 }  // extern "C"

@@ -88,6 +88,14 @@ x86_thread_state64_t state_of(mach_port_t thread) {
   return s;
 }
 
+// task_basic_info's suspend_count (-1 if task_info failed).
+integer_t suspend_count_of(mach_port_t task) {
+  mach_task_basic_info_data_t b{};
+  mach_msg_type_number_t n = MACH_TASK_BASIC_INFO_COUNT;
+  if (task_info(task, MACH_TASK_BASIC_INFO, reinterpret_cast<task_info_t>(&b), &n) != KERN_SUCCESS) return -1;
+  return b.suspend_count;
+}
+
 // A worker task with a spinning thread and one blocked in read(2); it
 // sends the controller its task port and the two tids, and reports what
 // each thread returns.
@@ -313,8 +321,10 @@ TEST(Threads, TaskSuspendStopsEveryThreadAndCountsAsXnu) {
   ASSERT_EQ(thread_set_state(spin, x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&s),
                              x86_THREAD_STATE64_COUNT),
             KERN_SUCCESS);
+  EXPECT_EQ(suspend_count_of(w.task), 2);
   ASSERT_EQ(task_resume(w.task), KERN_SUCCESS);
   EXPECT_EQ(receive_value(w.inbox, 200), INT32_MIN);  // still suspended once
+  EXPECT_EQ(suspend_count_of(w.task), 1);
   ASSERT_EQ(task_resume(w.task), KERN_SUCCESS);
   EXPECT_EQ(task_resume(w.task), KERN_FAILURE);
   EXPECT_EQ(receive_value(w.inbox), 7);
@@ -342,6 +352,27 @@ TEST(Threads, TaskSuspend2GivesATokenThatTaskResume2Consumes) {
   ASSERT_EQ(task_resume2(token), KERN_SUCCESS);
   EXPECT_EQ(receive_value(w.inbox), 9);
   EXPECT_EQ(mach_port_type(mach_task_self(), token, &type), KERN_INVALID_NAME);  // consumed
+  mach_port_deallocate(mach_task_self(), spin);
+  w.finish();
+}
+
+TEST(Threads, ATaskSuspend2TokenDestroyedUnusedEndsItsSuspension) {
+  Worker w;
+  w.start();
+  task_suspension_token_t token = MACH_PORT_NULL;
+  ASSERT_EQ(task_suspend2(w.task, &token), KERN_SUCCESS);
+  EXPECT_EQ(suspend_count_of(w.task), 1);
+  mach_port_t spin = w.thread(w.spin_tid);
+  x86_thread_state64_t s = state_of(spin);
+  s.__r14 = 11;
+  ASSERT_EQ(thread_set_state(spin, x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&s),
+                             x86_THREAD_STATE64_COUNT),
+            KERN_SUCCESS);
+  EXPECT_EQ(receive_value(w.inbox, 200), INT32_MIN);  // suspended
+  ASSERT_EQ(mach_port_deallocate(mach_task_self(), token), KERN_SUCCESS);
+  EXPECT_EQ(receive_value(w.inbox), 11);
+  EXPECT_EQ(suspend_count_of(w.task), 0);
+  EXPECT_EQ(task_resume(w.task), KERN_FAILURE);  // the dropped token took its suspension with it
   mach_port_deallocate(mach_task_self(), spin);
   w.finish();
 }
