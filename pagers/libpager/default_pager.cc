@@ -143,7 +143,15 @@ void serve(mach_pager_default_state* m) {
   while (!m->stopping.load()) {
     t_last_port = MACH_PORT_NULL;
     const mach_msg_return_t mr = mach_msg_server_once(demux, kMaxRequest, m->set, MACH_RCV_LARGE);
-    if (mr != MACH_MSG_SUCCESS) break;
+    if (mr != MACH_MSG_SUCCESS) {
+      // Ending quietly would leave every fault on the objects held here to
+      // wait out the kernel's pager timeout.
+      const bool ends = !machpager::one_message_lost(mr);
+      if (m->stopping.load()) break;
+      machpager::report_serving_error("default memory manager", mr, ends);
+      if (ends) break;
+      continue;
+    }
     const mach_port_t port = t_last_port;
     if (!MACH_PORT_VALID(port) || port == m->manager) continue;
     if (over(m, port)) end_object(m, port);

@@ -4,6 +4,7 @@
 #include <mach/mig_errors.h>
 #include <mach/notify.h>
 
+#include <cstdio>
 #include <new>
 #include <system_error>
 #include <unordered_map>
@@ -81,6 +82,27 @@ kern_return_t create_on_port(mach_port_t port, const mach_pager_ops* ops, void* 
   return KERN_SUCCESS;
 }
 
+bool one_message_lost(mach_msg_return_t mr) {
+  switch (mr & ~MACH_MSG_MASK) {  // (the MACH_MSG_VM_SPACE, ..._IPC_SPACE detail bits)
+    case MACH_RCV_BODY_ERROR:
+    case MACH_RCV_HEADER_ERROR:
+    case MACH_RCV_INVALID_DATA:
+    case MACH_RCV_INTERRUPTED:
+    case MACH_RCV_TOO_LARGE:
+    case MACH_RCV_INVALID_TRAILER:
+    case KERN_RESOURCE_SHORTAGE:  // (no buffer for the request)
+      return true;
+    default:
+      return false;
+  }
+}
+
+void report_serving_error(const char* who, mach_msg_return_t mr, bool ends) {
+  if (mr == MACH_RCV_PORT_DIED) return;  // destroyed, or machd died: whoever did it knows
+  fprintf(stderr, "libpager: the %s's serving thread: %s (%#x); %s\n", who, mach_error_string(mr), unsigned(mr),
+          ends ? "it stops serving" : "that message is lost, serving goes on");
+}
+
 }  // namespace machpager
 
 void mach_pager_state::fail_waiters_locked(kern_return_t result) {
@@ -151,7 +173,14 @@ kern_return_t mach_pager_serve(mach_pager_t* pager) {
       if (pager->stopping) break;
     }
     mr = mach_msg_server_once(mach_pager_demux, kMaxRequest, pager->port, MACH_RCV_LARGE);
-    if (mr != MACH_MSG_SUCCESS) break;
+    if (mr == MACH_MSG_SUCCESS) continue;
+    const bool ends = !machpager::one_message_lost(mr);
+    {
+      std::lock_guard<std::mutex> g(pager->mu);
+      if (pager->stopping) break;
+    }
+    machpager::report_serving_error("pager", mr, ends);
+    if (ends) break;
   }
   std::lock_guard<std::mutex> g(pager->mu);
   pager->serving = false;
