@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
 namespace machd::vm {
 
 namespace {
@@ -736,6 +738,10 @@ void MemoryObject::prune_pending() {
 void MemoryObject::expire(uint64_t now_ns) {
   if (ready_deadline_ && *ready_deadline_ <= now_ns) {  // never became ready: its waiters fail
     ready_deadline_.reset();
+    if (!deferred_.empty())
+      spdlog::warn("memory object {}: its pager did not make it ready (memory_object_ready) in {:.3g} s; the "
+                   "threads waiting on it get a memory error",
+                   id_, double(timeout_ns_) / 1e9);
     std::vector<uint64_t> asks;
     asks.swap(deferred_);
     for (uint64_t idx : asks) wake(idx, false);
@@ -751,6 +757,10 @@ void MemoryObject::expire(uint64_t now_ns) {
       ++it;
     }
   }
+  if (!late.empty())
+    spdlog::warn("memory object {}: its pager left {} request(s) unanswered for {:.3g} s (the first at offset {:#x}, "
+                 "{} bytes); the threads waiting on them get a memory error",
+                 id_, late.size(), double(timeout_ns_) / 1e9, late.front().offset, late.front().length);
   for (const Pending& p : late) {
     const uint8_t bit = p.unlock ? kUnlockAsked : kRequested;
     const uint64_t end = std::min((p.offset + p.length) / kPage, pages());
