@@ -27,6 +27,39 @@ void copy_actions(const ExceptionActions& from, ExceptionActions& to) {
     if (MACH_PORT_VALID(from[i].port))
       write_exception_ports(to, exception_mask_t(1) << i, from[i].port, from[i].behavior, from[i].flavor);
 }
+// Holds each thread of `ids`; `then` runs once, in a later turn of machd's
+// loop, when all are parked (or gone), or after `wait_ns` without those
+// that are not (they stay held). (A hold's answer may come from inside the
+// task's end: `then` never runs from there.)
+void hold_all(const std::vector<uint64_t>& ids, uint64_t wait_ns, std::function<void()> then) {
+  struct Wait {
+    size_t waiting = 1;  // one more until every hold was asked
+    bool done = false;
+    uint64_t timer = 0;
+    std::function<void()> then;
+  };
+  auto w = std::make_shared<Wait>();
+  w->then = std::move(then);
+  auto finish = [w] {
+    if (w->done) return;
+    w->done = true;
+    if (w->timer != 0) runtime().timers().cancel(w->timer);
+    runtime().timers().add(0, [w] { w->then(); });
+  };
+  for (uint64_t id : ids) {
+    Thread* t = threads().of_id(id);
+    if (t == nullptr) continue;
+    ++w->waiting;
+    threads().hold(*t, [w, finish](kern_return_t) {
+      if (--w->waiting == 0) finish();
+    });
+  }
+  if (--w->waiting == 0) return finish();
+  w->timer = runtime().timers().add(agent_now_ns() + wait_ns, [w, finish] {
+    w->timer = 0;
+    finish();
+  });
+}
 }  // namespace
 
 Corpses* corpses_if_any() { return g_corpses; }
@@ -72,14 +105,32 @@ bool Corpses::may_offer(ipc::TaskId task) const {
   return c != nullptr && !is_corpse(task) && !offers_.count(task) && count_of_user(c->uid) < kMaxPerUser;
 }
 
-bool Corpses::offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code) {
+bool Corpses::offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code,
+                    std::function<void()> ready) {
   if (!may_offer(task)) return false;  // (one per task: another thread's crash came first)
   Offer& o = offers_[task];
   o.uid = runtime().kernel().credentials(task)->uid;
   o.tid = tid;
   o.context = std::make_shared<const machd_thread_slot>(context);
   o.crash_code = crash_code;
+  std::vector<uint64_t> others;
+  for (Thread* t : threads().of_task(task))
+    if (t->tid != tid) others.push_back(t->id);
+  hold_all(others, kOthersParkNs, [this, task, others, ready = std::move(ready)] {
+    if (auto it = offers_.find(task); it != offers_.end()) it->second.others = contexts_of(others);
+    ready();
+  });
   return true;
+}
+
+std::vector<Corpses::FrozenThread> Corpses::contexts_of(const std::vector<uint64_t>& ids) {
+  std::vector<FrozenThread> frozen;
+  for (uint64_t id : ids) {
+    Thread* t = threads().of_id(id);
+    machd_thread_slot* slot = t ? threads().parked_slot(*t) : nullptr;
+    if (slot != nullptr) frozen.push_back({t->tid, std::make_shared<const machd_thread_slot>(*slot)});
+  }
+  return frozen;
 }
 
 kern_return_t Corpses::adopt(ipc::TaskId task, pid_t tid, pid_t child) {
@@ -88,7 +139,9 @@ kern_return_t Corpses::adopt(ipc::TaskId task, pid_t tid, pid_t child) {
   Offer offer = std::move(it->second);
   offers_.erase(it);
 
-  const ipc::TaskId corpse = make(task, child, {FrozenThread{offer.tid, offer.context}});
+  std::vector<FrozenThread> frozen{FrozenThread{offer.tid, offer.context}};  // the crashed thread first
+  frozen.insert(frozen.end(), offer.others.begin(), offer.others.end());
+  const ipc::TaskId corpse = make(task, child, frozen);
   if (corpse == ipc::kNoTask) return KERN_INVALID_ARGUMENT;
   Corpse& c = by_task_[corpse];
   c.crashed = task;
@@ -167,7 +220,6 @@ struct Corpses::Generation {
   ipc::TaskId task = ipc::kNoTask;
   uint32_t uid = 0;
   std::vector<uint64_t> held;  // Thread::id of each thread held for it
-  size_t waiting = 0;          // holds not parked yet
   Generated done;
 };
 
@@ -180,41 +232,26 @@ kern_return_t Corpses::generate(ipc::TaskId task, Generated done) {
   g->uid = cr->uid;
   g->done = std::move(done);
   ++generating_[g->uid];
-  const std::vector<Thread*> all = threads().of_task(task);
-  g->waiting = all.size() + 1;  // one more until every hold was asked
-  for (Thread* t : all) {
-    g->held.push_back(t->id);
-    threads().hold(*t, [this, g](kern_return_t) {
-      if (--g->waiting == 0) fork_generated(g);
-    });
-  }
-  if (--g->waiting == 0) fork_generated(g);
+  for (Thread* t : threads().of_task(task)) g->held.push_back(t->id);
+  // Threads that cannot be parked are left out, as for a crash.
+  hold_all(g->held, kOthersParkNs, [this, g] { fork_generated(g); });
   return KERN_SUCCESS;
 }
 
 void Corpses::fork_generated(const std::shared_ptr<Generation>& g) {
-  // (A hold's answer may come from inside the task's end: the fork is
-  // asked for in a later turn, never from there.)
-  runtime().timers().add(0, [this, g] {
-    // Every thread is parked (or gone): their contexts now, then the fork.
-    std::vector<FrozenThread> frozen;
-    for (uint64_t id : g->held) {
-      Thread* t = threads().of_id(id);
-      machd_thread_slot* slot = t ? threads().parked_slot(*t) : nullptr;
-      if (slot != nullptr) frozen.push_back({t->tid, std::make_shared<const machd_thread_slot>(*slot)});
-    }
+  // Every thread is parked (or gone, or left out): their contexts now, then the fork.
+  std::vector<FrozenThread> frozen = contexts_of(g->held);
+  if (runtime().kernel().credentials(g->task) == nullptr) return finish_generation(g, KERN_INVALID_TASK);
+  if (frozen.empty()) return finish_generation(g, KERN_FAILURE);  // (XNU's corpses always have a thread)
+  AgentCall call;
+  call.op = MACHD_AGENT_FORK_CORPSE;
+  agent().request(g->task, call, [this, g, frozen = std::move(frozen)](const AgentResult& r) {
     if (runtime().kernel().credentials(g->task) == nullptr) return finish_generation(g, KERN_INVALID_TASK);
-    if (frozen.empty()) return finish_generation(g, KERN_FAILURE);  // (XNU's corpses always have a thread)
-    AgentCall call;
-    call.op = MACHD_AGENT_FORK_CORPSE;
-    agent().request(g->task, call, [this, g, frozen = std::move(frozen)](const AgentResult& r) {
-      if (runtime().kernel().credentials(g->task) == nullptr) return finish_generation(g, KERN_INVALID_TASK);
-      if (r.result != KERN_SUCCESS)
-        return finish_generation(g, r.result == KERN_RESOURCE_SHORTAGE ? r.result : KERN_FAILURE);
-      const ipc::TaskId corpse = make(g->task, pid_t(r.rets[0]), frozen);
-      if (corpse == ipc::kNoTask) reap(g->task, pid_t(r.rets[0]), -1);
-      finish_generation(g, corpse == ipc::kNoTask ? KERN_FAILURE : KERN_SUCCESS, corpse);
-    });
+    if (r.result != KERN_SUCCESS)
+      return finish_generation(g, r.result == KERN_RESOURCE_SHORTAGE ? r.result : KERN_FAILURE);
+    const ipc::TaskId corpse = make(g->task, pid_t(r.rets[0]), frozen);
+    if (corpse == ipc::kNoTask) reap(g->task, pid_t(r.rets[0]), -1);
+    finish_generation(g, corpse == ipc::kNoTask ? KERN_FAILURE : KERN_SUCCESS, corpse);
   });
 }
 

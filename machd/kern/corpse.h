@@ -5,7 +5,8 @@
 //   -------------------------               -----
 //   EXC_CRASH raised (exception_delivery.h)  nobody handles it and a level
 //                                            takes EXC_CORPSE_NOTIFY: offer()
-//                                            keeps the thread's context;
+//                                            keeps the thread's context and
+//                                            parks the task's other threads;
 //                                        <-  the answer has MACHD_TSF_CORPSE_WANTED
 //   fork(): the child closes every fd
 //   and only waits; its memory is the
@@ -23,8 +24,12 @@
 //     task_threads, mach_vm_read, mach_vm_region...: they read the child);
 //     those that need the control flavor refuse it (KERN_INVALID_ARGUMENT,
 //     as XNU's port conversions refuse corpses), so nothing changes it;
-//   - one thread, the crashed one (its tid as the crashed task knew it),
-//     frozen with its context at the crash (thread_get_state);
+//   - the task's threads (their tids as the crashed task knew them), the
+//     crashed one first, each frozen with its context at the crash
+//     (thread_get_state): before the crashing thread is told to fork,
+//     machd parks the others (one that has not parked after kOthersParkNs,
+//     as a thread blocking every signal, is left out) and they stay parked
+//     until the process dies;
 //   - its IPC space holds no rights of its own (XNU terminates a corpse's
 //     space), and it has the crashed task's exception ports (thread and
 //     task level);
@@ -38,7 +43,8 @@
 // (XNU: total_corpses_allowed); past that a crash makes none.
 //
 // task_generate_corpse(task) makes one of a live task: machd parks every
-// thread of it (as task_suspend does) and keeps their contexts, asks the
+// thread of it (as task_suspend does; one that has not parked after
+// kOthersParkNs is left out) and keeps their contexts, asks the
 // task's agent to fork the corpse's process (MACHD_AGENT_FORK_CORPSE),
 // lets the threads go and answers with the corpse's task port (its only
 // send right: the corpse ends when the caller drops it). No notification
@@ -74,11 +80,19 @@ class Corpses final : public TaskObserver {
   // no corpse, has none on offer yet, and its user has fewer than
   // kMaxPerUser (corpses, offers and task_generate_corpse in progress).
   bool may_offer(ipc::TaskId task) const;
-  // The crashing thread is told to fork one: `context` (its slot image at
-  // the crash) and the EXC_CRASH code are kept for adopt(). One per task
-  // (another thread's crash may have come first), counted against the
-  // user's corpses until the task ends; false: none offered.
-  bool offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code);
+  // A corpse is offered for the crash of thread `tid`: `context` (its slot
+  // image at the crash) and the EXC_CRASH code are kept for adopt(). The
+  // task's other threads are held first and their contexts kept too;
+  // `ready` runs (in a later turn of machd's loop) once they are all
+  // parked, or after kOthersParkNs without those that did not park (a
+  // thread that cannot take the stop signal does not hold up the crash):
+  // the crashing thread may then be told to fork. The other threads stay
+  // held: the process dies of its crash. One offer per task (another
+  // thread's crash may have come first), counted against the user's
+  // corpses until the task ends; false: none offered (`ready` never runs).
+  bool offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code,
+             std::function<void()> ready);
+  static constexpr uint64_t kOthersParkNs = 1'000'000'000;
   // MACHD_OP_CORPSE_FORKED. KERN_SUCCESS: `child` is the corpse's process.
   // KERN_INVALID_ARGUMENT: no offer for the thread, or `child` is not a
   // child of the task's process; KERN_FAILURE: the corpse could not be made.
@@ -98,11 +112,17 @@ class Corpses final : public TaskObserver {
   void task_terminating(ipc::TaskId task) override;
 
  private:
+  // A thread's context, kept for the corpse.
+  struct FrozenThread {
+    pid_t tid = 0;
+    std::shared_ptr<const machd_thread_slot> context;
+  };
   struct Offer {
     uint32_t uid = 0;
     pid_t tid = 0;
     std::shared_ptr<const machd_thread_slot> context;
     int64_t crash_code = 0;
+    std::vector<FrozenThread> others;  // the task's other threads, parked for it
   };
   struct Corpse {
     ipc::TaskId task = ipc::kNoTask;      // the corpse
@@ -116,18 +136,15 @@ class Corpses final : public TaskObserver {
     bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent (or never to be)
     std::shared_ptr<uint64_t> watch;      // the watch on its process's end (0: none)
   };
-  // A thread's context, kept for the corpse.
-  struct FrozenThread {
-    pid_t tid = 0;
-    std::shared_ptr<const machd_thread_slot> context;
-  };
   struct Generation;
 
   // The corpse of `from` (its process forked `child`): a task with these
   // threads and `from`'s exception ports. kNoTask if `child` is not a
   // child of `from`'s process, or it could not be made.
   ipc::TaskId make(ipc::TaskId from, pid_t child, const std::vector<FrozenThread>& frozen);
-  // All of a generation's threads are parked: fork (in a later turn).
+  // The contexts of those of the threads `ids` that are parked.
+  static std::vector<FrozenThread> contexts_of(const std::vector<uint64_t>& ids);
+  // A generation's threads are parked (or left out): fork.
   void fork_generated(const std::shared_ptr<Generation>& g);
   // Lets its threads go and answers: `corpse` on KERN_SUCCESS.
   void finish_generation(const std::shared_ptr<Generation>& g, kern_return_t kr, ipc::TaskId corpse = ipc::kNoTask);

@@ -312,12 +312,20 @@ void ExceptionDelivery::finish(uint64_t id, bool handled) {
   pending_.erase(it);
   Thread* t = threads().of_id(thread);
   if (t != nullptr) {
+    bool offered = false;
     if (machd_thread_slot* s = threads().parked_slot(*t); s != nullptr) {
       if (handled) std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_EXC_HANDLED, std::memory_order_release);
-      if (offer && corpses_if_any()->offer(task, t->tid, *s, code))
-        std::atomic_ref<uint32_t>(s->flags).fetch_or(MACHD_TSF_CORPSE_WANTED, std::memory_order_release);
+      // The crashing thread forks the corpse's process once the task's
+      // other threads are parked for it (corpse.h).
+      offered = offer && corpses_if_any()->offer(task, t->tid, *s, code, [thread] {
+        Thread* crashing = threads().of_id(thread);
+        if (crashing == nullptr) return;
+        if (machd_thread_slot* slot = threads().parked_slot(*crashing))
+          std::atomic_ref<uint32_t>(slot->flags).fetch_or(MACHD_TSF_CORPSE_WANTED, std::memory_order_release);
+        threads().unhold(*crashing);
+      });
     }
-    threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended
+    if (!offered) threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended
   }
   if (on_finish) on_finish();
 }

@@ -39,7 +39,29 @@ extern "C" {
 
 using namespace systest;
 
+// Sets r13 to kSpinSentinel, then machd_test_spinning, and spins for good.
+asm(R"(
+  .text
+  .globl machd_test_spin_r13
+  .type machd_test_spin_r13, @function
+machd_test_spin_r13:
+  mov $0x5e471e2, %r13
+  movl $1, machd_test_spinning(%rip)
+1:
+  pause
+  jmp 1b
+  .globl machd_test_spin_r13_end
+machd_test_spin_r13_end:
+)");
+extern "C" {
+void machd_test_spin_r13();
+extern char machd_test_spin_r13_end[];
+volatile int machd_test_spinning = 0;
+}
+
 namespace {
+
+constexpr uint64_t kSpinSentinel = 0x5e471e2;
 
 // ---- the handler side: every catch_ routine reports here ---------------------
 
@@ -760,6 +782,86 @@ TEST(Corpses, AnUnhandledCrashLeavesACorpseThatTheCorpseNotifyHandlerReads) {
   EXPECT_TRUE(wait_for_tasks(before.tasks));
 }
 
+// The task's other threads are parked for its crash corpse and kept with
+// their own states (XNU's corpses have every thread of the task).
+TEST(Corpses, ACrashCorpseKeepsEveryThreadOfTheTaskWithItsState) {
+  const Holdings before = holdings();
+  Target target([] {
+    std::thread([] { machd_test_spin_r13(); }).detach();
+    while (machd_test_spinning == 0) usleep(100);
+    return write_bad_address();
+  });
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CORPSE_NOTIFY, port, kStateIdentity64, x86_THREAD_STATE64),
+            KERN_SUCCESS);
+  mach_msg_type_number_t nthreads = 0;
+  int spinners = 0;
+  uint64_t crashed_rip = 0;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    thread_act_array_t list = nullptr;
+    if (task_threads(r.task, &list, &nthreads) != KERN_SUCCESS) return KERN_SUCCESS;
+    for (mach_msg_type_number_t i = 0; i < nthreads; ++i) {
+      x86_thread_state64_t s{};
+      mach_msg_type_number_t count = x86_THREAD_STATE64_COUNT;
+      if (thread_get_state(list[i], x86_THREAD_STATE64, thread_state_t(&s), &count) == KERN_SUCCESS) {
+        const auto spin = reinterpret_cast<uint64_t>(&machd_test_spin_r13);
+        if (s.__r13 == kSpinSentinel && s.__rip >= spin && s.__rip < reinterpret_cast<uint64_t>(machd_test_spin_r13_end))
+          ++spinners;
+        else
+          crashed_rip = s.__rip;
+      }
+      mach_port_deallocate(mach_task_self(), list[i]);
+    }
+    vm_deallocate(mach_task_self(), vm_address_t(list), nthreads * sizeof *list);
+    return KERN_SUCCESS;
+  };
+  target.start();
+  EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
+  target.pid = -1;
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  EXPECT_EQ(nthreads, 2u);
+  EXPECT_EQ(spinners, 1) << "the spinning thread, parked in its loop with its sentinel";
+  const uint64_t fault_function = reinterpret_cast<uint64_t>(&write_bad_address);
+  EXPECT_GE(crashed_rip, fault_function);
+  EXPECT_LT(crashed_rip, fault_function + 64);
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+}
+
+// A thread that blocks every signal cannot be parked: the crash goes on
+// without it after Corpses::kOthersParkNs, and its corpse has the others.
+TEST(Corpses, AThreadThatCannotBeParkedDoesNotHoldUpACrash) {
+  const Holdings before = holdings();
+  Target target([] {
+    static std::atomic<bool> blocked{false};
+    std::thread([] {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_BLOCK, &all, nullptr);
+      blocked = true;
+      for (;;) pause();
+    }).detach();
+    while (!blocked) usleep(100);
+    return write_bad_address();
+  });
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CORPSE_NOTIFY, port, kStateIdentity64, x86_THREAD_STATE64),
+            KERN_SUCCESS);
+  mach_msg_type_number_t nthreads = 0;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    thread_act_array_t list = nullptr;
+    if (task_threads(r.task, &list, &nthreads) != KERN_SUCCESS) return KERN_SUCCESS;
+    for (mach_msg_type_number_t i = 0; i < nthreads; ++i) mach_port_deallocate(mach_task_self(), list[i]);
+    vm_deallocate(mach_task_self(), vm_address_t(list), nthreads * sizeof *list);
+    return KERN_SUCCESS;
+  };
+  target.start();
+  EXPECT_EQ(wait_exit_for(target.pid, 30000), 128 + SIGSEGV);
+  target.pid = -1;
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  EXPECT_EQ(nthreads, 1u) << "the crashed thread only";
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+}
+
 TEST(Corpses, OnlyACrashThatNoHandlerTakesLeavesACorpse) {
   for (kern_return_t crash_answer : {KERN_SUCCESS, KERN_FAILURE}) {
     SCOPED_TRACE(crash_answer);
@@ -918,6 +1020,39 @@ TEST(Corpses, GenerateCorpseKeepsTheTasksMemoryAsItWasAndEndsWithItsLastRight) {
   // The corpse's process is killed and reaped; the program never saw it.
   for (int i = 0; i < 250 && unreaped_children() > children; ++i) usleep(20000);
   EXPECT_EQ(unreaped_children(), children);
+}
+
+// As for a crash, a thread that cannot be parked is left out of a
+// generated corpse after Corpses::kOthersParkNs, and it runs on.
+TEST(Corpses, GenerateCorpseLeavesOutAThreadThatCannotBeParked) {
+  const Holdings before = holdings();
+  auto count_threads = [](mach_port_t task) {
+    thread_act_array_t list = nullptr;
+    mach_msg_type_number_t n = 0;
+    if (task_threads(task, &list, &n) != KERN_SUCCESS) return -1;
+    for (mach_msg_type_number_t i = 0; i < n; ++i) mach_port_deallocate(mach_task_self(), list[i]);
+    vm_deallocate(mach_task_self(), vm_address_t(list), n * sizeof *list);
+    return int(n);
+  };
+  std::atomic<int> step{0};
+  std::thread blocked([&] {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    step = 1;
+    while (step == 1) usleep(1000);
+    step = 3;  // it runs on after the generation
+  });
+  while (step == 0) usleep(100);
+  const int live = count_threads(mach_task_self());
+  mach_port_t corpse = MACH_PORT_NULL;
+  ASSERT_EQ(task_generate_corpse(mach_task_self(), &corpse), KERN_SUCCESS);
+  EXPECT_EQ(count_threads(corpse), live - 1) << "every thread but the one that blocks all signals";
+  step = 2;
+  blocked.join();
+  EXPECT_EQ(step.load(), 3);
+  mach_port_deallocate(mach_task_self(), corpse);
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
 }
 
 // Its process killed by someone else, the corpse ends: its memory is gone.
