@@ -17,8 +17,9 @@
  * With --corpse it is a reporter as macOS's are: it takes EXC_CORPSE_NOTIFY
  * only. The target dies of its crash at once, and what is left of it, its
  * corpse, comes to the reporter afterwards: the same registers and
- * backtrace, read from the corpse's task and thread ports. Dropping those
- * ports frees the corpse.
+ * backtrace, read from the corpse's task and thread ports, and where each
+ * of the target's threads was (its second one waits in pause()). Dropping
+ * those ports frees the corpse.
  *
  * Usage: crash_reporter [--corpse]
  */
@@ -29,6 +30,7 @@
 #include <mach/mach_vm.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,8 +50,20 @@ __attribute__((noipa)) void crash_in_level3(int n) { *bad_pointer = n; }
 __attribute__((noipa)) void crash_in_level2(int n) { crash_in_level3(n + 1); __asm__ volatile(""); }
 __attribute__((noipa)) void crash_in_level1(int n) { crash_in_level2(n + 1); __asm__ volatile(""); }
 
+/* A second thread, waiting when the first crashes: a corpse keeps it too. */
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static int target(int go_fd)
 {
+	pthread_t idle;
+	if (pthread_create(&idle, NULL, idle_thread, NULL) != 0)
+		return 3;
 	char c;
 	if (read(go_fd, &c, 1) != 1)
 		return 2;
@@ -131,6 +145,22 @@ kern_return_t catch_mach_exception_raise_state_identity(mach_port_t port, mach_p
 			if (frame[0] <= fp)
 				break;
 			fp = frame[0];
+		}
+	}
+	if (exception == EXC_CORPSE_NOTIFY) {
+		/* A corpse has every thread of the task, each as it was at the crash. */
+		thread_act_array_t threads = NULL;
+		mach_msg_type_number_t nthreads = 0;
+		if (task_threads(task, &threads, &nthreads) == KERN_SUCCESS) {
+			printf("the corpse's %u threads (task_threads), where each was:\n", nthreads);
+			for (mach_msg_type_number_t i = 0; i < nthreads; i++) {
+				x86_thread_state64_t t;
+				mach_msg_type_number_t n = x86_THREAD_STATE64_COUNT;
+				if (thread_get_state(threads[i], x86_THREAD_STATE64, (thread_state_t)&t, &n) == KERN_SUCCESS)
+					print_frame((int)i, t.__rip);
+				mach_port_deallocate(mach_task_self(), threads[i]);
+			}
+			vm_deallocate(mach_task_self(), (vm_address_t)threads, nthreads * sizeof threads[0]);
 		}
 	}
 	*new_count = 0;
