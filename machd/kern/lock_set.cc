@@ -32,14 +32,18 @@ LockSets::~LockSets() {
 kern_return_t LockSets::create(ipc::TaskId owner, int n_ulocks, int policy, mach_port_name_t* port) {
   if (n_ulocks <= 0 || policy < 0 || policy > SYNC_POLICY_MAX) return KERN_INVALID_ARGUMENT;
   if (n_ulocks > kMaxULocks) return KERN_RESOURCE_SHORTAGE;
-  if (auto n = owned_.find(owner); n != owned_.end() && n->second >= kMaxPerTask) return KERN_RESOURCE_SHORTAGE;
+  if (auto n = owned_.find(owner);
+      n != owned_.end() && (n->second.sets >= kMaxPerTask || n->second.locks + uint64_t(n_ulocks) > kMaxULocks))
+    return KERN_RESOURCE_SHORTAGE;
   const uint64_t id = next_id_++;
   const mach_port_name_t kname = runtime().create_port(KType::kLockSet, id);
   if (!MACH_PORT_VALID(kname)) return KERN_RESOURCE_SHORTAGE;
   // The reply copies a send right (task.defs: COPY_SEND): the kernel task keeps one.
   runtime().make_send(runtime().kt(), kname);
   sets_.emplace(id, Set{owner, kname, std::vector<ULock>(size_t(n_ulocks))});
-  ++owned_[owner];
+  Owned& owned = owned_[owner];
+  ++owned.sets;
+  owned.locks += uint64_t(n_ulocks);
   *port = kname;
   return KERN_SUCCESS;
 }
@@ -50,7 +54,9 @@ kern_return_t LockSets::destroy(ipc::TaskId task, uint64_t set) {
   if (it->second.owner != task) return KERN_INVALID_RIGHT;
   Set s = std::move(it->second);
   sets_.erase(it);
-  if (--owned_[task] == 0) owned_.erase(task);
+  Owned& owned = owned_[task];
+  owned.locks -= s.locks.size();
+  if (--owned.sets == 0) owned_.erase(task);
   Runtime& rt = runtime();
   for (ULock& l : s.locks) {
     for (const Waiter& w : l.acquirers) rt.send_error_reply(w.reply, KERN_LOCK_SET_DESTROYED);

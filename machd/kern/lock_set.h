@@ -20,8 +20,10 @@
 // (only the creating task: KERN_INVALID_RIGHT otherwise) every waiting call
 // answers KERN_LOCK_SET_DESTROYED and the port dies.
 //
-// A task owns at most kMaxPerTask lock sets of at most kMaxULocks locks at
-// once (then KERN_RESOURCE_SHORTAGE), so what it costs machd is bounded.
+// A task owns at most kMaxPerTask lock sets holding at most kMaxULocks
+// locks in all at once (then KERN_RESOURCE_SHORTAGE), so what it costs
+// machd is bounded; a lock nobody waits for allocates nothing. (XNU has
+// dropped lock sets: its task.defs skips these routines.)
 //
 // Ownership is per task, not per thread (machd does not know which thread
 // of a task sent a request): two threads of one task share the locks it
@@ -32,7 +34,7 @@
 #include <mach/port.h>
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -74,7 +76,7 @@ class LockSets final : public TaskObserver {
   struct ULock {
     ipc::TaskId holder = ipc::kNoTask;
     bool unstable = false;
-    std::deque<Waiter> acquirers;
+    std::list<Waiter> acquirers;      // (a list: empty, it allocates nothing)
     std::optional<Waiter> handing;    // the holder waiting in lock_handoff
     std::optional<Waiter> accepting;  // a task waiting in lock_handoff_accept
   };
@@ -89,7 +91,11 @@ class LockSets final : public TaskObserver {
   void pass_on(ULock& l);  // the holder let go: the next acquirer gets it
 
   std::unordered_map<uint64_t, Set> sets_;
-  std::unordered_map<ipc::TaskId, uint32_t> owned_;  // lock sets per owner
+  struct Owned {
+    uint32_t sets = 0;
+    uint64_t locks = 0;
+  };
+  std::unordered_map<ipc::TaskId, Owned> owned_;  // what each owner's lock sets hold
   uint64_t next_id_ = 1;
 };
 

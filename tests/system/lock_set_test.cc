@@ -88,6 +88,21 @@ TEST(LockSets, ReturnCodesAreApples) {
   EXPECT_EQ(destroy(set), KERN_SUCCESS);
 }
 
+// What a task's lock sets cost machd is bounded: 65536 locks in all, however
+// they are split into sets (machd/kern/lock_set.h).
+TEST(LockSets, ATasksLockSetsHoldAtMostSixtyFiveThousandLocksInAll) {
+  lock_set_t half = MACH_PORT_NULL, other_half = MACH_PORT_NULL, one_more = MACH_PORT_NULL;
+  ASSERT_EQ(lock_set_create(mach_task_self(), &half, 1 << 15, SYNC_POLICY_FIFO), KERN_SUCCESS);
+  ASSERT_EQ(lock_set_create(mach_task_self(), &other_half, 1 << 15, SYNC_POLICY_FIFO), KERN_SUCCESS);
+  EXPECT_EQ(lock_set_create(mach_task_self(), &one_more, 1, SYNC_POLICY_FIFO), KERN_RESOURCE_SHORTAGE);
+  EXPECT_EQ(lock_acquire(other_half, (1 << 15) - 1), KERN_SUCCESS);  // the last lock of a full budget works
+  EXPECT_EQ(lock_release(other_half, (1 << 15) - 1), KERN_SUCCESS);
+  ASSERT_EQ(destroy(half), KERN_SUCCESS);
+  ASSERT_EQ(lock_set_create(mach_task_self(), &one_more, 1, SYNC_POLICY_FIFO), KERN_SUCCESS);  // room again
+  EXPECT_EQ(destroy(one_more), KERN_SUCCESS);
+  EXPECT_EQ(destroy(other_half), KERN_SUCCESS);
+}
+
 TEST(LockSets, HandoffPassesTheLockToTheAccepter) {
   lock_set_t set = new_set(1);
   ASSERT_EQ(lock_acquire(set, 0), KERN_SUCCESS);
