@@ -57,7 +57,10 @@ Request request_of(const std::vector<uint8_t>& msg) {
 void Dispatch::add(const Subsystem& s) { subsystems_.push_back(s); }
 
 void Dispatch::on_no_senders(KType type, NoSendersHandler h) { no_senders_[size_t(type)] = std::move(h); }
-void Dispatch::on_send_once(KType type, SendOnceHandler h) { send_once_[size_t(type)] = std::move(h); }
+void Dispatch::on_send_once(KType type, SendOnceHandler h, bool sole_right) {
+  send_once_[size_t(type)] = std::move(h);
+  sole_right_[size_t(type)] = sole_right;
+}
 
 void Dispatch::on_message(KType type, MessageHandler h) { messages_[size_t(type)] = std::move(h); }
 
@@ -68,6 +71,17 @@ const Subsystem* Dispatch::find(mach_msg_id_t id) const {
 }
 
 KernelReply Dispatch::serve(const std::vector<uint8_t>& msg, ipc::KObject ko) {
+  KernelReply r = serve_message(msg, ko);
+  const size_t type = size_t(type_of(ko));
+  if (sole_right_[type] && send_once_[type] && msg.size() >= sizeof(mach_msg_header_t)) {
+    mach_msg_header_t h;
+    memcpy(&h, msg.data(), sizeof h);
+    send_once_[type](ko, h.msgh_local_port);  // the message used up the port's only right
+  }
+  return r;
+}
+
+KernelReply Dispatch::serve_message(const std::vector<uint8_t>& msg, ipc::KObject ko) {
   if (msg.size() < sizeof(mach_msg_header_t)) return {};
   if (auto& h = messages_[size_t(type_of(ko))]) {
     h(msg, ko);

@@ -39,8 +39,12 @@ class Dispatch {
   void on_no_senders(KType type, NoSendersHandler h);
   // A send-once right to a port of `type` was destroyed unused (XNU's
   // ipc_kobject_notify_send_once): `h` runs. Without a handler the
-  // notification is dropped.
-  void on_send_once(KType type, SendOnceHandler h);
+  // notification is dropped. `sole_right`: a port of this type only ever
+  // has one right, a send-once one, so any message that arrives on it used
+  // that right up; `h` then also runs after the message was served (if the
+  // routine took the object, `h` must find nothing to do), as XNU's
+  // destruction of such a request releases the right.
+  void on_send_once(KType type, SendOnceHandler h, bool sole_right = false);
   // Every message that arrives on a port of `type` goes to `h` instead of
   // a subsystem: ports on which machd receives replies (machd is then the
   // client). Nothing is answered; the rights the message carried are
@@ -59,7 +63,10 @@ class Dispatch {
  private:
   std::vector<Subsystem> subsystems_;
   std::vector<NoSendersHandler> no_senders_ = std::vector<NoSendersHandler>(size_t(KType::kCount));
+  KernelReply serve_message(const std::vector<uint8_t>& msg, ipc::KObject ko);
+
   std::vector<SendOnceHandler> send_once_ = std::vector<SendOnceHandler>(size_t(KType::kCount));
+  std::vector<bool> sole_right_ = std::vector<bool>(size_t(KType::kCount));
   std::vector<MessageHandler> messages_ = std::vector<MessageHandler>(size_t(KType::kCount));
 };
 

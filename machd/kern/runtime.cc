@@ -142,8 +142,9 @@ Runtime::Wait Runtime::take_wait() {
   return w;
 }
 
-void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size) {
-  if (!MACH_PORT_VALID(d.reply) || size < sizeof(mach_msg_header_t)) return;
+mach_msg_return_t Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size) {
+  if (!MACH_PORT_VALID(d.reply)) return MACH_SEND_INVALID_DEST;
+  if (size < sizeof(mach_msg_header_t)) return MACH_SEND_MSG_TOO_SMALL;
   std::vector<uint8_t> msg(static_cast<const uint8_t*>(reply), static_cast<const uint8_t*>(reply) + size);
   mach_msg_header_t h;
   memcpy(&h, msg.data(), sizeof h);
@@ -156,10 +157,11 @@ void Runtime::send_reply(const DeferredReply& d, const void* reply, size_t size)
   h.msgh_voucher_port = MACH_PORT_NULL;
   h.msgh_id = d.id + 100;
   memcpy(msg.data(), &h, sizeof h);
-  send(std::move(msg));
+  return send(std::move(msg));
 }
 
-void Runtime::send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition) {
+mach_msg_return_t Runtime::send_port_reply(const DeferredReply& d, mach_port_name_t port,
+                                           mach_msg_type_name_t disposition) {
   struct {
     mach_msg_header_t head;
     mach_msg_body_t body;
@@ -170,7 +172,7 @@ void Runtime::send_port_reply(const DeferredReply& d, mach_port_name_t port, mac
   r.port.name = port;
   r.port.disposition = disposition;
   r.port.type = MACH_MSG_PORT_DESCRIPTOR;
-  send_reply(d, &r, sizeof r);
+  return send_reply(d, &r, sizeof r);
 }
 
 void Runtime::run_after_reply() {

@@ -150,12 +150,14 @@ class Runtime {
   // Sends a deferred reply: `body` is the reply after the header (NDR,
   // RetCode, out arguments) as the MIG reply struct lays it out; a simple
   // message. A reply whose RetCode is not KERN_SUCCESS should be a bare
-  // mig_reply_error_t (use send_error_reply).
-  void send_reply(const DeferredReply& d, const void* reply, size_t size);
+  // mig_reply_error_t (use send_error_reply). Returns the send's result
+  // (MACH_SEND_INVALID_DEST when the request had no reply port); a reply
+  // that was not sent was destroyed with the rights it carried.
+  mach_msg_return_t send_reply(const DeferredReply& d, const void* reply, size_t size);
   // A deferred reply whose only out argument is one port (header, body,
   // one port descriptor: thread_create's, task_generate_corpse's layout),
   // `port` a kernel-task right the reply carries with `disposition`.
-  void send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition);
+  mach_msg_return_t send_port_reply(const DeferredReply& d, mach_port_name_t port, mach_msg_type_name_t disposition);
   void send_error_reply(const DeferredReply& d, kern_return_t kr);
 
   // Serving a request again. A routine that cannot answer until something

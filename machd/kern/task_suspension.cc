@@ -13,8 +13,9 @@ SuspensionTokens& suspension_tokens() { return *g_tokens; }
 
 SuspensionTokens::SuspensionTokens(Dispatch& dispatch) {
   g_tokens = this;
-  dispatch.on_send_once(KType::kTaskResumeToken,
-                        [this](ipc::KObject ko, mach_port_name_t port) { on_send_once(ko, port); });
+  // A token port's only right is the send-once right task_suspend2 gave.
+  dispatch.on_send_once(
+      KType::kTaskResumeToken, [this](ipc::KObject ko, mach_port_name_t port) { on_send_once(ko, port); }, true);
 }
 
 SuspensionTokens::~SuspensionTokens() {
@@ -43,15 +44,17 @@ std::optional<ipc::TaskId> SuspensionTokens::redeem(mach_port_name_t kernel_name
   return task;
 }
 
-void SuspensionTokens::discard(mach_port_name_t kernel_name) {
-  take(runtime().object_of(kernel_name));
+bool SuspensionTokens::discard(mach_port_name_t kernel_name) {
+  if (!take(runtime().object_of(kernel_name))) return false;
   runtime().destroy_port(kernel_name);
+  return true;
 }
 
 void SuspensionTokens::on_send_once(ipc::KObject ko, mach_port_name_t kernel_name) {
   std::optional<ipc::TaskId> task = take(ko);
+  if (!task) return;  // redeemed (task_resume2) or discarded: its port is taken care of
   runtime().destroy_port(kernel_name);
-  if (task) (void)threads().resume_task(*task);  // KERN_FAILURE: the task ended
+  (void)threads().resume_task(*task);  // KERN_FAILURE: the task ended
 }
 
 }  // namespace machd::kern

@@ -4,9 +4,9 @@
 // A token stands for one suspension of one task. The caller of
 // task_suspend2 gets it as a send-once right to a port machd serves.
 // task_resume2 consumes it and drops that suspension. A token destroyed
-// unused (deallocated, or its holder ended) drops the suspension as well,
-// as XNU's task_suspension_send_once does, and its port goes: no token
-// outlives the last right to it.
+// unused (deallocated, its holder ended, or used up by any other message
+// to it) drops the suspension as well, as XNU's task_suspension_send_once
+// does, and its port goes: no token outlives its right.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +34,9 @@ class SuspensionTokens {
   // reply. nullopt if `kernel_name` is not a live token.
   std::optional<ipc::TaskId> redeem(mach_port_name_t kernel_name);
   // Forgets a token that was never handed out and destroys its port; the
-  // suspension is the caller's to undo.
-  void discard(mach_port_name_t kernel_name);
+  // suspension is the caller's to undo. False if it was gone already (its
+  // right died and on_send_once ended its suspension).
+  bool discard(mach_port_name_t kernel_name);
 
   size_t live() const { return by_id_.size(); }
 

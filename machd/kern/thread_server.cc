@@ -439,12 +439,17 @@ kern_return_t task_suspend2(task_read_t task, task_suspension_token_t* token) {
   const mach_port_name_t port = suspension_tokens().make(*id);
   if (port == MACH_PORT_NULL) return KERN_RESOURCE_SHORTAGE;
   DeferredReply d = runtime().defer();
-  threads().suspend_task(*id, [d, port](kern_return_t kr) {
+  threads().suspend_task(*id, [d, port, task = *id](kern_return_t kr) {
     if (kr != KERN_SUCCESS) {
       suspension_tokens().discard(port);
       return runtime().send_error_reply(d, kr);
     }
-    runtime().send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+    // A reply that could not be sent (no reply port, its caller gone) was
+    // destroyed, and the token with it, unused: its suspension ends, as
+    // when XNU destroys the reply's send-once right.
+    if (runtime().send_port_reply(d, port, MACH_MSG_TYPE_MAKE_SEND_ONCE) != MACH_MSG_SUCCESS &&
+        suspension_tokens().discard(port))
+      (void)threads().resume_task(task);
   });
   return MIG_NO_REPLY;
 }

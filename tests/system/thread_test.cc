@@ -377,6 +377,59 @@ TEST(Threads, ATaskSuspend2TokenDestroyedUnusedEndsItsSuspension) {
   w.finish();
 }
 
+// Sends a header-only message with id `id` to `dest` (moved with
+// `disposition`), without a reply port.
+mach_msg_return_t send_bare(mach_port_t dest, mach_msg_type_name_t disposition, mach_msg_id_t id) {
+  mach_msg_header_t h{};
+  h.msgh_bits = MACH_MSGH_BITS(disposition, 0);
+  h.msgh_size = sizeof h;
+  h.msgh_remote_port = dest;
+  h.msgh_id = id;
+  return mach_msg(&h, MACH_SEND_MSG, sizeof h, 0, MACH_PORT_NULL, 0, MACH_PORT_NULL);
+}
+
+// Whether the worker's spinner runs: it is given `value` to report (a
+// thread_set_state works on a running thread too) and reports it unless
+// its task stays suspended.
+bool spinner_runs(Worker& w, uint64_t value) {
+  mach_port_t spin = w.thread(w.spin_tid);
+  x86_thread_state64_t s = state_of(spin);
+  s.__r14 = value;
+  const bool set = thread_set_state(spin, x86_THREAD_STATE64, reinterpret_cast<thread_state_t>(&s),
+                                    x86_THREAD_STATE64_COUNT) == KERN_SUCCESS;
+  mach_port_deallocate(mach_task_self(), spin);
+  return set && receive_value(w.inbox) == int32_t(value);
+}
+
+// As when XNU destroys a request that used a token's send-once right: any
+// message other than task_resume2 uses the token up, and ends its suspension.
+TEST(Threads, ATaskSuspend2TokenUsedUpByAnotherMessageEndsItsSuspension) {
+  const Holdings before = holdings();
+  Worker w;
+  w.start();
+  task_suspension_token_t token = MACH_PORT_NULL;
+  ASSERT_EQ(task_suspend2(w.task, &token), KERN_SUCCESS);
+  ASSERT_EQ(send_bare(token, MACH_MSG_TYPE_MOVE_SEND_ONCE, 0x7e57), MACH_MSG_SUCCESS);  // no routine has this id
+  EXPECT_TRUE(spinner_runs(w, 12));
+  EXPECT_EQ(suspend_count_of(w.task), 0);
+  w.finish();
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+  EXPECT_EQ(holdings().ports, before.ports) << "the token's port stayed in machd";
+}
+
+// task_suspend2 without a reply port: the token is never given, so it dies
+// unused with the reply, and the task is not left suspended.
+TEST(Threads, ATaskSuspend2WithoutAReplyPortLeavesTheTaskRunning) {
+  const Holdings before = holdings();
+  Worker w;
+  w.start();
+  ASSERT_EQ(send_bare(w.task, MACH_MSG_TYPE_COPY_SEND, 3436), MACH_MSG_SUCCESS);  // task_suspend2
+  EXPECT_TRUE(spinner_runs(w, 14));
+  w.finish();
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+  EXPECT_EQ(holdings().ports, before.ports) << "the token's port stayed in machd";
+}
+
 TEST(Threads, ThreadCreateRunningInAnotherTaskRunsCodeGivenByAddress) {
   Worker w;
   w.start();
