@@ -106,7 +106,7 @@ bool Corpses::may_offer(ipc::TaskId task) const {
 }
 
 bool Corpses::offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code,
-                    std::function<void()> ready) {
+                    std::function<bool()> ready) {
   if (!may_offer(task)) return false;  // (one per task: another thread's crash came first)
   Offer& o = offers_[task];
   o.uid = runtime().kernel().credentials(task)->uid;
@@ -118,7 +118,11 @@ bool Corpses::offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& contex
     if (t->tid != tid) others.push_back(t->id);
   hold_all(others, kOthersParkNs, [this, task, others, ready = std::move(ready)] {
     if (auto it = offers_.find(task); it != offers_.end()) it->second.others = contexts_of(others);
-    ready();
+    if (ready()) return;
+    // Nobody will fork: the other threads go on, and the offer is no more.
+    offers_.erase(task);
+    for (uint64_t id : others)
+      if (Thread* t = threads().of_id(id)) threads().unhold(*t);
   });
   return true;
 }

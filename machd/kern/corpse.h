@@ -86,12 +86,14 @@ class Corpses final : public TaskObserver {
   // `ready` runs (in a later turn of machd's loop) once they are all
   // parked, or after kOthersParkNs without those that did not park (a
   // thread that cannot take the stop signal does not hold up the crash):
-  // the crashing thread may then be told to fork. The other threads stay
-  // held: the process dies of its crash. One offer per task (another
-  // thread's crash may have come first), counted against the user's
-  // corpses until the task ends; false: none offered (`ready` never runs).
+  // the crashing thread may then be told to fork. `ready` returns whether
+  // it was (the thread may be gone: then the offer is dropped and the
+  // other threads are let go). Otherwise the other threads stay held: the
+  // process dies of its crash. One offer per task (another thread's crash
+  // may have come first), counted against the user's corpses until the
+  // task ends; false: none offered (`ready` never runs).
   bool offer(ipc::TaskId task, pid_t tid, const machd_thread_slot& context, int64_t crash_code,
-             std::function<void()> ready);
+             std::function<bool()> ready);
   static constexpr uint64_t kOthersParkNs = 1'000'000'000;
   // MACHD_OP_CORPSE_FORKED. KERN_SUCCESS: `child` is the corpse's process.
   // KERN_INVALID_ARGUMENT: no offer for the thread, or `child` is not a

@@ -319,10 +319,12 @@ void ExceptionDelivery::finish(uint64_t id, bool handled) {
       // other threads are parked for it (corpse.h).
       offered = offer && corpses_if_any()->offer(task, t->tid, *s, code, [thread] {
         Thread* crashing = threads().of_id(thread);
-        if (crashing == nullptr) return;
-        if (machd_thread_slot* slot = threads().parked_slot(*crashing))
+        if (crashing == nullptr) return false;  // ended meanwhile (thread_terminate)
+        machd_thread_slot* slot = threads().parked_slot(*crashing);
+        if (slot != nullptr)
           std::atomic_ref<uint32_t>(slot->flags).fetch_or(MACHD_TSF_CORPSE_WANTED, std::memory_order_release);
-        threads().unhold(*crashing);
+        threads().unhold(*crashing);  // the exception's hold
+        return slot != nullptr;
       });
     }
     if (!offered) threads().unhold(*t);  // the exception's hold: the thread resumes unless suspended
