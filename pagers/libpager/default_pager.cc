@@ -146,10 +146,7 @@ void serve(mach_pager_default_state* m) {
     if (mr != MACH_MSG_SUCCESS) {
       // Ending quietly would leave every fault on the objects held here to
       // wait out the kernel's pager timeout.
-      const bool ends = !machpager::one_message_lost(mr);
-      if (m->stopping.load()) break;
-      machpager::report_serving_error("default memory manager", mr, ends);
-      if (ends) break;
+      if (m->stopping.load() || machpager::serving_error_ends("default memory manager", mr)) break;
       continue;
     }
     const mach_port_t port = t_last_port;

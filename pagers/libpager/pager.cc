@@ -4,6 +4,8 @@
 #include <mach/mig_errors.h>
 #include <mach/notify.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <new>
 #include <system_error>
@@ -82,25 +84,28 @@ kern_return_t create_on_port(mach_port_t port, const mach_pager_ops* ops, void* 
   return KERN_SUCCESS;
 }
 
-bool one_message_lost(mach_msg_return_t mr) {
-  switch (mr & ~MACH_MSG_MASK) {  // (the MACH_MSG_VM_SPACE, ..._IPC_SPACE detail bits)
+bool serving_error_ends(const char* who, mach_msg_return_t mr) {
+  const mach_msg_return_t base = mr & ~MACH_MSG_MASK;  // (the VM_SPACE, IPC_SPACE... detail bits)
+  bool lost_one = false;
+  switch (base) {
     case MACH_RCV_BODY_ERROR:
     case MACH_RCV_HEADER_ERROR:
     case MACH_RCV_INVALID_DATA:
     case MACH_RCV_INTERRUPTED:
     case MACH_RCV_TOO_LARGE:
     case MACH_RCV_INVALID_TRAILER:
-    case KERN_RESOURCE_SHORTAGE:  // (no buffer for the request)
-      return true;
+    case KERN_RESOURCE_SHORTAGE:
+      lost_one = true;
+      break;
     default:
-      return false;
+      lost_one = (base & ~0x3fff) == (MACH_SEND_IN_PROGRESS & ~0x3fff);  // any send error: the reply's
+      break;
   }
-}
-
-void report_serving_error(const char* who, mach_msg_return_t mr, bool ends) {
-  if (mr == MACH_RCV_PORT_DIED) return;  // destroyed, or machd died: whoever did it knows
+  if (!lost_one && mr == MACH_RCV_PORT_DIED) return true;
   fprintf(stderr, "libpager: the %s's serving thread: %s (%#x); %s\n", who, mach_error_string(mr), unsigned(mr),
-          ends ? "it stops serving" : "that message is lost, serving goes on");
+          lost_one ? "that message is lost, serving goes on" : "it stops serving");
+  if (base == KERN_RESOURCE_SHORTAGE) usleep(10 * 1000);
+  return !lost_one;
 }
 
 }  // namespace machpager
@@ -174,13 +179,11 @@ kern_return_t mach_pager_serve(mach_pager_t* pager) {
     }
     mr = mach_msg_server_once(mach_pager_demux, kMaxRequest, pager->port, MACH_RCV_LARGE);
     if (mr == MACH_MSG_SUCCESS) continue;
-    const bool ends = !machpager::one_message_lost(mr);
     {
       std::lock_guard<std::mutex> g(pager->mu);
       if (pager->stopping) break;
     }
-    machpager::report_serving_error("pager", mr, ends);
-    if (ends) break;
+    if (machpager::serving_error_ends("pager", mr)) break;
   }
   std::lock_guard<std::mutex> g(pager->mu);
   pager->serving = false;

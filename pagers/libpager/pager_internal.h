@@ -50,15 +50,15 @@ struct Waiter {
   kern_return_t result = KERN_SUCCESS;
 };
 
-// Whether a failed receive of mach_msg_server_once lost one message only
-// (a body the task could not take, a header or buffer error, an
-// interruption): the serving loop goes on with the next. Any other error
-// (the port or the kernel is gone) ends it.
-bool one_message_lost(mach_msg_return_t mr);
-
-// A serving loop's receive failed (`who`: which loop): says so on stderr,
-// unless the port died (its owner, or machd's death, did that).
-void report_serving_error(const char* who, mach_msg_return_t mr, bool ends);
+// A serving loop's mach_msg_server_once failed with `mr` (`who`: which
+// loop, for the message). True: the loop must end (the port or the kernel
+// is gone); it is said on stderr unless the port simply died (its owner,
+// or machd's death, did that). False: one message was lost (a body the
+// task could not take, a header or buffer error, an interruption, a reply
+// that could not be sent, no memory for the request); it is said on
+// stderr, and after a memory shortage the caller is held back 10 ms so
+// that the loop does not spin.
+bool serving_error_ends(const char* who, mach_msg_return_t mr);
 
 // The message that wakes a serving thread so that it sees `stopping`.
 constexpr mach_msg_id_t kStopId = 0x6d706770;  // 'mpgp'
