@@ -457,7 +457,7 @@ kern_return_t task_suspend2(task_read_t task, task_suspension_token_t* token) {
 kern_return_t task_resume2(task_suspension_token_t token) {
   std::optional<machd::ipc::TaskId> task = suspension_tokens().redeem(token);
   if (!task) return KERN_INVALID_ARGUMENT;
-  return runtime().host().pid_of(*task) > 0 ? threads().resume_task(*task) : KERN_SUCCESS;
+  return threads().resume_task(*task);  // KERN_FAILURE once the task has ended (XNU's release_task_hold)
 }
 
 }  // extern "C"

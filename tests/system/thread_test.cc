@@ -401,6 +401,21 @@ bool spinner_runs(Worker& w, uint64_t value) {
   return set && receive_value(w.inbox) == int32_t(value);
 }
 
+// XNU's release_task_hold: a task that has ended has no hold to release.
+TEST(Threads, TaskResume2OfATaskThatEndedIsKernFailure) {
+  const Holdings before = holdings();
+  Worker w;
+  w.start();
+  task_suspension_token_t token = MACH_PORT_NULL;
+  ASSERT_EQ(task_suspend2(w.task, &token), KERN_SUCCESS);
+  kill(w.pid, SIGKILL);
+  wait_exit(w.pid);
+  w.pid = -1;
+  ASSERT_TRUE(wait_for_tasks(before.tasks));  // machd saw it end
+  EXPECT_EQ(task_resume2(token), KERN_FAILURE);
+  w.finish();
+}
+
 // As when XNU destroys a request that used a token's send-once right: any
 // message other than task_resume2 uses the token up, and ends its suspension.
 TEST(Threads, ATaskSuspend2TokenUsedUpByAnotherMessageEndsItsSuspension) {
