@@ -119,11 +119,6 @@ kern_return_t do_set_state(mach_port_t port, int flavor, thread_state_t in, mach
   });
 }
 
-// Adds a hold and answers once parked (thread_suspend, task_suspend).
-void hold_then_reply(Thread& t, std::function<void(kern_return_t)> done) {
-  threads().hold(t, [done = std::move(done)](kern_return_t kr) { done(kr); });
-}
-
 integer_t run_state_of(const ThreadProc& p, const Thread& t) {
   if (t.frozen) return TH_STATE_HALTED;  // a corpse's: XNU's have terminated
   if (t.suspend_count > 0 || t.task_held) return TH_STATE_STOPPED;
@@ -165,7 +160,7 @@ kern_return_t thread_suspend(thread_read_t port) {
   if (t == nullptr) return KERN_INVALID_ARGUMENT;
   ++t->suspend_count;
   DeferredReply d = runtime().defer();
-  hold_then_reply(*t, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
+  threads().hold(*t, [d](kern_return_t kr) { runtime().send_error_reply(d, kr); });
   return MIG_NO_REPLY;
 }
 
