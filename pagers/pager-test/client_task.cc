@@ -119,7 +119,8 @@ ClientTask::~ClientTask() {
 }
 
 bool ClientTask::start(const std::string& service, uint64_t offset, uint64_t size, uint64_t page,
-                       std::vector<Phase> phases, const TaskLayout& layout) {
+                       std::vector<Phase> phases, const TaskLayout& layout,
+                       const std::function<pid_t()>& fork_task) {
   const uint64_t pages = size / page;
   board_size_ = round_up(sizeof(BoardHeader) + pages * 2 * sizeof(uint64_t) + layout.witnesses * size);
   board_ = mmap(nullptr, board_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -142,7 +143,7 @@ bool ClientTask::start(const std::string& service, uint64_t offset, uint64_t siz
   }
   fflush(stdout);
   fflush(stderr);
-  pid_ = fork();
+  pid_ = fork_task ? fork_task() : fork();
   if (pid_ == 0) {
     close(done[0]);
     close(go[1]);

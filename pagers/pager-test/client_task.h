@@ -8,7 +8,9 @@
 // task killed by SIGBUS (or stuck) says where.
 //
 // Contract
-//   start(): forks the task; it looks `service` up with bootstrap, maps
+//   start(): forks the task with `fork_task` (fork() by default; the kit
+//     passes one that holds its other threads still, see Proxy::fork_quiet);
+//     the task looks `service` up with bootstrap, maps
 //     [offset, offset + size) of the object once per view of the layout
 //     (vm_map, copy FALSE, VM_PROT_DEFAULT, the view's inheritance) and runs
 //     phases[0]. After each phase it reports to
@@ -87,7 +89,7 @@ class ClientTask {
   ClientTask& operator=(const ClientTask&) = delete;
 
   bool start(const std::string& service, uint64_t offset, uint64_t size, uint64_t page, std::vector<Phase> phases,
-             const TaskLayout& layout = {});
+             const TaskLayout& layout = {}, const std::function<pid_t()>& fork_task = {});
 
   struct Status {
     enum Kind { kPhaseDone, kExited, kSignaled, kHung } kind = kPhaseDone;

@@ -7,6 +7,7 @@
 #include <mach/notify.h>
 #include <servers/bootstrap.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -299,6 +300,7 @@ kern_return_t Proxy::start(const std::string& service, mach_port_t pager_object)
                                       MACH_MSG_TYPE_MAKE_SEND_ONCE, &previous);
   if (kr != KERN_SUCCESS) return kr;
   g_served = state_;
+  s.serving = true;
   thread_ = std::thread([this] { run(); });
   return KERN_SUCCESS;
 }
@@ -307,6 +309,16 @@ void Proxy::run() {
   ProxyState& s = *state_;
   auto* buf = new Buffer;
   for (;;) {
+    {
+      std::unique_lock<std::mutex> g(s.mu);
+      if (s.stopping) break;
+      if (s.fork_wanted) {  // the kit forks (fork_quiet): wait here, in no allocator
+        s.paused = true;
+        s.cv.notify_all();
+        s.cv.wait(g, [&] { return !s.fork_wanted || s.stopping; });
+        s.paused = false;
+      }
+    }
     mach_msg_return_t mr =
         mach_msg(&buf->head, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, sizeof *buf, s.set, kTickMs, MACH_PORT_NULL);
     std::lock_guard<std::mutex> g(s.mu);
@@ -325,6 +337,25 @@ void Proxy::run() {
     s.checker.tick(now_ns());
   }
   delete buf;
+  std::lock_guard<std::mutex> g(s.mu);
+  s.serving = false;
+  s.cv.notify_all();
+}
+
+pid_t Proxy::fork_quiet() {
+  ProxyState& s = *state_;
+  std::unique_lock<std::mutex> g(s.mu);
+  if (s.serving && !s.stopping) {
+    s.fork_wanted = true;
+    send_wake(s.wake);
+    s.cv.wait(g, [&] { return s.paused || !s.serving || s.stopping; });
+  }
+  const pid_t pid = fork();
+  if (pid != 0) {
+    s.fork_wanted = false;
+    s.cv.notify_all();
+  }
+  return pid;
 }
 
 void Proxy::stop() {

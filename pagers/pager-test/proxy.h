@@ -38,6 +38,7 @@
 #pragma once
 
 #include <mach/mach.h>
+#include <sys/types.h>
 
 #include <condition_variable>
 #include <cstdio>
@@ -74,6 +75,15 @@ class Proxy {
   // Before start(): writes every message the kit carries to `out`.
   void set_trace(FILE* out);
   void stop();
+
+  // fork() while the proxy's thread waits at the top of its loop (woken
+  // from its receive, it waits for the fork to be done, in no allocator and
+  // no library call): the child inherits no lock that thread held. glibc's malloc is fork-safe on its
+  // own; a sanitizer's allocator is not, and a child forked while another
+  // thread held one of its locks hangs in its first thread's start.
+  // (The kit maps no object itself, so its fork asks machd for no copy,
+  // which could need a pager answer carried by this thread.)
+  pid_t fork_quiet();
 
   enum class LockResult { kDone, kNoObject, kRefused, kTimedOut };
   LockResult kernel_lock(uint64_t offset, uint64_t length, memory_object_return_t should_return, bool flush,

@@ -81,6 +81,9 @@ struct ProxyState {
   bool hold_armed = false, held = false;
   bool pager_dead = false, death_expected = false;
   bool stopping = false;
+  bool serving = false;      // the thread is in its loop
+  bool fork_wanted = false;  // Proxy::fork_quiet: the thread waits at its loop's top...
+  bool paused = false;       // ...and says when it does
   bool reported_queue_full = false;
   bool noted_copy_call = false;  // the pager asked for MEMORY_OBJECT_COPY_CALL (said once)
 

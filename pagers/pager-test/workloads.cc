@@ -203,7 +203,8 @@ void finish_all(Kit& kit, WorkloadResult& r, std::vector<std::unique_ptr<ClientT
 std::unique_ptr<ClientTask> start_task(Kit& kit, WorkloadResult& r, uint64_t window, std::vector<Phase> phases,
                                        const TaskLayout& layout = {}) {
   auto t = std::make_unique<ClientTask>();
-  if (!t->start(kit.service, window, kit.window_bytes(), kit.page, std::move(phases), layout)) {
+  if (!t->start(kit.service, window, kit.window_bytes(), kit.page, std::move(phases), layout,
+                [&kit] { return kit.proxy.fork_quiet(); })) {
     r.fail("cannot start a client task");
     return nullptr;
   }
