@@ -338,6 +338,14 @@ void start_agent() {
     timespec t{0, 1000 * 1000};
     nanosleep(&t, nullptr);
   }
+  if (g_agent_tid.load() == 0) {
+    // (Seen when a sanitizer's allocator was locked by another thread of
+    // the parent at fork(): the thread hangs in its own start.)
+    static const char kMsg[] =
+        "libmach-compat: this task's agent thread did not start in 2 s; what machd asks of it (mapping memory, "
+        "stopping threads) fails\n";
+    (void)!write(2, kMsg, sizeof kMsg - 1);
+  }
 }
 
 uint32_t agent_tid() { return g_agent_tid.load(); }
