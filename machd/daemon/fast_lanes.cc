@@ -134,7 +134,8 @@ bool FastLanes::post_slot(Task& t, uint64_t pos, PostCache& cache) {
   const uint32_t size = atomic(slot->size).load(std::memory_order_relaxed);
   if (size < sizeof(mach_msg_header_t) || size > MACHD_SEND_MSG_MAX) return false;
   t.consumed[pos % MACHD_SEND_SLOTS] = true;
-  if (key != cache.key) {  // a stream uses one credit for many messages
+  // (A key equal to the empty cache's is looked up too: a slot may name any key.)
+  if (cache.info == nullptr || key != cache.key) {  // a stream uses one credit for many messages
     auto k = t.by_key.find(key);
     if (k == t.by_key.end()) return false;
     auto c = credits_.find(k->second);

@@ -260,6 +260,43 @@ TEST(FastLanes, TaskScribblingOnItsLanesIsCutOffAndOthersCarryOn) {
   mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
 }
 
+// A ring slot may name any credit key, the one machd's empty lookup cache
+// holds (0xffffffff) included: it is looked up like any other, and the task
+// that wrote it is cut off; machd does not follow a null credit.
+TEST(FastLanes, ASendSlotNamingTheKeyAllOnesIsRefusedAndMachdCarriesOn) {
+  const uint64_t base_tasks = holdings().tasks;
+  mach_port_t port = MACH_PORT_NULL;
+  const std::string name = check_in_unique("lane-all-ones", &port);
+  set_qlimit(port, 64);
+  const pid_t writer = spawn_task([&] {
+    const mach_port_t dest = look_up(name);
+    for (int i = 0; i < 4; ++i) send_simple(dest, i, "before");  // credits for dest
+    uint8_t* region = find_region();
+    if (region == nullptr) return 1;
+    auto* fast = reinterpret_cast<machd_fast_header*>(region + MACHD_FAST_OFFSET);
+    const uint64_t pos = __atomic_fetch_add(&fast->send_tail, 1, __ATOMIC_RELAXED);
+    auto* slot = reinterpret_cast<machd_send_slot*>(region + MACHD_SEND_RING_OFFSET +
+                                                    (pos % MACHD_SEND_SLOTS) * MACHD_SEND_SLOT_SIZE);
+    slot->credit = ~0u;
+    slot->size = sizeof(mach_msg_header_t);
+    memset(slot->msg, 0, sizeof(mach_msg_header_t));
+    __atomic_store_n(&slot->seq, pos + 1, __ATOMIC_RELEASE);
+    // An ordinary send publishes the next slot and has machd drain the ring.
+    for (int i = 0; i < 4; ++i) send_simple(dest, 100 + i, "after");
+    return 0;
+  });
+  reap_within(writer, 10000);
+  EXPECT_TRUE(wait_for_tasks(base_tasks));
+  SimpleRcv r{};
+  while (receive_simple(port, r, 0) == MACH_MSG_SUCCESS) {
+  }
+  const pid_t good = spawn_task([&] { return send_simple(look_up(name), 5, "still here") == MACH_MSG_SUCCESS ? 0 : 1; });
+  ASSERT_EQ(receive_simple(port, r, 5000), MACH_MSG_SUCCESS);
+  EXPECT_EQ(r.msg.value, 5);
+  EXPECT_EQ(wait_exit(good), 0);
+  mach_port_mod_refs(mach_task_self(), port, MACH_PORT_RIGHT_RECEIVE, -1);
+}
+
 TEST(FastLanes, MessagesSentRightBeforeExitAreDelivered) {
   uint64_t base_tasks = holdings().tasks;
   mach_port_t port = MACH_PORT_NULL;
