@@ -255,9 +255,13 @@ void Agent::expire(uint64_t now) {
     for (const Pending& p : pt.calls) overdue |= p.done && p.deadline <= now;
     for (const auto& [i, p] : pt.parks) overdue |= p.deadline <= now;
     if (!overdue) continue;
+    // Whether the task may still answer is read before its answers are
+    // collected: a task that answers while its threads' states are read
+    // (continued by SIGCONT right then, it answers and sleeps again) has its
+    // answer collected, not timed out.
+    std::optional<bool> moving = may_still_answer(runtime().host().pid_of(t));
     // An answer may be in the area with its doorbell not read yet.
     if (machd_agent_header* h = header(t)) collect(t, h, pt, run);
-    std::optional<bool> moving;
     for (Pending& p : pt.calls) {
       if (!p.done || p.deadline > now) continue;
       if (patient(t, p.posted, now, moving)) {
