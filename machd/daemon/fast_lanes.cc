@@ -134,8 +134,9 @@ bool FastLanes::post_slot(Task& t, uint64_t pos, PostCache& cache) {
   const uint32_t size = atomic(slot->size).load(std::memory_order_relaxed);
   if (size < sizeof(mach_msg_header_t) || size > MACHD_SEND_MSG_MAX) return false;
   t.consumed[pos % MACHD_SEND_SLOTS] = true;
-  // (A key equal to the empty cache's is looked up too: a slot may name any key.)
-  if (cache.info == nullptr || key != cache.key) {  // a stream uses one credit for many messages
+  // A stream uses one credit for many messages. (An empty cache is always
+  // looked up: a slot may name any key, the empty cache's ~0u included.)
+  if (cache.info == nullptr || key != cache.key) {
     auto k = t.by_key.find(key);
     if (k == t.by_key.end()) return false;
     auto c = credits_.find(k->second);

@@ -229,11 +229,7 @@ void Agent::collect(ipc::TaskId task, machd_agent_header* h, PerTask& pt, std::v
   }
 }
 
-bool Agent::patient(ipc::TaskId task, uint64_t posted, uint64_t now, std::optional<bool>& moving) const {
-  if (now - posted >= kPatienceNs) return false;
-  if (!moving) moving = may_still_answer(runtime().host().pid_of(task));
-  return *moving;
-}
+bool Agent::patient(uint64_t posted, uint64_t now, bool moving) { return moving && now - posted < kPatienceNs; }
 
 std::optional<uint64_t> Agent::next_deadline() const {
   if (!g_soon.empty()) return 0;
@@ -259,12 +255,12 @@ void Agent::expire(uint64_t now) {
     // collected: a task that answers while its threads' states are read
     // (continued by SIGCONT right then, it answers and sleeps again) has its
     // answer collected, not timed out.
-    std::optional<bool> moving = may_still_answer(runtime().host().pid_of(t));
+    const bool moving = may_still_answer(runtime().host().pid_of(t));
     // An answer may be in the area with its doorbell not read yet.
     if (machd_agent_header* h = header(t)) collect(t, h, pt, run);
     for (Pending& p : pt.calls) {
       if (!p.done || p.deadline > now) continue;
-      if (patient(t, p.posted, now, moving)) {
+      if (patient(p.posted, now, moving)) {
         p.deadline = now + kRecheckNs;
         continue;
       }
@@ -277,7 +273,7 @@ void Agent::expire(uint64_t now) {
         ++it;
         continue;
       }
-      if (patient(t, it->second.posted, now, moving)) {
+      if (patient(it->second.posted, now, moving)) {
         it->second.deadline = now + kRecheckNs;
         ++it;
         continue;

@@ -153,10 +153,10 @@ class Agent final : public TaskObserver {
   machd_agent_header* header(ipc::TaskId task);
   // Takes every answer and park the task's area holds for `pt` into `run`.
   void collect(ipc::TaskId task, machd_agent_header* h, PerTask& pt, std::vector<std::function<void()>>& run);
-  // Whether a call or park of `task` posted at `posted` and overdue at
-  // `now` gets more time (see request()); `moving` caches the look at the
-  // task's threads for one expire() turn.
-  bool patient(ipc::TaskId task, uint64_t posted, uint64_t now, std::optional<bool>& moving) const;
+  // Whether a call or park posted at `posted` and overdue at `now` gets
+  // more time (see request()); `moving`: may_still_answer for its task,
+  // read once per expire() turn, before the task's answers are collected.
+  static bool patient(uint64_t posted, uint64_t now, bool moving);
   void fail_all(PerTask& pt, kern_return_t kr);
 
   AgentLink& link_;

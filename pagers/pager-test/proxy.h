@@ -78,9 +78,10 @@ class Proxy {
 
   // fork() while the proxy's thread waits at the top of its loop (woken
   // from its receive, it waits for the fork to be done, in no allocator and
-  // no library call): the child inherits no lock that thread held. glibc's malloc is fork-safe on its
-  // own; a sanitizer's allocator is not, and a child forked while another
-  // thread held one of its locks hangs in its first thread's start.
+  // no library call): the child inherits no lock that thread held. glibc's
+  // malloc is fork-safe on its own; a sanitizer's allocator is not, and a
+  // child forked while another thread held one of its locks hangs in its
+  // first thread's start.
   // (The kit maps no object itself, so its fork asks machd for no copy,
   // which could need a pager answer carried by this thread.)
   pid_t fork_quiet();
