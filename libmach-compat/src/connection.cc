@@ -188,6 +188,37 @@ uint64_t now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+// The question asked before the hello, and how it went.
+struct DeviceAsk {
+  int sock;
+  bool broken = false;  // machd refused us or went: no hello follows
+  int32_t refused = 0;  // MACHD_SOCK_REFUSED's error
+};
+
+// Asks machd, before the hello, for its /dev/userfaultfd (machd_abi.h,
+// MACHD_SOCK_UFFD_DEVICE; `ctx` is a DeviceAsk): the device, or -1 when
+// machd does not lend it.
+int borrow_uffd_device(void* ctx) {
+  DeviceAsk& a = *static_cast<DeviceAsk*>(ctx);
+  machd_hello ask{MACHD_SOCK_UFFD_DEVICE, MACHD_ABI_MAGIC, MACHD_ABI_VERSION, 0, 0};
+  if (machd_send_fds(a.sock, &ask, sizeof ask, nullptr, 0, 0) != ssize_t(sizeof ask)) {
+    a.broken = true;
+    return -1;
+  }
+  machd_welcome w{};
+  int got[MACHD_MAX_FDS_PER_MSG];
+  size_t ngot = 0;
+  const ssize_t n = machd_recv_fds(a.sock, &w, sizeof w, got, &ngot, 0, nullptr);
+  const bool lent = n == ssize_t(sizeof w) && w.kind == MACHD_SOCK_UFFD_DEVICE && w.error == 0 && ngot == 1;
+  if (!lent)
+    for (size_t i = 0; i < ngot; ++i) close(got[i]);
+  if (n != ssize_t(sizeof w) || w.kind != MACHD_SOCK_UFFD_DEVICE) {
+    a.broken = true;
+    if (n == ssize_t(sizeof w) && w.kind == MACHD_SOCK_REFUSED) a.refused = w.error != 0 ? w.error : KERN_FAILURE;
+  }
+  return lent ? got[0] : -1;
+}
+
 // False if the handshake failed; then `refused` is machd's kern_return_t if
 // it answered MACHD_SOCK_REFUSED, else 0.
 bool handshake(int sock, Connection& c, int32_t& refused) {
@@ -196,7 +227,13 @@ bool handshake(int sock, Connection& c, int32_t& refused) {
                     fast_lanes_enabled() ? MACHD_HELLO_FAST_LANES : 0u, 0};
   // Our userfaultfd goes to machd (our faults on memory objects reach their
   // pagers through it); we keep no copy, so machd's going releases it.
-  TaskUserfaultfd uffd = make_task_userfaultfd();
+  DeviceAsk asked{sock};
+  TaskUserfaultfd uffd = make_task_userfaultfd(borrow_uffd_device, &asked);
+  if (asked.broken) {  // machd refused us, or went, when we asked for the device
+    if (uffd.fd >= 0) close(uffd.fd);
+    refused = asked.refused;
+    return false;
+  }
   if (uffd.fd >= 0) {
     hello.flags |= MACHD_HELLO_UFFD | (uffd.user_mode_only ? MACHD_HELLO_UFFD_USER_ONLY : 0u);
     hello.uffd_features = uffd.features;

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define MACHD_ABI_MAGIC 0x4d414348u /* "MACH" */
-#define MACHD_ABI_VERSION 7u
+#define MACHD_ABI_VERSION 8u
 
 /* Region geometry (fixed for ABI version 2):
  *   [0, 4096)                 machd_region_header, credit table, lane controls
@@ -525,6 +525,17 @@ MACHD_STATIC_ASSERT(sizeof(struct machd_ool_out) == 32, "ool_out layout");
 #define MACHD_SOCK_REQUEST 3u /* a channel request whose OOL memory travels as fds */
 #define MACHD_SOCK_FDS 4u     /* memfds of OOL memory being received */
 #define MACHD_SOCK_REFUSED 5u
+/* Before its hello, a task that cannot make a full userfaultfd itself (only
+ * UFFD_USER_MODE_ONLY) may ask once for machd's /dev/userfaultfd: a
+ * machd_hello whose kind is MACHD_SOCK_UFFD_DEVICE (flags 0, no fds).
+ * machd answers a machd_welcome of the same kind: error 0 with the device's
+ * fd (SCM_RIGHTS) when it lends it (machd --lend-userfaultfd), else
+ * KERN_NOT_SUPPORTED and no fd; then it waits for the hello as before. The
+ * task makes its userfaultfd with USERFAULTFD_IOC_NEW on the device, so
+ * faults the kernel takes on its behalf (a read(2) into a memory object)
+ * reach machd too. A second ask, or one from a uid machd does not serve,
+ * is refused as a bad hello would be. */
+#define MACHD_SOCK_UFFD_DEVICE 6u
 
 #define MACHD_HELLO_FAST_LANES 0x1u /* the client uses the fast lanes */
 #define MACHD_HELLO_UFFD 0x2u       /* the hello carries (SCM_RIGHTS) the task's userfaultfd */

@@ -116,6 +116,7 @@ Daemon::~Daemon() {
   sessions_.clear();
   if (listen_fd_ >= 0) close(listen_fd_);
   if (signal_fd_ >= 0) close(signal_fd_);
+  if (uffd_device_ >= 0) close(uffd_device_);
   if (!opts_.systemd && !socket_path_.empty()) unlink(socket_path_.c_str());
 }
 

@@ -13,6 +13,7 @@
 // to kern::Dispatch (the MIG subsystems of kernel objects).
 #pragma once
 
+#include <sys/socket.h>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -87,10 +88,21 @@ class Daemon final : public kern::AgentLink {
   // hello came); drop_hello() also closes it.
   void forget_hello(int fd);
   void drop_hello(int fd);
-  void on_hello(int fd);
+  // Waits (without blocking the loop) for the hello of connection `fd` of
+  // user `uid`, for at most the hello deadline; `asked_device`: it already
+  // asked for /dev/userfaultfd (it may ask once).
+  void await_hello(int fd, uid_t uid, bool asked_device);
+  void on_hello(int fd, bool asked_device);
+  // Answers a task's MACHD_SOCK_UFFD_DEVICE (machd_abi.h): the device when
+  // machd lends it (--lend-userfaultfd), else KERN_NOT_SUPPORTED; then
+  // waits for its hello. Closes `fd` if the answer cannot be sent.
+  void lend_userfaultfd_device(int fd, uid_t uid);
   // Tasks of machd's own effective uid, and of those --allow-uid names, may
   // connect; any other (root included) is refused with KERN_NO_ACCESS.
   bool uid_allowed(uid_t uid) const;
+  // Refuses connection `fd` of a uid not allowed (KERN_NO_ACCESS), closes
+  // it, and says so in the log once per uid.
+  void refuse_uid(int fd, const ucred& cred);
   void on_doorbell(Session& s);
   void on_socket(Session& s, int events);
   void terminate(uint64_t session_id, const char* why);
@@ -192,11 +204,13 @@ class Daemon final : public kern::AgentLink {
   std::unordered_map<ipc::TaskId, uint64_t> session_of_task_;
   uint64_t idle_since_ns_ = 0;
   std::unordered_set<uid_t> refused_uids_;  // already logged
+  std::unordered_set<uid_t> unmanaged_uids_;  // told their memory is outside --memory-limit
   struct PendingHello {
     uint64_t token = 0;               // the poll for its hello
     kern::TimerQueue::Id timer = 0;   // its deadline
   };
   std::unordered_map<int, PendingHello> hellos_;  // by fd: accepted, owing their hello
+  int uffd_device_ = -1;  // /dev/userfaultfd, lent to tasks (--lend-userfaultfd)
   Admission admission_;
   Liveness liveness_;  // the word that tells tasks machd is alive
   static constexpr uint64_t kAcceptRetryNs = 100'000'000;  // 100 ms

@@ -143,6 +143,13 @@ bool Daemon::listen() {
       stopping_ = true;
     }
   });
+  if (opts_.lend_userfaultfd) {
+    uffd_device_ = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+    if (uffd_device_ < 0)
+      spdlog::warn("--lend-userfaultfd: cannot open /dev/userfaultfd ({}); a task that cannot make a full "
+                   "userfaultfd itself fails system calls that touch its memory objects (EFAULT)",
+                   strerror(errno));
+  }
   spdlog::info("machd listening on {} ({} event loop)", opts_.systemd ? std::string("systemd socket") : socket_path_,
                loop_->name());
   return true;
@@ -178,7 +185,10 @@ void Daemon::on_accept(int fd) {
   }
   // The client speaks first (hello); wait for it without blocking the loop,
   // and for no longer than the hello deadline.
-  const uid_t uid = cred.uid;
+  await_hello(fd, cred.uid, false);
+}
+
+void Daemon::await_hello(int fd, uid_t uid, bool asked_device) {
   hellos_[fd].timer = runtime_->timers().add(monotonic_ns() + admission_.limits().hello_timeout_ns, [this, fd, uid] {
     spdlog::debug("closing a connection of uid {}: no hello in time", uid);
     drop_hello(fd);
@@ -187,12 +197,27 @@ void Daemon::on_accept(int fd) {
     spdlog::debug("closing a connection of uid {}: {} newer ones owe their hello too", uid,
                   admission_.limits().hellos_per_uid);
     drop_hello(oldest);
+    if (oldest == fd) return;
   }
-  const uint64_t token = loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd](int, bool) {
+  const uint64_t token = loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd, asked_device](int, bool) {
     forget_hello(fd);
-    on_hello(fd);
+    on_hello(fd, asked_device);
   });
   if (auto it = hellos_.find(fd); it != hellos_.end()) it->second.token = token;
+}
+
+void Daemon::lend_userfaultfd_device(int fd, uid_t uid) {
+  machd_welcome w{};
+  w.kind = MACHD_SOCK_UFFD_DEVICE;
+  w.version = MACHD_ABI_VERSION;
+  w.error = uffd_device_ >= 0 ? KERN_SUCCESS : KERN_NOT_SUPPORTED;
+  if (machd_send_fds(fd, &w, sizeof w, &uffd_device_, uffd_device_ >= 0 ? 1 : 0, MSG_DONTWAIT) !=
+      ssize_t(sizeof w)) {
+    close(fd);
+    return;
+  }
+  if (uffd_device_ >= 0) spdlog::debug("lent /dev/userfaultfd to a connection of uid {}", uid);
+  await_hello(fd, uid, true);
 }
 
 void Daemon::forget_hello(int fd) {
@@ -211,7 +236,7 @@ void Daemon::drop_hello(int fd) {
   close(fd);
 }
 
-void Daemon::on_hello(int fd) {
+void Daemon::on_hello(int fd, bool asked_device) {
   machd_hello hello{};
   int hello_fds[MACHD_MAX_FDS_PER_MSG];
   size_t nhello_fds = 0;
@@ -238,6 +263,22 @@ void Daemon::on_hello(int fd) {
     close(fd);
     return;
   }
+  // Before its hello, the one question a task may ask: machd's
+  // /dev/userfaultfd (machd_abi.h, MACHD_SOCK_UFFD_DEVICE).
+  const bool asks_device = n == ssize_t(sizeof hello) && hello.kind == MACHD_SOCK_UFFD_DEVICE && !asked_device &&
+                           nhello_fds == 0 && hello.flags == 0;
+  if (asks_device && hello.magic == MACHD_ABI_MAGIC && hello.version == MACHD_ABI_VERSION) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      close(fd);
+    } else if (!uid_allowed(cred.uid)) {
+      refuse_uid(fd, cred);
+    } else {
+      lend_userfaultfd_device(fd, cred.uid);
+    }
+    return;
+  }
   if (n != ssize_t(sizeof hello) || hello.kind != MACHD_SOCK_HELLO || hello.magic != MACHD_ABI_MAGIC ||
       hello.version != MACHD_ABI_VERSION) {
     spdlog::warn("refusing client: bad hello (version {})", n == ssize_t(sizeof hello) ? hello.version : 0);
@@ -253,13 +294,7 @@ void Daemon::on_hello(int fd) {
     return;
   }
   if (!uid_allowed(cred.uid)) {
-    // Said once per uid (a refused client may retry on every call).
-    if (refused_uids_.insert(cred.uid).second)
-      spdlog::warn("refusing pid {}: uid {} is not machd's ({}); machd --allow-uid {} would serve it", cred.pid,
-                   cred.uid, geteuid(), cred.uid);
-    w.error = KERN_NO_ACCESS;
-    send_welcome(fd, w, -1, -1);
-    close(fd);
+    refuse_uid(fd, cred);
     return;
   }
   if (!admission_.begin_task(cred.uid)) {
@@ -302,7 +337,19 @@ void Daemon::on_hello(int fd) {
   w.region_size = MACHD_REGION_SIZE;
   w.nchannels = MACHD_MAX_CHANNELS;
   w.channel_size = MACHD_CHANNEL_SIZE;
-  if (anonymous_memory_->managed() && uffd >= 0) w.flags |= MACHD_WELCOME_MANAGED_MEMORY;
+  // Its vm_allocate memory comes under the budget only if every fault on
+  // it reaches machd: with a UFFD_USER_MODE_ONLY userfaultfd a system call
+  // touching a page not yet in (a read(2) into a fresh buffer) would fail
+  // with EFAULT, so such a task keeps plain anonymous memory.
+  const bool user_faults_only = (hello.flags & MACHD_HELLO_UFFD_USER_ONLY) != 0;
+  if (anonymous_memory_->managed() && uffd >= 0) {
+    if (!user_faults_only)
+      w.flags |= MACHD_WELCOME_MANAGED_MEMORY;
+    else if (unmanaged_uids_.insert(cred.uid).second)
+      spdlog::warn("tasks of uid {} can make only a user-mode userfaultfd: their vm_allocate memory stays outside "
+                   "--memory-limit{}",
+                   cred.uid, uffd_device_ >= 0 ? "" : " (machd --lend-userfaultfd would bring it in)");
+  }
   w.task_id = s->task;
   if (!send_welcome(fd, w, s->region_fd(), s->doorbell(), liveness_.fd())) {
     // The client left before its welcome: undo what was set up for it.
@@ -336,6 +383,19 @@ void Daemon::on_hello(int fd) {
     ref.tokens[2] = loop_->poll_once(ref.pidfd(), POLLIN, [this, id](int, bool) { terminate(id, "process exited"); });
   }
   spdlog::debug("task {} connected: pid {} uid {}", ref.task, creds.pid, creds.uid);
+}
+
+void Daemon::refuse_uid(int fd, const ucred& cred) {
+  // Said once per uid (a refused client may retry on every call).
+  if (refused_uids_.insert(cred.uid).second)
+    spdlog::warn("refusing pid {}: uid {} is not machd's ({}); machd --allow-uid {} would serve it", cred.pid,
+                 cred.uid, geteuid(), cred.uid);
+  machd_welcome w{};
+  w.kind = MACHD_SOCK_REFUSED;
+  w.version = MACHD_ABI_VERSION;
+  w.error = KERN_NO_ACCESS;
+  send_welcome(fd, w, -1, -1);
+  close(fd);
 }
 
 bool Daemon::uid_allowed(uid_t uid) const {

@@ -23,7 +23,7 @@ void usage(FILE* out) {
           "             [--max-tasks-per-user N] [--max-hellos-per-user N]\n"
           "             [--max-queued-mib-per-user N] [--max-queued-messages-per-user N]\n"
           "             [--max-ports-per-user N] [--max-eager-copy-per-user SIZE]\n"
-          "             [--memory-limit SIZE] [--no-syscall-filter]\n"
+          "             [--memory-limit SIZE] [--lend-userfaultfd] [--no-syscall-filter]\n"
           "             [--help] [--version]\n"
           "\n"
           "Mach IPC for Linux processes: owns every port and message queue; tasks\n"
@@ -71,6 +71,14 @@ void usage(FILE* out) {
           "                    each also at most 4G; a vm_map copy beyond fails with\n"
           "                    KERN_RESOURCE_SHORTAGE, a fork leaves that range out of the\n"
           "                    child (default 8G)\n"
+          "  --lend-userfaultfd  hand tasks that cannot make a full userfaultfd\n"
+          "                    themselves (vm.unprivileged_userfaultfd=0, no access to\n"
+          "                    /dev/userfaultfd) machd's /dev/userfaultfd, so that system\n"
+          "                    calls touching their memory objects (a read(2) into a\n"
+          "                    mapping) reach the pager instead of failing with EFAULT,\n"
+          "                    and --memory-limit covers their vm_allocate memory. This\n"
+          "                    grants the users machd serves what that sysctl withholds\n"
+          "                    (default: off)\n"
           "  --no-syscall-filter  serve without machd's seccomp filter (by default, once\n"
           "                    listening, machd may make only the system calls it needs;\n"
           "                    another fails with ENOSYS and is logged)\n"
@@ -148,6 +156,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       {"max-queued-messages-per-user", required_argument, nullptr, 'M'},
       {"max-ports-per-user", required_argument, nullptr, 'N'},
       {"max-eager-copy-per-user", required_argument, nullptr, 'C'},
+      {"lend-userfaultfd", no_argument, nullptr, 'D'},
       {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
@@ -175,6 +184,7 @@ std::optional<Options> parse_options(int argc, char** argv, int& exit_code) {
       case 'S': o.systemd = true; break;
       case 'B': o.shared_bootstrap = true; break;
       case 'F': o.syscall_filter = false; break;
+      case 'D': o.lend_userfaultfd = true; break;
       case 'P':
       case 'H': {
         char* end = nullptr;

@@ -28,6 +28,9 @@ struct Options {
   uint64_t queued_mib_per_user = 1024;  // heap held by one user's messages in flight
   uint64_t memory_limit = 0;    // bytes of vm_allocate memory kept in RAM (0: no budget)
   bool syscall_filter = true;   // serve under machd's seccomp filter (syscall_filter.h)
+  // Lend /dev/userfaultfd to tasks that cannot make a full userfaultfd
+  // themselves (machd_abi.h, MACHD_SOCK_UFFD_DEVICE).
+  bool lend_userfaultfd = false;
   uint64_t queued_messages_per_user = uint64_t(1) << 20;  // one user's messages in flight
   uint64_t ports_per_user = uint64_t(1) << 22;             // live ports one user's tasks created
   // Bytes of eager copies (snapshots) one user's tasks may have in flight.

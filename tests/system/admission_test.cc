@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "../common/private_machd.h"
+#include "machd_abi.h"
+#include "machd_fds.h"
 #include "support.h"
 
 namespace {
@@ -93,6 +95,62 @@ TEST(Admission, ConnectionWithoutHelloIsClosedAtTheDeadline) {
   char b;
   EXPECT_EQ(recv(s, &b, 1, MSG_DONTWAIT), 0) << "expected an orderly close";
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));
+  close(s);
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
+}
+
+// Sends the question a task may ask before its hello (machd_abi.h,
+// MACHD_SOCK_UFFD_DEVICE) on `s`; machd's answer, with *lent set to
+// whether a descriptor came with it. kind 0 if none came in 5 s.
+machd_welcome ask_for_uffd_device(int s, bool* lent) {
+  machd_hello ask{MACHD_SOCK_UFFD_DEVICE, MACHD_ABI_MAGIC, MACHD_ABI_VERSION, 0, 0};
+  machd_welcome w{};
+  *lent = false;
+  if (machd_send_fds(s, &ask, sizeof ask, nullptr, 0, 0) != ssize_t(sizeof ask)) return w;
+  pollfd p{s, POLLIN, 0};
+  if (poll(&p, 1, 5000) != 1) return w;
+  int fds[MACHD_MAX_FDS_PER_MSG];
+  size_t n = 0;
+  if (machd_recv_fds(s, &w, sizeof w, fds, &n, MSG_DONTWAIT, nullptr) != ssize_t(sizeof w)) return machd_welcome{};
+  for (size_t i = 0; i < n; ++i) close(fds[i]);
+  *lent = n == 1;
+  return w;
+}
+
+TEST(Admission, AConnectionThatAskedForTheUserfaultfdDeviceStillOwesItsHelloByTheDeadline) {
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(start_machd(d, {"--hello-timeout", "0.3"}));
+  int s = silent_connection(d.socket());
+  ASSERT_GE(s, 0);
+  bool lent = true;
+  const machd_welcome w = ask_for_uffd_device(s, &lent);
+  EXPECT_EQ(w.kind, MACHD_SOCK_UFFD_DEVICE);
+  EXPECT_EQ(w.error, KERN_NOT_SUPPORTED) << "machd lends the device only with --lend-userfaultfd";
+  EXPECT_FALSE(lent);
+  pollfd p{s, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 10000), 1) << "machd kept a connection that asked and never said hello";
+  char b;
+  EXPECT_EQ(recv(s, &b, 1, MSG_DONTWAIT), 0) << "expected an orderly close";
+  close(s);
+  EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
+}
+
+TEST(Admission, ASecondAskForTheUserfaultfdDeviceIsRefusedAsABadHello) {
+  testsupport::PrivateMachd d;
+  ASSERT_TRUE(start_machd(d, {"--lend-userfaultfd"}));
+  int s = silent_connection(d.socket());
+  ASSERT_GE(s, 0);
+  bool lent = false;
+  machd_welcome w = ask_for_uffd_device(s, &lent);
+  EXPECT_EQ(w.kind, MACHD_SOCK_UFFD_DEVICE);
+  if (access("/dev/userfaultfd", R_OK | W_OK) == 0) {
+    EXPECT_EQ(w.error, KERN_SUCCESS);
+    EXPECT_TRUE(lent);
+  }
+  w = ask_for_uffd_device(s, &lent);
+  EXPECT_EQ(w.kind, MACHD_SOCK_REFUSED);
+  EXPECT_EQ(w.error, KERN_INVALID_ARGUMENT);
+  EXPECT_FALSE(lent);
   close(s);
   EXPECT_EQ(run_helper(d.socket(), "exec-check"), 0);
 }

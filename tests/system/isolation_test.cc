@@ -28,10 +28,7 @@ constexpr uid_t kNobody = 65534;
 // As root, both sides run as nobody (machd serves it: the suite's machd
 // has --allow-uid 65534), so that "the same user" is not root, who may
 // open anything.
-bool become_unprivileged() {
-  if (geteuid() != 0) return true;
-  return setgid(kNobody) == 0 && setuid(kNobody) == 0;
-}
+bool become_unprivileged() { return systest::become_nobody(); }
 
 // The inode of the task region mapped into `pid` (its maps name it
 // memfd:machd-task), and the range as /proc/PID/map_files names it.

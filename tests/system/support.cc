@@ -44,13 +44,18 @@ int run_as_nobody(const std::function<int()>& body) {
   chmod(dir.c_str(), 0711);
   chmod(sock.c_str(), 0777);
   pid_t w = spawn_task([&] {
-    if (setgid(65534) != 0 || setuid(65534) != 0) return 10;
+    if (geteuid() != 0 || !become_nobody()) return 10;
     return wait_exit(spawn_task(body));
   });
   const int rc = wait_exit(w);
   chmod(dir.c_str(), dst.st_mode & 07777);
   chmod(sock.c_str(), sst.st_mode & 07777);
   return rc;
+}
+
+bool become_nobody() {
+  if (geteuid() != 0) return true;
+  return setgid(65534) == 0 && setuid(65534) == 0;
 }
 
 uint8_t* map_object(mach_port_t object, uint64_t size, uint64_t offset, vm_prot_t prot, boolean_t copy,

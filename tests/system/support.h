@@ -47,6 +47,10 @@ int reap_within(pid_t pid, int timeout_ms);
 // be opened.
 int run_as_nobody(const std::function<int()>& body);
 
+// In a child about to exec a task as another user: as root, becomes user
+// nobody (65534); as anyone else, stays who it is. False if that failed.
+bool become_nobody();
+
 // Starts `$TASK_HELPER mode` (task_helper.c) as a task of the machd at
 // `socket`. If `out` is given, *out is the read end of a pipe the helper's
 // stdout goes to; if `in` is given, *in is the write end of a pipe that is

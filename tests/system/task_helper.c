@@ -69,10 +69,26 @@
  *                               waits for the object to go; prints
  *                               "dp-object ok" and exits 0, else the exit
  *                               code says which step failed (40-52)
+ *   task_helper syscall-faults  lets the kernel touch pages no one touched
+ *                               yet, in system calls: vm_allocates 1 MiB and
+ *                               reads /dev/zero into it; prints "allocate
+ *                               <read's result> <errno> <managed>" (managed:
+ *                               1 if the memory is one of machd's anonymous
+ *                               objects, i.e. under --memory-limit). With
+ *                               $OBJECT_NAME set, maps that object (4
+ *                               pages) and writes pages 0-1 into a pipe,
+ *                               then reads them from the pipe into pages
+ *                               2-3; prints "object <write's result>
+ *                               <errno> <read's result> <errno> <same>"
+ *                               (same: 1 if pages 2-3 then hold pages 0-1).
+ *                               Exits 0 if it got that far, 50-53 if not
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
 #include <machd/machd_liveness.h>
+#include <servers/bootstrap.h>
 #include <dirent.h>
 #include <poll.h>
 #include "default_pager.h"
@@ -518,8 +534,61 @@ static int ports_until_refused(void) {
   return 0;
 }
 
+/* 1 if the mapping holding `addr` is one of machd's anonymous objects
+ * (memfd:mach-anonymous), 0 if not (the library's own memfd:mach-vm), -1 if
+ * /proc/self/maps does not show it. */
+static int mapped_from_memfd(uintptr_t addr) {
+  FILE* f = fopen("/proc/self/maps", "r");
+  char line[512];
+  int found = -1;
+  while (f && found < 0 && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && addr >= lo && addr < hi) found = strstr(line, "memfd:mach-anonymous") != NULL;
+  }
+  if (f) fclose(f);
+  return found;
+}
+
+static int syscall_faults(void) {
+  const size_t page = (size_t)getpagesize();
+  vm_address_t buf = 0;
+  if (vm_allocate(mach_task_self(), &buf, 1 << 20, VM_FLAGS_ANYWHERE) != KERN_SUCCESS) return 50;
+  int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+  if (zero < 0) return 51;
+  errno = 0;
+  ssize_t got = read(zero, (void*)(buf + 16 * page), 2 * page);
+  printf("allocate %zd %d %d\n", got, got < 0 ? errno : 0, mapped_from_memfd(buf));
+  fflush(stdout);
+  const char* name = getenv("OBJECT_NAME");
+  if (name == NULL) return 0;
+  mach_port_t object = MACH_PORT_NULL;
+  if (bootstrap_look_up(bootstrap_port, name, &object) != KERN_SUCCESS) return 52;
+  mach_vm_address_t at = 0;
+  if (mach_vm_map(mach_task_self(), &at, 4 * page, 0, VM_FLAGS_ANYWHERE, object, 0, FALSE,
+                  VM_PROT_READ | VM_PROT_WRITE, VM_PROT_ALL, VM_INHERIT_NONE) != KERN_SUCCESS)
+    return 53;
+  uint8_t* p = (uint8_t*)(uintptr_t)at;
+  int fds[2];
+  if (pipe(fds) != 0) return 51;
+  errno = 0;
+  const ssize_t wrote = write(fds[1], p, 2 * page);
+  const int write_errno = wrote < 0 ? errno : 0;
+  if (wrote < 0) { /* give the read below something to move */
+    static uint8_t filler[2 * 4096];
+    (void)!write(fds[1], filler, sizeof filler);
+  }
+  errno = 0;
+  got = read(fds[0], p + 2 * page, 2 * page);
+  const int read_errno = got < 0 ? errno : 0;
+  const int same = wrote == (ssize_t)(2 * page) && got == (ssize_t)(2 * page) && memcmp(p, p + 2 * page, 2 * page) == 0;
+  printf("object %zd %d %zd %d %d\n", wrote, write_errno, got, read_errno, same);
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
+  if (strcmp(argv[1], "syscall-faults") == 0) return syscall_faults();
   if (strcmp(argv[1], "dp-object") == 0) return dp_object();
   if (strcmp(argv[1], "anon-remote-read") == 0) return anon_remote_read();
   if (strcmp(argv[1], "anon-fill") == 0) return anon_fill();
