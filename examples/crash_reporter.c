@@ -17,13 +17,15 @@
  * With --corpse it is a reporter as macOS's are: it takes EXC_CORPSE_NOTIFY
  * only. The target dies of its crash at once, and what is left of it, its
  * corpse, comes to the reporter afterwards: the same registers and
- * backtrace, read from the corpse's task and thread ports, and where each
- * of the target's threads was (its second one waits in pause()). Dropping
- * those ports frees the corpse.
+ * backtrace, read from the corpse's task and thread ports, its crash
+ * information (task_map_corpse_info_64: a kcdata buffer, <kern/kcdata.h>),
+ * and where each of the target's threads was (its second one waits in
+ * pause()). Dropping those ports frees the corpse.
  *
  * Usage: crash_reporter [--corpse]
  */
 #define _GNU_SOURCE 1 /* dladdr */
+#include <kern/kcdata.h>
 #include <mach/mach.h>
 #include <mach/mach_error.h>
 #include <mach/mach_exc.h>
@@ -148,6 +150,26 @@ kern_return_t catch_mach_exception_raise_state_identity(mach_port_t port, mach_p
 		}
 	}
 	if (exception == EXC_CORPSE_NOTIFY) {
+		/* Its crash information: a kcdata buffer mapped into this task. */
+		mach_vm_address_t info = 0;
+		mach_vm_size_t info_size = 0;
+		kern_return_t kr = task_map_corpse_info_64(mach_task_self(), task, &info, &info_size);
+		if (kr == KERN_SUCCESS) {
+			kcdata_iter_t it = kcdata_iter((void *)(uintptr_t)info, (unsigned long)info_size);
+			kcdata_iter_t name = kcdata_iter_find_type(it, TASK_CRASHINFO_PROC_NAME);
+			kcdata_iter_t ppid = kcdata_iter_find_type(it, TASK_CRASHINFO_PPID);
+			kcdata_iter_t uid = kcdata_iter_find_type(it, TASK_CRASHINFO_UID);
+			int32_t parent = 0;
+			uint32_t user = 0;
+			if (kcdata_iter_valid(ppid)) memcpy(&parent, kcdata_iter_payload(ppid), sizeof parent);
+			if (kcdata_iter_valid(uid)) memcpy(&user, kcdata_iter_payload(uid), sizeof user);
+			printf("crash information (task_map_corpse_info_64, %llu bytes): %s, parent %d, uid %u\n",
+			       (unsigned long long)info_size,
+			       kcdata_iter_valid(name) ? (const char *)kcdata_iter_payload(name) : "?", parent, user);
+			mach_vm_deallocate(mach_task_self(), info, info_size);
+		} else {
+			printf("task_map_corpse_info_64: %s\n", mach_error_string(kr));
+		}
 		/* A corpse has every thread of the task, each as it was at the crash. */
 		thread_act_array_t threads = NULL;
 		mach_msg_type_number_t nthreads = 0;

@@ -152,6 +152,9 @@ kern_return_t Corpses::adopt(ipc::TaskId task, pid_t tid, pid_t child) {
   const int signal = int((offer.crash_code >> 24) & 0xff);
   c.codes[0] = EXC_CRASH;
   c.codes[1] = (kOsReasonSignal << 32) | signal;
+  c.facts.exception_type = EXC_CRASH;
+  c.facts.codes[0] = c.codes[0];
+  c.facts.codes[1] = c.codes[1];
   return KERN_SUCCESS;
 }
 
@@ -181,6 +184,12 @@ ipc::TaskId Corpses::make(ipc::TaskId from, pid_t child, const std::vector<Froze
   c.uid = creds.uid;
   c.child = child;
   c.pidfd = pidfd;
+  // Read now: the crashed process may be gone when a handler asks.
+  if (!read_corpse_facts(pid, c.facts)) read_corpse_facts(child, c.facts);
+  c.facts.pid = pid;
+  c.facts.uid = creds.uid;
+  c.facts.gid = creds.gid;
+  c.facts.crashed_thread = uint64_t(frozen.front().tid);
   // The corpse ends if its process does (killed by someone else): its
   // memory is gone, and its pid may name another process later.
   auto token = std::make_shared<uint64_t>(0);
@@ -266,6 +275,7 @@ void Corpses::finish_generation(const std::shared_ptr<Generation>& g, kern_retur
   if (corpse == ipc::kNoTask) return g->done(kr, MACH_PORT_NULL);
   by_task_[corpse].maker = g->task;
   by_task_[corpse].notifying = true;  // never notified
+  by_task_[corpse].facts.generated = true;
   Runtime& rt = runtime();
   const mach_port_name_t port = rt.kernel().task_port_kernel_name(corpse);
   const mach_port_name_t send = rt.make_send(rt.kt(), port);

@@ -61,6 +61,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "corpse_info.h"
 #include "dispatch.h"
 #include "machd_abi.h"
 #include "runtime.h"
@@ -110,6 +111,12 @@ class Corpses final : public TaskObserver {
 
   // Whether `task` is a corpse.
   bool is_corpse(ipc::TaskId task) const { return by_task_.count(task) != 0; }
+  // What corpse `task` knows of the process it was made of (for
+  // task_map_corpse_info_64); nullptr if `task` is no corpse.
+  const CorpseFacts* facts_of(ipc::TaskId task) const {
+    auto it = by_task_.find(task);
+    return it == by_task_.end() ? nullptr : &it->second.facts;
+  }
 
   void task_terminating(ipc::TaskId task) override;
 
@@ -137,6 +144,7 @@ class Corpses final : public TaskObserver {
     int64_t codes[2] = {};
     bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent (or never to be)
     std::shared_ptr<uint64_t> watch;      // the watch on its process's end (0: none)
+    CorpseFacts facts;                    // its crash information (corpse_info.h)
   };
   struct Generation;
 

@@ -5,7 +5,7 @@ import sys
 
 root = sys.argv[1]
 found = []
-for top in ('bank', 'bsm', 'mach', 'mach_debug', 'pthread', 'servers'):
+for top in ('bank', 'bsm', 'kern', 'mach', 'mach_debug', 'pthread', 'servers'):
     for dirpath, _, files in os.walk(os.path.join(root, top)):
         for name in files:
             if name.endswith('.h'):

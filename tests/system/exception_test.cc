@@ -9,6 +9,7 @@
 // task port (task_for_pid) and serves them with the exc/mach_exc server
 // stubs our mig generates from mig/defs/mach/{exc,mach_exc}.defs.
 #include <gtest/gtest.h>
+#include <kern/kcdata.h>
 #include <mach/emulation.h>
 #include <mach/mach.h>
 #include <mach/mach_exc.h>
@@ -22,7 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <map>
 #include <cstring>
 #include <vector>
 #include <functional>
@@ -1093,6 +1096,150 @@ TEST(Corpses, AUserHasAtMostFiveCorpsesAtATime) {
   EXPECT_EQ(task_generate_corpse(mach_task_self(), &sixth), KERN_SUCCESS);  // room again
   corpses.push_back(sixth);
   for (mach_port_t c : corpses) mach_port_deallocate(mach_task_self(), c);
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+}
+
+namespace {
+
+// A corpse's crash information as task_map_corpse_info_64 maps it into this
+// task: the items by type (payload without padding), and whether the buffer
+// is well formed (it begins with TASK_CRASHINFO_BEGIN, every item is 16-byte
+// aligned with its padding in its flags, and it ends with
+// TASK_CRASHINFO_END). The mapping is unmapped after.
+struct CorpseInfo {
+  kern_return_t kr = KERN_FAILURE;
+  mach_vm_size_t size = 0;
+  bool well_formed = false;
+  std::map<uint32_t, std::string> items;
+
+  template <typename T>
+  T get(uint32_t type) const {
+    T v{};
+    auto it = items.find(type);
+    if (it != items.end() && it->second.size() == sizeof v) memcpy(&v, it->second.data(), sizeof v);
+    return v;
+  }
+  std::string text(uint32_t type) const {
+    auto it = items.find(type);
+    return it == items.end() ? std::string() : std::string(it->second.c_str());
+  }
+};
+
+CorpseInfo corpse_info_of(mach_port_t corpse) {
+  CorpseInfo out;
+  mach_vm_address_t at = 0;
+  out.kr = task_map_corpse_info_64(mach_task_self(), corpse, &at, &out.size);
+  if (out.kr != KERN_SUCCESS) return out;
+  char* base = reinterpret_cast<char*>(at);
+  base[out.size - 1] ^= 0;  // the task's own copy: it may write it
+  kcdata_iter_t it = kcdata_iter(base, out.size);
+  bool began = kcdata_iter_valid(it) && kcdata_iter_type(it) == TASK_CRASHINFO_BEGIN, aligned = true, ended = false;
+  for (; kcdata_iter_valid(it); it = kcdata_iter_next(it)) {
+    if (kcdata_iter_type(it) == TASK_CRASHINFO_END) {
+      ended = true;
+      break;
+    }
+    aligned &= it.item->size % KCDATA_ALIGNMENT_SIZE == 0 && (kcdata_iter_flags(it) & KCDATA_FLAGS_STRUCT_HAS_PADDING);
+    out.items[kcdata_iter_type(it)] = std::string(static_cast<char*>(kcdata_iter_payload(it)), kcdata_iter_size(it));
+  }
+  out.well_formed = began && aligned && ended;
+  mach_vm_deallocate(mach_task_self(), at, out.size);
+  return out;
+}
+
+uint64_t thread_id_of(mach_port_t thread) {
+  thread_identifier_info_data_t id{};
+  mach_msg_type_number_t n = THREAD_IDENTIFIER_INFO_COUNT;
+  return thread_info(thread, THREAD_IDENTIFIER_INFO, thread_info_t(&id), &n) == KERN_SUCCESS ? id.thread_id : 0;
+}
+
+}  // namespace
+
+TEST(Corpses, AGeneratedCorpsesCrashInformationNamesTheProcessItWasMadeOf) {
+  const Holdings before = holdings();
+  mach_port_t corpse = MACH_PORT_NULL;
+  ASSERT_EQ(task_generate_corpse(mach_task_self(), &corpse), KERN_SUCCESS);
+  const CorpseInfo info = corpse_info_of(corpse);
+  ASSERT_EQ(info.kr, KERN_SUCCESS);
+  EXPECT_EQ(info.size, 48u * 1024) << "XNU's CORPSEINFO_ALLOCATION_SIZE";
+  EXPECT_TRUE(info.well_formed);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_PID), getpid());
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_PPID), getppid());
+  EXPECT_EQ(info.get<uint32_t>(TASK_CRASHINFO_UID), getuid());
+  EXPECT_EQ(info.get<uint32_t>(TASK_CRASHINFO_GID), getgid());
+  char comm[64] = {};
+  FILE* f = fopen("/proc/self/comm", "r");
+  ASSERT_NE(f, nullptr);
+  ASSERT_NE(fgets(comm, sizeof comm, f), nullptr);
+  fclose(f);
+  comm[strcspn(comm, "\n")] = '\0';
+  EXPECT_EQ(info.text(TASK_CRASHINFO_PROC_NAME), comm);
+  char exe[1024] = {};
+  ASSERT_GT(readlink("/proc/self/exe", exe, sizeof exe - 1), 0);
+  EXPECT_EQ(info.text(TASK_CRASHINFO_PROC_PATH), exe);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_TASK_IS_CORPSE_FORK), 1);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_EXCEPTION_TYPE), 0);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_CPUTYPE), CPU_TYPE_X86_64);
+  const timeval64 started = info.get<timeval64>(TASK_CRASHINFO_PROC_STARTTIME);
+  EXPECT_GT(started.tv_sec, 1'600'000'000);
+  EXPECT_LE(started.tv_sec, time(nullptr));
+  // The crashed (first) thread is one of the corpse's, by thread_id.
+  thread_act_array_t list = nullptr;
+  mach_msg_type_number_t n = 0;
+  ASSERT_EQ(task_threads(corpse, &list, &n), KERN_SUCCESS);
+  ASSERT_GE(n, 1u);
+  EXPECT_EQ(info.get<uint64_t>(TASK_CRASHINFO_CRASHED_THREADID), thread_id_of(list[0]));
+  for (mach_msg_type_number_t i = 0; i < n; ++i) mach_port_deallocate(mach_task_self(), list[i]);
+  vm_deallocate(mach_task_self(), vm_address_t(list), n * sizeof *list);
+  // The 32-bit call maps the same.
+  vm_address_t at = 0;
+  uint32_t size = 0;
+  ASSERT_EQ(task_map_corpse_info(mach_task_self(), corpse, &at, &size), KERN_SUCCESS);
+  EXPECT_EQ(size, 48u * 1024);
+  EXPECT_EQ(reinterpret_cast<kcdata_item*>(at)->type, TASK_CRASHINFO_BEGIN);
+  vm_deallocate(mach_task_self(), at, size);
+  // As XNU: the corpse must be a corpse, and the task into which it is
+  // mapped a live task.
+  mach_vm_address_t a64 = 0;
+  mach_vm_size_t s64 = 0;
+  EXPECT_EQ(task_map_corpse_info_64(mach_task_self(), mach_task_self(), &a64, &s64), KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(task_map_corpse_info_64(corpse, corpse, &a64, &s64), KERN_INVALID_ARGUMENT);
+  EXPECT_EQ(task_map_corpse_info_64(mach_task_self(), MACH_PORT_NULL, &a64, &s64), KERN_INVALID_ARGUMENT);
+  ASSERT_EQ(mach_port_deallocate(mach_task_self(), corpse), KERN_SUCCESS);
+  EXPECT_TRUE(wait_for_tasks(before.tasks));
+}
+
+TEST(Corpses, ACrashCorpsesCrashInformationCarriesTheCrashAsTheNotificationDid) {
+  const Holdings before = holdings();
+  Target target([] { return write_bad_address(); });
+  OwnedPort port;
+  ASSERT_EQ(task_set_exception_ports(target.task, EXC_MASK_CORPSE_NOTIFY, port, kStateIdentity64, x86_THREAD_STATE64),
+            KERN_SUCCESS);
+  Raised seen;
+  CorpseInfo info;
+  uint64_t crashed_thread = 0;
+  g_policy = [&](Raised& r, x86_thread_state64_t*) -> kern_return_t {
+    seen = r;
+    info = corpse_info_of(r.task);
+    crashed_thread = thread_id_of(r.thread);
+    return KERN_SUCCESS;
+  };
+  target.start();
+  EXPECT_EQ(wait_exit(target.pid), 128 + SIGSEGV);
+  const pid_t crashed = target.pid;
+  target.pid = -1;
+  ASSERT_EQ(serve_one(port), MACH_MSG_SUCCESS);
+  ASSERT_EQ(info.kr, KERN_SUCCESS);
+  EXPECT_TRUE(info.well_formed);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_PID), crashed);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_PPID), getpid());
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_EXCEPTION_TYPE), EXC_CRASH);
+  EXPECT_EQ(info.get<int32_t>(TASK_CRASHINFO_TASK_IS_CORPSE_FORK), 0);
+  const auto codes = info.get<std::array<int64_t, 2>>(TASK_CRASHINFO_EXCEPTION_CODES);
+  EXPECT_EQ(codes[0], seen.code[0]);
+  EXPECT_EQ(codes[1], seen.code[1]);
+  EXPECT_NE(crashed_thread, 0u);
+  EXPECT_EQ(info.get<uint64_t>(TASK_CRASHINFO_CRASHED_THREADID), crashed_thread);
   EXPECT_TRUE(wait_for_tasks(before.tasks));
 }
 
