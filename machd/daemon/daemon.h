@@ -89,14 +89,16 @@ class Daemon final : public kern::AgentLink {
   void forget_hello(int fd);
   void drop_hello(int fd);
   // Waits (without blocking the loop) for the hello of connection `fd` of
-  // user `uid`, for at most the hello deadline; `asked_device`: it already
-  // asked for /dev/userfaultfd (it may ask once).
-  void await_hello(int fd, uid_t uid, bool asked_device);
-  void on_hello(int fd, bool asked_device);
+  // user `uid` until `deadline_ns` (monotonic), the hello deadline counted
+  // from its accept; `asked_device`: it already asked for /dev/userfaultfd
+  // (it may ask once, and the answer does not move its deadline).
+  void await_hello(int fd, uid_t uid, bool asked_device, uint64_t deadline_ns);
+  void on_hello(int fd, bool asked_device, uint64_t deadline_ns);
   // Answers a task's MACHD_SOCK_UFFD_DEVICE (machd_abi.h): the device when
   // machd lends it (--lend-userfaultfd), else KERN_NOT_SUPPORTED; then
-  // waits for its hello. Closes `fd` if the answer cannot be sent.
-  void lend_userfaultfd_device(int fd, uid_t uid);
+  // waits for its hello until `deadline_ns`. Closes `fd` if the answer
+  // cannot be sent.
+  void lend_userfaultfd_device(int fd, uid_t uid, uint64_t deadline_ns);
   // Tasks of machd's own effective uid, and of those --allow-uid names, may
   // connect; any other (root included) is refused with KERN_NO_ACCESS.
   bool uid_allowed(uid_t uid) const;

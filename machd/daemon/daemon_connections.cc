@@ -185,11 +185,11 @@ void Daemon::on_accept(int fd) {
   }
   // The client speaks first (hello); wait for it without blocking the loop,
   // and for no longer than the hello deadline.
-  await_hello(fd, cred.uid, false);
+  await_hello(fd, cred.uid, false, monotonic_ns() + admission_.limits().hello_timeout_ns);
 }
 
-void Daemon::await_hello(int fd, uid_t uid, bool asked_device) {
-  hellos_[fd].timer = runtime_->timers().add(monotonic_ns() + admission_.limits().hello_timeout_ns, [this, fd, uid] {
+void Daemon::await_hello(int fd, uid_t uid, bool asked_device, uint64_t deadline_ns) {
+  hellos_[fd].timer = runtime_->timers().add(deadline_ns, [this, fd, uid] {
     spdlog::debug("closing a connection of uid {}: no hello in time", uid);
     drop_hello(fd);
   });
@@ -199,14 +199,14 @@ void Daemon::await_hello(int fd, uid_t uid, bool asked_device) {
     drop_hello(oldest);
     if (oldest == fd) return;
   }
-  const uint64_t token = loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd, asked_device](int, bool) {
+  const uint64_t token = loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd, asked_device, deadline_ns](int, bool) {
     forget_hello(fd);
-    on_hello(fd, asked_device);
+    on_hello(fd, asked_device, deadline_ns);
   });
   if (auto it = hellos_.find(fd); it != hellos_.end()) it->second.token = token;
 }
 
-void Daemon::lend_userfaultfd_device(int fd, uid_t uid) {
+void Daemon::lend_userfaultfd_device(int fd, uid_t uid, uint64_t deadline_ns) {
   machd_welcome w{};
   w.kind = MACHD_SOCK_UFFD_DEVICE;
   w.version = MACHD_ABI_VERSION;
@@ -217,7 +217,7 @@ void Daemon::lend_userfaultfd_device(int fd, uid_t uid) {
     return;
   }
   if (uffd_device_ >= 0) spdlog::debug("lent /dev/userfaultfd to a connection of uid {}", uid);
-  await_hello(fd, uid, true);
+  await_hello(fd, uid, true, deadline_ns);
 }
 
 void Daemon::forget_hello(int fd) {
@@ -236,7 +236,7 @@ void Daemon::drop_hello(int fd) {
   close(fd);
 }
 
-void Daemon::on_hello(int fd, bool asked_device) {
+void Daemon::on_hello(int fd, bool asked_device, uint64_t deadline_ns) {
   machd_hello hello{};
   int hello_fds[MACHD_MAX_FDS_PER_MSG];
   size_t nhello_fds = 0;
@@ -275,7 +275,7 @@ void Daemon::on_hello(int fd, bool asked_device) {
     } else if (!uid_allowed(cred.uid)) {
       refuse_uid(fd, cred);
     } else {
-      lend_userfaultfd_device(fd, cred.uid);
+      lend_userfaultfd_device(fd, cred.uid, deadline_ns);
     }
     return;
   }

@@ -22,7 +22,7 @@ struct CorpseFacts {
   std::string path;             // its executable (at most MAXPATHLEN - 1 bytes)
   int64_t start_sec = 0;        // when it started (wall clock)
   int64_t start_usec = 0;
-  int32_t argc = 0;
+  int32_t argc = 0;             // words of /proc/PID/cmdline (a process that rewrote its arguments shows those)
   uint64_t crashed_thread = 0;  // thread_identifier_info's thread_id of the crashed (or first) thread
   int32_t exception_type = 0;   // EXC_CRASH for a crash, 0 for task_generate_corpse
   int64_t codes[2] = {};        // the exception codes (EXC_CORPSE_NOTIFY's)

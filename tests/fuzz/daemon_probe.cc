@@ -138,7 +138,7 @@ bool DaemonProbe::connect(bool fast_lanes) {
     return false;
   }
   const uint64_t id = daemon_->next_session_;
-  daemon_->on_hello(sv[1], false);  // the daemon owns sv[1] from here
+  daemon_->on_hello(sv[1], false, UINT64_MAX);  // the daemon owns sv[1] from here
   machd_welcome w{};
   int fds[MACHD_MAX_FDS_PER_MSG];
   size_t nfds = 0;
