@@ -216,7 +216,8 @@ note "A crash reporter in another task: it sets a target's exception port throug
      "mach_vm_read_overwrite, and answers KERN_FAILURE: the target dies of SIGSEGV."
 run "crash_reporter" 30 "$mach_run" "$ex/crash_reporter"
 note "The same reporter as macOS's: it takes only EXC_CORPSE_NOTIFY. The target dies" \
-     "at once; its corpse (its memory and crashed thread, kept by machd) comes after."
+     "at once; its corpse (its memory, its threads and its crash information, kept by" \
+     "machd) comes after."
 run "crash_reporter --corpse" 30 "$mach_run" "$ex/crash_reporter" --corpse
 
 # ---------------------------------------------------------------------------
