@@ -197,7 +197,6 @@ void Daemon::await_hello(int fd, uid_t uid, bool asked_device, uint64_t deadline
     spdlog::debug("closing a connection of uid {}: {} newer ones owe their hello too", uid,
                   admission_.limits().hellos_per_uid);
     drop_hello(oldest);
-    if (oldest == fd) return;
   }
   const uint64_t token = loop_->poll_once(fd, POLLIN | POLLRDHUP, [this, fd, asked_device, deadline_ns](int, bool) {
     forget_hello(fd);

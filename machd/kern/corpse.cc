@@ -150,11 +150,9 @@ kern_return_t Corpses::adopt(ipc::TaskId task, pid_t tid, pid_t child) {
   Corpse& c = by_task_[corpse];
   c.crashed = task;
   const int signal = int((offer.crash_code >> 24) & 0xff);
-  c.codes[0] = EXC_CRASH;
-  c.codes[1] = (kOsReasonSignal << 32) | signal;
   c.facts.exception_type = EXC_CRASH;
-  c.facts.codes[0] = c.codes[0];
-  c.facts.codes[1] = c.codes[1];
+  c.facts.codes[0] = EXC_CRASH;
+  c.facts.codes[1] = (kOsReasonSignal << 32) | signal;
   return KERN_SUCCESS;
 }
 
@@ -321,7 +319,7 @@ void Corpses::notify(ipc::TaskId corpse) {
   Thread* t = threads().of_id(c.thread);
   if (!MACH_PORT_VALID(own) || t == nullptr) return end(corpse);
   rt.kernel().kobject_request_no_senders(port);
-  exception_delivery().raise_from_kernel(corpse, *t, EXC_CORPSE_NOTIFY, c.codes[0], c.codes[1],
+  exception_delivery().raise_from_kernel(corpse, *t, EXC_CORPSE_NOTIFY, c.facts.codes[0], c.facts.codes[1],
                                          [own] { runtime().release_send(own); });
 }
 

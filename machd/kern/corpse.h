@@ -141,10 +141,9 @@ class Corpses final : public TaskObserver {
     pid_t child = 0;
     int pidfd = -1;
     uint64_t thread = 0;                  // its first frozen thread (Thread::id)
-    int64_t codes[2] = {};
     bool notifying = false;               // EXC_CORPSE_NOTIFY sent or being sent (or never to be)
     std::shared_ptr<uint64_t> watch;      // the watch on its process's end (0: none)
-    CorpseFacts facts;                    // its crash information (corpse_info.h)
+    CorpseFacts facts;                    // its crash information (corpse_info.h), EXC_CORPSE_NOTIFY's codes included
   };
   struct Generation;
 

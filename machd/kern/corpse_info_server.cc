@@ -75,6 +75,27 @@ std::optional<machd::ipc::TaskId> live_task(task_t task) {
   return machd::kern::tasks().translate(task, machd::kern::TaskFlavor::kControl);
 }
 
+// Both routines: the checks, the map, and the answer through `answer`.
+kern_return_t map_corpse_info(task_t task, task_read_t corpse,
+                              std::function<void(const machd::kern::DeferredReply&, uint64_t)> answer) {
+  const auto t = live_task(task);
+  const machd::kern::CorpseFacts* facts = facts_of(corpse);
+  if (!t || facts == nullptr) return KERN_INVALID_ARGUMENT;
+  return answer_later(corpse, map_into(*t, *facts, std::move(answer)));
+}
+
+// The reply of either routine (they differ in the widths of the address
+// and size): the buffer at `address`, kCorpseInfoSize bytes.
+template <typename Reply>
+void send_mapped(const machd::kern::DeferredReply& d, uint64_t address) {
+  Reply rep{};
+  rep.NDR = NDR_record;
+  rep.RetCode = KERN_SUCCESS;
+  rep.kcd_addr_begin = decltype(rep.kcd_addr_begin)(address);
+  rep.kcd_size = decltype(rep.kcd_size)(machd::kern::kCorpseInfoSize);
+  runtime().send_reply(d, &rep, sizeof rep);
+}
+
 }  // namespace
 
 extern "C" {
@@ -82,33 +103,13 @@ extern "C" {
 kern_return_t task_map_corpse_info_64(task_t task, task_read_t corspe_task, mach_vm_address_t* kcd_addr_begin,
                                       mach_vm_size_t* kcd_size) {
   (void)kcd_addr_begin, (void)kcd_size;  // answered from the agent's completion
-  const auto t = live_task(task);
-  const machd::kern::CorpseFacts* facts = facts_of(corspe_task);
-  if (!t || facts == nullptr) return KERN_INVALID_ARGUMENT;
-  return answer_later(corspe_task, map_into(*t, *facts, [](const machd::kern::DeferredReply& d, uint64_t address) {
-    __Reply__task_map_corpse_info_64_t rep{};
-    rep.NDR = NDR_record;
-    rep.RetCode = KERN_SUCCESS;
-    rep.kcd_addr_begin = address;
-    rep.kcd_size = machd::kern::kCorpseInfoSize;
-    runtime().send_reply(d, &rep, sizeof rep);
-  }));
+  return map_corpse_info(task, corspe_task, send_mapped<__Reply__task_map_corpse_info_64_t>);
 }
 
 kern_return_t task_map_corpse_info(task_t task, task_read_t corspe_task, vm_address_t* kcd_addr_begin,
                                    uint32_t* kcd_size) {
   (void)kcd_addr_begin, (void)kcd_size;
-  const auto t = live_task(task);
-  const machd::kern::CorpseFacts* facts = facts_of(corspe_task);
-  if (!t || facts == nullptr) return KERN_INVALID_ARGUMENT;
-  return answer_later(corspe_task, map_into(*t, *facts, [](const machd::kern::DeferredReply& d, uint64_t address) {
-    __Reply__task_map_corpse_info_t rep{};
-    rep.NDR = NDR_record;
-    rep.RetCode = KERN_SUCCESS;
-    rep.kcd_addr_begin = vm_address_t(address);
-    rep.kcd_size = uint32_t(machd::kern::kCorpseInfoSize);
-    runtime().send_reply(d, &rep, sizeof rep);
-  }));
+  return map_corpse_info(task, corspe_task, send_mapped<__Reply__task_map_corpse_info_t>);
 }
 
 }  // extern "C"
